@@ -1,0 +1,192 @@
+"""The public message contract (shared/contracts/README.md) as validated pydantic v2 models.
+
+Every payload that crosses MQTT or a recording is one of these models. Parsing goes through
+:func:`parse_payload`, which raises :class:`ContractError` naming the offending field.
+Optional fields beyond the contract are documented in docs/contract-extensions.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SensorKind = Literal["thermal", "acoustic"]
+KindHint = Literal["footsteps", "voice", "engine", "tracks", "impulse", "unknown"]
+TowerState = Literal["online", "degraded", "offline"]
+SensorState = Literal["ok", "failed", "offline"]
+AlertEventKind = Literal["new", "update", "closed"]
+TargetClass = Literal["person", "group", "vehicle", "animal", "unknown", "tower_fault"]
+Severity = Literal["low", "medium", "high", "critical"]
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""Largest payload any consumer parses; bigger ones are rejected unread."""
+
+MAX_DETECTIONS_PER_REPORT = 512
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Bearing = Annotated[float, Field(ge=0.0, lt=360.0, allow_inf_nan=False)]
+TowerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+class ContractError(ValueError):
+    """A payload that does not satisfy the contract; ``field`` names where, ``reason`` why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+class _Model(BaseModel):
+    """Base for contract models: immutable; unknown fields are kept (compatible extension)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class Detection(_Model):
+    """One detection in a sensor report: a bearing with its 1-sigma error and SNR."""
+
+    bearing_deg: Bearing
+    bearing_sigma_deg: Annotated[float, Field(gt=0.0, le=180.0, allow_inf_nan=False)]
+    snr_db: Annotated[float, Field(ge=-60.0, le=200.0, allow_inf_nan=False)]
+    # thermal extras
+    elevation_deg: Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)] | None = None
+    size_px: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    contrast_k: FiniteFloat | None = None
+    # acoustic extras
+    level_db: FiniteFloat | None = None
+    peak_hz: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    onset_t_s: FiniteFloat | None = None
+    kind_hint: KindHint | None = None
+
+
+class SensorReport(_Model):
+    """One thermal frame's or acoustic window's report from one tower."""
+
+    tower_id: TowerId
+    sensor: SensorKind
+    seq: Annotated[int, Field(ge=0)]
+    t_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    detections: Annotated[list[Detection], Field(max_length=MAX_DETECTIONS_PER_REPORT)] = []
+
+
+class Position(_Model):
+    x_m: FiniteFloat
+    y_m: FiniteFloat
+
+
+class SensorHealth(_Model):
+    state: SensorState = "ok"
+    detail: str | None = None
+
+
+class TowerStatus(_Model):
+    """Retained tower state; the tower's last will carries ``state: offline``."""
+
+    tower_id: TowerId
+    state: TowerState
+    t_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    position: Position | None = None
+    height_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    sensors: dict[SensorKind, SensorHealth] = {}
+
+
+class Velocity(_Model):
+    vx_mps: FiniteFloat
+    vy_mps: FiniteFloat
+
+
+class Origin(_Model):
+    """Where and when the movement began, with its 1-sigma error ellipse."""
+
+    x_m: FiniteFloat
+    y_m: FiniteFloat
+    t_s: FiniteFloat
+    sigma_major_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    sigma_minor_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    orientation_deg: FiniteFloat
+
+
+class AlertEvent(_Model):
+    """An alert's lifecycle event: ``new``, ``update`` or ``closed``."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    event: AlertEventKind
+    alert_id: str
+    track_id: str | None = None
+    t_s: FiniteFloat
+    class_: TargetClass = Field(alias="class")
+    class_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    confidence: Annotated[float, Field(ge=0.0, le=1.0)]
+    severity: Severity
+    position: Position | None = None
+    velocity: Velocity | None = None
+    origin: Origin | None = None
+    distance_to_perimeter_m: FiniteFloat | None = None
+    towers: list[str] = []
+    sensors: list[SensorKind] = []
+
+    def to_payload(self) -> dict[str, object]:
+        """The JSON-ready dict with ``class`` spelled as in the contract."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class TrackState(_Model):
+    track_id: str
+    status: Literal["tentative", "confirmed"]
+    class_: TargetClass = Field(alias="class", default="unknown")
+    class_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    position: Position
+    velocity: Velocity
+    sigma_major_m: Annotated[float, Field(ge=0.0)] = 0.0
+    towers: list[str] = []
+    alert_id: str | None = None
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+
+class TracksSnapshot(_Model):
+    t_s: FiniteFloat
+    tracks: list[TrackState] = []
+
+
+class FusionStatus(_Model):
+    state: Literal["online", "offline"]
+    t_s: FiniteFloat | None = None
+    counters: dict[str, int] = {}
+
+
+class DeadLetter(_Model):
+    topic: str
+    reason: str
+    first_bytes: str
+    t_s: FiniteFloat | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _field_path(error_loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in error_loc)
+
+
+def parse_payload(model: type[M], payload: bytes | str) -> M:
+    """Parse a JSON payload into ``model``; raise :class:`ContractError` naming the field."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ContractError("", f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise ContractError("", f"not valid JSON: {first['msg']}") from None
+        raise ContractError(_field_path(first["loc"]), first["msg"]) from None
+    except UnicodeDecodeError as exc:
+        raise ContractError("", f"not UTF-8: {exc.reason}") from None
+
+
+def dump_payload(model: BaseModel) -> bytes:
+    """Serialise a contract model to compact UTF-8 JSON with contract spellings."""
+    return model.model_dump_json(by_alias=True, exclude_none=True).encode()
