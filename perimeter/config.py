@@ -1,0 +1,65 @@
+"""Service settings from options or ``PERIMETER_*`` environment variables; they fail fast."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PERIMETER_", extra="ignore", frozen=True)
+
+
+class MqttSettings(_Settings):
+    """Where the broker is and how to log in."""
+
+    broker_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    client_id: str | None = None
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise ValueError(f"broker_url must look like mqtt://HOST:PORT, got {value!r}")
+        return value
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.broker_url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.broker_url).port or 1883
+
+
+class SimSettings(MqttSettings):
+    """The tower simulation (``perimeter sim``)."""
+
+    scenario: str = "default"
+    site: str | None = None
+    speed: Annotated[float, Field(gt=0.0, le=10_000.0)] = 1.0
+
+
+class FusionSettings(MqttSettings):
+    """The fusion service (``perimeter fusion``)."""
+
+    db_url: str = "sqlite:///perimeter.db"
+    site: str = "western-heights"
+    thresholds_file: str | None = None
+
+
+class ApiSettings(MqttSettings):
+    """The REST API (``perimeter api``)."""
+
+    db_url: str = "sqlite:///perimeter.db"
+    site: str = "western-heights"
+    api_host: str = "127.0.0.1"
+    api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    api_token: SecretStr | None = None
+    cors_origins: list[str] = []
