@@ -65,7 +65,8 @@ class Thresholds(BaseModel):
         """A copy with ``changes`` (public names) applied; raises :class:`ThresholdError`."""
         values = self.model_dump()
         for name, value in changes.items():
-            values[_attr(name)] = _checked(name, value)
+            attr = _attr(name)
+            values[attr] = _checked(name, value)
         merged = Thresholds.model_validate(values)
         if merged.track_confirm_m > merged.track_confirm_n:
             raise ThresholdError(
