@@ -1,0 +1,225 @@
+"""Scenario files (contract "Scenario files"): loading, validation with field-path errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from perimeter.site import Site, SiteError, format_validation_error, load_site
+from sim.environment import Weather
+from sim.sensors.acoustic import AcousticParams
+from sim.sensors.optics import ThermalParams
+
+TargetKind = Literal["person", "group", "light_vehicle", "heavy_vehicle", "animal"]
+FaultKind = Literal["offline", "link_down", "sensor_fail"]
+Point = tuple[float, float]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be loaded; one ``field.path: reason`` line per problem."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WeatherChange(_Spec):
+    at_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    weather: Weather
+
+
+class EnvironmentSpec(_Spec):
+    start_time: datetime
+    weather: Weather | Annotated[list[WeatherChange], Field(min_length=1)] = "clear"
+    wind_mps: Annotated[float, Field(ge=0.0, le=40.0)] = 2.0
+    temperature_c: Annotated[float, Field(ge=-40.0, le=50.0)] = 10.0
+    humidity_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 70.0
+
+    @field_validator("start_time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    @field_validator("weather")
+    @classmethod
+    def _ordered(cls, value: Weather | list[WeatherChange]) -> Weather | list[WeatherChange]:
+        if isinstance(value, list):
+            times = [w.at_s for w in value]
+            if times != sorted(times):
+                raise ValueError("weather changes must be in increasing at_s order")
+        return value
+
+    def timeline(self) -> list[tuple[float, str]]:
+        """``[(at_s, weather), ...]`` starting at 0 (clear before the first change)."""
+        if isinstance(self.weather, str):
+            return [(0.0, self.weather)]
+        steps = [(w.at_s, str(w.weather)) for w in self.weather]
+        return steps if steps[0][0] == 0.0 else [(0.0, "clear"), *steps]
+
+
+class TargetSpec(_Spec):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    kind: TargetKind
+    start_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    speed_mps: Annotated[float, Field(gt=0.0, le=40.0)]
+    path: Annotated[list[tuple[Finite, Finite]], Field(min_length=2)]
+    count: Annotated[int, Field(ge=1, le=100)] = 1
+
+    @field_validator("path")
+    @classmethod
+    def _distinct(cls, value: list[Point]) -> list[Point]:
+        for i in range(1, len(value)):
+            if value[i] == value[i - 1]:
+                raise ValueError(f"waypoints {i - 1} and {i} are the same point")
+        return value
+
+
+class NuisanceSpec(_Spec):
+    animals: Annotated[int, Field(ge=0, le=1000)] = 0
+    blasts_per_hour: Annotated[float, Field(ge=0.0, le=600.0)] = 0.0
+
+
+class FaultSpec(_Spec):
+    tower: str
+    kind: FaultKind
+    start_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    duration_s: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] | None = None
+    sensor: Literal["thermal", "acoustic"] = "thermal"
+    """Which sensor a ``sensor_fail`` stops."""
+
+
+class SensorsSpec(_Spec):
+    """Scenario-wide sensor settings; towers may override the parameters (site ``thermal:``)."""
+
+    frame_hz: Annotated[float, Field(gt=0.0, le=50.0)] = 2.0
+    window_s: Annotated[float, Field(gt=0.0, le=60.0)] = 1.0
+    status_interval_s: Annotated[float, Field(gt=0.0)] | None = None
+    thermal: ThermalParams = ThermalParams()
+    acoustic: AcousticParams = AcousticParams()
+
+
+class Scenario(_Spec):
+    """A scenario exactly as the contract describes it, plus optional ``sensors``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    duration_s: Annotated[float, Field(gt=0.0, le=30 * 86400.0)]
+    site: str | dict[str, Any] = "western-heights"
+    environment: EnvironmentSpec
+    targets: list[TargetSpec] = []
+    nuisance: NuisanceSpec = NuisanceSpec()
+    faults: list[FaultSpec] = []
+    sensors: SensorsSpec = SensorsSpec()
+    base_dir: Path | None = Field(default=None, exclude=True)
+
+    @cached_property
+    def site_model(self) -> Site:
+        """The resolved site (built-in, file relative to the scenario, or inline)."""
+        return load_site(self.site, base_dir=self.base_dir)
+
+    @property
+    def epoch_s(self) -> float:
+        """The scenario's start as Unix time."""
+        return self.environment.start_time.timestamp()
+
+    def thermal_params(self, tower_id: str) -> ThermalParams:
+        """The scenario's thermal parameters with the tower's overrides applied."""
+        override = self.site_model.tower(tower_id).thermal
+        base = self.sensors.thermal
+        return ThermalParams.model_validate({**base.model_dump(), **override}) if override \
+            else base
+
+    def acoustic_params(self, tower_id: str) -> AcousticParams:
+        """The scenario's acoustic parameters with the tower's overrides applied."""
+        override = self.site_model.tower(tower_id).acoustic
+        base = self.sensors.acoustic
+        return AcousticParams.model_validate({**base.model_dump(), **override}) if override \
+            else base
+
+
+def _scenario_dir() -> Path:
+    return Path(str(resources.files("sim") / "scenarios"))
+
+
+def builtin_scenarios() -> list[str]:
+    """Names of the scenarios shipped in ``sim/scenarios``."""
+    return sorted(p.stem for p in _scenario_dir().glob("*.yaml"))
+
+
+def _check_against_site(scenario: Scenario) -> None:
+    """Site resolution and cross-checks that need the site; errors name the field path."""
+    try:
+        site = scenario.site_model
+    except SiteError as exc:
+        raise ScenarioError(str(exc)) from None
+    problems: list[str] = []
+    tower_ids = [t.id for t in site.towers]
+    for i, fault in enumerate(scenario.faults):
+        if fault.tower not in tower_ids:
+            problems.append(f"faults.{i}.tower: unknown tower {fault.tower!r} "
+                            f"(site {site.name!r} has {', '.join(tower_ids)})")
+    seen: set[str] = set()
+    for i, target in enumerate(scenario.targets):
+        if target.id in seen:
+            problems.append(f"targets.{i}.id: duplicate target id {target.id!r}")
+        seen.add(target.id)
+    for j, tower in enumerate(site.towers):
+        for sensor, model in (("thermal", ThermalParams), ("acoustic", AcousticParams)):
+            override = getattr(tower, sensor)
+            if override:
+                try:
+                    base = getattr(scenario.sensors, sensor).model_dump()
+                    model.model_validate({**base, **override})
+                except ValidationError as exc:
+                    problems.append(format_validation_error(exc, f"site.towers.{j}.{sensor}"))
+    if problems:
+        raise ScenarioError("\n".join(problems))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"<file>: {path} is not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ScenarioError(f"<file>: cannot read {path}: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"<root>: {path} does not hold a mapping")
+    return data
+
+
+def load_scenario(ref: str | Path | dict[str, Any], *,
+                  site: str | Path | None = None) -> Scenario:
+    """A validated scenario from a built-in name, a YAML path or a mapping.
+
+    ``site`` (optional) replaces the scenario's site. Raises :class:`ScenarioError`.
+    """
+    base_dir: Path | None = None
+    if isinstance(ref, dict):
+        data = dict(ref)
+    else:
+        name = str(ref)
+        path = _scenario_dir() / f"{name}.yaml" if name in builtin_scenarios() else Path(name)
+        if not path.is_file():
+            raise ScenarioError(f"<scenario>: {name!r} is neither a built-in scenario "
+                                f"({', '.join(builtin_scenarios())}) nor a file")
+        data = _read_yaml(path)
+        base_dir = path.parent
+    if site is not None:
+        data["site"] = str(Path(site).resolve()) if Path(site).is_file() else str(site)
+    data.pop("base_dir", None)
+    try:
+        scenario = Scenario.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc)) from None
+    _check_against_site(scenario)
+    return scenario

@@ -1,0 +1,78 @@
+"""What each target kind looks and sounds like to the sensors (values and sources in
+docs/sensors.md). Animals are deliberately neither a perfect decoy nor a giveaway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+KINDS = ("person", "group", "light_vehicle", "heavy_vehicle", "animal")
+HINTS = ("footsteps", "voice", "engine", "tracks", "impulse", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class ThermalSignature:
+    critical_dim_m: float  # Johnson critical dimension
+    width_m: float
+    height_m: float
+    contrast_night_k: float  # body contrast against the background on a clear night
+    contrast_floor_k: float  # contrast that does not vanish at crossover (engines, exhausts)
+
+
+@dataclass(frozen=True, slots=True)
+class SoundSource:
+    """One kind of sound a target makes in a window: level at 1 m, dominant band, true hint."""
+
+    level_db: float
+    peak_hz: float
+    hint: str
+    probability: float  # share of windows in which this is the target's dominant sound
+
+
+THERMAL: dict[str, ThermalSignature] = {
+    "person": ThermalSignature(0.75, 0.5, 1.75, 10.0, 0.0),
+    "group": ThermalSignature(1.5, 2.0, 1.75, 10.0, 0.0),
+    "light_vehicle": ThermalSignature(2.3, 1.8, 1.5, 8.0, 5.0),
+    "heavy_vehicle": ThermalSignature(3.0, 2.5, 2.8, 8.0, 8.0),
+    "animal": ThermalSignature(0.6, 1.2, 0.9, 7.0, 0.0),
+}
+
+SOUNDS: dict[str, tuple[SoundSource, ...]] = {
+    "person": (SoundSource(50.0, 250.0, "footsteps", 0.9), SoundSource(60.0, 500.0, "voice", 0.1)),
+    "group": (SoundSource(50.0, 250.0, "footsteps", 0.7), SoundSource(62.0, 500.0, "voice", 0.3)),
+    "light_vehicle": (SoundSource(91.0, 125.0, "engine", 1.0),),
+    "heavy_vehicle": (SoundSource(103.0, 63.0, "tracks", 0.6),
+                      SoundSource(101.0, 100.0, "engine", 0.4)),
+    "animal": (SoundSource(45.0, 300.0, "footsteps", 0.85),
+               SoundSource(72.0, 800.0, "unknown", 0.15)),
+}
+
+BLAST = SoundSource(170.0, 40.0, "impulse", 1.0)
+"""A distant blast (quarry, demolition, artillery far away): impulsive nuisance."""
+
+SPEED_MPS: dict[str, tuple[float, float]] = {
+    "person": (1.4, 0.15),
+    "group": (1.2, 0.12),
+    "light_vehicle": (10.0, 0.1),
+    "heavy_vehicle": (6.0, 0.1),
+    "animal": (0.8, 0.3),
+}
+"""Kind-typical speed and the relative random deviation about the scripted speed."""
+
+LATERAL_SIGMA_M: dict[str, float] = {
+    "person": 4.0, "group": 4.0, "light_vehicle": 2.0, "heavy_vehicle": 2.0, "animal": 10.0,
+}
+
+
+def thermal_table(kinds: list[str]) -> dict[str, npt.NDArray[np.float64]]:
+    """Per-target arrays of the thermal signature fields, for vectorised frames."""
+    sigs = [THERMAL[k] for k in kinds]
+    return {
+        "critical_dim_m": np.array([s.critical_dim_m for s in sigs], dtype=np.float64),
+        "width_m": np.array([s.width_m for s in sigs], dtype=np.float64),
+        "height_m": np.array([s.height_m for s in sigs], dtype=np.float64),
+        "contrast_night_k": np.array([s.contrast_night_k for s in sigs], dtype=np.float64),
+        "contrast_floor_k": np.array([s.contrast_floor_k for s in sigs], dtype=np.float64),
+    }
