@@ -1,0 +1,54 @@
+"""Associate: bearings to tracks by chi-square gating and global (Hungarian) assignment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import chi2
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+_INFEASIBLE = 1e9
+
+
+@lru_cache(maxsize=64)
+def gate_d2(gate_probability: float, dof: int = 1) -> float:
+    """The squared Mahalanobis gate holding ``gate_probability`` of true measurements."""
+    return float(chi2.ppf(gate_probability, dof))
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Pairs ``(tracks[i], detections[i])`` and which detections fell in any track's gate."""
+
+    tracks: IntArray
+    detections: IntArray
+    in_some_gate: BoolArray
+
+
+def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
+    """Globally assign detections to tracks from innovations ``nu`` and variances ``s``.
+
+    ``nu, s`` have shape (tracks, detections). A pair is allowed when ``nu^2/s <= gate``; the
+    cost of a pair is its negative log-likelihood ``nu^2/s + log s``, minimised jointly.
+    """
+    n_tracks, n_dets = nu.shape
+    if n_tracks == 0 or n_dets == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Assignment(empty, empty, np.zeros(n_dets, dtype=bool))
+    d2 = nu * nu / s
+    ok = d2 <= gate
+    in_gate: BoolArray = np.asarray(ok.any(axis=0), dtype=bool)
+    if not in_gate.any():
+        empty = np.zeros(0, dtype=np.int64)
+        return Assignment(empty, empty, in_gate)
+    cost = np.where(ok, d2 + np.log(s), _INFEASIBLE)
+    rows, cols = linear_sum_assignment(cost)
+    good = ok[rows, cols]
+    return Assignment(rows[good].astype(np.int64), cols[good].astype(np.int64), in_gate)

@@ -1,0 +1,108 @@
+"""Gate and threshold: SNR thresholds, duplicate and stale reports, and the reorder buffer.
+
+Reports are held for ``reorder_lag_s`` of data time and released in ``t_s`` order, so small
+network reordering costs nothing. A report older than what has been released (store and
+forward after a link outage) is marked ``late`` and fused by the engine's out-of-sequence
+path, as long as it is at most ``max_late_s`` old; older ones are rejected as stale.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from perimeter.fusion.scan import Scan
+from perimeter.thresholds import Thresholds
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    reorder_lag_s: float = 2.0
+    max_late_s: float = 120.0
+    max_future_s: float = 300.0
+    seq_memory: int = 4096
+
+
+class GateRejectedError(ValueError):
+    """A report refused by the gate; ``reason`` is the counter name."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DuplicateFilter:
+    """Remembers recent ``(seq, t_s)`` per ``(tower, sensor)``; repeats are duplicates."""
+
+    def __init__(self, memory: int) -> None:
+        self._memory = memory
+        self._seen: dict[tuple[str, str], OrderedDict[int, float]] = {}
+
+    def check(self, tower_id: str, sensor: str, seq: int, t_s: float) -> bool:
+        """True (and remembered) for a new report, False for a duplicate."""
+        seen = self._seen.setdefault((tower_id, sensor), OrderedDict())
+        if seen.get(seq) == t_s:
+            return False
+        seen[seq] = t_s
+        if len(seen) > self._memory:
+            seen.popitem(last=False)
+        return True
+
+
+def apply_snr_threshold(scan: Scan, thresholds: Thresholds) -> Scan:
+    """Keep only detections at or above the sensor's SNR threshold."""
+    floor = (thresholds.thermal_min_snr_db if scan.sensor == "thermal"
+             else thresholds.acoustic_min_snr_db)
+    keep = scan.snr_db >= floor
+    return scan if bool(np.all(keep)) else scan.select(keep)
+
+
+class ReorderBuffer:
+    """Holds scans for a bounded lag of data time and releases them in ``t_s`` order."""
+
+    def __init__(self, config: GateConfig) -> None:
+        self.config = config
+        self.clock_s: float | None = None
+        self.released_s: float = -np.inf
+        self._heap: list[tuple[float, int, Scan]] = []
+        self._order = itertools.count()
+
+    def admit(self, t_s: float) -> None:
+        """Check a report time against the clock; raises :class:`GateRejectedError`."""
+        if self.clock_s is not None:
+            if t_s > self.clock_s + self.config.max_future_s:
+                raise GateRejectedError("future_t_s")
+            if t_s < self.clock_s - self.config.max_late_s:
+                raise GateRejectedError("stale")
+
+    def advance(self, t_s: float) -> None:
+        """Move data time forward (never back)."""
+        if self.clock_s is None or t_s > self.clock_s:
+            self.clock_s = t_s
+
+    def push(self, scan: Scan) -> Scan | None:
+        """Buffer a scan; a scan older than what was released comes back marked late."""
+        if scan.t_s < self.released_s:
+            scan.late = True
+            return scan
+        heapq.heappush(self._heap, (scan.t_s, next(self._order), scan))
+        return None
+
+    def release(self, *, flush: bool = False) -> list[Scan]:
+        """Scans whose time is at least the lag behind the clock (all when ``flush``)."""
+        if self.clock_s is None:
+            return []
+        horizon = np.inf if flush else self.clock_s - self.config.reorder_lag_s
+        out = []
+        while self._heap and self._heap[0][0] <= horizon:
+            t_s, _, scan = heapq.heappop(self._heap)
+            self.released_s = max(self.released_s, t_s)
+            out.append(scan)
+        return out
+
+    def __len__(self) -> int:
+        return len(self._heap)

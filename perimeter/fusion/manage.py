@@ -1,0 +1,116 @@
+"""Manage: track numbering, M-of-N confirmation, deletion after coasting, duplicate merging."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from perimeter.fusion.track import Track
+from perimeter.fusion.triangulate import Seed
+from perimeter.thresholds import Thresholds
+
+
+@dataclass(frozen=True, slots=True)
+class ManageConfig:
+    tentative_coast_s: float = 6.0
+    max_sigma_m: float = 4000.0
+    merge_distance_m: float = 60.0
+    merge_d2: float = 9.21  # chi-square 2 dof, 99 %
+    confirm_llr: float = 4.0
+    delete_tentative_llr: float = -6.0
+    delete_confirmed_llr: float = -25.0
+
+
+def m_of_n(hit_bins: list[int] | tuple[int, ...], now_bin: int, m: int, n: int) -> bool:
+    """True when at least ``m`` of the last ``n`` one-second bins (to ``now_bin``) had hits."""
+    return sum(1 for b in hit_bins if now_bin - n < b <= now_bin) >= m
+
+
+class TrackManager:
+    """Owns the live tracks; numbers them and decides their status."""
+
+    def __init__(self, config: ManageConfig | None = None, first_number: int = 1) -> None:
+        self.config = config or ManageConfig()
+        self.tracks: list[Track] = []
+        self._next = first_number
+
+    def create(self, seed: Seed) -> Track:
+        track = Track(number=self._next, x=seed.x.copy(), p=seed.p.copy(), t_s=seed.t_s,
+                      first_t_s=seed.first_t_s, home_tower=seed.home_tower,
+                      last_update_t_s=seed.t_s)
+        self._next += 1
+        for scan, _ in seed.detections:
+            track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
+        self.tracks.append(track)
+        return track
+
+    def confirmations(self, t_s: float, thresholds: Thresholds) -> list[Track]:
+        """Tentative tracks that now meet M-of-N over at least two towers: mark confirmed."""
+        now_bin = math.floor(t_s)
+        out = []
+        for track in self.tracks:
+            if (track.status == "tentative" and track.home_tower is None
+                    and len(track.towers) >= 2 and track.llr >= self.config.confirm_llr
+                    and m_of_n(list(track.hit_bins), now_bin, thresholds.track_confirm_m,
+                               thresholds.track_confirm_n)):
+                track.status = "confirmed"
+                track.confirmed_t_s = t_s
+                out.append(track)
+        return out
+
+    def expire(self, t_s: float, thresholds: Thresholds) -> list[Track]:
+        """Remove tracks that coasted too long or whose uncertainty exploded."""
+        cfg = self.config
+        dead = []
+        for track in self.tracks:
+            coast = thresholds.track_max_coast_s
+            if track.status == "tentative":
+                coast = min(coast, max(cfg.tentative_coast_s, float(thresholds.track_confirm_n)))
+            big = float(np.sqrt(max(track.p[0, 0], track.p[1, 1]))) > cfg.max_sigma_m
+            floor = (cfg.delete_tentative_llr if track.status == "tentative"
+                     else cfg.delete_confirmed_llr)
+            if (t_s - track.last_update_t_s > coast or (big and track.home_tower is None)
+                    or track.llr < floor):
+                track.deleted = True
+                dead.append(track)
+        if dead:
+            self.tracks = [t for t in self.tracks if not t.deleted]
+        return dead
+
+    def merge_duplicates(self) -> list[Track]:
+        """Drop the weaker of two tracks that follow the same object."""
+        cfg = self.config
+        live = [t for t in self.tracks if t.home_tower is None]
+        if len(live) < 2:
+            return []
+        xy = np.stack([t.x[:2] for t in live])
+        var = np.array([float(t.p[0, 0] + t.p[1, 1]) for t in live])
+        diff = xy[:, None, :] - xy[None, :, :]
+        dist2 = np.einsum("ijk,ijk->ij", diff, diff)
+        close = (dist2 <= cfg.merge_distance_m**2) | (dist2 <= cfg.merge_d2 * 0.5
+                                                      * (var[:, None] + var[None, :]))
+        dropped: list[Track] = []
+        for i, j in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
+            a, b = live[int(i)], live[int(j)]
+            if a.deleted or b.deleted:
+                continue
+            dv = a.x[2:] - b.x[2:]
+            if float(np.hypot(dv[0], dv[1])) > 2.0 + 0.5 * max(a.speed_mps, b.speed_mps):
+                continue
+            loser = _weaker(a, b)
+            loser.deleted = True
+            dropped.append(loser)
+        if dropped:
+            self.tracks = [t for t in self.tracks if not t.deleted]
+        return dropped
+
+
+def _weaker(a: Track, b: Track) -> Track:
+    """The track to drop: keep the one with an alert, else the confirmed, else the older."""
+    if (a.alert_id is None) != (b.alert_id is None):
+        return a if a.alert_id is None else b
+    if (a.status == "confirmed") != (b.status == "confirmed"):
+        return a if a.status != "confirmed" else b
+    return b if a.number < b.number else a

@@ -1,0 +1,59 @@
+"""Origin: Rauch-Tung-Striebel smoothing of a track back to its first detection."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from perimeter.contract import Origin
+from perimeter.fusion.ekf import process_noise, transition
+from perimeter.fusion.track import History, Track
+from perimeter.geometry import ellipse
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def rts_smooth(t_s: FloatArray, x: FloatArray, p: FloatArray,
+               q: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Smoothed states and covariances from filtered ones (``q[k]`` drove step k-1 → k)."""
+    n = t_s.shape[0]
+    xs, ps = x.copy(), p.copy()
+    if n < 2:
+        return xs, ps
+    dt = np.diff(t_s)
+    f = transition(dt)
+    pp = f @ p[:-1] @ np.swapaxes(f, -1, -2) + process_noise(dt, q[1:])
+    xp = np.einsum("nij,nj->ni", f, x[:-1])
+    for k in range(n - 2, -1, -1):
+        try:
+            c = np.linalg.solve(pp[k].T, (p[k] @ f[k].T).T).T
+        except np.linalg.LinAlgError:
+            continue
+        xs[k] = x[k] + c @ (xs[k + 1] - xp[k])
+        pk = p[k] + c @ (ps[k + 1] - pp[k]) @ c.T
+        ps[k] = 0.5 * (pk + pk.T)
+    return xs, ps
+
+
+def smoothed_first_state(history: History) -> tuple[float, FloatArray, FloatArray] | None:
+    """Time, state and covariance at the first filtered state, smoothed over the history."""
+    n = history.n
+    if n == 0:
+        return None
+    xs, ps = rts_smooth(history.t[:n], history.x[:n], history.p[:n], history.q[:n])
+    return float(history.t[0]), xs[0], ps[0]
+
+
+def origin_of(track: Track) -> Origin | None:
+    """The track's origin: its smoothed first state carried back to its first detection."""
+    first = smoothed_first_state(track.history)
+    if first is None:
+        return None
+    t0, x0, p0 = first
+    back_s = t0 - track.first_t_s
+    x_origin = x0[:2] - x0[2:] * back_s
+    f = transition(np.array([-back_s]))[0]
+    cov = (f @ p0 @ f.T)[:2, :2]
+    major, minor, orientation = ellipse(cov)
+    return Origin(x_m=float(x_origin[0]), y_m=float(x_origin[1]), t_s=track.first_t_s,
+                  sigma_major_m=major, sigma_minor_m=minor, orientation_deg=orientation)

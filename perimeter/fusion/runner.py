@@ -1,0 +1,271 @@
+"""FusionRunner: the one entry point the fusion service, replay and evaluation drive.
+
+``feed(message)`` decodes a bus message by topic (sensor report, tower status, thresholds),
+rejects bad input (counted by reason, handed to ``output.reject`` as a dead letter), gates it
+and fuses it on data time (the newest ``t_s`` seen), never the wall clock. It never raises.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from typing import Protocol, TypeVar
+
+import numpy as np
+
+from perimeter import topics
+from perimeter.bus import Message
+from perimeter.contract import (
+    AlertEvent,
+    ContractError,
+    DeadLetter,
+    Position,
+    SensorReport,
+    TowerStatus,
+    TracksSnapshot,
+    TrackState,
+    Velocity,
+    parse_payload,
+)
+from perimeter.fusion.alert import AlertConfig, TrackAlerter
+from perimeter.fusion.engine import EngineConfig, FusionEngine
+from perimeter.fusion.gate import (
+    DuplicateFilter,
+    GateConfig,
+    GateRejectedError,
+    ReorderBuffer,
+    apply_snr_threshold,
+)
+from perimeter.fusion.health import TowerHealth
+from perimeter.fusion.scan import Scan, scan_from_report
+from perimeter.fusion.track import Track
+from perimeter.geometry import ellipse
+from perimeter.site import Site
+from perimeter.thresholds import ThresholdError, Thresholds
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", SensorReport, TowerStatus)
+
+HOUSEKEEPING_S = 0.5
+"""Data-time interval of classification, alert decisions and health checks."""
+
+
+class FusionOutput(Protocol):
+    def alert(self, event: AlertEvent) -> None: ...
+    def tracks(self, snapshot: TracksSnapshot) -> None: ...
+    def reject(self, dead_letter: DeadLetter) -> None: ...
+
+
+class _RejectedError(Exception):
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class FusionRunner:
+    """Decode, gate and fuse a message stream; publish alerts, track snapshots, dead letters."""
+
+    def __init__(self, site: Site, thresholds: Thresholds, output: FusionOutput, *,
+                 tracks_interval_s: float = 1.0, first_alert_number: int = 1,
+                 first_track_number: int = 1, engine_config: EngineConfig | None = None,
+                 gate_config: GateConfig | None = None, alert_config: AlertConfig | None = None,
+                 heartbeat_timeout_s: float = 15.0) -> None:
+        self.site = site
+        self.thresholds = thresholds
+        self.output = output
+        self.tracks_interval_s = tracks_interval_s
+        self.counters: Counter[str] = Counter()
+        self._index = {t.id: i for i, t in enumerate(site.towers)}
+        self._towers_xy = np.array([t.xy for t in site.towers], dtype=np.float64)
+        gate = gate_config or GateConfig()
+        self._buffer = ReorderBuffer(gate)
+        self._dupes = DuplicateFilter(gate.seq_memory)
+        self.engine = FusionEngine(self._towers_xy, thresholds, engine_config,
+                                   first_track_number=first_track_number)
+        self.alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers], alert_config,
+                                    first_alert_number)
+        self.health = TowerHealth(site, self.alerter.next_alert_id, heartbeat_timeout_s)
+        self._processed_s: float | None = None
+        self._next_housekeeping_s = -np.inf
+        self._next_snapshot_s = -np.inf
+
+    @property
+    def clock_s(self) -> float | None:
+        """Data time: the newest report time seen."""
+        return self._buffer.clock_s
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+        self.engine.thresholds = thresholds
+
+    def feed(self, message: Message) -> None:
+        """Take one bus message; bad input is counted and dead-lettered, never raised."""
+        self.counters["received"] += 1
+        try:
+            self._feed(message)
+        except _RejectedError as rej:
+            self._reject(message, rej.reason, rej.detail)
+        except Exception as exc:  # never crash the service on one message
+            log.exception("fusion failed on a message of %s", message.topic)
+            self._reject(message, "internal_error", f"{type(exc).__name__}: {exc}")
+
+    def finish(self) -> None:
+        """End of stream: fuse everything buffered and close every open alert."""
+        try:
+            self._process(self._buffer.release(flush=True))
+            t_s = self._processed_s if self._processed_s is not None else 0.0
+            self._housekeeping(t_s, force=True)
+            for track in list(self.engine.tracks):
+                self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
+            for event in self.health.close_all(self.clock_s or t_s):
+                self._emit(event)
+        except Exception:  # pragma: no cover - defensive, finish must not crash a service
+            log.exception("fusion finish failed")
+            self.counters["errors:finish"] += 1
+
+    # -- decoding -----------------------------------------------------------------------
+    def _feed(self, message: Message) -> None:
+        if message.topic == topics.THRESHOLDS:
+            self._thresholds_message(message)
+            return
+        parsed = topics.parse_tower_topic(message.topic)
+        if parsed is None:
+            raise _RejectedError("unknown_topic")
+        if parsed.tower_id not in self._index:
+            raise _RejectedError("unknown_tower", f"tower {parsed.tower_id!r} is not in the site")
+        if parsed.channel is topics.TowerChannel.STATUS:
+            self._status_message(parsed.tower_id, message)
+        else:
+            self._report_message(parsed.tower_id, parsed.channel.value, message)
+
+    def _thresholds_message(self, message: Message) -> None:
+        try:
+            values = json.loads(message.payload)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _RejectedError("bad_payload", f"not valid JSON: {exc}") from None
+        if not isinstance(values, dict):
+            raise _RejectedError("bad_payload", "thresholds must be a JSON object")
+        try:
+            self.set_thresholds(self.thresholds.patched(values))
+        except ThresholdError as exc:
+            raise _RejectedError("bad_thresholds", str(exc)) from None
+        self.counters["thresholds_applied"] += 1
+
+    def _status_message(self, tower_id: str, message: Message) -> None:
+        status = self._parse(TowerStatus, message)
+        if status.tower_id != tower_id:
+            raise _RejectedError("tower_mismatch", f"tower_id: {status.tower_id!r} on {tower_id!r}")
+        t_s = status.t_s if status.t_s is not None else self.clock_s
+        if status.t_s is not None:
+            self._admit(status.t_s)
+        self.health.status(status, t_s if t_s is not None else 0.0)
+        self.counters["status"] += 1
+        self._after_input()
+
+    def _report_message(self, tower_id: str, sensor: str, message: Message) -> None:
+        report = self._parse(SensorReport, message)
+        if report.tower_id != tower_id:
+            raise _RejectedError("tower_mismatch", f"tower_id: {report.tower_id!r} on {tower_id!r}")
+        if report.sensor != sensor:
+            raise _RejectedError("sensor_mismatch", f"sensor: {report.sensor!r} on {sensor!r}")
+        if not self._dupes.check(tower_id, sensor, report.seq, report.t_s):
+            self.counters["duplicates"] += 1
+            return
+        self._admit(report.t_s)
+        self.health.heard(tower_id, self.clock_s or report.t_s)
+        index = self._index[tower_id]
+        scan = apply_snr_threshold(scan_from_report(report, index, self._towers_xy[index]),
+                                   self.thresholds)
+        self.counters["reports"] += 1
+        self.counters["detections"] += len(report.detections)
+        self.counters["detections_kept"] += scan.size
+        late = self._buffer.push(scan)
+        if late is not None:
+            self.counters["late_reports"] += 1
+            self._process([late])
+        self._after_input()
+
+    def _parse(self, model: type[M], message: Message) -> M:
+        try:
+            return parse_payload(model, message.payload)
+        except ContractError as exc:
+            raise _RejectedError("bad_payload", str(exc)) from None
+
+    def _admit(self, t_s: float) -> None:
+        try:
+            self._buffer.admit(t_s)
+        except GateRejectedError as rej:
+            detail = f"t_s: {t_s} against data time {self.clock_s}"
+            raise _RejectedError(rej.reason, detail) from None
+        if self.clock_s is None:
+            self.health.start(t_s)
+        self._buffer.advance(t_s)
+
+    def _reject(self, message: Message, reason: str, detail: str) -> None:
+        self.counters[f"rejected:{reason}"] += 1
+        first = message.payload[:200].decode("utf-8", errors="replace")
+        text = f"{reason}: {detail}" if detail else reason
+        try:
+            self.output.reject(DeadLetter(topic=message.topic[:512], reason=text[:500],
+                                          first_bytes=first, t_s=self.clock_s))
+        except Exception:  # pragma: no cover - a failing output must not break fusion
+            log.exception("dead-letter output failed")
+
+    # -- fusion -------------------------------------------------------------------------
+    def _after_input(self) -> None:
+        self._process(self._buffer.release())
+        if self.clock_s is not None:
+            t_s = self._processed_s if self._processed_s is not None else self.clock_s
+            self._housekeeping(t_s)
+
+    def _process(self, scans: list[Scan]) -> None:
+        for scan in scans:
+            result = self.engine.step(scan)
+            if scan.late:
+                continue
+            self.counters["scans"] += 1
+            self._processed_s = scan.t_s
+            self.counters["tracks_confirmed"] += len(result.confirmed)
+            for track in result.deleted:
+                self.counters["tracks_deleted"] += 1
+                self._emit(self.alerter.on_deleted(track, scan.t_s, self.thresholds))
+            if scan.t_s >= self._next_housekeeping_s:
+                self._housekeeping(scan.t_s)
+
+    def _housekeeping(self, t_s: float, *, force: bool = False) -> None:
+        if not force and t_s < self._next_housekeeping_s:
+            return
+        self._next_housekeeping_s = t_s + HOUSEKEEPING_S
+        for track in self.engine.merge():
+            self.counters["tracks_merged"] += 1
+            self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
+        self.engine.reclassify()
+        for track in self.engine.tracks:
+            self._emit(self.alerter.on_track(track, t_s, self.thresholds))
+        if self.clock_s is not None:
+            for event in self.health.check(self.clock_s):
+                self._emit(event)
+        if t_s >= self._next_snapshot_s or force:
+            self._next_snapshot_s = t_s + self.tracks_interval_s
+            self.output.tracks(TracksSnapshot(t_s=t_s, tracks=[
+                _track_state(t, self.site) for t in self.engine.tracks]))
+
+    def _emit(self, event: AlertEvent | None) -> None:
+        if event is None:
+            return
+        kind = "faults" if event.class_ == "tower_fault" else "alerts"
+        self.counters[f"{kind}_{event.event}"] += 1
+        self.output.alert(event)
+
+
+def _track_state(track: Track, site: Site) -> TrackState:
+    major, _, _ = ellipse(track.p[:2, :2])
+    return TrackState.model_validate({
+        "track_id": track.track_id, "status": track.status, "class": track.label,
+        "class_confidence": round(track.label_probability, 4),
+        "position": Position(x_m=float(track.x[0]), y_m=float(track.x[1])),
+        "velocity": Velocity(vx_mps=float(track.x[2]), vy_mps=float(track.x[3])),
+        "sigma_major_m": major, "towers": sorted(site.towers[i].id for i in track.towers),
+        "alert_id": track.alert_id})

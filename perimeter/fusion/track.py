@@ -1,0 +1,133 @@
+"""The track record: filter state, filtered history for smoothing, quality and features."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+TrackStatus = Literal["tentative", "confirmed"]
+
+HISTORY_CAP = 2048
+"""Filtered states kept per track for origin smoothing (the first ones matter)."""
+
+
+class History:
+    """The first :data:`HISTORY_CAP` filtered states ``(t, x, P, q)`` of a track."""
+
+    __slots__ = ("n", "p", "q", "t", "x")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.t = np.zeros(16)
+        self.x = np.zeros((16, 4))
+        self.p = np.zeros((16, 4, 4))
+        self.q = np.zeros(16)
+
+    def append(self, t_s: float, x: FloatArray, p: FloatArray, q: float) -> None:
+        if self.n >= HISTORY_CAP:
+            return
+        if self.n == self.t.shape[0]:
+            grow = min(2 * self.n, HISTORY_CAP)
+            self.t = np.resize(self.t, grow)
+            self.x = np.resize(self.x, (grow, 4))
+            self.p = np.resize(self.p, (grow, 4, 4))
+            self.q = np.resize(self.q, grow)
+        i = self.n
+        self.t[i], self.x[i], self.p[i], self.q[i] = t_s, x, p, q
+        self.n += 1
+
+    @property
+    def full(self) -> bool:
+        return self.n >= HISTORY_CAP
+
+    def reset(self) -> None:
+        self.n = 0
+
+
+@dataclass(slots=True)
+class Features:
+    """Evidence for classification accumulated from associated detections."""
+
+    size_m_sum: float = 0.0
+    size_n: int = 0
+    contrast_k_sum: float = 0.0
+    contrast_n: int = 0
+    source_db_sum: float = 0.0
+    source_n: int = 0
+    hint_counts: FloatArray = field(default_factory=lambda: np.zeros(6))
+    thermal_hits: int = 0
+    acoustic_hits: int = 0
+
+    @property
+    def size_m(self) -> float:
+        return self.size_m_sum / self.size_n if self.size_n else math.nan
+
+    @property
+    def contrast_k(self) -> float:
+        return self.contrast_k_sum / self.contrast_n if self.contrast_n else math.nan
+
+    @property
+    def source_db(self) -> float:
+        return self.source_db_sum / self.source_n if self.source_n else math.nan
+
+
+@dataclass(slots=True)
+class Track:
+    """One live track. ``x, p`` hold the state at ``t_s`` (the last update)."""
+
+    number: int
+    x: FloatArray
+    p: FloatArray
+    t_s: float
+    first_t_s: float
+    home_tower: int | None = None  # set while only one tower has seen it
+    status: TrackStatus = "tentative"
+    last_update_t_s: float = 0.0
+    confirmed_t_s: float | None = None
+    hit_bins: deque[int] = field(default_factory=lambda: deque(maxlen=64))
+    towers: set[int] = field(default_factory=set)
+    sensors: set[str] = field(default_factory=set)
+    last_seen_by: dict[tuple[int, str], float] = field(default_factory=dict)
+    llr: float = 0.0
+    updates: int = 0
+    history: History = field(default_factory=History)
+    features: Features = field(default_factory=Features)
+    trail: list[tuple[float, float, float]] = field(default_factory=list)
+    label: str = "unknown"
+    label_probability: float = 0.0
+    probabilities: dict[str, float] = field(default_factory=dict)
+    alert_id: str | None = None
+    deleted: bool = False
+
+    @property
+    def track_id(self) -> str:
+        return f"k-{self.number:06d}"
+
+    @property
+    def speed_mps(self) -> float:
+        return math.hypot(float(self.x[2]), float(self.x[3]))
+
+    @property
+    def existence(self) -> float:
+        """Probability the track is a real object, from its log-likelihood ratio."""
+        return 1.0 / (1.0 + math.exp(-min(max(self.llr, -50.0), 50.0)))
+
+    def record_hit(self, t_s: float, tower: int, sensor: str) -> None:
+        b = math.floor(t_s)
+        if not self.hit_bins or self.hit_bins[-1] != b:
+            self.hit_bins.append(b)
+        self.towers.add(tower)
+        self.sensors.add(sensor)
+        self.last_seen_by[(tower, sensor)] = t_s
+        self.last_update_t_s = max(self.last_update_t_s, t_s)
+        self.updates += 1
+        if not self.trail or t_s - self.trail[-1][0] >= 2.0:
+            self.trail.append((t_s, float(self.x[0]), float(self.x[1])))
+            if len(self.trail) > 90:
+                del self.trail[0]

@@ -1,0 +1,219 @@
+"""Initiate: new tracks from bearing intersections of detections no track explains.
+
+Unexplained detections wait in a pool for ``window_s``. A new one is intersected with every
+pooled bearing of another tower; each valid crossing (in front of both towers, within range,
+a sensible crossing angle) is scored by how many further towers' pooled bearings pass through
+it (chi-square gate), and the best crossing seeds a track from the least-squares fit of all its
+supporting bearings. Repeated bearings from one tower that no other tower confirms seed a
+single-tower track with a weak range prior.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from perimeter import geometry
+from perimeter.fusion.scan import Scan
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class InitiatorConfig:
+    window_s: float = 3.0
+    min_range_m: float = 100.0
+    max_range_m: float = 12_000.0
+    min_crossing_deg: float = 2.0
+    gate_d2: float = 9.0
+    min_towers: int = 3
+    min_pair_detections: int = 4
+    velocity_sigma_mps: float = 5.0
+    single_min_hits: int = 3
+    single_range_m: float = 3500.0
+    single_range_sigma_m: float = 2000.0
+
+
+@dataclass(slots=True)
+class Seed:
+    """A new track's initial state and the detections that made it."""
+
+    t_s: float
+    first_t_s: float
+    x: FloatArray
+    p: FloatArray
+    towers: list[int]
+    sensors: list[str]
+    home_tower: int | None = None
+    detections: list[tuple[Scan, int]] = field(default_factory=list)
+
+
+class Initiator:
+    """A pool of unexplained detections and the intersection search over it."""
+
+    def __init__(self, config: InitiatorConfig) -> None:
+        self.config = config
+        self._t = np.zeros(0)
+        self._tower = np.zeros(0, dtype=np.int64)
+        self._xy = np.zeros((0, 2))
+        self._b = np.zeros(0)
+        self._sig = np.zeros(0)
+        self._thermal = np.zeros(0, dtype=bool)
+        self._refs: list[tuple[Scan, int]] = []
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def _prune(self, t_s: float) -> None:
+        keep = self._t >= t_s - self.config.window_s
+        if bool(keep.all()):
+            return
+        self._take(keep)
+
+    def _take(self, keep: npt.NDArray[np.bool_]) -> None:
+        self._t, self._tower, self._xy = self._t[keep], self._tower[keep], self._xy[keep]
+        self._b, self._sig, self._thermal = self._b[keep], self._sig[keep], self._thermal[keep]
+        self._refs = [r for r, k in zip(self._refs, keep, strict=True) if k]
+
+    def _add(self, scan: Scan, i: int) -> None:
+        self._t = np.append(self._t, scan.t_s)
+        self._tower = np.append(self._tower, scan.tower_index)
+        self._xy = np.vstack([self._xy, scan.tower_xy[None, :]])
+        self._b = np.append(self._b, scan.bearing_rad[i])
+        self._sig = np.append(self._sig, scan.sigma_rad[i])
+        self._thermal = np.append(self._thermal, scan.sensor == "thermal")
+        self._refs.append((scan, i))
+
+    def offer(self, scan: Scan, indices: npt.NDArray[np.int64]) -> list[Seed]:
+        """Try to start tracks from the unexplained detections ``indices`` of ``scan``."""
+        self._prune(scan.t_s)
+        seeds = []
+        for i in (int(k) for k in indices):
+            seed = self._pair(scan, i) or self._single(scan, i)
+            if seed is None:
+                self._add(scan, i)
+            else:
+                seeds.append(seed)
+        return seeds
+
+    def _pair(self, scan: Scan, i: int) -> Seed | None:
+        cfg = self.config
+        other = self._tower != scan.tower_index
+        if not other.any():
+            return None
+        b0, s0 = float(scan.bearing_rad[i]), float(scan.sigma_rad[i])
+        thermal0 = scan.sensor == "thermal"
+        xy, r0, r1 = geometry.intersect_pairs(scan.tower_xy, np.full(self._b.shape, b0),
+                                              self._xy, self._b)
+        with np.errstate(invalid="ignore"):
+            valid = (other & (r0 > cfg.min_range_m) & (r1 > cfg.min_range_m)
+                     & (r0 < cfg.max_range_m) & (r1 < cfg.max_range_m)
+                     & (geometry.crossing_angle_rad(b0, self._b)
+                        >= math.radians(cfg.min_crossing_deg)))
+        cands = np.flatnonzero(valid)
+        if cands.size == 0:
+            return None
+        # Support of each crossing: pooled bearings of further towers through it.
+        pts = xy[cands]  # (c, 2)
+        h = geometry.bearing_jacobian(self._xy[None, :, :], pts[:, None, :])  # (c, n, 2)
+        pred = geometry.bearing_rad(self._xy[None, :, :], pts[:, None, :])
+        res = geometry.wrap_pi(self._b[None, :] - pred)
+        cov = _pair_cov(scan.tower_xy, s0, self._xy[cands], self._sig[cands], pts)
+        var = self._sig[None, :] ** 2 + np.einsum("cni,cij,cnj->cn", h, cov, h)
+        d2 = res * res / var
+        ok = d2 <= cfg.gate_d2
+        best: tuple[int, float, int] | None = None
+        for k, j in enumerate(cands):
+            ok[k, j] = True
+            towers = {int(t) for t in self._tower[ok[k]]} | {scan.tower_index}
+            score = len(towers)
+            has_thermal = thermal0 or bool(self._thermal[ok[k]].any())
+            enough = score >= cfg.min_towers or int(ok[k].sum()) + 1 >= cfg.min_pair_detections
+            if not enough or (not has_thermal and score < 3):
+                continue
+            key = (score, -float(d2[k, ok[k]].sum()), k)
+            if best is None or key[:2] > best[:2]:
+                best = (score, key[1], k)
+        if best is None:
+            return None
+        k = best[2]
+        support = np.flatnonzero(ok[k])
+        members = self._best_per_tower(support, d2[k])
+        return self._seed(scan, i, members, support, pts[k])
+
+    def _best_per_tower(self, idx: npt.NDArray[np.int64], d2: FloatArray) -> list[int]:
+        chosen: dict[int, int] = {}
+        for j in (int(v) for v in idx):
+            t = int(self._tower[j])
+            if t not in chosen or d2[j] < d2[chosen[t]]:
+                chosen[t] = j
+        return list(chosen.values())
+
+    def _seed(self, scan: Scan, i: int, members: list[int], support: npt.NDArray[np.int64],
+              start: FloatArray) -> Seed | None:
+        cfg = self.config
+        towers_xy = np.vstack([scan.tower_xy[None, :], self._xy[members]])
+        bearings = np.concatenate([[scan.bearing_rad[i]], self._b[members]])
+        sigmas = np.concatenate([[scan.sigma_rad[i]], self._sig[members]])
+        xy, cov = geometry.triangulate(towers_xy, bearings, sigmas, start)
+        if not np.all(np.isfinite(xy)):
+            return None
+        first_t = float(min(self._t[members].min(), scan.t_s))
+        span = scan.t_s - first_t
+        p = np.zeros((4, 4))
+        p[:2, :2] = cov * 2.0 + np.eye(2) * (cfg.velocity_sigma_mps * span) ** 2
+        p[2, 2] = p[3, 3] = cfg.velocity_sigma_mps**2
+        refs = [(scan, i)] + [self._refs[j] for j in members]
+        seed = Seed(scan.t_s, first_t, np.array([xy[0], xy[1], 0.0, 0.0]), p,
+                    [scan.tower_index, *(int(self._tower[j]) for j in members)],
+                    sorted({r[0].sensor for r in refs}), None, refs)
+        keep = np.ones(len(self._refs), dtype=bool)
+        keep[support] = False
+        self._take(keep)
+        return seed
+
+    def _single(self, scan: Scan, i: int) -> Seed | None:
+        cfg = self.config
+        if scan.sensor != "thermal":
+            return None
+        b0, s0 = float(scan.bearing_rad[i]), float(scan.sigma_rad[i])
+        same = (self._tower == scan.tower_index) & self._thermal
+        res = geometry.wrap_pi(self._b - b0)
+        near = same & (res * res <= cfg.gate_d2 * (self._sig**2 + s0**2))
+        if int(near.sum()) + 1 < cfg.single_min_hits:
+            return None
+        idx = np.flatnonzero(near)
+        first_t = float(self._t[idx].min())
+        r = cfg.single_range_m
+        u = geometry.unit(b0)
+        xy = scan.tower_xy + r * u
+        along = np.outer(u, u) * cfg.single_range_sigma_m**2
+        cross_u = np.array([u[1], -u[0]])
+        across = np.outer(cross_u, cross_u) * (r * s0) ** 2
+        p = np.zeros((4, 4))
+        p[:2, :2] = along + across
+        p[2, 2] = p[3, 3] = cfg.velocity_sigma_mps**2
+        refs = [(scan, i)] + [self._refs[j] for j in idx]
+        keep = ~near
+        self._take(keep)
+        return Seed(scan.t_s, first_t, np.array([xy[0], xy[1], 0.0, 0.0]), p,
+                    [scan.tower_index], ["thermal"], scan.tower_index, refs)
+
+
+def _pair_cov(xy0: FloatArray, s0: float, xy1: FloatArray, s1: FloatArray,
+              points: FloatArray) -> FloatArray:
+    """Covariances ``(c, 2, 2)`` of two-bearing crossings (inverse Fisher information)."""
+    h0 = geometry.bearing_jacobian(xy0, points)
+    h1 = geometry.bearing_jacobian(xy1, points)
+    info = (np.einsum("ci,cj->cij", h0, h0) / s0**2
+            + np.einsum("ci,cj->cij", h1, h1) / (s1**2)[:, None, None])
+    det = info[:, 0, 0] * info[:, 1, 1] - info[:, 0, 1] ** 2
+    det = np.where(np.abs(det) < 1e-30, 1e-30, det)
+    inv = np.empty_like(info)
+    inv[:, 0, 0] = info[:, 1, 1] / det
+    inv[:, 1, 1] = info[:, 0, 0] / det
+    inv[:, 0, 1] = inv[:, 1, 0] = -info[:, 0, 1] / det
+    return np.asarray(inv, dtype=np.float64)
