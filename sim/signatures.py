@@ -32,11 +32,11 @@ class SoundSource:
 
 
 THERMAL: dict[str, ThermalSignature] = {
-    "person": ThermalSignature(0.75, 0.5, 1.75, 10.0, 0.0),
-    "group": ThermalSignature(1.5, 2.0, 1.75, 10.0, 0.0),
+    "person": ThermalSignature(0.75, 0.5, 1.75, 10.0, 0.8),
+    "group": ThermalSignature(1.5, 2.0, 1.75, 10.0, 0.8),
     "light_vehicle": ThermalSignature(2.3, 1.8, 1.5, 8.0, 5.0),
     "heavy_vehicle": ThermalSignature(3.0, 2.5, 2.8, 8.0, 8.0),
-    "animal": ThermalSignature(0.6, 1.2, 0.9, 7.0, 0.0),
+    "animal": ThermalSignature(0.6, 1.2, 0.9, 7.0, 0.5),
 }
 
 SOUNDS: dict[str, tuple[SoundSource, ...]] = {

@@ -154,10 +154,11 @@ class Tower:
         out = self.source(sensor, k)[self.index]
         seq = self.seq[sensor]
         self.seq[sensor] = seq + 1
-        report = SensorReport(tower_id=self.spec.id, sensor=sensor, seq=seq,
+        tid = self.spec.id
+        report = SensorReport(tower_id=tid, sensor=sensor, seq=seq,
                               t_s=self.epoch_s + k * self.periods_s[sensor],
                               detections=out.detections)
-        tid = self.spec.id
-        self.tags.extend(DetectionTag(tid, sensor, seq, i, target)
-                         for i, target in enumerate(out.tags))
-        self.link.send(Message(self._topics[sensor], dump_payload(report), retain=False, qos=1))
+        if out.tags:
+            self.tags.extend(DetectionTag(tid, sensor, seq, i, target)
+                             for i, target in enumerate(out.tags))
+        self.link.send(Message(self._topics[sensor], dump_payload(report), False, 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import IO, Protocol
 
 from perimeter.bus import Message
@@ -40,10 +41,16 @@ class MemoryUplink:
             self.messages.append(will)
 
 
+@lru_cache(maxsize=4096)
+def _topic_json(topic: str) -> str:
+    return json.dumps(topic)
+
+
 def recording_line(message: Message) -> str:
     """One JSON line ``{"topic": ..., "payload": {...}}`` (``"retain": true`` when retained)."""
     retain = ',"retain":true' if message.retain else ""
-    return f'{{"topic":{json.dumps(message.topic)},"payload":{message.payload.decode()}{retain}}}\n'
+    topic = _topic_json(message.topic)
+    return f'{{"topic":{topic},"payload":{message.payload.decode()}{retain}}}\n'
 
 
 class RecordingUplink(MemoryUplink):

@@ -24,7 +24,7 @@ from sim.truth import Truth
 from sim.uplink import TowerUplink
 
 TARGET_DT_S = 0.5
-BATCH_CELLS = 2_000_000  # frames x towers x targets x samples per vectorised batch
+BATCH_CELLS = 2_000_000  # frames x towers x targets x 8 (polygon cuts) per batch
 
 
 def wander_box(scenario: Scenario) -> tuple[float, float, float, float]:
@@ -102,7 +102,7 @@ class World:
                                  scenario.sensors.window_s, self.environment, self.terrain,
                                  self.targets, blasts, rng_for(seed, "acoustic", "noise"),
                                  rng_for(seed, "acoustic", "clutter"))
-        cells = max(1, len(ids) * max(1, len(self.targets.ids)) * self.terrain.samples)
+        cells = max(1, len(ids) * max(1, len(self.targets.ids)) * 8)
         batch = int(np.clip(BATCH_CELLS // cells, 1, 64))
         return {"thermal": _Feed(thermal, batch), "acoustic": _Feed(acoustic, batch)}
 

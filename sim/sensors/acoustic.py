@@ -21,7 +21,7 @@ from sim.sensors.propagation import (
 )
 from sim.signatures import BLAST, HINTS, SOUNDS
 from sim.targets import Targets, positions_at
-from sim.terrain import Terrain
+from sim.terrain import LOS_INTERVAL_S, Terrain
 
 FloatArray = npt.NDArray[np.float64]
 DECIMALS = {"bearing_deg": 2, "bearing_sigma_deg": 3, "snr_db": 2, "level_db": 2,
@@ -138,8 +138,10 @@ class AcousticArray:
             hints.append([s.hint for s in sources])
         level = level + rng.normal(0.0, 2.0, (n_f, n_n))
         alpha = absorption_db_per_m(freq, self.env.temperature_c, self.env.humidity_pct)
-        _, forest_m, built_m = self.terrain.paths(self.xy, np.full(n_t, SOURCE_HEIGHT_M), xy,
-                                                  np.ones(n_n))
+        stride = max(1, round(LOS_INTERVAL_S / self.window_s))
+        _, forest_m, built_m = self.terrain.paths_held(stride, self.xy,
+                                                       np.full(n_t, SOURCE_HEIGHT_M), xy,
+                                                       np.ones(n_n))
         mean_h = 0.5 * (self.h_m[None, :, None] + SOURCE_HEIGHT_M)
         excess = (ground_attenuation_db(r, mean_h)
                   + foliage_attenuation_db(forest_m, freq[:, None, :])

@@ -71,7 +71,7 @@ def johnson_range_m(critical_dim_m: float, focal_length_mm: float, pixel_pitch_u
 
 def ttpf(cycle_ratio: FloatArray) -> FloatArray:
     """Target transfer probability function, ``P = r^E / (1 + r^E)``, ``E = 2.7 + 0.7 r``."""
-    ratio = np.maximum(cycle_ratio, 0.0)
+    ratio = np.clip(cycle_ratio, 0.0, 20.0)  # P is 1 to double precision well before 20
     power = ratio ** (2.7 + 0.7 * ratio)
     return np.asarray(power / (1.0 + power), dtype=np.float64)
 
@@ -93,6 +93,28 @@ def snr_detect_probability(snr_db: FloatArray, threshold_db: FloatArray | float,
     """Probability that the imager's detector flags a blob of this signal-to-clutter ratio."""
     return np.asarray(1.0 / (1.0 + np.exp(-(snr_db - threshold_db) / width_db)),
                       dtype=np.float64)
+
+
+def frame_detection(range_m: FloatArray, contrast_k: FloatArray, visible: FloatArray,
+                    extinction_per_m: FloatArray, critical_dim_m: FloatArray,
+                    width_m: FloatArray, height_m: FloatArray, ifov_rad: FloatArray,
+                    netd_k: FloatArray, mrtd_nyquist_k: FloatArray, n50_cycles: FloatArray,
+                    scene_clutter_k: FloatArray, detector_snr_db: FloatArray
+                    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Apparent contrast (K), signal-to-clutter ratio (dB) and per-frame detection probability.
+
+    ``visible`` is the unoccluded fraction from terrain; all arguments broadcast together.
+    """
+    apparent = contrast_k * np.exp(-extinction_per_m * range_m) * visible
+    frac = resolvable_fraction(apparent, netd_k, mrtd_nyquist_k)
+    cycles = critical_dim_m * visible / (2.0 * ifov_rad * range_m) * frac
+    foot = range_m * ifov_rad
+    fill = np.minimum(1.0, width_m / foot) * np.minimum(1.0, height_m * visible / foot)
+    noise = np.sqrt(netd_k**2 + scene_clutter_k**2)
+    snr_db = 20.0 * np.log10(np.maximum(apparent * fill / noise, 1e-6))
+    p = ttpf(cycles / n50_cycles) * snr_detect_probability(snr_db, detector_snr_db)
+    return (np.asarray(apparent, dtype=np.float64), np.asarray(snr_db, dtype=np.float64),
+            np.asarray(p, dtype=np.float64))
 
 
 def bearing_sigma_deg(snr_db: FloatArray, ifov_deg: FloatArray | float,

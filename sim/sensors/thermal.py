@@ -8,16 +8,10 @@ import numpy.typing as npt
 from perimeter.site import TowerSpec
 from sim.environment import Environment
 from sim.sensors.frames import Columns, FrameOut, bearing_deg, concat, group, wrap_deg
-from sim.sensors.optics import (
-    ThermalParams,
-    bearing_sigma_deg,
-    resolvable_fraction,
-    snr_detect_probability,
-    ttpf,
-)
+from sim.sensors.optics import ThermalParams, bearing_sigma_deg, frame_detection
 from sim.signatures import thermal_table
 from sim.targets import Targets
-from sim.terrain import Terrain
+from sim.terrain import LOS_INTERVAL_S, Terrain
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -86,26 +80,22 @@ class ThermalArray:
         rng_m = np.maximum(np.hypot(dx, dy), MIN_RANGE_M)  # (F, T, N)
         az = bearing_deg(dx, dy)
         in_view = np.mod(az - view_lo[:, :, None], 360.0) <= view_w[:, :, None]
-        depth, _, _ = self.terrain.paths(self.xy, self.h_m, xy[:, None], 0.8 * sig["height_m"])
+        stride = max(1, round(LOS_INTERVAL_S * self.frame_hz))
+        depth, _, _ = self.terrain.paths_held(stride, self.xy, self.h_m, xy[:, None],
+                                              0.8 * sig["height_m"])
         visible = np.exp(-depth)
-        tau = np.exp(-self.env.ir_extinction_per_m(t)[:, None, None] * rng_m) * visible
         factor = self.env.contrast_factor(t)[:, None, None]
         contrast = sig["contrast_floor_k"] + (sig["contrast_night_k"]
                                               - sig["contrast_floor_k"]) * factor
-        apparent = contrast * tau
-        ifov = self.ifov_rad[None, :, None]
-        frac = resolvable_fraction(apparent, self.netd[None, :, None], self.mrtd[None, :, None])
-        cycles = sig["critical_dim_m"] * visible / (2.0 * ifov * rng_m) * frac
-        foot = rng_m * ifov
-        fill = np.minimum(1.0, sig["width_m"] / foot) * np.minimum(
-            1.0, sig["height_m"] * visible / foot)
         day = self.env.daylight(t)[:, None, None]
         scene = self.scene_night[None, :, None] + (self.scene_day - self.scene_night)[
             None, :, None] * day
-        noise = np.sqrt(self.netd[None, :, None] ** 2 + scene**2)
-        snr_db = 20.0 * np.log10(np.maximum(apparent * fill / noise, 1e-6))
-        p = ttpf(cycles / self.n50[None, :, None]) * snr_detect_probability(
-            snr_db, self.det_thr[None, :, None])
+        per_tower = (slice(None), None)
+        apparent, snr_db, p = frame_detection(
+            rng_m, contrast, visible, self.env.ir_extinction_per_m(t)[:, None, None],
+            sig["critical_dim_m"], sig["width_m"], sig["height_m"], self.ifov_rad[per_tower],
+            self.netd[per_tower], self.mrtd[per_tower], self.n50[per_tower], scene,
+            self.det_thr[per_tower])
         p = np.where(active[:, None, :] & in_view, p, 0.0)
         hit = self.noise_rng.random(p.shape) < p
         f_i, t_i, n_i = np.nonzero(hit)
