@@ -51,7 +51,8 @@ def foliage_attenuation_db(path_in_forest_m: FloatArray, freq_hz: FloatArray) ->
     return np.asarray(per_m * np.minimum(path_in_forest_m, 200.0), dtype=np.float64)
 
 
-def received_level_db(source_db: FloatArray, range_m: FloatArray, alpha_db_per_m: FloatArray,
+def received_level_db(source_db: FloatArray, range_m: FloatArray,
+                      alpha_db_per_m: FloatArray | float,
                       excess_db: FloatArray) -> FloatArray:
     """``L(r) = L_1m - 20 log10(r) - alpha r - excess`` (spherical spreading from 1 m)."""
     r = np.maximum(range_m, 1.0)
