@@ -27,6 +27,7 @@ class StoreForwardLink:
         self._queued = 0  # in the store or taken by the forwarder, not yet published
         self._generation = 0  # bumped by clear(): older queued messages are discarded
         self._restored: simpy.Event = env.event()
+        self._waiting = False  # the forwarder is blocked on the store
         self._process = env.process(self._forward())
 
     @property
@@ -50,7 +51,8 @@ class StoreForwardLink:
         """The link fails: sending stops, messages queue."""
         if self.up:
             self.up = False
-            self._process.interrupt("link down")
+            if self._waiting:
+                self._process.interrupt("link down")
 
     def come_up(self) -> None:
         """The link returns: the queue is forwarded in order."""
@@ -72,14 +74,17 @@ class StoreForwardLink:
                 yield self._restored
                 continue
             get = self.store.get()
+            self._waiting = True
             try:
                 generation, message = yield get
             except simpy.Interrupt:
+                self._waiting = False
                 if get.triggered:  # an item was already taken: keep it at the head
                     self.store.items.insert(0, get.value)
                 else:
                     get.cancel()
                 continue
+            self._waiting = False
             if generation != self._generation:
                 continue
             if self.up:

@@ -124,7 +124,7 @@ class Targets:
         heading = rng.uniform(0.0, 2.0 * np.pi, n)
         masks = np.stack([pause_mask(rng, self.n_steps, self.dt_s) for _ in range(n)], axis=1)
         bout_speed = np.clip(0.8 * rng.lognormal(0.0, 0.5, n), 0.2, 4.0)
-        turn = rng.normal(0.0, 0.15, (self.n_steps, n))
+        turn = rng.normal(0.0, 0.05, (self.n_steps, n))
         new_bout = rng.random((self.n_steps, n)) < self.dt_s / 60.0
         new_speed = np.clip(0.8 * rng.lognormal(0.0, 0.5, (self.n_steps, n)), 0.2, 4.0)
         xy = np.empty((self.n_steps, n, 2))

@@ -42,6 +42,7 @@ class Tower:
         self.link = StoreForwardLink(env, uplink)
         self.powered = True
         self.link_faults = 0
+        self._attach_pending = False  # powered on while the link was down
         self.failed: dict[SensorKind, int] = {s: 0 for s in SENSORS}
         self.seq: dict[SensorKind, int] = {s: 0 for s in SENSORS}
         self._changed: simpy.Event = env.event()
@@ -105,8 +106,10 @@ class Tower:
             return
         self.powered = True
         if self.link_faults == 0:
+            self.uplink.attach(self.spec.id, self.will())
             self.link.come_up()
-        self.uplink.attach(self.spec.id, self.will())
+        else:  # it connects when the link returns
+            self._attach_pending = True
         self.publish_status(force=True)
         self._notify("online")
 
@@ -117,6 +120,9 @@ class Tower:
     def link_up(self) -> None:
         self.link_faults = max(0, self.link_faults - 1)
         if self.link_faults == 0 and self.powered:
+            if self._attach_pending:
+                self._attach_pending = False
+                self.uplink.attach(self.spec.id, self.will())
             self.link.come_up()
 
     def fail_sensor(self, sensor: SensorKind) -> None:

@@ -95,7 +95,7 @@ class World:
                                self.targets, rng_for(seed, "thermal", "noise"),
                                rng_for(seed, "thermal", "clutter"))
         towers_xy = np.array([t.xy for t in site.towers])
-        blasts = Blasts(scenario.nuisance.blasts_per_hour, scenario.duration_s,
+        self.blasts = blasts = Blasts(scenario.nuisance.blasts_per_hour, scenario.duration_s,
                         (float(towers_xy[:, 0].mean()), float(towers_xy[:, 1].mean())),
                         rng_for(seed, "nuisance", "blasts"))
         acoustic = AcousticArray(site.towers, [scenario.acoustic_params(i) for i in ids],

@@ -1,0 +1,120 @@
+"""Scenario files: the library, the default, and validation errors that name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
+
+MINIMAL: dict[str, Any] = {
+    "name": "t", "seed": 1, "duration_s": 60,
+    "environment": {"start_time": "2026-01-15T22:00:00Z"},
+    "targets": [{"id": "p1", "kind": "person", "start_s": 0, "speed_mps": 1.4,
+                 "path": [[3000, 0], [1000, 0]]}],
+}
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    return {**MINIMAL, **changes}
+
+
+def _error(data: dict[str, Any]) -> str:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(data)
+    return str(info.value)
+
+
+def test_library_covers_the_required_cases() -> None:
+    names = builtin_scenarios()
+    assert "default" in names and len(names) >= 11
+    scenarios = [load_scenario(n) for n in names]
+    faults = {f.kind for s in scenarios for f in s.faults}
+    assert faults == {"offline", "link_down", "sensor_fail"}
+    weathers = {w for s in scenarios for _, w in s.environment.timeline()}
+    assert weathers == {"clear", "haze", "fog", "rain"}
+    kinds = {t.kind for s in scenarios for t in s.targets}
+    assert kinds >= {"person", "group", "light_vehicle", "heavy_vehicle"}
+    assert any(not s.targets and s.nuisance.animals >= 20 for s in scenarios)
+    for s in scenarios:  # movement begins east of the river and heads west to the perimeter
+        for t in s.targets:
+            assert 2500.0 <= t.path[0][0] <= 6500.0, (s.name, t.id)
+            assert t.path[-1][0] <= 1100.0, (s.name, t.id)
+
+
+def test_default_scenario_brings_an_early_intrusion_and_an_hour_of_activity() -> None:
+    s = load_scenario("default")
+    assert s.site_model.name == "western-heights"
+    assert s.duration_s >= 4000.0
+    assert s.environment.start_time.hour in (18, 19, 20, 21, 22, 23, 0, 1, 2, 3, 4)
+    early = [t for t in s.targets if t.start_s <= 15.0]
+    assert {t.kind for t in early} >= {"light_vehicle", "person"}
+    assert max(t.start_s for t in s.targets) > 3000.0
+    assert s.nuisance.animals > 0
+
+
+def test_errors_name_the_field_path_and_reason() -> None:
+    bad_speed = _with(targets=[{**MINIMAL["targets"][0], "speed_mps": 0}])
+    assert "targets.0.speed_mps: Input should be greater than 0" in _error(bad_speed)
+    assert "duration_s: Field required" in _error({k: v for k, v in MINIMAL.items()
+                                                   if k != "duration_s"})
+    assert "environment.weather" in _error(_with(environment={
+        "start_time": "2026-01-15T22:00:00Z", "weather": "snow"}))
+    assert "targets.0.kind" in _error(_with(targets=[{**MINIMAL["targets"][0], "kind": "tank"}]))
+    assert "targets.0.path" in _error(_with(targets=[{**MINIMAL["targets"][0],
+                                                      "path": [[1, 1]]}]))
+    assert "faults.0.tower: unknown tower 'T99'" in _error(_with(faults=[
+        {"tower": "T99", "kind": "offline", "start_s": 10}]))
+    assert "faults.0.kind" in _error(_with(faults=[
+        {"tower": "T01", "kind": "melted", "start_s": 10}]))
+    assert "targets.1.id: duplicate" in _error(_with(targets=MINIMAL["targets"] * 2))
+    assert "nuisance.animals" in _error(_with(nuisance={"animals": -1}))
+    assert "bogus: Extra inputs are not permitted" in _error(_with(bogus=1))
+
+
+def test_several_errors_are_reported_together() -> None:
+    message = _error(_with(seed=-1, duration_s=0))
+    assert "seed:" in message and "duration_s:" in message
+    assert len(message.splitlines()) == 2
+
+
+def test_sites_builtin_file_and_inline(tmp_path: Path) -> None:
+    site = {"name": "two", "towers": [{"id": "A", "x_m": 0, "y_m": 0,
+                                       "thermal": {"focal_length_mm": 150}},
+                                      {"id": "B", "x_m": 0, "y_m": 800}],
+            "perimeter": [[500, -1000], [500, 1000]]}
+    (tmp_path / "sites").mkdir()
+    (tmp_path / "sites" / "two.yaml").write_text(yaml.safe_dump(site))
+    scenario_file = tmp_path / "s.yaml"
+    scenario_file.write_text(yaml.safe_dump(_with(site="sites/two.yaml")))
+    from_file = load_scenario(scenario_file)
+    assert [t.id for t in from_file.site_model.towers] == ["A", "B"]
+    assert from_file.thermal_params("A").focal_length_mm == 150.0
+    assert from_file.thermal_params("B").focal_length_mm == 75.0
+    assert load_scenario(_with(site=site)).site_model.name == "two"
+    assert load_scenario(MINIMAL, site=tmp_path / "sites" / "two.yaml").site_model.name == "two"
+    bad = {**site, "towers": [{"id": "A", "x_m": 0, "y_m": 0, "thermal": {"focal_length_mm": -1}}]}
+    assert "site.towers.0.thermal.focal_length_mm" in _error(_with(site=bad))
+    assert "site.towers.0.x_m" in _error(_with(site={**site, "towers": [{"id": "A"}]}))
+    assert "site:" in _error(_with(site="atlantis"))
+
+
+def test_unknown_scenario_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="neither a built-in scenario"):
+        load_scenario("no-such-scenario")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario(broken)
+
+
+def test_weather_timeline_must_be_ordered() -> None:
+    env = {"start_time": "2026-01-15T22:00:00Z",
+           "weather": [{"at_s": 100, "weather": "fog"}, {"at_s": 50, "weather": "clear"}]}
+    assert "environment.weather" in _error(_with(environment=env))
+    env["weather"] = [{"at_s": 100, "weather": "fog"}]
+    timeline = load_scenario(_with(environment=env)).environment.timeline()
+    assert timeline == [(0.0, "clear"), (100.0, "fog")]

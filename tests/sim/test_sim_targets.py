@@ -1,0 +1,48 @@
+"""Target motion: scripted paths and wandering animals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.rand import rng_for
+from sim.targets import ScriptedMove, Targets, ou_series, pause_mask
+
+
+def test_scripted_target_starts_at_its_origin_and_reaches_the_end() -> None:
+    targets = Targets(0.5, 4000)
+    path = [(3000.0, 0.0), (2000.0, 0.0), (1000.0, 500.0)]
+    targets.add_scripted(ScriptedMove("p1", "person", 100.0, 1.4, path), rng_for(1, "p1"))
+    xy, active = targets.at(np.array([50.0, 100.0, 100.5, 1000.0]))
+    assert not active[0, 0] and active[1, 0]
+    assert tuple(xy[1, 0]) == pytest.approx((3000.0, 0.0))
+    length = 1000.0 + np.hypot(1000.0, 500.0)
+    travel_s = targets.end_s[0] - 100.0
+    assert length / travel_s == pytest.approx(1.4, rel=0.1)  # kind-typical deviation only
+    _, end_active = targets.at(np.array([targets.end_s[0] + 1.0]))
+    assert not end_active[0, 0]
+    truth = targets.truths(1.7e9)[0]
+    assert truth.origin_xy_m == (3000.0, 0.0)
+    assert truth.start_t_s == 1.7e9 + 100.0
+    # small lateral deviation from the nominal path
+    mid = truth.xy_m[len(truth.xy_m) // 4]
+    assert abs(mid[1]) < 25.0
+
+
+def test_animals_wander_with_pauses_inside_their_box() -> None:
+    targets = Targets(0.5, 7200)
+    box = (1000.0, -4000.0, 7000.0, 4000.0)
+    targets.add_wanderers(5, box, rng_for(3, "animals"))
+    xy = targets.xy_m
+    assert xy[..., 0].min() >= box[0] and xy[..., 0].max() <= box[2]
+    step = np.hypot(*np.diff(xy, axis=1).transpose(2, 0, 1)) / 0.5
+    assert (step == 0.0).mean() > 0.15  # pauses
+    assert 0.2 < np.median(step[step > 0]) < 3.0  # walking pace
+    assert not any(targets.scripted)
+
+
+def test_ou_series_statistics_and_pause_mask() -> None:
+    series = ou_series(np.random.default_rng(0), 200_000, 4.0, 0.5, 40.0)
+    assert series.std() == pytest.approx(4.0, rel=0.1)
+    mask = pause_mask(np.random.default_rng(0), 100_000, 0.5, 60.0, 40.0)
+    assert mask.mean() == pytest.approx(0.6, abs=0.08)

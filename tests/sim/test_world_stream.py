@@ -1,0 +1,120 @@
+"""The world's message stream: statuses, reports, sequence numbers, times, truth tags."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+
+from perimeter import topics
+from perimeter.contract import SensorReport, TowerStatus, parse_payload
+from perimeter.site import western_heights
+from sim.record import record
+from sim.scenario import Scenario, load_scenario
+from sim.uplink import MemoryUplink, read_recording
+from sim.world import World
+
+BASE: dict[str, Any] = {
+    "name": "stream", "seed": 5, "duration_s": 120,
+    "environment": {"start_time": "2026-01-15T22:00:00Z"},
+    "targets": [{"id": "v1", "kind": "light_vehicle", "start_s": 0, "speed_mps": 9.0,
+                 "path": [[4000, -2000], [1000, -2000]]},
+                {"id": "p1", "kind": "person", "start_s": 0, "speed_mps": 1.4,
+                 "path": [[2000, -500], [1000, -500]]}],
+    "nuisance": {"animals": 3, "blasts_per_hour": 60},
+}
+
+
+def _run(data: dict[str, Any]) -> tuple[MemoryUplink, World]:
+    uplink = MemoryUplink()
+    world = World(load_scenario(data), uplink)
+    world.run()
+    return uplink, world
+
+
+def _reports(uplink: MemoryUplink) -> list[SensorReport]:
+    return [parse_payload(SensorReport, m.payload) for m in uplink.messages
+            if topics.parse_tower_topic(m.topic) and not m.topic.endswith("/status")]
+
+
+def test_statuses_reports_and_sequence_numbers() -> None:
+    uplink, world = _run(BASE)
+    epoch = world.scenario.epoch_s
+    first = [parse_payload(TowerStatus, m.payload) for m in uplink.messages[:12]]
+    assert [s.tower_id for s in first] == [t.id for t in western_heights().towers]
+    assert all(s.state == "online" and s.position is not None for s in first)
+    assert all(m.retain and m.qos == 1 for m in uplink.messages[:12])
+    reports = _reports(uplink)
+    for tower in ("T01", "T07"):
+        thermal = [r for r in reports if r.tower_id == tower and r.sensor == "thermal"]
+        acoustic = [r for r in reports if r.tower_id == tower and r.sensor == "acoustic"]
+        assert len(thermal) == 240 and len(acoustic) == 120  # 2 Hz and 1 Hz
+        assert [r.seq for r in thermal] == list(range(240))
+        assert [r.t_s - epoch for r in thermal] == pytest.approx(np.arange(1, 241) * 0.5)
+        assert [r.t_s - epoch for r in acoustic] == pytest.approx(np.arange(1, 121) * 1.0)
+    assert any(not r.detections for r in reports)  # heartbeats
+    assert all(m.qos == 1 and not m.retain for m in uplink.messages[12:])
+
+
+def test_every_published_detection_has_a_truth_tag() -> None:
+    uplink, world = _run(BASE)
+    reports = {(r.tower_id, r.sensor, r.seq): r for r in _reports(uplink)}
+    tags = world.truth.detections
+    assert len(tags) == sum(len(r.detections) for r in reports.values())
+    for tag in tags:
+        assert tag.index < len(reports[(tag.tower_id, tag.sensor, tag.seq)].detections)
+    ids = {t.target_id for t in tags}
+    assert {"v1", "p1", None} <= ids
+    assert {t.id for t in world.truth.targets if not t.scripted} == {
+        "animal-001", "animal-002", "animal-003"}
+    # detections of the car point at the car
+    tower = western_heights().tower("T02")
+    for tag in [t for t in tags if t.target_id == "v1" and t.sensor == "thermal"][:50]:
+        report = reports[(tag.tower_id, tag.sensor, tag.seq)]
+        det = report.detections[tag.index]
+        if tag.tower_id == "T02":
+            x, y = world.truth.target("v1").position(report.t_s)
+            true_bearing = np.degrees(np.arctan2(x - tower.x_m, y - tower.y_m)) % 360.0
+            assert abs(det.bearing_deg - true_bearing) < 5 * det.bearing_sigma_deg + 0.01
+
+
+def test_acoustic_onsets_arrive_at_the_speed_of_sound() -> None:
+    uplink, world = _run(BASE)
+    blasts = world.blasts
+    c = world.environment.sound_speed_mps
+    epoch = world.scenario.epoch_s
+    onsets = [(r.tower_id, d.onset_t_s) for r in _reports(uplink) for d in r.detections
+              if d.onset_t_s is not None]
+    assert onsets
+    site = western_heights()
+    for tower_id, onset in onsets:
+        tower = site.tower(tower_id)
+        r = np.hypot(blasts.xy[:, 0] - tower.x_m, blasts.xy[:, 1] - tower.y_m)
+        travel = onset - epoch - blasts.t_s
+        assert np.min(np.abs(travel - r / c)) < 0.05  # arrival = emission + distance / c
+
+
+def test_recordings_are_byte_identical_for_a_seed_and_differ_across_seeds() -> None:
+    scenario = load_scenario(BASE)
+    out_a, out_b = io.StringIO(), io.StringIO()
+    record(scenario, out_a)
+    record(load_scenario(BASE), out_b)
+    assert out_a.getvalue() == out_b.getvalue()
+    other = io.StringIO()
+    record(load_scenario({**BASE, "seed": 6}), other)
+    assert other.getvalue() != out_a.getvalue()
+    lines = out_a.getvalue().splitlines()
+    assert all(json.loads(line)["topic"].startswith("perimeter/v1/towers/") for line in lines)
+    assert len(read_recording(io.StringIO(out_a.getvalue()))) == len(lines)
+
+
+def test_until_and_builtin_default_runs(tmp_path: Any) -> None:
+    scenario: Scenario = load_scenario("default")
+    truth = record(scenario, tmp_path / "rec.jsonl", until_s=20.0)
+    text = (tmp_path / "rec.jsonl").read_text()
+    assert text.count("/thermal\"") == 12 * 40
+    assert truth.scenario == "default" and truth.epoch_s == scenario.epoch_s
+    assert {t.id for t in truth.targets if t.scripted} == {t.id for t in scenario.targets}
