@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from perimeter.bus import Message
 from sim.truth import Truth
 
 Point = tuple[float, float]
+_SEQ = re.compile(rb'"seq"\s*:\s*(\d+)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,10 @@ def sightings_by_target(truth: Truth, messages: Iterable[Message]) -> dict[str, 
     for message in messages:
         parsed = topics.parse_tower_topic(message.topic)
         if parsed is None or parsed.channel is topics.TowerChannel.STATUS:
+            continue
+        seq = _SEQ.search(message.payload)  # cheap pre-filter; most reports hold no target
+        if seq is not None and (parsed.tower_id, parsed.channel.value,
+                                int(seq.group(1))) not in wanted:
             continue
         report = json.loads(message.payload)
         tags = wanted.get((parsed.tower_id, parsed.channel.value, int(report["seq"])))

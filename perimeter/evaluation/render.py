@@ -1,14 +1,23 @@
-"""Render evaluation reports: a rich table for people, JSON for scripts."""
+"""Render evaluation reports: rich tables for people, JSON for scripts."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 
 from perimeter.evaluation.report import AggregateReport, RunReport, Summary, aggregate
+
+_HEAD = ("scenario", "seed", "duration_s", "perimeter_length_m")
+_PAIR = re.compile(r"\[\s+(-?[\d.eE+-]+),\s+(-?[\d.eE+-]+)\s+\]")
+
+
+def _ordered(run: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: run[k] for k in _HEAD if k in run}, **run}
 
 
 def report_json(reports: Sequence[RunReport], *, include_aggregate: bool = False) -> str:
@@ -16,11 +25,12 @@ def report_json(reports: Sequence[RunReport], *, include_aggregate: bool = False
 
     With ``include_aggregate`` it is ``{"runs": [...], "aggregate": {...}}`` instead.
     """
-    runs = [r.model_dump(mode="json", by_alias=True) for r in reports]
-    if not include_aggregate:
-        return json.dumps(runs, indent=2)
-    pooled = aggregate(reports).model_dump(mode="json", by_alias=True)
-    return json.dumps({"runs": runs, "aggregate": pooled}, indent=2)
+    runs = [_ordered(r.model_dump(mode="json", by_alias=True)) for r in reports]
+    doc: object = runs
+    if include_aggregate:
+        doc = {"runs": runs, "aggregate": aggregate(reports).model_dump(mode="json")}
+    # One [elapsed_s, gospa_m] pair per line rather than three.
+    return _PAIR.sub(r"[\1, \2]", json.dumps(doc, indent=2))
 
 
 def _num(value: float | None, fmt: str = "{:.0f}") -> str:
@@ -30,52 +40,68 @@ def _num(value: float | None, fmt: str = "{:.0f}") -> str:
 def _pd(summary: Summary) -> str:
     if summary.pd is None:
         return "–"
-    return f"{summary.pd:.3f} (≥{_num(summary.pd_lower_95, '{:.3f}')})"
+    return f"{summary.pd:.3f} ≥{_num(summary.pd_lower_95, '{:.3f}')}"
 
 
-def _row(summary: Summary) -> list[str]:
-    return [
-        str(summary.intrusions), str(summary.detected), _pd(summary),
-        _num(summary.time_to_alert_s.median), _num(summary.time_to_alert_s.p90),
-        _num(summary.origin_error_m.median), _num(summary.origin_error_to_crb.median, "{:.2f}"),
-        _num(summary.first_alert_distance_to_perimeter_m.median),
-    ]
+def _table(title: str, columns: Sequence[str]) -> Table:
+    table = Table(title=title)
+    for i, name in enumerate(columns):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    return table
 
 
-_SUMMARY_COLUMNS = ["intrusions", "detected", "Pd (95% lower)", "TTA med s", "TTA p90 s",
-                    "origin err med m", "err/CRB med", "1st alert to perim. med m"]
+_DETECTION = ["intr.", "det.", "Pd ≥95% low", "TTA med s", "TTA p90 s", "to perim. med m",
+              "origin err med m", "CRB med m", "err/CRB med"]
 
 
-def runs_table(reports: Sequence[RunReport], pooled: AggregateReport) -> Table:
-    """One row per run and a pooled row."""
-    table = Table(title="Evaluation runs")
-    for name in ["scenario", "seed", *_SUMMARY_COLUMNS, "false", "nuisance", "false /km·day",
-                 "faults", "GOSPA mean m", "alerts/intrusion"]:
-        table.add_column(name, justify="left" if name == "scenario" else "right")
+def _detection_row(s: Summary) -> list[str]:
+    return [str(s.intrusions), str(s.detected), _pd(s), _num(s.time_to_alert_s.median),
+            _num(s.time_to_alert_s.p90), _num(s.first_alert_distance_to_perimeter_m.median),
+            _num(s.origin_error_m.median), _num(s.origin_crb_m.median),
+            _num(s.origin_error_to_crb.median, "{:.2f}")]
+
+
+def detection_table(reports: Sequence[RunReport], pooled: AggregateReport) -> Table:
+    """Detection and origin figures: one row per run and a pooled row."""
+    table = _table("Detection", ["scenario", "seed", *_DETECTION])
     for r in reports:
-        table.add_row(r.scenario, str(r.seed), *_row(r), str(r.false_alerts),
+        table.add_row(r.scenario, str(r.seed), *_detection_row(r))
+    table.add_section()
+    table.add_row(f"all ({pooled.runs})", "", *_detection_row(pooled))
+    return table
+
+
+def alerts_table(reports: Sequence[RunReport], pooled: AggregateReport) -> Table:
+    """False alerts, tower faults, GOSPA and fragmentation."""
+    table = _table("Alerts and tracks", ["scenario", "seed", "alerts", "false", "nuisance",
+                                         "false /km·day", "faults", "GOSPA mean m",
+                                         "alerts /intr.", "tracks /intr."])
+    for r in reports:
+        table.add_row(r.scenario, str(r.seed), str(r.alerts), str(r.false_alerts),
                       str(r.nuisance_alerts), f"{r.false_alerts_per_km_day:.2f}",
                       str(r.tower_fault_alerts), _num(r.gospa.mean_m if r.gospa else None),
-                      _num(r.fragmentation.alerts_per_alerted_intrusion_mean, "{:.2f}"))
+                      _num(r.fragmentation.alerts_per_alerted_intrusion_mean, "{:.2f}"),
+                      _num(r.fragmentation.tracks_per_tracked_intrusion_mean, "{:.2f}"))
     table.add_section()
-    table.add_row(f"all ({pooled.runs} runs)", "", *_row(pooled), str(pooled.false_alerts),
-                  str(pooled.nuisance_alerts), f"{pooled.false_alerts_per_km_day:.2f}",
-                  str(pooled.tower_fault_alerts), _num(pooled.gospa_mean_m),
-                  _num(pooled.fragmentation.alerts_per_alerted_intrusion_mean, "{:.2f}"))
+    table.add_row(f"all ({pooled.runs})", "", str(sum(r.alerts for r in reports)),
+                  str(pooled.false_alerts), str(pooled.nuisance_alerts),
+                  f"{pooled.false_alerts_per_km_day:.2f}", str(pooled.tower_fault_alerts),
+                  _num(pooled.gospa_mean_m),
+                  _num(pooled.fragmentation.alerts_per_alerted_intrusion_mean, "{:.2f}"),
+                  _num(pooled.fragmentation.tracks_per_tracked_intrusion_mean, "{:.2f}"))
     return table
 
 
 def classes_table(pooled: AggregateReport) -> Table:
-    """Pooled figures per target class."""
-    table = Table(title="By class, all runs")
-    for name in ["class", *_SUMMARY_COLUMNS]:
-        table.add_column(name, justify="left" if name == "class" else "right")
+    """Pooled detection figures per target class."""
+    table = _table("By class, all runs", ["class", *_DETECTION])
     for name, summary in pooled.classes.items():
-        table.add_row(name, *_row(summary))
+        table.add_row(name, *_detection_row(summary))
     return table
 
 
 def report_table(reports: Sequence[RunReport]) -> Group:
-    """The human-readable report: runs with a pooled row, then the per-class breakdown."""
+    """The human-readable report: detection, alerts and tracks, and the per-class breakdown."""
     pooled = aggregate(reports)
-    return Group(runs_table(reports, pooled), classes_table(pooled))
+    return Group(detection_table(reports, pooled), alerts_table(reports, pooled),
+                 classes_table(pooled))

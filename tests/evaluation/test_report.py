@@ -6,6 +6,7 @@ from rich.console import Console
 from perimeter.evaluation.render import report_json, report_table
 from perimeter.evaluation.report import (
     AlertCounts,
+    GospaReport,
     RunReport,
     TargetReport,
     aggregate,
@@ -82,4 +83,15 @@ def test_table_renders_runs_and_pooled_row() -> None:
     console = Console(width=250, record=True)
     console.print(report_table([RUN_A, RUN_B]))
     text = console.export_text()
-    assert "all (2 runs)" in text and "0.667" in text and "vehicle" in text
+    assert "all (2)" in text and "0.667 ≥" in text and "vehicle" in text
+
+
+def test_json_leads_with_the_run_identity_and_keeps_series_pairs_on_one_line() -> None:
+    gospa = GospaReport(cutoff_m=150.0, order_p=2.0, snapshots=2, mean_m=1.0, median_m=1.0,
+                        p90_m=1.0, localisation_mean_m=1.0, missed_mean=0.0,
+                        false_tracks_mean=0.0, series_elapsed_s_gospa_m=[(0.0, 1.5), (4.0, 0.5)])
+    text = report_json([RUN_B.model_copy(update={"gospa": gospa})])
+    assert list(json.loads(text)[0])[:4] == ["scenario", "seed", "duration_s",
+                                             "perimeter_length_m"]
+    assert "[4.0, 0.5]" in text
+    assert json.loads(text)[0]["gospa"]["series_elapsed_s_gospa_m"] == [[0.0, 1.5], [4.0, 0.5]]
