@@ -43,6 +43,8 @@ class AcousticParams(BaseModel):
     hint_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] = 0.85
     """Probability that ``kind_hint`` is right for a strong (high-SNR) sound."""
     clutter_per_window: Annotated[float, Field(ge=0.0, le=50.0)] = 0.02
+    max_range_m: Annotated[float, Field(gt=0.0, le=100_000.0)] = 20_000.0
+    """Computational cut-off for targets (the loudest, a tracked vehicle, fades by ~10 km)."""
 
 
 def _col(params: list[AcousticParams], name: str) -> FloatArray:
@@ -81,6 +83,7 @@ class AcousticArray:
         self.wind_sigma = _col(params, "wind_sigma_deg_per_mps") * env.wind_mps
         self.hint_acc = _col(params, "hint_accuracy")
         self.clutter_rate = _col(params, "clutter_per_window")
+        self.max_range = _col(params, "max_range_m")
         self.gain_db = 10.0 * np.log10(self.n_mics)
         kinds = targets.kinds
         self.src = [SOUNDS[k] for k in kinds]
@@ -138,29 +141,32 @@ class AcousticArray:
             hints.append([s.hint for s in sources])
         level = level + rng.normal(0.0, 2.0, (n_f, n_n))
         alpha = absorption_db_per_m(freq, self.env.temperature_c, self.env.humidity_pct)
+        # only pairs within reach are worked on, as flat arrays
+        cand = active & (r < self.max_range[None, :, None])
         stride = max(1, round(LOS_INTERVAL_S / self.window_s))
         _, forest_m, built_m = self.terrain.paths_held(stride, self.xy,
                                                        np.full(n_t, SOURCE_HEIGHT_M), xy,
-                                                       np.ones(n_n))
-        mean_h = 0.5 * (self.h_m[None, :, None] + SOURCE_HEIGHT_M)
-        excess = (ground_attenuation_db(r, mean_h)
-                  + foliage_attenuation_db(forest_m, freq[:, None, :])
-                  + np.minimum(0.02 * built_m, 10.0))
-        received = received_level_db(level[:, None, :], r, alpha[:, None, :], excess)
+                                                       np.ones(n_n), cand)
+        f_c, t_c, n_c = np.nonzero(cand)
+        r_c = r[cand]
+        freq_c = freq[f_c, n_c]
+        excess = (ground_attenuation_db(r_c, 0.5 * (self.h_m[t_c] + SOURCE_HEIGHT_M))
+                  + foliage_attenuation_db(forest_m[cand], freq_c)
+                  + np.minimum(0.02 * built_m[cand], 10.0))
+        received = received_level_db(level[f_c, n_c], r_c, alpha[f_c, n_c], excess)
         received = received + rng.normal(0.0, 1.5, received.shape)
-        noise = self.env.noise_floor_db(t_end)[:, None, None]
-        snr = received - noise + self.gain_db[None, :, None]
-        p = np.where(active, snr_detect_probability(snr, self.det_thr[None, :, None]), 0.0)
+        snr = received - self.env.noise_floor_db(t_end)[f_c] + self.gain_db[t_c]
+        p = snr_detect_probability(snr, self.det_thr[t_c])
         hit = rng.random(p.shape) < p
-        f_i, t_i, n_i = np.nonzero(hit)
+        f_i, t_i, n_i = f_c[hit], t_c[hit], n_c[hit]
         m = len(f_i)
-        f_hit = freq[f_i, n_i]
+        f_hit = freq_c[hit]
         sigma = self._sigma(snr[hit], f_hit, t_i)
         true_hint = [hints[j][c] for j, c in zip(n_i.tolist(), choice[f_i, n_i].tolist(),
                                                   strict=True)]
         values = {
-            "bearing_deg": wrap_deg(bearing_deg(dx[hit], dy[hit]) + rng.normal(0.0, 1.0, m)
-                                    * sigma),
+            "bearing_deg": wrap_deg(bearing_deg(dx[cand][hit], dy[cand][hit])
+                                    + rng.normal(0.0, 1.0, m) * sigma),
             "bearing_sigma_deg": sigma,
             "snr_db": snr[hit],
             "level_db": received[hit],

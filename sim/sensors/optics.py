@@ -43,6 +43,8 @@ class ThermalParams(BaseModel):
     core steps across the sector, one field of view per frame."""
     clutter_per_frame: Annotated[float, Field(ge=0.0, le=50.0)] = 0.05
     """Mean number of false detections per frame (Poisson)."""
+    max_range_m: Annotated[float, Field(gt=0.0, le=100_000.0)] = 20_000.0
+    """Computational cut-off: targets farther than this are not evaluated (P < 1e-3)."""
 
     @model_validator(mode="after")
     def _check_sector(self) -> ThermalParams:

@@ -46,6 +46,7 @@ class ThermalArray:
         self.scene_day = _col(params, "scene_clutter_day_k")
         self.mount = _col(params, "mount_sigma_deg")
         self.clutter_rate = _col(params, "clutter_per_frame")
+        self.max_range = _col(params, "max_range_m")
         self.sector_lo = np.array([p.sector_deg[0] for p in params])
         self.sector_width = np.array([p.sector_deg[1] - p.sector_deg[0] for p in params])
         self.slewing = np.array([p.pointing == "slewing" for p in params])
@@ -80,33 +81,34 @@ class ThermalArray:
         rng_m = np.maximum(np.hypot(dx, dy), MIN_RANGE_M)  # (F, T, N)
         az = bearing_deg(dx, dy)
         in_view = np.mod(az - view_lo[:, :, None], 360.0) <= view_w[:, :, None]
+        # only pairs that can be seen at all are worked on, as flat arrays
+        cand = active[:, None, :] & in_view & (rng_m < self.max_range[None, :, None])
         stride = max(1, round(LOS_INTERVAL_S * self.frame_hz))
         depth, _, _ = self.terrain.paths_held(stride, self.xy, self.h_m, xy[:, None],
-                                              0.8 * sig["height_m"])
-        visible = np.exp(-depth)
-        factor = self.env.contrast_factor(t)[:, None, None]
-        contrast = sig["contrast_floor_k"] + (sig["contrast_night_k"]
-                                              - sig["contrast_floor_k"]) * factor
-        day = self.env.daylight(t)[:, None, None]
-        scene = self.scene_night[None, :, None] + (self.scene_day - self.scene_night)[
-            None, :, None] * day
-        per_tower = (slice(None), None)
+                                              0.8 * sig["height_m"], cand)
+        f_c, t_c, n_c = np.nonzero(cand)
+        r_c = rng_m[cand]
+        visible = np.exp(-depth[cand])
+        factor = self.env.contrast_factor(t)[f_c]
+        contrast = sig["contrast_floor_k"][n_c] + (sig["contrast_night_k"][n_c]
+                                                   - sig["contrast_floor_k"][n_c]) * factor
+        day = self.env.daylight(t)[f_c]
+        scene = self.scene_night[t_c] + (self.scene_day - self.scene_night)[t_c] * day
         apparent, snr_db, p = frame_detection(
-            rng_m, contrast, visible, self.env.ir_extinction_per_m(t)[:, None, None],
-            sig["critical_dim_m"], sig["width_m"], sig["height_m"], self.ifov_rad[per_tower],
-            self.netd[per_tower], self.mrtd[per_tower], self.n50[per_tower], scene,
-            self.det_thr[per_tower])
-        p = np.where(active[:, None, :] & in_view, p, 0.0)
-        hit = self.noise_rng.random(p.shape) < p
-        f_i, t_i, n_i = np.nonzero(hit)
-        m = len(f_i)
+            r_c, contrast, visible, self.env.ir_extinction_per_m(t)[f_c],
+            sig["critical_dim_m"][n_c], sig["width_m"][n_c], sig["height_m"][n_c],
+            self.ifov_rad[t_c], self.netd[t_c], self.mrtd[t_c], self.n50[t_c], scene,
+            self.det_thr[t_c])
         rng = self.noise_rng
+        hit = rng.random(p.shape) < p
+        f_i, t_i, n_i = f_c[hit], t_c[hit], n_c[hit]
+        m = len(f_i)
         snr_meas = snr_db[hit] + rng.normal(0.0, 1.0, m)
         sigma = bearing_sigma_deg(snr_meas, self.ifov_deg[t_i], self.mount[t_i])
-        r_hit = rng_m[hit]
+        r_hit = r_c[hit]
         elev = np.degrees(np.arctan2(0.5 * sig["height_m"][n_i] - self.h_m[t_i], r_hit))
         values = {
-            "bearing_deg": wrap_deg(az[hit] + rng.normal(0.0, 1.0, m) * sigma),
+            "bearing_deg": wrap_deg(az[cand][hit] + rng.normal(0.0, 1.0, m) * sigma),
             "bearing_sigma_deg": sigma,
             "snr_db": snr_meas,
             "elevation_deg": elev + rng.normal(0.0, 1.0, m) * self.ifov_deg[t_i],
