@@ -27,19 +27,31 @@ from perimeter.thresholds import Thresholds
 FloatArray = npt.NDArray[np.float64]
 
 
+DEFAULT_IFOV_RAD = 17e-6 / 0.075
+"""A thermal pixel's angle when the site does not say (17 µm pitch behind a 75 mm lens)."""
+
+
+def thermal_ifov_rad(thermal: dict[str, object]) -> float:
+    """Pixel angle of a tower's imager from its site parameters (``pixel_pitch_um``,
+    ``focal_length_mm``), defaulting to :data:`DEFAULT_IFOV_RAD`."""
+    pitch = thermal.get("pixel_pitch_um", 17.0)
+    focal = thermal.get("focal_length_mm", 75.0)
+    if isinstance(pitch, int | float) and isinstance(focal, int | float) and focal > 0:
+        return float(pitch) * 1e-6 / (float(focal) * 1e-3)
+    return DEFAULT_IFOV_RAD
+
+
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     initiator: InitiatorConfig = field(default_factory=InitiatorConfig)
     manage: ManageConfig = field(default_factory=ManageConfig)
     classes: ClassModel = field(default_factory=ClassModel)
-    pd: dict[str, float] = field(default_factory=lambda: {"thermal": 0.8, "acoustic": 0.4})
     q_by_class: dict[str, float] = field(default_factory=lambda: {
         "person": 0.05, "group": 0.05, "animal": 0.05, "vehicle": 1.0, "unknown": 0.3})
     llr_init: float = -4.0
-    llr_max: float = 40.0
-    miss_window_s: float = 5.0
+    llr_max: float = 60.0
+    miss_window_s: float = 120.0
     fov_rad: float = math.pi
-    thermal_ifov_rad: float = 17e-6 / 0.150
 
 
 @dataclass(slots=True)
@@ -52,9 +64,12 @@ class FusionEngine:
     """Composes the stages; owns the live tracks (via its :class:`TrackManager`)."""
 
     def __init__(self, towers_xy: FloatArray, thresholds: Thresholds,
-                 config: EngineConfig | None = None, *, first_track_number: int = 1) -> None:
+                 config: EngineConfig | None = None, *, first_track_number: int = 1,
+                 thermal_ifov_rad: FloatArray | None = None) -> None:
         self.config = config or EngineConfig()
         self.towers_xy = np.asarray(towers_xy, dtype=np.float64)
+        self.thermal_ifov_rad = (np.full(len(self.towers_xy), DEFAULT_IFOV_RAD)
+                                 if thermal_ifov_rad is None else thermal_ifov_rad)
         self.thresholds = thresholds
         self.initiator = Initiator(self.config.initiator)
         self.manager = TrackManager(self.config.manage, first_track_number)
@@ -76,11 +91,11 @@ class FusionEngine:
         nu, s, h = ekf.innovation(x, p, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
         gate = gate_d2(self.thresholds.association_gate_probability)
         found = assign(nu, s, gate)
-        self._update(tracks, x, p, h, nu, s, found, scan, lam)
+        gated = nu * nu / s <= gate
+        self._update(tracks, x, p, h, nu, s, found, scan, lam, gated.sum(axis=0))
         self._penalise_misses(tracks, found, scan)
         multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
-        near = (nu * nu / s <= gate)[multi].any(axis=0) if multi.any() else np.zeros(scan.size,
-                                                                                     dtype=bool)
+        near = gated[multi].any(axis=0) if multi.any() else np.zeros(scan.size, dtype=bool)
         near[found.detections] = True
         for seed in self.initiator.offer(scan, np.flatnonzero(~near)):
             self._start(seed)
@@ -110,36 +125,41 @@ class FusionEngine:
 
     def _update(self, tracks: list[Track], x: FloatArray, p: FloatArray, h: FloatArray,
                 nu: FloatArray, s: FloatArray, found: Assignment, scan: Scan,
-                lam: float) -> None:
+                lam: float, rivals: npt.NDArray[np.int64]) -> None:
         if found.tracks.size == 0:
             return
         ti, di = found.tracks, found.detections
         r = scan.sigma_rad[di] ** 2
         xn, pn = ekf.update(x[ti], p[ti], h[ti], nu[ti, di], r)
-        pd = self.config.pd.get(scan.sensor, 0.5)
         s_td, nu_td = s[ti, di], nu[ti, di]
-        gains = (math.log(pd / lam) - 0.5 * nu_td**2 / s_td
-                 - 0.5 * np.log(2 * math.pi * s_td))
+        gains = -math.log(lam) - 0.5 * nu_td**2 / s_td - 0.5 * np.log(2 * math.pi * s_td)
+        key = (scan.tower_index, scan.sensor)
         for k, (t_idx, d_idx) in enumerate(zip(ti.tolist(), di.tolist(), strict=True)):
             track = tracks[t_idx]
+            gains[k] += math.log(track.detection_probability(key))
+            track.count_look(key, True)
             if (track.home_tower is not None and track.home_tower != scan.tower_index
                     and self._upgrade(track, x[t_idx], p[t_idx], scan, d_idx)):
-                self._after_update(track, scan, d_idx, 0.0)
+                self._after_update(track, scan, d_idx, 0.0, unique=False)
                 continue
             track.x, track.p, track.t_s = xn[k], pn[k], scan.t_s
-            self._after_update(track, scan, d_idx, float(gains[k]))
+            self._after_update(track, scan, d_idx, float(gains[k]), unique=rivals[d_idx] == 1)
 
-    def _after_update(self, track: Track, scan: Scan, d: int, gain: float) -> None:
+    def _after_update(self, track: Track, scan: Scan, d: int, gain: float, *,
+                      unique: bool) -> None:
+        """Bookkeeping after an update; features only from detections no other track gates."""
         track.llr = min(track.llr + gain, self.config.llr_max)
         track.history.append(scan.t_s, track.x, track.p, self._q(track))
         track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
         rng = float(np.hypot(*(track.x[:2] - scan.tower_xy)))
         feats = track.features
+        if not unique:
+            return
         if scan.sensor == "thermal":
             feats.thermal_hits += 1
             if not math.isnan(scan.size_px[d]) and scan.size_px[d] > 0:
-                feats.size_m_sum += float(scan.size_px[d]) * rng * self.config.thermal_ifov_rad
-                feats.size_n += 1
+                ifov = float(self.thermal_ifov_rad[scan.tower_index])
+                feats.sizes_m.append(float(scan.size_px[d]) * rng * ifov)
             if not math.isnan(scan.contrast_k[d]):
                 feats.contrast_k_sum += float(scan.contrast_k[d])
                 feats.contrast_n += 1
@@ -178,12 +198,12 @@ class FusionEngine:
 
     def _penalise_misses(self, tracks: list[Track], found: Assignment, scan: Scan) -> None:
         hit = set(found.tracks.tolist())
-        miss = math.log(1.0 - self.config.pd.get(scan.sensor, 0.5))
         key = (scan.tower_index, scan.sensor)
         for i, track in enumerate(tracks):
             last = track.last_seen_by.get(key)
             if i not in hit and last is not None and scan.t_s - last <= self.config.miss_window_s:
-                track.llr += miss
+                track.llr += math.log(1.0 - track.detection_probability(key))
+                track.count_look(key, False)
 
     def _start(self, seed: Seed) -> None:
         track = self.manager.create(seed)

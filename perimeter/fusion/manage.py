@@ -17,10 +17,10 @@ class ManageConfig:
     tentative_coast_s: float = 6.0
     max_sigma_m: float = 4000.0
     merge_distance_m: float = 60.0
-    merge_d2: float = 9.21  # chi-square 2 dof, 99 %
+    merge_d2: float = 13.28  # chi-square 4 dof, 99 %
     confirm_llr: float = 4.0
     delete_tentative_llr: float = -6.0
-    delete_confirmed_llr: float = -25.0
+    delete_confirmed_llr: float = -20.0
 
 
 def m_of_n(hit_bins: list[int] | tuple[int, ...], now_bin: int, m: int, n: int) -> bool:
@@ -47,12 +47,16 @@ class TrackManager:
         return track
 
     def confirmations(self, t_s: float, thresholds: Thresholds) -> list[Track]:
-        """Tentative tracks that now meet M-of-N over at least two towers: mark confirmed."""
+        """Tentative tracks that now meet M-of-N, seen by two thermal imagers: mark confirmed.
+
+        Acoustic bearings (2-10 degrees) update tracks but cannot confirm one alone: their
+        wide gates let them support ghosts.
+        """
         now_bin = math.floor(t_s)
         out = []
         for track in self.tracks:
             if (track.status == "tentative" and track.home_tower is None
-                    and len(track.towers) >= 2 and track.llr >= self.config.confirm_llr
+                    and len(track.thermal_towers) >= 2 and track.llr >= self.config.confirm_llr
                     and m_of_n(list(track.hit_bins), now_bin, thresholds.track_confirm_m,
                                thresholds.track_confirm_n)):
                 track.status = "confirmed"
@@ -86,18 +90,12 @@ class TrackManager:
         if len(live) < 2:
             return []
         xy = np.stack([t.x[:2] for t in live])
-        var = np.array([float(t.p[0, 0] + t.p[1, 1]) for t in live])
         diff = xy[:, None, :] - xy[None, :, :]
-        dist2 = np.einsum("ijk,ijk->ij", diff, diff)
-        close = (dist2 <= cfg.merge_distance_m**2) | (dist2 <= cfg.merge_d2 * 0.5
-                                                      * (var[:, None] + var[None, :]))
+        close = np.einsum("ijk,ijk->ij", diff, diff) <= cfg.merge_distance_m**2
         dropped: list[Track] = []
         for i, j in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
             a, b = live[int(i)], live[int(j)]
-            if a.deleted or b.deleted:
-                continue
-            dv = a.x[2:] - b.x[2:]
-            if float(np.hypot(dv[0], dv[1])) > 2.0 + 0.5 * max(a.speed_mps, b.speed_mps):
+            if a.deleted or b.deleted or not _same_state(a, b, cfg.merge_d2):
                 continue
             loser = _weaker(a, b)
             loser.deleted = True
@@ -105,6 +103,16 @@ class TrackManager:
         if dropped:
             self.tracks = [t for t in self.tracks if not t.deleted]
         return dropped
+
+
+def _same_state(a: Track, b: Track, gate_d2: float) -> bool:
+    """Whether two tracks' states (position and velocity) agree within their uncertainty."""
+    d = a.x - b.x
+    cov = a.p + b.p + np.diag([25.0, 25.0, 0.04, 0.04])
+    try:
+        return float(d @ np.linalg.solve(cov, d)) <= gate_d2
+    except np.linalg.LinAlgError:
+        return False
 
 
 def _weaker(a: Track, b: Track) -> Track:

@@ -29,7 +29,7 @@ from perimeter.contract import (
     parse_payload,
 )
 from perimeter.fusion.alert import AlertConfig, TrackAlerter
-from perimeter.fusion.engine import EngineConfig, FusionEngine
+from perimeter.fusion.engine import EngineConfig, FusionEngine, thermal_ifov_rad
 from perimeter.fusion.gate import (
     DuplicateFilter,
     GateConfig,
@@ -82,8 +82,9 @@ class FusionRunner:
         gate = gate_config or GateConfig()
         self._buffer = ReorderBuffer(gate)
         self._dupes = DuplicateFilter(gate.seq_memory)
+        ifov = np.array([thermal_ifov_rad(t.thermal) for t in site.towers])
         self.engine = FusionEngine(self._towers_xy, thresholds, engine_config,
-                                   first_track_number=first_track_number)
+                                   first_track_number=first_track_number, thermal_ifov_rad=ifov)
         self.alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers], alert_config,
                                     first_alert_number)
         self.health = TowerHealth(site, self.alerter.next_alert_id, heartbeat_timeout_s)

@@ -54,8 +54,7 @@ class History:
 class Features:
     """Evidence for classification accumulated from associated detections."""
 
-    size_m_sum: float = 0.0
-    size_n: int = 0
+    sizes_m: deque[float] = field(default_factory=lambda: deque(maxlen=101))
     contrast_k_sum: float = 0.0
     contrast_n: int = 0
     source_db_sum: float = 0.0
@@ -66,7 +65,8 @@ class Features:
 
     @property
     def size_m(self) -> float:
-        return self.size_m_sum / self.size_n if self.size_n else math.nan
+        """Median apparent size (thermal critical dimension) of the recent detections."""
+        return float(np.median(np.fromiter(self.sizes_m, float))) if self.sizes_m else math.nan
 
     @property
     def contrast_k(self) -> float:
@@ -92,8 +92,10 @@ class Track:
     confirmed_t_s: float | None = None
     hit_bins: deque[int] = field(default_factory=lambda: deque(maxlen=64))
     towers: set[int] = field(default_factory=set)
+    thermal_towers: set[int] = field(default_factory=set)
     sensors: set[str] = field(default_factory=set)
     last_seen_by: dict[tuple[int, str], float] = field(default_factory=dict)
+    looks: dict[tuple[int, str], list[int]] = field(default_factory=dict)  # [hits, scans]
     llr: float = 0.0
     updates: int = 0
     history: History = field(default_factory=History)
@@ -118,11 +120,23 @@ class Track:
         """Probability the track is a real object, from its log-likelihood ratio."""
         return 1.0 / (1.0 + math.exp(-min(max(self.llr, -50.0), 50.0)))
 
+    def detection_probability(self, key: tuple[int, str]) -> float:
+        """This tower sensor's detection rate of this track (Laplace estimate)."""
+        hits, scans = self.looks.get(key, (0, 0))
+        return (hits + 1.0) / (scans + 2.0)
+
+    def count_look(self, key: tuple[int, str], hit: bool) -> None:
+        counts = self.looks.setdefault(key, [0, 0])
+        counts[0] += int(hit)
+        counts[1] += 1
+
     def record_hit(self, t_s: float, tower: int, sensor: str) -> None:
         b = math.floor(t_s)
         if not self.hit_bins or self.hit_bins[-1] != b:
             self.hit_bins.append(b)
         self.towers.add(tower)
+        if sensor == "thermal":
+            self.thermal_towers.add(tower)
         self.sensors.add(sensor)
         self.last_seen_by[(tower, sensor)] = t_s
         self.last_update_t_s = max(self.last_update_t_s, t_s)

@@ -26,7 +26,7 @@ FloatArray = npt.NDArray[np.float64]
 class InitiatorConfig:
     window_s: float = 3.0
     min_range_m: float = 100.0
-    max_range_m: float = 12_000.0
+    max_range_m: float = 8_000.0
     min_crossing_deg: float = 2.0
     gate_d2: float = 9.0
     min_towers: int = 3
@@ -130,9 +130,11 @@ class Initiator:
             ok[k, j] = True
             towers = {int(t) for t in self._tower[ok[k]]} | {scan.tower_index}
             score = len(towers)
-            has_thermal = thermal0 or bool(self._thermal[ok[k]].any())
+            thermal_towers = {int(t) for t in self._tower[ok[k] & self._thermal]}
+            if thermal0:
+                thermal_towers.add(scan.tower_index)
             enough = score >= cfg.min_towers or int(ok[k].sum()) + 1 >= cfg.min_pair_detections
-            if not enough or (not has_thermal and score < 3):
+            if not enough or len(thermal_towers) < 2:
                 continue
             key = (score, -float(d2[k, ok[k]].sum()), k)
             if best is None or key[:2] > best[:2]:
