@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from perimeter.contract import AlertEvent, DeadLetter, TracksSnapshot
@@ -61,6 +62,16 @@ def run_scenario(scenario_ref: str, thresholds: Thresholds | None = None,
 
 
 def evaluate(scenario_refs: Sequence[str], thresholds: Thresholds | None = None,
-             options: EvalOptions | None = None) -> list[RunReport]:
-    """One report per scenario, in the order given."""
-    return [run_scenario(ref, thresholds, options) for ref in scenario_refs]
+             options: EvalOptions | None = None, *, workers: int = 1) -> list[RunReport]:
+    """One report per scenario, in the order given; ``workers > 1`` runs them in processes.
+
+    Each run is seeded by its scenario, so the reports do not depend on ``workers``.
+    """
+    if workers < 1:
+        raise ValueError(f"workers: must be at least 1, got {workers}")
+    refs = list(scenario_refs)
+    if workers == 1 or len(refs) < 2:
+        return [run_scenario(ref, thresholds, options) for ref in refs]
+    with ProcessPoolExecutor(max_workers=min(workers, len(refs))) as pool:
+        futures = [pool.submit(run_scenario, ref, thresholds, options) for ref in refs]
+        return [f.result() for f in futures]

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from perimeter.evaluation.render import report_json
+from perimeter.evaluation.report import RunReport
 from perimeter.evaluation.run import evaluate, run_scenario
 from perimeter.thresholds import Thresholds
 
@@ -26,8 +27,17 @@ def scenario_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_a_scenario_runs_through_fusion_and_is_scored(scenario_file: Path) -> None:
-    (report,) = evaluate([str(scenario_file)])
+@pytest.fixture(scope="module")
+def report(scenario_file: Path) -> RunReport:
+    (only,) = evaluate([str(scenario_file)])
+    return only
+
+
+def _timeless(r: RunReport) -> RunReport:
+    return r.model_copy(update={"run_time_s": 0.0})
+
+
+def test_a_scenario_runs_through_fusion_and_is_scored(report: RunReport) -> None:
     assert (report.scenario, report.seed, report.duration_s) == ("eval-smoke", 3, 240.0)
     assert report.intrusions == 1 and report.rejected_messages == 0
     assert report.detected == 1, report.targets
@@ -37,11 +47,16 @@ def test_a_scenario_runs_through_fusion_and_is_scored(scenario_file: Path) -> No
     assert report.targets[0].origin_crb_m is not None  # two or more towers saw it start
 
 
-def test_runs_are_reproducible_and_thresholds_decide_intrusions(scenario_file: Path) -> None:
-    first = run_scenario(str(scenario_file))
-    again = run_scenario(str(scenario_file))
-    assert first.model_copy(update={"run_time_s": 0.0}) == again.model_copy(
-        update={"run_time_s": 0.0})
+def test_runs_are_reproducible_and_thresholds_decide_intrusions(scenario_file: Path,
+                                                                report: RunReport) -> None:
+    assert _timeless(run_scenario(str(scenario_file))) == _timeless(report)
     people_only = run_scenario(str(scenario_file), Thresholds(alert_classes=("person",)))
     assert people_only.intrusions == 0
     assert '"scenario": "eval-smoke"' in report_json([people_only])
+
+
+def test_parallel_workers_give_the_same_reports(scenario_file: Path, report: RunReport) -> None:
+    parallel = evaluate([str(scenario_file)] * 2, workers=2)
+    assert [_timeless(r) for r in parallel] == [_timeless(report)] * 2
+    with pytest.raises(ValueError, match="workers"):
+        evaluate([str(scenario_file)], workers=0)
