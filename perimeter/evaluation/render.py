@@ -37,10 +37,8 @@ def _num(value: float | None, fmt: str = "{:.0f}") -> str:
     return "–" if value is None else fmt.format(value)
 
 
-def _pd(summary: Summary) -> str:
-    if summary.pd is None:
-        return "–"
-    return f"{summary.pd:.3f} ≥{_num(summary.pd_lower_95, '{:.3f}')}"
+def _pd(pd: float | None, lower: float | None) -> str:
+    return "–" if pd is None else f"{pd:.3f} ≥{_num(lower, '{:.3f}')}"
 
 
 def _table(title: str, columns: Sequence[str]) -> Table:
@@ -50,13 +48,15 @@ def _table(title: str, columns: Sequence[str]) -> Table:
     return table
 
 
-_DETECTION = ["intr.", "det.", "Pd ≥95% low", "TTA med s", "TTA p90 s", "to perim. med m",
-              "origin err med m", "CRB med m", "err/CRB med"]
+_DETECTION = ["intr.", "det.", "Pd ≥95% low", "seen", "Pd seen ≥95% low", "TTA med s",
+              "TTA p90 s", "to perim. med m", "origin err med m", "CRB med m", "err/CRB med"]
 
 
 def _detection_row(s: Summary) -> list[str]:
-    return [str(s.intrusions), str(s.detected), _pd(s), _num(s.time_to_alert_s.median),
-            _num(s.time_to_alert_s.p90), _num(s.first_alert_distance_to_perimeter_m.median),
+    return [str(s.intrusions), str(s.detected), _pd(s.pd, s.pd_lower_95),
+            str(s.observable_intrusions), _pd(s.pd_observable, s.pd_observable_lower_95),
+            _num(s.time_to_alert_s.median), _num(s.time_to_alert_s.p90),
+            _num(s.first_alert_distance_to_perimeter_m.median),
             _num(s.origin_error_m.median), _num(s.origin_crb_m.median),
             _num(s.origin_error_to_crb.median, "{:.2f}")]
 

@@ -41,6 +41,8 @@ class TargetReport(_Model):
     class_: str = Field(alias="class")
     detected: bool
     late: bool = False
+    towers_seen: int = 0
+    observable: bool = True
     time_to_alert_s: float | None = None
     origin_error_m: float | None = None
     origin_crb_m: float | None = None
@@ -58,6 +60,10 @@ class Summary(_Model):
     detected: int
     pd: float | None
     pd_lower_95: float | None
+    observable_intrusions: int
+    observable_detected: int
+    pd_observable: float | None
+    pd_observable_lower_95: float | None
     time_to_alert_s: Spread
     origin_error_m: Spread
     origin_crb_m: Spread
@@ -67,6 +73,8 @@ class Summary(_Model):
 
 def summarise(targets: Sequence[TargetReport]) -> Summary:
     hits = [t for t in targets if t.detected]
+    seen = [t for t in targets if t.observable]
+    seen_hits = sum(t.detected for t in seen)
 
     def values(name: str) -> list[float]:
         return [v for t in hits if (v := getattr(t, name)) is not None]
@@ -75,6 +83,9 @@ def summarise(targets: Sequence[TargetReport]) -> Summary:
         intrusions=len(targets), detected=len(hits),
         pd=stats.ratio(len(hits), len(targets)),
         pd_lower_95=stats.pd_lower_bound(len(hits), len(targets)),
+        observable_intrusions=len(seen), observable_detected=seen_hits,
+        pd_observable=stats.ratio(seen_hits, len(seen)),
+        pd_observable_lower_95=stats.pd_lower_bound(seen_hits, len(seen)),
         time_to_alert_s=Spread.of(values("time_to_alert_s")),
         origin_error_m=Spread.of(values("origin_error_m")),
         origin_crb_m=Spread.of(values("origin_crb_m")),

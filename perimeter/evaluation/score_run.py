@@ -32,12 +32,16 @@ class EvalOptions:
     gospa_cutoff_m: float = 150.0
     gospa_order_p: float = 2.0
     crb_window_s: float = 30.0
+    observable_min_towers: int = 2
     match_radius_m: float = MATCH_RADIUS_M
 
     def __post_init__(self) -> None:
         for name in ("gospa_cutoff_m", "crb_window_s", "match_radius_m"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
+        if self.observable_min_towers < 1:
+            raise ValueError(f"observable_min_towers: must be at least 1, "
+                             f"got {self.observable_min_towers}")
         if not self.gospa_order_p >= 1:
             raise ValueError(f"gospa_order_p: must be at least 1, got {self.gospa_order_p}")
 
@@ -57,7 +61,10 @@ def score_run(truth: Truth, site: Site, events: Sequence[AlertEvent],
     for score in scoring.intrusions:
         bound = crb.origin_crb_m(score.target.origin_xy_m, score.target.start_t_s,
                                  sightings.get(score.target.id, []), towers_xy, opts.crb_window_s)
-        targets.append(_target_report(score, bound, series.tracks_by_target.get(score.target.id)))
+        seen = {s.tower_id for s in sightings.get(score.target.id, [])
+                if s.t_s < score.target.end_t_s}
+        targets.append(_target_report(score, bound, series.tracks_by_target.get(score.target.id),
+                                      len(seen), len(seen) >= opts.observable_min_towers))
     return build_run_report(
         scenario=truth.scenario, seed=truth.seed, duration_s=truth.duration_s,
         perimeter_length_m=site.perimeter_length_m, targets=targets,
@@ -66,13 +73,15 @@ def score_run(truth: Truth, site: Site, events: Sequence[AlertEvent],
     )
 
 
-def _target_report(score: TargetScore, crb_m: float, tracks: set[str] | None) -> TargetReport:
+def _target_report(score: TargetScore, crb_m: float, tracks: set[str] | None,
+                   towers_seen: int, observable: bool) -> TargetReport:
     finite_crb = crb_m if math.isfinite(crb_m) else None
     ratio = (score.origin_error_m / finite_crb
              if score.origin_error_m is not None and finite_crb else None)
     return TargetReport(
         target_id=score.target.id, kind=score.target.kind, class_=score.class_,
-        detected=score.detected, late=score.late, time_to_alert_s=score.time_to_alert_s,
+        detected=score.detected, late=score.late, towers_seen=towers_seen,
+        observable=observable, time_to_alert_s=score.time_to_alert_s,
         origin_error_m=score.origin_error_m, origin_crb_m=finite_crb, origin_error_to_crb=ratio,
         first_alert_distance_to_perimeter_m=score.first_alert_distance_to_perimeter_m,
         alert_ids=[a.alert_id for a in score.alerts],

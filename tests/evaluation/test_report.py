@@ -20,8 +20,9 @@ CONTRACT_KEYS = {"scenario", "seed", "duration_s", "intrusions", "detected", "pd
 
 
 def _target(tid: str, cls: str, detected: bool, tta_s: float = 0.0,
-            alerts: int = 1) -> TargetReport:
+            alerts: int = 1, observable: bool = True) -> TargetReport:
     return TargetReport(target_id=tid, kind=cls, class_=cls, detected=detected,
+                        observable=observable,
                         time_to_alert_s=tta_s if detected else None,
                         origin_error_m=2 * tta_s if detected else None,
                         origin_crb_m=tta_s if detected else None,
@@ -38,7 +39,8 @@ def _run(name: str, targets: list[TargetReport], false: int, nuisance: int) -> R
         gospa=None)
 
 
-RUN_A = _run("a", [_target("p1", "person", True, 10.0), _target("p2", "person", False),
+RUN_A = _run("a", [_target("p1", "person", True, 10.0),
+                   _target("p2", "person", False, observable=False),
                    _target("v1", "vehicle", True, 20.0, alerts=3)], false=3, nuisance=1)
 RUN_B = _run("b", [_target("p1", "person", True, 30.0)], false=0, nuisance=0)
 
@@ -56,6 +58,8 @@ def test_run_figures_and_class_breakdown() -> None:
     assert RUN_A.time_to_alert_s.p90 == pytest.approx(19.0)
     assert list(RUN_A.classes) == ["person", "vehicle"]
     assert RUN_A.classes["person"].pd == pytest.approx(0.5)
+    assert (RUN_A.observable_intrusions, RUN_A.pd_observable) == (2, 1.0)
+    assert RUN_A.classes["person"].pd_observable == 1.0
     assert RUN_A.fragmentation.alerts_per_alerted_intrusion_max == 3
     assert RUN_A.fragmentation.alerts_per_alerted_intrusion_mean == pytest.approx(2.0)
 

@@ -56,6 +56,7 @@ def test_a_run_scored_end_to_end() -> None:
     assert row.origin_crb_m == pytest.approx(crb_m)
     assert report.origin_error_to_crb.median == pytest.approx(50.0 / crb_m)
     assert row.confirmed_track_ids == ["k-a-1"] and row.alert_track_ids == ["k-a-1"]
+    assert (row.towers_seen, row.observable, report.pd_observable) == (2, True, 1.0)
 
     # Walker at 3940 and 3930 m, tracked exactly; the deer is moving but untracked (missed).
     assert report.gospa is not None
@@ -74,8 +75,13 @@ def test_target_seen_by_one_tower_has_no_finite_bound() -> None:
     assert report.origin_error_to_crb.median is None
     assert report.origin_error_m.median == pytest.approx(10.0)
     assert report.gospa is not None and report.gospa.mean_m is None
+    # Seen by one tower only: not counted among the observable intrusions.
+    assert (report.targets[0].towers_seen, report.observable_intrusions) == (1, 0)
+    assert report.pd_observable is None and report.pd == 1.0
 
 
 def test_options_are_validated() -> None:
     with pytest.raises(ValueError, match="gospa_cutoff_m"):
         EvalOptions(gospa_cutoff_m=0.0)
+    with pytest.raises(ValueError, match="observable_min_towers"):
+        EvalOptions(observable_min_towers=0)
