@@ -1,0 +1,199 @@
+"""The embedded broker of ``perimeter up``: mosquitto when its binary is found, else amqtt.
+
+Both listen on loopback only and allow anonymous clients there. ``python -m services.broker
+--port N`` runs amqtt 0.12.1 (pure Python, MQTT 3.1.1) in the foreground.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Literal
+
+BrokerImpl = Literal["auto", "amqtt", "mosquitto"]
+MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+
+
+class BrokerError(RuntimeError):
+    """The embedded broker could not be started."""
+
+
+def find_mosquitto() -> str | None:
+    """The mosquitto binary on PATH (or in the usual sbin folders), else None."""
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return next((p for p in MOSQUITTO_PATHS if os.access(p, os.X_OK)), None)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing listens on ``host:port`` (TIME_WAIT leftovers do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_listening(host: str, port: int, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
+    """Wait until ``host:port`` accepts TCP connections; raise if ``proc`` dies first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BrokerError(f"broker exited with code {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise BrokerError(f"broker not listening on {host}:{port} after {timeout_s:.0f} s")
+
+
+def mosquitto_config(port: int, data_dir: Path, host: str = "127.0.0.1",
+                     max_queued: int = 100_000) -> str:
+    """A minimal mosquitto.conf: one loopback listener, anonymous, deep per-client queues,
+    sessions persisted in ``data_dir`` on a clean shutdown."""
+    return "\n".join([
+        f"listener {port} {host}",
+        "allow_anonymous true",
+        f"user {getpass.getuser()}",
+        f"max_queued_messages {max_queued}",
+        "persistence true",
+        f"persistence_location {data_dir}/",
+        "log_dest stderr",
+        "log_type error",
+        "log_type warning",
+        "",
+    ])
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for ``python -m ...`` children: this checkout importable even when
+    the project is not installed."""
+    env = dict(os.environ, **(extra or {}))
+    root = str(Path(__file__).resolve().parent.parent)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([root, *[p for p in paths if p != root]])
+    return env
+
+
+class EmbeddedBroker:
+    """A broker child process; ``start()`` returns once it listens, ``stop()`` ends it."""
+
+    def __init__(self, port: int, impl: BrokerImpl = "auto", host: str = "127.0.0.1",
+                 data_dir: Path | None = None) -> None:
+        self.host, self.port, self.data_dir = host, port, data_dir
+        mosquitto = find_mosquitto()
+        if impl == "mosquitto" and mosquitto is None:
+            raise BrokerError("--broker-impl mosquitto: no mosquitto binary on PATH")
+        self.impl: Literal["amqtt", "mosquitto"] = (
+            "mosquitto" if impl != "amqtt" and mosquitto is not None else "amqtt")
+        self._mosquitto = mosquitto
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        if self.impl == "mosquitto":
+            assert self._mosquitto is not None
+            self._tmp = tempfile.TemporaryDirectory(prefix="perimeter-mosquitto-")
+            data_dir = self.data_dir or Path(self._tmp.name)
+            conf = Path(self._tmp.name) / "mosquitto.conf"
+            conf.write_text(mosquitto_config(self.port, data_dir, self.host), encoding="utf-8")
+            return [self._mosquitto, "-c", str(conf)]
+        return [sys.executable, "-m", "services.broker", "--host", self.host,
+                "--port", str(self.port)]
+
+    def start(self, timeout_s: float = 15.0) -> EmbeddedBroker:
+        if not port_is_free(self.host, self.port):
+            raise BrokerError(f"port {self.port} on {self.host} is in use "
+                              "(choose another with --mqtt-port, or use --broker URL)")
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, env=child_env())
+        try:
+            wait_listening(self.host, self.port, timeout_s, self.proc)
+        except BrokerError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def amqtt_config(host: str, port: int) -> dict[str, object]:
+    """amqtt 0.12 configuration: one TCP listener, anonymous clients allowed."""
+    return {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {
+            "allow_anonymous": True}},
+    }
+
+
+async def serve_amqtt(host: str, port: int, stop: asyncio.Event) -> None:
+    """Run an amqtt broker until ``stop`` is set."""
+    from amqtt.broker import Broker
+
+    def quiet(_loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        # amqtt leaves an unhandled error when it refuses a client (e.g. an MQTT 5 CONNECT)
+        logging.getLogger("amqtt").info("amqtt: %s", context.get("message"))
+
+    asyncio.get_running_loop().set_exception_handler(quiet)
+    broker = Broker(amqtt_config(host, port))
+    await broker.start()
+    try:
+        await stop.wait()
+    finally:
+        await broker.shutdown()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m services.broker``: amqtt in the foreground until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(description="embedded amqtt broker (MQTT 3.1.1)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1883)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="broker: %(levelname)s %(message)s")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_amqtt(args.host, args.port, stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""``MqttBus``: the :class:`perimeter.bus.Bus` over paho-mqtt 2.x.
+
+QoS 1 by default; a bounded paho queue with an ordered overflow buffer (``publish`` never assumes
+paho took a message); automatic reconnect with backoff and resubscription in ``on_connect``;
+MQTT 5 with a persistent session (``SessionExpiryInterval``, ``clean_start=False``) where the
+broker accepts it, else MQTT 3.1.1 (amqtt). Handlers run on paho's network thread: they must be
+thread-safe or hand off to a queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import MQTTProtocolVersion as Proto
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from perimeter.bus import Handler, Message, topic_matches
+from perimeter.config import MqttSettings
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED_PROTOCOL = (0x84, 1)
+"""CONNACK codes for an unsupported protocol version (MQTT 5 and 3.1.1 spellings)."""
+
+
+CONNACK_WAIT_S = 3.0
+
+
+class MqttConnectError(ConnectionError):
+    """The broker could not be reached or refused the connection in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class MqttOptions:
+    """How one client connects; ``session_expiry_s`` 0 means a clean, non-persistent session."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = ""
+    username: str | None = None
+    password: str | None = None
+    keepalive_s: int = 30
+    session_expiry_s: int = 3600
+    max_queued: int = 10_000
+    max_pending: int = 1_000_000
+    reconnect_min_s: int = 1
+    reconnect_max_s: int = 10
+    prefer_mqtt5: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: MqttSettings, client_id: str, **kw: int | bool) -> MqttOptions:
+        password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+        return cls(host=settings.host, port=settings.port,
+                   client_id=settings.client_id or client_id,
+                   username=settings.mqtt_username, password=password, **kw)  # type: ignore[arg-type]
+
+
+class MqttBus:
+    """A paho client as a :class:`~perimeter.bus.Bus`; ``start()`` connects, ``close()`` ends."""
+
+    def __init__(self, options: MqttOptions, will: Message | None = None) -> None:
+        self.options = options
+        self.will = will
+        self.protocol = Proto.MQTTv5 if options.prefer_mqtt5 else Proto.MQTTv311
+        self.connected = threading.Event()
+        self.counters: dict[str, int] = {"published": 0, "acked": 0, "buffered": 0,
+                                         "dropped": 0, "received": 0, "handler_errors": 0,
+                                         "connects": 0, "disconnects": 0}
+        self._subs: list[tuple[str, Handler]] = []
+        self._subs_lock = threading.Lock()
+        self._lock = threading.RLock()  # publish path only; never taken in paho callbacks
+        self._pending: deque[Message] = deque()
+        self._ack_lock = threading.Lock()  # guards the two mid sets; no paho call under it
+        self._unacked: set[int] = set()
+        self._early_acks: set[int] = set()
+        self._acked = threading.Event()
+        self._drainer: threading.Thread | None = None
+        self._refused: ReasonCode | None = None
+        self._attempted = threading.Event()
+        self._closing = False
+        self._client = self._make_client()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        opts = self.options
+        persistent = opts.session_expiry_s > 0 and bool(opts.client_id)
+        v5 = self.protocol == Proto.MQTTv5
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=opts.client_id,
+                             protocol=self.protocol, clean_session=None if v5 else not persistent)
+        client.max_queued_messages_set(opts.max_queued)
+        client.reconnect_delay_set(opts.reconnect_min_s, opts.reconnect_max_s)
+        if opts.username is not None:
+            client.username_pw_set(opts.username, opts.password)
+        if self.will is not None:
+            client.will_set(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        return client
+
+    def _connect_args(self) -> tuple[bool | Literal[3], Properties | None]:
+        if self.protocol != Proto.MQTTv5:
+            return mqtt.MQTT_CLEAN_START_FIRST_ONLY, None
+        persistent = self.options.session_expiry_s > 0 and bool(self.options.client_id)
+        if not persistent:
+            return True, None
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self.options.session_expiry_s
+        return False, props
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        """Connect (retrying until ``timeout_s``), fall back to 3.1.1 if MQTT 5 is refused,
+        and leave paho's network thread running; it reconnects on its own from then on."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            outcome = self._try_connect(deadline)
+            if outcome == "ok":
+                break
+            if outcome in ("unsupported", "no CONNACK") and self.protocol == Proto.MQTTv5:
+                log.info("broker refused MQTT 5; using MQTT 3.1.1")
+                self.protocol = Proto.MQTTv311
+                self._client = self._make_client()
+                continue
+            if time.monotonic() >= deadline:
+                raise MqttConnectError(f"cannot connect to mqtt://{self.options.host}:"
+                                       f"{self.options.port}: {outcome}")
+            time.sleep(0.2)
+        self._drainer = threading.Thread(target=self._drain_loop, name="mqtt-drain", daemon=True)
+        self._drainer.start()
+
+    def _try_connect(self, deadline: float) -> str:
+        clean_start, props = self._connect_args()
+        self._refused = None
+        self._attempted.clear()
+        try:
+            self._client.connect(self.options.host, self.options.port,
+                                 keepalive=self.options.keepalive_s,
+                                 clean_start=clean_start, properties=props)
+        except OSError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        self._client.loop_start()
+        # amqtt neither parses nor refuses an MQTT 5 CONNECT with properties: it goes silent
+        self._attempted.wait(min(CONNACK_WAIT_S, max(0.1, deadline - time.monotonic())))
+        if self.connected.is_set():
+            return "ok"
+        refused = self._refused
+        self._client.loop_stop()
+        with contextlib.suppress(Exception):
+            self._client.disconnect()
+        self._client = self._make_client()  # a fresh client: paho's loop_start runs once
+        if refused is not None and refused.value in UNSUPPORTED_PROTOCOL:
+            return "unsupported"
+        return f"refused: {refused}" if refused is not None else "no CONNACK"
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Publish what is buffered (up to ``timeout_s``), then DISCONNECT (no will)."""
+        self.flush(timeout_s)
+        self._closing = True
+        with contextlib.suppress(Exception):
+            self._client.disconnect()
+        self._client.loop_stop()
+        self._acked.set()
+
+    def abort(self) -> None:
+        """Close the socket without DISCONNECT, so the broker publishes the last will."""
+        self._closing = True
+        self._acked.set()
+        self._client.loop_stop()
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self.connected.clear()
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until every message is acknowledged; False if some are still outstanding."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self._drain_pending()
+            if self.outstanding == 0:
+                return True
+            time.sleep(0.02)
+        return False
+
+    @property
+    def outstanding(self) -> int:
+        """Messages not yet acknowledged by the broker (buffered or in paho's queue)."""
+        with self._ack_lock:
+            return len(self._pending) + len(self._unacked)
+
+    # -- Bus ------------------------------------------------------------------------------
+    def publish(self, message: Message) -> None:
+        """Hand a message to paho; if its queue is full, buffer it in order (bounded)."""
+        with self._lock:
+            if self._pending or not self._send(message):
+                if len(self._pending) >= self.options.max_pending:
+                    self._pending.popleft()
+                    self.counters["dropped"] += 1
+                    log.warning("mqtt buffer full: oldest message dropped")
+                self._pending.append(message)
+                self.counters["buffered"] += 1
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        with self._subs_lock:
+            self._subs.append((topic_filter, handler))
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, qos=1)
+
+    def _send(self, message: Message) -> bool:
+        info = self._client.publish(message.topic, message.payload, message.qos, message.retain)
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            return False
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            reason = mqtt.error_string(info.rc)
+            raise MqttConnectError(f"publish to {message.topic} failed: {reason}")
+        self.counters["published"] += 1
+        if message.qos > 0:
+            with self._ack_lock:  # the PUBACK may already have come in on paho's thread
+                if info.mid in self._early_acks:
+                    self._early_acks.discard(info.mid)
+                else:
+                    self._unacked.add(info.mid)
+        return True
+
+    def _drain_pending(self) -> None:
+        with self._lock:
+            while self._pending and self._send(self._pending[0]):
+                self._pending.popleft()
+
+    def _drain_loop(self) -> None:
+        while not self._closing:
+            self._acked.wait(0.2)
+            self._acked.clear()
+            if self._pending and not self._closing:
+                self._drain_pending()
+
+    # -- paho callbacks (network thread) ------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _userdata: object, flags: mqtt.ConnectFlags,
+                    reason: ReasonCode, _props: Properties | None) -> None:
+        if reason.is_failure:
+            self._refused = reason
+            self._attempted.set()
+            log.info("mqtt connect refused: %s", reason)
+            return
+        self.counters["connects"] += 1
+        with self._subs_lock:
+            filters = sorted({f for f, _ in self._subs})
+        for topic_filter in filters:
+            client.subscribe(topic_filter, qos=1)
+        log.info("mqtt connected to %s:%s (session present: %s)", self.options.host,
+                 self.options.port, flags.session_present)
+        self.connected.set()
+        self._attempted.set()
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: object,
+                       _flags: mqtt.DisconnectFlags, reason: ReasonCode,
+                       _props: Properties | None) -> None:
+        was_connected = self.connected.is_set()
+        self.connected.clear()
+        self._attempted.set()
+        if was_connected:
+            self.counters["disconnects"] += 1
+            if not self._closing:
+                log.warning("mqtt connection lost (%s); reconnecting", reason)
+
+    def _on_publish(self, _client: mqtt.Client, _userdata: object, mid: int,
+                    _reason: ReasonCode, _props: Properties) -> None:
+        with self._ack_lock:
+            if mid in self._unacked:
+                self._unacked.discard(mid)
+            else:
+                self._early_acks.add(mid)
+            self.counters["acked"] += 1
+        self._acked.set()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object,
+                    msg: mqtt.MQTTMessage) -> None:
+        self.counters["received"] += 1
+        message = Message(msg.topic, bytes(msg.payload), bool(msg.retain), int(msg.qos))
+        with self._subs_lock:
+            handlers = [h for f, h in self._subs if topic_matches(f, msg.topic)]
+        for handler in handlers:
+            try:
+                handler(message)
+            except Exception:  # a consumer's bug must not kill paho's thread
+                self.counters["handler_errors"] += 1
+                log.exception("handler failed on %s", msg.topic)

@@ -1,0 +1,85 @@
+"""Shared fixtures: free loopback ports and real brokers (mosquitto, embedded amqtt) of our own.
+
+Tests never use the system's broker on 1883: every broker here listens on a fresh free port.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from services.broker import BrokerImpl, EmbeddedBroker, find_mosquitto
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class BrokerHandle:
+    """A broker process on a fixed loopback port that a test may kill and start again."""
+
+    def __init__(self, impl: BrokerImpl, port: int, data_dir: Path) -> None:
+        self.impl, self.host, self.port, self.data_dir = impl, "127.0.0.1", port, data_dir
+        self._broker: EmbeddedBroker | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self._broker = EmbeddedBroker(self.port, self.impl, self.host, self.data_dir).start()
+
+    def kill(self) -> None:
+        """SIGKILL: the broker vanishes without a goodbye, as in a crash."""
+        if self._broker is not None and self._broker.proc is not None:
+            self._broker.proc.kill()
+            self._broker.proc.wait()
+            self._broker.stop()
+
+    def restart(self) -> None:
+        """A clean stop and start: mosquitto saves and restores its sessions (``data_dir``)."""
+        self.stop()
+        self.start()
+
+    def stop(self) -> None:
+        if self._broker is not None:
+            self._broker.stop()
+
+
+@pytest.fixture
+def free_port() -> Callable[[], int]:
+    """A function returning a currently free TCP port on 127.0.0.1."""
+    return _free_port
+
+
+@pytest.fixture
+def mosquitto_broker(tmp_path: Path) -> Iterator[BrokerHandle]:
+    """A real mosquitto on a free loopback port (temp config, anonymous, current user)."""
+    if find_mosquitto() is None:
+        pytest.skip("no mosquitto binary (apt-get install -y mosquitto)")
+    handle = BrokerHandle("mosquitto", _free_port(), tmp_path)
+    handle.start()
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def amqtt_broker(tmp_path: Path) -> Iterator[BrokerHandle]:
+    """The embedded amqtt broker (``python -m services.broker``) on a free loopback port."""
+    handle = BrokerHandle("amqtt", _free_port(), tmp_path)
+    handle.start()
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(params=["mosquitto", "amqtt"])
+def any_broker(request: pytest.FixtureRequest) -> BrokerHandle:
+    """Each test using it runs once against mosquitto and once against the embedded amqtt."""
+    handle: BrokerHandle = request.getfixturevalue(f"{request.param}_broker")
+    return handle

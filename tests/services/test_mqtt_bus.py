@@ -1,0 +1,170 @@
+"""MqttBus against real brokers: round trip, bounded queue, will, reconnect and resubscribe."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from perimeter.bus import Message
+from services.mqtt import MqttBus, MqttConnectError, MqttOptions
+
+if TYPE_CHECKING:
+    from tests.conftest import BrokerHandle
+
+pytestmark = pytest.mark.integration
+
+
+class Inbox:
+    """Thread-safe collector of messages delivered on paho's thread."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, message: Message) -> None:
+        with self._cond:
+            self.messages.append(message)
+            self._cond.notify_all()
+
+    def wait_for(self, count: int, timeout_s: float = 10.0) -> list[Message]:
+        with self._cond:
+            self._cond.wait_for(lambda: len(self.messages) >= count, timeout_s)
+            return list(self.messages)
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def make_bus() -> Iterator[Callable[..., MqttBus]]:
+    made: list[MqttBus] = []
+
+    def make(broker: BrokerHandle, client_id: str, will: Message | None = None,
+             max_queued: int = 10_000) -> MqttBus:
+        bus = MqttBus(MqttOptions(host=broker.host, port=broker.port, client_id=client_id,
+                                  reconnect_min_s=1, reconnect_max_s=2, max_queued=max_queued),
+                      will=will)
+        bus.start(timeout_s=10)
+        made.append(bus)
+        return bus
+
+    yield make
+    for bus in made:
+        bus.close(timeout_s=1)
+
+
+def test_round_trip_and_protocol(any_broker: BrokerHandle,
+                                 make_bus: Callable[..., MqttBus]) -> None:
+    sub = make_bus(any_broker, "sub-1")
+    inbox = Inbox()
+    sub.subscribe("perimeter/v1/towers/+/thermal", inbox)
+    time.sleep(0.3)
+    pub = make_bus(any_broker, "pub-1")
+    pub.publish(Message("perimeter/v1/towers/T01/thermal", b'{"n":1}'))
+    pub.publish(Message("perimeter/v1/towers/T01/acoustic", b'{"n":2}'))
+    pub.publish(Message("perimeter/v1/towers/T02/thermal", b'{"n":3}'))
+    got = inbox.wait_for(2)
+    assert [m.payload for m in got] == [b'{"n":1}', b'{"n":3}']
+    assert all(m.qos == 1 for m in got)
+    expected = mqtt.MQTTv5 if any_broker.impl == "mosquitto" else mqtt.MQTTv311
+    assert pub.protocol == expected
+
+
+def test_full_paho_queue_buffers_in_order(any_broker: BrokerHandle,
+                                          make_bus: Callable[..., MqttBus]) -> None:
+    sub = make_bus(any_broker, "sub-2")
+    inbox = Inbox()
+    sub.subscribe("t/q", inbox)
+    time.sleep(0.3)
+    pub = make_bus(any_broker, "pub-2", max_queued=5)
+    for i in range(300):
+        pub.publish(Message("t/q", str(i).encode()))
+    assert pub.counters["buffered"] > 0, "the tiny paho queue must overflow into the buffer"
+    assert pub.flush(20.0)
+    got = inbox.wait_for(300, 20.0)
+    assert [int(m.payload) for m in got] == list(range(300))
+    assert pub.counters["dropped"] == 0
+
+
+def test_last_will_fires_on_abort(any_broker: BrokerHandle,
+                                  make_bus: Callable[..., MqttBus]) -> None:
+    watcher = make_bus(any_broker, "watch-3")
+    inbox = Inbox()
+    watcher.subscribe("t/status/+", inbox)
+    time.sleep(0.3)
+    will = Message("t/status/x", b'{"state":"offline"}', retain=True)
+    tower = make_bus(any_broker, "tower-x", will=will)
+    tower.publish(Message("t/status/x", b'{"state":"online"}', retain=True))
+    assert tower.flush(5.0)
+    tower.abort()
+    got = inbox.wait_for(2, 10.0)
+    assert [m.payload for m in got] == [b'{"state":"online"}', b'{"state":"offline"}']
+
+
+def test_handler_error_does_not_stop_delivery(any_broker: BrokerHandle,
+                                              make_bus: Callable[..., MqttBus]) -> None:
+    sub = make_bus(any_broker, "sub-4")
+    inbox = Inbox()
+
+    def fragile(message: Message) -> None:
+        if message.payload == b"boom":
+            raise RuntimeError("consumer bug")
+
+    sub.subscribe("t/h", fragile)
+    sub.subscribe("t/h", inbox)
+    time.sleep(0.3)
+    pub = make_bus(any_broker, "pub-4")
+    pub.publish(Message("t/h", b"boom"))
+    pub.publish(Message("t/h", b"fine"))
+    assert [m.payload for m in inbox.wait_for(2)] == [b"boom", b"fine"]
+    assert sub.counters["handler_errors"] == 1
+
+
+def test_reconnects_resubscribes_and_keeps_session(mosquitto_broker: BrokerHandle,
+                                                   make_bus: Callable[..., MqttBus]) -> None:
+    sub = make_bus(mosquitto_broker, "sub-5")
+    inbox = Inbox()
+    sub.subscribe("t/r", inbox)
+    time.sleep(0.3)
+    pub = make_bus(mosquitto_broker, "pub-5")
+    pub.publish(Message("t/r", b"before"))
+    inbox.wait_for(1)
+    mosquitto_broker.restart()  # sessions persist: "during" waits in the subscriber's session
+    pub.publish(Message("t/r", b"during"))  # queued by paho while disconnected
+    assert wait_until(lambda: sub.counters["connects"] >= 2 and sub.connected.is_set())
+    assert wait_until(lambda: pub.counters["connects"] >= 2 and pub.connected.is_set())
+    pub.publish(Message("t/r", b"after"))
+    got = [m.payload for m in inbox.wait_for(3, 15.0)]
+    assert got == [b"before", b"during", b"after"]
+
+
+def test_resubscribes_after_broker_crash(mosquitto_broker: BrokerHandle,
+                                         make_bus: Callable[..., MqttBus]) -> None:
+    sub = make_bus(mosquitto_broker, "sub-6")
+    inbox = Inbox()
+    sub.subscribe("t/c", inbox)
+    mosquitto_broker.kill()  # SIGKILL: sessions are gone, on_connect must subscribe again
+    mosquitto_broker.start()
+    pub = make_bus(mosquitto_broker, "pub-6")
+    assert wait_until(lambda: sub.counters["connects"] >= 2 and sub.connected.is_set())
+    time.sleep(0.3)
+    pub.publish(Message("t/c", b"after-crash"))
+    assert [m.payload for m in inbox.wait_for(1, 10.0)] == [b"after-crash"]
+    assert sub.counters["connects"] >= 2
+
+
+def test_unreachable_broker_fails_clearly(free_port: Callable[[], int]) -> None:
+    bus = MqttBus(MqttOptions(port=free_port(), client_id="nobody"))
+    with pytest.raises(MqttConnectError, match="cannot connect"):
+        bus.start(timeout_s=0.5)
