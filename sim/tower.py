@@ -3,7 +3,7 @@ reach its processes as ``simpy.Interrupt``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 import simpy
@@ -26,8 +26,8 @@ from sim.truth import DetectionTag
 from sim.uplink import TowerUplink
 
 SENSORS: tuple[SensorKind, ...] = ("thermal", "acoustic")
-FrameSource = Callable[[SensorKind, int], list[FrameOut]]
-"""``source(sensor, k)``: every tower's output for frame/window ``k`` (index by tower)."""
+FrameSource = Mapping[SensorKind, Callable[[int], list[FrameOut]]]
+"""``source[sensor](k)``: every tower's output for frame/window ``k`` (index by tower)."""
 
 
 class Tower:
@@ -157,7 +157,7 @@ class Tower:
                 k = max(k, int(self.env.now / period - 1e-9) + 1)
 
     def _emit(self, sensor: SensorKind, k: int) -> None:
-        out = self.source(sensor, k)[self.index]
+        out = self.source[sensor](k)[self.index]
         seq = self.seq[sensor]
         self.seq[sensor] = seq + 1
         tid = self.spec.id

@@ -125,10 +125,7 @@ class World:
         feeds = self._feeds()
         periods: dict[SensorKind, float] = {"thermal": 1.0 / self.scenario.sensors.frame_hz,
                                             "acoustic": self.scenario.sensors.window_s}
-
-        def source(sensor: SensorKind, k: int) -> list[FrameOut]:
-            return feeds[sensor].get(k)
-
+        source = {sensor: feed.get for sensor, feed in feeds.items()}
         towers = {spec.id: Tower(env, spec, i, self.uplink, source, periods,
                                  self.scenario.epoch_s, self.truth.detections)
                   for i, spec in enumerate(self.site.towers)}

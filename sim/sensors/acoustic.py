@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from perimeter.site import TowerSpec
 from sim.environment import Environment
-from sim.sensors.frames import Columns, FrameOut, bearing_deg, concat, group, wrap_deg
+from sim.sensors.frames import Columns, FrameOut, bearing_deg, group, wrap_deg
 from sim.sensors.optics import snr_detect_probability
 from sim.sensors.propagation import (
     absorption_db_per_m,
@@ -114,7 +114,7 @@ class AcousticArray:
         parts = [self._clutter(t_end), self._blasts(k0, t_end)]
         if self.targets.ids:
             parts.insert(0, self._targets(t_end))
-        return group(concat(parts), n, len(self.xy), DECIMALS)
+        return group(parts, n, len(self.xy), DECIMALS)
 
     def _targets(self, t_end: FloatArray) -> Columns:
         rng = self.noise_rng
@@ -179,14 +179,14 @@ class AcousticArray:
     def _blasts(self, k0: int, t_end: FloatArray) -> Columns:
         b = self.blasts
         if len(b.t_s) == 0:
-            return _empty_columns(with_onset=True)
+            return _EMPTY
         r = np.hypot(b.xy[:, None, 0] - self.xy[None, :, 0], b.xy[:, None, 1] - self.xy[None, :, 1])
         arrival = b.t_s[:, None] + r / self.env.sound_speed_mps  # (B, T)
         w = np.ceil(arrival / self.window_s - 1e-9).astype(np.intp) - k0
         inside = (w >= 0) & (w < len(t_end))
         b_i, t_i = np.nonzero(inside)
         if len(b_i) == 0:
-            return _empty_columns(with_onset=True)
+            return _EMPTY
         rng = self.noise_rng
         r_hit = r[b_i, t_i]
         alpha = absorption_db_per_m(np.array([BLAST.peak_hz]), self.env.temperature_c,
@@ -234,7 +234,4 @@ class AcousticArray:
         return Columns(f_i, t_i, [None] * m, values, {"kind_hint": hint})
 
 
-def _empty_columns(with_onset: bool) -> Columns:
-    names = list(DECIMALS) if with_onset else [n for n in DECIMALS if n != "onset_t_s"]
-    empty = np.zeros(0, dtype=np.intp)
-    return Columns(empty, empty, [], {n: np.zeros(0) for n in names}, {"kind_hint": []})
+_EMPTY = Columns(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), [], {})

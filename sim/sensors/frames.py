@@ -32,42 +32,33 @@ class Columns:
     strings: dict[str, list[str]] = field(default_factory=dict)
 
 
-def concat(parts: list[Columns]) -> Columns:
-    """Join column sets; a value or string column missing from a part is left out of its rows."""
-    names = list(dict.fromkeys(n for p in parts for n in p.values))
-    snames = sorted({n for p in parts for n in p.strings})
-    return Columns(
-        frame=np.concatenate([p.frame for p in parts]).astype(np.intp),
-        tower=np.concatenate([p.tower for p in parts]).astype(np.intp),
-        tags=[t for p in parts for t in p.tags],
-        values={n: np.concatenate([p.values.get(n, np.full(len(p.tags), np.nan))
-                                   for p in parts]) for n in names},
-        strings={n: [s for p in parts for s in p.strings.get(n, [""] * len(p.tags))]
-                 for n in snames},
-    )
-
-
-def group(cols: Columns, n_frames: int, n_towers: int,
+def group(parts: list[Columns], n_frames: int, n_towers: int,
           decimals: dict[str, int]) -> list[list[FrameOut]]:
     """``[frame][tower]`` outputs, detections sorted by bearing, values rounded for JSON."""
     out = [[FrameOut() for _ in range(n_towers)] for _ in range(n_frames)]
-    if not cols.tags:
+    rows: list[DetectionDict] = []
+    tags: list[str | None] = []
+    keys: list[tuple[IntArray, IntArray, FloatArray]] = []
+    for part in parts:
+        if not part.tags:
+            continue
+        names = [*part.values, *part.strings]
+        cols: list[list[float] | list[str]] = [
+            _rounded(n, v, decimals.get(n, 4)).tolist() for n, v in part.values.items()]
+        cols.extend(part.strings.values())
+        rows.extend(dict(zip(names, row, strict=True)) for row in zip(*cols, strict=True))
+        tags.extend(part.tags)
+        keys.append((part.frame, part.tower, part.values["bearing_deg"]))
+    if not rows:
         return out
-    order = np.lexsort((cols.values["bearing_deg"], cols.tower, cols.frame))
-    names = list(cols.values)
-    rounded = [_rounded(n, cols.values[n][order], decimals.get(n, 4)).tolist() for n in names]
-    snames = list(cols.strings)
-    strs = [[cols.strings[n][i] for i in order] for n in snames]
-    frames = cols.frame[order].tolist()
-    towers = cols.tower[order].tolist()
-    for j, i in enumerate(order.tolist()):
-        det: DetectionDict = {n: v for c, n in enumerate(names) if (v := rounded[c][j]) == v}
-        for c, n in enumerate(snames):
-            if strs[c][j]:
-                det[n] = strs[c][j]
-        slot = out[frames[j]][towers[j]]
-        slot.detections.append(det)
-        slot.tags.append(cols.tags[i])
+    frames = np.concatenate([k[0] for k in keys])
+    towers = np.concatenate([k[1] for k in keys])
+    order = np.lexsort((np.concatenate([k[2] for k in keys]), towers, frames)).tolist()
+    frame_list, tower_list = frames.tolist(), towers.tolist()
+    for i in order:
+        slot = out[frame_list[i]][tower_list[i]]
+        slot.detections.append(rows[i])
+        slot.tags.append(tags[i])
     return out
 
 

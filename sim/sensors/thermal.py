@@ -7,7 +7,7 @@ import numpy.typing as npt
 
 from perimeter.site import TowerSpec
 from sim.environment import Environment
-from sim.sensors.frames import Columns, FrameOut, bearing_deg, concat, group, wrap_deg
+from sim.sensors.frames import Columns, FrameOut, bearing_deg, group, wrap_deg
 from sim.sensors.optics import ThermalParams, bearing_sigma_deg, frame_detection
 from sim.signatures import thermal_table
 from sim.targets import Targets
@@ -70,7 +70,7 @@ class ThermalArray:
         parts = [self._clutter(k0, t, view_lo, view_w)]
         if self.targets.ids:
             parts.insert(0, self._targets(k0, t, view_lo, view_w))
-        return group(concat(parts), n, len(self.xy), DECIMALS)
+        return group(parts, n, len(self.xy), DECIMALS)
 
     def _targets(self, k0: int, t: FloatArray, view_lo: FloatArray,
                  view_w: FloatArray) -> Columns:
