@@ -68,8 +68,25 @@ class Targets:
         self.end_s: list[float] = []
         self._xy: list[FloatArray] = []
         self._active: list[BoolArray] = []
-        self.xy_m = np.zeros((0, n_steps, 2))
-        self.active = np.zeros((0, n_steps), dtype=bool)
+        self._stacked: tuple[FloatArray, BoolArray] | None = None
+
+    @property
+    def xy_m(self) -> FloatArray:
+        """Positions ``(N, steps, 2)`` of every target on the time grid."""
+        return self._stack()[0]
+
+    @property
+    def active(self) -> BoolArray:
+        """Whether each target is in the scene, ``(N, steps)``."""
+        return self._stack()[1]
+
+    def _stack(self) -> tuple[FloatArray, BoolArray]:
+        if self._stacked is None:
+            n = self.n_steps
+            self._stacked = (np.stack(self._xy) if self._xy else np.zeros((0, n, 2)),
+                             np.stack(self._active) if self._active
+                             else np.zeros((0, n), dtype=bool))
+        return self._stacked
 
     def _add(self, tid: str, kind: str, scripted: bool, count: int, start_s: float,
              end_s: float, xy: FloatArray, active: BoolArray) -> None:
@@ -82,8 +99,7 @@ class Targets:
         self.end_s.append(end_s)
         self._xy.append(xy)
         self._active.append(active)
-        self.xy_m = np.stack(self._xy)
-        self.active = np.stack(self._active)
+        self._stacked = None
 
     def add_scripted(self, move: ScriptedMove, rng: np.random.Generator) -> None:
         """A target following its waypoints from ``start_s`` until its last one."""
@@ -120,25 +136,23 @@ class Targets:
         if n <= 0:
             return
         x0, y0, x1, y1 = box
-        pos = np.column_stack([rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)])
-        heading = rng.uniform(0.0, 2.0 * np.pi, n)
-        masks = np.stack([pause_mask(rng, self.n_steps, self.dt_s) for _ in range(n)], axis=1)
-        bout_speed = np.clip(0.8 * rng.lognormal(0.0, 0.5, n), 0.2, 4.0)
-        turn = rng.normal(0.0, 0.05, (self.n_steps, n))
+        start = np.column_stack([rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)])
+        heading = rng.uniform(0.0, 2.0 * np.pi, n) + np.cumsum(
+            rng.normal(0.0, 0.05, (self.n_steps, n)), axis=0)
+        moving = np.stack([pause_mask(rng, self.n_steps, self.dt_s) for _ in range(n)], axis=1)
+        # a new walking pace now and then (~ once a minute), held until the next
         new_bout = rng.random((self.n_steps, n)) < self.dt_s / 60.0
-        new_speed = np.clip(0.8 * rng.lognormal(0.0, 0.5, (self.n_steps, n)), 0.2, 4.0)
-        xy = np.empty((self.n_steps, n, 2))
-        for k in range(self.n_steps):
-            xy[k] = pos
-            heading += turn[k]
-            bout_speed = np.where(new_bout[k], new_speed[k], bout_speed)
-            step = bout_speed * self.dt_s * masks[k]
-            pos = pos + np.column_stack([np.sin(heading), np.cos(heading)]) * step[:, None]
-            out_x = (pos[:, 0] < x0) | (pos[:, 0] > x1)
-            out_y = (pos[:, 1] < y0) | (pos[:, 1] > y1)
-            heading = np.where(out_x, -heading, heading)
-            heading = np.where(out_y, np.pi - heading, heading)
-            pos = np.column_stack([np.clip(pos[:, 0], x0, x1), np.clip(pos[:, 1], y0, y1)])
+        new_bout[0] = True
+        pace = np.clip(0.8 * rng.lognormal(0.0, 0.5, (self.n_steps, n)), 0.2, 4.0)
+        last = np.maximum.accumulate(np.where(new_bout, np.arange(self.n_steps)[:, None], 0),
+                                     axis=0)
+        step = np.take_along_axis(pace, last, axis=0) * self.dt_s * moving
+        free = np.empty((self.n_steps, n, 2))
+        free[0] = start
+        free[1:, :, 0] = start[:, 0] + np.cumsum((np.sin(heading) * step)[:-1], axis=0)
+        free[1:, :, 1] = start[:, 1] + np.cumsum((np.cos(heading) * step)[:-1], axis=0)
+        # reflecting walls: fold the free walk back into the box
+        xy = np.stack([_fold(free[..., 0], x0, x1), _fold(free[..., 1], y0, y1)], axis=-1)
         for i in range(n):
             self._add(f"{prefix}-{i + 1:03d}", "animal", False, 1, 0.0, float("inf"),
                       xy[:, i, :].copy(), np.ones(self.n_steps, dtype=bool))
@@ -165,6 +179,13 @@ class Targets:
                 end_t_s=epoch_s + self.end_s[i], t_s=epoch_s + t[act],
                 xy_m=self.xy_m[i, act].copy(), count=self.counts[i]))
         return out
+
+
+def _fold(u: FloatArray, lo: float, hi: float) -> FloatArray:
+    """Mirror a free coordinate into [lo, hi] (a walk reflected at the walls)."""
+    span = hi - lo
+    v = np.mod(u - lo, 2.0 * span)
+    return np.asarray(lo + np.where(v > span, 2.0 * span - v, v), dtype=np.float64)
 
 
 def positions_at(targets: Targets, sim_s: FloatArray) -> tuple[FloatArray, BoolArray]:

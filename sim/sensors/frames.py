@@ -21,6 +21,10 @@ class FrameOut:
     tags: list[str | None] = field(default_factory=list)
 
 
+EMPTY = FrameOut()
+"""Shared by every frame without detections; never appended to."""
+
+
 @dataclass(slots=True)
 class Columns:
     """Detections as columns: frame index, tower index, tag, and named value columns."""
@@ -35,7 +39,7 @@ class Columns:
 def group(parts: list[Columns], n_frames: int, n_towers: int,
           decimals: dict[str, int]) -> list[list[FrameOut]]:
     """``[frame][tower]`` outputs, detections sorted by bearing, values rounded for JSON."""
-    out = [[FrameOut() for _ in range(n_towers)] for _ in range(n_frames)]
+    out = [[EMPTY] * n_towers for _ in range(n_frames)]
     rows: list[DetectionDict] = []
     tags: list[str | None] = []
     keys: list[tuple[IntArray, IntArray, FloatArray]] = []
@@ -57,6 +61,8 @@ def group(parts: list[Columns], n_frames: int, n_towers: int,
     frame_list, tower_list = frames.tolist(), towers.tolist()
     for i in order:
         slot = out[frame_list[i]][tower_list[i]]
+        if slot is EMPTY:
+            slot = out[frame_list[i]][tower_list[i]] = FrameOut()
         slot.detections.append(rows[i])
         slot.tags.append(tags[i])
     return out
