@@ -1,8 +1,10 @@
 """Simulation speed: simulated seconds per wall second, recording to a file.
 
-Runs the default scenario on the 12-tower western-heights site, and the same pattern
+Run from the repository root after ``pip install -e .``. Runs the default scenario on the
+12-tower western-heights site, and the same pattern
 repeated along a generated 200-tower site (more towers *and* more targets), plus the
-200-tower site with the default's targets only, to separate the two costs. Prints medians.
+200-tower site with the default's targets only, to separate the two costs. Prints medians,
+per wall second and per CPU second (the latter is steadier on a shared machine).
 
     python bench/bench_sim.py [--repeats 3] [--duration-12 4200] [--duration-200 600]
 """
@@ -64,19 +66,20 @@ def scaled_scenario(n_towers: int, duration_s: float, replicate_targets: bool) -
                                                            "animals": animals}})
 
 
-def measure(scenario: Scenario, repeats: int) -> tuple[float, float, int]:
-    """Median wall time, median sim-s per wall-s, and lines written."""
-    walls = []
+def measure(scenario: Scenario, repeats: int) -> tuple[float, float, float, int]:
+    """Median wall time, sim-s per wall-s, sim-s per CPU-s, and lines written."""
+    walls, cpus = [], []
     lines = 0
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "rec.jsonl"
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             record(scenario, out)
             walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - start_cpu)
             lines = sum(1 for _ in out.open(encoding="utf-8"))
-    wall = statistics.median(walls)
-    return wall, scenario.duration_s / wall, lines
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
+    return wall, scenario.duration_s / wall, scenario.duration_s / cpu, lines
 
 
 def main() -> None:
@@ -92,12 +95,13 @@ def main() -> None:
         ("generated 200, targets x16", scaled_scenario(200, args.duration_200, True)),
     ]
     print(f"{'case':34} {'towers':>6} {'targets':>7} {'sim s':>7} {'wall s':>7} "
-          f"{'sim-s/wall-s':>12} {'msgs/wall-s':>11}")
+          f"{'sim-s/wall-s':>12} {'sim-s/cpu-s':>11} {'msgs/wall-s':>11}")
     for label, scenario in cases:
-        wall, speed, lines = measure(scenario, args.repeats)
+        wall, speed, cpu_speed, lines = measure(scenario, args.repeats)
         n_targets = len(scenario.targets) + scenario.nuisance.animals
         print(f"{label:34} {len(scenario.site_model.towers):6d} {n_targets:7d} "
-              f"{scenario.duration_s:7.0f} {wall:7.2f} {speed:12.0f} {lines / wall:11.0f}")
+              f"{scenario.duration_s:7.0f} {wall:7.2f} {speed:12.0f} {cpu_speed:11.0f} "
+              f"{lines / wall:11.0f}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,6 @@ def record(scenario: Scenario | str | Path | dict[str, Any], out: Path | IO[str]
     """Run ``scenario`` and write every message to ``out``; byte-identical for the same seed."""
     loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if isinstance(out, Path):
-        with out.open("w", encoding="utf-8", newline="\n") as handle:
+        with out.open("w", encoding="utf-8", newline="\n", buffering=1 << 20) as handle:
             return World(loaded, RecordingUplink(handle)).run(until_s=until_s)
     return World(loaded, RecordingUplink(out)).run(until_s=until_s)
