@@ -18,7 +18,8 @@ class ManageConfig:
     max_sigma_m: float = 4000.0
     merge_distance_m: float = 60.0
     merge_d2: float = 13.28  # chi-square 4 dof, 99 %
-    confirm_llr: float = 4.0
+    confirm_llr: float = 8.0
+    confirm_velocity_sigma_mps: float = 1.5
     delete_tentative_llr: float = -6.0
     delete_confirmed_llr: float = -20.0
 
@@ -42,21 +43,24 @@ class TrackManager:
                       last_update_t_s=seed.t_s)
         self._next += 1
         for scan, _ in seed.detections:
-            track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
+            track.record_hit(scan.t_s, scan.tower_index, scan.sensor, counts=False)
         self.tracks.append(track)
         return track
 
     def confirmations(self, t_s: float, thresholds: Thresholds) -> list[Track]:
         """Tentative tracks that now meet M-of-N, seen by two thermal imagers: mark confirmed.
 
-        Acoustic bearings (2-10 degrees) update tracks but cannot confirm one alone: their
-        wide gates let them support ghosts.
+        Also needed: a track score of ``confirm_llr`` and a velocity known to
+        ``confirm_velocity_sigma_mps`` (an object whose motion is not yet observed cannot be
+        classified). Acoustic bearings (2-10 degrees) update tracks but cannot confirm one
+        alone: their wide gates let them support ghosts.
         """
         now_bin = math.floor(t_s)
         out = []
         for track in self.tracks:
             if (track.status == "tentative" and track.home_tower is None
                     and len(track.thermal_towers) >= 2 and track.llr >= self.config.confirm_llr
+                    and track.velocity_sigma_mps <= self.config.confirm_velocity_sigma_mps
                     and m_of_n(list(track.hit_bins), now_bin, thresholds.track_confirm_m,
                                thresholds.track_confirm_n)):
                 track.status = "confirmed"

@@ -13,6 +13,9 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 TrackStatus = Literal["tentative", "confirmed"]
 
+EXISTENCE_PRIOR_LOG_ODDS = -5.0
+"""Prior log-odds that a new track is a real object (most seeds in clutter are not)."""
+
 HISTORY_CAP = 2048
 """Filtered states kept per track for origin smoothing (the first ones matter)."""
 
@@ -117,8 +120,13 @@ class Track:
 
     @property
     def existence(self) -> float:
-        """Probability the track is a real object, from its log-likelihood ratio."""
-        return 1.0 / (1.0 + math.exp(-min(max(self.llr, -50.0), 50.0)))
+        """Probability the track is a real object, from its log-likelihood ratio and prior."""
+        odds = min(max(self.llr + EXISTENCE_PRIOR_LOG_ODDS, -50.0), 50.0)
+        return 1.0 / (1.0 + math.exp(-odds))
+
+    @property
+    def velocity_sigma_mps(self) -> float:
+        return math.sqrt(max(float(self.p[2, 2] + self.p[3, 3]) / 2.0, 0.0))
 
     def detection_probability(self, key: tuple[int, str]) -> float:
         """This tower sensor's detection rate of this track (Laplace estimate)."""
@@ -130,9 +138,10 @@ class Track:
         counts[0] += int(hit)
         counts[1] += 1
 
-    def record_hit(self, t_s: float, tower: int, sensor: str) -> None:
+    def record_hit(self, t_s: float, tower: int, sensor: str, *, counts: bool = True) -> None:
+        """An associated detection; ``counts`` toward M-of-N (seed detections do not)."""
         b = math.floor(t_s)
-        if not self.hit_bins or self.hit_bins[-1] != b:
+        if counts and (not self.hit_bins or self.hit_bins[-1] != b):
             self.hit_bins.append(b)
         self.towers.add(tower)
         if sensor == "thermal":

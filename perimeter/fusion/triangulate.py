@@ -30,7 +30,8 @@ class InitiatorConfig:
     min_crossing_deg: float = 2.0
     gate_d2: float = 9.0
     min_towers: int = 3
-    min_pair_detections: int = 4
+    min_detections: int = 4
+    min_pair_detections: int = 5
     velocity_sigma_mps: float = 5.0
     single_min_hits: int = 3
     single_range_m: float = 3500.0
@@ -133,7 +134,9 @@ class Initiator:
             thermal_towers = {int(t) for t in self._tower[ok[k] & self._thermal]}
             if thermal0:
                 thermal_towers.add(scan.tower_index)
-            enough = score >= cfg.min_towers or int(ok[k].sum()) + 1 >= cfg.min_pair_detections
+            count = int(ok[k].sum()) + 1
+            enough = ((score >= cfg.min_towers and count >= cfg.min_detections)
+                      or count >= cfg.min_pair_detections)
             if not enough or len(thermal_towers) < 2:
                 continue
             key = (score, -float(d2[k, ok[k]].sum()), k)
