@@ -1,0 +1,153 @@
+"""docker-compose.yml: valid against the Compose Specification schema, and locked down as
+docs/docker.md promises (pinned broker, secrets required, health checks, loopback API)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]
+import pytest
+from deploy_helpers import (
+    MOSQUITTO_DIR,
+    REPO,
+    ROLE_PASSWORD_VARS,
+    MissingVariableError,
+    interpolate,
+    load_compose,
+    read_env_file,
+    service_environment,
+)
+
+SCHEMA = REPO.parent / "shared" / "schemas" / "compose-spec.json"
+PYTHON_SERVICES = ("sim", "fusion", "api")
+REQUIRED_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):\?[^}]+\}")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return load_compose()
+
+
+@pytest.fixture(scope="module")
+def example_env() -> dict[str, str]:
+    return read_env_file(REPO / ".env.example")
+
+
+def test_validates_against_the_compose_spec_schema(compose: dict[str, Any]) -> None:
+    if not SCHEMA.is_file():
+        pytest.skip(f"no compose schema at {SCHEMA} (the shared folder beside the repository)")
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    errors = [f"{e.json_path}: {e.message}"
+              for e in jsonschema.Draft7Validator(schema).iter_errors(compose)]
+    assert errors == []
+
+
+def test_broker_is_an_exact_mosquitto_2_0_release(compose: dict[str, Any]) -> None:
+    # 2.1 moved password_file and acl_file to plugins; the config here is 2.0's.
+    assert re.fullmatch(r"eclipse-mosquitto:2\.0\.\d+", compose["services"]["mosquitto"]["image"])
+
+
+def test_every_service_has_a_health_check_and_a_restart_policy(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        assert service["restart"] in {"unless-stopped", "always", "on-failure"}, name
+        test = service["healthcheck"]["test"]
+        assert test[0] in {"CMD", "CMD-SHELL"} and len(test) > 1, name
+
+
+def test_dependencies_wait_for_health(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in PYTHON_SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["mosquitto"]["condition"] == "service_healthy", name
+        for dep, rule in depends.items():
+            assert dep in services and rule["condition"] == "service_healthy", (name, dep)
+            assert "healthcheck" in services[dep]
+
+
+def test_only_the_api_is_published_and_only_on_loopback(compose: dict[str, Any]) -> None:
+    published = {name: s["ports"] for name, s in compose["services"].items() if "ports" in s}
+    assert published == {"api": ["127.0.0.1:8000:8000"]}
+
+
+def test_python_services_share_one_image_and_run_their_own_command(
+        compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert {services[n]["image"] for n in PYTHON_SERVICES} == {services["sim"]["image"]}
+    assert [services[n]["command"] for n in PYTHON_SERVICES] == [
+        ["perimeter", n] for n in PYTHON_SERVICES]
+    for name in PYTHON_SERVICES:
+        assert services[name]["build"]["dockerfile"] == "Dockerfile"
+        assert services[name]["read_only"] is True and services[name]["cap_drop"] == ["ALL"]
+
+
+def test_secrets_are_required_variables(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for key, value in service.get("environment", {}).items():
+            if re.search(r"PASSWORD|TOKEN", key) and name != "postgres":
+                assert REQUIRED_VAR.fullmatch(str(value)), f"{name}.{key} = {value!r}"
+
+
+def test_without_a_env_file_compose_names_the_missing_secret(compose: dict[str, Any]) -> None:
+    with pytest.raises(MissingVariableError, match=r"MQTT_API_PASSWORD: set MQTT_API_PASSWORD"):
+        service_environment(compose["services"]["api"], {"MQTT_FUSION_PASSWORD": "x"})
+
+
+def test_env_example_sets_every_required_variable(compose: dict[str, Any],
+                                                  example_env: dict[str, str]) -> None:
+    required = set(REQUIRED_VAR.findall(json.dumps(compose)))
+    assert required <= set(example_env), sorted(required - set(example_env))
+    for service in compose["services"].values():
+        service_environment(service, example_env)  # raises on a missing one
+
+
+def test_each_service_logs_in_with_its_own_role(compose: dict[str, Any],
+                                                example_env: dict[str, str]) -> None:
+    services = compose["services"]
+    broker_env = service_environment(services["mosquitto"], example_env)
+    assert set(broker_env) == set(ROLE_PASSWORD_VARS.values())
+    acl_users = re.findall(r"^user (\S+)$", (MOSQUITTO_DIR / "acl").read_text(), re.MULTILINE)
+    script = (MOSQUITTO_DIR / "make-passwd.sh").read_text()
+    for name in PYTHON_SERVICES:
+        env = service_environment(services[name], example_env)
+        role = env["PERIMETER_MQTT_USERNAME"]
+        assert role in acl_users and f"add_user {role} {ROLE_PASSWORD_VARS[role]}" in script
+        assert env["PERIMETER_MQTT_PASSWORD"] == broker_env[ROLE_PASSWORD_VARS[role]]
+        assert env["PERIMETER_BROKER_URL"] == "mqtt://mosquitto:1883"
+    assert "PERIMETER_CLIENT_ID" not in service_environment(services["sim"], example_env)
+
+
+def test_fusion_and_api_share_the_database_volume(compose: dict[str, Any],
+                                                   example_env: dict[str, str]) -> None:
+    services = compose["services"]
+    for name in ("fusion", "api"):
+        assert services[name]["volumes"] == ["perimeter-data:/data"]
+        db_url = service_environment(services[name], example_env)["PERIMETER_DB_URL"]
+        assert db_url == "sqlite:////data/perimeter.db"
+    assert "perimeter-data" in compose["volumes"]
+
+
+def test_broker_mounts_the_repository_config_and_persists(compose: dict[str, Any]) -> None:
+    broker = compose["services"]["mosquitto"]
+    assert "./deploy/mosquitto:/perimeter-deploy:ro" in broker["volumes"]
+    assert "mosquitto-data:/mosquitto/data" in broker["volumes"]
+    conf = (MOSQUITTO_DIR / "mosquitto.conf").read_text()
+    assert re.search(r"^persistence_location /mosquitto/data/$", conf, re.MULTILINE)
+    assert re.search(r"^allow_anonymous false$", conf, re.MULTILINE)
+
+
+def test_postgres_is_an_optional_profile(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["postgres"]["profiles"] == ["postgres"]
+    assert re.fullmatch(r"postgres:\d+\.\d+-\w+", services["postgres"]["image"])
+    for name in ("fusion", "api"):
+        assert services[name]["depends_on"]["postgres"]["required"] is False
+
+
+def test_interpolation_follows_compose_rules() -> None:
+    env = {"SET": "v", "EMPTY": ""}
+    assert interpolate("$${SET}-${SET}-${UNSET:-d}-${EMPTY:-d}-${EMPTY-d}", env) == "${SET}-v-d-d-"
+    with pytest.raises(MissingVariableError, match="EMPTY: needed"):
+        interpolate("${EMPTY:?needed}", env)
+    assert interpolate("${EMPTY?needed}", env) == ""
