@@ -26,7 +26,7 @@ class WeatherProps:
 WEATHER_PROPS: dict[str, WeatherProps] = {
     "clear": WeatherProps(20.0, 0.0, 0.0),
     "haze": WeatherProps(3.0, 0.0, 0.0),
-    "fog": WeatherProps(0.5, 0.0, 0.0),
+    "fog": WeatherProps(0.7, 0.0, 0.0),
     "rain": WeatherProps(6.0, 1.0, 10.0),
 }
 

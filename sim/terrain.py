@@ -30,7 +30,7 @@ LOS_INTERVAL_S = 2.0
 
 ZONE_OPTICS: dict[str, ZoneOptics] = {
     "forest": ZoneOptics(canopy_m=20.0, extinction_per_m=1.0 / 15.0),  # blocks within tens of m
-    "built": ZoneOptics(canopy_m=8.0, extinction_per_m=1.0 / 600.0),  # ruins attenuate
+    "built": ZoneOptics(canopy_m=8.0, extinction_per_m=1.0 / 1500.0),  # ruins attenuate
 }
 
 
