@@ -1,7 +1,10 @@
+import itertools
 import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from perimeter.contract import TracksSnapshot
 from perimeter.evaluation.gospa import gospa, gospa_series
@@ -58,3 +61,27 @@ def test_series_counts_moving_targets_and_confirmed_tracks_only() -> None:
     assert [t.gospa_m for t in series.terms] == pytest.approx(
         [math.sqrt(5000.0), 30.0, 0.0, 0.0])
     assert series.tracks_by_target == {"p1": {"k1", "k3"}}
+
+
+def _brute_force(truth: np.ndarray, est: np.ndarray, c: float, p: float) -> float:
+    """Minimum over every partial assignment, straight from the GOSPA definition (alpha = 2)."""
+    n, m = len(truth), len(est)
+    best = math.inf
+    small, large = (truth, est) if n <= m else (est, truth)
+    for chosen in itertools.permutations(range(len(large)), len(small)):
+        cost = 0.0
+        for i, j in enumerate(chosen):
+            d = float(np.linalg.norm(small[i] - large[j]))
+            cost += min(d, c) ** p
+        cost += c**p / 2 * (len(large) - len(small))
+        best = min(best, cost)
+    return best ** (1 / p)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 4), st.integers(0, 4), st.integers(0, 2**32 - 1),
+       st.sampled_from([1.0, 2.0]))
+def test_matches_brute_force_definition(n: int, m: int, seed: int, p: float) -> None:
+    rng = np.random.default_rng(seed)
+    truth, est = rng.uniform(0, 100, (n, 2)), rng.uniform(0, 100, (m, 2))
+    assert gospa(truth, est, 40.0, p).gospa_m == pytest.approx(_brute_force(truth, est, 40.0, p))
