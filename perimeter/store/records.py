@@ -1,0 +1,111 @@
+"""What the alert store hands out: alerts' current state (:class:`AlertRecord`), page cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from perimeter.contract import (
+    AlertEvent,
+    Origin,
+    Position,
+    SensorKind,
+    Severity,
+    TargetClass,
+    Velocity,
+)
+
+AlertStatus = Literal["open", "closed"]
+
+_NUMBER_RE = re.compile(r"(\d+)$")
+
+
+class StoreError(ValueError):
+    """Bad input to the store; ``field`` names the argument, the message says why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class UnknownAlertError(LookupError):
+    """No alert with this id is stored."""
+
+    def __init__(self, alert_id: str) -> None:
+        super().__init__(f"no alert with id {alert_id!r}")
+        self.alert_id = alert_id
+
+
+class StoredEvent(BaseModel):
+    """One stored alert event with its store sequence number."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    event: AlertEvent
+
+
+class AlertRecord(BaseModel):
+    """An alert's current state: its latest event's fields plus lifecycle and acknowledgement."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    alert_id: str
+    status: AlertStatus
+    track_id: str | None = None
+    class_: TargetClass = Field(alias="class")
+    class_confidence: float = 0.0
+    confidence: float
+    severity: Severity
+    position: Position | None = None
+    velocity: Velocity | None = None
+    origin: Origin | None = None
+    distance_to_perimeter_m: float | None = None
+    towers: list[str] = []
+    sensors: list[SensorKind] = []
+    first_t_s: Annotated[float, Field(description="t_s of the alert's first stored event")]
+    last_t_s: Annotated[float, Field(description="t_s of the alert's latest event")]
+    updates: Annotated[int, Field(ge=1, description="how many events the alert has had")]
+    last_seq: Annotated[int, Field(description="store sequence number of the latest event")]
+    acked: bool = False
+    acked_by: str | None = None
+    acked_at_t_s: float | None = None
+    history: list[StoredEvent] | None = None
+
+    @classmethod
+    def from_latest(cls, latest: AlertEvent, **state: object) -> AlertRecord:
+        """The record of an alert whose latest event is ``latest``, with lifecycle ``state``."""
+        fields = latest.model_dump(by_alias=True, exclude={"event", "t_s"})
+        return cls.model_validate({**fields, **state})
+
+    def to_payload(self) -> dict[str, object]:
+        """The JSON-ready dict with ``class`` spelled as in the contract."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def alert_number(alert_id: str) -> int:
+    """The trailing number of an alert or track id (``a-000017`` → 17), 0 without one."""
+    match = _NUMBER_RE.search(alert_id)
+    return int(match.group(1)) if match else 0
+
+
+def encode_cursor(created_seq: int) -> str:
+    """An opaque page cursor: resume listing below the alert created at ``created_seq``."""
+    return base64.urlsafe_b64encode(f"v1:{created_seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The ``created_seq`` of a cursor from :func:`encode_cursor`; raises :class:`StoreError`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = raw.partition(":")
+        if prefix != "v1" or not number.isdigit():
+            raise ValueError(raw)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise StoreError("cursor", "not a cursor this API returned") from None

@@ -1,0 +1,169 @@
+"""AlertStore: idempotent appends, current state, cursor pages, history, acks, restarts, sharing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from perimeter.contract import AlertEvent
+from perimeter.store import AlertStore, StoreError, UnknownAlertError
+from perimeter.store.sqlite import sqlite_path
+
+
+def event(alert_id: str, kind: str = "new", t_s: float = 100.0, **extra: Any) -> AlertEvent:
+    fields: dict[str, Any] = {
+        "event": kind, "alert_id": alert_id, "track_id": "k-000007", "t_s": t_s,
+        "class": "person", "confidence": 0.9, "severity": "high",
+        "position": {"x_m": 2000.0, "y_m": -400.0}, "towers": ["T03", "T04"],
+    }
+    fields.update(extra)
+    return AlertEvent.model_validate(fields)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> AlertStore:
+    return AlertStore.open(f"sqlite:///{tmp_path / 'alerts.db'}")
+
+
+def test_append_returns_rising_seq_and_is_idempotent(store: AlertStore) -> None:
+    first = store.append(event("a-000001"))
+    second = store.append(event("a-000001", "update", 101.0))
+    assert second > first
+    assert store.append(event("a-000001", "update", 101.0)) == second
+    record = store.get_alert("a-000001")
+    assert record is not None and record.updates == 2 and record.history is not None
+    assert [e.seq for e in record.history] == [first, second]
+
+
+def test_current_state_follows_latest_event_and_close(store: AlertStore) -> None:
+    store.append(event("a-000001", t_s=10.0))
+    store.append(event("a-000001", "update", 20.0, severity="critical",
+                       position={"x_m": 1500.0, "y_m": 0.0}))
+    store.append(event("a-000001", "update", 15.0, severity="low"))  # late and older
+    record = store.get_alert("a-000001")
+    assert record is not None
+    assert record.status == "open" and record.severity == "critical"
+    assert record.position is not None and record.position.x_m == 1500.0
+    assert (record.first_t_s, record.last_t_s, record.updates) == (10.0, 20.0, 3)
+    store.append(event("a-000001", "closed", 30.0))
+    closed = store.get_alert("a-000001")
+    assert closed is not None and closed.status == "closed"
+    assert closed.class_ == "person" and closed.to_payload()["class"] == "person"
+
+
+def test_list_newest_first_with_cursor_stable_under_inserts(store: AlertStore) -> None:
+    for i in range(1, 8):
+        store.append(event(f"a-{i:06d}", t_s=float(i)))
+    page1, cursor = store.list_alerts(limit=3)
+    assert [r.alert_id for r in page1] == ["a-000007", "a-000006", "a-000005"]
+    assert cursor is not None
+    store.append(event("a-000008", t_s=8.0))  # a new alert arrives between pages
+    page2, cursor2 = store.list_alerts(limit=3, cursor=cursor)
+    assert [r.alert_id for r in page2] == ["a-000004", "a-000003", "a-000002"]
+    page3, cursor3 = store.list_alerts(limit=3, cursor=cursor2)
+    assert [r.alert_id for r in page3] == ["a-000001"] and cursor3 is None
+
+
+def test_list_filters(store: AlertStore) -> None:
+    store.append(event("a-000001", t_s=1.0, severity="low"))
+    store.append(event("a-000002", t_s=2.0, **{"class": "vehicle"}))
+    store.append(event("a-000003", t_s=3.0))
+    store.append(event("a-000003", "closed", 4.0))
+    assert [r.alert_id for r in store.list_alerts(status="closed")[0]] == ["a-000003"]
+    assert [r.alert_id for r in store.list_alerts(severity="low")[0]] == ["a-000001"]
+    assert [r.alert_id for r in store.list_alerts(class_="vehicle")[0]] == ["a-000002"]
+    window = store.list_alerts(since_t_s=1.5, until_t_s=2.5)[0]
+    assert [r.alert_id for r in window] == ["a-000002"]
+
+
+def test_bad_arguments_name_the_field(store: AlertStore) -> None:
+    with pytest.raises(StoreError, match="cursor"):
+        store.list_alerts(cursor="not-a-cursor")
+    with pytest.raises(StoreError, match="limit"):
+        store.list_alerts(limit=0)
+    with pytest.raises(StoreError, match="db_url"):
+        AlertStore.open("postgresql://example/db")
+
+
+def test_events_after_resumes_in_order(store: AlertStore) -> None:
+    seqs = [store.append(event("a-000001", "update" if i else "new", float(i))) for i in range(5)]
+    after = store.events_after(seqs[1])
+    assert [s for s, _ in after] == seqs[2:]
+    assert [e.t_s for _, e in after] == [2.0, 3.0, 4.0]
+    assert store.events_after(seqs[0], limit=2)[-1][0] == seqs[2]
+    assert store.last_seq() == seqs[-1]
+
+
+def test_ack_keeps_first_and_unknown_raises(store: AlertStore) -> None:
+    store.append(event("a-000001"))
+    first = store.ack("a-000001", "alice", 500.0)
+    again = store.ack("a-000001", "bob", 600.0)
+    assert first.acked and (again.acked_by, again.acked_at_t_s) == ("alice", 500.0)
+    with pytest.raises(UnknownAlertError):
+        store.ack("a-999999", "alice", 1.0)
+    with pytest.raises(StoreError, match="by"):
+        store.ack("a-000001", " ", 1.0)
+
+
+def test_restart_keeps_everything_and_numbering(tmp_path: Path) -> None:
+    url = str(tmp_path / "sub" / "alerts.db")
+    with AlertStore.open(url) as store:
+        store.append(event("a-000041"))
+        store.append(event("a-000017", track_id="k-000099"))
+        seq = store.append(event("a-000041", "closed", 110.0))
+    with AlertStore.open(url) as reopened:
+        assert reopened.max_alert_number() == 41
+        assert reopened.max_track_number() == 99
+        assert reopened.append(event("a-000041", "closed", 110.0)) == seq  # no duplicate
+        assert len(reopened.list_alerts()[0]) == 2
+
+
+def test_memory_store_and_urls() -> None:
+    assert sqlite_path("sqlite:///rel/a.db") == "rel/a.db"
+    assert sqlite_path("sqlite:////abs/a.db") == "/abs/a.db"
+    assert sqlite_path("sqlite://") == ":memory:"
+    with AlertStore.open(":memory:") as store:
+        assert store.max_alert_number() == 0 and store.get_alert("a-1") is None
+        store.append(event("a-000003"))
+        assert store.writable() and store.max_alert_number() == 3
+
+
+def test_threads_append_concurrently(store: AlertStore) -> None:
+    def work(n: int) -> None:
+        for i in range(50):
+            store.append(event(f"a-{n}{i:04d}", t_s=float(i)))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(1, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(store.list_alerts(limit=1000)[0]) == 200
+
+
+def _writer(path: str, count: int) -> None:
+    with AlertStore.open(path) as store:
+        for i in range(count):
+            store.append(event(f"a-{i:06d}", t_s=float(i)))
+
+
+def test_two_processes_share_one_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.db")
+    reader = AlertStore.open(path)
+    proc = multiprocessing.get_context("spawn").Process(target=_writer, args=(path, 300))
+    proc.start()
+    acked = 0
+    while proc.is_alive() or acked == 0:
+        for record in reader.list_alerts(limit=20)[0]:
+            reader.ack(record.alert_id, "op", 1.0)
+            acked += 1
+        if not proc.is_alive() and acked:
+            break
+    proc.join(30)
+    assert proc.exitcode == 0
+    assert reader.last_seq() == 300 and reader.max_alert_number() == 299
+    reader.close()
