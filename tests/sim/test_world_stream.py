@@ -118,3 +118,16 @@ def test_until_and_builtin_default_runs(tmp_path: Any) -> None:
     assert text.count("/thermal\"") == 12 * 40
     assert truth.scenario == "default" and truth.epoch_s == scenario.epoch_s
     assert {t.id for t in truth.targets if t.scripted} == {t.id for t in scenario.targets}
+
+
+def test_kind_hints_mostly_right_and_clutter_at_its_rate() -> None:
+    uplink, world = _run({**BASE, "duration_s": 600, "nuisance": {"animals": 0}})
+    reports = {(r.tower_id, r.sensor, r.seq): r for r in _reports(uplink)}
+    hints = [reports[(t.tower_id, t.sensor, t.seq)].detections[t.index].kind_hint
+             for t in world.truth.detections if t.target_id == "v1" and t.sensor == "acoustic"]
+    assert len(hints) > 100
+    right = hints.count("engine") / len(hints)
+    assert 0.6 < right < 0.98  # right most of the time, not always
+    clutter = [t for t in world.truth.detections if t.target_id is None and t.sensor == "thermal"]
+    expected = 0.05 * 12 * 1200  # clutter_per_frame x towers x frames
+    assert abs(len(clutter) - expected) < 4 * expected**0.5
