@@ -8,7 +8,10 @@ from typing import Any
 import simpy
 
 from perimeter.bus import Message
+from sim.truth import DetectionTag
 from sim.uplink import TowerUplink
+
+Tags = list[DetectionTag] | None
 
 
 class StoreForwardLink:
@@ -16,9 +19,12 @@ class StoreForwardLink:
     forwards them in order when the link returns. Faults arrive as ``simpy.Interrupt``."""
 
     def __init__(self, env: simpy.Environment, uplink: TowerUplink,
-                 capacity: int = 1_000_000) -> None:
+                 capacity: int = 1_000_000, published_tags: list[DetectionTag] | None = None
+                 ) -> None:
         self.env = env
         self.uplink = uplink
+        self.published_tags = published_tags if published_tags is not None else []
+        """Truth tags of the detections actually published, in publishing order."""
         self.capacity = capacity
         self.store: simpy.Store = simpy.Store(env)
         self.up = True
@@ -34,18 +40,20 @@ class StoreForwardLink:
     def queued(self) -> int:
         return self._queued
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, tags: Tags = None) -> None:
         """Publish now if the link is up and nothing is queued, else queue it (the oldest
-        is dropped when the buffer is full)."""
+        is dropped when the buffer is full). ``tags`` join the truth once it is published."""
         if self.up and self._queued == 0:
             self.uplink.publish(message)
+            if tags:
+                self.published_tags.extend(tags)
             return
         if len(self.store.items) >= self.capacity:
             self.store.items.pop(0)
             self.dropped += 1
             self._queued -= 1
         self._queued += 1
-        self.store.put((self._generation, message))
+        self.store.put((self._generation, message, tags))
 
     def go_down(self) -> None:
         """The link fails: sending stops, messages queue."""
@@ -76,7 +84,7 @@ class StoreForwardLink:
             get = self.store.get()
             self._waiting = True
             try:
-                generation, message = yield get
+                generation, message, tags = yield get
             except simpy.Interrupt:
                 self._waiting = False
                 if get.triggered:  # an item was already taken: keep it at the head
@@ -91,5 +99,7 @@ class StoreForwardLink:
                 self._queued -= 1
                 self.forwarded_late += 1
                 self.uplink.publish(message)
+                if tags:
+                    self.published_tags.extend(tags)
             else:  # went down in the same instant: keep it at the head of the queue
-                self.store.items.insert(0, (generation, message))
+                self.store.items.insert(0, (generation, message, tags))

@@ -39,7 +39,7 @@ class Tower:
         self.env, self.spec, self.index = env, spec, index
         self.uplink, self.source = uplink, source
         self.periods_s, self.epoch_s, self.tags = periods_s, epoch_s, tags
-        self.link = StoreForwardLink(env, uplink)
+        self.link = StoreForwardLink(env, uplink, published_tags=tags)
         self.powered = True
         self.link_faults = 0
         self._attach_pending = False  # powered on while the link was down
@@ -164,7 +164,6 @@ class Tower:
         report = SensorReport(tower_id=tid, sensor=sensor, seq=seq,
                               t_s=self.epoch_s + k * self.periods_s[sensor],
                               detections=out.detections)
-        if out.tags:
-            self.tags.extend(DetectionTag(tid, sensor, seq, i, target)
-                             for i, target in enumerate(out.tags))
-        self.link.send(Message(self._topics[sensor], dump_payload(report), False, 1))
+        tags = [DetectionTag(tid, sensor, seq, i, target)
+                for i, target in enumerate(out.tags)] if out.tags else None
+        self.link.send(Message(self._topics[sensor], dump_payload(report), False, 1), tags)

@@ -97,3 +97,23 @@ def test_overlapping_offline_and_link_down() -> None:
     back = statuses[-1][0]
     assert messages[back + 1].topic.endswith("/T08/thermal")
     assert json.loads(messages[back + 1].payload)["t_s"] == epoch + 150.0
+
+
+def test_truth_tags_only_for_published_reports() -> None:
+    scenario = load_scenario({
+        "name": "tags", "seed": 4, "duration_s": 200,
+        "environment": {"start_time": EPOCH_ISO},
+        "targets": [{"id": "v1", "kind": "light_vehicle", "start_s": 0, "speed_mps": 5.0,
+                     "path": [[3000, -2300], [1000, -2300]]}],
+        "faults": [{"tower": "T01", "kind": "link_down", "start_s": 150},
+                   {"tower": "T02", "kind": "link_down", "start_s": 50, "duration_s": 60},
+                   {"tower": "T02", "kind": "offline", "start_s": 100, "duration_s": 20}],
+    })
+    uplink = MemoryUplink()
+    truth = World(scenario, uplink).run()
+    published = {(p["tower_id"], p["sensor"], p["seq"]): len(p["detections"])
+                 for p in (json.loads(m.payload) for m in uplink.messages) if "seq" in p}
+    assert all(tag.index < published[(tag.tower_id, tag.sensor, tag.seq)]
+               for tag in truth.detections)
+    assert sum(published.values()) == len(truth.detections)
+    assert not [k for k in published if k[0] == "T01" and k[2] >= 300 and k[1] == "thermal"]
