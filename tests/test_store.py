@@ -167,3 +167,17 @@ def test_two_processes_share_one_file(tmp_path: Path) -> None:
     assert proc.exitcode == 0
     assert reader.last_seq() == 300 and reader.max_alert_number() == 299
     reader.close()
+
+
+def test_thresholds_audit_keeps_changes_newest_first(tmp_path: Path) -> None:
+    url = str(tmp_path / "alerts.db")
+    with AlertStore.open(url) as store:
+        store.thresholds_audit.record({"thermal.min_snr_db": 9.0}, "alice", 10.0,
+                                      {"thermal.min_snr_db": 9.0, "track.confirm_m": 3})
+        store.thresholds_audit.record({"track.confirm_m": 4}, "bob", 20.0,
+                                      {"thermal.min_snr_db": 9.0, "track.confirm_m": 4})
+    with AlertStore.open(url) as reopened:
+        history = reopened.thresholds_audit.history()
+    assert [(c.by, c.changes) for c in history] == [
+        ("bob", {"track.confirm_m": 4}), ("alice", {"thermal.min_snr_db": 9.0})]
+    assert history[0].result["track.confirm_m"] == 4 and history[0].id > history[1].id

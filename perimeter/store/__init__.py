@@ -3,6 +3,7 @@
 ``AlertStore.open(url)`` takes ``sqlite:///PATH``, a bare path or ``:memory:``.
 """
 
+from perimeter.store.audit import ThresholdAudit, ThresholdChange
 from perimeter.store.records import (
     AlertRecord,
     AlertStatus,
@@ -21,6 +22,8 @@ __all__ = [
     "AlertStore",
     "StoreError",
     "StoredEvent",
+    "ThresholdAudit",
+    "ThresholdChange",
     "UnknownAlertError",
     "decode_cursor",
     "encode_cursor",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from perimeter.contract import AlertEvent, dump_payload, parse_payload
+from perimeter.store.audit import ThresholdAudit
 from perimeter.store.records import (
     AlertRecord,
     StoredEvent,
@@ -79,6 +80,8 @@ class AlertStore:
         self._lock = threading.Lock()
         with self._lock:
             conn.executescript(SCHEMA)
+        self.thresholds_audit = ThresholdAudit(conn, self._lock)
+        """The thresholds audit log, kept in the same database."""
 
     @classmethod
     def open(cls, url: str) -> AlertStore:
