@@ -82,11 +82,12 @@ def solar_elevation_deg(unix_s: FloatArray, lat_deg: float, lon_deg: float) -> F
 def diurnal_contrast_factor(unix_s: FloatArray, lat_deg: float, lon_deg: float) -> FloatArray:
     """Body-contrast multiplier: 1 at night, ~0.45 by day, near 0 at the crossovers.
 
-    The morning crossover comes ~1 h after sunrise (sun at ~8°), the evening one near sunset.
+    The morning crossover comes ~1 h after sunrise (sun at ~8°), the evening one near sunset:
+    the crossing elevation moves smoothly from 8° at 06:00 to 0° at 18:00 solar time.
     """
     el = solar_elevation_deg(unix_s, lat_deg, lon_deg)
-    morning = np.mod(unix_s / 3600.0 + lon_deg / 15.0, 24.0) < 12.0
-    crossing = np.where(morning, 8.0, 0.0)
+    hour_angle = np.radians(15.0 * (np.mod(unix_s / 3600.0 + lon_deg / 15.0, 24.0) - 12.0))
+    crossing = 4.0 - 4.0 * np.sin(hour_angle)
     g = np.where(el <= crossing,
                  np.clip((crossing - el) / (crossing + 6.0), 0.0, 1.0),
                  -0.45 * np.clip((el - crossing) / 20.0, 0.0, 1.0))
