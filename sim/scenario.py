@@ -15,6 +15,7 @@ from perimeter.site import Site, SiteError, format_validation_error, load_site
 from sim.environment import Weather
 from sim.sensors.acoustic import AcousticParams
 from sim.sensors.optics import ThermalParams
+from sim.signatures import SPEED_MPS
 
 TargetKind = Literal["person", "group", "light_vehicle", "heavy_vehicle", "animal"]
 FaultKind = Literal["offline", "link_down", "sensor_fail"]
@@ -68,9 +69,14 @@ class TargetSpec(_Spec):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
     kind: TargetKind
     start_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
-    speed_mps: Annotated[float, Field(gt=0.0, le=40.0)]
+    speed_mps: Annotated[float, Field(gt=0.0, le=40.0)] | None = None
+    """Mean speed along the path; the kind's typical speed when left out."""
     path: Annotated[list[tuple[Finite, Finite]], Field(min_length=2)]
     count: Annotated[int, Field(ge=1, le=100)] = 1
+
+    @property
+    def mean_speed_mps(self) -> float:
+        return self.speed_mps if self.speed_mps is not None else SPEED_MPS[self.kind][0]
 
     @field_validator("path")
     @classmethod

@@ -74,7 +74,7 @@ class World:
         self.targets = Targets(TARGET_DT_S, n_steps)
         for spec in scenario.targets:
             self.targets.add_scripted(
-                ScriptedMove(spec.id, spec.kind, spec.start_s, spec.speed_mps,
+                ScriptedMove(spec.id, spec.kind, spec.start_s, spec.mean_speed_mps,
                              list(spec.path), spec.count), rng_for(seed, "target", spec.id))
         self.targets.add_wanderers(scenario.nuisance.animals, wander_box(scenario),
                                    rng_for(seed, "nuisance", "animals"))

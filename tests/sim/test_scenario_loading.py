@@ -118,3 +118,10 @@ def test_weather_timeline_must_be_ordered() -> None:
     env["weather"] = [{"at_s": 100, "weather": "fog"}]
     timeline = load_scenario(_with(environment=env)).environment.timeline()
     assert timeline == [(0.0, "clear"), (100.0, "fog")]
+
+
+def test_speed_defaults_to_the_kind_typical_speed() -> None:
+    target = {k: v for k, v in MINIMAL["targets"][0].items() if k != "speed_mps"}
+    truck = {**target, "id": "t1", "kind": "heavy_vehicle"}
+    scenario = load_scenario(_with(targets=[target, truck]))
+    assert [t.mean_speed_mps for t in scenario.targets] == [1.4, 6.0]
