@@ -22,6 +22,7 @@ SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 @dataclass(frozen=True, slots=True)
 class AlertConfig:
     update_interval_s: float = 5.0
+    triangulation_window_s: float = 10.0
     origin_refresh_s: float = 120.0
     critical_distance_m: float = 250.0
     high_distance_m: float = 1000.0
@@ -85,7 +86,8 @@ class TrackAlerter:
         state = self._open.get(track.number)
         if state is None:
             if (track.status != "confirmed" or track.label not in thresholds.alert_classes
-                    or confidence(track, thresholds) < thresholds.alert_min_confidence):
+                    or confidence(track, thresholds) < thresholds.alert_min_confidence
+                    or track.recent_thermal_towers(t_s, self.config.triangulation_window_s) < 2):
                 return None
             track.alert_id = self.next_alert_id()
             state = _Open(track.alert_id, t_s, track.label, "low", origin_of(track), t_s)

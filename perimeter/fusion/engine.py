@@ -151,6 +151,7 @@ class FusionEngine:
         track.llr = min(track.llr + gain, self.config.llr_max)
         track.history.append(scan.t_s, track.x, track.p, self._q(track))
         track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
+        track.sigma_by[(scan.tower_index, scan.sensor)] = float(scan.sigma_rad[d])
         rng = float(np.hypot(*(track.x[:2] - scan.tower_xy)))
         feats = track.features
         if not unique:
@@ -216,9 +217,9 @@ class FusionEngine:
         result.deleted = self.manager.expire(t_s, self.thresholds)
         return result
 
-    def merge(self) -> list[Track]:
-        """Drop duplicate tracks of one object (run at housekeeping cadence)."""
-        return self.manager.merge_duplicates()
+    def merge(self, t_s: float) -> list[Track]:
+        """Drop duplicate and shadow tracks (run at housekeeping cadence)."""
+        return self.manager.merge_duplicates(t_s, self.towers_xy)
 
     def reclassify(self) -> None:
         """Refresh every track's class probabilities."""

@@ -1,25 +1,33 @@
-"""Manage: track numbering, M-of-N confirmation, deletion after coasting, duplicate merging."""
+"""Manage: track numbering, M-of-N confirmation, deletion (coasting, score, lost range)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
+from perimeter.fusion.duplicates import DuplicateConfig, find_duplicates
 from perimeter.fusion.track import Track
 from perimeter.fusion.triangulate import Seed
 from perimeter.thresholds import Thresholds
+
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
 class ManageConfig:
     tentative_coast_s: float = 6.0
     max_sigma_m: float = 4000.0
-    merge_distance_m: float = 60.0
-    merge_d2: float = 13.28  # chi-square 4 dof, 99 %
+    duplicates: DuplicateConfig = field(default_factory=DuplicateConfig)
     confirm_llr: float = 8.0
     confirm_velocity_sigma_mps: float = 1.5
+    triangulation_window_s: float = 10.0
+    """A track counts as triangulated while two thermal imagers saw it within this window."""
+    untriangulated_s: float = 30.0
+    """A (multi-tower) track seen by fewer than two imagers for this long is dropped: its range
+    is no longer observed (typically a ghost fed by one tower's bearings of another object)."""
     delete_tentative_llr: float = -6.0
     delete_confirmed_llr: float = -20.0
 
@@ -59,7 +67,8 @@ class TrackManager:
         out = []
         for track in self.tracks:
             if (track.status == "tentative" and track.home_tower is None
-                    and len(track.thermal_towers) >= 2 and track.llr >= self.config.confirm_llr
+                    and track.recent_thermal_towers(t_s, self.config.triangulation_window_s) >= 2
+                    and track.llr >= self.config.confirm_llr
                     and track.velocity_sigma_mps <= self.config.confirm_velocity_sigma_mps
                     and m_of_n(list(track.hit_bins), now_bin, thresholds.track_confirm_m,
                                thresholds.track_confirm_n)):
@@ -76,53 +85,26 @@ class TrackManager:
             coast = thresholds.track_max_coast_s
             if track.status == "tentative":
                 coast = min(coast, max(cfg.tentative_coast_s, float(thresholds.track_confirm_n)))
-            big = float(np.sqrt(max(track.p[0, 0], track.p[1, 1]))) > cfg.max_sigma_m
+            big = max(float(track.p[0, 0]), float(track.p[1, 1])) > cfg.max_sigma_m**2
             floor = (cfg.delete_tentative_llr if track.status == "tentative"
                      else cfg.delete_confirmed_llr)
+            lost_range = (track.home_tower is None
+                          and t_s - track.first_t_s > cfg.untriangulated_s
+                          and track.recent_thermal_towers(t_s, cfg.untriangulated_s) < 2)
             if (t_s - track.last_update_t_s > coast or (big and track.home_tower is None)
-                    or track.llr < floor):
+                    or track.llr < floor or lost_range):
                 track.deleted = True
                 dead.append(track)
         if dead:
             self.tracks = [t for t in self.tracks if not t.deleted]
         return dead
 
-    def merge_duplicates(self) -> list[Track]:
-        """Drop the weaker of two tracks that follow the same object."""
-        cfg = self.config
-        live = [t for t in self.tracks if t.home_tower is None]
-        if len(live) < 2:
-            return []
-        xy = np.stack([t.x[:2] for t in live])
-        diff = xy[:, None, :] - xy[None, :, :]
-        close = np.einsum("ijk,ijk->ij", diff, diff) <= cfg.merge_distance_m**2
-        dropped: list[Track] = []
-        for i, j in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
-            a, b = live[int(i)], live[int(j)]
-            if a.deleted or b.deleted or not _same_state(a, b, cfg.merge_d2):
-                continue
-            loser = _weaker(a, b)
-            loser.deleted = True
-            dropped.append(loser)
+    def merge_duplicates(self, t_s: float, towers_xy: FloatArray) -> list[Track]:
+        """Drop tracks that duplicate or shadow another (see :mod:`.duplicates`)."""
+        dropped = find_duplicates([t for t in self.tracks if t.home_tower is None], t_s,
+                                  towers_xy, self.config.duplicates)
+        for track in dropped:
+            track.deleted = True
         if dropped:
             self.tracks = [t for t in self.tracks if not t.deleted]
         return dropped
-
-
-def _same_state(a: Track, b: Track, gate_d2: float) -> bool:
-    """Whether two tracks' states (position and velocity) agree within their uncertainty."""
-    d = a.x - b.x
-    cov = a.p + b.p + np.diag([25.0, 25.0, 0.04, 0.04])
-    try:
-        return float(d @ np.linalg.solve(cov, d)) <= gate_d2
-    except np.linalg.LinAlgError:
-        return False
-
-
-def _weaker(a: Track, b: Track) -> Track:
-    """The track to drop: keep the one with an alert, else the confirmed, else the older."""
-    if (a.alert_id is None) != (b.alert_id is None):
-        return a if a.alert_id is None else b
-    if (a.status == "confirmed") != (b.status == "confirmed"):
-        return a if a.status != "confirmed" else b
-    return b if a.number < b.number else a

@@ -239,7 +239,7 @@ class FusionRunner:
         if not force and t_s < self._next_housekeeping_s:
             return
         self._next_housekeeping_s = t_s + HOUSEKEEPING_S
-        for track in self.engine.merge():
+        for track in self.engine.merge(t_s):
             self.counters["tracks_merged"] += 1
             self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
         self.engine.reclassify()

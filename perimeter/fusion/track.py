@@ -98,7 +98,9 @@ class Track:
     thermal_towers: set[int] = field(default_factory=set)
     sensors: set[str] = field(default_factory=set)
     last_seen_by: dict[tuple[int, str], float] = field(default_factory=dict)
+    previous_seen_by: dict[tuple[int, str], float] = field(default_factory=dict)
     looks: dict[tuple[int, str], list[int]] = field(default_factory=dict)  # [hits, scans]
+    sigma_by: dict[tuple[int, str], float] = field(default_factory=dict)  # last bearing sigma
     llr: float = 0.0
     updates: int = 0
     history: History = field(default_factory=History)
@@ -128,6 +130,12 @@ class Track:
     def velocity_sigma_mps(self) -> float:
         return math.sqrt(max(float(self.p[2, 2] + self.p[3, 3]) / 2.0, 0.0))
 
+    def recent_thermal_towers(self, t_s: float, window_s: float) -> int:
+        """How many thermal imagers detected this track at least twice in the last ``window_s``
+        (a single chance hit of clutter does not count)."""
+        return sum(1 for key, seen in self.previous_seen_by.items()
+                   if key[1] == "thermal" and t_s - seen <= window_s)
+
     def detection_probability(self, key: tuple[int, str]) -> float:
         """This tower sensor's detection rate of this track (Laplace estimate)."""
         hits, scans = self.looks.get(key, (0, 0))
@@ -147,7 +155,10 @@ class Track:
         if sensor == "thermal":
             self.thermal_towers.add(tower)
         self.sensors.add(sensor)
-        self.last_seen_by[(tower, sensor)] = t_s
+        key = (tower, sensor)
+        if key in self.last_seen_by:
+            self.previous_seen_by[key] = self.last_seen_by[key]
+        self.last_seen_by[key] = t_s
         self.last_update_t_s = max(self.last_update_t_s, t_s)
         self.updates += 1
         if not self.trail or t_s - self.trail[-1][0] >= 2.0:

@@ -1,0 +1,94 @@
+"""Duplicate tracks: two tracks of one object, or a shadow that one object's bearings feed.
+
+A *duplicate* agrees with another track in position and velocity within their uncertainty. A
+*shadow* is a track every recent thermal bearing of which another track would explain as well:
+seen from a cluster of nearby towers, a point a few hundred metres along the line of sight
+gets the same bearings as the real object, and the towers that could tell them apart see only
+the real one. Of each pair the weaker track goes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from perimeter.fusion.track import Track
+from perimeter.geometry import wrap_pi
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateConfig:
+    merge_distance_m: float = 60.0
+    merge_d2: float = 13.28  # chi-square 4 dof, 99 %
+    shadow_radius_m: float = 2000.0
+    shadow_window_s: float = 10.0
+    shadow_sigmas: float = 3.0
+
+
+def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
+                    config: DuplicateConfig) -> list[Track]:
+    """The tracks to drop, each the weaker of a duplicate or shadow pair."""
+    if len(tracks) < 2:
+        return []
+    xy = np.stack([t.x[:2] for t in tracks])
+    diff = xy[:, None, :] - xy[None, :, :]
+    dist2 = np.einsum("ijk,ijk->ij", diff, diff)
+    near = np.triu(dist2 <= config.shadow_radius_m**2, k=1)
+    dropped: list[Track] = []
+    gone: set[int] = set()
+    for i, j in zip(*np.nonzero(near), strict=True):
+        a, b = tracks[int(i)], tracks[int(j)]
+        if a.number in gone or b.number in gone:
+            continue
+        loser: Track | None = None
+        if dist2[i, j] <= config.merge_distance_m**2 and same_state(a, b, config.merge_d2):
+            loser = weaker(a, b)
+        else:
+            a_shadow = is_shadow(a, b, t_s, towers_xy, config)
+            b_shadow = is_shadow(b, a, t_s, towers_xy, config)
+            if a_shadow and b_shadow:
+                loser = weaker(a, b)
+            elif a_shadow or b_shadow:
+                loser = a if a_shadow else b
+        if loser is not None:
+            gone.add(loser.number)
+            dropped.append(loser)
+    return dropped
+
+
+def same_state(a: Track, b: Track, gate_d2: float) -> bool:
+    """Whether two tracks' states (position and velocity) agree within their uncertainty."""
+    d = a.x - b.x
+    cov = a.p + b.p + np.diag([25.0, 25.0, 0.04, 0.04])
+    try:
+        return float(d @ np.linalg.solve(cov, d)) <= gate_d2
+    except np.linalg.LinAlgError:
+        return False
+
+
+def is_shadow(track: Track, other: Track, t_s: float, towers_xy: FloatArray,
+              config: DuplicateConfig) -> bool:
+    """Whether every thermal imager that recently saw ``track`` sees ``other`` on its bearing."""
+    keys = [(tower, sensor) for (tower, sensor), seen in track.last_seen_by.items()
+            if sensor == "thermal" and t_s - seen <= config.shadow_window_s]
+    if not keys:
+        return False
+    towers = towers_xy[[tower for tower, _ in keys]]
+    b_track = np.arctan2(track.x[0] - towers[:, 0], track.x[1] - towers[:, 1])
+    b_other = np.arctan2(other.x[0] - towers[:, 0], other.x[1] - towers[:, 1])
+    sigma = np.array([track.sigma_by.get(k, math.radians(0.5)) for k in keys])
+    return bool(np.all(np.abs(wrap_pi(b_track - b_other)) <= config.shadow_sigmas * sigma))
+
+
+def weaker(a: Track, b: Track) -> Track:
+    """The track to drop: keep the one with an alert, else the confirmed, else the older."""
+    if (a.alert_id is None) != (b.alert_id is None):
+        return a if a.alert_id is None else b
+    if (a.status == "confirmed") != (b.status == "confirmed"):
+        return a if a.status != "confirmed" else b
+    return b if a.number < b.number else a

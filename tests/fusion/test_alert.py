@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from perimeter.fusion.alert import TrackAlerter, confidence, severity
+from perimeter.fusion.track import Track
+from perimeter.thresholds import Thresholds
+from tests.fusion.helpers import track_at
+
+PERIMETER = [(1000.0, -3000.0), (1000.0, 3000.0)]
+
+
+def test_severity_rises_with_nearness_and_closing_speed() -> None:
+    assert severity("person", 4000.0, 0.0) == "low"
+    assert severity("person", 2500.0, 0.5) == "medium"
+    assert severity("person", 2500.0, 2.5) == "high"  # 1000 s to the line
+    assert severity("person", 200.0, 0.0) == "critical"
+    assert severity("vehicle", 4000.0, 0.0) == "medium"  # vehicles one step up
+
+
+def alertable(number: int = 1) -> Track:
+    track = track_at(3000.0, 0.0, -1.4, 0.0, number=number)
+    track.status = "confirmed"
+    track.label, track.label_probability = "person", 0.9
+    track.probabilities = {"person": 0.9, "animal": 0.1}
+    track.llr = 30.0  # existence ~1
+    track.towers = {0, 1}
+    track.sensors = {"thermal"}
+    track.previous_seen_by = {(0, "thermal"): 98.0, (1, "thermal"): 98.5}  # triangulated
+    return track
+
+
+def test_confidence_is_existence_times_alerting_class_probability() -> None:
+    track = alertable()
+    assert abs(confidence(track, Thresholds()) - 0.9) < 1e-3
+    only_animals = Thresholds().patched({"alert.classes": ["animal"]})
+    assert abs(confidence(track, only_animals) - 0.1) < 1e-3
+
+
+def test_new_then_rate_limited_updates_then_closed() -> None:
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"], first_number=7)
+    th = Thresholds()
+    track = alertable()
+    new = alerter.on_track(track, 100.0, th)
+    assert new is not None and new.event == "new" and new.alert_id == "a-000007"
+    assert new.track_id == "k-000001" and new.towers == ["T01", "T02"]
+    assert new.distance_to_perimeter_m == 2000.0
+    assert alerter.on_track(track, 102.0, th) is None
+    update = alerter.on_track(track, 105.0, th)
+    assert update is not None and update.event == "update"
+    track.label = "vehicle"
+    assert alerter.on_track(track, 106.0, th) is not None
+    closed = alerter.on_deleted(track, 130.0, th)
+    assert closed is not None and closed.event == "closed" and closed.alert_id == "a-000007"
+    assert alerter.on_deleted(track, 131.0, th) is None
+
+
+def test_no_alert_for_tentative_low_confidence_or_non_alerting_class() -> None:
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    th = Thresholds()
+    tentative = alertable()
+    tentative.status = "tentative"
+    assert alerter.on_track(tentative, 1.0, th) is None
+    animal = alertable(2)
+    animal.label = "animal"
+    animal.probabilities = {"animal": 0.9, "person": 0.1}
+    assert alerter.on_track(animal, 1.0, th) is None
+    doubtful = alertable(3)
+    doubtful.llr = -1.0
+    assert alerter.on_track(doubtful, 1.0, th) is None

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from perimeter.contract import TowerStatus
+from perimeter.fusion.health import TowerHealth
+from perimeter.site import western_heights
+
+
+def health(timeout_s: float = 15.0) -> TowerHealth:
+    counter = iter(range(1, 100))
+    return TowerHealth(western_heights(), lambda: f"a-{next(counter):06d}", timeout_s)
+
+
+def heard_all(h: TowerHealth, t_s: float) -> None:
+    for tower in western_heights().towers:
+        h.heard(tower.id, t_s)
+
+
+def test_offline_status_raises_a_fault_and_online_closes_it() -> None:
+    h = health()
+    h.start(0.0)
+    heard_all(h, 1.0)
+    assert h.check(1.0) == []
+    h.status(TowerStatus(tower_id="T05", state="offline"), 2.0)
+    (new,) = h.check(2.0)
+    assert (new.event, new.class_, new.towers) == ("new", "tower_fault", ["T05"])
+    assert new.model_extra == {"fault": "offline"}
+    assert h.check(3.0) == []  # one alert per episode
+    heard_all(h, 4.0)
+    h.status(TowerStatus(tower_id="T05", state="online", t_s=4.0), 4.0)
+    (closed,) = h.check(4.0)
+    assert (closed.event, closed.alert_id) == ("closed", new.alert_id)
+
+
+def test_silence_past_the_heartbeat_timeout_is_a_fault() -> None:
+    h = health(timeout_s=10.0)
+    h.start(0.0)
+    for t in range(0, 30):
+        for tower in western_heights().towers:
+            if tower.id != "T09" or t < 5:
+                h.heard(tower.id, float(t))
+        events = h.check(float(t))
+        if t < 15:
+            assert events == []
+        elif t == 15:  # last heard at 4 s, silent for more than 10 s
+            assert [(e.event, e.towers) for e in events] == [("new", ["T09"])]
+    h.heard("T09", 30.0)
+    heard_all(h, 30.0)
+    assert [e.event for e in h.check(30.0)] == ["closed"]
+
+
+def test_failed_sensor_is_a_fault_naming_the_sensor() -> None:
+    h = health()
+    h.start(0.0)
+    status = TowerStatus.model_validate({"tower_id": "T02", "state": "degraded", "t_s": 1.0,
+                                         "sensors": {"thermal": {"state": "failed"}}})
+    h.status(status, 1.0)
+    heard_all(h, 1.0)
+    (new,) = h.check(1.0)
+    assert new.sensors == ["thermal"] and new.severity == "medium"
+    assert [e.event for e in h.close_all(2.0)] == ["closed"]

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from perimeter.fusion import ekf
+from perimeter.fusion.origin import origin_of, rts_smooth
+from perimeter.fusion.track import History
+from perimeter.geometry import bearing_rad
+from tests.fusion.helpers import track_at
+
+TOWERS = np.array([[0.0, -2500.0], [0.0, -500.0], [0.0, 1500.0]])
+
+
+def filtered_run(rng: np.random.Generator) -> tuple[np.ndarray, History]:
+    """Filter a straight walk from noisy bearings; return the truth at t=0 and the history."""
+    sigma, q, dt = math.radians(0.3), 0.05, 0.5
+    truth0 = np.array([4000.0, -400.0, -1.3, 0.2])
+    x = (truth0 + np.array([rng.normal(0, 60), rng.normal(0, 20), 0.0, 0.0]))[None] * [1, 1, 0, 0]
+    p = np.diag([80.0**2, 80.0**2, 9.0, 9.0])[None]
+    hist = History()
+    hist.append(0.0, x[0], p[0], q)
+    for k in range(1, 120):
+        t = k * dt
+        pos = truth0[:2] + truth0[2:] * t
+        x, p = ekf.predict(x, p, np.array([dt]), q)
+        tower = TOWERS[k % 3]
+        z = np.array([float(bearing_rad(tower, pos)) + rng.normal(0.0, sigma)])
+        nu, _s, h = ekf.innovation(x, p, tower, z, np.array([sigma**2]))
+        x, p = ekf.update(x, p, h, nu[:, 0], np.array([sigma**2]))
+        hist.append(t, x[0], p[0], q)
+    return truth0, hist
+
+
+def test_rts_smoothing_reduces_the_first_state_error() -> None:
+    rng = np.random.default_rng(5)
+    filtered, smoothed = [], []
+    for _ in range(20):
+        truth0, hist = filtered_run(rng)
+        xs, ps = rts_smooth(hist.t[:hist.n], hist.x[:hist.n], hist.p[:hist.n], hist.q[:hist.n])
+        filtered.append(np.hypot(*(hist.x[0, :2] - truth0[:2])))
+        smoothed.append(np.hypot(*(xs[0, :2] - truth0[:2])))
+        assert np.trace(ps[0]) < np.trace(hist.p[0])
+    assert np.mean(smoothed) < 0.5 * np.mean(filtered)
+
+
+def test_origin_of_a_track_carries_back_to_the_first_detection() -> None:
+    rng = np.random.default_rng(8)
+    truth0, hist = filtered_run(rng)
+    track = track_at(0, 0)
+    track.history = hist
+    track.first_t_s = -2.0  # first detection two seconds before the first filtered state
+    origin = origin_of(track)
+    assert origin is not None and origin.t_s == -2.0
+    expected = truth0[:2] - truth0[2:] * 2.0
+    assert math.hypot(origin.x_m - expected[0], origin.y_m - expected[1]) < 3 * origin.sigma_major_m
+    assert origin.sigma_major_m >= origin.sigma_minor_m
+    assert 0.0 <= origin.orientation_deg < 180.0

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+
+from perimeter import topics
+from perimeter.bus import Message
+from perimeter.contract import AlertEvent
+from perimeter.fusion.replay import CollectingOutput
+from perimeter.fusion.runner import FusionRunner
+from perimeter.site import western_heights
+from perimeter.thresholds import Thresholds
+from tests.fusion.synth import EPOCH_S, crb_rms_m, generate, straight, wandering
+
+SITE = western_heights()
+
+
+def run(messages: list[Message], thresholds: Thresholds | None = None,
+        **kw: object) -> tuple[FusionRunner, CollectingOutput]:
+    out = CollectingOutput(keep_snapshots=True)
+    runner = FusionRunner(SITE, thresholds or Thresholds(), out, **kw)  # type: ignore[arg-type]
+    for message in messages:
+        runner.feed(message)
+    runner.finish()
+    return runner, out
+
+
+def track_alerts(events: list[AlertEvent], kind: str = "new") -> list[AlertEvent]:
+    return [e for e in events if e.event == kind and e.class_ != "tower_fault"]
+
+
+@pytest.fixture(scope="module")
+def crossing() -> tuple[list[Message], tuple[float, float]]:
+    start = (4000.0, -500.0)
+    target = straight(start, (-1.3, 0.2), EPOCH_S + 10.0, EPOCH_S + 1000.0, size_m=0.75)
+    return generate(SITE, [target], 150.0, np.random.default_rng(1)), start
+
+
+def test_crossing_target_gives_one_alert_with_its_origin(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    messages, start = crossing
+    runner, out = run(messages)
+    (new,) = track_alerts(out.alerts)
+    assert new.confidence >= Thresholds().alert_min_confidence
+    assert new.alert_id == "a-000001" and new.track_id is not None
+    assert new.t_s - (EPOCH_S + 10.0) < 60.0
+    assert new.origin is not None
+    err_m = math.hypot(new.origin.x_m - start[0], new.origin.y_m - start[1])
+    assert err_m < 3.0 * crb_rms_m(SITE, start, 0.2) + 2.0
+    assert abs(new.origin.t_s - (EPOCH_S + 10.0)) < 1.0
+    assert new.distance_to_perimeter_m == pytest.approx(new.position.x_m - 1000.0)  # type: ignore[union-attr]
+    closed = track_alerts(out.alerts, "closed")
+    assert [c.alert_id for c in closed] == [new.alert_id]  # finish closes it
+    assert closed[0].class_ == "person" and closed[0].class_confidence > 0.8
+    assert runner.counters["alerts_new"] == 1 and runner.counters["received"] == len(messages)
+    updates = track_alerts(out.alerts, "update")
+    assert 20 <= len(updates) <= 40  # every 5 s of data time, or on a class/severity change
+    assert all(b.t_s - a.t_s >= 4.9 for a, b in itertools.pairwise(updates)
+               if (a.class_, a.severity) == (b.class_, b.severity))
+    assert out.snapshots and any(t.status == "confirmed" for t in out.snapshots[-1].tracks)
+
+
+def test_replay_is_deterministic(crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    first = [e.to_payload() for e in run(crossing[0])[1].alerts]
+    second = [e.to_payload() for e in run(crossing[0])[1].alerts]
+    assert first == second
+
+
+def test_first_numbers_are_honoured(crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    _, out = run(crossing[0], first_alert_number=40, first_track_number=900)
+    new = track_alerts(out.alerts)[0]
+    assert new.alert_id == "a-000040"
+    assert new.track_id is not None and int(new.track_id[2:]) >= 900
+
+
+def test_clutter_alone_raises_no_alert() -> None:
+    messages = generate(SITE, [], 200.0, np.random.default_rng(2), clutter_per_report=1.0)
+    runner, out = run(messages)
+    assert track_alerts(out.alerts) == []
+    assert runner.counters["detections"] > 4000
+
+
+def test_a_wandering_animal_does_not_alert() -> None:
+    rng = np.random.default_rng(4)
+    animal = wandering((2500.0, 800.0), 0.5, EPOCH_S, EPOCH_S + 400.0, rng, size_m=0.6)
+    _, out = run(generate(SITE, [animal], 240.0, rng))
+    assert track_alerts(out.alerts) == []
+    last = out.snapshots[-1].tracks
+    assert last and all(t.class_ in ("animal", "unknown") for t in last if t.status == "confirmed")
+
+
+def test_a_target_only_one_tower_sees_stays_tentative() -> None:
+    target = straight((3000.0, 0.0), (-1.4, 0.0), EPOCH_S + 5.0, EPOCH_S + 500.0,
+                      only_towers=("T06",))
+    _, out = run(generate(SITE, [target], 90.0, np.random.default_rng(6)))
+    assert track_alerts(out.alerts) == []
+    seen = [t for s in out.snapshots for t in s.tracks]
+    assert seen and all(t.status == "tentative" for t in seen)
+
+
+def bad_messages() -> list[tuple[Message, str]]:
+    good = {"tower_id": "T01", "sensor": "thermal", "seq": 1, "t_s": EPOCH_S, "detections": []}
+    thermal = topics.sensor("T01", "thermal")
+    return [
+        (Message(thermal, b"{not json"), "rejected:bad_payload"),
+        (Message(thermal, b"\xff\xfe"), "rejected:bad_payload"),
+        (Message(thermal, json.dumps({**good, "seq": -1}).encode()), "rejected:bad_payload"),
+        (Message(thermal, json.dumps({**good, "detections": [{"bearing_deg": 400,
+                 "bearing_sigma_deg": 1, "snr_db": 10}]}).encode()), "rejected:bad_payload"),
+        (Message(thermal, json.dumps({**good, "tower_id": "T02"}).encode()),
+         "rejected:tower_mismatch"),
+        (Message(topics.sensor("T01", "acoustic"), json.dumps(good).encode()),
+         "rejected:sensor_mismatch"),
+        (Message(topics.sensor("T99", "thermal"), json.dumps(good).encode()),
+         "rejected:unknown_tower"),
+        (Message("perimeter/v1/nowhere", b"{}"), "rejected:unknown_topic"),
+        (Message(topics.tower_status("T01"), b'{"tower_id": "T01", "state": "dancing"}'),
+         "rejected:bad_payload"),
+        (Message(topics.THRESHOLDS, b'{"track.confirm_m": 99}'), "rejected:bad_thresholds"),
+        (Message(topics.THRESHOLDS, b"[1, 2]"), "rejected:bad_payload"),
+        (Message(thermal, b"{" + b" " * 300_000 + b"}"), "rejected:bad_payload"),
+    ]
+
+
+def test_malformed_input_is_counted_and_dead_lettered_never_raised(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    bad = bad_messages()
+    messages = list(crossing[0])
+    for i, (message, _) in enumerate(bad):
+        messages.insert(100 + 50 * i, message)
+    runner, out = run(messages)
+    for _, counter in bad:
+        assert runner.counters[counter] >= 1, counter
+    rejected = sum(v for k, v in runner.counters.items() if k.startswith("rejected:"))
+    assert rejected == len(bad) == len(out.dead_letters)
+    assert all(len(d.first_bytes) <= 200 for d in out.dead_letters)
+    assert "bearing_deg" in next(d.reason for d in out.dead_letters
+                                  if '"bearing_deg": 400' in d.first_bytes)
+    assert len(track_alerts(out.alerts)) == 1  # fusion carried on
+
+
+def test_thresholds_message_applies_live(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    deaf = Message(topics.THRESHOLDS, json.dumps({"thermal.min_snr_db": 40.0}).encode(),
+                   retain=True)
+    runner, out = run([deaf, *crossing[0]])
+    assert runner.thresholds.thermal_min_snr_db == 40.0
+    assert runner.counters["detections_kept"] == 0 and track_alerts(out.alerts) == []
+    no_people = Thresholds().patched({"alert.classes": ["vehicle"]})
+    assert track_alerts(run(crossing[0], no_people)[1].alerts) == []
+
+
+def test_duplicates_are_dropped_and_late_reports_are_fused(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    messages = list(crossing[0])
+    # T03's link is down from 30 s to 60 s; its reports arrive in a burst afterwards.
+    held = [m for m in messages if "/T03/" in m.topic
+            and 30.0 <= json.loads(m.payload)["t_s"] - EPOCH_S < 60.0]
+    kept = [m for m in messages if m not in held]
+    cut = next(i for i, m in enumerate(kept) if json.loads(m.payload)["t_s"] - EPOCH_S >= 61.0)
+    replayed = kept[:cut] + held + held[:20] + kept[cut:]
+    runner, out = run(replayed)
+    assert runner.counters["duplicates"] == 20
+    assert len(held) - 5 <= runner.counters["late_reports"] <= len(held)  # minus the lag
+    assert runner.engine.late_unassigned < runner.counters["detections"]
+    assert len(track_alerts(out.alerts)) == 1
+
+
+def test_tower_will_raises_a_fault_alert(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    messages = list(crossing[0])
+    will = Message(topics.tower_status("T07"), b'{"tower_id":"T07","state":"offline"}',
+                   retain=True)
+    messages.insert(len(messages) // 2, will)
+    runner, out = run([m for m in messages[: len(messages) // 2 + 1]]
+                      + [m for m in messages[len(messages) // 2 + 1:] if "/T07/" not in m.topic])
+    faults = [e for e in out.alerts if e.class_ == "tower_fault"]
+    assert [(e.event, e.towers) for e in faults] == [("new", ["T07"]), ("closed", ["T07"])]
+    assert runner.counters["faults_new"] == 1
+
+
+def test_feed_never_raises_on_garbage() -> None:
+    out = CollectingOutput()
+    runner = FusionRunner(SITE, Thresholds(), out)
+    for payload in (b"", b"null", b"1e999", b'{"tower_id": null}', bytes(range(256))):
+        for topic in (topics.sensor("T01", "thermal"), topics.tower_status("T01"),
+                      topics.THRESHOLDS, "", "#"):
+            runner.feed(Message(topic, payload))
+    runner.finish()
+    assert runner.counters["received"] == 25
+    assert sum(v for k, v in runner.counters.items() if k.startswith("rejected:")) == 25
