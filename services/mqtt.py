@@ -34,7 +34,7 @@ UNSUPPORTED_PROTOCOL = (0x84, 1)
 """CONNACK codes for an unsupported protocol version (MQTT 5 and 3.1.1 spellings)."""
 
 
-CONNACK_WAIT_S = 3.0
+CONNACK_WAIT_S = 2.0
 
 
 class MqttConnectError(ConnectionError):
@@ -89,6 +89,7 @@ class MqttBus:
         self._refused: ReasonCode | None = None
         self._attempted = threading.Event()
         self._closing = False
+        self._started = False  # until connected, publish() buffers (the client may be replaced)
         self._client = self._make_client()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -137,6 +138,8 @@ class MqttBus:
                 raise MqttConnectError(f"cannot connect to mqtt://{self.options.host}:"
                                        f"{self.options.port}: {outcome}")
             time.sleep(0.2)
+        self._started = True
+        self._drain_pending()
         self._drainer = threading.Thread(target=self._drain_loop, name="mqtt-drain", daemon=True)
         self._drainer.start()
 
@@ -205,7 +208,7 @@ class MqttBus:
     def publish(self, message: Message) -> None:
         """Hand a message to paho; if its queue is full, buffer it in order (bounded)."""
         with self._lock:
-            if self._pending or not self._send(message):
+            if not self._started or self._pending or not self._send(message):
                 if len(self._pending) >= self.options.max_pending:
                     self._pending.popleft()
                     self.counters["dropped"] += 1
@@ -237,7 +240,7 @@ class MqttBus:
 
     def _drain_pending(self) -> None:
         with self._lock:
-            while self._pending and self._send(self._pending[0]):
+            while self._started and self._pending and self._send(self._pending[0]):
                 self._pending.popleft()
 
     def _drain_loop(self) -> None:

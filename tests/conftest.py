@@ -83,3 +83,16 @@ def any_broker(request: pytest.FixtureRequest) -> BrokerHandle:
     """Each test using it runs once against mosquitto and once against the embedded amqtt."""
     handle: BrokerHandle = request.getfixturevalue(f"{request.param}_broker")
     return handle
+
+
+@pytest.fixture
+def crossing_scenario() -> dict[str, object]:
+    """A short scripted crossing: one car through the open approach, no animals, 40 s."""
+    return {
+        "name": "test-crossing", "seed": 3, "duration_s": 40, "site": "western-heights",
+        "environment": {"start_time": "2026-01-15T22:00:00Z", "weather": "clear",
+                        "wind_mps": 1.0},
+        "targets": [{"id": "v1", "kind": "light_vehicle", "start_s": 2, "speed_mps": 9.0,
+                     "path": [[3500, -2300], [2000, -2050], [1100, -1900]]}],
+        "nuisance": {"animals": 0},
+    }

@@ -1,0 +1,167 @@
+"""The fusion service: tower topics in, alerts, track snapshots and dead letters out.
+
+paho delivers on its network thread; :class:`FusionService` hands each message to one worker
+thread (a bounded queue), which alone drives the :class:`FusionRunner` and the alert store.
+A retained :class:`FusionStatus` (``online`` with counters, refreshed periodically) sits on
+``topics.FUSION_STATUS``; the client's last will replaces it with ``offline``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+from perimeter import topics
+from perimeter.bus import Bus, Message, Publisher
+from perimeter.config import FusionSettings
+from perimeter.contract import AlertEvent, DeadLetter, FusionStatus, TracksSnapshot, dump_payload
+from perimeter.fusion.runner import FusionRunner
+
+log = logging.getLogger(__name__)
+
+AlertSink = Callable[[AlertEvent], object]
+RunnerFactory = Callable[["BusOutput"], FusionRunner]
+
+
+def status_message(state: str, t_s: float | None, counters: dict[str, int]) -> Message:
+    """The retained fusion status (``online`` / ``offline``) with its counters."""
+    status = FusionStatus.model_validate({"state": state, "t_s": t_s, "counters": counters})
+    return Message(topics.FUSION_STATUS, dump_payload(status), retain=True, qos=1)
+
+
+class BusOutput:
+    """The runner's :class:`~perimeter.fusion.runner.FusionOutput`: publish, and store alerts."""
+
+    def __init__(self, bus: Publisher, sink: AlertSink | None = None) -> None:
+        self.bus, self.sink = bus, sink
+        self.sink_errors = 0
+
+    def alert(self, event: AlertEvent) -> None:
+        if self.sink is not None:
+            try:
+                self.sink(event)
+            except Exception:  # the store failing must not stop the alert going out
+                self.sink_errors += 1
+                log.exception("alert store failed on %s", event.alert_id)
+        self.bus.publish(Message(topics.ALERTS, dump_payload(event), qos=1))
+
+    def tracks(self, snapshot: TracksSnapshot) -> None:
+        self.bus.publish(Message(topics.TRACKS, dump_payload(snapshot), qos=0))
+
+    def reject(self, dead_letter: DeadLetter) -> None:
+        self.bus.publish(Message(topics.DEADLETTER, dump_payload(dead_letter), qos=1))
+
+
+class FusionService:
+    """Subscribe on ``bus``, fuse on one worker thread; ``start()`` / ``stop()``."""
+
+    def __init__(self, bus: Bus, runner_factory: RunnerFactory, sink: AlertSink | None = None,
+                 *, status_interval_s: float = 5.0, queue_size: int = 100_000) -> None:
+        self.bus = bus
+        self.output = BusOutput(bus, sink)
+        self.runner = runner_factory(self.output)
+        self.status_interval_s = status_interval_s
+        self._queue: queue.Queue[Message | None] = queue.Queue(queue_size)
+        self._worker = threading.Thread(target=self._work, name="fusion-worker", daemon=True)
+
+    def start(self) -> None:
+        self._worker.start()
+        self.bus.subscribe(topics.TOWER_WILDCARD, self._enqueue)
+        self.bus.subscribe(topics.THRESHOLDS, self._enqueue)
+
+    def _enqueue(self, message: Message) -> None:
+        self._queue.put(message)  # blocks paho's thread when full: back-pressure, no loss
+
+    def counters(self) -> dict[str, int]:
+        out = {k.replace(":", "_"): int(v) for k, v in self.runner.counters.items()}
+        out["queue_depth"] = self._queue.qsize()
+        out["store_errors"] = self.output.sink_errors
+        return out
+
+    def publish_status(self, state: str = "online") -> None:
+        self.bus.publish(status_message(state, self.runner.clock_s, self.counters()))
+
+    def wait_idle(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every queued message has been fused (for tests and clean shutdown)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._queue.unfinished_tasks == 0:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def _work(self) -> None:
+        self.publish_status()
+        next_status = time.monotonic() + self.status_interval_s
+        while True:
+            try:
+                message = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                pass
+            else:
+                try:
+                    if message is None:
+                        return
+                    self.runner.feed(message)  # never raises: bad input is dead-lettered
+                finally:
+                    self._queue.task_done()
+            if time.monotonic() >= next_status:
+                next_status = time.monotonic() + self.status_interval_s
+                self.publish_status()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Fuse what is queued, stop the worker, publish the ``offline`` status.
+
+        Open alerts stay open (no ``finish``): a restarted service continues them."""
+        if self._worker.is_alive():
+            self._queue.put(None)
+            self._worker.join(timeout_s)
+        self.publish_status("offline")
+
+
+def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) -> None:
+    """``perimeter fusion``: the live service until SIGINT / SIGTERM or ``stop``."""
+    from perimeter.site import load_site
+    from perimeter.store import AlertStore
+    from perimeter.thresholds import Thresholds
+    from services.mqtt import MqttBus, MqttOptions
+
+    site = load_site(settings.site)
+    thresholds = Thresholds()
+    if settings.thresholds_file:
+        from perimeter.evaluation.thresholds_file import load_thresholds
+
+        thresholds = load_thresholds(settings.thresholds_file)
+    store = AlertStore.open(settings.db_url)
+    first_alert, first_track = store.max_alert_number() + 1, store.max_track_number() + 1
+    will = status_message("offline", None, {})
+    bus = MqttBus(MqttOptions.from_settings(settings, "perimeter-fusion"), will=will)
+    service = FusionService(bus, lambda out: FusionRunner(
+        site, thresholds, out, first_alert_number=first_alert,
+        first_track_number=first_track), store.append)
+    stop = stop or threading.Event()
+    _stop_on_signals(stop)
+    service.start()
+    bus.start()
+    log.info("fusion on %s, site %s, store %s", settings.broker_url, site.name, settings.db_url)
+    try:
+        stop.wait()
+    finally:
+        service.stop()
+        bus.close()
+        store.close()
+    log.info("fusion stopped: %s", service.counters())
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, on_signal)

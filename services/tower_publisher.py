@@ -1,0 +1,142 @@
+"""The tower publisher: the simulated towers on a real broker, one paho client per tower.
+
+Each tower's client (id ``tower-<id>``) carries the tower's last will (its retained ``offline``
+status), so the broker itself announces a tower lost abruptly (``drop``).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import replace
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from paho.mqtt.enums import MQTTProtocolVersion as Proto
+
+from perimeter import topics
+from perimeter.bus import Message
+from perimeter.config import SimSettings
+from services.mqtt import MqttBus, MqttOptions
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+
+class MqttUplink:
+    """:class:`sim.uplink.TowerUplink` over MQTT: one client per tower, with its will."""
+
+    def __init__(self, settings: SimSettings, connect_timeout_s: float = 30.0) -> None:
+        self.settings = settings
+        self.connect_timeout_s = connect_timeout_s
+        self._clients: dict[str, MqttBus] = {}
+        self._wills: dict[str, Message] = {}
+        self._lock = threading.Lock()
+        self._mqtt5 = True
+
+    def _connect(self, tower_id: str, will: Message | None) -> MqttBus:
+        prefix = self.settings.client_id or "tower"  # a prefix: still one client id per tower
+        options = replace(MqttOptions.from_settings(self.settings, prefix),
+                          client_id=f"{prefix}-{tower_id}", prefer_mqtt5=self._mqtt5)
+        bus = MqttBus(options, will=will)
+        bus.start(self.connect_timeout_s)
+        self._mqtt5 = bus.protocol == Proto.MQTTv5  # negotiate once, not once per tower
+        return bus
+
+    def attach(self, tower_id: str, will: Message) -> None:
+        """The tower comes up: connect its client with ``will`` as the last will."""
+        with self._lock:
+            old = self._clients.pop(tower_id, None)
+            self._wills[tower_id] = will
+        if old is not None:
+            old.close()
+        bus = self._connect(tower_id, will)
+        with self._lock:
+            self._clients[tower_id] = bus
+
+    def publish(self, message: Message) -> None:
+        """Publish on the client of the tower the topic names (QoS and retain as given)."""
+        parsed = topics.parse_tower_topic(message.topic)
+        if parsed is None:
+            raise ValueError(f"topic: {message.topic!r} is not a tower topic")
+        with self._lock:
+            bus = self._clients.get(parsed.tower_id)
+        if bus is None:
+            log.warning("tower %s published before attach; connecting without a will",
+                        parsed.tower_id)
+            bus = self._connect(parsed.tower_id, None)
+            with self._lock:
+                self._clients[parsed.tower_id] = bus
+        bus.publish(message)
+
+    def drop(self, tower_id: str) -> None:
+        """Lose the tower abruptly: close its socket without DISCONNECT, so the will fires."""
+        with self._lock:
+            bus = self._clients.pop(tower_id, None)
+        if bus is not None:
+            bus.flush(2.0)
+            bus.abort()
+
+    def close(self, timeout_s: float = 10.0, announce_offline: bool = True) -> None:
+        """Flush every tower; publish each will (the towers stop) unless told not to; disconnect."""
+        with self._lock:
+            clients = dict(self._clients)
+            self._clients.clear()
+        for tower_id, bus in clients.items():
+            will = self._wills.get(tower_id)
+            if announce_offline and will is not None:
+                bus.publish(will)
+            bus.close(timeout_s)
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Summed client counters (published, acked, buffered, dropped, ...)."""
+        total: dict[str, int] = {}
+        with self._lock:
+            clients = list(self._clients.values())
+        for bus in clients:
+            for key, value in bus.counters.items():
+                total[key] = total.get(key, 0) + value
+        return total
+
+
+def run_towers(settings: SimSettings, stop: threading.Event | None = None,
+               scenario: Scenario | None = None) -> None:
+    """Run the scenario in real time (``settings.speed``) with every tower on the broker.
+
+    Returns when the scenario ends, or soon after ``stop`` is set / SIGINT / SIGTERM arrive.
+    ``scenario`` (already loaded) replaces ``settings.scenario``.
+    """
+    from sim.scenario import load_scenario
+    from sim.world import World
+
+    if scenario is None:
+        scenario = load_scenario(settings.scenario, site=settings.site)
+    uplink = MqttUplink(settings)
+    world = World(scenario, uplink)
+    stop = stop or threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, on_signal)
+    def stop_world() -> None:
+        stop.wait()
+        world.stop()
+
+    watcher = threading.Thread(target=stop_world, daemon=True, name="sim-stop")
+    watcher.start()
+    log.info("simulating %s (%d towers) at %g x real time on %s", scenario.name,
+             len(scenario.site_model.towers), settings.speed, settings.broker_url)
+    try:
+        world.run(speed=settings.speed)
+    finally:
+        stop.set()
+        counters = uplink.counters
+        uplink.close()
+        log.info("simulation stopped: %s", counters)

@@ -1,0 +1,177 @@
+"""``perimeter up``: broker, fusion, API and simulation as child processes of one group.
+
+The embedded broker starts first (unless a broker URL is given), then fusion and the API,
+then the simulation. Ctrl-C (SIGINT to the group) or SIGTERM stops the services, then the broker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.table import Table
+
+from services.broker import BrokerError, BrokerImpl, EmbeddedBroker, child_env
+
+STOP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class UpConfig:
+    """What ``perimeter up`` runs."""
+
+    scenario: str = "default"
+    site: str | None = None
+    speed: float = 1.0
+    broker_url: str | None = None
+    mqtt_port: int = 1883
+    api_port: int = 8000
+    api_host: str = "127.0.0.1"
+    db_path: Path = Path("perimeter.db")
+    broker_impl: BrokerImpl = "auto"
+
+
+def site_reference(config: UpConfig, workdir: Path) -> str:
+    """The site fusion and the API must use: the option, the scenario's built-in site name,
+    or the scenario's resolved site written to a file. Raises ScenarioError / SiteError."""
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(config.scenario, site=config.site)
+    if config.site is not None:
+        return str(Path(config.site).resolve()) if Path(config.site).is_file() else config.site
+    if isinstance(scenario.site, str) and scenario.site == scenario.site_model.name:
+        return scenario.site
+    path = workdir / "site.json"
+    path.write_text(json.dumps(scenario.site_model.model_dump(mode="json")), encoding="utf-8")
+    return str(path)
+
+
+def child_commands(config: UpConfig, broker_url: str, site: str) -> dict[str, list[str]]:
+    """The command line of each service, in start order."""
+    py = [sys.executable, "-m", "perimeter"]
+    db = str(config.db_path)
+    return {
+        "fusion": [*py, "fusion", "--broker", broker_url, "--db", db, "--site", site],
+        "api": [*py, "api", "--broker", broker_url, "--db", db, "--site", site,
+                "--host", config.api_host, "--port", str(config.api_port)],
+        "sim": [*py, "sim", "--broker", broker_url, "--scenario", config.scenario,
+                "--speed", str(config.speed), *(["--site", site] if config.site else [])],
+    }
+
+
+def wait_http(url: str, timeout_s: float, procs: dict[str, subprocess.Popen[bytes]]) -> bool:
+    """Poll ``url`` until it answers 200; False on timeout or when a child dies."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs.values()):
+            return False
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1.0) as resp:
+            if resp.status == 200:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def stop_children(procs: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> None:
+    """SIGTERM every child still running (the simulation first), wait, then SIGKILL."""
+    for name in ("sim", "fusion", "api"):
+        proc = procs.get(name)
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for proc in procs.values():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _summary(config: UpConfig, broker_url: str, broker: EmbeddedBroker | None, token: str,
+             generated: bool) -> Table:
+    base = f"http://{config.api_host}:{config.api_port}"
+    table = Table(title="perimeter up", show_header=False, title_justify="left")
+    table.add_row("API", f"{base}/api/v1/alerts")
+    table.add_row("map page", f"{base}/")
+    table.add_row("broker", broker_url + (f"  (embedded {broker.impl})" if broker else ""))
+    table.add_row("API token", token + ("  (generated; set PERIMETER_API_TOKEN to choose)"
+                                        if generated else "  (from PERIMETER_API_TOKEN)"))
+    table.add_row("scenario", f"{config.scenario} at {config.speed:g}x real time")
+    table.add_row("store", str(config.db_path))
+    table.add_row("watch", f"curl -s {base}/api/v1/alerts ; mosquitto_sub -h "
+                           f"{broker_url.split('//')[1].split(':')[0]} -p "
+                           f"{broker_url.rsplit(':', 1)[1]} -t 'perimeter/v1/#' -v")
+    return table
+
+
+def run_up(config: UpConfig, console: Console | None = None) -> int:
+    """Run everything until Ctrl-C / SIGTERM or a service fails; the exit code."""
+    console = console or Console(stderr=True)
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    token = os.environ.get("PERIMETER_API_TOKEN") or ""
+    generated = not token
+    token = token or secrets.token_urlsafe(24)
+    broker: EmbeddedBroker | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    with tempfile.TemporaryDirectory(prefix="perimeter-up-") as tmp:
+        try:
+            site = site_reference(config, Path(tmp))
+        except ValueError as exc:  # ScenarioError and SiteError are ValueErrors
+            console.print(f"[red]error:[/] {exc}")
+            return 1
+        try:
+            if config.broker_url is None:
+                broker = EmbeddedBroker(config.mqtt_port, config.broker_impl).start()
+            broker_url = config.broker_url or (broker.url if broker else "")
+            env = child_env({"PERIMETER_API_TOKEN": token})
+            for name, command in child_commands(config, broker_url, site).items():
+                procs[name] = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+            health = f"http://{config.api_host}:{config.api_port}/healthz"
+            if wait_http(health, 60.0, procs):
+                console.print(_summary(config, broker_url, broker, token, generated))
+            return _supervise(procs, stop, console)
+        except BrokerError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return 1
+        finally:
+            stop_children(procs, STOP_TIMEOUT_S)
+            if broker is not None:
+                broker.stop()
+            console.print("perimeter up: stopped")
+
+
+def _supervise(procs: dict[str, subprocess.Popen[bytes]], stop: threading.Event,
+               console: Console) -> int:
+    finished: set[str] = set()
+    while not stop.wait(0.5):
+        for name, proc in procs.items():
+            code = proc.poll()
+            if code is None or name in finished:
+                continue
+            finished.add(name)
+            if name == "sim" and code == 0:
+                console.print("simulation finished; fusion and API keep serving (Ctrl-C stops)")
+                continue
+            console.print(f"[red]{name} exited with code {code}; stopping[/]")
+            return 1
+    return 0

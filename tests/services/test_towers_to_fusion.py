@@ -1,0 +1,126 @@
+"""Simulated towers → real broker → fusion service, against mosquitto and the embedded amqtt."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from perimeter import topics
+from perimeter.bus import Message
+from perimeter.config import SimSettings
+from perimeter.contract import AlertEvent, DeadLetter, SensorReport, TowerStatus, parse_payload
+from perimeter.fusion.runner import FusionRunner
+from perimeter.thresholds import Thresholds
+from services.fusion_service import FusionService
+from services.mqtt import MqttBus, MqttOptions
+from services.tower_publisher import MqttUplink, run_towers
+from sim.scenario import load_scenario
+
+if TYPE_CHECKING:
+    from tests.conftest import BrokerHandle
+
+pytestmark = pytest.mark.integration
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, message: Message) -> None:
+        with self.lock:
+            self.messages.append(message)
+
+    def on(self, topic_filter: str) -> list[Message]:
+        from perimeter.bus import topic_matches
+
+        with self.lock:
+            return [m for m in self.messages if topic_matches(topic_filter, m.topic)]
+
+
+def bus_for(broker: BrokerHandle, client_id: str, will: Message | None = None) -> MqttBus:
+    return MqttBus(MqttOptions(host=broker.host, port=broker.port, client_id=client_id,
+                               reconnect_min_s=1, reconnect_max_s=2), will=will)
+
+
+def wait_for(condition: Any, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_crossing_alert_and_dead_letter(any_broker: BrokerHandle,
+                                        crossing_scenario: dict[str, Any]) -> None:
+    scenario = load_scenario(crossing_scenario)
+    watcher, inbox = bus_for(any_broker, "test-watcher"), Inbox()
+    watcher.subscribe("perimeter/v1/#", inbox)
+    watcher.start(10)
+    fusion_bus = bus_for(any_broker, "test-fusion")
+    stored: list[AlertEvent] = []
+    service = FusionService(fusion_bus, lambda out: FusionRunner(scenario.site_model,
+                                                                 Thresholds(), out),
+                            stored.append)
+    service.start()
+    fusion_bus.start(10)
+    try:
+        settings = SimSettings(broker_url=any_broker.url, speed=20.0)
+        sim = threading.Thread(target=run_towers, args=(settings, None, scenario))
+        sim.start()
+        assert wait_for(lambda: len(inbox.on(topics.sensor("T01", "thermal"))) > 5, 30.0)
+        watcher.publish(Message(topics.sensor("T04", "thermal"), b"\xff\xfe not json"))
+        sim.join(60.0)
+        assert not sim.is_alive()
+        assert wait_for(lambda: any(e.event == "new" for e in stored), 20.0)
+        assert service.wait_idle(20.0)
+    finally:
+        service.stop()
+        fusion_bus.close()
+    first = next(e for e in stored if e.event == "new")
+    assert first.class_ == "vehicle"
+    assert first.origin is not None
+    assert abs(first.origin.x_m - 3500.0) < 200.0 and abs(first.origin.y_m + 2300.0) < 200.0
+    assert wait_for(lambda: len(inbox.on(topics.ALERTS)) >= len(stored), 10.0)
+    published = [parse_payload(AlertEvent, m.payload) for m in inbox.on(topics.ALERTS)]
+    assert [e.alert_id for e in published][:len(stored)] == [e.alert_id for e in stored]
+    letters = [parse_payload(DeadLetter, m.payload) for m in inbox.on(topics.DEADLETTER)]
+    assert [d.topic for d in letters] == [topics.sensor("T04", "thermal")]
+    assert service.counters()["rejected_bad_payload"] == 1
+    reports = [parse_payload(SensorReport, m.payload)
+               for m in inbox.on("perimeter/v1/towers/+/thermal") if m.payload[:1] == b"{"]
+    by_tower: dict[str, list[int]] = {}
+    for report in reports:
+        by_tower.setdefault(report.tower_id, []).append(report.seq)
+    assert len(by_tower) == 12
+    for seqs in by_tower.values():  # QoS 1, one client per tower: nothing lost, in order
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    # the towers stopped with the scenario: each one's retained status now says offline
+    statuses = [parse_payload(TowerStatus, m.payload)
+                for m in inbox.on("perimeter/v1/towers/+/status")]
+    offline = {s.tower_id for s in statuses if s.state == "offline"}
+    assert offline == {f"T{i:02d}" for i in range(1, 13)}
+    watcher.close()
+
+
+def test_dropped_tower_will_fires(any_broker: BrokerHandle) -> None:
+    watcher, inbox = bus_for(any_broker, "test-watcher-2"), Inbox()
+    watcher.subscribe(topics.tower_status("T07"), inbox)
+    watcher.start(10)
+    uplink = MqttUplink(SimSettings(broker_url=any_broker.url))
+    will = Message(topics.tower_status("T07"), b'{"tower_id":"T07","state":"offline"}',
+                   retain=True)
+    uplink.attach("T07", will)
+    uplink.publish(Message(topics.tower_status("T07"), b'{"tower_id":"T07","state":"online"}',
+                           retain=True))
+    assert wait_for(lambda: len(inbox.on("#")) == 1, 10.0)
+    uplink.drop("T07")
+    assert wait_for(lambda: len(inbox.on("#")) == 2, 10.0)
+    assert [parse_payload(TowerStatus, m.payload).state for m in inbox.on("#")] == [
+        "online", "offline"]
+    uplink.close()
+    watcher.close()
