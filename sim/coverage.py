@@ -16,7 +16,7 @@ from sim.sensors.propagation import (
     received_level_db,
     wind_noise_db,
 )
-from sim.signatures import KINDS, SOUNDS, THERMAL
+from sim.signatures import KINDS, SOUNDS, signature
 
 RANGES_M = np.geomspace(20.0, 30_000.0, 4000)
 LIGHTING = {"night": (1.0, 0.0), "day": (0.45, 1.0), "crossover": (0.03, 0.3)}
@@ -33,7 +33,7 @@ def thermal_range_m(kind: str, weather: str, lighting: str = "night",
                     humidity_pct: float = 70.0) -> float:
     """Range at which the per-frame detection probability falls to 50 % (clear line of sight)."""
     p = params or ThermalParams()
-    sig = THERMAL[kind]
+    sig = signature(kind, 3 if kind == "group" else 1)
     factor, day = LIGHTING[lighting]
     contrast = sig.contrast_floor_k + (sig.contrast_night_k - sig.contrast_floor_k) * factor
     scene = p.scene_clutter_night_k + (p.scene_clutter_day_k - p.scene_clutter_night_k) * day

@@ -33,7 +33,7 @@ class SoundSource:
 
 THERMAL: dict[str, ThermalSignature] = {
     "person": ThermalSignature(0.75, 0.5, 1.75, 10.0, 0.8),
-    "group": ThermalSignature(1.5, 2.0, 1.75, 10.0, 0.8),
+    "group": ThermalSignature(1.5, 2.0, 1.75, 10.0, 0.8),  # of 3; see signature()
     "light_vehicle": ThermalSignature(2.3, 1.8, 1.5, 8.0, 5.0),
     "heavy_vehicle": ThermalSignature(3.0, 2.5, 2.8, 8.0, 8.0),
     "animal": ThermalSignature(0.6, 1.2, 0.9, 7.0, 0.5),
@@ -66,9 +66,21 @@ LATERAL_SIGMA_M: dict[str, float] = {
 }
 
 
-def thermal_table(kinds: list[str]) -> dict[str, npt.NDArray[np.float64]]:
+def signature(kind: str, count: int = 1) -> ThermalSignature:
+    """A kind's thermal signature; a group's grows with its head count (people ~0.7 m apart
+    side by side: width 0.5 + 0.7 (count − 1) m, critical dimension ∝ sqrt(width))."""
+    sig = THERMAL[kind]
+    if kind != "group":
+        return sig
+    width = 0.5 + 0.7 * (max(count, 1) - 1)
+    person = THERMAL["person"]
+    return ThermalSignature(person.critical_dim_m * (width / person.width_m) ** 0.5, width,
+                            sig.height_m, sig.contrast_night_k, sig.contrast_floor_k)
+
+
+def thermal_table(kinds: list[str], counts: list[int]) -> dict[str, npt.NDArray[np.float64]]:
     """Per-target arrays of the thermal signature fields, for vectorised frames."""
-    sigs = [THERMAL[k] for k in kinds]
+    sigs = [signature(k, c) for k, c in zip(kinds, counts, strict=True)]
     return {
         "critical_dim_m": np.array([s.critical_dim_m for s in sigs], dtype=np.float64),
         "width_m": np.array([s.width_m for s in sigs], dtype=np.float64),

@@ -51,7 +51,7 @@ class ThermalArray:
         self.sector_width = np.array([p.sector_deg[1] - p.sector_deg[0] for p in params])
         self.slewing = np.array([p.pointing == "slewing" for p in params])
         self.slew_steps = np.maximum(np.ceil(self.sector_width / self.hfov_deg), 1.0)
-        self.sig = thermal_table(targets.kinds)
+        self.sig = thermal_table(targets.kinds, targets.counts)
 
     def view(self, k: npt.NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
         """Watched azimuth interval ``(start, width)`` per frame and tower, shape ``(F, T)``."""

@@ -43,3 +43,11 @@ def test_acoustic_ranges_order_and_wind() -> None:
 def test_table_has_a_row_per_kind() -> None:
     rows = table().splitlines()
     assert len(rows) == 2 + len(KINDS)
+
+
+def test_a_bigger_group_is_seen_farther() -> None:
+    from sim.signatures import signature
+
+    assert signature("group", 1).critical_dim_m == signature("person").critical_dim_m
+    dims = [signature("group", n).critical_dim_m for n in (2, 3, 5, 10)]
+    assert dims == sorted(dims)
