@@ -136,6 +136,7 @@ class World:
         if self.scenario.sensors.status_interval_s:
             env.process(self._status_heartbeat(env, list(towers.values())))
         end = min(self.scenario.duration_s, until_s if until_s is not None else np.inf)
+        self.truth.duration_s = float(end)
         done = env.event()
         env.process(self._end_at(env, end, done))
         if speed is not None:

@@ -117,6 +117,7 @@ def test_until_and_builtin_default_runs(tmp_path: Any) -> None:
     text = (tmp_path / "rec.jsonl").read_text()
     assert text.count("/thermal\"") == 12 * 40
     assert truth.scenario == "default" and truth.epoch_s == scenario.epoch_s
+    assert truth.duration_s == 20.0
     assert {t.id for t in truth.targets if t.scripted} == {t.id for t in scenario.targets}
 
 
