@@ -136,12 +136,12 @@ class World:
         if self.scenario.sensors.status_interval_s:
             env.process(self._status_heartbeat(env, list(towers.values())))
         end = min(self.scenario.duration_s, until_s if until_s is not None else np.inf)
-        self.truth.duration_s = float(end)
         done = env.event()
         env.process(self._end_at(env, end, done))
         if speed is not None:
             env.process(self._watch_stop(env, done, speed))
         env.run(until=done)
+        self.truth.duration_s = float(env.now)  # shorter if stopped or cut by until_s
         return self.truth
 
     def _end_at(self, env: simpy.Environment, end_s: float,
