@@ -173,11 +173,17 @@ def _check_against_site(scenario: Scenario) -> None:
         if fault.tower not in tower_ids:
             problems.append(f"faults.{i}.tower: unknown tower {fault.tower!r} "
                             f"(site {site.name!r} has {', '.join(tower_ids)})")
+        if fault.start_s >= scenario.duration_s:
+            problems.append(f"faults.{i}.start_s: {fault.start_s:g} is not before the end "
+                            f"(duration_s {scenario.duration_s:g})")
     seen: set[str] = set()
     for i, target in enumerate(scenario.targets):
         if target.id in seen:
             problems.append(f"targets.{i}.id: duplicate target id {target.id!r}")
         seen.add(target.id)
+        if target.start_s >= scenario.duration_s:
+            problems.append(f"targets.{i}.start_s: {target.start_s:g} is not before the end "
+                            f"(duration_s {scenario.duration_s:g})")
     for j, tower in enumerate(site.towers):
         for sensor, model in (("thermal", ThermalParams), ("acoustic", AcousticParams)):
             override = getattr(tower, sensor)

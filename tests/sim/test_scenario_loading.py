@@ -125,3 +125,10 @@ def test_speed_defaults_to_the_kind_typical_speed() -> None:
     truck = {**target, "id": "t1", "kind": "heavy_vehicle"}
     scenario = load_scenario(_with(targets=[target, truck]))
     assert [t.mean_speed_mps for t in scenario.targets] == [1.4, 6.0]
+
+
+def test_events_after_the_end_are_refused() -> None:
+    late_target = _with(targets=[{**MINIMAL["targets"][0], "start_s": 60}])
+    assert "targets.0.start_s: 60 is not before the end (duration_s 60)" in _error(late_target)
+    late_fault = _with(faults=[{"tower": "T01", "kind": "offline", "start_s": 90}])
+    assert "faults.0.start_s: 90 is not before the end" in _error(late_fault)
