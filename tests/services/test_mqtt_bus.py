@@ -145,8 +145,9 @@ def test_reconnects_resubscribes_and_keeps_session(mosquitto_broker: BrokerHandl
     assert wait_until(lambda: sub.counters["connects"] >= 2 and sub.connected.is_set())
     assert wait_until(lambda: pub.counters["connects"] >= 2 and pub.connected.is_set())
     pub.publish(Message("t/r", b"after"))
-    got = [m.payload for m in inbox.wait_for(3, 15.0)]
-    assert got == [b"before", b"during", b"after"]
+    assert wait_until(lambda: any(m.payload == b"after" for m in inbox.wait_for(0, 0.0)))
+    got = [m.payload for m in inbox.wait_for(0, 0.0)]
+    assert list(dict.fromkeys(got)) == [b"before", b"during", b"after"]  # QoS 1: may repeat
 
 
 def test_resubscribes_after_broker_crash(mosquitto_broker: BrokerHandle,
