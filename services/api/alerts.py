@@ -1,0 +1,96 @@
+"""``/api/v1/alerts``: pages, one alert with its history, acknowledgement, the live SSE feed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Header, Path, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from perimeter.contract import Severity, TargetClass
+from perimeter.store import AlertRecord, AlertStatus
+from services.api.deps import StateDep, StoreDep, Writer
+from services.api.errors import ApiError, error_responses
+from services.api.schemas import AckRequest, AlertPage
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+MAX_LIMIT = 200
+STREAM_BATCH = 500
+POLL_S = 1.0
+"""Longest wait before the stream looks at the store again without a bus wake-up."""
+
+AlertId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", examples=["a-000017"])]
+
+
+@router.get("", response_model=AlertPage,
+            responses=error_responses(422))
+def list_alerts(
+    store: StoreDep,
+    status: AlertStatus | None = None,
+    severity: Severity | None = None,
+    class_: Annotated[TargetClass | None, Query(alias="class")] = None,
+    since: Annotated[float | None, Query(description="raised at or after (t_s, Unix s)",
+                                         allow_inf_nan=False)] = None,
+    until: Annotated[float | None, Query(description="raised at or before (t_s, Unix s)",
+                                         allow_inf_nan=False)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> AlertPage:
+    """Alerts newest first (by when they were raised); pages are stable while alerts arrive."""
+    items, next_cursor = store.list_alerts(status=status, severity=severity, class_=class_,
+                                           since_t_s=since, until_t_s=until, limit=limit,
+                                           cursor=cursor)
+    return AlertPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/stream", response_class=EventSourceResponse, responses=error_responses(422))
+async def stream_alerts(
+    state: StateDep,
+    last_event_id: Annotated[int | None, Header(ge=0, description="resume after this id")] = None,
+    after: Annotated[int | None, Query(ge=0, description="start after this event id")] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Every alert event as it is stored, one SSE event each, ``id`` = the event's sequence
+    number. A client reconnecting with ``Last-Event-ID`` misses nothing; a new client gets
+    events from now on (or after ``?after=ID``)."""
+    store, waker = state.store, state.live.waker
+    cursor = last_event_id if last_event_id is not None else after
+    if cursor is None:
+        cursor = await run_in_threadpool(store.last_seq)
+    state.metrics.sse_clients.inc()
+    try:
+        yield ServerSentEvent(comment=f"alert events after {cursor}", retry=2000)
+        while True:
+            token = waker.token()
+            events = await run_in_threadpool(store.events_after, cursor, STREAM_BATCH)
+            for seq, event in events:
+                yield ServerSentEvent(id=str(seq), data=event.to_payload())
+                cursor = seq
+            if len(events) < STREAM_BATCH:
+                await waker.wait(token, POLL_S)
+    finally:
+        state.metrics.sse_clients.dec()
+
+
+@router.get("/{alert_id}", response_model=AlertRecord,
+            responses=error_responses(404, 422))
+def get_alert(alert_id: AlertId, store: StoreDep) -> AlertRecord:
+    """One alert's current state with its event history (oldest first)."""
+    record = store.get_alert(alert_id)
+    if record is None:
+        raise ApiError(404, f"no alert with id {alert_id!r}; list alerts at /api/v1/alerts",
+                       field="alert_id")
+    return record
+
+
+@router.post("/{alert_id}/ack", response_model=AlertRecord,
+             responses=error_responses(401, 403, 404, 422))
+def ack_alert(alert_id: AlertId, store: StoreDep, _writer: Writer,
+              body: Annotated[AckRequest | None, Body()] = None) -> AlertRecord:
+    """Acknowledge an alert (who, and when on the server's clock). Idempotent: the first
+    acknowledgement stands."""
+    by = body.by if body is not None else AckRequest().by
+    return store.ack(alert_id, by, time.time())

@@ -1,0 +1,87 @@
+"""The FastAPI application: ``create_app(settings, bus=..., store=...)``.
+
+Routes are thin; the store is :class:`perimeter.store.AlertStore`, the live view follows the
+injected :class:`perimeter.bus.Bus` (none: the API serves the store only). No MQTT import here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypedDict
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from perimeter.bus import Bus
+from perimeter.config import ApiSettings
+from perimeter.site import load_site
+from perimeter.store import AlertStore
+from services.api import alerts, config, health, towers, tracks
+from services.api.errors import install_error_handlers
+from services.api.live import LiveView
+from services.api.metrics import ApiMetrics
+from services.api.state import ApiState
+from services.api.tuning import ThresholdsKeeper
+
+STATIC_DIR = Path(__file__).parent / "static"
+MAX_BODY_BYTES = 64 * 1024
+PREFIX = "/api/v1"
+
+
+class LifespanState(TypedDict):
+    api: ApiState
+
+
+def create_app(settings: ApiSettings, *, bus: Bus | None = None,
+               store: AlertStore | None = None) -> FastAPI:
+    """The API over ``store`` (else opened from ``settings.db_url`` for the app's lifetime),
+    following ``bus`` when given. The site is loaded now, so a bad one fails fast."""
+    site = load_site(settings.site)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[LifespanState]:
+        owns_store = store is None
+        opened = AlertStore.open(settings.db_url) if store is None else store
+        live: LiveView
+        metrics = ApiMetrics(lambda: live.fusion_counters())
+        live = LiveView(metrics)
+        live.waker.bind(asyncio.get_running_loop())
+        if bus is not None:
+            live.attach(bus)
+        state = ApiState(settings=settings, site=site, store=opened, bus=bus, live=live,
+                         metrics=metrics, thresholds=ThresholdsKeeper(opened, live),
+                         owns_store=owns_store)
+        try:
+            yield {"api": state}
+        finally:
+            live.closed = True
+            if owns_store:
+                opened.close()
+
+    app = FastAPI(
+        title="Perimeter monitor API", version="1.0.0", lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+        description="Alerts, towers, tracks and live thresholds of the perimeter monitor. "
+                    "Writes need `Authorization: Bearer $PERIMETER_API_TOKEN`. Errors answer "
+                    '`{"error": {"status", "code", "message", "field"}}`.')
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Operator"])
+    for module in (alerts, towers, tracks, config):
+        app.include_router(module.router, prefix=PREFIX)
+    app.include_router(health.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def map_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    return app

@@ -1,0 +1,60 @@
+"""Prometheus metrics of the API process, in a registry of its own (one per app)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class _FusionCounters(Collector):
+    """The fusion service's own counters from its retained status, as gauges."""
+
+    def __init__(self, source: Callable[[], dict[str, int]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily("perimeter_fusion_counter",
+                                   "Counters the fusion service last reported in its status.",
+                                   labels=["name"])
+        for name, value in sorted(self._source().items()):
+            family.add_metric([name], value)
+        yield family
+
+
+class ApiMetrics:
+    """Everything ``GET /metrics`` exposes."""
+
+    def __init__(self, fusion_counters: Callable[[], dict[str, int]]) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.reports_received = Counter(
+            "perimeter_reports_received", "Sensor reports seen on the bus by the API.",
+            ["sensor"], registry=r)
+        self.messages_rejected = Counter(
+            "perimeter_messages_rejected", "Bus payloads the API refused, by reason.",
+            ["reason"], registry=r)
+        self.alert_events = Counter(
+            "perimeter_alert_events", "Alert events seen on the bus.",
+            ["event", "class", "severity"], registry=r)
+        self.alerts = Counter(
+            "perimeter_alerts", "New alerts seen on the bus, by class and severity.",
+            ["class", "severity"], registry=r)
+        self.tracks = Gauge(
+            "perimeter_tracks", "Live tracks in the latest snapshot, by status.",
+            ["status"], registry=r)
+        self.fusion_lag_s = Gauge(
+            "perimeter_fusion_lag_seconds",
+            "Data time between the newest sensor report and the latest tracks snapshot.",
+            registry=r)
+        self.alert_latency_s = Histogram(
+            "perimeter_alert_latency_seconds",
+            "Data time from an alert event's t_s to the newest report seen when it arrived.",
+            buckets=LATENCY_BUCKETS_S, registry=r)
+        self.sse_clients = Gauge(
+            "perimeter_sse_clients", "Clients connected to the alert stream.", registry=r)
+        r.register(_FusionCounters(fusion_counters))

@@ -1,0 +1,96 @@
+"""/api/v1/alerts through a real server: pages, filters, one alert, acknowledgement and auth."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import TOKEN, Live, alert_event
+
+pytestmark = pytest.mark.integration
+
+
+def test_list_newest_first_with_cursor_pages(live: Live) -> None:
+    for i in range(1, 6):
+        live.raise_alert(alert_event(f"a-{i:06d}", t_s=1000.0 + i))
+    with live.client() as http:
+        first = http.get("/api/v1/alerts", params={"limit": 2}).json()
+        assert [a["alert_id"] for a in first["items"]] == ["a-000005", "a-000004"]
+        assert first["items"][0]["class"] == "person" and first["items"][0]["status"] == "open"
+        live.raise_alert(alert_event("a-000006", t_s=1010.0))
+        second = http.get("/api/v1/alerts",
+                          params={"limit": 2, "cursor": first["next_cursor"]}).json()
+        assert [a["alert_id"] for a in second["items"]] == ["a-000003", "a-000002"]
+        third = http.get("/api/v1/alerts",
+                         params={"limit": 2, "cursor": second["next_cursor"]}).json()
+        assert [a["alert_id"] for a in third["items"]] == ["a-000001"]
+        assert third["next_cursor"] is None
+
+
+def test_filters(live: Live) -> None:
+    live.raise_alert(alert_event("a-000001", t_s=1001.0, severity="low"))
+    live.raise_alert(alert_event("a-000002", t_s=1002.0, **{"class": "vehicle"}))
+    live.raise_alert(alert_event("a-000002", "closed", 1003.0, **{"class": "vehicle"}))
+    with live.client() as http:
+        def ids(**params: object) -> list[str]:
+            answer = http.get("/api/v1/alerts", params=params)
+            assert answer.status_code == 200, answer.text
+            return [a["alert_id"] for a in answer.json()["items"]]
+
+        assert ids(status="closed") == ["a-000002"]
+        assert ids(severity="low") == ["a-000001"]
+        assert ids(**{"class": "vehicle"}) == ["a-000002"]
+        assert ids(since=1001.5) == ["a-000002"]
+        assert ids(until=1001.5) == ["a-000001"]
+
+
+def test_bad_query_gets_a_422_naming_the_field(live: Live) -> None:
+    with live.client() as http:
+        for params, field in (({"limit": 0}, "limit"), ({"limit": 10_000}, "limit"),
+                              ({"severity": "extreme"}, "severity"),
+                              ({"cursor": "garbage"}, "cursor"), ({"since": "nan"}, "since")):
+            answer = http.get("/api/v1/alerts", params=params)
+            assert answer.status_code == 422, params
+            error = answer.json()["error"]
+            assert error["field"] == field and field in error["message"]
+
+
+def test_one_alert_with_history_and_useful_404(live: Live) -> None:
+    live.raise_alert(alert_event("a-000007", t_s=1000.0))
+    live.raise_alert(alert_event("a-000007", "update", 1005.0, severity="critical"))
+    with live.client() as http:
+        alert = http.get("/api/v1/alerts/a-000007").json()
+        assert alert["severity"] == "critical" and alert["updates"] == 2
+        assert [h["event"]["event"] for h in alert["history"]] == ["new", "update"]
+        assert alert["origin"]["sigma_major_m"] == 30.0
+        missing = http.get("/api/v1/alerts/a-999999")
+        assert missing.status_code == 404
+        assert "a-999999" in missing.json()["error"]["message"]
+        assert http.get("/api/v1/alerts/bad%20id").status_code == 422
+
+
+def test_ack_needs_the_token_and_is_idempotent(live: Live) -> None:
+    live.raise_alert(alert_event("a-000003"))
+    with live.client() as anon:
+        assert anon.post("/api/v1/alerts/a-000003/ack").status_code == 401
+        wrong = anon.post("/api/v1/alerts/a-000003/ack",
+                          headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
+        assert TOKEN not in wrong.text
+    with live.writer() as http:
+        first = http.post("/api/v1/alerts/a-000003/ack", json={"by": "alice"}).json()
+        second = http.post("/api/v1/alerts/a-000003/ack", json={"by": "bob"}).json()
+        assert first["acked"] and second["acked_by"] == "alice"
+        assert second["acked_at_t_s"] == first["acked_at_t_s"]
+        assert http.post("/api/v1/alerts/a-404404/ack").status_code == 404
+        bad = http.post("/api/v1/alerts/a-000003/ack", json={"by": ""})
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "by"
+        big = http.post("/api/v1/alerts/a-000003/ack", content=b"{" + b" " * 100_000 + b"}",
+                        headers={"Content-Type": "application/json"})
+        assert big.status_code == 413
+
+
+def test_writes_refused_without_a_configured_token(live: Live) -> None:
+    object.__setattr__(live.settings, "api_token", None)  # as if PERIMETER_API_TOKEN unset
+    live.raise_alert(alert_event("a-000009"))
+    with live.writer() as http:
+        answer = http.post("/api/v1/alerts/a-000009/ack")
+    assert answer.status_code == 403 and "PERIMETER_API_TOKEN" in answer.json()["error"]["message"]
