@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from perimeter.site import Site, SiteError, format_validation_error, load_site
-from sim.environment import Weather
+from perimeter.site import Site, SiteError, load_site
+from sim.environment import WEATHERS, Weather
 from sim.sensors.acoustic import AcousticParams
 from sim.sensors.optics import ThermalParams
 from sim.signatures import SPEED_MPS
@@ -47,6 +47,14 @@ class EnvironmentSpec(_Spec):
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    @field_validator("weather", mode="before")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        if (isinstance(value, str) and value not in WEATHERS) or not isinstance(value, str | list):
+            raise ValueError(f"must be one of {', '.join(WEATHERS)}, or a list of "
+                             f"{{at_s, weather}}; got {value!r}")
+        return value
 
     @field_validator("weather")
     @classmethod
@@ -152,6 +160,17 @@ class Scenario(_Spec):
             else base
 
 
+def format_errors(exc: ValidationError, prefix: str = "") -> str:
+    """One ``field.path: reason`` line per error, without pydantic's union-branch tags."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        parts = [str(p) for p in (prefix, *err["loc"]) if p != ""]
+        path = ".".join(p for p in parts if "[" not in p)
+        reason = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{path or '<root>'}: {reason}")
+    return "\n".join(dict.fromkeys(lines))
+
+
 def _scenario_dir() -> Path:
     return Path(str(resources.files("sim") / "scenarios"))
 
@@ -192,7 +211,7 @@ def _check_against_site(scenario: Scenario) -> None:
                     base = getattr(scenario.sensors, sensor).model_dump()
                     model.model_validate({**base, **override})
                 except ValidationError as exc:
-                    problems.append(format_validation_error(exc, f"site.towers.{j}.{sensor}"))
+                    problems.append(format_errors(exc, f"site.towers.{j}.{sensor}"))
     if problems:
         raise ScenarioError("\n".join(problems))
 
@@ -232,6 +251,6 @@ def load_scenario(ref: str | Path | dict[str, Any], *,
     try:
         scenario = Scenario.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc)) from None
+        raise ScenarioError(format_errors(exc)) from None
     _check_against_site(scenario)
     return scenario

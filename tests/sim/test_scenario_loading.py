@@ -61,8 +61,10 @@ def test_errors_name_the_field_path_and_reason() -> None:
     assert "targets.0.speed_mps: Input should be greater than 0" in _error(bad_speed)
     assert "duration_s: Field required" in _error({k: v for k, v in MINIMAL.items()
                                                    if k != "duration_s"})
-    assert "environment.weather" in _error(_with(environment={
-        "start_time": "2026-01-15T22:00:00Z", "weather": "snow"}))
+    weather = _error(_with(environment={"start_time": "2026-01-15T22:00:00Z",
+                                        "weather": "snow"}))
+    assert weather == ("environment.weather: must be one of clear, haze, fog, rain, or a list "
+                       "of {at_s, weather}; got 'snow'")
     assert "targets.0.kind" in _error(_with(targets=[{**MINIMAL["targets"][0], "kind": "tank"}]))
     assert "targets.0.path" in _error(_with(targets=[{**MINIMAL["targets"][0],
                                                       "path": [[1, 1]]}]))
