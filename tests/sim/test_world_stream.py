@@ -132,3 +132,34 @@ def test_kind_hints_mostly_right_and_clutter_at_its_rate() -> None:
     clutter = [t for t in world.truth.detections if t.target_id is None and t.sensor == "thermal"]
     expected = 0.05 * 12 * 1200  # clutter_per_frame x towers x frames
     assert abs(len(clutter) - expected) < 4 * expected**0.5
+
+
+def test_acoustic_bearings_point_where_the_sound_left_the_source() -> None:
+    data = {**BASE, "nuisance": {"animals": 0},
+            "targets": [{"id": "v1", "kind": "heavy_vehicle", "start_s": 0, "speed_mps": 15.0,
+                         "path": [[1500, 3000], [1500, -3000]]}]}
+    uplink, world = _run(data)
+    reports = {(r.tower_id, r.sensor, r.seq): r for r in _reports(uplink)}
+    c = world.environment.sound_speed_mps
+    truth = world.truth.target("v1")
+    err_now, err_emitted = [], []
+    site = western_heights()
+    for tag in world.truth.detections:
+        if tag.target_id != "v1" or tag.sensor != "acoustic":
+            continue
+        report = reports[(tag.tower_id, tag.sensor, tag.seq)]
+        bearing = report.detections[tag.index].bearing_deg
+        tower = site.tower(tag.tower_id)
+
+        def off(t_s: float, tx: float = tower.x_m, ty: float = tower.y_m,
+                b: float = bearing) -> float:
+            x, y = truth.position(t_s)
+            true = np.degrees(np.arctan2(x - tx, y - ty)) % 360.0
+            return abs((b - true + 180.0) % 360.0 - 180.0)
+
+        x, y = truth.position(report.t_s)
+        delay = np.hypot(x - tower.x_m, y - tower.y_m) / c
+        err_now.append(off(report.t_s))
+        err_emitted.append(off(report.t_s - delay))
+    assert len(err_now) > 200
+    assert np.median(err_emitted) < 0.6 * np.median(err_now)
