@@ -22,6 +22,7 @@ from perimeter.config import ApiSettings
 from perimeter.site import load_site
 from perimeter.store import AlertStore
 from services.api import alerts, config, health, towers, tracks
+from services.api import site as site_routes
 from services.api.errors import install_error_handlers
 from services.api.live import LiveView
 from services.api.metrics import ApiMetrics
@@ -75,7 +76,7 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
             CORSMiddleware, allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Operator"])
-    for module in (alerts, towers, tracks, config):
+    for module in (alerts, towers, tracks, config, site_routes):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,60 @@
+"""/api/v1/towers: state from retained status, per-sensor feeds from seq; the monitor's counting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import Live
+
+from perimeter import topics
+from perimeter.bus import Message
+from services.api.towers_monitor import SensorFeed
+
+
+def report(tower_id: str, sensor: str, seq: int, t_s: float) -> Message:
+    payload = {"tower_id": tower_id, "sensor": sensor, "seq": seq, "t_s": t_s, "detections": []}
+    return Message(topics.sensor(tower_id, sensor), json.dumps(payload).encode())
+
+
+def status(tower_id: str, state: str) -> Message:
+    payload = {"tower_id": tower_id, "state": state, "t_s": 900.0,
+               "sensors": {"thermal": {"state": "ok"}, "acoustic": {"state": "failed"}}}
+    return Message(topics.tower_status(tower_id), json.dumps(payload).encode(), retain=True)
+
+
+@pytest.mark.integration
+def test_towers_show_status_feeds_and_unknown(live: Live) -> None:
+    live.bus.publish(status("T03", "degraded"))
+    for seq, t_s in ((0, 1000.0), (1, 1000.5), (3, 1001.5), (4, 1002.0)):  # seq 2 lost
+        live.bus.publish(report("T03", "thermal", seq, t_s))
+    live.bus.publish(report("T03", "thermal", 4, 1002.0))  # a duplicate
+    live.bus.publish(Message(topics.sensor("T03", "thermal"), b"{not json"))  # refused, counted
+    with live.client() as http:
+        towers = {t["tower_id"]: t for t in http.get("/api/v1/towers").json()["items"]}
+        metrics = http.get("/metrics").text
+    assert list(towers) == [f"T{i:02d}" for i in range(1, 13)]
+    t03 = towers["T03"]
+    assert t03["state"] == "degraded" and t03["sensors"]["acoustic"]["state"] == "failed"
+    assert t03["position"] == {"x_m": 0.0, "y_m": -1750.0}
+    feed = t03["feeds"]["thermal"]
+    assert (feed["last_seq"], feed["lost"], feed["duplicates"], feed["reports"]) == (4, 1, 1, 5)
+    assert feed["last_report_t_s"] == 1002.0 and feed["rate_hz"] == pytest.approx(1.5)
+    assert towers["T01"]["state"] == "unknown" and towers["T01"]["feeds"] == {}
+    assert 'perimeter_messages_rejected_total{reason="bad_payload"} 1.0' in metrics
+    assert 'perimeter_reports_received_total{sensor="thermal"} 5.0' in metrics
+
+
+def test_feed_counts_late_reports_and_restarts() -> None:
+    feed = SensorFeed()
+    for seq in (10, 11, 14):
+        feed.add(seq, float(seq), 0.0)
+    assert feed.lost == 2
+    feed.add(12, 12.0, 0.0)  # late, not lost after all
+    assert (feed.lost, feed.late, feed.duplicates) == (1, 1, 0)
+    feed.add(12, 12.0, 0.0)  # now a duplicate
+    assert feed.duplicates == 1
+    feed.add(5000, 5000.0, 0.0)
+    feed.add(0, 6000.0, 0.0)  # the tower restarted its counter
+    assert feed.restarts == 1 and feed.highest_seq == 0 and feed.lost == 1 + 4985
+    assert feed.view()["loss_ratio"] == pytest.approx(feed.lost / (feed.lost + 6))
