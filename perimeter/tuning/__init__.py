@@ -1,0 +1,1 @@
+"""Threshold tuning: sweeps over named thresholds, recommendation, ROC plot, live apply."""

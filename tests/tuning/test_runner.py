@@ -1,0 +1,75 @@
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from perimeter.thresholds import Thresholds
+from perimeter.tuning.executor import DaskExecutor, LocalExecutor, make_executor
+from perimeter.tuning.runner import SweepResult, plan_tasks, run_sweep
+
+POINTS = [{"alert.min_confidence": 0.99}, {"alert.min_confidence": 0.3}]
+
+
+def _rows(result: SweepResult) -> list[dict[str, Any]]:
+    return [p.row() for p in result.points]
+
+
+@pytest.fixture(scope="module")
+def local(tiny_scenario: dict[str, Any]) -> SweepResult:
+    return run_sweep([tiny_scenario], POINTS, seeds=2, executor=LocalExecutor(1))
+
+
+def test_current_point_comes_first_and_thresholds_change_the_outcome(
+        local: SweepResult) -> None:
+    current, strict, lax = local.points
+    assert current.current and current.values == {"alert.min_confidence": 0.6}
+    assert current.thresholds == Thresholds().to_public()
+    assert strict.thresholds["alert.min_confidence"] == 0.99
+    assert current.pooled.intrusions == 2 and current.pooled.runs == 2  # one target, two seeds
+    assert lax.pd == 1.0
+    assert strict.pd is not None and lax.pd >= strict.pd
+    assert lax.pd_low_95 is not None and 0.0 < lax.pd_low_95 < 1.0 == lax.pd_high_95
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[Any]:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def test_dask_executor_gives_the_same_numbers_as_local_processes(
+        tiny_scenario: dict[str, Any], local: SweepResult, dask_client: Any) -> None:
+    with DaskExecutor(client=dask_client) as executor:
+        remote = run_sweep([tiny_scenario], POINTS, seeds=2, executor=executor)
+    assert _rows(remote) == _rows(local)
+
+
+def test_process_pool_gives_the_same_numbers_and_reports_progress(
+        tiny_scenario: dict[str, Any], local: SweepResult) -> None:
+    seen: list[tuple[int, int]] = []
+    pooled = run_sweep([tiny_scenario], POINTS, seeds=2, executor=LocalExecutor(2),
+                       progress=lambda done, total: seen.append((done, total)))
+    assert _rows(pooled) == _rows(local)
+    assert seen[-1][0] == seen[-1][1] == len(seen) >= 2
+
+
+def test_tasks_simulate_each_run_once_and_split_points_only_to_fill_workers(
+        tiny_scenario: dict[str, Any]) -> None:
+    points = list(enumerate([Thresholds()] * 6))
+    few = plan_tasks([tiny_scenario], 1, points, min_tasks=4)
+    many = plan_tasks([tiny_scenario] * 4, 2, points, min_tasks=4)
+    assert len(few) == 3 and sorted(i for t in few for i, _ in t.points) == list(range(6))
+    assert len(many) == 8 and all(len(t.points) == 6 for t in many)
+    assert [t.seed for t in many[:2]] == [5, 6]
+
+
+def test_executor_choices_are_checked() -> None:
+    with pytest.raises(ValueError, match="address"):
+        make_executor("dask")
+    with pytest.raises(ValueError, match="address"):
+        make_executor("local", address="tcp://127.0.0.1:8786")
+    with pytest.raises(ValueError, match="workers"):
+        LocalExecutor(0)
