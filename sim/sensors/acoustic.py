@@ -91,6 +91,7 @@ class AcousticArray:
 
     def _sigma(self, snr_db: FloatArray, freq_hz: FloatArray, t_i: npt.NDArray[np.intp]
                ) -> FloatArray:
+        """Bearing 1-sigma: Stoica–Nehorai with the floor and wind in quadrature, <= 60°."""
         sn = stoica_nehorai_sigma_deg(snr_db, freq_hz, self.n_mics[t_i], self.spacing[t_i],
                                       self.snapshots[t_i], self.env.sound_speed_mps)
         sigma = np.sqrt(sn**2 + self.floor[t_i] ** 2 + self.wind_sigma[t_i] ** 2)
@@ -98,6 +99,7 @@ class AcousticArray:
 
     def _hints(self, true_hint: list[str], snr_db: FloatArray, t_i: npt.NDArray[np.intp]
                ) -> list[str]:
+        """The classifier's hint: right more often for strong sounds, else another at random."""
         rng = self.noise_rng
         acc = 0.5 + (self.hint_acc[t_i] - 0.5) / (1.0 + np.exp(-(snr_db - 6.0) / 3.0))
         right = rng.random(len(true_hint)) < acc
