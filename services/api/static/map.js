@@ -83,8 +83,8 @@ function drawOrigins() {
   for (const a of alerts.values()) {
     if (!a.origin || a.status === "closed") continue;
     const o = a.origin;   // orientation_deg: major axis, clockwise from north
-    const ellipse = el("ellipse", {cx: o.x_m, cy: -o.y_m, rx: Math.max(o.sigma_major_m, 20),
-      ry: Math.max(o.sigma_minor_m, 20), class: "origin",
+    const ellipse = el("ellipse", {cx: o.x_m, cy: -o.y_m, rx: Math.max(o.sigma_major_m, 60),
+      ry: Math.max(o.sigma_minor_m, 60), class: "origin",
       transform: `rotate(${o.orientation_deg - 90} ${o.x_m} ${-o.y_m})`}, group);
     el("title", {}, ellipse).textContent = `${a.alert_id} origin`;
   }
