@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_server import PgServer
 
 from perimeter.contract import AlertEvent
 from perimeter.store import AlertStore, StoreError, UnknownAlertError
-from perimeter.store.sqlite import sqlite_path
+from perimeter.store.sqlite_backend import sqlite_path
 
 
 def event(alert_id: str, kind: str = "new", t_s: float = 100.0, **extra: Any) -> AlertEvent:
@@ -24,9 +27,32 @@ def event(alert_id: str, kind: str = "new", t_s: float = 100.0, **extra: Any) ->
     return AlertEvent.model_validate(fields)
 
 
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[PgServer]:
+    try:
+        server = PgServer().start()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each kind: a SQLite file, a new database on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'alerts.db'}"
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.database(f"alerts_{next(_numbers)}")
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> AlertStore:
-    return AlertStore.open(f"sqlite:///{tmp_path / 'alerts.db'}")
+def store(db_url: str) -> Iterator[AlertStore]:
+    with AlertStore.open(db_url) as opened:
+        yield opened
 
 
 def test_append_returns_rising_seq_and_is_idempotent(store: AlertStore) -> None:
@@ -86,7 +112,7 @@ def test_bad_arguments_name_the_field(store: AlertStore) -> None:
     with pytest.raises(StoreError, match="limit"):
         store.list_alerts(limit=0)
     with pytest.raises(StoreError, match="db_url"):
-        AlertStore.open("postgresql://example/db")
+        AlertStore.open("mysql://example/db")
 
 
 def test_events_after_resumes_in_order(store: AlertStore) -> None:
@@ -109,13 +135,12 @@ def test_ack_keeps_first_and_unknown_raises(store: AlertStore) -> None:
         store.ack("a-000001", " ", 1.0)
 
 
-def test_restart_keeps_everything_and_numbering(tmp_path: Path) -> None:
-    url = str(tmp_path / "sub" / "alerts.db")
-    with AlertStore.open(url) as store:
+def test_restart_keeps_everything_and_numbering(db_url: str) -> None:
+    with AlertStore.open(db_url) as store:
         store.append(event("a-000041"))
         store.append(event("a-000017", track_id="k-000099"))
         seq = store.append(event("a-000041", "closed", 110.0))
-    with AlertStore.open(url) as reopened:
+    with AlertStore.open(db_url) as reopened:
         assert reopened.max_alert_number() == 41
         assert reopened.max_track_number() == 99
         assert reopened.append(event("a-000041", "closed", 110.0)) == seq  # no duplicate
@@ -151,8 +176,8 @@ def _writer(path: str, count: int) -> None:
             store.append(event(f"a-{i:06d}", t_s=float(i)))
 
 
-def test_two_processes_share_one_file(tmp_path: Path) -> None:
-    path = str(tmp_path / "shared.db")
+def test_two_processes_share_one_database(db_url: str) -> None:
+    path = db_url
     reader = AlertStore.open(path)
     proc = multiprocessing.get_context("spawn").Process(target=_writer, args=(path, 300))
     proc.start()
@@ -169,15 +194,20 @@ def test_two_processes_share_one_file(tmp_path: Path) -> None:
     reader.close()
 
 
-def test_thresholds_audit_keeps_changes_newest_first(tmp_path: Path) -> None:
-    url = str(tmp_path / "alerts.db")
-    with AlertStore.open(url) as store:
+def test_thresholds_audit_keeps_changes_newest_first(db_url: str) -> None:
+    with AlertStore.open(db_url) as store:
         store.thresholds_audit.record({"thermal.min_snr_db": 9.0}, "alice", 10.0,
                                       {"thermal.min_snr_db": 9.0, "track.confirm_m": 3})
         store.thresholds_audit.record({"track.confirm_m": 4}, "bob", 20.0,
                                       {"thermal.min_snr_db": 9.0, "track.confirm_m": 4})
-    with AlertStore.open(url) as reopened:
+    with AlertStore.open(db_url) as reopened:
         history = reopened.thresholds_audit.history()
     assert [(c.by, c.changes) for c in history] == [
         ("bob", {"track.confirm_m": 4}), ("alice", {"thermal.min_snr_db": 9.0})]
     assert history[0].result["track.confirm_m"] == 4 and history[0].id > history[1].id
+
+
+def test_sqlite_file_gets_its_folder(tmp_path: Path) -> None:
+    with AlertStore.open(str(tmp_path / "new" / "folder" / "alerts.db")) as store:
+        store.append(event("a-000001"))
+    assert (tmp_path / "new" / "folder" / "alerts.db").is_file()

@@ -1,8 +1,10 @@
 """The alert store: every alert event kept once, each alert's current state, acknowledgements.
 
-``AlertStore.open(url)`` takes ``sqlite:///PATH``, a bare path or ``:memory:``.
+``AlertStore.open(url)`` takes ``sqlite:///PATH``, a bare path, ``:memory:`` or
+``postgresql://...``.
 """
 
+from perimeter.store.alerts import MAX_PAGE, AlertStore
 from perimeter.store.audit import ThresholdAudit, ThresholdChange
 from perimeter.store.records import (
     AlertRecord,
@@ -13,7 +15,6 @@ from perimeter.store.records import (
     decode_cursor,
     encode_cursor,
 )
-from perimeter.store.sqlite import MAX_PAGE, AlertStore
 
 __all__ = [
     "MAX_PAGE",
