@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -169,3 +170,25 @@ def test_password_script_refuses_a_missing_password(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "MQTT_FUSION_PASSWORD is empty or unset" in result.stderr
     assert not (tmp_path / "passwd").exists()
+
+
+@pytest.mark.parametrize(("will_tower", "delivered"), [("T08", True), ("T09", False)])
+def test_a_tower_will_is_published_only_on_its_own_topic(
+        broker: RepoBroker, connect: Callable[..., Client], will_tower: str,
+        delivered: bool) -> None:
+    watcher = connect("fusion", "fusion")
+    watcher.subscribe(topics.tower_status(will_tower))
+    tower = Client(broker.port, "towers", TEST_PASSWORDS["towers"], "T08")
+    tower.paho.will_set(topics.tower_status(will_tower), b'{"state": "offline"}', qos=1)
+    reason = tower.connect()
+    if not delivered and reason.is_failure:  # a broker may refuse a forbidden will outright
+        tower.close()
+        return
+    assert not reason.is_failure
+    tower.paho.loop_stop()
+    sock = tower.paho.socket()
+    assert isinstance(sock, socket.socket)
+    sock.shutdown(socket.SHUT_RDWR)  # vanish without DISCONNECT: the will fires
+    sock.close()
+    arrived = watcher.wait_for(topics.tower_status(will_tower), b'{"state": "offline"}', 3.0)
+    assert arrived is delivered
