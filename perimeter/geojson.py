@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from perimeter.contract import AlertEvent, TracksSnapshot
+from perimeter.contract import Origin, Position, TracksSnapshot
 from perimeter.site import GeoOrigin, Site
 
 WGS84_A_M = 6_378_137.0
@@ -24,6 +24,19 @@ Feature = dict[str, Any]
 
 class GeoError(ValueError):
     """The site cannot be placed on the globe (it has no ``origin``)."""
+
+
+class AlertLike(Protocol):
+    """An alert event or a stored alert record: what GeoJSON needs of either."""
+
+    @property
+    def alert_id(self) -> str: ...
+    @property
+    def position(self) -> Position | None: ...
+    @property
+    def origin(self) -> Origin | None: ...
+
+    def model_dump(self, *, mode: str, by_alias: bool, exclude: set[str]) -> dict[str, Any]: ...
 
 
 def _radii_m(lat_deg: float) -> tuple[float, float]:
@@ -84,12 +97,12 @@ def site_features(site: Site) -> list[Feature]:
     return out
 
 
-def alerts_geojson(site: Site, events: Iterable[AlertEvent], *,
+def alerts_geojson(site: Site, events: Iterable[AlertLike], *,
                    origins: bool = True) -> dict[str, Any]:
-    """One point per alert at its latest position (properties of its latest event), and with
-    ``origins`` one point per estimated origin of movement."""
+    """One point per alert at its latest position (properties of its latest event or record),
+    and with ``origins`` one point per estimated origin of movement."""
     o = origin_of(site)
-    latest: dict[str, AlertEvent] = {}
+    latest: dict[str, AlertLike] = {}
     for event in events:
         if event.position is not None or event.alert_id not in latest:
             latest[event.alert_id] = event
