@@ -93,8 +93,9 @@ class EmbeddedBroker:
     """A broker child process; ``start()`` returns once it listens, ``stop()`` ends it."""
 
     def __init__(self, port: int, impl: BrokerImpl = "auto", host: str = "127.0.0.1",
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, own_session: bool = False) -> None:
         self.host, self.port, self.data_dir = host, port, data_dir
+        self.own_session = own_session  # out of the terminal's Ctrl-C: stopped last, by us
         mosquitto = find_mosquitto()
         if impl == "mosquitto" and mosquitto is None:
             raise BrokerError("--broker-impl mosquitto: no mosquitto binary on PATH")
@@ -123,7 +124,8 @@ class EmbeddedBroker:
         if not port_is_free(self.host, self.port):
             raise BrokerError(f"port {self.port} on {self.host} is in use "
                               "(choose another with --mqtt-port, or use --broker URL)")
-        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, env=child_env())
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, env=child_env(),
+                                     start_new_session=self.own_session)
         try:
             wait_listening(self.host, self.port, timeout_s, self.proc)
         except BrokerError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from dataclasses import replace
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -80,8 +81,9 @@ class MqttUplink:
             bus.flush(2.0)
             bus.abort()
 
-    def close(self, timeout_s: float = 10.0, announce_offline: bool = True) -> None:
-        """Flush every tower; publish each will (the towers stop) unless told not to; disconnect."""
+    def close(self, timeout_s: float = 5.0, announce_offline: bool = True) -> None:
+        """Publish each tower's will (the towers stop) unless told not to, flush every client
+        within one shared ``timeout_s``, then disconnect them all."""
         with self._lock:
             clients = dict(self._clients)
             self._clients.clear()
@@ -89,7 +91,9 @@ class MqttUplink:
             will = self._wills.get(tower_id)
             if announce_offline and will is not None:
                 bus.publish(will)
-            bus.close(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        for bus in clients.values():
+            bus.close(max(0.0, deadline - time.monotonic()))
 
     @property
     def counters(self) -> dict[str, int]:

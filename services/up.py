@@ -1,7 +1,8 @@
 """``perimeter up``: broker, fusion, API and simulation as child processes of one group.
 
 The embedded broker starts first (unless a broker URL is given), then fusion and the API,
-then the simulation. Ctrl-C (SIGINT to the group) or SIGTERM stops the services, then the broker.
+then the simulation. Ctrl-C (SIGINT to the group) or SIGTERM stops the services, then the broker
+(which runs in its own session so that it outlives them and delivers their last messages).
 """
 
 from __future__ import annotations
@@ -141,7 +142,10 @@ def run_up(config: UpConfig, console: Console | None = None) -> int:
             return 1
         try:
             if config.broker_url is None:
-                broker = EmbeddedBroker(config.mqtt_port, config.broker_impl).start()
+                # its own session, so Ctrl-C reaches the services first and the broker can
+                # still deliver their last messages; it is stopped after them
+                broker = EmbeddedBroker(config.mqtt_port, config.broker_impl,
+                                        own_session=True).start()
             broker_url = config.broker_url or (broker.url if broker else "")
             env = child_env({"PERIMETER_API_TOKEN": token})
             for name, command in child_commands(config, broker_url, site).items():

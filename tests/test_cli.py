@@ -1,0 +1,87 @@
+"""The ``perimeter`` command: scenario validation, recording, replay, option errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.testing import CliRunner
+
+from perimeter.cli import app
+from perimeter.contract import AlertEvent, parse_payload
+
+runner = CliRunner()
+
+
+def write_scenario(tmp_path: Path, data: dict[str, Any]) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_validate_accepts_a_good_scenario(tmp_path: Path,
+                                          crossing_scenario: dict[str, Any]) -> None:
+    result = runner.invoke(app, ["scenario", "validate", str(write_scenario(tmp_path,
+                                                                            crossing_scenario))])
+    assert result.exit_code == 0, result.output
+    assert "ok: test-crossing" in result.stdout
+
+
+def test_validate_names_the_bad_field(tmp_path: Path,
+                                      crossing_scenario: dict[str, Any]) -> None:
+    bad = dict(crossing_scenario, duration_s=-5)
+    bad["targets"] = [dict(crossing_scenario["targets"][0], speed_mps="fast")]  # type: ignore[index]
+    result = runner.invoke(app, ["scenario", "validate", str(write_scenario(tmp_path, bad))])
+    assert result.exit_code == 1
+    assert "duration_s" in result.stderr
+    assert "speed_mps" in result.stderr
+
+
+def test_validate_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["scenario", "validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1
+    assert "nope.yaml" in result.stderr
+
+
+def test_record_then_replay_gives_alert_lines(tmp_path: Path,
+                                              crossing_scenario: dict[str, Any]) -> None:
+    scenario = write_scenario(tmp_path, crossing_scenario)
+    recording = tmp_path / "run.jsonl"
+    result = runner.invoke(app, ["sim", "--scenario", str(scenario), "--record", str(recording)])
+    assert result.exit_code == 0, result.output
+    lines = recording.read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 1000
+    assert json.loads(lines[-1])["topic"].startswith("perimeter/v1/towers/")
+    with recording.open("a", encoding="utf-8") as handle:  # a malformed payload on purpose
+        handle.write('{"topic": "perimeter/v1/towers/T01/thermal", "payload": "{oops"}\n')
+    result = runner.invoke(app, ["fusion", "--replay", str(recording)])
+    assert result.exit_code == 0, result.output
+    events = [parse_payload(AlertEvent, line) for line in result.stdout.splitlines()]
+    assert events[0].event == "new" and events[0].class_ == "vehicle"
+    assert events[-1].event == "closed"
+    assert "bad_payload" in result.stderr
+
+
+def test_bad_option_value_is_named() -> None:
+    result = runner.invoke(app, ["sim", "--speed", "0", "--record", "-"])
+    assert result.exit_code == 2
+    assert "speed" in result.stderr
+
+
+def test_bad_broker_url_is_named(monkeypatch: Any) -> None:
+    monkeypatch.setenv("PERIMETER_BROKER_URL", "http://nowhere")
+    result = runner.invoke(app, ["fusion"])
+    assert result.exit_code == 2
+    assert "broker_url" in result.stderr
+
+
+def test_python_dash_m_perimeter_runs() -> None:
+    done = subprocess.run([sys.executable, "-m", "perimeter", "--help"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0
+    for command in ("up", "sim", "fusion", "api", "scenario"):
+        assert command in done.stdout
