@@ -23,8 +23,6 @@ from services.broker import find_mosquitto, wait_listening
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 MOSQUITTO_DIR = REPO / "deploy" / "mosquitto"
-CONTAINER_DEPLOY_DIR = "/perimeter-deploy"
-"""Where docker-compose.yml mounts deploy/mosquitto inside the broker container."""
 
 ROLE_PASSWORD_VARS = {"towers": "MQTT_TOWERS_PASSWORD", "fusion": "MQTT_FUSION_PASSWORD",
                       "api": "MQTT_API_PASSWORD", "health": "MQTT_HEALTH_PASSWORD"}
@@ -102,13 +100,13 @@ def adapted_config(port: int, passwd: Path, data_dir: Path) -> str:
     loopback test broker (and ``user`` set to the current user). Fails on a missing key."""
     lines, seen = [], set()
     for line in (MOSQUITTO_DIR / "mosquitto.conf").read_text(encoding="utf-8").splitlines():
-        key, _, value = line.partition(" ")
+        key = line.partition(" ")[0]
         if key == "listener":
             line = f"listener {port} 127.0.0.1"
         elif key == "password_file":
             line = f"password_file {passwd}"
         elif key == "acl_file":
-            line = f"acl_file {value.replace(CONTAINER_DEPLOY_DIR, str(MOSQUITTO_DIR))}"
+            line = f"acl_file {MOSQUITTO_DIR / 'acl'}"
         elif key == "persistence_location":
             line = f"persistence_location {data_dir}/"
         elif key == "log_dest":

@@ -192,3 +192,16 @@ def test_a_tower_will_is_published_only_on_its_own_topic(
     sock.close()
     arrived = watcher.wait_for(topics.tower_status(will_tower), b'{"state": "offline"}', 3.0)
     assert arrived is delivered
+
+
+def test_broker_scripts_are_posix_sh_and_use_the_config_paths() -> None:
+    folder = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
+    for script in ("make-passwd.sh", "start.sh"):
+        subprocess.run(["sh", "-n", str(folder / script)], check=True)
+    start = (folder / "start.sh").read_text()
+    conf = (folder / "mosquitto.conf").read_text()
+    assert "make-passwd.sh /mosquitto/auth/passwd" in start
+    assert "password_file /mosquitto/auth/passwd" in conf
+    assert "cp /perimeter-deploy/acl /mosquitto/auth/acl" in start
+    assert "acl_file /mosquitto/auth/acl" in conf
+    assert "exec /usr/sbin/mosquitto -c /perimeter-deploy/mosquitto.conf" in start
