@@ -1,11 +1,15 @@
+import io
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from matplotlib.image import imread
+from rich.console import Console
 
 from perimeter.geojson import to_local_m
 from perimeter.site import Site, western_heights
+from sim.coverage_command import coverage_command
 from sim.coverage_map import Conditions, CoverageGrid, coverage
 from sim.coverage_plot import coverage_geojson, save_coverage_png, zone_summary
 
@@ -55,3 +59,15 @@ def test_geojson_cells_are_lon_lat_squares_carrying_pd(site: Site, grid: Coverag
 def test_zone_summary_sees_the_forest_blind_spot(site: Site, grid: CoverageGrid) -> None:
     shares = zone_summary(grid, site)
     assert shares["forest"] < 0.1 < shares["approach"] and shares["ruined town"] > 0.9
+
+
+def test_the_command_writes_both_files_and_prints_the_zone_shares(tmp_path: Path) -> None:
+    text = io.StringIO()
+    png, geo = tmp_path / "c.png", tmp_path / "c.geojson"
+    grid = coverage_command(kind="light_vehicle", weather="fog", without=["T06"], png=png,
+                            geojson=geo, resolution_m=400.0,
+                            console=Console(file=text, width=120))
+    assert grid.conditions.kind == "light_vehicle" and "T06" not in grid.towers
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert json.loads(geo.read_text())["properties"]["weather"] == "fog"
+    assert "approach" in text.getvalue()
