@@ -13,7 +13,9 @@ COPY deploy/constraints.txt ./deploy/constraints.txt
 COPY perimeter ./perimeter
 COPY sim ./sim
 COPY services ./services
-RUN pip wheel --wheel-dir /wheels --constraint deploy/constraints.txt .
+# The "postgres" extra (psycopg) serves the compose postgres profile; pip only warns while the
+# project does not declare it.
+RUN pip wheel --wheel-dir /wheels --constraint deploy/constraints.txt ".[postgres]"
 
 # --- runtime: wheels installed offline, no compiler, no pip, a non-root user ----------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -28,7 +30,7 @@ RUN groupadd --system --gid 10001 perimeter \
  && chown perimeter:perimeter /data
 # The wheels are bind-mounted from the builder, so they never become a layer of this image.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels western-heights-perimeter \
+    pip install --no-index --find-links=/wheels "western-heights-perimeter[postgres]" \
  && pip uninstall --yes setuptools wheel pip
 COPY deploy/healthcheck.py /app/healthcheck.py
 WORKDIR /app

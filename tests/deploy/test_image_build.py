@@ -88,9 +88,11 @@ def test_runtime_stage_is_slim_python_without_build_tools() -> None:
 
 def test_runtime_installs_only_wheels_from_the_builder() -> None:
     (_, build_steps), (_, steps) = stages()
-    assert any(s.startswith("RUN pip wheel --wheel-dir /wheels") for s in build_steps)
+    assert any(s.startswith("RUN pip wheel --wheel-dir /wheels") and s.endswith('".[postgres]"')
+               for s in build_steps)
     install = [s for s in steps if "pip install" in s]
     assert len(install) == 1 and "--no-index" in install[0]
+    assert '"western-heights-perimeter[postgres]"' in install[0]
     assert "from=builder,source=/wheels" in install[0]
 
 
@@ -155,7 +157,8 @@ def test_pins_satisfy_every_runtime_dependency() -> None:
             assert version, f"not an exact pin: {line!r}"
             assert canonicalize_name(name) not in pins, f"pinned twice: {name}"
             pins[canonicalize_name(name)] = version
-    for dependency in project["dependencies"]:
+    extras = project.get("optional-dependencies", {})
+    for dependency in project["dependencies"] + extras.get("postgres", []):
         requirement = Requirement(dependency)
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{requirement.name} has no pin in deploy/constraints.txt"
