@@ -34,7 +34,7 @@ def test_validate_accepts_a_good_scenario(tmp_path: Path,
 def test_validate_names_the_bad_field(tmp_path: Path,
                                       crossing_scenario: dict[str, Any]) -> None:
     bad = dict(crossing_scenario, duration_s=-5)
-    bad["targets"] = [dict(crossing_scenario["targets"][0], speed_mps="fast")]  # type: ignore[index]
+    bad["targets"] = [dict(crossing_scenario["targets"][0], speed_mps="fast")]
     result = runner.invoke(app, ["scenario", "validate", str(write_scenario(tmp_path, bad))])
     assert result.exit_code == 1
     assert "duration_s" in result.stderr

@@ -1,0 +1,63 @@
+"""Embedded broker start-up errors and the command lines ``perimeter up`` builds."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from perimeter.site import load_site
+from services.broker import BrokerError, EmbeddedBroker, mosquitto_config, port_is_free
+from services.up import UpConfig, child_commands, site_reference
+
+
+def test_busy_port_is_refused_with_advice(free_port: Callable[[], int]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert not port_is_free("127.0.0.1", port)
+        with pytest.raises(BrokerError, match="--mqtt-port"):
+            EmbeddedBroker(port, "amqtt").start()
+    assert port_is_free("127.0.0.1", free_port())
+
+
+def test_mosquitto_config_is_loopback_anonymous_with_deep_queues(tmp_path: Path) -> None:
+    lines = mosquitto_config(18999, tmp_path).splitlines()
+    assert "listener 18999 127.0.0.1" in lines
+    assert "allow_anonymous true" in lines
+    assert "max_queued_messages 100000" in lines
+    assert f"persistence_location {tmp_path}/" in lines
+
+
+def test_forced_mosquitto_without_binary_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("services.broker.find_mosquitto", lambda: None)
+    with pytest.raises(BrokerError, match="no mosquitto"):
+        EmbeddedBroker(18999, "mosquitto")
+    assert EmbeddedBroker(18999, "auto").impl == "amqtt"
+
+
+def test_children_share_broker_db_and_site(tmp_path: Path) -> None:
+    config = UpConfig(speed=20.0, api_port=8123, db_path=tmp_path / "a.db")
+    commands = child_commands(config, "mqtt://127.0.0.1:18830", "western-heights")
+    assert list(commands) == ["fusion", "api", "sim"]
+    for command in commands.values():
+        assert command[command.index("--broker") + 1] == "mqtt://127.0.0.1:18830"
+    assert commands["fusion"][commands["fusion"].index("--db") + 1] == str(tmp_path / "a.db")
+    assert commands["api"][commands["api"].index("--port") + 1] == "8123"
+    assert commands["sim"][commands["sim"].index("--speed") + 1] == "20.0"
+
+
+def test_inline_site_is_written_for_fusion_and_api(tmp_path: Path) -> None:
+    site = load_site("western-heights").model_dump(mode="json")
+    site["name"] = "inline-heights"
+    scenario = {"name": "s", "duration_s": 60, "site": site,
+                "environment": {"start_time": "2026-01-15T22:00:00Z"}}
+    path = tmp_path / "s.yaml"
+    path.write_text(json.dumps(scenario), encoding="utf-8")
+    ref = site_reference(UpConfig(scenario=str(path)), tmp_path)
+    assert load_site(ref).name == "inline-heights"
+    assert site_reference(UpConfig(scenario="default"), tmp_path) == "western-heights"
