@@ -65,7 +65,7 @@ def tune(scenarios: Sequence[str], params: Sequence[str], options: TuneOptions, 
                      transient=True) as bar:
         job = bar.add_task(f"{len(points)} points", total=None)
         result = run_sweep(list(scenarios), points, base=base, seeds=options.seeds,
-                           executor=executor,
+                           executor=executor, min_tasks=max(4, 2 * options.workers),
                            progress=lambda done, total: bar.update(job, completed=done,
                                                                    total=total))
     choice = recommend(result.points, options.max_false_alerts_per_km_day)
