@@ -87,7 +87,8 @@ class TrackAlerter:
         if state is None:
             if (track.status != "confirmed" or track.label not in thresholds.alert_classes
                     or confidence(track, thresholds) < thresholds.alert_min_confidence
-                    or track.recent_thermal_towers(t_s, self.config.triangulation_window_s) < 2):
+                    or track.recent_thermal_towers(t_s, self.config.triangulation_window_s) < 2
+                    or not (track.label == "vehicle" or track.motion_known)):
                 return None
             track.alert_id = self.next_alert_id()
             state = _Open(track.alert_id, t_s, track.label, "low", origin_of(track), t_s)

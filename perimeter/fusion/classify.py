@@ -1,9 +1,11 @@
 """Classify: person, group, vehicle, animal or unknown (static) with a probability.
 
-A naive-Bayes combination of independent evidence: the track's net speed over the last
-minute (wandering animals move slowly on net; the filter's instantaneous speed is used, with a
-wider spread, until 20 s of track exist), the thermal target size (pixels times range times the
-pixel's angle), and the acoustic ``kind_hint`` counts.
+A naive-Bayes combination of independent evidence: the track's path speed and straightness
+over the last minute (:mod:`.motion`; animals amble and wander, people and vehicles head
+somewhere; until 20 s of track exist the filter's speed is used, with its spread), the thermal
+target size (pixels times range times the pixel's angle), the height of the thermal centroid
+above the (flat) ground from its elevation angle seen from the mast (animals stand half as
+high as people), and the acoustic ``kind_hint`` counts.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from perimeter.fusion.motion import motion_of
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
 
@@ -38,13 +41,21 @@ class ClassModel:
     prior: dict[str, float] = field(default_factory=lambda: {
         "person": 0.30, "group": 0.10, "vehicle": 0.15, "animal": 0.35, "unknown": 0.10})
     speed_mean_mps: dict[str, float] = field(default_factory=lambda: {
-        "person": 1.4, "group": 1.2, "vehicle": 8.0, "animal": 0.7, "unknown": 0.0})
+        "person": 1.35, "group": 1.2, "vehicle": 8.0, "animal": 0.8, "unknown": 0.0})
     speed_sigma_mps: dict[str, float] = field(default_factory=lambda: {
-        "person": 0.3, "group": 0.3, "vehicle": 3.0, "animal": 0.45, "unknown": 0.12})
+        "person": 0.3, "group": 0.3, "vehicle": 3.0, "animal": 0.45, "unknown": 0.2})
+    animal_speed_log_sigma: float = 0.5
+    """Animals amble in bouts whose speed is log-normal about the mean..."""
+    animal_pause_share: float = 0.4
+    """... and stand still between bouts this share of the time (people keep walking)."""
     size_m: dict[str, tuple[float, float]] = field(default_factory=lambda: {
         "person": (0.75, 0.75), "group": (0.5, 1.5), "vehicle": (2.3, 3.0),
         "animal": (0.6, 0.6), "unknown": (0.3, 3.0)})
     """Fully visible critical size range per class (metres)."""
+    height_m: dict[str, tuple[float, float]] = field(default_factory=lambda: {
+        "person": (0.85, 0.12), "group": (0.85, 0.15), "vehicle": (1.0, 0.35),
+        "animal": (0.45, 0.12), "unknown": (0.5, 1.5)})
+    """Height of the thermal centroid above ground (mean, spread) per class, from elevation."""
     size_log_sigma: float = 0.08
     partly_visible: float = 0.15
     """Share of tracks seen only partly (size uniform below the class's size)."""
@@ -52,29 +63,23 @@ class ClassModel:
     max_hint_weight: float = 6.0
     hint_clutter_share: float = 0.5
     """Share of associated acoustic detections assumed to be clutter (hint uninformative)."""
-    net_window_s: float = 60.0
-    net_min_s: float = 20.0
-
-
-def net_speed_mps(track: Track, model: ClassModel) -> float | None:
-    """Net displacement speed over the last ``net_window_s`` (None while too short)."""
-    trail = track.trail
-    if len(trail) < 2:
-        return None
-    t_end, x_end, y_end = trail[-1]
-    start = trail[0]
-    for point in trail:
-        if t_end - point[0] <= model.net_window_s:
-            start = point
-            break
-    span = t_end - start[0]
-    if span < model.net_min_s:
-        return None
-    return math.hypot(x_end - start[1], y_end - start[2]) / span
+    motion_window_s: float = 30.0
+    motion_min_s: float = 20.0
+    window_weight: float = 0.7
+    straightness_beta_a: dict[str, float] = field(default_factory=lambda: {
+        "person": 20.0, "group": 15.0, "vehicle": 40.0, "animal": 8.0, "unknown": 1.0})
+    """Straightness ~ Beta(a, 1): heading somewhere (large a) or wandering (a near 1)."""
 
 
 def _log_normal_pdf(x: float, mean: float, sigma: float) -> float:
     return -0.5 * ((x - mean) / sigma) ** 2 - math.log(sigma)
+
+
+def _log_speed_pdf(speed: float, median: float, log_sigma: float, spread: float) -> float:
+    """Log-density of a log-normal speed (widened by the estimate's own spread)."""
+    v = max(speed, 0.05)
+    sig = math.hypot(log_sigma, spread / max(v, 0.3))
+    return -0.5 * (math.log(v / median) / sig) ** 2 - math.log(sig * v)
 
 
 def size_log_likelihood(size_m: float, lo_m: float, hi_m: float, model: ClassModel) -> float:
@@ -96,35 +101,81 @@ def size_log_likelihood(size_m: float, lo_m: float, hi_m: float, model: ClassMod
     return math.log((1.0 - model.partly_visible) * full + model.partly_visible * partial + 1e-12)
 
 
+def motion_log_likelihoods(speed_mps: float, spread_mps: float, straightness: float | None,
+                           model: ClassModel) -> dict[str, float]:
+    """Log-likelihood of a speed (with its spread) and a straightness under each class."""
+    out = {}
+    for cls in CLASSES:
+        sigma = math.hypot(model.speed_sigma_mps[cls], spread_mps)
+        ll = _log_normal_pdf(speed_mps, model.speed_mean_mps[cls], sigma)
+        if cls == "animal":
+            pause = _log_normal_pdf(speed_mps, 0.0, math.hypot(0.2, spread_mps))
+            bout = _log_speed_pdf(speed_mps, model.speed_mean_mps[cls],
+                                  model.animal_speed_log_sigma, spread_mps)
+            share = model.animal_pause_share
+            ll = math.log(share * math.exp(pause) + (1.0 - share) * math.exp(bout) + 1e-300)
+        if straightness is not None:
+            a = model.straightness_beta_a[cls]
+            ll += math.log(a) + (a - 1.0) * math.log(max(straightness, 1e-3))
+        out[cls] = ll
+    return out
+
+
+def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
+    """Add one window's motion evidence once every ``motion_window_s`` of track life.
+
+    An object keeps its class, so evidence from successive windows adds up (tempered by
+    ``window_weight`` for their dependence): one straight stretch of a wandering animal does
+    not make it a person.
+    """
+    if t_s - track.class_window_t_s < model.motion_window_s:
+        return
+    motion = motion_of(track.trail, window_s=model.motion_window_s,
+                       min_span_s=0.8 * model.motion_window_s)
+    if motion is None:
+        return
+    lls = motion_log_likelihoods(motion.speed_mps, 0.0, motion.straightness, model)
+    for cls, ll in lls.items():
+        track.class_evidence[cls] = track.class_evidence.get(cls, 0.0) + model.window_weight * ll
+    track.class_windows += 1
+    track.class_window_t_s = t_s
+
+
 def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
     """Log-likelihood of the track's evidence under each class."""
-    net = net_speed_mps(track, model)
-    if net is None:
-        speed = track.speed_mps
-        spread = math.sqrt(max(float(track.p[2, 2] + track.p[3, 3]) / 2.0, 0.0)) + 0.3
+    if track.class_windows:
+        out = dict(track.class_evidence)
     else:
-        speed, spread = net, 0.0
+        motion = motion_of(track.trail, window_s=model.motion_window_s,
+                           min_span_s=model.motion_min_s)
+        if motion is None:
+            out = motion_log_likelihoods(track.speed_mps, track.velocity_sigma_mps + 0.3,
+                                         None, model)
+        else:
+            out = motion_log_likelihoods(motion.speed_mps, 0.0, motion.straightness, model)
     feats = track.features
     size = feats.size_m
     counts = feats.hint_counts
     total = float(counts.sum())
     weight = min(1.0, model.max_hint_weight / total) if total > 0 else 0.0
-    out = {}
+    height, height_err = feats.height_m
     for cls in CLASSES:
-        sigma = math.hypot(model.speed_sigma_mps[cls], spread)
-        ll = _log_normal_pdf(speed, model.speed_mean_mps[cls], sigma)
         if not math.isnan(size) and size > 0:
-            ll += size_log_likelihood(size, *model.size_m[cls], model)
+            out[cls] += size_log_likelihood(size, *model.size_m[cls], model)
+        if not math.isnan(height):
+            mean, spread = model.height_m[cls]
+            out[cls] += _log_normal_pdf(height, mean, math.hypot(spread, height_err))
         if total > 0:
             table = np.asarray(model.hint_likelihood[cls])
             mixed = (1.0 - model.hint_clutter_share) * table + model.hint_clutter_share / table.size
-            ll += weight * float(counts @ np.log(mixed))
-        out[cls] = ll
+            out[cls] += weight * float(counts @ np.log(mixed))
     return out
 
 
-def classify(track: Track, model: ClassModel) -> dict[str, float]:
-    """Posterior class probabilities of a track."""
+def classify(track: Track, model: ClassModel, t_s: float | None = None) -> dict[str, float]:
+    """Posterior class probabilities of a track (accumulating motion evidence at ``t_s``)."""
+    if t_s is not None:
+        accumulate_motion(track, t_s, model)
     lls = class_log_likelihoods(track, model)
     logs = {c: lls[c] + math.log(model.prior[c]) for c in CLASSES}
     top = max(logs.values())

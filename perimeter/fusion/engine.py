@@ -65,11 +65,14 @@ class FusionEngine:
 
     def __init__(self, towers_xy: FloatArray, thresholds: Thresholds,
                  config: EngineConfig | None = None, *, first_track_number: int = 1,
-                 thermal_ifov_rad: FloatArray | None = None) -> None:
+                 thermal_ifov_rad: FloatArray | None = None,
+                 tower_height_m: FloatArray | None = None) -> None:
         self.config = config or EngineConfig()
         self.towers_xy = np.asarray(towers_xy, dtype=np.float64)
         self.thermal_ifov_rad = (np.full(len(self.towers_xy), DEFAULT_IFOV_RAD)
                                  if thermal_ifov_rad is None else thermal_ifov_rad)
+        self.tower_height_m = (np.full(len(self.towers_xy), 15.0)
+                               if tower_height_m is None else tower_height_m)
         self.thresholds = thresholds
         self.initiator = Initiator(self.config.initiator)
         self.manager = TrackManager(self.config.manage, first_track_number)
@@ -161,6 +164,15 @@ class FusionEngine:
             if not math.isnan(scan.size_px[d]) and scan.size_px[d] > 0:
                 ifov = float(self.thermal_ifov_rad[scan.tower_index])
                 feats.sizes_m.append(float(scan.size_px[d]) * rng * ifov)
+            elev = math.nan if scan.elevation_rad is None else float(scan.elevation_rad[d])
+            if not math.isnan(elev):
+                height = float(self.tower_height_m[scan.tower_index]) + rng * math.tan(elev)
+                feats.heights_m.append(height)
+                # a pixel of elevation noise, and the range error through the depression angle
+                range_sigma = math.sqrt(max(float(track.p[0, 0] + track.p[1, 1]), 0.0))
+                feats.height_sigmas_m.append(math.hypot(
+                    rng * float(self.thermal_ifov_rad[scan.tower_index]),
+                    range_sigma * math.tan(abs(elev))))
             if not math.isnan(scan.contrast_k[d]):
                 feats.contrast_k_sum += float(scan.contrast_k[d])
                 feats.contrast_n += 1
@@ -221,10 +233,10 @@ class FusionEngine:
         """Drop duplicate and shadow tracks (run at housekeeping cadence)."""
         return self.manager.merge_duplicates(t_s, self.towers_xy)
 
-    def reclassify(self) -> None:
-        """Refresh every track's class probabilities."""
+    def reclassify(self, t_s: float) -> None:
+        """Refresh every track's class probabilities at data time ``t_s``."""
         for track in self.manager.tracks:
-            track.probabilities = classify(track, self.config.classes)
+            track.probabilities = classify(track, self.config.classes, t_s)
             track.label, track.label_probability = label(track.probabilities)
 
     def _late(self, scan: Scan) -> None:

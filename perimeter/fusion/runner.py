@@ -83,8 +83,10 @@ class FusionRunner:
         self._buffer = ReorderBuffer(gate)
         self._dupes = DuplicateFilter(gate.seq_memory)
         ifov = np.array([thermal_ifov_rad(t.thermal) for t in site.towers])
+        heights = np.array([t.height_m for t in site.towers])
         self.engine = FusionEngine(self._towers_xy, thresholds, engine_config,
-                                   first_track_number=first_track_number, thermal_ifov_rad=ifov)
+                                   first_track_number=first_track_number, thermal_ifov_rad=ifov,
+                                   tower_height_m=heights)
         self.alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers], alert_config,
                                     first_alert_number)
         self.health = TowerHealth(site, self.alerter.next_alert_id, heartbeat_timeout_s)
@@ -242,7 +244,7 @@ class FusionRunner:
         for track in self.engine.merge(t_s):
             self.counters["tracks_merged"] += 1
             self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
-        self.engine.reclassify()
+        self.engine.reclassify(t_s)
         for track in self.engine.tracks:
             self._emit(self.alerter.on_track(track, t_s, self.thresholds))
         if self.clock_s is not None:

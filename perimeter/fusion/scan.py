@@ -34,6 +34,7 @@ class Scan:
     contrast_k: FloatArray
     level_db: FloatArray
     kind_hint: IntArray
+    elevation_rad: FloatArray | None = None
     late: bool = field(default=False)
 
     @property
@@ -45,7 +46,8 @@ class Scan:
         return Scan(self.tower_id, self.tower_index, self.tower_xy, self.sensor, self.seq,
                     self.t_s, self.bearing_rad[keep], self.sigma_rad[keep], self.snr_db[keep],
                     self.size_px[keep], self.contrast_k[keep], self.level_db[keep],
-                    self.kind_hint[keep], self.late)
+                    self.kind_hint[keep],
+                    None if self.elevation_rad is None else self.elevation_rad[keep], self.late)
 
 
 def _opt(value: float | None) -> float:
@@ -71,4 +73,6 @@ def scan_from_report(report: SensorReport, tower_index: int, tower_xy: FloatArra
         level_db=np.array([_opt(d.level_db) for d in dets], dtype=np.float64),
         kind_hint=np.array([hints[d.kind_hint] if d.kind_hint else -1 for d in dets],
                            dtype=np.int64),
+        elevation_rad=np.radians(np.array([_opt(d.elevation_deg) for d in dets],
+                                          dtype=np.float64)),
     )

@@ -16,6 +16,9 @@ TrackStatus = Literal["tentative", "confirmed"]
 EXISTENCE_PRIOR_LOG_ODDS = -5.0
 """Prior log-odds that a new track is a real object (most seeds in clutter are not)."""
 
+MOTION_MIN_S = 20.0
+"""Trail span before a non-vehicle track's class is trusted enough to alert."""
+
 HISTORY_CAP = 2048
 """Filtered states kept per track for origin smoothing (the first ones matter)."""
 
@@ -58,6 +61,8 @@ class Features:
     """Evidence for classification accumulated from associated detections."""
 
     sizes_m: deque[float] = field(default_factory=lambda: deque(maxlen=101))
+    heights_m: deque[float] = field(default_factory=lambda: deque(maxlen=101))
+    height_sigmas_m: deque[float] = field(default_factory=lambda: deque(maxlen=101))
     contrast_k_sum: float = 0.0
     contrast_n: int = 0
     source_db_sum: float = 0.0
@@ -68,8 +73,23 @@ class Features:
 
     @property
     def size_m(self) -> float:
-        """Median apparent size (thermal critical dimension) of the recent detections."""
-        return float(np.median(np.fromiter(self.sizes_m, float))) if self.sizes_m else math.nan
+        """Apparent size (thermal critical dimension): the 90th percentile of the recent
+        detections, so towers that see the object only partly (forest, buildings) do not
+        shrink it."""
+        if not self.sizes_m:
+            return math.nan
+        return float(np.percentile(np.fromiter(self.sizes_m, float), 90))
+
+    @property
+    def height_m(self) -> tuple[float, float]:
+        """Height of the thermal centroid above (flat) ground from elevation angles, and its
+        standard error: the median of the recent estimates (robust to a stray detection)."""
+        n = len(self.heights_m)
+        if n < 5:
+            return math.nan, math.nan
+        sig = np.fromiter(self.height_sigmas_m, float)
+        err = 1.25 / math.sqrt(float(np.sum(1.0 / sig**2)))
+        return float(np.median(np.fromiter(self.heights_m, float))), err
 
     @property
     def contrast_k(self) -> float:
@@ -109,6 +129,9 @@ class Track:
     label: str = "unknown"
     label_probability: float = 0.0
     probabilities: dict[str, float] = field(default_factory=dict)
+    class_evidence: dict[str, float] = field(default_factory=dict)
+    class_windows: int = 0
+    class_window_t_s: float = -math.inf
     alert_id: str | None = None
     deleted: bool = False
 
@@ -125,6 +148,11 @@ class Track:
         """Probability the track is a real object, from its log-likelihood ratio and prior."""
         odds = min(max(self.llr + EXISTENCE_PRIOR_LOG_ODDS, -50.0), 50.0)
         return 1.0 / (1.0 + math.exp(-odds))
+
+    @property
+    def motion_known(self) -> bool:
+        """Followed for ``MOTION_MIN_S`` at least: long enough to judge how it moves."""
+        return bool(self.trail) and self.trail[-1][0] - self.trail[0][0] >= MOTION_MIN_S
 
     @property
     def velocity_sigma_mps(self) -> float:

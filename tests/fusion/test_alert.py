@@ -22,6 +22,7 @@ def alertable(number: int = 1) -> Track:
     track.label, track.label_probability = "person", 0.9
     track.probabilities = {"person": 0.9, "animal": 0.1}
     track.llr = 30.0  # existence ~1
+    track.trail = [(70.0 + 2 * k, 3000.0, 0.0) for k in range(15)]  # followed for 28 s
     track.towers = {0, 1}
     track.sensors = {"thermal"}
     track.previous_seen_by = {(0, "thermal"): 98.0, (1, "thermal"): 98.5}  # triangulated

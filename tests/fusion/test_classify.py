@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from perimeter.fusion.classify import ClassModel, classify, label
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
@@ -23,6 +25,31 @@ def test_walking_person_is_a_person() -> None:
 def test_slow_small_animal_is_an_animal() -> None:
     cls, p = label(classify(walked(0.5, 0.6), ClassModel()))
     assert cls == "animal" and p > 0.8
+
+
+def test_an_animal_that_walks_and_pauses_is_an_animal_over_time() -> None:
+    track = track_at(3000.0, 0.0)
+    model = ClassModel()
+    x = 3000.0
+    for k in range(0, 121):  # 1.3 m/s for 60 s, then 60 s standing still
+        x -= 2.6 if k < 30 else 0.0
+        track.trail.append((2.0 * k, x, 0.0))
+        probs = classify(track, model, 2.0 * k)
+    track.features.sizes_m.extend([0.45] * 30)  # partly hidden: size says little
+    assert track.class_windows >= 7
+    final = classify(track, model, 241.0)
+    assert label(final)[0] in ("animal", "unknown")  # never an alerting class
+    assert final["person"] + final["group"] < 0.2 and probs["person"] < 0.2
+
+
+def test_height_above_ground_separates_people_from_animals() -> None:
+    person, animal = walked(1.2, None), walked(1.2, None)
+    person.features.heights_m.extend([0.87] * 40)
+    person.features.height_sigmas_m.extend([0.3] * 40)
+    animal.features.heights_m.extend([0.45] * 40)
+    animal.features.height_sigmas_m.extend([0.3] * 40)
+    assert label(classify(person, ClassModel()))[0] in ("person", "group")
+    assert label(classify(animal, ClassModel()))[0] == "animal"
 
 
 def test_fast_large_object_is_a_vehicle_and_engine_sound_agrees() -> None:
