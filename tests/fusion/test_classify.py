@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import math
-
 from perimeter.fusion.classify import ClassModel, classify, label
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
