@@ -223,6 +223,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"<file>: {path} is not valid YAML: {exc}") from None
     except OSError as exc:
         raise ScenarioError(f"<file>: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"<file>: {path} is not UTF-8 text: {exc.reason} at byte "
+                            f"{exc.start}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"<root>: {path} does not hold a mapping")
     return data
