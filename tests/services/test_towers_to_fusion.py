@@ -100,10 +100,13 @@ def test_crossing_alert_and_dead_letter(any_broker: BrokerHandle,
     for seqs in by_tower.values():  # QoS 1, one client per tower: nothing lost, in order
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     # the towers stopped with the scenario: each one's retained status now says offline
-    statuses = [parse_payload(TowerStatus, m.payload)
-                for m in inbox.on("perimeter/v1/towers/+/status")]
-    offline = {s.tower_id for s in statuses if s.state == "offline"}
-    assert offline == {f"T{i:02d}" for i in range(1, 13)}
+    def offline() -> set[str]:
+        statuses = [parse_payload(TowerStatus, m.payload)
+                    for m in inbox.on("perimeter/v1/towers/+/status")]
+        return {s.tower_id for s in statuses if s.state == "offline"}
+
+    all_towers = {f"T{i:02d}" for i in range(1, 13)}
+    assert wait_for(lambda: offline() == all_towers, 15.0), sorted(all_towers - offline())
     watcher.close()
 
 
