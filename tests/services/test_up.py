@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -107,3 +108,26 @@ def test_up_alerts_within_a_minute_and_stops_on_ctrl_c(
     assert group_members(proc.pid) == []
     assert port_is_free("127.0.0.1", mqtt_port), "the embedded broker was stopped"
     assert port_is_free("127.0.0.1", api_port)
+
+
+def test_up_stops_everything_when_a_service_fails(tmp_path: Path,
+                                                  free_port: Callable[[], int]) -> None:
+    mqtt_port = free_port()
+    with socket.socket() as busy:  # the API cannot bind its port: up must stop the rest
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        api_port = busy.getsockname()[1]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "perimeter", "up", "--mqtt-port", str(mqtt_port),
+             "--api-port", str(api_port), "--db", str(tmp_path / "a.db")],
+            env=child_env(), cwd=tmp_path, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    assert proc.returncode == 1
+    assert "api exited with code" in err.decode()
+    assert group_members(proc.pid) == []
+    assert port_is_free("127.0.0.1", mqtt_port)
