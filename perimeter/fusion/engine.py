@@ -54,6 +54,10 @@ class EngineConfig:
     fov_rad: float = math.pi
 
 
+_NOTHING = Assignment(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                      np.zeros(0, dtype=bool))
+
+
 @dataclass(slots=True)
 class StepResult:
     confirmed: list[Track] = field(default_factory=list)
@@ -83,13 +87,18 @@ class FusionEngine:
     def tracks(self) -> list[Track]:
         return self.manager.tracks
 
-    def step(self, scan: Scan) -> StepResult:
-        """Fuse one scan (in time order unless ``scan.late``)."""
+    def step(self, scan: Scan) -> None:
+        """Fuse one scan (in time order unless ``scan.late``); see :meth:`maintain`."""
         if scan.late:
             self._late(scan)
-            return StepResult()
+            return
         tracks = self.manager.tracks
         lam = self._observe_clutter(scan)
+        if scan.size == 0 or not tracks:
+            self._penalise_misses(tracks, _NOTHING, scan)
+            if scan.size:
+                self._initiate(scan, np.arange(scan.size))
+            return
         x, p = self._predicted(tracks, scan.t_s)
         nu, s, h = ekf.innovation(x, p, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
         gate = gate_d2(self.thresholds.association_gate_probability)
@@ -100,9 +109,18 @@ class FusionEngine:
         multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
         near = gated[multi].any(axis=0) if multi.any() else np.zeros(scan.size, dtype=bool)
         near[found.detections] = True
-        for seed in self.initiator.offer(scan, np.flatnonzero(~near)):
+        self._initiate(scan, np.flatnonzero(~near))
+
+    def maintain(self, t_s: float) -> StepResult:
+        """Confirm and delete tracks at data time ``t_s`` (run at housekeeping cadence)."""
+        result = StepResult()
+        result.confirmed = self.manager.confirmations(t_s, self.thresholds)
+        result.deleted = self.manager.expire(t_s, self.thresholds)
+        return result
+
+    def _initiate(self, scan: Scan, indices: npt.NDArray[np.int64]) -> None:
+        for seed in self.initiator.offer(scan, indices):
             self._start(seed)
-        return self._maintain(scan.t_s)
 
     # -- stages -------------------------------------------------------------------------
     def _q(self, track: Track) -> float:
@@ -222,12 +240,6 @@ class FusionEngine:
         track = self.manager.create(seed)
         track.llr = self.config.llr_init + 2.0 * (len(set(seed.towers)) - 2)
         track.history.append(track.t_s, track.x, track.p, self._q(track))
-
-    def _maintain(self, t_s: float) -> StepResult:
-        result = StepResult()
-        result.confirmed = self.manager.confirmations(t_s, self.thresholds)
-        result.deleted = self.manager.expire(t_s, self.thresholds)
-        return result
 
     def merge(self, t_s: float) -> list[Track]:
         """Drop duplicate and shadow tracks (run at housekeeping cadence)."""

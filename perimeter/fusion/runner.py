@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", SensorReport, TowerStatus)
 
 HOUSEKEEPING_S = 0.5
-"""Data-time interval of classification, alert decisions and health checks."""
+"""Data-time interval of track confirmation and deletion, duplicate removal, classification,
+alert decisions and health checks (the per-report work is only the tracker step)."""
 
 
 class FusionOutput(Protocol):
@@ -225,15 +226,11 @@ class FusionRunner:
 
     def _process(self, scans: list[Scan]) -> None:
         for scan in scans:
-            result = self.engine.step(scan)
+            self.engine.step(scan)
             if scan.late:
                 continue
             self.counters["scans"] += 1
             self._processed_s = scan.t_s
-            self.counters["tracks_confirmed"] += len(result.confirmed)
-            for track in result.deleted:
-                self.counters["tracks_deleted"] += 1
-                self._emit(self.alerter.on_deleted(track, scan.t_s, self.thresholds))
             if scan.t_s >= self._next_housekeeping_s:
                 self._housekeeping(scan.t_s)
 
@@ -241,6 +238,11 @@ class FusionRunner:
         if not force and t_s < self._next_housekeeping_s:
             return
         self._next_housekeeping_s = t_s + HOUSEKEEPING_S
+        result = self.engine.maintain(t_s)
+        self.counters["tracks_confirmed"] += len(result.confirmed)
+        for track in result.deleted:
+            self.counters["tracks_deleted"] += 1
+            self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
         for track in self.engine.merge(t_s):
             self.counters["tracks_merged"] += 1
             self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
