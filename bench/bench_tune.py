@@ -5,8 +5,9 @@ simulation runs once per scenario and task), so that sweep costs about 600 fusio
 the full scenarios -- hours of CPU on two cores. This bench takes the built-in scenarios
 (cycled up to ``--scenarios``), cuts each to ``--duration-s`` of simulated time, and sweeps
 ``--points`` grid points of ``alert.min_confidence`` x ``thermal.min_snr_db``. Prints the
-median wall time per worker count over ``--repeats`` and the speed-up; the pooled figures
-are checked to be identical across worker counts.
+median wall time per worker count over ``--repeats``, the CPU time used (CPU seconds per wall
+second shows how much of the cores the sweep actually got on a shared machine) and the
+speed-up; the pooled figures are checked to be identical across worker counts.
 
     python bench/bench_tune.py [--scenarios 20] [--points 30] [--duration-s 300] [--repeats 1]
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import resource
 import statistics
 import time
 from typing import Any
@@ -46,6 +48,13 @@ def points(count: int) -> list[Point]:
     return grid[:count]
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and its reaped children (the pool's workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", type=int, default=20)
@@ -62,16 +71,19 @@ def main() -> None:
     medians: dict[int, float] = {}
     rows: dict[int, list[dict[str, Any]]] = {}
     for workers in args.workers:
-        walls = []
+        walls, cpus = [], []
         for _ in range(args.repeats):
-            started = time.perf_counter()
+            started, cpu0 = time.perf_counter(), cpu_s()
             result = run_sweep(scenarios, grid, executor=LocalExecutor(workers),
                                min_tasks=2 * workers)
             walls.append(time.perf_counter() - started)
+            cpus.append(cpu_s() - cpu0)
             rows[workers] = [p.row() for p in result.points]
         medians[workers] = statistics.median(walls)
+        cpu = statistics.median(cpus)
         print(f"workers {workers}: median wall {medians[workers]:.1f} s "
-              f"(runs: {', '.join(f'{w:.1f}' for w in walls)})")
+              f"(runs: {', '.join(f'{w:.1f}' for w in walls)}); CPU {cpu:.1f} s, "
+              f"{cpu / medians[workers]:.2f} CPU s per wall s")
     first = args.workers[0]
     same = all(rows[w] == rows[first] for w in args.workers)
     print(f"pooled figures identical across worker counts: {same}")
