@@ -187,7 +187,7 @@ def _update_alert(tx: Tx, seq: int, event: AlertEvent, payload: str) -> None:
 
 def _record(row: Row, history: list[StoredEvent] | None = None) -> AlertRecord:
     alert_id, status, first_t_s, last_t_s, last_seq, updates, latest, by, at_t_s, _ = row
-    return AlertRecord.from_latest(
-        parse_payload(AlertEvent, latest), alert_id=alert_id, status=status,
+    return AlertRecord.from_stored(
+        latest, alert_id=alert_id, status=status,
         first_t_s=first_t_s, last_t_s=last_t_s, last_seq=last_seq, updates=updates,
         acked=by is not None, acked_by=by, acked_at_t_s=at_t_s, history=history)

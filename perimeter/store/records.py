@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from typing import Annotated, Literal
 
@@ -82,6 +83,15 @@ class AlertRecord(BaseModel):
         """The record of an alert whose latest event is ``latest``, with lifecycle ``state``."""
         fields = latest.model_dump(by_alias=True, exclude={"event", "t_s"})
         return cls.model_validate({**fields, **state})
+
+    @classmethod
+    def from_stored(cls, latest_json: str | bytes, **state: object) -> AlertRecord:
+        """The record from the stored JSON of its latest event (one validation pass)."""
+        fields = json.loads(latest_json)
+        fields.pop("event", None)
+        fields.pop("t_s", None)
+        fields.update(state)
+        return cls.model_validate(fields)
 
     def to_payload(self) -> dict[str, object]:
         """The JSON-ready dict with ``class`` spelled as in the contract."""

@@ -14,7 +14,7 @@ from services.api.state import ApiState
 _bearer = HTTPBearer(auto_error=False, description="PERIMETER_API_TOKEN")
 
 
-def get_state(request: Request) -> ApiState:
+async def get_state(request: Request) -> ApiState:
     state: ApiState = request.state.api
     return state
 
@@ -22,14 +22,14 @@ def get_state(request: Request) -> ApiState:
 StateDep = Annotated[ApiState, Depends(get_state)]
 
 
-def get_store(state: StateDep) -> AlertStore:
+async def get_store(state: StateDep) -> AlertStore:
     return state.store
 
 
 StoreDep = Annotated[AlertStore, Depends(get_store)]
 
 
-def require_token(
+async def require_token(
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
