@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from perimeter import topics
-from perimeter.bus import Message
+from perimeter.bus import Message, Publisher
 from perimeter.contract import AlertEvent, dump_payload
 from perimeter.store import AlertStore
 
@@ -85,9 +85,11 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
-        else values[0]
+def pct(values: list[float], q: int) -> float:
+    """The ``q``-th percentile."""
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 async def load(url: str, seconds: float, concurrency: int) -> tuple[list[float], int]:
@@ -136,7 +138,7 @@ def bench_throughput(tmp: Path, seconds: float, concurrency: int) -> None:
           f"server {len(latencies) / cpu:,.0f} req per CPU-second")
 
 
-def tower_traffic(bus: object, towers: int, stop: threading.Event) -> None:
+def tower_traffic(bus: Publisher, towers: int, stop: threading.Event) -> None:
     """Each tower's thermal (5 Hz) and acoustic (2 Hz) heartbeats, as the sim sends them."""
     seq = 0
     while not stop.is_set():
@@ -147,7 +149,7 @@ def tower_traffic(bus: object, towers: int, stop: threading.Event) -> None:
                 if seq % every == 0:
                     payload = {"tower_id": tid, "sensor": sensor, "seq": seq // every,
                                "t_s": t_s, "detections": []}
-                    bus.publish(Message(topics.sensor(tid, sensor),  # type: ignore[attr-defined]
+                    bus.publish(Message(topics.sensor(tid, sensor),
                                         json.dumps(payload).encode(), qos=1))
         seq += 1
         stop.wait(0.2)
