@@ -1,5 +1,8 @@
 """Alert: one alert per track — ``new``, rate-limited ``update``s, ``closed`` — with severity.
 
+A track lost for less than ``reacquire_s`` and picked up again near where it was heading keeps
+its alert (the new track continues it with ``update`` events; its origin stays the first one).
+
 A confirmed track alerts when its confidence (existence probability times the probability of
 the classes in ``alert.classes``) reaches ``alert.min_confidence``. Severity rises with the
 class, nearness to the perimeter line and the time to reach it at the current closing speed.
@@ -9,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from perimeter.contract import AlertEvent, AlertEventKind, Origin, Position, Severity, Velocity
 from perimeter.fusion.origin import origin_of
@@ -22,6 +27,8 @@ SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 @dataclass(frozen=True, slots=True)
 class AlertConfig:
     update_interval_s: float = 5.0
+    reacquire_s: float = 60.0
+    reacquire_distance_m: float = 300.0
     triangulation_window_s: float = 10.0
     origin_refresh_s: float = 120.0
     critical_distance_m: float = 250.0
@@ -63,6 +70,16 @@ class _Open:
     severity: Severity
     origin: Origin | None
     origin_t_s: float
+    adopted: bool = False
+
+
+@dataclass(slots=True)
+class _Dormant:
+    """An alert whose track was lost, waiting ``reacquire_s`` for the object to come back."""
+
+    state: _Open
+    track: Track
+    lost_t_s: float
 
 
 class TrackAlerter:
@@ -74,6 +91,7 @@ class TrackAlerter:
         self.perimeter = list(perimeter)
         self.tower_ids = list(tower_ids)
         self._open: dict[int, _Open] = {}
+        self._dormant: list[_Dormant] = []
         self._next = first_number
 
     def next_alert_id(self) -> str:
@@ -85,9 +103,16 @@ class TrackAlerter:
         """A ``new`` or due ``update`` event for a live track, else None."""
         state = self._open.get(track.number)
         if state is None:
-            if (track.status != "confirmed" or track.label not in thresholds.alert_classes
+            if (track.status != "confirmed"
+                    or track.recent_thermal_towers(t_s, self.config.triangulation_window_s) < 2):
+                return None
+            resumed = self._reacquire(track, t_s)
+            if resumed is not None:
+                track.alert_id = resumed.alert_id
+                self._open[track.number] = resumed
+                return self._event("update", track, t_s, thresholds, resumed)
+            if (track.label not in thresholds.alert_classes
                     or confidence(track, thresholds) < thresholds.alert_min_confidence
-                    or track.recent_thermal_towers(t_s, self.config.triangulation_window_s) < 2
                     or not (track.label == "vehicle" or track.motion_known)):
                 return None
             track.alert_id = self.next_alert_id()
@@ -98,17 +123,47 @@ class TrackAlerter:
         due = t_s - state.last_t_s >= self.config.update_interval_s
         if not due and track.label == state.cls and sev == state.severity:
             return None
-        if (not track.history.full and track.confirmed_t_s is not None
+        if (not state.adopted and not track.history.full and track.confirmed_t_s is not None
                 and t_s - track.confirmed_t_s <= self.config.origin_refresh_s):
             state.origin = origin_of(track) or state.origin
         return self._event("update", track, t_s, thresholds, state)
 
-    def on_deleted(self, track: Track, t_s: float, thresholds: Thresholds) -> AlertEvent | None:
-        """The ``closed`` event of a track that had an alert."""
+    def on_deleted(self, track: Track, t_s: float, thresholds: Thresholds, *,
+                   final: bool = False) -> AlertEvent | None:
+        """A track ended: its alert waits ``reacquire_s`` for the object to be tracked again
+        (one alert per object through a short loss), or closes now when ``final``."""
         state = self._open.pop(track.number, None)
         if state is None:
             return None
-        return self._event("closed", track, t_s, thresholds, state)
+        if final:
+            return self._event("closed", track, t_s, thresholds, state)
+        self._dormant.append(_Dormant(state, track, t_s))
+        return None
+
+    def expire(self, t_s: float, thresholds: Thresholds, *, final: bool = False
+               ) -> list[AlertEvent]:
+        """``closed`` events of lost tracks that were not reacquired in time (all if ``final``)."""
+        due = [d for d in self._dormant if final or t_s - d.lost_t_s > self.config.reacquire_s]
+        self._dormant = [d for d in self._dormant if d not in due]
+        return [self._event("closed", d.track, t_s, thresholds, d.state) for d in due]
+
+    def _reacquire(self, track: Track, t_s: float) -> _Open | None:
+        """The dormant alert of a lost track this new track continues, if any."""
+        best: tuple[float, _Dormant] | None = None
+        for dormant in self._dormant:
+            old = dormant.track
+            gap = t_s - old.t_s
+            guess = old.x[:2] + old.x[2:] * gap
+            dist = float(np.hypot(*(track.x[:2] - guess)))
+            reach = self.config.reacquire_distance_m + 2.0 * gap
+            if dist <= reach and (best is None or dist < best[0]):
+                best = (dist, dormant)
+        if best is None:
+            return None
+        self._dormant.remove(best[1])
+        state = best[1].state
+        state.adopted = True
+        return state
 
     def _severity(self, track: Track) -> Severity:
         point = (float(track.x[0]), float(track.x[1]))

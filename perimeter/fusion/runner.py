@@ -122,7 +122,9 @@ class FusionRunner:
             t_s = self._processed_s if self._processed_s is not None else 0.0
             self._housekeeping(t_s, force=True)
             for track in list(self.engine.tracks):
-                self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
+                self._emit(self.alerter.on_deleted(track, t_s, self.thresholds, final=True))
+            for event in self.alerter.expire(t_s, self.thresholds, final=True):
+                self._emit(event)
             for event in self.health.close_all(self.clock_s or t_s):
                 self._emit(event)
         except Exception:  # pragma: no cover - defensive, finish must not crash a service
@@ -249,6 +251,8 @@ class FusionRunner:
         self.engine.reclassify(t_s)
         for track in self.engine.tracks:
             self._emit(self.alerter.on_track(track, t_s, self.thresholds))
+        for event in self.alerter.expire(t_s, self.thresholds):
+            self._emit(event)
         if self.clock_s is not None:
             for event in self.health.check(self.clock_s):
                 self._emit(event)

@@ -49,9 +49,33 @@ def test_new_then_rate_limited_updates_then_closed() -> None:
     assert update is not None and update.event == "update"
     track.label = "vehicle"
     assert alerter.on_track(track, 106.0, th) is not None
-    closed = alerter.on_deleted(track, 130.0, th)
-    assert closed is not None and closed.event == "closed" and closed.alert_id == "a-000007"
-    assert alerter.on_deleted(track, 131.0, th) is None
+    assert alerter.on_deleted(track, 130.0, th) is None  # lost: waits to be reacquired
+    assert alerter.expire(150.0, th) == []
+    (closed,) = alerter.expire(191.0, th)  # not reacquired within 60 s
+    assert closed.event == "closed" and closed.alert_id == "a-000007"
+    assert alerter.on_deleted(track, 192.0, th, final=True) is None
+
+
+def test_a_lost_track_picked_up_again_keeps_its_alert() -> None:
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    th = Thresholds()
+    first = alertable(1)
+    new = alerter.on_track(first, 100.0, th)
+    assert new is not None and new.event == "new"
+    alerter.on_deleted(first, 110.0, th)
+    again = alertable(2)
+    again.x[0] = 3000.0 - 1.4 * 30.0  # where the first one was heading, 30 s later
+    again.label = "group"
+    again.previous_seen_by = {(0, "thermal"): 128.0, (1, "thermal"): 129.0}
+    resumed = alerter.on_track(again, 130.0, th)
+    assert resumed is not None and resumed.event == "update"
+    assert resumed.alert_id == new.alert_id and resumed.track_id == "k-000002"
+    assert resumed.origin == new.origin
+    assert alerter.expire(500.0, th) == []
+    elsewhere = alertable(3)
+    elsewhere.x[:2] = (5000.0, 2000.0)
+    elsewhere.previous_seen_by = again.previous_seen_by
+    assert alerter.on_track(elsewhere, 131.0, th).alert_id != new.alert_id  # type: ignore[union-attr]
 
 
 def test_no_alert_for_tentative_low_confidence_or_non_alerting_class() -> None:
