@@ -211,3 +211,17 @@ def test_sqlite_file_gets_its_folder(tmp_path: Path) -> None:
     with AlertStore.open(str(tmp_path / "new" / "folder" / "alerts.db")) as store:
         store.append(event("a-000001"))
     assert (tmp_path / "new" / "folder" / "alerts.db").is_file()
+
+
+def test_version_moves_on_any_commit(db_url: str) -> None:
+    with AlertStore.open(db_url) as reader, AlertStore.open(db_url) as writer:
+        before = reader.version()
+        if db_url.startswith("postgresql"):
+            assert before is None  # no cheap counter: callers never cache
+            return
+        assert reader.version() == before
+        writer.append(event("a-000001"))
+        after_other = reader.version()
+        assert after_other != before
+        reader.ack("a-000001", "alice", 1.0)
+        assert reader.version() != after_other

@@ -152,6 +152,11 @@ class AlertStore:
         """The highest track number named by a stored alert."""
         return int(self._db.read("SELECT COALESCE(MAX(track_number), 0) FROM alerts")[0][0])
 
+    def version(self) -> object | None:
+        """Changes on every commit to the database (by any process); None where the backend
+        cannot tell cheaply. Equal versions mean equal answers, so callers may cache on it."""
+        return self._db.version()
+
     def writable(self) -> bool:
         """Whether a write transaction can be taken now (for readiness checks)."""
         try:

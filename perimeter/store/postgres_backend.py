@@ -93,6 +93,10 @@ class PostgresBackend:
         with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
             yield _PgTx(cur)
 
+    def version(self) -> None:
+        """No cheap change counter here: callers must not cache."""
+        return None
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -91,6 +91,7 @@ class SqliteBackend:
         self._conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                      check_same_thread=False)
         self._lock = threading.Lock()
+        self._commits = 0
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
@@ -113,8 +114,15 @@ class SqliteBackend:
                 raise
             else:
                 cur.execute("COMMIT")
+                self._commits += 1
             finally:
                 cur.close()
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever anything is committed, by this or any other connection."""
+        with self._lock:
+            other = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            return other, self._commits
 
     def close(self) -> None:
         with self._lock:

@@ -6,7 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Path, Query
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
@@ -26,10 +26,9 @@ POLL_S = 1.0
 AlertId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", examples=["a-000017"])]
 
 
-@router.get("", response_model=AlertPage,
-            responses=error_responses(422))
-def list_alerts(
-    store: StoreDep,
+@router.get("", response_model=AlertPage, responses=error_responses(422))
+async def list_alerts(
+    state: StateDep,
     status: AlertStatus | None = None,
     severity: Severity | None = None,
     class_: Annotated[TargetClass | None, Query(alias="class")] = None,
@@ -39,12 +38,19 @@ def list_alerts(
                                          allow_inf_nan=False)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-) -> AlertPage:
+) -> Response:
     """Alerts newest first (by when they were raised); pages are stable while alerts arrive."""
-    items, next_cursor = store.list_alerts(status=status, severity=severity, class_=class_,
-                                           since_t_s=since, until_t_s=until, limit=limit,
-                                           cursor=cursor)
-    return AlertPage(items=items, next_cursor=next_cursor)
+    key = (status, severity, class_, since, until, limit, cursor)
+    version = state.store.version()
+    body = state.pages.get(key, version)
+    if body is None:
+        items, next_cursor = await run_in_threadpool(
+            state.store.list_alerts, status=status, severity=severity, class_=class_,
+            since_t_s=since, until_t_s=until, limit=limit, cursor=cursor)
+        body = AlertPage(items=items, next_cursor=next_cursor).model_dump_json(
+            by_alias=True).encode()
+        state.pages.put(key, version, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/stream", response_class=EventSourceResponse, responses=error_responses(422))

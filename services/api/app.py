@@ -26,6 +26,7 @@ from services.api import site as site_routes
 from services.api.errors import install_error_handlers
 from services.api.live import LiveView
 from services.api.metrics import ApiMetrics
+from services.api.page_cache import PageCache
 from services.api.state import ApiState
 from services.api.tuning import ThresholdsKeeper
 
@@ -56,7 +57,7 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
             live.attach(bus)
         state = ApiState(settings=settings, site=site, store=opened, bus=bus, live=live,
                          metrics=metrics, thresholds=ThresholdsKeeper(opened, live),
-                         owns_store=owns_store)
+                         owns_store=owns_store, pages=PageCache())
         try:
             yield {"api": state}
         finally:

@@ -11,6 +11,7 @@ from perimeter.site import Site
 from perimeter.store import AlertStore
 from services.api.live import LiveView
 from services.api.metrics import ApiMetrics
+from services.api.page_cache import PageCache
 from services.api.tuning import ThresholdsKeeper
 
 
@@ -26,6 +27,7 @@ class ApiState:
     metrics: ApiMetrics
     thresholds: ThresholdsKeeper
     owns_store: bool
+    pages: PageCache
 
     def token_matches(self, presented: str) -> bool:
         """Constant-time comparison with ``PERIMETER_API_TOKEN``; False when none is set."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import TOKEN, Live, alert_event
 
+from perimeter.store import AlertStore
+
 pytestmark = pytest.mark.integration
 
 
@@ -94,3 +96,16 @@ def test_writes_refused_without_a_configured_token(live: Live) -> None:
     with live.writer() as http:
         answer = http.post("/api/v1/alerts/a-000009/ack")
     assert answer.status_code == 403 and "PERIMETER_API_TOKEN" in answer.json()["error"]["message"]
+
+
+def test_lists_follow_writes_from_another_process_and_acks(live: Live) -> None:
+    live.raise_alert(alert_event("a-000001"))
+    with live.client() as http, AlertStore.open(live.settings.db_url) as fusion_store:
+        assert [a["alert_id"] for a in http.get("/api/v1/alerts").json()["items"]] == [
+            "a-000001"]
+        fusion_store.append(alert_event("a-000002", t_s=1001.0))  # another connection writes
+        assert [a["alert_id"] for a in http.get("/api/v1/alerts").json()["items"]] == [
+            "a-000002", "a-000001"]
+        http.post("/api/v1/alerts/a-000001/ack", headers={"Authorization": f"Bearer {TOKEN}"})
+        acked = {a["alert_id"]: a["acked"] for a in http.get("/api/v1/alerts").json()["items"]}
+        assert acked == {"a-000002": False, "a-000001": True}
