@@ -9,6 +9,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from perimeter.contract import (
     AlertEvent,
@@ -51,10 +52,24 @@ class StoredEvent(BaseModel):
     event: AlertEvent
 
 
+_RECORD_EXAMPLE: JsonDict = {
+    "alert_id": "a-000017", "status": "open", "track_id": "k-000042", "class": "person",
+    "class_confidence": 0.91, "confidence": 0.97, "severity": "high",
+    "position": {"x_m": 2310.0, "y_m": -420.0}, "velocity": {"vx_mps": -1.2, "vy_mps": 0.3},
+    "origin": {"x_m": 3105.0, "y_m": -610.0, "t_s": 1768514401.0, "sigma_major_m": 35.0,
+               "sigma_minor_m": 12.0, "orientation_deg": 80.0},
+    "distance_to_perimeter_m": 1310.0, "towers": ["T03", "T04"],
+    "sensors": ["thermal", "acoustic"], "first_t_s": 1768514460.0, "last_t_s": 1768514490.0,
+    "updates": 4, "last_seq": 311, "acked": True, "acked_by": "alice",
+    "acked_at_t_s": 1768514500.0,
+}
+
+
 class AlertRecord(BaseModel):
     """An alert's current state: its latest event's fields plus lifecycle and acknowledgement."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True,
+                              json_schema_extra={"examples": [_RECORD_EXAMPLE]})
 
     alert_id: str
     status: AlertStatus
