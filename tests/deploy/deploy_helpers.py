@@ -177,6 +177,7 @@ class Client:
     messages: list[mqtt.MQTTMessage] = field(default_factory=list)
     connack: Any = None
     pubacks: dict[int, Any] = field(default_factory=dict)
+    subacks: set[int] = field(default_factory=set)
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -187,6 +188,7 @@ class Client:
         self.paho.on_connect = self._on_connect
         self.paho.on_message = self._on_message
         self.paho.on_publish = self._on_publish
+        self.paho.on_subscribe = self._on_subscribe
 
     def _on_connect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         with self._cond:
@@ -203,6 +205,11 @@ class Client:
             self.pubacks[mid] = reason
             self._cond.notify_all()
 
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
+        with self._cond:
+            self.subacks.add(mid)
+            self._cond.notify_all()
+
     def connect(self, timeout_s: float = 5.0) -> Any:
         """Connect; the CONNACK reason code (``is_failure`` when refused)."""
         self.paho.connect("127.0.0.1", self.port)
@@ -212,8 +219,10 @@ class Client:
         return self.connack
 
     def subscribe(self, topic_filter: str) -> None:
-        info = self.paho.subscribe(topic_filter, qos=1)
-        assert info[0] == mqtt.MQTT_ERR_SUCCESS
+        result, mid = self.paho.subscribe(topic_filter, qos=1)
+        assert result == mqtt.MQTT_ERR_SUCCESS
+        with self._cond:
+            assert self._cond.wait_for(lambda: mid in self.subacks, 5.0), "no SUBACK"
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> str:
         """Publish at QoS 1; the PUBACK's reason (``Not authorized`` when the ACL denies)."""
