@@ -16,7 +16,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from perimeter import topics
-from perimeter.bus import InMemoryBus, Message
+from perimeter.bus import Bus, InMemoryBus, Message
 from perimeter.config import ApiSettings
 from perimeter.contract import AlertEvent, dump_payload
 from perimeter.store import AlertStore
@@ -90,12 +90,14 @@ def serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
 
 
 @contextmanager
-def served(settings: ApiSettings, store: AlertStore, bus: InMemoryBus | None,
+def served(settings: ApiSettings, store: AlertStore, bus: Bus | None,
            port: int) -> Iterator[Live]:
-    """``create_app`` served by uvicorn in a thread on ``port`` until the block ends."""
+    """``create_app`` served by uvicorn in a thread on ``port`` until the block ends; the
+    handle's ``bus`` is ``bus`` when in-memory, else a spare one that reaches nobody."""
     server, thread = serve(create_app(settings, bus=bus, store=store), port)
+    local = bus if isinstance(bus, InMemoryBus) else InMemoryBus()
     try:
-        yield Live(f"http://127.0.0.1:{port}", store, bus or InMemoryBus(), settings)
+        yield Live(f"http://127.0.0.1:{port}", store, local, settings)
     finally:
         server.should_exit = True
         thread.join(10.0)
