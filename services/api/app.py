@@ -24,6 +24,7 @@ from perimeter.store import AlertStore
 from services.api import alerts, config, health, towers, tracks
 from services.api import site as site_routes
 from services.api.errors import install_error_handlers
+from services.api.limits import BodyLimit
 from services.api.live import LiveView
 from services.api.metrics import ApiMetrics
 from services.api.page_cache import PageCache
@@ -67,11 +68,11 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
 
     app = FastAPI(
         title="Perimeter monitor API", version="1.0.0", lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
         description="Alerts, towers, tracks and live thresholds of the perimeter monitor. "
                     "Writes need `Authorization: Bearer $PERIMETER_API_TOKEN`. Errors answer "
                     '`{"error": {"status", "code", "message", "field"}}`.')
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,

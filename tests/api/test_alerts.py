@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from conftest import TOKEN, Live, alert_event
 
@@ -87,7 +89,20 @@ def test_ack_needs_the_token_and_is_idempotent(live: Live) -> None:
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "by"
         big = http.post("/api/v1/alerts/a-000003/ack", content=b"{" + b" " * 100_000 + b"}",
                         headers={"Content-Type": "application/json"})
-        assert big.status_code == 413
+        assert big.status_code == 413 and big.json()["error"]["field"] == "body"
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: chunked transfer
+            yield b'{"by": "'
+            for _ in range(100):
+                yield b"x" * 1000
+            yield b'"}'
+
+        chunked = http.post("/api/v1/alerts/a-000003/ack", content=chunks(),
+                            headers={"Content-Type": "application/json"})
+        assert chunked.status_code == 413 and chunked.json()["error"]["field"] == "body"
+        broken = http.post("/api/v1/alerts/a-000003/ack", content=b"{bad",
+                           headers={"Content-Type": "application/json"})
+        assert broken.status_code == 422 and broken.json()["error"]["field"] == "body"
 
 
 def test_writes_refused_without_a_configured_token(live: Live) -> None:
