@@ -56,7 +56,8 @@ def roc_figure(points: Sequence[PointResult], *, recommended: PointResult | None
     ax.set_xlabel("false alerts per km of perimeter per day")
     ax.set_ylabel("Pd (pooled over scenarios and seeds)")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlim(left=min(0.0, *xs) if xs else 0.0)
+    span = max([*xs, max_false_alerts_per_km_day or 0.0]) or 1.0
+    ax.set_xlim(-0.05 * span, 1.08 * span)  # room for markers at zero false alerts
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     ax.set_title(title or "Threshold sweep")
