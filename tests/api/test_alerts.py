@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import TOKEN, Live, alert_event
+from conftest import TOKEN, Live, alert_event, served
+from pg_server import PgServer
 
+from perimeter.config import ApiSettings
 from perimeter.store import AlertStore
 
 pytestmark = pytest.mark.integration
@@ -124,3 +126,25 @@ def test_lists_follow_writes_from_another_process_and_acks(live: Live) -> None:
         http.post("/api/v1/alerts/a-000001/ack", headers={"Authorization": f"Bearer {TOKEN}"})
         acked = {a["alert_id"]: a["acked"] for a in http.get("/api/v1/alerts").json()["items"]}
         assert acked == {"a-000002": False, "a-000001": True}
+
+
+def test_alerts_served_from_postgresql(settings: ApiSettings,
+                                       free_port: Callable[[], int]) -> None:
+    try:
+        server = PgServer().start()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    try:
+        with AlertStore.open(server.database("api")) as store, \
+                served(settings, store, None, free_port()) as live, live.writer() as http:
+            live.raise_alert(alert_event("a-000001"))
+            live.raise_alert(alert_event("a-000002", t_s=1001.0))
+            page = http.get("/api/v1/alerts", params={"limit": 1}).json()
+            assert [a["alert_id"] for a in page["items"]] == ["a-000002"]
+            rest = http.get("/api/v1/alerts", params={"cursor": page["next_cursor"]}).json()
+            assert [a["alert_id"] for a in rest["items"]] == ["a-000001"]
+            assert http.post("/api/v1/alerts/a-000001/ack").json()["acked"]
+            listed = http.get("/api/v1/alerts").json()["items"]
+            assert [a["acked"] for a in listed] == [False, True]
+    finally:
+        server.stop()

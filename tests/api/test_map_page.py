@@ -41,6 +41,15 @@ def test_map_shows_towers_live_alert_and_acknowledges(live: Live, browser: Brows
         "document.querySelector('[data-tower=T05]').getAttribute('class')") == "tower offline"
     browser.wait_for("document.getElementById('feed-state').textContent === 'live'")
 
+    for i in range(3):  # a track moving west: a dot and its trail
+        live.bus.publish(Message(topics.TRACKS, json.dumps({"t_s": 1000.0 + i, "tracks": [
+            {"track_id": "k-000001", "status": "confirmed", "class": "person",
+             "position": {"x_m": 3000.0 - 100 * i, "y_m": -500.0},
+             "velocity": {"vx_mps": -1.4, "vy_mps": 0.0}}]}).encode()))
+        browser.wait_for(f"document.querySelector('#layer-tracks circle')?.getAttribute('cx')"
+                         f" === '{3000 - 100 * i}'")
+    assert browser.evaluate("document.querySelectorAll('#layer-trails polyline').length") == 1
+
     live.raise_alert(alert_event("a-000042", distance_to_perimeter_m=2100.0))
     text = browser.wait_for("document.querySelector('[data-alert=\"a-000042\"]')?.textContent")
     assert "person" in text and "high" in text
