@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +23,13 @@ from perimeter.store import AlertStore
 from services.broker import child_env, find_mosquitto
 from services.mqtt import MqttBus, MqttOptions
 from tests.conftest import _free_port
-from tests.reliability.live import DurableMosquitto, LiveTowers, report_key, wait_for
+from tests.reliability.live import (
+    DurableMosquitto,
+    LiveFusion,
+    LiveTowers,
+    report_key,
+    wait_for,
+)
 from tests.reliability.streams import crossing_spec, fuse, simulate
 
 pytestmark = pytest.mark.integration
@@ -140,3 +147,37 @@ def test_the_vehicle_is_alerted_after_the_restart_too(restart_run: RestartRun) -
 def test_open_alerts_continue_across_the_restart(restart_run: RestartRun) -> None:
     vehicle_ids = {e.alert_id for e in restart_run.events if e.class_ == "vehicle"}
     assert vehicle_ids == {e.alert_id for e in restart_run.clean if e.class_ == "vehicle"}
+
+
+@pytest.mark.xfail(strict=True, reason="the fusion service acknowledges a message to the broker "
+                   "when it queues it, before it is fused: a crash loses what is queued")
+def test_a_crash_with_a_backlog_loses_no_report(durable_mosquitto: DurableMosquitto) -> None:
+    scenario, reference = simulate(crossing_spec(DURATION_S))
+    reports = [m for m in reference if report_key(m) is not None][:300]
+    gate = threading.Event()
+    fused: list[tuple[str, int]] = []
+
+    def slow_fusion(message: Message) -> None:
+        gate.wait()  # the worker is busy: everything else waits in the service's queue
+        key = report_key(message)
+        if key is not None:
+            fused.append(key)
+
+    first = LiveFusion(durable_mosquitto.url, scenario, client_id="rel-crash")
+    first.service.runner.feed = slow_fusion  # type: ignore[method-assign]
+    first.start()
+    publisher = MqttBus(MqttOptions(host=durable_mosquitto.host, port=durable_mosquitto.port,
+                                    client_id="rel-crash-towers"))
+    publisher.start(10.0)
+    for message in reports:
+        publisher.publish(message)
+    assert publisher.flush(20.0)
+    assert wait_for(lambda: len(first.taken) == len(reports), 20.0)
+    first.bus.abort()  # crash: the socket closes without DISCONNECT, the queue is gone
+    first.service.publish_status = lambda state="online": None  # type: ignore[method-assign]
+    second = LiveFusion(durable_mosquitto.url, scenario, client_id="rel-crash").start()
+    wait_for(lambda: len(second.taken) >= len(reports), 10.0)
+    second.stop()
+    publisher.close()
+    gate.set()
+    assert set(second.taken) | set(fused) >= {report_key(m) for m in reports}
