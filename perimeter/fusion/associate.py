@@ -42,13 +42,15 @@ def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
     if n_tracks == 0 or n_dets == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Assignment(empty, empty, np.zeros(n_dets, dtype=bool))
-    d2 = nu * nu / s
+    valid = np.isfinite(nu) & np.isfinite(s) & (s > 0.0)
+    safe_s = np.where(valid, s, 1.0)
+    d2 = np.where(valid, nu * nu / safe_s, np.inf)
     ok = d2 <= gate
     in_gate: BoolArray = np.asarray(ok.any(axis=0), dtype=bool)
     if not in_gate.any():
         empty = np.zeros(0, dtype=np.int64)
         return Assignment(empty, empty, in_gate)
-    cost = np.where(ok, d2 + np.log(s), _INFEASIBLE)
+    cost = np.where(ok, d2 + np.log(safe_s), _INFEASIBLE)
     rows, cols = linear_sum_assignment(cost)
     good = ok[rows, cols]
     return Assignment(rows[good].astype(np.int64), cols[good].astype(np.int64), in_gate)

@@ -103,7 +103,8 @@ class FusionEngine:
         nu, s, h = ekf.innovation(x, p, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
         gate = gate_d2(self.thresholds.association_gate_probability)
         found = assign(nu, s, gate)
-        gated = nu * nu / s <= gate
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gated = (nu * nu / s <= gate) & (s > 0.0)
         self._update(tracks, x, p, h, nu, s, found, scan, lam, gated.sum(axis=0))
         self._penalise_misses(tracks, found, scan)
         multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
@@ -217,10 +218,17 @@ class FusionEngine:
         s_home = min(max(s_home, float(scan.sigma_rad[d])), 0.05)
         info = fisher_information(np.vstack([home, scan.tower_xy]), xy,
                                   np.array([s_home, float(scan.sigma_rad[d])]))
+        try:
+            cov = np.linalg.inv(info) * 2.0
+        except np.linalg.LinAlgError:
+            return False
+        if not (np.all(np.isfinite(cov)) and np.all(np.isfinite(xy))
+                and 0.0 < float(np.trace(cov)) < self.config.initiator.max_range_m**2):
+            return False
         v = self.config.initiator.velocity_sigma_mps
         track.x = np.array([xy[0], xy[1], 0.0, 0.0])
         track.p = np.zeros((4, 4))
-        track.p[:2, :2] = np.linalg.inv(info) * 2.0
+        track.p[:2, :2] = cov
         track.p[2, 2] = track.p[3, 3] = v * v
         track.t_s = scan.t_s
         track.home_tower = None

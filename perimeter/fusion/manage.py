@@ -86,13 +86,15 @@ class TrackManager:
             if track.status == "tentative":
                 coast = min(coast, max(cfg.tentative_coast_s, float(thresholds.track_confirm_n)))
             big = max(float(track.p[0, 0]), float(track.p[1, 1])) > cfg.max_sigma_m**2
+            broken = not (np.all(np.isfinite(track.x)) and np.all(np.isfinite(track.p))
+                          and float(track.p[0, 0]) > 0.0 and float(track.p[1, 1]) > 0.0)
             floor = (cfg.delete_tentative_llr if track.status == "tentative"
                      else cfg.delete_confirmed_llr)
             lost_range = (track.home_tower is None
                           and t_s - track.first_t_s > cfg.untriangulated_s
                           and track.recent_thermal_towers(t_s, cfg.untriangulated_s) < 2)
             if (t_s - track.last_update_t_s > coast or (big and track.home_tower is None)
-                    or track.llr < floor or lost_range):
+                    or track.llr < floor or lost_range or broken):
                 track.deleted = True
                 dead.append(track)
         if dead:

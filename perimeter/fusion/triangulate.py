@@ -164,7 +164,8 @@ class Initiator:
         bearings = np.concatenate([[scan.bearing_rad[i]], self._b[members]])
         sigmas = np.concatenate([[scan.sigma_rad[i]], self._sig[members]])
         xy, cov = geometry.triangulate(towers_xy, bearings, sigmas, start)
-        if not np.all(np.isfinite(xy)):
+        if not (np.all(np.isfinite(xy)) and np.all(np.isfinite(cov))
+                and 0.0 < np.trace(cov) < cfg.max_range_m**2):
             return None
         first_t = float(min(self._t[members].min(), scan.t_s))
         span = scan.t_s - first_t

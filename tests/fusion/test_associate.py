@@ -33,3 +33,10 @@ def test_detections_outside_every_gate_stay_unassigned() -> None:
 def test_empty_inputs() -> None:
     found = assign(np.zeros((0, 3)), np.ones((0, 3)), 9.0)
     assert found.tracks.size == 0 and found.in_some_gate.tolist() == [False] * 3
+
+
+def test_invalid_variances_never_pair_nor_crash() -> None:
+    nu = np.array([[0.0, 0.0], [np.nan, 0.0]])
+    s = np.array([[-1.0, 0.01], [0.01, np.nan]])
+    found = assign(nu, s, gate_d2(0.997))
+    assert found.tracks.tolist() == [0] and found.detections.tolist() == [1]
