@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from conftest import Live, alert_event, served
+from conftest import TOKEN, Live, alert_event, served
 
 from perimeter import topics
 from perimeter.bus import InMemoryBus, Message
@@ -101,3 +102,16 @@ def test_errors_share_one_shape(client: httpx.Client) -> None:
         error = answer.json()["error"]
         assert set(error) == {"status", "code", "message", "field"}
         assert error["status"] == answer.status_code
+
+
+def test_tokens_never_reach_the_logs(live: Live, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    live.raise_alert(alert_event("a-000001"))
+    with live.writer() as http:
+        http.post("/api/v1/alerts/a-000001/ack")
+        http.patch("/api/v1/config/thresholds", json={"thermal.min_snr_db": 99})
+    with live.client(headers={"Authorization": "Bearer wrong-secret-77"}) as http:
+        http.post("/api/v1/alerts/a-000001/ack")
+    assert caplog.records  # the server did log at debug level
+    assert TOKEN not in caplog.text and "wrong-secret-77" not in caplog.text
+    assert "**********" in repr(live.settings)  # the settings hide it too
