@@ -1,9 +1,18 @@
 import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from pydantic import SecretStr
 
+from perimeter.bus import InMemoryBus
+from perimeter.config import ApiSettings
 from perimeter.tuning.apply import ApplyError, apply_thresholds, thresholds_url
+from services.api import create_app
 
 
 def _client(seen: list[httpx.Request], status: int = 200) -> httpx.Client:
@@ -38,3 +47,33 @@ def test_refusals_and_missing_inputs_say_why(monkeypatch: pytest.MonkeyPatch) ->
         apply_thresholds("http://api", {}, token="x")
     with pytest.raises(ApplyError, match="http"):
         thresholds_url("api:8000")
+
+
+def test_the_real_api_takes_the_recommendation_and_refuses_a_wrong_token(
+        tmp_path: Path, free_port: Callable[[], int]) -> None:
+    settings = ApiSettings(db_url=f"sqlite:///{tmp_path / 'api.db'}",
+                           api_token=SecretStr("tune-token"), site="western-heights",
+                           cors_origins=[])
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, bus=InMemoryBus()),
+                                           host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10.0
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        now = apply_thresholds(url, {"alert.min_confidence": 0.85}, token="tune-token")
+        assert now["alert.min_confidence"] == 0.85
+        with httpx.Client(base_url=url) as client:
+            current = client.get("/api/v1/config/thresholds").json()
+            history = client.get("/api/v1/config/thresholds/history").json()["items"]
+        assert current["alert.min_confidence"] == 0.85
+        assert history[0]["by"] == "perimeter tune"
+        with pytest.raises(ApplyError, match=r"answered 40[13]"):
+            apply_thresholds(url, {"alert.min_confidence": 0.5}, token="wrong")
+    finally:
+        server.should_exit = True
+        thread.join(10.0)
