@@ -54,11 +54,12 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
         metrics = ApiMetrics(lambda: live.fusion_counters())
         live = LiveView(metrics)
         live.waker.bind(asyncio.get_running_loop())
+        keeper = ThresholdsKeeper(opened, live)
         if bus is not None:
             live.attach(bus)
         state = ApiState(settings=settings, site=site, store=opened, bus=bus, live=live,
-                         metrics=metrics, thresholds=ThresholdsKeeper(opened, live),
-                         owns_store=owns_store, pages=PageCache())
+                         metrics=metrics, thresholds=keeper, owns_store=owns_store,
+                         pages=PageCache())
         try:
             yield {"api": state}
         finally:

@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from perimeter import topics
@@ -76,7 +77,8 @@ class LiveView:
         self._lock = threading.Lock()
         self._tracks: TracksSnapshot | None = None
         self._fusion: FusionStatus | None = None
-        self._thresholds: Thresholds | None = None
+        self.on_thresholds: Callable[[Thresholds, bytes], None] | None = None
+        """Told of every valid thresholds message on the bus (with its payload)."""
         self.closed = False
 
     def attach(self, bus: Bus) -> None:
@@ -97,12 +99,6 @@ class LiveView:
     def fusion(self) -> FusionStatus | None:
         with self._lock:
             return self._fusion
-
-    @property
-    def thresholds(self) -> Thresholds | None:
-        """The thresholds last seen retained on the bus, or None."""
-        with self._lock:
-            return self._thresholds
 
     def fusion_counters(self) -> dict[str, int]:
         fusion = self.fusion
@@ -173,5 +169,5 @@ class LiveView:
         if not isinstance(values, dict):
             raise ContractError("", "thresholds must be a JSON object")
         thresholds = Thresholds.from_public(values)
-        with self._lock:
-            self._thresholds = thresholds
+        if self.on_thresholds is not None:
+            self.on_thresholds(thresholds, message.payload)
