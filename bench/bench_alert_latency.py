@@ -7,6 +7,7 @@ An alert event with ``t_s`` is attributed to the first report published with ``t
 it. Run from the repository root after ``pip install -e .``.
 
     python bench/bench_alert_latency.py [--scenario default] [--duration-s 900] [--speed 20]
+    python bench/bench_alert_latency.py --towers 200 --duration-s 600 --speed 1
 """
 
 from __future__ import annotations
@@ -61,8 +62,15 @@ def main() -> None:
     parser.add_argument("--scenario", default="default")
     parser.add_argument("--duration-s", type=float, default=900.0)
     parser.add_argument("--speed", type=float, default=20.0)
+    parser.add_argument("--towers", type=int, default=0,
+                        help="the default scenario on a generated N-tower site (bench_sim)")
     args = parser.parse_args()
-    scenario = load_scenario(args.scenario)
+    if args.towers:
+        from bench_sim import scaled_scenario
+
+        scenario = scaled_scenario(args.towers, args.duration_s, replicate_targets=True)
+    else:
+        scenario = load_scenario(args.scenario)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         recording = tmp / "run.jsonl"

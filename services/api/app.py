@@ -50,9 +50,9 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
     async def lifespan(_app: FastAPI) -> AsyncIterator[LifespanState]:
         owns_store = store is None
         opened = AlertStore.open(settings.db_url) if store is None else store
-        live: LiveView
-        metrics = ApiMetrics(lambda: live.fusion_counters())
+        metrics = ApiMetrics()
         live = LiveView(metrics)
+        metrics.follow_fusion(live.fusion_counters)
         live.waker.bind(asyncio.get_running_loop())
         keeper = ThresholdsKeeper(opened, live)
         if bus is not None:

@@ -14,14 +14,14 @@ LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.
 class _FusionCounters(Collector):
     """The fusion service's own counters from its retained status, as gauges."""
 
-    def __init__(self, source: Callable[[], dict[str, int]]) -> None:
-        self._source = source
+    def __init__(self) -> None:
+        self.source: Callable[[], dict[str, int]] = dict
 
     def collect(self) -> Iterable[Metric]:
         family = GaugeMetricFamily("perimeter_fusion_counter",
                                    "Counters the fusion service last reported in its status.",
                                    labels=["name"])
-        for name, value in sorted(self._source().items()):
+        for name, value in sorted(self.source().items()):
             family.add_metric([name], value)
         yield family
 
@@ -29,7 +29,7 @@ class _FusionCounters(Collector):
 class ApiMetrics:
     """Everything ``GET /metrics`` exposes."""
 
-    def __init__(self, fusion_counters: Callable[[], dict[str, int]]) -> None:
+    def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.reports_received = Counter(
@@ -57,4 +57,9 @@ class ApiMetrics:
             buckets=LATENCY_BUCKETS_S, registry=r)
         self.sse_clients = Gauge(
             "perimeter_sse_clients", "Clients connected to the alert stream.", registry=r)
-        r.register(_FusionCounters(fusion_counters))
+        self._fusion = _FusionCounters()
+        r.register(self._fusion)
+
+    def follow_fusion(self, counters: Callable[[], dict[str, int]]) -> None:
+        """Expose what ``counters()`` returns as ``perimeter_fusion_counter{name}``."""
+        self._fusion.source = counters
