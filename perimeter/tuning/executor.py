@@ -64,19 +64,21 @@ class DaskExecutor:
         if (address is None) == (client is None):
             raise ValueError("address: give exactly one of a scheduler address or a client")
         try:
-            from distributed import Client
+            from distributed import Client  # type: ignore[import-not-found,unused-ignore]
         except ImportError:  # pragma: no cover - depends on the installation
             raise RuntimeError("executor: 'dask' needs the 'distributed' package "
                                "(pip install distributed)") from None
         self._owned = client is None
-        self.client = Client(address) if client is None else client  # type: ignore[no-untyped-call]
+        self.client = Client(address) if client is None else client  # type: ignore[no-untyped-call,unused-ignore]
 
     def run(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
-        from distributed import as_completed as dask_completed
+        from distributed import (  # type: ignore[import-not-found,unused-ignore]
+            as_completed as dask_completed,
+        )
 
         futures = self.client.map(fn, list(items), pure=False)
         index = {future.key: i for i, future in enumerate(futures)}
-        for future in dask_completed(futures):  # type: ignore[no-untyped-call]
+        for future in dask_completed(futures):  # type: ignore[no-untyped-call,unused-ignore]
             yield index[future.key], future.result()
 
     def close(self) -> None:
