@@ -27,6 +27,8 @@ SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 @dataclass(frozen=True, slots=True)
 class AlertConfig:
     update_interval_s: float = 5.0
+    min_motion_windows: int = 2
+    """Completed motion windows (see :mod:`.classify`) before a non-vehicle track alerts."""
     max_animal_probability: float = 0.15
     """A track of another class does not raise an alert while it may still be an animal."""
     reacquire_s: float = 60.0
@@ -115,7 +117,8 @@ class TrackAlerter:
                 return self._event("update", track, t_s, thresholds, resumed)
             if (track.label not in thresholds.alert_classes
                     or confidence(track, thresholds) < thresholds.alert_min_confidence
-                    or not (track.label == "vehicle" or track.motion_known)
+                    or not (track.label == "vehicle"
+                            or track.class_windows >= self.config.min_motion_windows)
                     or (track.label != "animal" and track.probabilities.get("animal", 0.0)
                         > self.config.max_animal_probability)):
                 return None

@@ -63,7 +63,7 @@ class ClassModel:
     max_hint_weight: float = 6.0
     hint_clutter_share: float = 0.5
     """Share of associated acoustic detections assumed to be clutter (hint uninformative)."""
-    motion_window_s: float = 30.0
+    motion_window_s: float = 25.0
     motion_min_s: float = 20.0
     window_weight: float = 0.7
     straightness_beta_a: dict[str, float] = field(default_factory=lambda: {
