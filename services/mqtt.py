@@ -50,7 +50,7 @@ class MqttOptions:
     client_id: str = ""
     username: str | None = None
     password: str | None = None
-    keepalive_s: int = 30
+    keepalive_s: int = 15
     session_expiry_s: int = 3600
     max_queued: int = 10_000
     max_pending: int = 1_000_000
@@ -59,11 +59,13 @@ class MqttOptions:
     prefer_mqtt5: bool = True
 
     @classmethod
-    def from_settings(cls, settings: MqttSettings, client_id: str, **kw: int | bool) -> MqttOptions:
+    def from_settings(cls, settings: MqttSettings, client_id: str, *,
+                      session_expiry_s: int = 3600) -> MqttOptions:
+        """Options from service settings; ``client_id`` unless the settings name one."""
         password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
         return cls(host=settings.host, port=settings.port,
-                   client_id=settings.client_id or client_id,
-                   username=settings.mqtt_username, password=password, **kw)  # type: ignore[arg-type]
+                   client_id=settings.client_id or client_id, username=settings.mqtt_username,
+                   password=password, session_expiry_s=session_expiry_s)
 
 
 class MqttBus:
