@@ -46,6 +46,8 @@ class ClassModel:
         "person": 0.3, "group": 0.3, "vehicle": 3.0, "animal": 0.45, "unknown": 0.2})
     animal_speed_log_sigma: float = 0.5
     """Animals amble in bouts whose speed is log-normal about the mean..."""
+    slow_mover_share: float = 0.15
+    """Share of people who move slowly on purpose (crawling, stalking: 0.2-1.2 m/s)."""
     animal_pause_share: float = 0.4
     """... and stand still between bouts this share of the time (people keep walking)."""
     size_m: dict[str, tuple[float, float]] = field(default_factory=lambda: {
@@ -108,6 +110,10 @@ def motion_log_likelihoods(speed_mps: float, spread_mps: float, straightness: fl
     for cls in CLASSES:
         sigma = math.hypot(model.speed_sigma_mps[cls], spread_mps)
         ll = _log_normal_pdf(speed_mps, model.speed_mean_mps[cls], sigma)
+        if cls in ("person", "group"):  # some walk slowly on purpose (crawl, stalk)
+            slow = model.slow_mover_share * (1.0 if 0.2 <= speed_mps <= 1.2 else 0.0)
+            ll = math.log((1.0 - model.slow_mover_share) * math.exp(ll)
+                          / math.sqrt(2.0 * math.pi) + slow + 1e-300)
         if cls == "animal":
             pause = _log_normal_pdf(speed_mps, 0.0, math.hypot(0.2, spread_mps))
             bout = _log_speed_pdf(speed_mps, model.speed_mean_mps[cls],
