@@ -47,6 +47,10 @@ from perimeter.thresholds import ThresholdError, Thresholds
 log = logging.getLogger(__name__)
 M = TypeVar("M", SensorReport, TowerStatus)
 
+CLOCK_JUMP_S = 10.0
+"""A report further ahead of data time than this moves it only once another tower agrees
+(a single tower with a wrong clock must not make every other report stale)."""
+
 HOUSEKEEPING_S = 0.5
 """Data-time interval of track confirmation and deletion, duplicate removal, classification,
 alert decisions and health checks (the per-report work is only the tracker step)."""
@@ -92,6 +96,7 @@ class FusionRunner:
                                     first_alert_number)
         self.health = TowerHealth(site, self.alerter.next_alert_id, heartbeat_timeout_s)
         self._processed_s: float | None = None
+        self._jumps: dict[str, float] = {}
         self._next_housekeeping_s = -np.inf
         self._next_snapshot_s = -np.inf
 
@@ -165,7 +170,7 @@ class FusionRunner:
             raise _RejectedError("tower_mismatch", f"tower_id: {status.tower_id!r} on {tower_id!r}")
         t_s = status.t_s if status.t_s is not None else self.clock_s
         if status.t_s is not None:
-            self._admit(status.t_s)
+            self._admit(status.t_s, tower_id)
         self.health.status(status, t_s if t_s is not None else 0.0)
         self.counters["status"] += 1
         self._after_input()
@@ -176,10 +181,10 @@ class FusionRunner:
             raise _RejectedError("tower_mismatch", f"tower_id: {report.tower_id!r} on {tower_id!r}")
         if report.sensor != sensor:
             raise _RejectedError("sensor_mismatch", f"sensor: {report.sensor!r} on {sensor!r}")
+        self._admit(report.t_s, tower_id)
         if not self._dupes.check(tower_id, sensor, report.seq, report.t_s):
             self.counters["duplicates"] += 1
             return
-        self._admit(report.t_s)
         self.health.heard(tower_id, self.clock_s or report.t_s)
         index = self._index[tower_id]
         scan = apply_snr_threshold(scan_from_report(report, index, self._towers_xy[index]),
@@ -199,12 +204,23 @@ class FusionRunner:
         except ContractError as exc:
             raise _RejectedError("bad_payload", str(exc)) from None
 
-    def _admit(self, t_s: float) -> None:
+    def _admit(self, t_s: float, tower_id: str) -> None:
+        """Check a report time; data time jumps ahead only when two towers agree on it."""
         try:
             self._buffer.admit(t_s)
         except GateRejectedError as rej:
             detail = f"t_s: {t_s} against data time {self.clock_s}"
             raise _RejectedError(rej.reason, detail) from None
+        clock = self.clock_s
+        if clock is not None and t_s > clock + CLOCK_JUMP_S:
+            self._jumps[tower_id] = t_s
+            agree = any(other != tower_id and abs(seen - t_s) <= CLOCK_JUMP_S
+                        for other, seen in self._jumps.items())
+            if not agree:
+                detail = (f"t_s: {t_s} is {t_s - clock:.1f} s ahead of data time {clock} and "
+                          "no other tower agrees yet")
+                raise _RejectedError("future_t_s", detail)
+            self._jumps.clear()
         if self.clock_s is None:
             self.health.start(t_s)
         self._buffer.advance(t_s)
