@@ -193,3 +193,32 @@ def test_feed_never_raises_on_garbage() -> None:
     runner.finish()
     assert runner.counters["received"] == 25
     assert sum(v for k, v in runner.counters.items() if k.startswith("rejected:")) == 25
+
+
+def test_one_tower_with_a_clock_ahead_does_not_move_data_time(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    messages = list(crossing[0])
+    ahead = {"tower_id": "T04", "sensor": "thermal", "seq": 99_999,
+             "t_s": EPOCH_S + 260.0, "detections": []}
+    messages.insert(2000, Message(topics.sensor("T04", "thermal"), json.dumps(ahead).encode()))
+    runner, out = run(messages)
+    assert runner.counters["rejected:future_t_s"] == 1
+    assert "rejected:stale" not in runner.counters
+    assert [e for e in out.alerts if e.class_ == "tower_fault"] == []
+    assert len(track_alerts(out.alerts)) == 1
+
+
+def test_data_time_jumps_when_two_towers_agree() -> None:
+    out = CollectingOutput()
+    runner = FusionRunner(SITE, Thresholds(), out)
+
+    def report(tower: str, seq: int, t_s: float) -> Message:
+        body = {"tower_id": tower, "sensor": "thermal", "seq": seq, "t_s": t_s}
+        return Message(topics.sensor(tower, "thermal"), json.dumps(body).encode())
+
+    runner.feed(report("T01", 0, EPOCH_S))
+    runner.feed(report("T01", 1, EPOCH_S + 100.0))  # alone: refused
+    assert runner.clock_s == EPOCH_S
+    runner.feed(report("T02", 0, EPOCH_S + 101.0))  # a second tower agrees: time moves on
+    assert runner.clock_s == EPOCH_S + 101.0
+    assert runner.counters["rejected:future_t_s"] == 1
