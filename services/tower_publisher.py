@@ -1,6 +1,7 @@
 """The tower publisher: the simulated towers on a real broker, one paho client per tower.
 
-Each tower's client (id ``tower-<id>``) carries the tower's last will (its retained ``offline``
+Each tower's client id is the bare tower id (``T03``), which the broker ACL of deploy/mosquitto
+matches against the tower's topics. Each carries the tower's last will (its retained ``offline``
 status), so the broker itself announces a tower lost abruptly (``drop``).
 """
 
@@ -39,9 +40,8 @@ class MqttUplink:
         self._mqtt5 = True
 
     def _connect(self, tower_id: str, will: Message | None) -> MqttBus:
-        prefix = self.settings.client_id or "tower"  # a prefix: still one client id per tower
-        options = replace(MqttOptions.from_settings(self.settings, prefix),
-                          client_id=f"{prefix}-{tower_id}", prefer_mqtt5=self._mqtt5)
+        options = replace(MqttOptions.from_settings(self.settings, tower_id),
+                          client_id=tower_id, prefer_mqtt5=self._mqtt5)
         bus = MqttBus(options, will=will)
         bus.start(self.connect_timeout_s)
         self._mqtt5 = bus.protocol == Proto.MQTTv5  # negotiate once, not once per tower
