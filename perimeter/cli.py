@@ -1,4 +1,5 @@
-"""The ``perimeter`` command: ``up``, ``sim``, ``fusion``, ``api`` and ``scenario validate``.
+"""The ``perimeter`` command: ``up``, ``sim``, ``fusion``, ``api``, ``scenario validate``, and
+the analyst's ``eval``, ``tune``, ``coverage`` and ``export`` (in :mod:`perimeter.cli_analysis`).
 
 Thin: options (or ``PERIMETER_*`` variables, through :mod:`perimeter.config`) are turned into
 settings, and the services, imported inside each command, do the work.
@@ -214,3 +215,12 @@ def scenario_validate(
         raise typer.Exit(1) from None
     typer.echo(f"ok: {loaded.name}: {loaded.duration_s:g} s, {len(loaded.targets)} targets, "
                f"{len(loaded.faults)} faults, site {loaded.site_model.name}")
+
+
+def _register_analysis() -> None:
+    from perimeter.cli_analysis import register
+
+    register(app)
+
+
+_register_analysis()

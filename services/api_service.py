@@ -45,7 +45,7 @@ def run_api(settings: ApiSettings) -> None:
     stop = threading.Event()
     connect_in_background(bus, stop)
     config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
-                            log_level="info", access_log=False)
+                            log_level="info", access_log=False, timeout_graceful_shutdown=2)
     try:
         uvicorn.Server(config).run()
     finally:
