@@ -6,19 +6,12 @@ Tests never use the system's broker on 1883: every broker here listens on a fres
 from __future__ import annotations
 
 import socket
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-# pytest puts tests/ on sys.path for this conftest, where tests/sim and tests/services would
-# shadow the real packages as namespace packages; the checkout's root keeps them regular.
-_ROOT = str(Path(__file__).resolve().parent.parent)
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+import pytest
 
-import pytest  # noqa: E402
-
-from services.broker import BrokerImpl, EmbeddedBroker, find_mosquitto  # noqa: E402
+from services.broker import BrokerImpl, EmbeddedBroker, find_mosquitto
 
 
 def _free_port() -> int:
