@@ -51,6 +51,8 @@ class EngineConfig:
     llr_init: float = -4.0
     llr_max: float = 60.0
     miss_window_s: float = 120.0
+    late_initiation_s: float = 1.0
+    """A late scan at most this far behind the newest may still start tracks (reordering)."""
     fov_rad: float = math.pi
 
 
@@ -82,6 +84,7 @@ class FusionEngine:
         self.manager = TrackManager(self.config.manage, first_track_number)
         self._clutter: dict[tuple[int, str], float] = {}
         self.late_unassigned = 0
+        self._newest_s = -math.inf
 
     @property
     def tracks(self) -> list[Track]:
@@ -92,6 +95,7 @@ class FusionEngine:
         if scan.late:
             self._late(scan)
             return
+        self._newest_s = max(self._newest_s, scan.t_s)
         tracks = self.manager.tracks
         lam = self._observe_clutter(scan)
         if scan.size == 0 or not tracks:
@@ -260,9 +264,16 @@ class FusionEngine:
             track.label, track.label_probability = label(track.probabilities)
 
     def _late(self, scan: Scan) -> None:
-        """Out-of-sequence scan: retrodict each track to the scan time and update the present."""
+        """Out-of-sequence scan: retrodict each track to the scan time and update the present.
+
+        Unexplained detections of a scan only slightly late (network reordering, at most
+        ``late_initiation_s``) are offered to the initiator; older ones are only counted.
+        """
         tracks = self.manager.tracks
-        if not tracks or scan.size == 0:
+        if scan.size == 0:
+            return
+        if not tracks:
+            self._late_unassigned(scan, np.arange(scan.size))
             return
         x = np.stack([t.x for t in tracks])
         p = np.stack([t.p for t in tracks])
@@ -271,7 +282,7 @@ class FusionEngine:
         xb, pb = ekf.predict(x, p, dt, q)
         nu, s, h = ekf.innovation(xb, pb, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
         found = assign(nu, s, gate_d2(self.thresholds.association_gate_probability))
-        self.late_unassigned += scan.size - int(found.tracks.size)
+        self._late_unassigned(scan, np.flatnonzero(~found.in_some_gate))
         if found.tracks.size == 0:
             return
         ti, di = found.tracks, found.detections
@@ -281,3 +292,9 @@ class FusionEngine:
             track = tracks[t_idx]
             track.x, track.p = xn[k], pn[k]
             track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
+
+    def _late_unassigned(self, scan: Scan, indices: npt.NDArray[np.int64]) -> None:
+        if self._newest_s - scan.t_s <= self.config.late_initiation_s:
+            self._initiate(scan, indices)
+        else:
+            self.late_unassigned += int(indices.size)

@@ -1,9 +1,10 @@
 """Gate and threshold: SNR thresholds, duplicate and stale reports, and the reorder buffer.
 
-Reports are held for ``reorder_lag_s`` of data time and released in ``t_s`` order, so small
-network reordering costs nothing. A report older than what has been released (store and
-forward after a link outage) is marked ``late`` and fused by the engine's out-of-sequence
-path, as long as it is at most ``max_late_s`` old; older ones are rejected as stale.
+Reports are held for ``reorder_lag_s`` of data time (default 0: fused on arrival, so an alert
+follows the report that raises it without waiting) and released in ``t_s`` order. A report
+older than what has been released (network reordering, or store and forward after a link
+outage) is marked ``late`` and fused by the engine's out-of-sequence path, as long as it is at
+most ``max_late_s`` old; older ones are rejected as stale.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from perimeter.thresholds import Thresholds
 
 @dataclass(frozen=True, slots=True)
 class GateConfig:
-    reorder_lag_s: float = 2.0
+    reorder_lag_s: float = 0.0
     max_late_s: float = 120.0
     max_future_s: float = 300.0
     seq_memory: int = 4096

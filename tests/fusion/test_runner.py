@@ -222,3 +222,32 @@ def test_data_time_jumps_when_two_towers_agree() -> None:
     runner.feed(report("T02", 0, EPOCH_S + 101.0))  # a second tower agrees: time moves on
     assert runner.clock_s == EPOCH_S + 101.0
     assert runner.counters["rejected:future_t_s"] == 1
+
+
+def test_alert_is_raised_by_the_report_that_confirms_it_without_a_hold(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    out = CollectingOutput()
+    runner = FusionRunner(SITE, Thresholds(), out)
+    raised_at: list[tuple[float, float | None]] = []
+    for message in crossing[0]:
+        runner.feed(message)
+        raised_at += [(e.t_s, runner.clock_s) for e in track_alerts(out.drain_alerts())]
+    (t_s, clock_s), = raised_at
+    assert t_s == clock_s  # emitted while fusing the report of its own data time
+
+
+def test_reports_reordered_by_the_network_still_start_and_alert_a_track(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    messages = list(crossing[0])
+    # every T02 and T05 report arrives one frame late, after the other towers' next reports
+    slow = [i for i, m in enumerate(messages) if "/T02/" in m.topic or "/T05/" in m.topic]
+    reordered = [m for i, m in enumerate(messages) if i not in set(slow)]
+    for i in slow:
+        t_s = json.loads(messages[i].payload)["t_s"]
+        at = next((k for k, m in enumerate(reordered) if not m.topic.endswith("/status")
+                   and json.loads(m.payload)["t_s"] > t_s + 0.6), len(reordered))
+        reordered.insert(at, messages[i])
+    runner, out = run(reordered)
+    assert runner.counters["late_reports"] >= len(slow) // 2
+    assert runner.engine.late_unassigned == 0  # within the reordering window they may seed
+    assert len(track_alerts(out.alerts)) == 1
