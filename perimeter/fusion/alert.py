@@ -6,6 +6,8 @@ its alert (the new track continues it with ``update`` events; its origin stays t
 A confirmed track alerts when its confidence (existence probability times the probability of
 the classes in ``alert.classes``) reaches ``alert.min_confidence``. Severity rises with the
 class, nearness to the perimeter line and the time to reach it at the current closing speed.
+An open alert whose track is reclassified out of ``alert.classes`` (its confidence below half of
+``alert.min_confidence``, for hysteresis) is closed with ``reason: "reclassified"``.
 """
 
 from __future__ import annotations
@@ -126,6 +128,12 @@ class TrackAlerter:
             state = _Open(track.alert_id, t_s, track.label, "low", origin_of(track), t_s)
             self._open[track.number] = state
             return self._event("new", track, t_s, thresholds, state)
+        if (track.label not in thresholds.alert_classes
+                and confidence(track, thresholds) < 0.5 * thresholds.alert_min_confidence):
+            del self._open[track.number]
+            track.alert_id = None
+            closed = self._event("closed", track, t_s, thresholds, state)
+            return closed.model_copy(update={"reason": "reclassified"})
         sev = self._severity(track)
         due = t_s - state.last_t_s >= self.config.update_interval_s
         if not due and track.label == state.cls and sev == state.severity:

@@ -91,3 +91,23 @@ def test_no_alert_for_tentative_low_confidence_or_non_alerting_class() -> None:
     doubtful = alertable(3)
     doubtful.llr = -1.0
     assert alerter.on_track(doubtful, 1.0, th) is None
+
+
+def test_an_alert_reclassified_as_an_animal_is_closed_once() -> None:
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    th = Thresholds()
+    track = alertable()
+    new = alerter.on_track(track, 100.0, th)
+    assert new is not None and new.event == "new"
+    track.label, track.label_probability = "animal", 0.6
+    track.probabilities = {"animal": 0.6, "person": 0.4}  # confidence 0.4: inside the hysteresis
+    held = alerter.on_track(track, 105.0, th)
+    assert held is not None and held.event == "update"
+    track.probabilities = {"animal": 0.95, "person": 0.05}
+    closed = alerter.on_track(track, 110.0, th)
+    assert closed is not None and closed.event == "closed"
+    assert closed.alert_id == new.alert_id
+    assert closed.to_payload()["reason"] == "reclassified"
+    assert track.alert_id is None
+    assert alerter.on_track(track, 120.0, th) is None  # an animal raises nothing more
+    assert alerter.on_deleted(track, 130.0, th, final=True) is None
