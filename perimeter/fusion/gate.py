@@ -56,6 +56,8 @@ class DuplicateFilter:
 
 def apply_snr_threshold(scan: Scan, thresholds: Thresholds) -> Scan:
     """Keep only detections at or above the sensor's SNR threshold."""
+    if scan.size == 0:
+        return scan
     floor = (thresholds.thermal_min_snr_db if scan.sensor == "thermal"
              else thresholds.acoustic_min_snr_db)
     keep = scan.snr_db >= floor

@@ -24,11 +24,18 @@ def rts_smooth(t_s: FloatArray, x: FloatArray, p: FloatArray,
     f = transition(dt)
     pp = f @ p[:-1] @ np.swapaxes(f, -1, -2) + process_noise(dt, q[1:])
     xp = np.einsum("nij,nj->ni", f, x[:-1])
+    try:  # smoother gains C_k = P_k F_k^T Pp_k^-1, all at once
+        gains = p[:-1] @ np.swapaxes(f, -1, -2) @ np.linalg.inv(pp)
+    except np.linalg.LinAlgError:
+        gains = None
     for k in range(n - 2, -1, -1):
-        try:
-            c = np.linalg.solve(pp[k].T, (p[k] @ f[k].T).T).T
-        except np.linalg.LinAlgError:
-            continue
+        if gains is None:
+            try:
+                c = np.linalg.solve(pp[k].T, (p[k] @ f[k].T).T).T
+            except np.linalg.LinAlgError:
+                continue
+        else:
+            c = gains[k]
         xs[k] = x[k] + c @ (xs[k + 1] - xp[k])
         pk = p[k] + c @ (ps[k + 1] - pp[k]) @ c.T
         ps[k] = 0.5 * (pk + pk.T)

@@ -54,10 +54,22 @@ def _opt(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
+_HINTS = {name: i for i, name in enumerate(KIND_HINTS)}
+_NO_FLOAT = np.zeros(0, dtype=np.float64)
+_NO_INT = np.zeros(0, dtype=np.int64)
+
+
 def scan_from_report(report: SensorReport, tower_index: int, tower_xy: FloatArray) -> Scan:
     """Convert a validated report into a :class:`Scan`."""
     dets = report.detections
-    hints = {name: i for i, name in enumerate(KIND_HINTS)}
+    if not dets:  # most reports: nothing seen (arrays are never written to, so shared)
+        return Scan(report.tower_id, tower_index, tower_xy, report.sensor, report.seq,
+                    report.t_s, _NO_FLOAT, _NO_FLOAT, _NO_FLOAT, _NO_FLOAT, _NO_FLOAT,
+                    _NO_FLOAT, _NO_INT, _NO_FLOAT)
+    table = np.array([(d.bearing_deg, d.bearing_sigma_deg, d.snr_db, _opt(d.size_px),
+                       _opt(d.contrast_k), _opt(d.level_db), _opt(d.elevation_deg))
+                      for d in dets], dtype=np.float64)
+    angles = np.radians(table[:, [0, 1, 6]])
     return Scan(
         tower_id=report.tower_id,
         tower_index=tower_index,
@@ -65,14 +77,13 @@ def scan_from_report(report: SensorReport, tower_index: int, tower_xy: FloatArra
         sensor=report.sensor,
         seq=report.seq,
         t_s=report.t_s,
-        bearing_rad=np.radians(np.array([d.bearing_deg for d in dets], dtype=np.float64)),
-        sigma_rad=np.radians(np.array([d.bearing_sigma_deg for d in dets], dtype=np.float64)),
-        snr_db=np.array([d.snr_db for d in dets], dtype=np.float64),
-        size_px=np.array([_opt(d.size_px) for d in dets], dtype=np.float64),
-        contrast_k=np.array([_opt(d.contrast_k) for d in dets], dtype=np.float64),
-        level_db=np.array([_opt(d.level_db) for d in dets], dtype=np.float64),
-        kind_hint=np.array([hints[d.kind_hint] if d.kind_hint else -1 for d in dets],
+        bearing_rad=angles[:, 0],
+        sigma_rad=angles[:, 1],
+        snr_db=table[:, 2],
+        size_px=table[:, 3],
+        contrast_k=table[:, 4],
+        level_db=table[:, 5],
+        kind_hint=np.array([_HINTS[d.kind_hint] if d.kind_hint else -1 for d in dets],
                            dtype=np.int64),
-        elevation_rad=np.radians(np.array([_opt(d.elevation_deg) for d in dets],
-                                          dtype=np.float64)),
+        elevation_rad=angles[:, 2],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
@@ -76,9 +77,10 @@ class Features:
         """Apparent size (thermal critical dimension): the 90th percentile of the recent
         detections, so towers that see the object only partly (forest, buildings) do not
         shrink it."""
-        if not self.sizes_m:
-            return math.nan
-        return float(np.percentile(np.fromiter(self.sizes_m, float), 90))
+        if len(self.sizes_m) < 2:
+            return self.sizes_m[0] if self.sizes_m else math.nan
+        # statistics is several times faster than numpy on ~100 values (same linear rule)
+        return statistics.quantiles(self.sizes_m, n=10, method="inclusive")[8]
 
     @property
     def height_m(self) -> tuple[float, float]:
@@ -89,7 +91,7 @@ class Features:
             return math.nan, math.nan
         sig = np.fromiter(self.height_sigmas_m, float)
         err = 1.25 / math.sqrt(float(np.sum(1.0 / sig**2)))
-        return float(np.median(np.fromiter(self.heights_m, float))), err
+        return statistics.median(self.heights_m), err
 
     @property
     def contrast_k(self) -> float:

@@ -1,0 +1,102 @@
+"""Fusion throughput on one core: detections and messages per second through ``FusionRunner``.
+
+A scenario is recorded once (the default scenario on the 12-tower western-heights site, and
+the same targets repeated per 6 km along a generated 200-tower site, as in ``bench_sim``); its
+lines are parsed into bus messages outside the timing, then fed to a fresh ``FusionRunner``
+(``feed`` for every message, then ``finish``) ``--repeats`` times. Reported: medians per CPU
+second of the process (one core; steadier than wall time on a shared machine), with and without
+the contract decoding (pydantic JSON validation of each payload, timed alone and subtracted),
+and the ratio to the 50,000 detections/s target of issue 4. Run from the repository root:
+
+    python bench/bench_fusion.py [--repeats 3] [--duration-12 1200] [--duration-200 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench_sim import scaled_scenario
+
+from perimeter import topics
+from perimeter.bus import Message
+from perimeter.contract import SensorReport, TowerStatus, parse_payload
+from perimeter.fusion.replay import CollectingOutput, parse_line
+from perimeter.fusion.runner import FusionRunner
+from perimeter.site import Site
+from perimeter.thresholds import Thresholds
+from sim.record import record
+from sim.scenario import Scenario, load_scenario
+
+TARGET_DETECTIONS_PER_S = 50_000.0
+
+
+def recorded(scenario: Scenario, until_s: float) -> list[Message]:
+    """The scenario's first ``until_s`` seconds of messages, parsed from a recording."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rec.jsonl"
+        record(scenario, path, until_s=until_s)
+        lines = path.read_text(encoding="utf-8").splitlines()
+    return [m for m in (parse_line(line) for line in lines) if m is not None]
+
+
+def fuse_cpu_s(site: Site, messages: list[Message]) -> tuple[float, int, int]:
+    """CPU seconds to fuse the stream once, the detections and alerts it held."""
+    runner = FusionRunner(site, Thresholds(), CollectingOutput())
+    start = time.process_time()
+    for message in messages:
+        runner.feed(message)
+    runner.finish()
+    return time.process_time() - start, runner.counters["detections"], runner.counters["alerts_new"]
+
+
+def decode_cpu_s(messages: list[Message]) -> float:
+    """CPU seconds of the contract decoding alone (what ``feed`` does before fusing)."""
+    start = time.process_time()
+    for message in messages:
+        parsed = topics.parse_tower_topic(message.topic)
+        if parsed is None:
+            continue
+        model = TowerStatus if parsed.channel is topics.TowerChannel.STATUS else SensorReport
+        parse_payload(model, message.payload)
+    return time.process_time() - start
+
+
+def measure(label: str, scenario: Scenario, until_s: float, repeats: int) -> None:
+    messages = recorded(scenario, until_s)
+    runs = [fuse_cpu_s(scenario.site_model, messages) for _ in range(repeats)]
+    cpu = statistics.median(r[0] for r in runs)
+    decode = statistics.median(decode_cpu_s(messages) for _ in range(repeats))
+    detections, alerts = runs[0][1], runs[0][2]
+    core = detections / max(cpu - decode, 1e-9)
+    target = TARGET_DETECTIONS_PER_S
+    print(f"{label:32} {len(scenario.site_model.towers):6d} {until_s:7.0f} "
+          f"{len(messages):9d} {detections:9d} {alerts:6d} {len(messages) / cpu:10.0f} "
+          f"{detections / cpu:10.0f} {detections / cpu / target:7.2f} "
+          f"{core:12.0f} {core / target:7.2f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--duration-12", type=float, default=1200.0)
+    parser.add_argument("--duration-200", type=float, default=300.0)
+    args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats: must be at least 1")
+    print(f"medians of {args.repeats} runs per CPU second, one core; ratio to "
+          f"{TARGET_DETECTIONS_PER_S:,.0f} detections/s")
+    print(f"{'case':32} {'towers':>6} {'sim s':>7} {'messages':>9} {'dets':>9} {'alerts':>6} "
+          f"{'msgs/s':>10} {'dets/s':>10} {'ratio':>7} {'dets/s core':>12} {'ratio':>7}")
+    print(f"{'':32} {'':6} {'':7} {'':9} {'':9} {'':6} {'(with JSON decoding)':>29} "
+          f"{'(fusion only)':>20}")
+    measure("western-heights, default", load_scenario("default"), args.duration_12, args.repeats)
+    measure("generated 200, targets per 6 km", scaled_scenario(200, 4200.0, True),
+            args.duration_200, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
