@@ -53,6 +53,9 @@ class EngineConfig:
     miss_window_s: float = 120.0
     late_initiation_s: float = 1.0
     """A late scan at most this far behind the newest may still start tracks (reordering)."""
+    relevance_range_m: float = 20_000.0
+    """Tracks farther than this from a tower (beyond any sensor's range) are neither gated
+    against nor penalised by its reports: on a long site each report meets only its own."""
     fov_rad: float = math.pi
 
 
@@ -85,6 +88,10 @@ class FusionEngine:
         self._clutter: dict[tuple[int, str], float] = {}
         self.late_unassigned = 0
         self._newest_s = -math.inf
+        self._near_of: list[Track] = []
+        self._near_xy = np.zeros((0, 2))
+        self._near_until_s = -math.inf
+        self._near_by_tower: dict[int, list[Track]] = {}
 
     @property
     def tracks(self) -> list[Track]:
@@ -96,7 +103,7 @@ class FusionEngine:
             self._late(scan)
             return
         self._newest_s = max(self._newest_s, scan.t_s)
-        tracks = self.manager.tracks
+        tracks = self._near(scan)
         lam = self._observe_clutter(scan)
         if scan.size == 0 or not tracks:
             self._penalise_misses(tracks, _NOTHING, scan)
@@ -115,6 +122,26 @@ class FusionEngine:
         near = gated[multi].any(axis=0) if multi.any() else np.zeros(scan.size, dtype=bool)
         near[found.detections] = True
         self._initiate(scan, np.flatnonzero(~near))
+
+    def _near(self, scan: Scan) -> list[Track]:
+        """The live tracks within :attr:`EngineConfig.relevance_range_m` of the scan's tower.
+
+        Positions are sampled once a second of data time (and whenever tracks come or go), so
+        1 km is added to the range for the distance a track can move meanwhile.
+        """
+        tracks = self.manager.tracks
+        if (tracks is not self._near_of or len(tracks) != len(self._near_xy)
+                or scan.t_s >= self._near_until_s):
+            self._near_of, self._near_until_s = tracks, scan.t_s + 1.0
+            self._near_xy = np.array([t.x for t in tracks]).reshape(-1, 4)[:, :2]
+            self._near_by_tower.clear()
+        cached = self._near_by_tower.get(scan.tower_index)
+        if cached is None:
+            d = self._near_xy - scan.tower_xy
+            near = np.einsum("ni,ni->n", d, d) <= (self.config.relevance_range_m + 1000.0)**2
+            cached = tracks if bool(near.all()) else [tracks[i] for i in np.flatnonzero(near)]
+            self._near_by_tower[scan.tower_index] = cached
+        return cached
 
     def maintain(self, t_s: float) -> StepResult:
         """Confirm and delete tracks at data time ``t_s`` (run at housekeeping cadence)."""

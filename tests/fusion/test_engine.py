@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import numpy as np
+
+from perimeter.fusion.engine import FusionEngine
+from perimeter.thresholds import Thresholds
+from tests.fusion.helpers import scan_of, track_at
+
+TOWERS = np.array([[0.0, 0.0], [0.0, 60_000.0]])
+
+
+def engine_with(*tracks_xy: tuple[float, float]) -> FusionEngine:
+    engine = FusionEngine(TOWERS, Thresholds())
+    for k, (x, y) in enumerate(tracks_xy):
+        track = track_at(x, y, number=k + 1)
+        for tower in (0, 1):
+            track.last_seen_by[(tower, "thermal")] = 0.0
+        engine.manager.tracks.append(track)
+    return engine
+
+
+def test_a_report_updates_a_track_in_range_and_leaves_a_distant_one_alone() -> None:
+    engine = engine_with((3000.0, 0.0), (3000.0, 60_000.0))
+    near, far = engine.tracks
+    # both lie due east of their tower; tower 0 reports a bearing of 90 degrees
+    engine.step(scan_of(0, (0.0, 0.0), 1.0, [(3000.0, 0.0)]))
+    assert near.t_s == 1.0 and near.updates == 1
+    assert far.t_s == 0.0 and far.updates == 0 and far.llr == 0.0  # neither gated nor missed
+
+
+def test_an_empty_report_penalises_only_tracks_within_range() -> None:
+    engine = engine_with((3000.0, 0.0), (3000.0, 60_000.0))
+    near, far = engine.tracks
+    engine.step(scan_of(1, (0.0, 60_000.0), 1.0, []))
+    assert far.llr < 0.0 and near.llr == 0.0
