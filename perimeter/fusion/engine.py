@@ -163,8 +163,8 @@ class FusionEngine:
     def _predicted(self, tracks: list[Track], t_s: float) -> tuple[FloatArray, FloatArray]:
         if not tracks:
             return np.zeros((0, 4)), np.zeros((0, 4, 4))
-        x = np.stack([t.x for t in tracks])
-        p = np.stack([t.p for t in tracks])
+        x = np.array([t.x for t in tracks])
+        p = np.array([t.p for t in tracks])
         dt = np.array([t_s - t.t_s for t in tracks])
         q = np.array([self._q(t) for t in tracks])
         return ekf.predict(x, p, dt, q)
@@ -302,8 +302,8 @@ class FusionEngine:
         if not tracks:
             self._late_unassigned(scan, np.arange(scan.size))
             return
-        x = np.stack([t.x for t in tracks])
-        p = np.stack([t.p for t in tracks])
+        x = np.array([t.x for t in tracks])
+        p = np.array([t.p for t in tracks])
         dt = np.array([scan.t_s - t.t_s for t in tracks])
         q = np.array([self._q(t) for t in tracks])
         xb, pb = ekf.predict(x, p, dt, q)
