@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from types import FrameType
 
 from perimeter import topics
@@ -67,6 +68,7 @@ class FusionService:
         self.runner = runner_factory(self.output)
         self.status_interval_s = status_interval_s
         self._queue: queue.Queue[Message | None] = queue.Queue(queue_size)
+        self._ack: Callable[[Message], None] | None = getattr(bus, "ack", None)
         self._worker = threading.Thread(target=self._work, name="fusion-worker", daemon=True)
 
     def start(self) -> None:
@@ -108,6 +110,8 @@ class FusionService:
                     if message is None:
                         return
                     self.runner.feed(message)  # never raises: bad input is dead-lettered
+                    if self._ack is not None:
+                        self._ack(message)  # only now: a crash before leaves it with the broker
                 finally:
                     self._queue.task_done()
             if time.monotonic() >= next_status:
@@ -140,7 +144,8 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
     store = AlertStore.open(settings.db_url)
     first_alert, first_track = store.max_alert_number() + 1, store.max_track_number() + 1
     will = status_message("offline", None, {})
-    bus = MqttBus(MqttOptions.from_settings(settings, "perimeter-fusion"), will=will)
+    options = replace(MqttOptions.from_settings(settings, "perimeter-fusion"), manual_ack=True)
+    bus = MqttBus(options, will=will)
     service = FusionService(bus, lambda out: FusionRunner(
         site, thresholds, out, first_alert_number=first_alert,
         first_track_number=first_track), store.append)

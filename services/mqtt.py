@@ -37,6 +37,14 @@ UNSUPPORTED_PROTOCOL = (0x84, 1)
 CONNACK_WAIT_S = 2.0
 
 
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage(Message):
+    """A message as received, with what :meth:`MqttBus.ack` needs to acknowledge it later."""
+
+    mid: int = 0
+    connection: int = 0
+
+
 class MqttConnectError(ConnectionError):
     """The broker could not be reached or refused the connection in time."""
 
@@ -57,6 +65,12 @@ class MqttOptions:
     reconnect_min_s: int = 1
     reconnect_max_s: int = 10
     prefer_mqtt5: bool = True
+    manual_ack: bool = False
+    """QoS 1 messages are acknowledged by :meth:`MqttBus.ack` (after processing), not on
+    receipt: a consumer that crashes first gets them again from its session."""
+    replay_window_s: float = 0.0
+    """QoS 1 messages sent this long before a lost connection are sent again after the
+    reconnect: a broker that crashed may have acknowledged them and lost them."""
 
     @classmethod
     def from_settings(cls, settings: MqttSettings, client_id: str, *,
@@ -78,7 +92,7 @@ class MqttBus:
         self.connected = threading.Event()
         self.counters: dict[str, int] = {"published": 0, "acked": 0, "buffered": 0,
                                          "dropped": 0, "received": 0, "handler_errors": 0,
-                                         "connects": 0, "disconnects": 0}
+                                         "connects": 0, "disconnects": 0, "replayed": 0}
         self._subs: list[tuple[str, Handler]] = []
         self._subs_lock = threading.Lock()
         self._lock = threading.RLock()  # publish path only; never taken in paho callbacks
@@ -87,6 +101,9 @@ class MqttBus:
         self._unacked: set[int] = set()
         self._early_acks: set[int] = set()
         self._acked = threading.Event()
+        self._recent: deque[tuple[float, Message]] = deque()  # sent, for replay_window_s
+        self._lost_at: float | None = None  # when the connection was lost, until replayed
+        self._connection = 0  # bumped on every connect: acks of an older one are void
         self._drainer: threading.Thread | None = None
         self._refused: ReasonCode | None = None
         self._attempted = threading.Event()
@@ -102,6 +119,7 @@ class MqttBus:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=opts.client_id,
                              protocol=self.protocol, clean_session=None if v5 else not persistent)
         client.max_queued_messages_set(opts.max_queued)
+        client.manual_ack_set(opts.manual_ack)
         client.reconnect_delay_set(opts.reconnect_min_s, opts.reconnect_max_s)
         if opts.username is not None:
             client.username_pw_set(opts.username, opts.password)
@@ -218,6 +236,13 @@ class MqttBus:
                 self._pending.append(message)
                 self.counters["buffered"] += 1
 
+    def ack(self, message: Message) -> None:
+        """Acknowledge a received QoS 1 message once processed (``manual_ack`` only), in the
+        order received; one received on an earlier connection will be delivered again."""
+        if (self.options.manual_ack and isinstance(message, ReceivedMessage)
+                and message.qos > 0 and message.connection == self._connection):
+            self._client.ack(message.mid, message.qos)
+
     def subscribe(self, topic_filter: str, handler: Handler) -> None:
         with self._subs_lock:
             self._subs.append((topic_filter, handler))
@@ -232,6 +257,11 @@ class MqttBus:
             reason = mqtt.error_string(info.rc)
             raise MqttConnectError(f"publish to {message.topic} failed: {reason}")
         self.counters["published"] += 1
+        if message.qos > 0 and self.options.replay_window_s > 0:
+            now = time.monotonic()
+            self._recent.append((now, message))
+            while self._recent[0][0] < now - self.options.replay_window_s:
+                self._recent.popleft()
         if message.qos > 0:
             with self._ack_lock:  # the PUBACK may already have come in on paho's thread
                 if info.mid in self._early_acks:
@@ -249,8 +279,23 @@ class MqttBus:
         while not self._closing:
             self._acked.wait(0.2)
             self._acked.clear()
+            if self._lost_at is not None and self.connected.is_set() and not self._closing:
+                self._replay_recent()
             if self._pending and not self._closing:
                 self._drain_pending()
+
+    def _replay_recent(self) -> None:
+        """Send again what was sent in ``replay_window_s`` before the connection was lost
+        (what was sent later waits in paho's queue and goes out on its own)."""
+        with self._lock:
+            lost_at, self._lost_at = self._lost_at, None
+            if lost_at is None:
+                return
+            since = lost_at - self.options.replay_window_s
+            again = [m for t, m in self._recent if since <= t <= lost_at]
+            for message in again:
+                self.publish(message)
+            self.counters["replayed"] += len(again)
 
     # -- paho callbacks (network thread) ------------------------------------------------
     def _on_connect(self, client: mqtt.Client, _userdata: object, flags: mqtt.ConnectFlags,
@@ -261,6 +306,7 @@ class MqttBus:
             log.info("mqtt connect refused: %s", reason)
             return
         self.counters["connects"] += 1
+        self._connection += 1
         with self._subs_lock:
             filters = sorted({f for f, _ in self._subs})
         for topic_filter in filters:
@@ -278,6 +324,8 @@ class MqttBus:
         self._attempted.set()
         if was_connected:
             self.counters["disconnects"] += 1
+            if self.options.replay_window_s > 0 and not self._closing:
+                self._lost_at = time.monotonic()
             if not self._closing:
                 log.warning("mqtt connection lost (%s); reconnecting", reason)
 
@@ -294,7 +342,8 @@ class MqttBus:
     def _on_message(self, _client: mqtt.Client, _userdata: object,
                     msg: mqtt.MQTTMessage) -> None:
         self.counters["received"] += 1
-        message = Message(msg.topic, bytes(msg.payload), bool(msg.retain), int(msg.qos))
+        message = ReceivedMessage(msg.topic, bytes(msg.payload), bool(msg.retain), int(msg.qos),
+                                  mid=msg.mid, connection=self._connection)
         with self._subs_lock:
             handlers = [h for f, h in self._subs if topic_matches(f, msg.topic)]
         for handler in handlers:

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+REPLAY_WINDOW_S = 5.0
+"""Reports sent this long before a lost broker connection are sent again after the reconnect
+(a crashed broker may have acknowledged and lost them); fusion drops the repeats by seq."""
+
 
 class MqttUplink:
     """:class:`sim.uplink.TowerUplink` over MQTT: one client per tower, with its will."""
@@ -41,7 +45,8 @@ class MqttUplink:
 
     def _connect(self, tower_id: str, will: Message | None) -> MqttBus:
         options = replace(MqttOptions.from_settings(self.settings, tower_id),
-                          client_id=tower_id, prefer_mqtt5=self._mqtt5)
+                          client_id=tower_id, prefer_mqtt5=self._mqtt5,
+                          replay_window_s=REPLAY_WINDOW_S)
         bus = MqttBus(options, will=will)
         bus.start(self.connect_timeout_s)
         self._mqtt5 = bus.protocol == Proto.MQTTv5  # negotiate once, not once per tower
