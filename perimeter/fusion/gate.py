@@ -37,21 +37,34 @@ class GateRejectedError(ValueError):
 
 
 class DuplicateFilter:
-    """Remembers recent ``(seq, t_s)`` per ``(tower, sensor)``; repeats are duplicates."""
+    """Remembers recent ``(seq, t_s)`` per ``(tower, sensor)``; repeats are duplicates.
 
-    def __init__(self, memory: int) -> None:
+    Memory is bounded by count (``memory`` per sensor) and by time: a report more than
+    ``horizon_s`` older than that sensor's newest is forgotten (the gate rejects such a
+    report as stale before it gets here)."""
+
+    def __init__(self, memory: int, horizon_s: float = np.inf) -> None:
         self._memory = memory
+        self._horizon_s = horizon_s
         self._seen: dict[tuple[str, str], OrderedDict[int, float]] = {}
+        self._newest: dict[tuple[str, str], float] = {}
 
     def check(self, tower_id: str, sensor: str, seq: int, t_s: float) -> bool:
         """True (and remembered) for a new report, False for a duplicate."""
-        seen = self._seen.setdefault((tower_id, sensor), OrderedDict())
+        key = (tower_id, sensor)
+        seen = self._seen.setdefault(key, OrderedDict())
         if seen.get(seq) == t_s:
             return False
         seen[seq] = t_s
-        if len(seen) > self._memory:
+        newest = self._newest[key] = max(t_s, self._newest.get(key, t_s))
+        while seen and (len(seen) > self._memory
+                        or next(iter(seen.values())) < newest - self._horizon_s):
             seen.popitem(last=False)
         return True
+
+    def __len__(self) -> int:
+        """Reports remembered, over every sensor."""
+        return sum(len(seen) for seen in self._seen.values())
 
 
 def apply_snr_threshold(scan: Scan, thresholds: Thresholds) -> Scan:

@@ -86,7 +86,7 @@ class FusionRunner:
         self._towers_xy = np.array([t.xy for t in site.towers], dtype=np.float64)
         gate = gate_config or GateConfig()
         self._buffer = ReorderBuffer(gate)
-        self._dupes = DuplicateFilter(gate.seq_memory)
+        self._dupes = DuplicateFilter(gate.seq_memory, gate.max_late_s)
         ifov = np.array([thermal_ifov_rad(t.thermal) for t in site.towers])
         heights = np.array([t.height_m for t in site.towers])
         self.engine = FusionEngine(self._towers_xy, thresholds, engine_config,
