@@ -110,7 +110,7 @@ def fusion(port: int, n_towers: int, steady_s: float, flood_s: float) -> None:
     from services.mqtt import MqttBus, MqttOptions
 
     site = load_scenario_for(n_towers, steady_s + flood_s).site_model
-    bus = MqttBus(MqttOptions(port=port, client_id="load-fusion"))
+    bus = MqttBus(MqttOptions(port=port, client_id="load-fusion", manual_ack=True))
     fused_t_s: list[float] = [0.0]
     alerts: list[int] = [0]
 

@@ -94,14 +94,14 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, step_s: float = 0.
 
 
 class LiveFusion:
-    """The fusion service on a persistent MQTT session; records every report it takes in and
-    every alert it stores."""
+    """The fusion service as ``run_fusion`` builds it (persistent session, acknowledging each
+    message once fused); records every report it takes in and every alert it stores."""
 
     def __init__(self, broker_url: str, scenario: Scenario, client_id: str = "rel-fusion",
                  first_alert_number: int = 1) -> None:
         host, port = broker_url.removeprefix("mqtt://").split(":")
         self.bus = MqttBus(MqttOptions(host=host, port=int(port), client_id=client_id,
-                                       reconnect_min_s=1, reconnect_max_s=2))
+                                       reconnect_min_s=1, reconnect_max_s=2, manual_ack=True))
         self.alerts: list[AlertEvent] = []
         self.taken: list[ReportKey] = []
         self._lock = threading.Lock()

@@ -149,8 +149,6 @@ def test_open_alerts_continue_across_the_restart(restart_run: RestartRun) -> Non
     assert vehicle_ids == {e.alert_id for e in restart_run.clean if e.class_ == "vehicle"}
 
 
-@pytest.mark.xfail(strict=True, reason="the fusion service acknowledges a message to the broker "
-                   "when it queues it, before it is fused: a crash loses what is queued")
 def test_a_crash_with_a_backlog_loses_no_report(durable_mosquitto: DurableMosquitto) -> None:
     scenario, reference = simulate(crossing_spec(DURATION_S))
     reports = [m for m in reference if report_key(m) is not None][:300]
@@ -172,7 +170,7 @@ def test_a_crash_with_a_backlog_loses_no_report(durable_mosquitto: DurableMosqui
     for message in reports:
         publisher.publish(message)
     assert publisher.flush(20.0)
-    assert wait_for(lambda: len(first.taken) == len(reports), 20.0)
+    assert wait_for(lambda: len(first.taken) >= 10, 20.0)  # the broker's inflight window
     first.bus.abort()  # crash: the socket closes without DISCONNECT, the queue is gone
     first.service.publish_status = lambda state="online": None  # type: ignore[method-assign]
     second = LiveFusion(durable_mosquitto.url, scenario, client_id="rel-crash").start()
