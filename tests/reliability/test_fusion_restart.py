@@ -120,9 +120,10 @@ def test_no_report_is_lost_across_the_restart(restart_run: RestartRun) -> None:
     lost = set(restart_run.expected) - set(first) - set(second)
     assert not lost, f"{len(lost)} of {len(restart_run.expected)} reports never fused"
     repeats = set(first) & set(second)
+    alerts = [(e.event, e.alert_id, e.class_, round(e.t_s - restart_run.epoch_s, 1))
+              for e in restart_run.events if e.event != "update"]
     print(f"fusion 1 fused {len(first)}, fusion 2 fused {len(second)} reports "
-          f"({len(repeats)} fused by both) of {len(restart_run.expected)}; alerts "
-          f"{[(e.event, e.alert_id, e.class_) for e in restart_run.events if e.event != 'update']}")
+          f"({len(repeats)} fused by both) of {len(restart_run.expected)}; alerts {alerts}")
     assert len(repeats) <= 50, "the session replays only what was in flight at the kill"
 
 
