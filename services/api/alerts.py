@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from perimeter.contract import Severity, TargetClass
+from perimeter.geojson import GeoError, alerts_geojson
 from perimeter.store import AlertRecord, AlertStatus
 from services.api.deps import StateDep, StoreDep, Writer
 from services.api.errors import ApiError, error_responses
 from services.api.schemas import AckRequest, AlertPage
+from services.api.state import ApiState
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -38,19 +41,34 @@ async def list_alerts(
                                          allow_inf_nan=False)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
+    output: Annotated[Literal["json", "geojson"], Query(alias="format", description=(
+        "geojson: a FeatureCollection of the page (positions and origins in lon/lat from "
+        "the site's geographic origin), next_cursor as a member"))] = "json",
 ) -> Response:
     """Alerts newest first (by when they were raised); pages are stable while alerts arrive."""
-    key = (status, severity, class_, since, until, limit, cursor)
+    key = (status, severity, class_, since, until, limit, cursor, output)
     version = state.store.version()
     body = state.pages.get(key, version)
     if body is None:
         items, next_cursor = await run_in_threadpool(
             state.store.list_alerts, status=status, severity=severity, class_=class_,
             since_t_s=since, until_t_s=until, limit=limit, cursor=cursor)
-        body = AlertPage(items=items, next_cursor=next_cursor).model_dump_json(
-            by_alias=True).encode()
+        body = (_geojson_page(state, items, next_cursor) if output == "geojson" else
+                AlertPage(items=items, next_cursor=next_cursor).model_dump_json(by_alias=True)
+                ).encode()
         state.pages.put(key, version, body)
-    return Response(body, media_type="application/json")
+    return Response(body, media_type="application/geo+json" if output == "geojson"
+                    else "application/json")
+
+
+def _geojson_page(state: ApiState, items: list[AlertRecord], next_cursor: str | None) -> str:
+    """A page of alerts as a GeoJSON FeatureCollection with ``next_cursor`` as a member."""
+    try:
+        document = alerts_geojson(state.site, items)
+    except GeoError as exc:
+        raise ApiError(422, str(exc), field="format") from None
+    document["next_cursor"] = next_cursor
+    return json.dumps(document)
 
 
 @router.get("/stream", response_class=EventSourceResponse, responses=error_responses(422))

@@ -48,6 +48,30 @@ def test_filters(live: Live) -> None:
         assert ids(until=1001.5) == ["a-000001"]
 
 
+def test_geojson_page_places_alerts_and_origins_on_the_globe(live: Live) -> None:
+    from perimeter.geojson import to_local_m
+    from perimeter.site import western_heights
+
+    for i in range(1, 4):
+        live.raise_alert(alert_event(f"a-{i:06d}", t_s=1000.0 + i))
+    with live.client() as http:
+        answer = http.get("/api/v1/alerts", params={"format": "geojson", "limit": 2})
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"].startswith("application/geo+json")
+        document = answer.json()
+        bad = http.get("/api/v1/alerts", params={"format": "kml"})
+    assert document["type"] == "FeatureCollection" and document["next_cursor"]
+    alerts = [f for f in document["features"] if f["properties"]["kind"] == "alert"]
+    origins = [f for f in document["features"] if f["properties"]["kind"] == "origin"]
+    assert [f["properties"]["alert_id"] for f in alerts] == ["a-000003", "a-000002"]
+    assert len(origins) == 2
+    site_origin = western_heights().origin
+    assert site_origin is not None
+    x_m, y_m = to_local_m(site_origin, *alerts[0]["geometry"]["coordinates"])
+    assert abs(x_m - 2300.0) < 0.5 and abs(y_m + 400.0) < 0.5
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "format"
+
+
 def test_bad_query_gets_a_422_naming_the_field(live: Live) -> None:
     with live.client() as http:
         for params, field in (({"limit": 0}, "limit"), ({"limit": 10_000}, "limit"),
