@@ -3,7 +3,7 @@ one fusion service, with a bare paho subscriber on the same broker as the yardst
 
 Phase 1 (``--seconds``): the towers publish in real time (3 reports/s each). Figures: fusion's
 lag (wall clock minus the wall time its data time stands for; intake = newest report seen,
-fused = latest track snapshot, which trails by the 2 s reorder lag), its RSS over time, and
+fused = latest track snapshot, one per second of data time), its RSS over time, and
 reports lost (published vs fused, by ``seq``; the broker's dropped counter).
 Phase 2 (``--flood-s`` of data): published as fast as the publishers go. Figures: the report
 rate fusion sustains, as a ratio to what the bare subscriber receives in the same run.
@@ -164,7 +164,7 @@ def report(r: dict[str, Any]) -> str:
         f"lag intake  median {lag_i['median']:.3f} s  p99 {lag_i['p99']:.3f} s  "
         f"max {lag_i['max']:.3f} s",
         f"lag fused   median {lag_f['median']:.3f} s  p99 {lag_f['p99']:.3f} s  "
-        f"max {lag_f['max']:.3f} s (includes the 2 s reorder lag); queue max {r['queue_max']}",
+        f"max {lag_f['max']:.3f} s (latest track snapshot); queue max {r['queue_max']}",
         f"RSS first minute {rss['first_minute']:.1f} MB, last minute {rss['last_minute']:.1f}"
         f" MB, growth {rss['growth']:+.1f} MB ({rss['slope_mb_per_min']:+.2f} MB/min after "
         f"30 s), max {rss['max']:.1f} MB",
