@@ -29,7 +29,12 @@ POLL_S = 1.0
 AlertId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", examples=["a-000017"])]
 
 
-@router.get("", response_model=AlertPage, responses=error_responses(422))
+GEOJSON_RESPONSE: dict[int | str, dict[str, object]] = {200: {"content": {
+    "application/geo+json": {"schema": {"type": "object", "description": "FeatureCollection"}}}}}
+
+
+@router.get("", response_model=AlertPage,
+            responses={**error_responses(422), **GEOJSON_RESPONSE})
 async def list_alerts(
     state: StateDep,
     status: AlertStatus | None = None,
