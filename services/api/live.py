@@ -111,13 +111,13 @@ class LiveView:
             try:
                 handler(message)
             except ContractError as exc:
-                self.metrics.messages_rejected.labels(reason="bad_payload").inc()
+                self.metrics.reject("bad_payload")
                 log.debug("refused %s: %s", message.topic, exc)
             except ThresholdError as exc:
-                self.metrics.messages_rejected.labels(reason="bad_thresholds").inc()
+                self.metrics.reject("bad_thresholds")
                 log.debug("refused %s: %s", message.topic, exc)
             except Exception:  # a handler bug must not kill the bus thread
-                self.metrics.messages_rejected.labels(reason="internal").inc()
+                self.metrics.reject("internal")
                 log.exception("handling %s failed", message.topic)
         return on_message
 

@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter as Tally
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
 class _FusionCounters(Collector):
-    """The fusion service's own counters from its retained status, as gauges."""
+    """The fusion service's own counters from its retained status, as gauges, and every
+    refused payload (the API's own and fusion's ``rejected:<reason>`` counters) as
+    ``perimeter_messages_rejected_total{service, reason}``."""
 
     def __init__(self) -> None:
         self.source: Callable[[], dict[str, int]] = dict
+        self._api_rejected: Tally[str] = Tally()
+        self._lock = threading.Lock()
+
+    def reject(self, reason: str) -> None:
+        with self._lock:
+            self._api_rejected[reason] += 1
 
     def collect(self) -> Iterable[Metric]:
+        counters = self.source()
         family = GaugeMetricFamily("perimeter_fusion_counter",
                                    "Counters the fusion service last reported in its status.",
                                    labels=["name"])
-        for name, value in sorted(self.source().items()):
+        for name, value in sorted(counters.items()):
             family.add_metric([name], value)
         yield family
+        rejected = CounterMetricFamily(
+            "perimeter_messages_rejected",
+            "Payloads refused, by service and reason (fusion's from its last status).",
+            labels=["service", "reason"])
+        with self._lock:
+            for reason, count in sorted(self._api_rejected.items()):
+                rejected.add_metric(["api", reason], count)
+        for name, value in sorted(counters.items()):
+            if name.startswith("rejected:"):
+                rejected.add_metric(["fusion", name.removeprefix("rejected:")], value)
+        yield rejected
 
 
 class ApiMetrics:
@@ -35,9 +57,6 @@ class ApiMetrics:
         self.reports_received = Counter(
             "perimeter_reports_received", "Sensor reports seen on the bus by the API.",
             ["sensor"], registry=r)
-        self.messages_rejected = Counter(
-            "perimeter_messages_rejected", "Bus payloads the API refused, by reason.",
-            ["reason"], registry=r)
         self.alert_events = Counter(
             "perimeter_alert_events", "Alert events seen on the bus.",
             ["event", "class", "severity"], registry=r)
@@ -59,6 +78,10 @@ class ApiMetrics:
             "perimeter_sse_clients", "Clients connected to the alert stream.", registry=r)
         self._fusion = _FusionCounters()
         r.register(self._fusion)
+
+    def reject(self, reason: str) -> None:
+        """Count a bus payload the API refused."""
+        self._fusion.reject(reason)
 
     def follow_fusion(self, counters: Callable[[], dict[str, int]]) -> None:
         """Expose what ``counters()`` returns as ``perimeter_fusion_counter{name}``."""

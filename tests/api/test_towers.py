@@ -9,6 +9,7 @@ from conftest import Live
 
 from perimeter import topics
 from perimeter.bus import Message
+from perimeter.contract import FusionStatus, dump_payload
 from services.api.towers_monitor import SensorFeed
 
 
@@ -30,6 +31,9 @@ def test_towers_show_status_feeds_and_unknown(live: Live) -> None:
         live.bus.publish(report("T03", "thermal", seq, t_s))
     live.bus.publish(report("T03", "thermal", 4, 1002.0))  # a duplicate
     live.bus.publish(Message(topics.sensor("T03", "thermal"), b"{not json"))  # refused, counted
+    live.bus.publish(Message(topics.FUSION_STATUS, dump_payload(FusionStatus(
+        state="online", t_s=1002.0, counters={"received": 9, "rejected:bad_payload": 2,
+                                              "rejected:unknown_tower": 1})), retain=True))
     with live.client() as http:
         towers = {t["tower_id"]: t for t in http.get("/api/v1/towers").json()["items"]}
         metrics = http.get("/metrics").text
@@ -41,7 +45,11 @@ def test_towers_show_status_feeds_and_unknown(live: Live) -> None:
     assert (feed["last_seq"], feed["lost"], feed["duplicates"], feed["reports"]) == (4, 1, 1, 5)
     assert feed["last_report_t_s"] == 1002.0 and feed["rate_hz"] == pytest.approx(1.5)
     assert towers["T01"]["state"] == "unknown" and towers["T01"]["feeds"] == {}
-    assert 'perimeter_messages_rejected_total{reason="bad_payload"} 1.0' in metrics
+    assert 'perimeter_messages_rejected_total{reason="bad_payload",service="api"} 1.0' in metrics
+    assert ('perimeter_messages_rejected_total{reason="bad_payload",service="fusion"} 2.0'
+            in metrics)
+    assert ('perimeter_messages_rejected_total{reason="unknown_tower",service="fusion"} 1.0'
+            in metrics)
     assert 'perimeter_reports_received_total{sensor="thermal"} 5.0' in metrics
 
 
