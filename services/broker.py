@@ -64,7 +64,8 @@ def wait_listening(host: str, port: int, timeout_s: float, proc: subprocess.Pope
 def mosquitto_config(port: int, data_dir: Path, host: str = "127.0.0.1",
                      max_queued: int = 100_000) -> str:
     """A minimal mosquitto.conf: one loopback listener, anonymous, deep per-client queues,
-    sessions persisted in ``data_dir`` on a clean shutdown."""
+    sessions persisted in ``data_dir`` on shutdown and every 5 s (mosquitto's default of
+    1800 s would lose the sessions of a crash)."""
     return "\n".join([
         f"listener {port} {host}",
         "allow_anonymous true",
@@ -72,6 +73,7 @@ def mosquitto_config(port: int, data_dir: Path, host: str = "127.0.0.1",
         f"max_queued_messages {max_queued}",
         "persistence true",
         f"persistence_location {data_dir}/",
+        "autosave_interval 5",
         "log_dest stderr",
         "log_type error",
         "log_type warning",
