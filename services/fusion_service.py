@@ -143,12 +143,18 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
         thresholds = load_thresholds(settings.thresholds_file)
     store = AlertStore.open(settings.db_url)
     first_alert, first_track = store.max_alert_number() + 1, store.max_track_number() + 1
+    left_open = store.open_alerts()
     will = status_message("offline", None, {})
     options = replace(MqttOptions.from_settings(settings, "perimeter-fusion"), manual_ack=True)
     bus = MqttBus(options, will=will)
-    service = FusionService(bus, lambda out: FusionRunner(
-        site, thresholds, out, first_alert_number=first_alert,
-        first_track_number=first_track), store.append)
+
+    def make_runner(out: BusOutput) -> FusionRunner:
+        runner = FusionRunner(site, thresholds, out, first_alert_number=first_alert,
+                              first_track_number=first_track)
+        runner.resume_alerts(left_open)
+        return runner
+
+    service = FusionService(bus, make_runner, store.append)
     stop = stop or threading.Event()
     _stop_on_signals(stop)
     service.start()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -66,6 +67,29 @@ def confidence(track: Track, thresholds: Thresholds) -> float:
     """Existence probability times the probability of an alerting class."""
     p_cls = sum(track.probabilities.get(c, 0.0) for c in thresholds.alert_classes)
     return max(0.0, min(1.0, track.existence * p_cls))
+
+
+class OpenAlert(Protocol):
+    """An alert an earlier run left open (a stored alert record)."""
+
+    @property
+    def alert_id(self) -> str: ...
+    @property
+    def track_id(self) -> str | None: ...
+    @property
+    def class_(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def position(self) -> Position | None: ...
+    @property
+    def velocity(self) -> Velocity | None: ...
+    @property
+    def origin(self) -> Origin | None: ...
+    @property
+    def towers(self) -> list[str]: ...
+    @property
+    def last_t_s(self) -> float: ...
 
 
 @dataclass(slots=True)
@@ -161,6 +185,27 @@ class TrackAlerter:
         due = [d for d in self._dormant if final or t_s - d.lost_t_s > self.config.reacquire_s]
         self._dormant = [d for d in self._dormant if d not in due]
         return [self._event("closed", d.track, t_s, thresholds, d.state) for d in due]
+
+    def resume(self, alert: OpenAlert) -> bool:
+        """Take over an alert an earlier run left open (fusion restarted): it waits, like a
+        lost track's, ``reacquire_s`` for the object's new track to continue it, then closes.
+        Tower faults and alerts without a position are not resumed (False)."""
+        if alert.position is None or alert.class_ == "tower_fault":
+            return False
+        number = alert.track_id[2:] if alert.track_id else ""
+        v = alert.velocity
+        track = Track(number=int(number) if number.isdigit() else 0,
+                      x=np.array([alert.position.x_m, alert.position.y_m,
+                                  v.vx_mps if v else 0.0, v.vy_mps if v else 0.0]),
+                      p=np.eye(4), t_s=alert.last_t_s, first_t_s=alert.last_t_s,
+                      last_update_t_s=alert.last_t_s, label=alert.class_,
+                      probabilities={alert.class_: 1.0}, alert_id=alert.alert_id,
+                      towers={self.tower_ids.index(t) for t in alert.towers
+                              if t in self.tower_ids})
+        state = _Open(alert.alert_id, alert.last_t_s, alert.class_, alert.severity,
+                      alert.origin, alert.last_t_s, adopted=True)
+        self._dormant.append(_Dormant(state, track, alert.last_t_s))
+        return True
 
     def _reacquire(self, track: Track, t_s: float) -> _Open | None:
         """The dormant alert of a lost track this new track continues, if any."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
 import numpy as np
@@ -28,7 +29,7 @@ from perimeter.contract import (
     Velocity,
     parse_payload,
 )
-from perimeter.fusion.alert import AlertConfig, TrackAlerter
+from perimeter.fusion.alert import AlertConfig, OpenAlert, TrackAlerter
 from perimeter.fusion.engine import EngineConfig, FusionEngine, thermal_ifov_rad
 from perimeter.fusion.gate import (
     DuplicateFilter,
@@ -104,6 +105,13 @@ class FusionRunner:
     def clock_s(self) -> float | None:
         """Data time: the newest report time seen."""
         return self._buffer.clock_s
+
+    def resume_alerts(self, alerts: Iterable[OpenAlert]) -> int:
+        """Continue alerts an earlier run left open (see :meth:`TrackAlerter.resume`);
+        returns how many were taken over."""
+        resumed = sum(self.alerter.resume(alert) for alert in alerts)
+        self.counters["alerts_resumed"] += resumed
+        return resumed
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds

@@ -144,6 +144,16 @@ class AlertStore:
         """The highest event sequence number stored (0 when empty)."""
         return int(self._db.read("SELECT COALESCE(MAX(seq), 0) FROM alert_events")[0][0])
 
+    def open_alerts(self, page: int = 200) -> list[AlertRecord]:
+        """Every alert still open, newest first (what a restarted fusion takes over)."""
+        records: list[AlertRecord] = []
+        cursor: str | None = None
+        while True:
+            items, cursor = self.list_alerts(status="open", limit=page, cursor=cursor)
+            records += items
+            if cursor is None:
+                return records
+
     def max_alert_number(self) -> int:
         """The highest alert number stored, so a restarted fusion continues the numbering."""
         return int(self._db.read("SELECT COALESCE(MAX(number), 0) FROM alerts")[0][0])

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from perimeter.fusion.alert import TrackAlerter, confidence, severity
 from perimeter.fusion.track import Track
+from perimeter.store import AlertRecord
 from perimeter.thresholds import Thresholds
 from tests.fusion.helpers import track_at
 
@@ -111,3 +112,29 @@ def test_an_alert_reclassified_as_an_animal_is_closed_once() -> None:
     assert track.alert_id is None
     assert alerter.on_track(track, 120.0, th) is None  # an animal raises nothing more
     assert alerter.on_deleted(track, 130.0, th, final=True) is None
+
+
+def test_an_alert_left_open_by_a_crashed_run_is_continued_or_closed() -> None:
+    first = TrackAlerter(PERIMETER, ["T01", "T02"])
+    th = Thresholds()
+    track = alertable()
+    new = first.on_track(track, 100.0, th)
+    assert new is not None and new.event == "new"
+    # fusion restarts: a new alerter takes over what the store holds as open
+    restarted = TrackAlerter(PERIMETER, ["T01", "T02"], first_number=2)
+    stored = AlertRecord.from_latest(new, status="open", first_t_s=new.t_s, last_t_s=new.t_s,
+                                     updates=1, last_seq=1)
+    assert restarted.resume(stored)
+    again = alertable(5)
+    again.x[0] = 3000.0 - 1.4 * 20.0  # the object 20 s later, tracked afresh
+    again.previous_seen_by = {(0, "thermal"): 119.0, (1, "thermal"): 119.5}
+    continued = restarted.on_track(again, 120.0, th)
+    assert continued is not None and continued.event == "update"
+    assert continued.alert_id == new.alert_id and continued.origin == new.origin
+    # one left open and never seen again closes once reacquire_s has passed
+    other = TrackAlerter(PERIMETER, ["T01", "T02"], first_number=2)
+    assert other.resume(stored)
+    assert other.expire(150.0, th) == []
+    (closed,) = other.expire(161.0, th)
+    assert closed.event == "closed" and closed.alert_id == new.alert_id
+    assert closed.towers == ["T01", "T02"]

@@ -142,9 +142,6 @@ def test_the_vehicle_is_alerted_after_the_restart_too(restart_run: RestartRun) -
     assert after, "fusion resumed and follows the vehicle"
 
 
-@pytest.mark.xfail(strict=True, reason="a restarted fusion starts with no tracks: the open "
-                   "alert a-000001 is neither continued nor closed, the vehicle gets a second "
-                   "alert (docs/reliability.md)")
 def test_open_alerts_continue_across_the_restart(restart_run: RestartRun) -> None:
     vehicle_ids = {e.alert_id for e in restart_run.events if e.class_ == "vehicle"}
     assert vehicle_ids == {e.alert_id for e in restart_run.clean if e.class_ == "vehicle"}
