@@ -12,7 +12,9 @@ import httpx
 import pytest
 import uvicorn
 
+from perimeter import topics
 from perimeter.config import ApiSettings, FusionSettings, SimSettings
+from perimeter.contract import FusionStatus, parse_payload
 from services.api.app import create_app
 from services.fusion_service import run_fusion
 from services.mqtt import MqttBus, MqttOptions
@@ -57,9 +59,16 @@ def test_crossing_alert_readable_through_the_api(any_broker: BrokerHandle,
     stop_fusion = threading.Event()
     fusion = threading.Thread(target=run_fusion, args=(
         FusionSettings(broker_url=any_broker.url, db_url=db_url), stop_fusion))
+    online = threading.Event()
+    watcher = MqttBus(MqttOptions(host=any_broker.host, port=any_broker.port,
+                                  client_id="test-watch", session_expiry_s=0))
+    watcher.subscribe(topics.FUSION_STATUS, lambda m: online.set()
+                      if parse_payload(FusionStatus, m.payload).state == "online" else None)
+    watcher.start(10)
     fusion.start()
     try:
-        time.sleep(2.5)  # fusion subscribes (amqtt: after the MQTT 5 attempt times out)
+        # fusion subscribes on connect, before it publishes its online status
+        assert online.wait(30), "fusion came online"
         run_towers(SimSettings(broker_url=any_broker.url, speed=50.0), scenario=scenario)
         items: list[dict[str, Any]] = []
         deadline = time.monotonic() + 30
@@ -70,6 +79,7 @@ def test_crossing_alert_readable_through_the_api(any_broker: BrokerHandle,
     finally:
         stop_fusion.set()
         fusion.join(20)
+        watcher.close()
     assert items, "the crossing raised an alert readable through the API"
     alert = items[0]
     one = httpx.get(f"{base}/api/v1/alerts/{alert['alert_id']}", timeout=5)
