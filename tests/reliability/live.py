@@ -7,7 +7,6 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from perimeter import topics
@@ -22,6 +21,7 @@ from services.mqtt import MqttBus, MqttOptions
 from services.tower_publisher import MqttUplink
 from sim.scenario import Scenario
 from sim.world import World
+from tests.services.mqtt_helpers import wait_until
 
 ReportKey = tuple[str, int]
 
@@ -84,13 +84,7 @@ def report_key(message: Message) -> ReportKey | None:
         return None
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step_s)
-    return condition()
+wait_for = wait_until  # the name the reliability tests use
 
 
 class LiveFusion:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -12,38 +11,12 @@ import pytest
 
 from perimeter.bus import Message
 from services.mqtt import MqttBus, MqttConnectError, MqttOptions
+from tests.services.mqtt_helpers import Inbox, wait_until
 
 if TYPE_CHECKING:
     from tests.conftest import BrokerHandle
 
 pytestmark = pytest.mark.integration
-
-
-class Inbox:
-    """Thread-safe collector of messages delivered on paho's thread."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, message: Message) -> None:
-        with self._cond:
-            self.messages.append(message)
-            self._cond.notify_all()
-
-    def wait_for(self, count: int, timeout_s: float = 10.0) -> list[Message]:
-        with self._cond:
-            self._cond.wait_for(lambda: len(self.messages) >= count, timeout_s)
-            return list(self.messages)
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,6 +19,7 @@ from services.tower_publisher import MqttUplink, run_towers
 from sim.scenario import load_scenario
 from sim.uplink import MemoryUplink
 from sim.world import World
+from tests.services.mqtt_helpers import Inbox, wait_until
 
 if TYPE_CHECKING:
     from tests.conftest import BrokerHandle
@@ -27,34 +27,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, message: Message) -> None:
-        with self.lock:
-            self.messages.append(message)
-
-    def on(self, topic_filter: str) -> list[Message]:
-        from perimeter.bus import topic_matches
-
-        with self.lock:
-            return [m for m in self.messages if topic_matches(topic_filter, m.topic)]
-
-
 def bus_for(broker: BrokerHandle, client_id: str, will: Message | None = None) -> MqttBus:
     return MqttBus(MqttOptions(host=broker.host, port=broker.port, client_id=client_id,
                                reconnect_min_s=1, reconnect_max_s=2), will=will)
-
-
-def wait_for(condition: Any, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_crossing_alert_and_dead_letter(any_broker: BrokerHandle,
@@ -77,14 +52,14 @@ def test_crossing_alert_and_dead_letter(any_broker: BrokerHandle,
         settings = SimSettings(broker_url=any_broker.url, speed=20.0)
         sim = threading.Thread(target=run_towers, args=(settings, None, scenario))
         sim.start()
-        assert wait_for(lambda: len(inbox.on(topics.sensor("T01", "thermal"))) > 5, 30.0)
+        assert wait_until(lambda: len(inbox.on(topics.sensor("T01", "thermal"))) > 5, 30.0)
         watcher.publish(Message(topics.sensor("T04", "thermal"), b"\xff\xfe not json"))
         sim.join(60.0)
         assert not sim.is_alive()
         # amqtt may deliver well behind the towers under load: wait for fusion to catch up
-        assert wait_for(lambda: service.runner.counters["reports"] >= n_reports, 90.0), (
+        assert wait_until(lambda: service.runner.counters["reports"] >= n_reports, 90.0), (
             service.counters(), n_reports)
-        assert wait_for(lambda: any(e.event == "new" for e in stored), 20.0)
+        assert wait_until(lambda: any(e.event == "new" for e in stored), 20.0)
         assert service.wait_idle(20.0)
     finally:
         service.stop()
@@ -93,10 +68,10 @@ def test_crossing_alert_and_dead_letter(any_broker: BrokerHandle,
     assert first.class_ == "vehicle"
     assert first.origin is not None
     assert abs(first.origin.x_m - 3500.0) < 200.0 and abs(first.origin.y_m + 2300.0) < 200.0
-    assert wait_for(lambda: len(inbox.on(topics.ALERTS)) >= len(stored), 10.0)
+    assert wait_until(lambda: len(inbox.on(topics.ALERTS)) >= len(stored), 10.0)
     published = [parse_payload(AlertEvent, m.payload) for m in inbox.on(topics.ALERTS)]
     assert [e.alert_id for e in published][:len(stored)] == [e.alert_id for e in stored]
-    assert wait_for(lambda: inbox.on(topics.DEADLETTER), 10.0)
+    assert wait_until(lambda: inbox.on(topics.DEADLETTER), 10.0)
     letters = [parse_payload(DeadLetter, m.payload) for m in inbox.on(topics.DEADLETTER)]
     assert [d.topic for d in letters] == [topics.sensor("T04", "thermal")]
     assert service.counters()["rejected_bad_payload"] == 1
@@ -115,7 +90,7 @@ def test_crossing_alert_and_dead_letter(any_broker: BrokerHandle,
         return {s.tower_id for s in statuses if s.state == "offline"}
 
     all_towers = {f"T{i:02d}" for i in range(1, 13)}
-    assert wait_for(lambda: offline() == all_towers, 15.0), sorted(all_towers - offline())
+    assert wait_until(lambda: offline() == all_towers, 15.0), sorted(all_towers - offline())
     watcher.close()
 
 
@@ -129,9 +104,9 @@ def test_dropped_tower_will_fires(any_broker: BrokerHandle) -> None:
     uplink.attach("T07", will)
     uplink.publish(Message(topics.tower_status("T07"), b'{"tower_id":"T07","state":"online"}',
                            retain=True))
-    assert wait_for(lambda: len(inbox.on("#")) == 1, 10.0)
+    assert wait_until(lambda: len(inbox.on("#")) == 1, 10.0)
     uplink.drop("T07")
-    assert wait_for(lambda: len(inbox.on("#")) == 2, 10.0)
+    assert wait_until(lambda: len(inbox.on("#")) == 2, 10.0)
     assert [parse_payload(TowerStatus, m.payload).state for m in inbox.on("#")] == [
         "online", "offline"]
     uplink.close()
