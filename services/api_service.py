@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from types import FrameType
 
 import uvicorn
 
@@ -36,18 +37,32 @@ def connect_in_background(bus: MqttBus, stop: threading.Event,
     return thread
 
 
+class ApiServer(uvicorn.Server):
+    """uvicorn's server that sets ``stopping`` as soon as shutdown begins, so the app's live
+    streams end (within the stream's poll, 1 s) instead of holding the graceful shutdown."""
+
+    def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
+        super().__init__(config)
+        self.stopping = stopping
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.stopping.set()
+        super().handle_exit(sig, frame)
+
+
 def run_api(settings: ApiSettings) -> None:
     """Serve the API on ``settings.api_host:api_port`` until SIGINT / SIGTERM (uvicorn's)."""
     from services.api.app import create_app
 
     bus = MqttBus(MqttOptions.from_settings(settings, "perimeter-api", session_expiry_s=0))
-    app = create_app(settings, bus=bus)
+    stopping = threading.Event()
+    app = create_app(settings, bus=bus, stopping=stopping)
     stop = threading.Event()
     connect_in_background(bus, stop)
     config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
                             log_level="info", access_log=False, timeout_graceful_shutdown=2)
     try:
-        uvicorn.Server(config).run()
+        ApiServer(config, stopping).run()
     finally:
         stop.set()
         if bus.connected.is_set():

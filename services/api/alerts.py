@@ -84,7 +84,7 @@ async def stream_alerts(
 ) -> AsyncIterator[ServerSentEvent]:
     """Every alert event as it is stored, one SSE event each, ``id`` = the event's sequence
     number. A client reconnecting with ``Last-Event-ID`` misses nothing; a new client gets
-    events from now on (or after ``?after=ID``)."""
+    events from now on (or after ``?after=ID``). The stream ends when the server shuts down."""
     store, waker = state.store, state.live.waker
     cursor = last_event_id if last_event_id is not None else after
     if cursor is None:
@@ -92,7 +92,7 @@ async def stream_alerts(
     state.metrics.sse_clients.inc()
     try:
         yield ServerSentEvent(comment=f"alert events after {cursor}", retry=2000)
-        while True:
+        while not state.stopping.is_set():
             token = waker.token()
             events = await run_in_threadpool(store.events_after, cursor, STREAM_BATCH)
             for seq, event in events:

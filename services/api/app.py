@@ -7,6 +7,7 @@ injected :class:`perimeter.bus.Bus` (none: the API serves the store only). No MQ
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,9 +42,13 @@ class LifespanState(TypedDict):
 
 
 def create_app(settings: ApiSettings, *, bus: Bus | None = None,
-               store: AlertStore | None = None) -> FastAPI:
+               store: AlertStore | None = None,
+               stopping: threading.Event | None = None) -> FastAPI:
     """The API over ``store`` (else opened from ``settings.db_url`` for the app's lifetime),
-    following ``bus`` when given. The site is loaded now, so a bad one fails fast."""
+    following ``bus`` when given. The site is loaded now, so a bad one fails fast.
+
+    ``stopping``, set when the server begins to shut down, ends the live alert streams (else an
+    open stream holds the shutdown until uvicorn's graceful timeout cancels it)."""
     site = load_site(settings.site)
 
     @asynccontextmanager
@@ -59,7 +64,7 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
             live.attach(bus)
         state = ApiState(settings=settings, site=site, store=opened, bus=bus, live=live,
                          metrics=metrics, thresholds=keeper, owns_store=owns_store,
-                         pages=PageCache())
+                         pages=PageCache(), stopping=stopping or threading.Event())
         try:
             yield {"api": state}
         finally:

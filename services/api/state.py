@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import threading
 from dataclasses import dataclass
 
 from perimeter.bus import Bus
@@ -28,6 +29,8 @@ class ApiState:
     thresholds: ThresholdsKeeper
     owns_store: bool
     pages: PageCache
+    stopping: threading.Event
+    """Set when the server begins to shut down: live streams end."""
 
     def token_matches(self, presented: str) -> bool:
         """Constant-time comparison with ``PERIMETER_API_TOKEN``; False when none is set."""

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 from conftest import Live, alert_event
 
+from services.api import create_app
 from services.api.alerts import POLL_S
+from services.api_service import ApiServer
+from tests.services.mqtt_helpers import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -96,3 +102,39 @@ def test_stream_without_bus_polls_the_store(no_bus_live: Live) -> None:
     events = read_events(no_bus_live, 1,
                          during=lambda: no_bus_live.raise_alert(alert_event("a-000008")))
     assert events[0]["data"]["alert_id"] == "a-000008"
+
+
+def test_shutdown_ends_open_streams_instead_of_waiting_for_the_timeout(
+        settings: Any, store: Any, free_port: Any) -> None:
+    """A server stopping with a client on the stream closes it and exits, well before a
+    graceful timeout that would otherwise hold the shutdown (30 s here)."""
+    stopping = threading.Event()
+    port = free_port()
+    config = uvicorn.Config(create_app(settings, store=store, stopping=stopping),
+                            host="127.0.0.1", port=port, log_level="warning",
+                            timeout_graceful_shutdown=30, lifespan="on")
+    server = ApiServer(config, stopping)
+    thread = threading.Thread(target=server.run, name="uvicorn-shutdown", daemon=True)
+    thread.start()
+    assert wait_until(lambda: server.started, 10.0)
+    ended = threading.Event()
+
+    def follow() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60.0) as http, \
+                http.stream("GET", "/api/v1/alerts/stream") as answer:
+            for _ in answer.iter_lines():
+                pass
+        ended.set()
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    assert wait_until(lambda: store_clients(server) >= 1, 10.0)
+    server.handle_exit(signal.SIGTERM, None)
+    thread.join(10.0)
+    assert not thread.is_alive(), "the server waited for the open stream"
+    assert ended.wait(5.0), "the client's stream did not end"
+
+
+def store_clients(server: ApiServer) -> int:
+    """Open HTTP connections of a running uvicorn server."""
+    return len(server.server_state.connections)
