@@ -55,12 +55,15 @@ def eval_command(
     aggregate: Annotated[bool, typer.Option(
         help="With --json: {\"runs\": [...], \"aggregate\": {...}} instead of a list.")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Scenarios run in parallel.")] = 1,
+    seeds: Annotated[int, typer.Option(
+        min=1, help="Runs per scenario: its seed, then seed + 1000, + 2000, ...")] = 1,
 ) -> None:
     """Run scenarios faster than real time through fusion and score them against truth."""
     from perimeter.evaluation.render import report_json, report_table
     from perimeter.evaluation.run import evaluate
 
-    reports = _guarded(lambda: evaluate(scenarios, _thresholds(thresholds), workers=workers))
+    reports = _guarded(lambda: evaluate(scenarios, _thresholds(thresholds), workers=workers,
+                                               seeds=seeds))
     if as_json:
         sys.stdout.write(report_json(reports, include_aggregate=aggregate) + "\n")
     else:

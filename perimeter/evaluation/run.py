@@ -42,11 +42,18 @@ class Collector:
         self.rejects.append(letter)
 
 
+SEED_STEP = 1000
+"""``--seeds N`` runs a scenario at its own seed and at seed + 1000, + 2000, ..."""
+
+
 def run_scenario(scenario_ref: str, thresholds: Thresholds | None = None,
-                 options: EvalOptions | None = None) -> RunReport:
-    """Simulate, fuse and score one scenario (a built-in name or a YAML path)."""
+                 options: EvalOptions | None = None, *, seed: int | None = None) -> RunReport:
+    """Simulate, fuse and score one scenario (a built-in name or a YAML path), at its own seed
+    or at ``seed``."""
     started = time.perf_counter()
     scenario = load_scenario(scenario_ref)
+    if seed is not None:
+        scenario = scenario.model_copy(update={"seed": seed})
     site = scenario.site_model
     uplink = MemoryUplink()
     truth = World(scenario, uplink).run(speed=None)
@@ -62,16 +69,24 @@ def run_scenario(scenario_ref: str, thresholds: Thresholds | None = None,
 
 
 def evaluate(scenario_refs: Sequence[str], thresholds: Thresholds | None = None,
-             options: EvalOptions | None = None, *, workers: int = 1) -> list[RunReport]:
-    """One report per scenario, in the order given; ``workers > 1`` runs them in processes.
+             options: EvalOptions | None = None, *, workers: int = 1,
+             seeds: int = 1) -> list[RunReport]:
+    """One report per scenario and seed, in the order given; ``workers > 1`` runs them in
+    processes. ``seeds > 1`` adds runs at the scenario's seed + 1000, + 2000, ...
 
     Each run is seeded by its scenario, so the reports do not depend on ``workers``.
     """
     if workers < 1:
         raise ValueError(f"workers: must be at least 1, got {workers}")
-    refs = list(scenario_refs)
-    if workers == 1 or len(refs) < 2:
-        return [run_scenario(ref, thresholds, options) for ref in refs]
-    with ProcessPoolExecutor(max_workers=min(workers, len(refs))) as pool:
-        futures = [pool.submit(run_scenario, ref, thresholds, options) for ref in refs]
+    if seeds < 1:
+        raise ValueError(f"seeds: must be at least 1, got {seeds}")
+    runs: list[tuple[str, int | None]] = []
+    for ref in scenario_refs:
+        first = load_scenario(ref).seed if seeds > 1 else None
+        runs += [(ref, None if first is None else first + k * SEED_STEP) for k in range(seeds)]
+    if workers == 1 or len(runs) < 2:
+        return [run_scenario(ref, thresholds, options, seed=seed) for ref, seed in runs]
+    with ProcessPoolExecutor(max_workers=min(workers, len(runs))) as pool:
+        futures = [pool.submit(run_scenario, ref, thresholds, options, seed=seed)
+                   for ref, seed in runs]
         return [f.result() for f in futures]

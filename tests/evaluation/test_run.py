@@ -60,3 +60,14 @@ def test_parallel_workers_give_the_same_reports(scenario_file: Path, report: Run
     assert [_timeless(r) for r in parallel] == [_timeless(report)] * 2
     with pytest.raises(ValueError, match="workers"):
         evaluate([str(scenario_file)], workers=0)
+
+
+def test_seeds_run_each_scenario_at_seed_steps_of_1000(scenario_file: Path,
+                                                        report: RunReport) -> None:
+    first, second = evaluate([str(scenario_file)], seeds=2)
+    assert (first.seed, second.seed) == (3, 1003)
+    assert _timeless(first) == _timeless(report)
+    assert _timeless(second) == _timeless(run_scenario(str(scenario_file), seed=1003))
+    assert second.targets != first.targets  # another draw of the noise
+    with pytest.raises(ValueError, match="seeds"):
+        evaluate([str(scenario_file)], seeds=0)
