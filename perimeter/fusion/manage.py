@@ -32,11 +32,9 @@ class ManageConfig:
     is no longer observed (typically a ghost fed by one tower's bearings of another object)."""
     fix_min_age_s: float = 10.0
     """A track that two imagers do not triangulate (fixed by the bearings of three towers, see
-    :meth:`Track.triangulated`) must have been followed this long and have *moved*: its
-    displacement since the oldest trail point at least this old must reject "standing still"
-    (chi-square, 2 dof, at ``fix_motion_probability``, the two positions' errors taken as
-    independent, which overstates their spread). A blast, a fixed noise source or a ghost
-    crossing of lines of sight does not travel steadily away from where it was."""
+    :meth:`Track.fixed`) must have been followed this long and have *moved* (see
+    :meth:`TrackManager._moving`): a blast, a fixed noise source or a ghost crossing of lines
+    of sight does not travel steadily away from where it was first placed."""
     fix_motion_probability: float = 0.99
     delete_tentative_llr: float = -6.0
     delete_confirmed_llr: float = -20.0
@@ -104,15 +102,21 @@ class TrackManager:
         return track.fixed(t_s, window) and self._moving(track, t_s)
 
     def _moving(self, track: Track, t_s: float) -> bool:
-        """Sustained motion, required when only the bearings of three towers fix a track."""
+        """Sustained motion, required when only the bearings of three towers fix a track.
+
+        The reference is the best-located filtered state at least ``fix_min_age_s`` old; the
+        displacement since then must reject standing still: ``d^T (P_then + P_now)^-1 d``
+        above the chi-square quantile (2 dof, ``fix_motion_probability``). The two errors are
+        positively correlated, so the sum overstates the spread (a conservative test)."""
         cfg = self.config
-        if t_s - track.first_t_s < cfg.fix_min_age_s or not track.trail:
+        hist = track.history
+        old = np.flatnonzero(hist.t[:hist.n] <= t_s - cfg.fix_min_age_s)
+        if old.size == 0:
             return False
-        t0, x0, y0 = track.trail[0]
-        if t_s - t0 < cfg.fix_min_age_s:
-            return False
-        d = np.array([float(track.x[0]) - x0, float(track.x[1]) - y0])
-        spread = 2.0 * track.p[:2, :2]
+        p_then = hist.p[old, :2, :2]
+        k = int(old[np.argmin(p_then[:, 0, 0] + p_then[:, 1, 1])])
+        d = track.x[:2] - hist.x[k, :2]
+        spread = track.p[:2, :2] + hist.p[k, :2, :2]
         try:
             d2 = float(d @ np.linalg.solve(spread, d))
         except np.linalg.LinAlgError:

@@ -28,6 +28,12 @@ HISTORY_CAP = 2048
 FIX_MIN_TOWERS = 3
 """Towers whose bearings must agree for a track that two imagers do not triangulate."""
 
+TRAIL_MAX_SIGMA_M = 30.0
+"""A trail point (the motion classifier's input) is kept only while the filter locates the
+track to this (1-sigma, larger axis): before it has converged, or on acoustic bearings alone
+(~100 m), the estimate's jumps would read as fast, wandering motion, and one such window of
+evidence outweighs many good ones."""
+
 SLOW_MPS = 0.7
 SLOW_FACTOR = 3.0
 """A track surely slower than :data:`SLOW_MPS` keeps its triangulation for ``SLOW_FACTOR``
@@ -189,6 +195,11 @@ class Track:
         return sum(1 for key, seen in self.previous_seen_by.items()
                    if key[1] == "thermal" and t_s - seen <= window_s)
 
+    def _located_to_m(self, sigma_m: float) -> bool:
+        a, b, c = float(self.p[0, 0]), float(self.p[1, 1]), float(self.p[0, 1])
+        major = 0.5 * (a + b) + math.sqrt(0.25 * (a - b) ** 2 + c * c)
+        return major <= sigma_m * sigma_m
+
     def fixing_towers(self, t_s: float, window_s: float) -> set[int]:
         """Towers that sent at least two bearings (thermal or acoustic) in the last
         ``window_s`` that no other track gated (a bearing two tracks could claim fixes
@@ -255,7 +266,8 @@ class Track:
         self.last_seen_by[key] = t_s
         self.last_update_t_s = max(self.last_update_t_s, t_s)
         self.updates += 1
-        if not self.trail or t_s - self.trail[-1][0] >= 2.0:
+        if (not self.trail or t_s - self.trail[-1][0] >= 2.0) and self._located_to_m(
+                TRAIL_MAX_SIGMA_M):
             self.trail.append((t_s, float(self.x[0]), float(self.x[1])))
             if len(self.trail) > 90:
                 del self.trail[0]

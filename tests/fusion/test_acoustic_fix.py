@@ -116,7 +116,7 @@ def moving_fixed_track(towers: set[int], nis: float, moved_m: float = 300.0) -> 
     manager = TrackManager(ManageConfig())
     track = track_at(3000.0, 0.0, -8.0, 0.0, sigma_m=50.0)
     track.first_t_s = 0.0
-    track.trail = [(0.0, 3000.0 + moved_m, 0.0)]
+    track.history.append(0.0, np.array([3000.0 + moved_m, 0.0, -8.0, 0.0]), track.p.copy(), 1.0)
     for b in (17, 18, 19, 20):
         track.hit_bins.append(b)
     track.llr = 20.0
@@ -159,3 +159,14 @@ def test_a_slow_track_keeps_its_imagers_longer() -> None:
     assert slow.imaged(30.0, 10.0) and slow.triangulated(30.0, 10.0)
     assert not fast.imaged(30.0, 10.0) and not fast.triangulated(30.0, 10.0)
     assert not slow.imaged(50.0, 10.0)  # three windows at most
+
+
+def test_the_trail_waits_until_the_track_is_located() -> None:
+    # a just-seeded track (hundreds of metres uncertain) jumps as it converges: those
+    # positions must not reach the motion classifier
+    track = track_at(3000.0, 0.0, sigma_m=200.0)
+    track.record_hit(1.0, 0, "thermal")
+    assert track.trail == []
+    track.p[:2, :2] = np.eye(2) * 10.0**2
+    track.record_hit(3.0, 1, "thermal")
+    assert track.trail == [(3.0, 3000.0, 0.0)]
