@@ -149,6 +149,13 @@ class FusionEngine:
             self._near_by_tower[scan.tower_index] = cached
         return cached
 
+    def maintain(self, t_s: float) -> StepResult:
+        """Confirm and delete tracks at data time ``t_s`` (run at housekeeping cadence)."""
+        result = StepResult()
+        result.confirmed = self.manager.confirmations(t_s, self.thresholds)
+        result.deleted = self.manager.expire(t_s, self.thresholds)
+        return result
+
     def _heard(self, tracks: list[Track], x: FloatArray, p: FloatArray,
                scan: Scan) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Innovations of an acoustic scan against the tracks' *retarded* states.
@@ -167,13 +174,6 @@ class FusionEngine:
         nu, s, h = ekf.innovation(xb, pb, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
         h_eff = np.einsum("ni,nij->nj", h, ekf.transition(-tau))
         return nu, s, h_eff
-
-    def maintain(self, t_s: float) -> StepResult:
-        """Confirm and delete tracks at data time ``t_s`` (run at housekeeping cadence)."""
-        result = StepResult()
-        result.confirmed = self.manager.confirmations(t_s, self.thresholds)
-        result.deleted = self.manager.expire(t_s, self.thresholds)
-        return result
 
     def _initiate(self, scan: Scan, indices: npt.NDArray[np.int64]) -> None:
         for seed in self.initiator.offer(scan, indices):
