@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import chi2
 
 from perimeter.fusion.duplicates import DuplicateConfig, find_duplicates
 from perimeter.fusion.track import Track
@@ -28,8 +30,19 @@ class ManageConfig:
     untriangulated_s: float = 30.0
     """A (multi-tower) track seen by fewer than two imagers for this long is dropped: its range
     is no longer observed (typically a ghost fed by one tower's bearings of another object)."""
+    fix_min_age_s: float = 10.0
+    """A track that two imagers do not triangulate (fixed by the bearings of three towers, see
+    :meth:`Track.fixed`) must have been followed this long and have *moved* (see
+    :meth:`TrackManager._moving`): a blast, a fixed noise source or a ghost crossing of lines
+    of sight does not travel steadily away from where it was first placed."""
+    fix_motion_probability: float = 0.99
     delete_tentative_llr: float = -6.0
     delete_confirmed_llr: float = -20.0
+
+
+@lru_cache(maxsize=8)
+def _motion_gate(probability: float) -> float:
+    return float(chi2.ppf(probability, 2))
 
 
 def m_of_n(hit_bins: list[int] | tuple[int, ...], now_bin: int, m: int, n: int) -> bool:
@@ -56,26 +69,59 @@ class TrackManager:
         return track
 
     def confirmations(self, t_s: float, thresholds: Thresholds) -> list[Track]:
-        """Tentative tracks that now meet M-of-N, seen by two thermal imagers: mark confirmed.
+        """Tentative tracks that now meet M-of-N and a score of ``confirm_llr``, and are
+        located (:meth:`_located`): mark confirmed.
 
-        Also needed: a track score of ``confirm_llr`` and a velocity known to
-        ``confirm_velocity_sigma_mps`` (an object whose motion is not yet observed cannot be
-        classified). Acoustic bearings (2-10 degrees) update tracks but cannot confirm one
-        alone: their wide gates let them support ghosts.
+        Two thermal imagers and a velocity known to ``confirm_velocity_sigma_mps`` (an object
+        whose motion is not yet observed cannot be classified); or, without two imagers, the
+        consistent unshared bearings of three towers (acoustic ones included: 2-10 degrees,
+        whose wide gates could support ghosts, hence the chi-square test, the ghost check and
+        the motion test).
         """
         now_bin = math.floor(t_s)
         out = []
         for track in self.tracks:
             if (track.status == "tentative" and track.home_tower is None
-                    and track.recent_thermal_towers(t_s, self.config.triangulation_window_s) >= 2
                     and track.llr >= self.config.confirm_llr
-                    and track.velocity_sigma_mps <= self.config.confirm_velocity_sigma_mps
                     and m_of_n(list(track.hit_bins), now_bin, thresholds.track_confirm_m,
-                               thresholds.track_confirm_n)):
+                               thresholds.track_confirm_n)
+                    and self._located(track, t_s)):
                 track.status = "confirmed"
                 track.confirmed_t_s = t_s
                 out.append(track)
         return out
+
+    def _located(self, track: Track, t_s: float) -> bool:
+        """Two imagers triangulate the track and its velocity is known, or three towers'
+        consistent unshared bearings fix it and it has moved (see :meth:`_moving`)."""
+        cfg = self.config
+        window = cfg.triangulation_window_s
+        if (track.imaged(t_s, window)
+                and track.velocity_sigma_mps <= cfg.confirm_velocity_sigma_mps):
+            return True
+        return track.fixed(t_s, window) and self._moving(track, t_s)
+
+    def _moving(self, track: Track, t_s: float) -> bool:
+        """Sustained motion, required when only the bearings of three towers fix a track.
+
+        The reference is the best-located filtered state at least ``fix_min_age_s`` old; the
+        displacement since then must reject standing still: ``d^T (P_then + P_now)^-1 d``
+        above the chi-square quantile (2 dof, ``fix_motion_probability``). The two errors are
+        positively correlated, so the sum overstates the spread (a conservative test)."""
+        cfg = self.config
+        hist = track.history
+        old = np.flatnonzero(hist.t[:hist.n] <= t_s - cfg.fix_min_age_s)
+        if old.size == 0:
+            return False
+        p_then = hist.p[old, :2, :2]
+        k = int(old[np.argmin(p_then[:, 0, 0] + p_then[:, 1, 1])])
+        d = track.x[:2] - hist.x[k, :2]
+        spread = track.p[:2, :2] + hist.p[k, :2, :2]
+        try:
+            d2 = float(d @ np.linalg.solve(spread, d))
+        except np.linalg.LinAlgError:
+            return False
+        return d2 > _motion_gate(cfg.fix_motion_probability)
 
     def expire(self, t_s: float, thresholds: Thresholds) -> list[Track]:
         """Remove tracks that coasted too long or whose uncertainty exploded."""
@@ -92,7 +138,7 @@ class TrackManager:
                      else cfg.delete_confirmed_llr)
             lost_range = (track.home_tower is None
                           and t_s - track.first_t_s > cfg.untriangulated_s
-                          and track.recent_thermal_towers(t_s, cfg.untriangulated_s) < 2)
+                          and not track.triangulated(t_s, cfg.untriangulated_s))
             if (t_s - track.last_update_t_s > coast or (big and track.home_tower is None)
                     or track.llr < floor or lost_range or broken):
                 track.deleted = True

@@ -6,10 +6,12 @@ import math
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import chi2
 
 FloatArray = npt.NDArray[np.float64]
 TrackStatus = Literal["tentative", "confirmed"]
@@ -22,6 +24,28 @@ MOTION_MIN_S = 20.0
 
 HISTORY_CAP = 2048
 """Filtered states kept per track for origin smoothing (the first ones matter)."""
+
+FIX_MIN_TOWERS = 3
+"""Towers whose bearings must agree for a track that two imagers do not triangulate."""
+
+TRAIL_MAX_SIGMA_M = 30.0
+"""A trail point (the motion classifier's input) is kept only while the filter locates the
+track to this (1-sigma, larger axis): before it has converged, or on acoustic bearings alone
+(~100 m), the estimate's jumps would read as fast, wandering motion, and one such window of
+evidence outweighs many good ones."""
+
+SLOW_MPS = 0.7
+SLOW_FACTOR = 3.0
+"""A track surely slower than :data:`SLOW_MPS` keeps its triangulation for ``SLOW_FACTOR``
+times the usual window: a crawler glimpsed between trees moves little between sightings."""
+
+FIX_GATE_PROBABILITY = 0.99
+"""Chi-square level of the consistency test of those towers' bearings with the track."""
+
+
+@lru_cache(maxsize=256)
+def _chi2_quantile(dof: int) -> float:
+    return float(chi2.ppf(FIX_GATE_PROBABILITY, dof))
 
 
 class History:
@@ -136,6 +160,11 @@ class Track:
     class_window_t_s: float = -math.inf
     alert_id: str | None = None
     deleted: bool = False
+    fix_last: dict[int, float] = field(default_factory=dict)
+    """Per tower: time of its last bearing (any sensor) that no other track gated."""
+    fix_previous: dict[int, float] = field(default_factory=dict)
+    fix_nis: deque[tuple[float, int, float]] = field(default_factory=lambda: deque(maxlen=128))
+    """``(t_s, tower, nu^2/S)`` of those bearings: the consistency test's terms."""
 
     @property
     def track_id(self) -> str:
@@ -166,6 +195,52 @@ class Track:
         return sum(1 for key, seen in self.previous_seen_by.items()
                    if key[1] == "thermal" and t_s - seen <= window_s)
 
+    def _located_to_m(self, sigma_m: float) -> bool:
+        a, b, c = float(self.p[0, 0]), float(self.p[1, 1]), float(self.p[0, 1])
+        major = 0.5 * (a + b) + math.sqrt(0.25 * (a - b) ** 2 + c * c)
+        return major <= sigma_m * sigma_m
+
+    def fixing_towers(self, t_s: float, window_s: float) -> set[int]:
+        """Towers that sent at least two bearings (thermal or acoustic) in the last
+        ``window_s`` that no other track gated (a bearing two tracks could claim fixes
+        neither: the ghost check)."""
+        return {tower for tower, seen in self.fix_previous.items() if t_s - seen <= window_s}
+
+    def bearings_consistent(self, t_s: float, window_s: float) -> bool:
+        """Chi-square test of the unshared bearings of the last ``window_s``: the sum of their
+        normalised innovations ``nu^2/S`` against ``chi2(n)`` at :data:`FIX_GATE_PROBABILITY`.
+        Bearings of a ghost (the crossing of lines of sight of different objects) disagree
+        with any single moving point, so the sum grows beyond the quantile."""
+        terms = [d2 for t, _, d2 in self.fix_nis if t_s - t <= window_s]
+        return bool(terms) and sum(terms) <= _chi2_quantile(len(terms))
+
+    def imaged(self, t_s: float, window_s: float, *, slow_mps: float = SLOW_MPS,
+               slow_factor: float = SLOW_FACTOR) -> bool:
+        """Two thermal imagers each saw the track at least twice in the last ``window_s``.
+
+        A track surely slower than ``slow_mps`` moves little between glimpses, so its window is
+        ``slow_factor`` times longer (sparse sightings of a crawler between trees)."""
+        if slow_mps > 0.0 and self.speed_mps + 2.0 * self.velocity_sigma_mps < slow_mps:
+            window_s *= slow_factor
+        return self.recent_thermal_towers(t_s, window_s) >= 2
+
+    def fixed(self, t_s: float, window_s: float) -> bool:
+        """:data:`FIX_MIN_TOWERS` towers' unshared bearings (thermal or acoustic) of the last
+        ``window_s`` fix the track and pass :meth:`bearings_consistent`."""
+        return (len(self.fixing_towers(t_s, window_s)) >= FIX_MIN_TOWERS
+                and self.bearings_consistent(t_s, window_s))
+
+    def triangulated(self, t_s: float, window_s: float) -> bool:
+        """Whether the track's range is observed: :meth:`imaged` or :meth:`fixed`."""
+        return self.imaged(t_s, window_s) or self.fixed(t_s, window_s)
+
+    def record_fix(self, t_s: float, tower: int, nis: float) -> None:
+        """An associated bearing no other track gated (see :meth:`fixing_towers`)."""
+        if tower in self.fix_last and self.fix_last[tower] < t_s:
+            self.fix_previous[tower] = self.fix_last[tower]
+        self.fix_last[tower] = t_s
+        self.fix_nis.append((t_s, tower, nis))
+
     def detection_probability(self, key: tuple[int, str]) -> float:
         """This tower sensor's detection rate of this track (Laplace estimate)."""
         hits, scans = self.looks.get(key, (0, 0))
@@ -191,7 +266,8 @@ class Track:
         self.last_seen_by[key] = t_s
         self.last_update_t_s = max(self.last_update_t_s, t_s)
         self.updates += 1
-        if not self.trail or t_s - self.trail[-1][0] >= 2.0:
+        if (not self.trail or t_s - self.trail[-1][0] >= 2.0) and self._located_to_m(
+                TRAIL_MAX_SIGMA_M):
             self.trail.append((t_s, float(self.x[0]), float(self.x[1])))
             if len(self.trail) > 90:
                 del self.trail[0]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import chi2
 
 from perimeter import geometry
 from perimeter.fusion.scan import Scan
@@ -36,6 +37,15 @@ class InitiatorConfig:
     single_min_hits: int = 3
     single_range_m: float = 3500.0
     single_range_sigma_m: float = 2000.0
+    fix_min_towers: int = 3
+    """Towers a crossing needs when fewer than two thermal imagers support it (acoustic
+    bearings); their bearings must then pass a chi-square test against the fitted point."""
+    fix_gate_probability: float = 0.99
+    acoustic_lag_mps: float = 6.0
+    """A sound's bearing points to where the source was ``r / c`` earlier: an object moving
+    at ``v`` shifts it by up to ``v / c`` radians. Pooled acoustic bearings add this angle
+    (at this speed) to their sigma, as towers at different ranges hear different instants."""
+    sound_speed_mps: float = 337.0
 
 
 @dataclass(slots=True)
@@ -84,9 +94,16 @@ class Initiator:
         self._tower = np.append(self._tower, scan.tower_index)
         self._xy = np.vstack([self._xy, scan.tower_xy[None, :]])
         self._b = np.append(self._b, scan.bearing_rad[i])
-        self._sig = np.append(self._sig, scan.sigma_rad[i])
+        self._sig = np.append(self._sig, self._sigma(scan, i))
         self._thermal = np.append(self._thermal, scan.sensor == "thermal")
         self._refs.append((scan, i))
+
+    def _sigma(self, scan: Scan, i: int) -> float:
+        """A detection's bearing sigma, acoustic ones widened by the travel-time lag."""
+        sigma = float(scan.sigma_rad[i])
+        if scan.sensor == "thermal":
+            return sigma
+        return math.hypot(sigma, self.config.acoustic_lag_mps / self.config.sound_speed_mps)
 
     def offer(self, scan: Scan, indices: npt.NDArray[np.int64]) -> list[Seed]:
         """Try to start tracks from the unexplained detections ``indices`` of ``scan``."""
@@ -105,7 +122,7 @@ class Initiator:
         other = self._tower != scan.tower_index
         if not other.any():
             return None
-        b0, s0 = float(scan.bearing_rad[i]), float(scan.sigma_rad[i])
+        b0, s0 = float(scan.bearing_rad[i]), self._sigma(scan, i)
         thermal0 = scan.sensor == "thermal"
         xy, r0, r1 = geometry.intersect_pairs(scan.tower_xy, np.full(self._b.shape, b0),
                                               self._xy, self._b)
@@ -137,7 +154,7 @@ class Initiator:
             count = int(ok[k].sum()) + 1
             enough = ((score >= cfg.min_towers and count >= cfg.min_detections)
                       or count >= cfg.min_pair_detections)
-            if not enough or len(thermal_towers) < 2:
+            if not enough or (len(thermal_towers) < 2 and score < cfg.fix_min_towers):
                 continue
             key = (score, -float(d2[k, ok[k]].sum()), k)
             if best is None or key[:2] > best[:2]:
@@ -162,10 +179,15 @@ class Initiator:
         cfg = self.config
         towers_xy = np.vstack([scan.tower_xy[None, :], self._xy[members]])
         bearings = np.concatenate([[scan.bearing_rad[i]], self._b[members]])
-        sigmas = np.concatenate([[scan.sigma_rad[i]], self._sig[members]])
+        sigmas = np.concatenate([[self._sigma(scan, i)], self._sig[members]])
         xy, cov = geometry.triangulate(towers_xy, bearings, sigmas, start)
         if not (np.all(np.isfinite(xy)) and np.all(np.isfinite(cov))
                 and 0.0 < np.trace(cov) < cfg.max_range_m**2):
+            return None
+        thermal = {int(t) for t in self._tower[members][self._thermal[members]]}
+        if scan.sensor == "thermal":
+            thermal.add(scan.tower_index)
+        if len(thermal) < 2 and not self._consistent(towers_xy, bearings, sigmas, xy):
             return None
         first_t = float(min(self._t[members].min(), scan.t_s))
         span = scan.t_s - first_t
@@ -180,6 +202,24 @@ class Initiator:
         keep[support] = False
         self._take(keep)
         return seed
+
+    def _consistent(self, towers_xy: FloatArray, bearings: FloatArray, sigmas: FloatArray,
+                    xy: FloatArray) -> bool:
+        """Chi-square test of all bearings against their least-squares point (``n - 2`` dof):
+        lines of sight of different objects (a ghost crossing) leave large residuals. Needed
+        when fewer than two imagers fix the point, since acoustic gates are wide. The point
+        must also lie in front of every tower within range."""
+        n = bearings.shape[0]
+        if n < 3:
+            return False
+        d = xy[None, :] - towers_xy
+        r = np.hypot(d[:, 0], d[:, 1])
+        if not (bool(np.all(r > self.config.min_range_m))
+                and bool(np.all(r < self.config.max_range_m))):
+            return False
+        res = geometry.wrap_pi(bearings - geometry.bearing_rad(towers_xy, xy))
+        return float(np.sum((res / sigmas) ** 2)) <= float(
+            chi2.ppf(self.config.fix_gate_probability, n - 2))
 
     def _single(self, scan: Scan, i: int) -> Seed | None:
         cfg = self.config
