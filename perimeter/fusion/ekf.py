@@ -6,6 +6,9 @@ State ``[x_m, y_m, vx_mps, vy_mps]``; process noise is white acceleration of spe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import numpy as np
 import numpy.typing as npt
 
@@ -14,27 +17,31 @@ from perimeter.geometry import wrap_pi
 FloatArray = npt.NDArray[np.float64]
 
 _I4 = np.eye(4)
+_I4_FLAT = _I4.ravel()
 
 
 def transition(dt_s: FloatArray) -> FloatArray:
     """Transition matrices ``F (n, 4, 4)`` for intervals ``dt_s (n,)``."""
     dt = np.asarray(dt_s, dtype=np.float64)
-    f = np.broadcast_to(_I4, (*dt.shape, 4, 4)).copy()
-    f[..., 0, 2] = dt
-    f[..., 1, 3] = dt
-    return f
+    f = np.empty((*dt.shape, 16))
+    f[...] = _I4_FLAT
+    f[..., 2] = dt  # F[0, 2]
+    f[..., 7] = dt  # F[1, 3]
+    return f.reshape(*dt.shape, 4, 4)
 
 
 def process_noise(dt_s: FloatArray, q: FloatArray | float) -> FloatArray:
     """Discrete white-acceleration process noise ``Q (n, 4, 4)``."""
     dt = np.abs(np.asarray(dt_s, dtype=np.float64))
-    qq = np.broadcast_to(np.asarray(q, dtype=np.float64), dt.shape)
-    out = np.zeros((*dt.shape, 4, 4))
+    qq = np.asarray(q, dtype=np.float64)
+    if qq.shape != dt.shape:
+        qq = np.broadcast_to(qq, dt.shape)
+    out = np.zeros((*dt.shape, 16))
     a, b, c = qq * dt**3 / 3.0, qq * dt**2 / 2.0, qq * dt
-    out[..., 0, 0] = out[..., 1, 1] = a
-    out[..., 0, 2] = out[..., 2, 0] = out[..., 1, 3] = out[..., 3, 1] = b
-    out[..., 2, 2] = out[..., 3, 3] = c
-    return out
+    out[..., 0] = out[..., 5] = a  # Q[0, 0], Q[1, 1]
+    out[..., 2] = out[..., 8] = out[..., 7] = out[..., 13] = b  # Q[0, 2], Q[2, 0], Q[1, 3], Q[3, 1]
+    out[..., 10] = out[..., 15] = c  # Q[2, 2], Q[3, 3]
+    return out.reshape(*dt.shape, 4, 4)
 
 
 def predict(x: FloatArray, p: FloatArray, dt_s: FloatArray,
@@ -44,6 +51,65 @@ def predict(x: FloatArray, p: FloatArray, dt_s: FloatArray,
     xp = np.einsum("nij,nj->ni", f, x)
     pp = f @ p @ np.swapaxes(f, -1, -2) + process_noise(dt_s, q)
     return xp, pp
+
+
+class TrackState(Protocol):
+    """What :class:`PredictionCache` reads of a track: its state ``x, p`` at ``t_s``."""
+
+    x: FloatArray
+    p: FloatArray
+    t_s: float
+
+
+_Row = tuple[TrackState, FloatArray, FloatArray, float, float, FloatArray, FloatArray]
+
+
+class PredictionCache:
+    """Tracks predicted to one time ``t_s``, each kept while its state is unchanged.
+
+    The reports of one frame (every tower sensor's, same ``t_s``) predict the same tracks to
+    the same time; only a track updated since (its ``x``/``p`` arrays replaced: track states
+    are replaced, never written in place) or whose process noise changed is predicted again.
+    Each row is what :func:`predict` gives for that track alone, so results do not change.
+    The returned arrays may be shared between calls and must not be written to.
+    """
+
+    def __init__(self, t_s: float) -> None:
+        self.t_s = t_s
+        self._rows: dict[int, _Row] = {}
+        self._version = 0
+        self._last: tuple[list[TrackState], int, FloatArray, FloatArray] | None = None
+
+    def predict(self, tracks: Sequence[TrackState],
+                q: Sequence[float]) -> tuple[FloatArray, FloatArray]:
+        """States ``(n, 4)`` and covariances ``(n, 4, 4)`` of ``tracks`` at ``t_s``."""
+        rows = self._rows
+        stale = []
+        for i, track in enumerate(tracks):
+            row = rows.get(id(track))
+            if (row is None or row[0] is not track or row[1] is not track.x
+                    or row[2] is not track.p or row[3] != track.t_s or row[4] != q[i]):
+                stale.append(i)
+        if stale:
+            xp, pp = predict(np.array([tracks[i].x for i in stale]),
+                             np.array([tracks[i].p for i in stale]),
+                             np.array([self.t_s - tracks[i].t_s for i in stale]),
+                             np.array([q[i] for i in stale]))
+            for k, i in enumerate(stale):
+                track = tracks[i]
+                rows[id(track)] = (track, track.x, track.p, track.t_s, q[i], xp[k], pp[k])
+            self._version += 1
+            if len(stale) == len(tracks):
+                self._last = (list(tracks), self._version, xp, pp)
+                return xp, pp
+        elif (self._last is not None and self._last[1] == self._version
+              and len(self._last[0]) == len(tracks)
+              and all(a is b for a, b in zip(self._last[0], tracks, strict=True))):
+            return self._last[2], self._last[3]
+        x = np.array([rows[id(track)][5] for track in tracks])
+        p = np.array([rows[id(track)][6] for track in tracks])
+        self._last = (list(tracks), self._version, x, p)
+        return x, p
 
 
 def bearing_model(x: FloatArray, tower_xy: FloatArray) -> tuple[FloatArray, FloatArray]:

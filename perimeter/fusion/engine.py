@@ -160,14 +160,16 @@ class FusionEngine:
             return self.config.q_by_class["unknown"]
         return self.config.q_by_class.get(track.label, self.config.q_by_class["unknown"])
 
+    _prediction_cache: ekf.PredictionCache | None = None
+
     def _predicted(self, tracks: list[Track], t_s: float) -> tuple[FloatArray, FloatArray]:
+        """Tracks predicted to ``t_s`` (shared arrays: read only), reused within a frame."""
         if not tracks:
             return np.zeros((0, 4)), np.zeros((0, 4, 4))
-        x = np.array([t.x for t in tracks])
-        p = np.array([t.p for t in tracks])
-        dt = np.array([t_s - t.t_s for t in tracks])
-        q = np.array([self._q(t) for t in tracks])
-        return ekf.predict(x, p, dt, q)
+        cache = self._prediction_cache
+        if cache is None or cache.t_s != t_s:
+            cache = self._prediction_cache = ekf.PredictionCache(t_s)
+        return cache.predict(tracks, [self._q(t) for t in tracks])
 
     def _observe_clutter(self, scan: Scan) -> float:
         key = (scan.tower_index, scan.sensor)
