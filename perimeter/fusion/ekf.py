@@ -91,17 +91,26 @@ class PredictionCache:
                     or row[2] is not track.p or row[3] != track.t_s or row[4] != q[i]):
                 stale.append(i)
         if stale:
-            xp, pp = predict(np.array([tracks[i].x for i in stale]),
-                             np.array([tracks[i].p for i in stale]),
-                             np.array([self.t_s - tracks[i].t_s for i in stale]),
-                             np.array([q[i] for i in stale]))
-            for k, i in enumerate(stale):
-                track = tracks[i]
-                rows[id(track)] = (track, track.x, track.p, track.t_s, q[i], xp[k], pp[k])
             self._version += 1
-            if len(stale) == len(tracks):
-                self._last = (list(tracks), self._version, xp, pp)
-                return xp, pp
+            # a track already at t_s (updated earlier in the frame): F = I and Q = 0, so the
+            # prediction is the state itself (+ 0.0 turns a -0.0 into 0.0, as the products do)
+            moved = [i for i in stale if tracks[i].t_s != self.t_s]
+            for i in stale:
+                track = tracks[i]
+                if track.t_s == self.t_s:
+                    rows[id(track)] = (track, track.x, track.p, track.t_s, q[i],
+                                       track.x + 0.0, track.p + 0.0)
+            if moved:
+                xp, pp = predict(np.array([tracks[i].x for i in moved]),
+                                 np.array([tracks[i].p for i in moved]),
+                                 np.array([self.t_s - tracks[i].t_s for i in moved]),
+                                 np.array([q[i] for i in moved]))
+                for k, i in enumerate(moved):
+                    track = tracks[i]
+                    rows[id(track)] = (track, track.x, track.p, track.t_s, q[i], xp[k], pp[k])
+                if len(moved) == len(tracks):
+                    self._last = (list(tracks), self._version, xp, pp)
+                    return xp, pp
         elif (self._last is not None and self._last[1] == self._version
               and len(self._last[0]) == len(tracks)
               and all(a is b for a, b in zip(self._last[0], tracks, strict=True))):
