@@ -269,11 +269,12 @@ class FusionEngine:
         return True
 
     def _penalise_misses(self, tracks: list[Track], found: Assignment, scan: Scan) -> None:
-        hit = set(found.tracks.tolist())
+        hit = set(found.tracks.tolist()) if found.tracks.size else ()
         key = (scan.tower_index, scan.sensor)
+        t_s, window_s = scan.t_s, self.config.miss_window_s
         for i, track in enumerate(tracks):
             last = track.last_seen_by.get(key)
-            if i not in hit and last is not None and scan.t_s - last <= self.config.miss_window_s:
+            if last is not None and t_s - last <= window_s and i not in hit:
                 track.llr += math.log(1.0 - track.detection_probability(key))
                 track.count_look(key, False)
 
