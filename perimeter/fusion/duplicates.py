@@ -37,32 +37,30 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
         return []
     xy = np.stack([t.x[:2] for t in tracks])
     diff = xy[:, None, :] - xy[None, :, :]
-    dist2 = np.einsum("ijk,ijk->ij", diff, diff).tolist()
-    radius2, merge2 = config.shadow_radius_m**2, config.merge_distance_m**2
+    dist2 = np.einsum("ijk,ijk->ij", diff, diff)
+    rows, cols = np.nonzero(dist2 <= config.shadow_radius_m**2)
     sights: dict[int, _Sight | None] = {}
     dropped: list[Track] = []
     gone: set[int] = set()
-    n = len(tracks)
-    for i in range(n):  # pairs i < j within the radius, in row order
-        for j in range(i + 1, n):
-            if not dist2[i][j] <= radius2:
-                continue
-            a, b = tracks[i], tracks[j]
-            if a.number in gone or b.number in gone:
-                continue
-            loser: Track | None = None
-            if dist2[i][j] <= merge2 and same_state(a, b, config.merge_d2):
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):  # row order, as np.triu gave
+        if j <= i:
+            continue
+        a, b = tracks[i], tracks[j]
+        if a.number in gone or b.number in gone:
+            continue
+        loser: Track | None = None
+        if dist2[i, j] <= config.merge_distance_m**2 and same_state(a, b, config.merge_d2):
+            loser = weaker(a, b)
+        else:
+            a_shadow = _shadow_of(sights, a, b, t_s, towers_xy, config)
+            b_shadow = _shadow_of(sights, b, a, t_s, towers_xy, config)
+            if a_shadow and b_shadow:
                 loser = weaker(a, b)
-            else:
-                a_shadow = _shadow_of(sights, a, b, t_s, towers_xy, config)
-                b_shadow = _shadow_of(sights, b, a, t_s, towers_xy, config)
-                if a_shadow and b_shadow:
-                    loser = weaker(a, b)
-                elif a_shadow or b_shadow:
-                    loser = a if a_shadow else b
-            if loser is not None:
-                gone.add(loser.number)
-                dropped.append(loser)
+            elif a_shadow or b_shadow:
+                loser = a if a_shadow else b
+        if loser is not None:
+            gone.add(loser.number)
+            dropped.append(loser)
     return dropped
 
 
