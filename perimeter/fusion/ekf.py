@@ -84,6 +84,9 @@ class PredictionCache:
         self._rows: dict[int, _Row] = {}
         self._version = 0
         self._last: tuple[list[TrackState], int, FloatArray, FloatArray] | None = None
+        self._block: tuple[FloatArray, FloatArray] | None = None
+        self._in_block: dict[int, tuple[tuple[FloatArray, FloatArray], int]] = {}
+        """Where a track's row lies in a batch of :func:`predict` (while that row is current)."""
 
     def predict(self, tracks: Sequence[TrackState],
                 q: Sequence[float]) -> tuple[FloatArray, FloatArray]:
@@ -105,14 +108,17 @@ class PredictionCache:
                 if track.t_s == self.t_s:
                     rows[id(track)] = (track, track.x, track.p, track.t_s, q[i],
                                        track.x + 0.0, track.p + 0.0)
+                    self._in_block.pop(id(track), None)
             if moved:
                 xp, pp = predict(np.array([tracks[i].x for i in moved]),
                                  np.array([tracks[i].p for i in moved]),
                                  np.array([self.t_s - tracks[i].t_s for i in moved]),
                                  np.array([q[i] for i in moved]))
+                self._block = block = (xp, pp)
                 for k, i in enumerate(moved):
                     track = tracks[i]
                     rows[id(track)] = (track, track.x, track.p, track.t_s, q[i], xp[k], pp[k])
+                    self._in_block[id(track)] = (block, k)
                 if len(moved) == len(tracks):
                     self._last = (list(tracks), self._version, xp, pp)
                     return xp, pp
@@ -120,8 +126,19 @@ class PredictionCache:
               and len(self._last[0]) == len(tracks)
               and all(a is b for a, b in zip(self._last[0], tracks, strict=True))):
             return self._last[2], self._last[3]
-        x = np.array([rows[id(track)][5] for track in tracks])
-        p = np.array([rows[id(track)][6] for track in tracks])
+        newest, ks = self._block, list[int]()
+        if newest is not None:  # all rows from the newest batch: one take instead of a stack
+            for track in tracks:
+                entry = self._in_block.get(id(track))
+                if entry is None or entry[0] is not newest:
+                    ks = []
+                    break
+                ks.append(entry[1])
+        if newest is not None and ks:
+            x, p = newest[0][ks], newest[1][ks]
+        else:
+            x = np.array([rows[id(track)][5] for track in tracks])
+            p = np.array([rows[id(track)][6] for track in tracks])
         self._last = (list(tracks), self._version, x, p)
         return x, p
 
