@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -42,11 +43,17 @@ def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
     if n_tracks == 0 or n_dets == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Assignment(empty, empty, np.zeros(n_dets, dtype=bool))
-    valid = np.isfinite(nu) & np.isfinite(s) & (s > 0.0)
-    safe_s = np.where(valid, s, 1.0)
-    d2 = np.where(valid, nu * nu / safe_s, np.inf)
+    if float(s.min()) > 0.0 and float(s.max()) < math.inf:
+        # the usual case: every variance usable; a non-finite innovation gives an inf or NaN
+        # d2, which fails the gate as the masked form's inf does
+        safe_s = s
+        d2 = nu * nu / s
+    else:
+        valid = np.isfinite(nu) & np.isfinite(s) & (s > 0.0)
+        safe_s = np.where(valid, s, 1.0)
+        d2 = np.where(valid, nu * nu / safe_s, np.inf)
     ok = d2 <= gate
-    in_gate: BoolArray = np.asarray(ok.any(axis=0), dtype=bool)
+    in_gate: BoolArray = np.asarray(ok.any(axis=0))
     if not in_gate.any():
         empty = np.zeros(0, dtype=np.int64)
         return Assignment(empty, empty, in_gate)

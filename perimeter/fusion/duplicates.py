@@ -38,19 +38,22 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
     xy = np.stack([t.x[:2] for t in tracks])
     diff = xy[:, None, :] - xy[None, :, :]
     dist2 = np.einsum("ijk,ijk->ij", diff, diff)
-    near = np.triu(dist2 <= config.shadow_radius_m**2, k=1)
+    rows, cols = np.nonzero(dist2 <= config.shadow_radius_m**2)
+    sights: dict[int, _Sight | None] = {}
     dropped: list[Track] = []
     gone: set[int] = set()
-    for i, j in zip(*np.nonzero(near), strict=True):
-        a, b = tracks[int(i)], tracks[int(j)]
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):  # row order, as np.triu gave
+        if j <= i:
+            continue
+        a, b = tracks[i], tracks[j]
         if a.number in gone or b.number in gone:
             continue
         loser: Track | None = None
         if dist2[i, j] <= config.merge_distance_m**2 and same_state(a, b, config.merge_d2):
             loser = weaker(a, b)
         else:
-            a_shadow = is_shadow(a, b, t_s, towers_xy, config)
-            b_shadow = is_shadow(b, a, t_s, towers_xy, config)
+            a_shadow = _shadow_of(sights, a, b, t_s, towers_xy, config)
+            b_shadow = _shadow_of(sights, b, a, t_s, towers_xy, config)
             if a_shadow and b_shadow:
                 loser = weaker(a, b)
             elif a_shadow or b_shadow:
@@ -71,18 +74,40 @@ def same_state(a: Track, b: Track, gate_d2: float) -> bool:
         return False
 
 
-def is_shadow(track: Track, other: Track, t_s: float, towers_xy: FloatArray,
-              config: DuplicateConfig) -> bool:
-    """Whether every thermal imager that recently saw ``track`` sees ``other`` on its bearing."""
+_Sight = tuple[FloatArray, FloatArray, FloatArray]
+"""The imagers that recently saw a track: their positions, its bearings from them, and the
+bearing tolerance (``shadow_sigmas`` times each one's sigma)."""
+
+
+def _sight(track: Track, t_s: float, towers_xy: FloatArray,
+           config: DuplicateConfig) -> _Sight | None:
     keys = [(tower, sensor) for (tower, sensor), seen in track.last_seen_by.items()
             if sensor == "thermal" and t_s - seen <= config.shadow_window_s]
     if not keys:
-        return False
+        return None
     towers = towers_xy[[tower for tower, _ in keys]]
     b_track = np.arctan2(track.x[0] - towers[:, 0], track.x[1] - towers[:, 1])
-    b_other = np.arctan2(other.x[0] - towers[:, 0], other.x[1] - towers[:, 1])
     sigma = np.array([track.sigma_by.get(k, math.radians(0.5)) for k in keys])
-    return bool(np.all(np.abs(wrap_pi(b_track - b_other)) <= config.shadow_sigmas * sigma))
+    return towers, b_track, config.shadow_sigmas * sigma
+
+
+def _shadow_of(sights: dict[int, _Sight | None], track: Track, other: Track, t_s: float,
+               towers_xy: FloatArray, config: DuplicateConfig) -> bool:
+    """:func:`is_shadow`, with each track's own part computed once per search."""
+    if track.number not in sights:
+        sights[track.number] = _sight(track, t_s, towers_xy, config)
+    sight = sights[track.number]
+    if sight is None:
+        return False
+    towers, b_track, tolerance = sight
+    b_other = np.arctan2(other.x[0] - towers[:, 0], other.x[1] - towers[:, 1])
+    return bool(np.all(np.abs(wrap_pi(b_track - b_other)) <= tolerance))
+
+
+def is_shadow(track: Track, other: Track, t_s: float, towers_xy: FloatArray,
+              config: DuplicateConfig) -> bool:
+    """Whether every thermal imager that recently saw ``track`` sees ``other`` on its bearing."""
+    return _shadow_of({}, track, other, t_s, towers_xy, config)
 
 
 def weaker(a: Track, b: Track) -> Track:

@@ -6,6 +6,9 @@ State ``[x_m, y_m, vx_mps, vy_mps]``; process noise is white acceleration of spe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import numpy as np
 import numpy.typing as npt
 
@@ -13,37 +16,131 @@ from perimeter.geometry import wrap_pi
 
 FloatArray = npt.NDArray[np.float64]
 
+try:  # the C routine np.einsum passes every unoptimised call to (its wrapper costs ~1.5 µs)
+    from numpy._core.multiarray import c_einsum as _einsum
+except ImportError:  # pragma: no cover - numpy < 2
+    _einsum = np.einsum
+
 _I4 = np.eye(4)
+_I4_FLAT = _I4.ravel()
 
 
 def transition(dt_s: FloatArray) -> FloatArray:
     """Transition matrices ``F (n, 4, 4)`` for intervals ``dt_s (n,)``."""
     dt = np.asarray(dt_s, dtype=np.float64)
-    f = np.broadcast_to(_I4, (*dt.shape, 4, 4)).copy()
-    f[..., 0, 2] = dt
-    f[..., 1, 3] = dt
-    return f
+    f = np.empty((*dt.shape, 16))
+    f[...] = _I4_FLAT
+    f[..., 2] = dt  # F[0, 2]
+    f[..., 7] = dt  # F[1, 3]
+    return f.reshape(*dt.shape, 4, 4)
 
 
 def process_noise(dt_s: FloatArray, q: FloatArray | float) -> FloatArray:
     """Discrete white-acceleration process noise ``Q (n, 4, 4)``."""
     dt = np.abs(np.asarray(dt_s, dtype=np.float64))
-    qq = np.broadcast_to(np.asarray(q, dtype=np.float64), dt.shape)
-    out = np.zeros((*dt.shape, 4, 4))
+    qq = np.asarray(q, dtype=np.float64)
+    if qq.shape != dt.shape:
+        qq = np.broadcast_to(qq, dt.shape)
+    out = np.zeros((*dt.shape, 16))
     a, b, c = qq * dt**3 / 3.0, qq * dt**2 / 2.0, qq * dt
-    out[..., 0, 0] = out[..., 1, 1] = a
-    out[..., 0, 2] = out[..., 2, 0] = out[..., 1, 3] = out[..., 3, 1] = b
-    out[..., 2, 2] = out[..., 3, 3] = c
-    return out
+    out[..., 0] = out[..., 5] = a  # Q[0, 0], Q[1, 1]
+    out[..., 2] = out[..., 8] = out[..., 7] = out[..., 13] = b  # Q[0, 2], Q[2, 0], Q[1, 3], Q[3, 1]
+    out[..., 10] = out[..., 15] = c  # Q[2, 2], Q[3, 3]
+    return out.reshape(*dt.shape, 4, 4)
 
 
 def predict(x: FloatArray, p: FloatArray, dt_s: FloatArray,
             q: FloatArray | float) -> tuple[FloatArray, FloatArray]:
     """Predict states and covariances forward by ``dt_s`` (per track)."""
     f = transition(dt_s)
-    xp = np.einsum("nij,nj->ni", f, x)
-    pp = f @ p @ np.swapaxes(f, -1, -2) + process_noise(dt_s, q)
+    xp = _einsum("nij,nj->ni", f, x)
+    pp = f @ p @ f.swapaxes(-1, -2) + process_noise(dt_s, q)
     return xp, pp
+
+
+class TrackState(Protocol):
+    """What :class:`PredictionCache` reads of a track: its state ``x, p`` at ``t_s``."""
+
+    x: FloatArray
+    p: FloatArray
+    t_s: float
+
+
+_Row = tuple[TrackState, FloatArray, FloatArray, float, float, FloatArray, FloatArray]
+
+
+class PredictionCache:
+    """Tracks predicted to one time ``t_s``, each kept while its state is unchanged.
+
+    The reports of one frame (every tower sensor's, same ``t_s``) predict the same tracks to
+    the same time; only a track updated since (its ``x``/``p`` arrays replaced: track states
+    are replaced, never written in place) or whose process noise changed is predicted again.
+    Each row is what :func:`predict` gives for that track alone, so results do not change.
+    The returned arrays may be shared between calls and must not be written to.
+    """
+
+    def __init__(self, t_s: float) -> None:
+        self.t_s = t_s
+        self._rows: dict[int, _Row] = {}
+        self._version = 0
+        self._last: tuple[list[TrackState], int, FloatArray, FloatArray] | None = None
+        self._block: tuple[FloatArray, FloatArray] | None = None
+        self._in_block: dict[int, tuple[tuple[FloatArray, FloatArray], int]] = {}
+        """Where a track's row lies in a batch of :func:`predict` (while that row is current)."""
+
+    def predict(self, tracks: Sequence[TrackState],
+                q: Sequence[float]) -> tuple[FloatArray, FloatArray]:
+        """States ``(n, 4)`` and covariances ``(n, 4, 4)`` of ``tracks`` at ``t_s``."""
+        rows = self._rows
+        stale = []
+        for i, track in enumerate(tracks):
+            row = rows.get(id(track))
+            if (row is None or row[0] is not track or row[1] is not track.x
+                    or row[2] is not track.p or row[3] != track.t_s or row[4] != q[i]):
+                stale.append(i)
+        if stale:
+            self._version += 1
+            # a track already at t_s (updated earlier in the frame): F = I and Q = 0, so the
+            # prediction is the state itself (+ 0.0 turns a -0.0 into 0.0, as the products do)
+            moved = [i for i in stale if tracks[i].t_s != self.t_s]
+            for i in stale:
+                track = tracks[i]
+                if track.t_s == self.t_s:
+                    rows[id(track)] = (track, track.x, track.p, track.t_s, q[i],
+                                       track.x + 0.0, track.p + 0.0)
+                    self._in_block.pop(id(track), None)
+            if moved:
+                xp, pp = predict(np.array([tracks[i].x for i in moved]),
+                                 np.array([tracks[i].p for i in moved]),
+                                 np.array([self.t_s - tracks[i].t_s for i in moved]),
+                                 np.array([q[i] for i in moved]))
+                self._block = block = (xp, pp)
+                for k, i in enumerate(moved):
+                    track = tracks[i]
+                    rows[id(track)] = (track, track.x, track.p, track.t_s, q[i], xp[k], pp[k])
+                    self._in_block[id(track)] = (block, k)
+                if len(moved) == len(tracks):
+                    self._last = (list(tracks), self._version, xp, pp)
+                    return xp, pp
+        elif (self._last is not None and self._last[1] == self._version
+              and len(self._last[0]) == len(tracks)
+              and all(a is b for a, b in zip(self._last[0], tracks, strict=True))):
+            return self._last[2], self._last[3]
+        newest, ks = self._block, list[int]()
+        if newest is not None:  # all rows from the newest batch: one take instead of a stack
+            for track in tracks:
+                entry = self._in_block.get(id(track))
+                if entry is None or entry[0] is not newest:
+                    ks = []
+                    break
+                ks.append(entry[1])
+        if newest is not None and ks:
+            x, p = newest[0][ks], newest[1][ks]
+        else:
+            x = np.array([rows[id(track)][5] for track in tracks])
+            p = np.array([rows[id(track)][6] for track in tracks])
+        self._last = (list(tracks), self._version, x, p)
+        return x, p
 
 
 def bearing_model(x: FloatArray, tower_xy: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -64,7 +161,7 @@ def innovation(x: FloatArray, p: FloatArray, tower_xy: FloatArray, z_rad: FloatA
     Every track ``n`` against every bearing ``m`` from one tower.
     """
     zp, h = bearing_model(x, tower_xy)
-    hph = np.einsum("ni,nij,nj->n", h, p, h)
+    hph = _einsum("ni,nij,nj->n", h, p, h)
     nu = wrap_pi(z_rad[None, :] - zp[:, None])
     s = hph[:, None] + r_rad2[None, :]
     return nu, s, h
@@ -73,13 +170,13 @@ def innovation(x: FloatArray, p: FloatArray, tower_xy: FloatArray, z_rad: FloatA
 def update(x: FloatArray, p: FloatArray, h: FloatArray, nu: FloatArray,
            r_rad2: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Scalar-measurement EKF update per track (Joseph form); ``nu, r_rad2`` have shape (n,)."""
-    ph = np.einsum("nij,nj->ni", p, h)
-    s = np.einsum("ni,ni->n", h, ph) + r_rad2
+    ph = _einsum("nij,nj->ni", p, h)
+    s = _einsum("ni,ni->n", h, ph) + r_rad2
     k = ph / s[:, None]
     xn = x + k * nu[:, None]
     a = _I4[None] - k[:, :, None] * h[:, None, :]
-    pn = a @ p @ np.swapaxes(a, -1, -2) + r_rad2[:, None, None] * k[:, :, None] * k[:, None, :]
-    return xn, 0.5 * (pn + np.swapaxes(pn, -1, -2))
+    pn = a @ p @ a.swapaxes(-1, -2) + r_rad2[:, None, None] * k[:, :, None] * k[:, None, :]
+    return xn, 0.5 * (pn + pn.swapaxes(-1, -2))
 
 
 def update_with_gain(x: FloatArray, p: FloatArray, h_eff: FloatArray, nu: FloatArray,
@@ -89,8 +186,8 @@ def update_with_gain(x: FloatArray, p: FloatArray, h_eff: FloatArray, nu: FloatA
     For a measurement taken ``dt`` before the state, ``h_eff = H F(-dt)`` and ``s`` includes the
     process noise over the gap, a conservative retrodiction that ignores its cross-covariance.
     """
-    ph = np.einsum("nij,nj->ni", p, h_eff)
+    ph = _einsum("nij,nj->ni", p, h_eff)
     k = ph / s[:, None]
     xn = x + k * nu[:, None]
     pn = p - s[:, None, None] * k[:, :, None] * k[:, None, :]
-    return xn, 0.5 * (pn + np.swapaxes(pn, -1, -2))
+    return xn, 0.5 * (pn + pn.swapaxes(-1, -2))

@@ -141,11 +141,14 @@ class FusionEngine:
             self._near_of, self._near_until_s = tracks, scan.t_s + 1.0
             self._near_xy = np.array([t.x for t in tracks]).reshape(-1, 4)[:, :2]
             self._near_by_tower.clear()
+            # every tower against every track at once (each tower reports within the second)
+            d = self._near_xy[None, :, :] - self.towers_xy[:, None, :]
+            reach2 = (self.config.relevance_range_m + 1000.0)**2
+            self._near_rows = (np.einsum("tni,tni->tn", d, d) <= reach2).tolist()
         cached = self._near_by_tower.get(scan.tower_index)
         if cached is None:
-            d = self._near_xy - scan.tower_xy
-            near = np.einsum("ni,ni->n", d, d) <= (self.config.relevance_range_m + 1000.0)**2
-            cached = tracks if bool(near.all()) else [tracks[i] for i in np.flatnonzero(near)]
+            near = self._near_rows[scan.tower_index]
+            cached = tracks if all(near) else [t for t, ok in zip(tracks, near, strict=True) if ok]
             self._near_by_tower[scan.tower_index] = cached
         return cached
 
@@ -185,14 +188,20 @@ class FusionEngine:
             return self.config.q_by_class["unknown"]
         return self.config.q_by_class.get(track.label, self.config.q_by_class["unknown"])
 
+    _prediction_cache: ekf.PredictionCache | None = None
+    _near_rows: list[list[bool]]
+
     def _predicted(self, tracks: list[Track], t_s: float) -> tuple[FloatArray, FloatArray]:
+        """Tracks predicted to ``t_s`` (shared arrays: read only), reused within a frame."""
         if not tracks:
             return np.zeros((0, 4)), np.zeros((0, 4, 4))
-        x = np.array([t.x for t in tracks])
-        p = np.array([t.p for t in tracks])
-        dt = np.array([t_s - t.t_s for t in tracks])
-        q = np.array([self._q(t) for t in tracks])
-        return ekf.predict(x, p, dt, q)
+        cache = self._prediction_cache
+        if cache is None or cache.t_s != t_s:
+            cache = self._prediction_cache = ekf.PredictionCache(t_s)
+            everyone = self.manager.tracks
+            if len(everyone) > len(tracks):  # the frame's other towers will need the rest
+                cache.predict(everyone, [self._q(t) for t in everyone])
+        return cache.predict(tracks, [self._q(t) for t in tracks])
 
     def _observe_clutter(self, scan: Scan) -> float:
         key = (scan.tower_index, scan.sensor)
@@ -294,11 +303,12 @@ class FusionEngine:
         return True
 
     def _penalise_misses(self, tracks: list[Track], found: Assignment, scan: Scan) -> None:
-        hit = set(found.tracks.tolist())
+        hit = set(found.tracks.tolist()) if found.tracks.size else ()
         key = (scan.tower_index, scan.sensor)
+        t_s, window_s = scan.t_s, self.config.miss_window_s
         for i, track in enumerate(tracks):
             last = track.last_seen_by.get(key)
-            if i not in hit and last is not None and scan.t_s - last <= self.config.miss_window_s:
+            if last is not None and t_s - last <= window_s and i not in hit:
                 track.llr += math.log(1.0 - track.detection_probability(key))
                 track.count_look(key, False)
 

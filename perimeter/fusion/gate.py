@@ -52,13 +52,20 @@ class DuplicateFilter:
     def check(self, tower_id: str, sensor: str, seq: int, t_s: float) -> bool:
         """True (and remembered) for a new report, False for a duplicate."""
         key = (tower_id, sensor)
-        seen = self._seen.setdefault(key, OrderedDict())
-        if seen.get(seq) == t_s:
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = OrderedDict()
+        elif seen.get(seq) == t_s:
             return False
         seen[seq] = t_s
-        newest = self._newest[key] = max(t_s, self._newest.get(key, t_s))
-        while seen and (len(seen) > self._memory
-                        or next(iter(seen.values())) < newest - self._horizon_s):
+        newest = self._newest.get(key, t_s)
+        if t_s > newest:
+            newest = t_s
+        self._newest[key] = newest
+        if len(seen) > self._memory:
+            seen.popitem(last=False)
+        oldest = newest - self._horizon_s
+        while seen and next(iter(seen.values())) < oldest:
             seen.popitem(last=False)
         return True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import Protocol, TypeVar
@@ -21,27 +22,17 @@ from perimeter.contract import (
     AlertEvent,
     ContractError,
     DeadLetter,
-    Position,
     SensorReport,
     TowerStatus,
     TracksSnapshot,
-    TrackState,
-    Velocity,
     parse_payload,
 )
 from perimeter.fusion.alert import AlertConfig, OpenAlert, TrackAlerter
 from perimeter.fusion.engine import EngineConfig, FusionEngine, thermal_ifov_rad
-from perimeter.fusion.gate import (
-    DuplicateFilter,
-    GateConfig,
-    GateRejectedError,
-    ReorderBuffer,
-    apply_snr_threshold,
-)
+from perimeter.fusion.gate import DuplicateFilter, GateConfig, GateRejectedError, ReorderBuffer
 from perimeter.fusion.health import TowerHealth
 from perimeter.fusion.scan import Scan, scan_from_report
 from perimeter.fusion.track import Track
-from perimeter.geometry import ellipse
 from perimeter.site import Site
 from perimeter.thresholds import ThresholdError, Thresholds
 
@@ -100,6 +91,8 @@ class FusionRunner:
         self._jumps: dict[str, float] = {}
         self._next_housekeeping_s = -np.inf
         self._next_snapshot_s = -np.inf
+        self._topics: dict[str, tuple[str, str]] = {}
+        """Tower topics already parsed (bounded: only known towers' channels)."""
 
     @property
     def clock_s(self) -> float | None:
@@ -146,6 +139,14 @@ class FusionRunner:
 
     # -- decoding -----------------------------------------------------------------------
     def _feed(self, message: Message) -> None:
+        known = self._topics.get(message.topic)
+        if known is not None:
+            tower_id, channel = known
+            if channel == "status":
+                self._status_message(tower_id, message)
+            else:
+                self._report_message(tower_id, channel, message)
+            return
         if message.topic == topics.THRESHOLDS:
             self._thresholds_message(message)
             return
@@ -154,6 +155,7 @@ class FusionRunner:
             raise _RejectedError("unknown_topic")
         if parsed.tower_id not in self._index:
             raise _RejectedError("unknown_tower", f"tower {parsed.tower_id!r} is not in the site")
+        self._topics[message.topic] = (parsed.tower_id, parsed.channel.value)
         if parsed.channel is topics.TowerChannel.STATUS:
             self._status_message(parsed.tower_id, message)
         else:
@@ -195,8 +197,9 @@ class FusionRunner:
             return
         self.health.heard(tower_id, self.clock_s or report.t_s)
         index = self._index[tower_id]
-        scan = apply_snr_threshold(scan_from_report(report, index, self._towers_xy[index]),
-                                   self.thresholds)
+        floor = (self.thresholds.thermal_min_snr_db if sensor == "thermal"
+                 else self.thresholds.acoustic_min_snr_db)
+        scan = scan_from_report(report, index, self._towers_xy[index], floor)
         self.counters["reports"] += 1
         self.counters["detections"] += len(report.detections)
         self.counters["detections_kept"] += scan.size
@@ -282,8 +285,7 @@ class FusionRunner:
                 self._emit(event)
         if t_s >= self._next_snapshot_s or force:
             self._next_snapshot_s = t_s + self.tracks_interval_s
-            self.output.tracks(TracksSnapshot(t_s=t_s, tracks=[
-                _track_state(t, self.site) for t in self.engine.tracks]))
+            self.output.tracks(_snapshot(t_s, self.engine.tracks, self.site))
 
     def _emit(self, event: AlertEvent | None) -> None:
         if event is None:
@@ -293,12 +295,19 @@ class FusionRunner:
         self.output.alert(event)
 
 
-def _track_state(track: Track, site: Site) -> TrackState:
-    major, _, _ = ellipse(track.p[:2, :2])
-    return TrackState.model_validate({
-        "track_id": track.track_id, "status": track.status, "class": track.label,
-        "class_confidence": round(track.label_probability, 4),
-        "position": Position(x_m=float(track.x[0]), y_m=float(track.x[1])),
-        "velocity": Velocity(vx_mps=float(track.x[2]), vy_mps=float(track.x[3])),
-        "sigma_major_m": major, "towers": sorted(site.towers[i].id for i in track.towers),
-        "alert_id": track.alert_id})
+def _snapshot(t_s: float, tracks: list[Track], site: Site) -> TracksSnapshot:
+    """The tracks snapshot, validated in one call (``sigma_major_m`` as
+    :func:`perimeter.geometry.ellipse` gives it: the eigenvalues of all tracks at once)."""
+    if tracks:
+        c = np.array([t.p[:2, :2] for t in tracks])
+        vals = np.maximum(np.linalg.eigh(0.5 * (c + np.swapaxes(c, -1, -2)))[0], 0.0)
+        majors = [math.sqrt(v) for v in vals[:, 1].tolist()]
+    else:
+        majors = []
+    return TracksSnapshot.model_validate({"t_s": t_s, "tracks": [{
+        "track_id": t.track_id, "status": t.status, "class": t.label,
+        "class_confidence": round(t.label_probability, 4),
+        "position": {"x_m": float(t.x[0]), "y_m": float(t.x[1])},
+        "velocity": {"vx_mps": float(t.x[2]), "vy_mps": float(t.x[3])},
+        "sigma_major_m": major, "towers": sorted(site.towers[i].id for i in t.towers),
+        "alert_id": t.alert_id} for t, major in zip(tracks, majors, strict=True)]})

@@ -59,31 +59,27 @@ _NO_FLOAT = np.zeros(0, dtype=np.float64)
 _NO_INT = np.zeros(0, dtype=np.int64)
 
 
-def scan_from_report(report: SensorReport, tower_index: int, tower_xy: FloatArray) -> Scan:
-    """Convert a validated report into a :class:`Scan`."""
+def scan_from_report(report: SensorReport, tower_index: int, tower_xy: FloatArray,
+                     min_snr_db: float | None = None) -> Scan:
+    """Convert a validated report into a :class:`Scan`; with ``min_snr_db``, only the
+    detections at or above it (the same as :func:`~perimeter.fusion.gate.apply_snr_threshold`
+    on the whole scan, without building arrays for what it drops)."""
     dets = report.detections
+    if dets and min_snr_db is not None:
+        dets = [d for d in dets if d.snr_db >= min_snr_db]
     if not dets:  # most reports: nothing seen (arrays are never written to, so shared)
         return Scan(report.tower_id, tower_index, tower_xy, report.sensor, report.seq,
                     report.t_s, _NO_FLOAT, _NO_FLOAT, _NO_FLOAT, _NO_FLOAT, _NO_FLOAT,
                     _NO_FLOAT, _NO_INT, _NO_FLOAT)
-    table = np.array([(d.bearing_deg, d.bearing_sigma_deg, d.snr_db, _opt(d.size_px),
-                       _opt(d.contrast_k), _opt(d.level_db), _opt(d.elevation_deg))
+    # math.radians is the same multiplication by pi/180 as np.radians, bit for bit
+    radians = math.radians
+    table = np.array([(radians(d.bearing_deg), radians(d.bearing_sigma_deg), d.snr_db,
+                       _opt(d.size_px), _opt(d.contrast_k), _opt(d.level_db),
+                       math.nan if d.elevation_deg is None else radians(d.elevation_deg))
                       for d in dets], dtype=np.float64)
-    angles = np.radians(table[:, [0, 1, 6]])
-    return Scan(
-        tower_id=report.tower_id,
-        tower_index=tower_index,
-        tower_xy=tower_xy,
-        sensor=report.sensor,
-        seq=report.seq,
-        t_s=report.t_s,
-        bearing_rad=angles[:, 0],
-        sigma_rad=angles[:, 1],
-        snr_db=table[:, 2],
-        size_px=table[:, 3],
-        contrast_k=table[:, 4],
-        level_db=table[:, 5],
-        kind_hint=np.array([_HINTS[d.kind_hint] if d.kind_hint else -1 for d in dets],
-                           dtype=np.int64),
-        elevation_rad=angles[:, 2],
-    )
+    return Scan(report.tower_id, tower_index, tower_xy, report.sensor, report.seq, report.t_s,
+                bearing_rad=table[:, 0], sigma_rad=table[:, 1], snr_db=table[:, 2],
+                size_px=table[:, 3], contrast_k=table[:, 4], level_db=table[:, 5],
+                kind_hint=np.array([_HINTS[d.kind_hint] if d.kind_hint else -1 for d in dets],
+                                   dtype=np.int64),
+                elevation_rad=table[:, 6])

@@ -67,3 +67,47 @@ def test_out_of_sequence_update_moves_the_present_state() -> None:
     xn, pn = ekf.update_with_gain(x, p, h_eff, nu[:, 0], s[:, 0])
     assert xn[0, 1] > x[0, 1]  # the old bearing said "further north than we thought"
     assert np.trace(pn[0]) < np.trace(p[0])
+
+
+class _T:
+    def __init__(self, x: np.ndarray, p: np.ndarray, t_s: float) -> None:
+        self.x, self.p, self.t_s = x, p, t_s
+
+
+def _tracks(rng: np.random.Generator, n: int, t_s: float) -> list[_T]:
+    out = []
+    for _ in range(n):
+        a = rng.normal(0.0, 1.0, (4, 4))
+        out.append(_T(rng.normal(0.0, 1000.0, 4), a @ a.T + np.eye(4), t_s - rng.uniform(0, 2)))
+    return out
+
+
+def test_prediction_cache_gives_exactly_what_predict_gives() -> None:
+    rng = np.random.default_rng(4)
+    tracks, q = _tracks(rng, 5, 100.0), [0.05, 1.0, 0.3, 0.05, 0.05]
+
+    def direct(ts: list[_T], qs: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        return ekf.predict(np.array([t.x for t in ts]), np.array([t.p for t in ts]),
+                           np.array([100.0 - t.t_s for t in ts]), np.array(qs))
+
+    cache = ekf.PredictionCache(100.0)
+    for want, got in zip(direct(tracks, q), cache.predict(tracks, q), strict=True):
+        assert np.array_equal(want, got)
+    # a track updated at the frame time (new arrays) and another's process noise changed
+    tracks[1].x, tracks[1].p, tracks[1].t_s = tracks[1].x + 5.0, tracks[1].p * 0.5, 100.0
+    q[3] = 0.3
+    subset = [tracks[4], tracks[1], tracks[3]]
+    for want, got in zip(direct(subset, [q[4], q[1], q[3]]),
+                         cache.predict(subset, [q[4], q[1], q[3]]), strict=True):
+        assert np.array_equal(want, got)
+    again = cache.predict(subset, [q[4], q[1], q[3]])
+    assert again[0] is cache.predict(subset, [q[4], q[1], q[3]])[0]  # nothing changed: reused
+
+
+def test_prediction_over_no_time_is_the_state_itself() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.normal(0.0, 100.0, (3, 4))
+    p = np.array([np.eye(4), np.diag([4.0, 4.0, 1.0, 1.0]), np.full((4, 4), -0.0) + np.eye(4)])
+    xp, pp = ekf.predict(x, p, np.zeros(3), 0.3)
+    assert np.array_equal(xp, x) and np.array_equal(pp, p)
+    assert not np.signbit(pp).any()  # -0.0 comes out as 0.0, as the cache's + 0.0 gives

@@ -251,3 +251,24 @@ def test_reports_reordered_by_the_network_still_start_and_alert_a_track(
     assert runner.counters["late_reports"] >= len(slow) // 2
     assert runner.engine.late_unassigned == 0  # within the reordering window they may seed
     assert len(track_alerts(out.alerts)) == 1
+
+
+def test_tracks_snapshot_holds_each_track_with_its_error_ellipse(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    from perimeter.fusion.runner import _snapshot
+    from perimeter.geometry import ellipse
+
+    out = CollectingOutput(keep_snapshots=True)
+    runner = FusionRunner(SITE, Thresholds(), out)
+    for message in crossing[0][: len(crossing[0]) // 2]:
+        runner.feed(message)
+    tracks = runner.engine.tracks
+    assert tracks
+    snap = _snapshot(123.0, tracks, SITE)
+    assert snap.t_s == 123.0 and [s.track_id for s in snap.tracks] == [t.track_id for t in tracks]
+    for state, track in zip(snap.tracks, tracks, strict=True):
+        assert state.sigma_major_m == ellipse(track.p[:2, :2])[0]  # exactly
+        assert (state.position.x_m, state.velocity.vy_mps) == (track.x[0], track.x[3])
+        assert state.towers == sorted(SITE.towers[i].id for i in track.towers)
+    assert _snapshot(5.0, [], SITE).tracks == []
+    assert out.snapshots and out.snapshots[-1].tracks

@@ -41,3 +41,20 @@ def test_an_empty_report_is_an_empty_scan_that_selects_to_empty() -> None:
     arrays = (scan.bearing_rad, scan.sigma_rad, scan.snr_db, scan.size_px, scan.kind_hint)
     assert all(a.shape == (0,) for a in arrays)
     assert scan.select(np.zeros(0, dtype=bool)).size == 0
+
+
+def test_snr_floor_while_building_equals_thresholding_the_scan() -> None:
+    from perimeter.fusion.gate import apply_snr_threshold
+    from perimeter.thresholds import Thresholds
+
+    dets: list[dict[str, object]] = [
+        {"bearing_deg": 10.0 * i, "bearing_sigma_deg": 0.1, "snr_db": snr, "size_px": 2.0,
+         "elevation_deg": -0.3} for i, snr in enumerate([3.0, 8.0, 6.0, 12.0])]
+    th = Thresholds()
+    whole = apply_snr_threshold(scan_from_report(report(dets), 1, XY), th)
+    floored = scan_from_report(report(dets), 1, XY, th.thermal_min_snr_db)
+    assert 0 < floored.size < 4
+    for name in ("bearing_rad", "sigma_rad", "snr_db", "size_px", "contrast_k", "level_db",
+                 "kind_hint", "elevation_rad"):
+        assert np.array_equal(getattr(whole, name), getattr(floored, name), equal_nan=True)
+    assert scan_from_report(report(dets), 1, XY, 100.0).size == 0
