@@ -9,13 +9,17 @@ subscriber. Each prints JSON lines on stdout (``{"event": ...}``) for the orches
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 from perimeter import topics
+from perimeter.store import AlertStore
 from sim.scenario import Scenario, load_scenario
 
 REPORTS_PER_TOWER_S = 3.0  # thermal at 2 Hz + acoustic at 1 Hz
@@ -131,7 +135,10 @@ def fusion(port: int, n_towers: int, steady_s: float, flood_s: float) -> None:
         def reject(self, dead_letter: DeadLetter) -> None:
             self.out.reject(dead_letter)
 
-    service = FusionService(bus, lambda out: FusionRunner(site, Thresholds(), Spy(out)))
+    store = AlertStore.open(str(Path(tempfile.mkdtemp(prefix="bench-load-")) / "alerts.db"))
+    service = FusionService(bus, lambda out: FusionRunner(site, Thresholds(), Spy(out)),
+                            store.append)
+    trace = Trace(float(os.environ.get("BENCH_LOAD_TRACE_S", "0")))
     service.start()
     bus.start(15.0)
     emit(event="ready")
@@ -143,9 +150,39 @@ def fusion(port: int, n_towers: int, steady_s: float, flood_s: float) -> None:
              received=c["received"], reports=c["reports"], duplicates=c["duplicates"],
              rejected=sum(v for k, v in c.items() if k.startswith("rejected:")),
              alert_events=alerts[0], queue=service.counters()["queue_depth"],
-             bus_received=bus.counters["received"], rss_mb=rss_mb())
+             bus_received=bus.counters["received"], rss_mb=rss_mb(),
+             tracks=len(service.runner.engine.tracks))
+        trace.tick()
+    trace.finish()
     service.stop()
     bus.close()
+    store.close()
+
+
+class Trace:
+    """tracemalloc from ``after_s`` (wall, 0: off); a first snapshot a minute later, the second
+    at the end; the sites that grew most are emitted as a ``trace`` event."""
+
+    def __init__(self, after_s: float) -> None:
+        self.start_at = time.monotonic() + after_s if after_s > 0 else None
+        self.first: tracemalloc.Snapshot | None = None
+
+    def tick(self) -> None:
+        if self.start_at is None or self.first is not None or time.monotonic() < self.start_at:
+            return
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(10)
+            self.start_at += 60.0
+        else:
+            self.first = tracemalloc.take_snapshot()
+
+    def finish(self, top: int = 10) -> None:
+        if self.first is None:
+            return
+        stats = tracemalloc.take_snapshot().compare_to(self.first, "traceback")
+        emit(event="trace", top=[{"kib": s.size_diff / 1024, "blocks": s.count_diff,
+                                  "where": s.traceback.format()[-10:]}
+                                 for s in stats[:top]])
 
 
 def subscriber(port: int, n_towers: int, steady_s: float, flood_s: float) -> None:
