@@ -9,6 +9,7 @@ subscriber. Each prints JSON lines on stdout (``{"event": ...}``) for the orches
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 from perimeter import topics
 from perimeter.store import AlertStore
 from sim.scenario import Scenario, load_scenario
+from sim.signatures import SPEED_MPS
 
 REPORTS_PER_TOWER_S = 3.0  # thermal at 2 Hz + acoustic at 1 Hz
 SAMPLE_S = 0.25
@@ -43,14 +45,30 @@ def load_site(n_towers: int) -> dict[str, Any]:
                 [1000.0, length_m + 500.0]]}]}
 
 
-def load_scenario_for(n_towers: int, duration_s: float, seed: int = 1) -> Scenario:
-    """Crossings every 20 s somewhere along the ridge, and wandering animals."""
-    n_targets = max(1, int(duration_s // 20))
-    targets = [{"id": f"x{k}", "kind": ("person", "light_vehicle", "group")[k % 3],
-                "start_s": 2.0 + 20.0 * k, "count": 3 if k % 3 == 2 else 1,
-                "path": [[4500.0, 500.0 * ((7 * k) % n_towers) + 100.0],
-                         [1100.0, 500.0 * ((7 * k) % n_towers) + 400.0]]}
-               for k in range(n_targets)]
+def load_scenario_for(n_towers: int, duration_s: float, seed: int = 1,
+                      in_flight: bool = True) -> Scenario:
+    """Crossings every 20 s somewhere along the ridge, and wandering animals.
+
+    ``in_flight``: the crossings that would have started in the hour before are already on
+    their way at 0 s (those not yet arrived), so the number of targets is steady from the start
+    rather than climbing for the ~50 min a group takes to cross; a soak then measures memory at
+    a steady live state."""
+    kinds = ("person", "light_vehicle", "group")
+    first = -(3600 // 20) if in_flight else 0
+    targets = []
+    for k in range(first, max(1, int(duration_s // 20))):
+        kind = kinds[k % 3]
+        lane = 500.0 * ((7 * k) % n_towers)
+        (x0, y0), (x1, y1) = (4500.0, lane + 100.0), (1100.0, lane + 400.0)
+        start_s, done = 2.0 + 20.0 * k, 0.0
+        if start_s < 0.0:  # on its way already: start where it would be now
+            done = -start_s * SPEED_MPS[kind][0] / math.hypot(x1 - x0, y1 - y0)
+            if done >= 0.95:
+                continue
+            start_s = 0.0
+        targets.append({"id": f"x{k}".replace("-", "m"), "kind": kind, "start_s": start_s,
+                        "count": 3 if kind == "group" else 1,
+                        "path": [[x0 + done * (x1 - x0), y0 + done * (y1 - y0)], [x1, y1]]})
     return load_scenario({
         "name": f"load-{n_towers}", "seed": seed, "duration_s": duration_s,
         "site": load_site(n_towers), "targets": targets,
