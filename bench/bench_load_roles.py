@@ -46,21 +46,21 @@ def load_site(n_towers: int) -> dict[str, Any]:
 
 
 def load_scenario_for(n_towers: int, duration_s: float, seed: int = 1,
-                      in_flight: bool = True) -> Scenario:
-    """Crossings every 20 s somewhere along the ridge, and wandering animals.
+                      in_flight: bool = True, every_s: float = 20.0) -> Scenario:
+    """Crossings every ``every_s`` somewhere along the ridge, and wandering animals.
 
     ``in_flight``: the crossings that would have started in the hour before are already on
     their way at 0 s (those not yet arrived), so the number of targets is steady from the start
     rather than climbing for the ~50 min a group takes to cross; a soak then measures memory at
     a steady live state."""
     kinds = ("person", "light_vehicle", "group")
-    first = -(3600 // 20) if in_flight else 0
+    first = -int(3600 // every_s) if in_flight else 0
     targets = []
-    for k in range(first, max(1, int(duration_s // 20))):
+    for k in range(first, max(1, int(duration_s // every_s))):
         kind = kinds[k % 3]
         lane = 500.0 * ((7 * k) % n_towers)
         (x0, y0), (x1, y1) = (4500.0, lane + 100.0), (1100.0, lane + 400.0)
-        start_s, done = 2.0 + 20.0 * k, 0.0
+        start_s, done = 2.0 + every_s * k, 0.0
         if start_s < 0.0:  # on its way already: start where it would be now
             done = -start_s * SPEED_MPS[kind][0] / math.hypot(x1 - x0, y1 - y0)
             if done >= 0.95:

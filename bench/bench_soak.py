@@ -106,16 +106,20 @@ def main() -> None:
     parser.add_argument("--warm-s", type=float, default=3600.0, help="tracemalloc from here")
     parser.add_argument("--trace-depth", type=int, default=10)
     parser.add_argument("--no-trace", action="store_true")
+    parser.add_argument("--until-s", type=float, help="stop at this data time")
+    parser.add_argument("--crossing-every-s", type=float,
+                        help="default: as dense per km as bench_load's 200 towers (20 s there)")
     parser.add_argument("--recording", type=Path, help="reuse (or write) this recording")
     args = parser.parse_args()
     duration_s = args.hours * 3600.0
-    scenario = load_scenario_for(args.towers, duration_s)
+    every_s = args.crossing_every_s or 20.0 * 200 / args.towers
+    scenario = load_scenario_for(args.towers, duration_s, every_s=every_s)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         path = args.recording or Path(tmp) / "soak.jsonl"
         if not path.exists():  # in a child, so this process's RSS is fusion's alone
             start = time.monotonic()
             child = multiprocessing.get_context("spawn").Process(
-                target=_record, args=(args.towers, duration_s, path))
+                target=_record, args=(args.towers, duration_s, every_s, path))
             child.start()
             child.join()
             print(f"recorded {duration_s:.0f} s of {args.towers} towers in "
@@ -123,8 +127,8 @@ def main() -> None:
         soak(args, scenario.site_model, scenario.epoch_s, path)
 
 
-def _record(towers: int, duration_s: float, path: Path) -> None:
-    record(load_scenario_for(towers, duration_s), path)
+def _record(towers: int, duration_s: float, every_s: float, path: Path) -> None:
+    record(load_scenario_for(towers, duration_s, every_s=every_s), path)
 
 
 def soak(args: argparse.Namespace, site: Any, t0_s: float, path: Path) -> None:
@@ -132,6 +136,16 @@ def soak(args: argparse.Namespace, site: Any, t0_s: float, path: Path) -> None:
     runner = FusionRunner(site, Thresholds(), output)
     rows: list[tuple[float, float, int, dict[str, int]]] = []
     snaps: list[tuple[float, tracemalloc.Snapshot]] = []
+    try:
+        feed(args, runner, output, path, t0_s, rows, snaps)
+    except KeyboardInterrupt:  # SIGINT: summarise what was sampled so far
+        print("interrupted", flush=True)
+    summary(rows, snaps)
+
+
+def feed(args: argparse.Namespace, runner: FusionRunner, output: CountingOutput, path: Path,
+         t0_s: float, rows: list[tuple[float, float, int, dict[str, int]]],
+         snaps: list[tuple[float, tracemalloc.Snapshot]]) -> None:
     next_s = args.every_s
     started = time.monotonic()
     n = 0
@@ -143,6 +157,8 @@ def soak(args: argparse.Namespace, site: Any, t0_s: float, path: Path) -> None:
             continue
         data_s = clock - t0_s
         next_s += args.every_s
+        if args.until_s is not None and data_s > args.until_s:
+            break
         gc.collect()
         rows.append((data_s, rss_mb(), len(runner.engine.tracks), census(runner)))
         print(f"data {data_s:7.0f} s  wall {time.monotonic() - started:6.0f} s  messages {n:9d}"
@@ -153,7 +169,6 @@ def soak(args: argparse.Namespace, site: Any, t0_s: float, path: Path) -> None:
                 tracemalloc.start(args.trace_depth)
             else:
                 snaps.append((data_s, tracemalloc.take_snapshot()))
-    summary(rows, snaps)
 
 
 def summary(rows: list[tuple[float, float, int, dict[str, int]]],
