@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 import multiprocessing
+import signal
 import tempfile
 import time
 import tracemalloc
@@ -136,9 +137,10 @@ def soak(args: argparse.Namespace, site: Any, t0_s: float, path: Path) -> None:
     runner = FusionRunner(site, Thresholds(), output)
     rows: list[tuple[float, float, int, dict[str, int]]] = []
     snaps: list[tuple[float, tracemalloc.Snapshot]] = []
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         feed(args, runner, output, path, t0_s, rows, snaps)
-    except KeyboardInterrupt:  # SIGINT: summarise what was sampled so far
+    except KeyboardInterrupt:  # SIGINT or SIGTERM: summarise what was sampled so far
         print("interrupted", flush=True)
     summary(rows, snaps)
 
