@@ -65,10 +65,11 @@ class Role:
     def __init__(self, name: str, port: int, args: argparse.Namespace) -> None:
         self.name = name
         self.events: list[Event] = []
+        env = child_env()
+        env["BENCH_LOAD_TRACE_S"] = str(args.trace_s)
         self.proc = subprocess.Popen(
             [sys.executable, ROLES, name, str(port), str(args.towers), str(args.seconds),
-             str(args.flood_s)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env=child_env())
+             str(args.flood_s)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         assert self.proc.stdout is not None
         threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
 
@@ -121,10 +122,16 @@ def analyse(args: argparse.Namespace, towers: Event, flood: Event, done: Event,
     rss = [(s["wall_s"] - start_wall, s["rss_mb"]) for s in steady]
     minute = min(60.0, max(5.0, len(rss) * SAMPLE_S / 4))
     rss_first = statistics.median(r for t, r in rss if t <= rss[0][0] + minute)
+    mid_t = (rss[0][0] + rss[-1][0]) / 2
+    rss_mid = statistics.median(r for t, r in rss if abs(t - mid_t) <= minute / 2)
     rss_last = statistics.median(r for t, r in rss if t >= rss[-1][0] - minute)
     warm = [(t, r) for t, r in rss if t >= 30.0] or rss
     slope = linregress([t for t, _ in warm], [r for _, r in warm]).slope * 60.0
+    half = [(t, r) for t, r in rss if t >= mid_t]
+    slope_half = linregress([t for t, _ in half], [r for _, r in half]).slope * 60.0
     series = {f"{t:.0f}": round(r, 1) for t, r in rss[:: max(1, int(30 / SAMPLE_S))]}
+    tracks = {f"{s['wall_s'] - start_wall:.0f}": s.get("tracks")
+              for s in steady[:: max(1, int(30 / SAMPLE_S))]}
     total = done["acked"]
     last_f, last_b = fusion[-1], bare[-1]
     fused_total = last_f["reports"] + last_f["rejected"]
@@ -142,9 +149,12 @@ def analyse(args: argparse.Namespace, towers: Event, flood: Event, done: Event,
         "lag_fused_s": {"median": statistics.median(fused), "p99": pct(fused, 0.99),
                         "max": max(fused)},
         "queue_max": max(s["queue"] for s in steady),
-        "rss_mb": {"first_minute": rss_first, "last_minute": rss_last,
-                   "growth": rss_last - rss_first, "max": max(r for _, r in rss),
-                   "slope_mb_per_min": slope, "every_30_s": series},
+        "rss_mb": {"first_minute": rss_first, "middle_minute": rss_mid,
+                   "last_minute": rss_last, "growth": rss_last - rss_first,
+                   "growth_last_half": rss_last - rss_mid, "max": max(r for _, r in rss),
+                   "slope_mb_per_min": slope, "slope_last_half_mb_per_min": slope_half,
+                   "every_30_s": series},
+        "live_tracks_every_30_s": tracks,
         "lost": {"fusion": total - fused_total, "bare_subscriber": total - last_b["distinct"],
                  "broker_dropped": last_b["dropped"], "publisher_dropped": done["dropped"]},
         "fusion_duplicates": last_f["duplicates"], "fusion_rejected": last_f["rejected"],
@@ -165,9 +175,11 @@ def report(r: dict[str, Any]) -> str:
         f"max {lag_i['max']:.3f} s",
         f"lag fused   median {lag_f['median']:.3f} s  p99 {lag_f['p99']:.3f} s  "
         f"max {lag_f['max']:.3f} s (latest track snapshot); queue max {r['queue_max']}",
-        f"RSS first minute {rss['first_minute']:.1f} MB, last minute {rss['last_minute']:.1f}"
-        f" MB, growth {rss['growth']:+.1f} MB ({rss['slope_mb_per_min']:+.2f} MB/min after "
-        f"30 s), max {rss['max']:.1f} MB",
+        f"RSS first minute {rss['first_minute']:.1f} MB, middle {rss['middle_minute']:.1f} MB,"
+        f" last minute {rss['last_minute']:.1f} MB, growth {rss['growth']:+.1f} MB "
+        f"({rss['slope_mb_per_min']:+.2f} MB/min after 30 s; last half "
+        f"{rss['growth_last_half']:+.1f} MB, {rss['slope_last_half_mb_per_min']:+.3f} MB/min),"
+        f" max {rss['max']:.1f} MB",
         f"lost: fusion {lost['fusion']}, bare subscriber {lost['bare_subscriber']}, broker "
         f"dropped {lost['broker_dropped']}, publisher dropped {lost['publisher_dropped']}; "
         f"fusion duplicates {r['fusion_duplicates']}, rejected {r['fusion_rejected']}, "
@@ -184,6 +196,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=600.0, help="real-time phase")
     parser.add_argument("--flood-s", type=float, default=60.0, help="data seconds flooded")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--trace-s", type=float, default=0.0,
+                        help="tracemalloc in fusion from this many wall seconds (0: off; "
+                             "slows fusion)")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
@@ -215,6 +230,13 @@ def main() -> None:
                 time.sleep(0.1)
     figures = analyse(args, started, flood, done, roles[0].samples(), roles[1].samples())
     print(report(figures))
+    traced = [e for e in roles[0].events if e["event"] == "trace"]
+    if traced:
+        figures["trace_top"] = traced[-1]["top"]
+        print("tracemalloc, fusion's top growth (from a minute after --trace-s to the end):")
+        for site in traced[-1]["top"]:
+            print(f"  {site['kib']:+9.1f} KiB {site['blocks']:+7d} blocks  "
+                  + " <- ".join(line.strip() for line in site["where"][::-2][:4]))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 

@@ -9,14 +9,20 @@ subscriber. Each prints JSON lines on stdout (``{"event": ...}``) for the orches
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
+import tempfile
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 from perimeter import topics
+from perimeter.store import AlertStore
 from sim.scenario import Scenario, load_scenario
+from sim.signatures import SPEED_MPS
 
 REPORTS_PER_TOWER_S = 3.0  # thermal at 2 Hz + acoustic at 1 Hz
 SAMPLE_S = 0.25
@@ -39,14 +45,30 @@ def load_site(n_towers: int) -> dict[str, Any]:
                 [1000.0, length_m + 500.0]]}]}
 
 
-def load_scenario_for(n_towers: int, duration_s: float, seed: int = 1) -> Scenario:
-    """Crossings every 20 s somewhere along the ridge, and wandering animals."""
-    n_targets = max(1, int(duration_s // 20))
-    targets = [{"id": f"x{k}", "kind": ("person", "light_vehicle", "group")[k % 3],
-                "start_s": 2.0 + 20.0 * k, "count": 3 if k % 3 == 2 else 1,
-                "path": [[4500.0, 500.0 * ((7 * k) % n_towers) + 100.0],
-                         [1100.0, 500.0 * ((7 * k) % n_towers) + 400.0]]}
-               for k in range(n_targets)]
+def load_scenario_for(n_towers: int, duration_s: float, seed: int = 1,
+                      in_flight: bool = True, every_s: float = 20.0) -> Scenario:
+    """Crossings every ``every_s`` somewhere along the ridge, and wandering animals.
+
+    ``in_flight``: the crossings that would have started in the hour before are already on
+    their way at 0 s (those not yet arrived), so the number of targets is steady from the start
+    rather than climbing for the ~50 min a group takes to cross; a soak then measures memory at
+    a steady live state."""
+    kinds = ("person", "light_vehicle", "group")
+    first = -int(3600 // every_s) if in_flight else 0
+    targets = []
+    for k in range(first, max(1, int(duration_s // every_s))):
+        kind = kinds[k % 3]
+        lane = 500.0 * ((7 * k) % n_towers)
+        (x0, y0), (x1, y1) = (4500.0, lane + 100.0), (1100.0, lane + 400.0)
+        start_s, done = 2.0 + every_s * k, 0.0
+        if start_s < 0.0:  # on its way already: start where it would be now
+            done = -start_s * SPEED_MPS[kind][0] / math.hypot(x1 - x0, y1 - y0)
+            if done >= 0.95:
+                continue
+            start_s = 0.0
+        targets.append({"id": f"x{k}".replace("-", "m"), "kind": kind, "start_s": start_s,
+                        "count": 3 if kind == "group" else 1,
+                        "path": [[x0 + done * (x1 - x0), y0 + done * (y1 - y0)], [x1, y1]]})
     return load_scenario({
         "name": f"load-{n_towers}", "seed": seed, "duration_s": duration_s,
         "site": load_site(n_towers), "targets": targets,
@@ -131,7 +153,10 @@ def fusion(port: int, n_towers: int, steady_s: float, flood_s: float) -> None:
         def reject(self, dead_letter: DeadLetter) -> None:
             self.out.reject(dead_letter)
 
-    service = FusionService(bus, lambda out: FusionRunner(site, Thresholds(), Spy(out)))
+    store = AlertStore.open(str(Path(tempfile.mkdtemp(prefix="bench-load-")) / "alerts.db"))
+    service = FusionService(bus, lambda out: FusionRunner(site, Thresholds(), Spy(out)),
+                            store.append)
+    trace = Trace(float(os.environ.get("BENCH_LOAD_TRACE_S", "0")))
     service.start()
     bus.start(15.0)
     emit(event="ready")
@@ -143,9 +168,39 @@ def fusion(port: int, n_towers: int, steady_s: float, flood_s: float) -> None:
              received=c["received"], reports=c["reports"], duplicates=c["duplicates"],
              rejected=sum(v for k, v in c.items() if k.startswith("rejected:")),
              alert_events=alerts[0], queue=service.counters()["queue_depth"],
-             bus_received=bus.counters["received"], rss_mb=rss_mb())
+             bus_received=bus.counters["received"], rss_mb=rss_mb(),
+             tracks=len(service.runner.engine.tracks))
+        trace.tick()
+    trace.finish()
     service.stop()
     bus.close()
+    store.close()
+
+
+class Trace:
+    """tracemalloc from ``after_s`` (wall, 0: off); a first snapshot a minute later, the second
+    at the end; the sites that grew most are emitted as a ``trace`` event."""
+
+    def __init__(self, after_s: float) -> None:
+        self.start_at = time.monotonic() + after_s if after_s > 0 else None
+        self.first: tracemalloc.Snapshot | None = None
+
+    def tick(self) -> None:
+        if self.start_at is None or self.first is not None or time.monotonic() < self.start_at:
+            return
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(10)
+            self.start_at += 60.0
+        else:
+            self.first = tracemalloc.take_snapshot()
+
+    def finish(self, top: int = 10) -> None:
+        if self.first is None:
+            return
+        stats = tracemalloc.take_snapshot().compare_to(self.first, "traceback")
+        emit(event="trace", top=[{"kib": s.size_diff / 1024, "blocks": s.count_diff,
+                                  "where": s.traceback.format()[-10:]}
+                                 for s in stats[:top]])
 
 
 def subscriber(port: int, n_towers: int, steady_s: float, flood_s: float) -> None:

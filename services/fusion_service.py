@@ -13,15 +13,19 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from perimeter import topics
 from perimeter.bus import Bus, Message, Publisher
 from perimeter.config import FusionSettings
 from perimeter.contract import AlertEvent, DeadLetter, FusionStatus, TracksSnapshot, dump_payload
 from perimeter.fusion.runner import FusionRunner
+
+if TYPE_CHECKING:
+    from perimeter.store import AlertRecord, AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,25 @@ def status_message(state: str, t_s: float | None, counters: dict[str, int]) -> M
     """The retained fusion status (``online`` / ``offline``) with its counters."""
     status = FusionStatus.model_validate({"state": state, "t_s": t_s, "counters": counters})
     return Message(topics.FUSION_STATUS, dump_payload(status), retain=True, qos=1)
+
+
+def resume_open_alerts(runner: FusionRunner, store: AlertStore,
+                       left_open: Sequence[AlertRecord]) -> int:
+    """Take over the alerts an earlier run left open: track alerts wait for the object's new
+    track (see :meth:`FusionRunner.resume_alerts`), tower faults continue while the tower is
+    still faulty and close when it recovers. Returns how many were taken over."""
+    resumed = runner.resume_alerts(left_open)
+    faults = 0
+    for record in left_open:
+        if record.class_ != "tower_fault" or len(record.towers) != 1:
+            continue
+        latest = store.latest_event(record.alert_id)
+        fault = (latest.model_extra or {}).get("fault") if latest is not None else None
+        if isinstance(fault, str) and runner.health.resume(
+                record.towers[0], record.alert_id, fault, record.last_t_s):
+            faults += 1
+    runner.counters["faults_resumed"] += faults
+    return resumed + faults
 
 
 class BusOutput:
@@ -151,7 +174,7 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
     def make_runner(out: BusOutput) -> FusionRunner:
         runner = FusionRunner(site, thresholds, out, first_alert_number=first_alert,
                               first_track_number=first_track)
-        runner.resume_alerts(left_open)
+        resume_open_alerts(runner, store, left_open)
         return runner
 
     service = FusionService(bus, make_runner, store.append)

@@ -97,9 +97,10 @@ class MqttBus:
         self._subs_lock = threading.Lock()
         self._lock = threading.RLock()  # publish path only; never taken in paho callbacks
         self._pending: deque[Message] = deque()
-        self._ack_lock = threading.Lock()  # guards the two mid sets; no paho call under it
-        self._unacked: set[int] = set()
-        self._early_acks: set[int] = set()
+        self._ack_lock = threading.Lock()  # guards the three mid sets; no paho call under it
+        self._unacked: set[int] = set()  # QoS 1 handed to paho, PUBACK not yet in
+        self._unwritten: set[int] = set()  # QoS 0 handed to paho, not yet written out
+        self._early_acks: set[int] = set()  # on_publish came before _send noted the mid
         self._acked = threading.Event()
         self._recent: deque[tuple[float, Message]] = deque()  # sent, for replay_window_s
         self._lost_at: float | None = None  # when the connection was lost, until replayed
@@ -262,13 +263,17 @@ class MqttBus:
             self._recent.append((now, message))
             while self._recent[0][0] < now - self.options.replay_window_s:
                 self._recent.popleft()
-        if message.qos > 0:
-            with self._ack_lock:  # the PUBACK may already have come in on paho's thread
-                if info.mid in self._early_acks:
-                    self._early_acks.discard(info.mid)
-                else:
-                    self._unacked.add(info.mid)
+        with self._ack_lock:  # the PUBACK (QoS 0: the write) may already have come in
+            if info.mid in self._early_acks:
+                self._early_acks.discard(info.mid)
+            else:
+                (self._unacked if message.qos > 0 else self._unwritten).add(info.mid)
         return True
+
+    def ack_state_size(self) -> int:
+        """Message ids held for acknowledgement bookkeeping (bounded by what is in flight)."""
+        with self._ack_lock:
+            return len(self._unacked) + len(self._unwritten) + len(self._early_acks)
 
     def _drain_pending(self) -> None:
         with self._lock:
@@ -307,6 +312,8 @@ class MqttBus:
             return
         self.counters["connects"] += 1
         self._connection += 1
+        with self._ack_lock:  # QoS 0 not written on the lost connection never will be
+            self._unwritten.clear()
         with self._subs_lock:
             filters = sorted({f for f, _ in self._subs})
         for topic_filter in filters:
@@ -334,6 +341,8 @@ class MqttBus:
         with self._ack_lock:
             if mid in self._unacked:
                 self._unacked.discard(mid)
+            elif mid in self._unwritten:
+                self._unwritten.discard(mid)
             else:
                 self._early_acks.add(mid)
             self.counters["acked"] += 1

@@ -225,3 +225,14 @@ def test_version_moves_on_any_commit(db_url: str) -> None:
         assert after_other != before
         reader.ack("a-000001", "alice", 1.0)
         assert reader.version() != after_other
+
+
+def test_latest_event_keeps_the_extras_the_record_drops() -> None:
+    with AlertStore.open(":memory:") as store:
+        fault = AlertEvent.model_validate({
+            "event": "new", "alert_id": "a-000007", "t_s": 5.0, "class": "tower_fault",
+            "confidence": 1.0, "severity": "high", "towers": ["T03"], "fault": "silent"})
+        store.append(fault)
+        latest = store.latest_event("a-000007")
+        assert latest is not None and latest.model_extra == {"fault": "silent"}
+        assert store.latest_event("a-000008") is None

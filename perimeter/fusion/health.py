@@ -3,13 +3,19 @@
 A tower is faulty while its retained status says ``offline`` (or a sensor ``failed`` /
 ``offline``) or while nothing has been heard from it for ``heartbeat_timeout_s`` of data
 time. One alert per fault episode: ``new`` when it starts, ``update`` when what failed changes,
-``closed`` when the tower is healthy again.
+``closed`` when the tower is healthy again. Silence counts only while fusion is listening: from
+its first check, and again from the end of a gap in data time longer than the timeout (fusion
+was down, or heard nothing at all), so towers are not all found silent when data time jumps
+ahead (a restart's retained statuses carry old times). A fault an earlier run left open is
+taken over (:meth:`TowerHealth.resume`): the same alert continues, and closes once the tower is
+healthy.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from perimeter.contract import AlertEvent, AlertEventKind, Position, SensorKind, TowerStatus
 from perimeter.site import Site
@@ -22,7 +28,7 @@ class _Tower:
     failed_sensors: tuple[str, ...] = ()
     alert_id: str | None = None
     reason: str = ""
-    reported: tuple[str, ...] = field(default_factory=tuple)
+    silent_since_t_s: float | None = None  # a resumed silent fault: silent until heard after
 
 
 class TowerHealth:
@@ -34,10 +40,14 @@ class TowerHealth:
         self.timeout_s = heartbeat_timeout_s
         self._next_alert_id = next_alert_id
         self._towers = {t.id: _Tower() for t in site.towers}
+        self._listening_from_s = -math.inf
+        self._checked_t_s: float | None = None
 
     def heard(self, tower_id: str, t_s: float) -> None:
         """Any message from the tower at data time ``t_s``."""
         tower = self._towers[tower_id]
+        if tower.silent_since_t_s is not None and t_s > tower.silent_since_t_s:
+            tower.silent_since_t_s = None
         if tower.last_heard_t_s is None or t_s > tower.last_heard_t_s:
             tower.last_heard_t_s = t_s
 
@@ -50,6 +60,27 @@ class TowerHealth:
         if status.state != "offline":
             self.heard(status.tower_id, t_s)
 
+    def resume(self, tower_id: str, alert_id: str, fault: str, t_s: float) -> bool:
+        """Take over the open fault alert ``alert_id`` of an earlier run (fusion restarted).
+
+        The tower is taken to be as that run last saw it until it says otherwise: ``offline``
+        until a status says it is back, ``silent`` until it is heard after ``t_s`` (the
+        alert's latest event; a retained status is older), its failed sensors
+        until a status names them healthy. So a fault that lasts through the restart stays
+        one alert, and the first check after the tower recovers closes it. False (nothing
+        taken over) for an unknown tower, or one whose fault is already taken over."""
+        tower = self._towers.get(tower_id)
+        if tower is None or tower.alert_id is not None:
+            return False
+        tower.alert_id, tower.reason = alert_id, fault
+        if fault == "offline":
+            tower.state = "offline"
+        elif fault == "silent":
+            tower.silent_since_t_s = t_s
+        elif fault.startswith("sensor_fail:"):
+            tower.failed_sensors = tuple(sorted(fault.removeprefix("sensor_fail:").split(",")))
+        return True
+
     def start(self, t_s: float) -> None:
         """Start the silence clocks of towers never heard from."""
         for tower in self._towers.values():
@@ -58,6 +89,9 @@ class TowerHealth:
 
     def check(self, t_s: float) -> list[AlertEvent]:
         """Fault events due at data time ``t_s``."""
+        if self._checked_t_s is None or t_s - self._checked_t_s > self.timeout_s:
+            self._listening_from_s = t_s  # first check, or nothing heard for a while
+        self._checked_t_s = max(t_s, self._checked_t_s or t_s)
         events = []
         for tower_id, tower in self._towers.items():
             reason = self._reason(tower, t_s)
@@ -83,7 +117,10 @@ class TowerHealth:
     def _reason(self, tower: _Tower, t_s: float) -> str:
         if tower.state == "offline":
             return "offline"
-        if tower.last_heard_t_s is not None and t_s - tower.last_heard_t_s > self.timeout_s:
+        if tower.silent_since_t_s is not None:
+            return "silent"
+        if (tower.last_heard_t_s is not None
+                and t_s - max(tower.last_heard_t_s, self._listening_from_s) > self.timeout_s):
             return "silent"
         if tower.failed_sensors:
             return "sensor_fail:" + ",".join(tower.failed_sensors)

@@ -132,6 +132,12 @@ class AlertStore:
         history = [StoredEvent(seq=s, event=parse_payload(AlertEvent, p)) for s, p in events]
         return _record(found[0], history)
 
+    def latest_event(self, alert_id: str) -> AlertEvent | None:
+        """The alert's latest event as stored (with the extras the record drops, such as a
+        tower fault's ``fault``), or None."""
+        found = self._db.read("SELECT latest FROM alerts WHERE alert_id = ?", (alert_id,))
+        return parse_payload(AlertEvent, found[0][0]) if found else None
+
     def events_after(self, seq: int, limit: int = 500) -> list[tuple[int, AlertEvent]]:
         """Events with a sequence number above ``seq``, in order (for resuming a feed)."""
         if not 1 <= limit <= 10 * MAX_PAGE:

@@ -58,3 +58,31 @@ def test_failed_sensor_is_a_fault_naming_the_sensor() -> None:
     (new,) = h.check(1.0)
     assert new.sensors == ["thermal"] and new.severity == "medium"
     assert [e.event for e in h.close_all(2.0)] == ["closed"]
+
+
+def test_a_jump_in_data_time_does_not_make_every_tower_silent() -> None:
+    h = health(timeout_s=10.0)
+    h.start(0.0)
+    heard_all(h, 0.0)  # retained statuses, with old times
+    assert h.check(0.0) == []
+    h.heard("T01", 100.0)  # the first live report, long after
+    assert h.check(100.0) == []  # nobody was listening in between
+    for t in range(101, 112):
+        h.heard("T01", float(t))
+        events = h.check(float(t))
+    assert sorted(e.towers[0] for e in events) == [t.id for t in western_heights().towers
+                                                   if t.id != "T01"]  # now they are silent
+
+
+def test_a_resumed_silent_fault_holds_until_the_tower_is_heard_after_it() -> None:
+    h = health(timeout_s=10.0)
+    assert h.resume("T04", "a-000042", "silent", 50.0)
+    assert not h.resume("T04", "a-000043", "silent", 50.0)  # taken over once
+    assert not h.resume("T99", "a-000044", "offline", 50.0)
+    h.start(10.0)
+    heard_all(h, 10.0)  # T04's retained status is older than its alert: still silent
+    assert h.check(60.0) == []
+    heard_all(h, 61.0)
+    (closed,) = h.check(61.0)
+    assert (closed.event, closed.alert_id, closed.model_extra) == (
+        "closed", "a-000042", {"fault": "silent"})
