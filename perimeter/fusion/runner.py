@@ -178,9 +178,13 @@ class FusionRunner:
         status = self._parse(TowerStatus, message)
         if status.tower_id != tower_id:
             raise _RejectedError("tower_mismatch", f"tower_id: {status.tower_id!r} on {tower_id!r}")
-        t_s = status.t_s if status.t_s is not None else self.clock_s
-        if status.t_s is not None:
-            self._admit(status.t_s, tower_id)
+        # a status never moves data time: retained ones come on every (re)subscribe with the
+        # time they were published (a restart would otherwise start data time in the past,
+        # and reject the first live report, and later statuses, as too far ahead of it)
+        clock = self.clock_s
+        t_s = status.t_s if status.t_s is not None else clock
+        if t_s is not None and clock is not None:
+            t_s = min(t_s, clock)
         self.health.status(status, t_s if t_s is not None else 0.0)
         self.counters["status"] += 1
         self._after_input()
