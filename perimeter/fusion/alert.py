@@ -134,7 +134,7 @@ class TrackAlerter:
         state = self._open.get(track.number)
         if state is None:
             if (track.status != "confirmed"
-                    or track.recent_thermal_towers(t_s, self.config.triangulation_window_s) < 2):
+                    or not track.triangulated(t_s, self.config.triangulation_window_s)):
                 return None
             resumed = self._reacquire(track, t_s)
             if resumed is not None:

@@ -45,12 +45,13 @@ def read_events(live: Live, count: int, headers: dict[str, str] | None = None,
         assert answer.headers["content-type"].startswith("text/event-stream")
         lines = answer.iter_lines()
         assert next(lines).startswith(":")  # the opening comment: connected
-        if during is not None:
-            threading.Thread(target=during, daemon=True).start()
+        helper = threading.Thread(target=during or (lambda: None), daemon=True)
+        helper.start()
         for event in sse_events(lines):
             got.append(event)
             if len(got) == count:
                 break
+    helper.join(timeout=10.0)  # its event may arrive before its own call returns
     return got
 
 
