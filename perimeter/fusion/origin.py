@@ -42,13 +42,46 @@ def rts_smooth(t_s: FloatArray, x: FloatArray, p: FloatArray,
     return xs, ps
 
 
+def rts_smooth_first(t_s: FloatArray, x: FloatArray, p: FloatArray,
+                     q: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The first smoothed state and covariance of :func:`rts_smooth`, without its loop.
+
+    Unrolled, the backward pass ``xs_k = c_k + C_k xs_{k+1}`` (``c_k = x_k - C_k xp_k``) gives
+    ``xs_0 = sum M_k c_k`` with ``M_k = C_0 ... C_{k-1}``, and likewise
+    ``Ps_0 = sum M_k D_k M_k^T`` with ``D_k = P_k - C_k Pp_k C_k^T``; the prefix products
+    ``M_k`` take log2(n) batched matrix products (Hillis-Steele scan) instead of n small steps.
+    """
+    n = t_s.shape[0]
+    if n < 2:
+        return x[0].copy(), p[0].copy()
+    dt = np.diff(t_s)
+    f = transition(dt)
+    pp = f @ p[:-1] @ np.swapaxes(f, -1, -2) + process_noise(dt, q[1:])
+    xp = np.einsum("nij,nj->ni", f, x[:-1])
+    try:
+        gains = p[:-1] @ np.swapaxes(f, -1, -2) @ np.linalg.inv(pp)
+    except np.linalg.LinAlgError:
+        xs, ps = rts_smooth(t_s, x, p, q)
+        return xs[0], ps[0]
+    prefix, shift = gains.copy(), 1
+    while shift < prefix.shape[0]:
+        prefix[shift:] = prefix[:-shift] @ prefix[shift:]
+        shift *= 2
+    m = np.concatenate([np.eye(4)[None], prefix])  # M_0 = I, M_k = C_0 ... C_{k-1}
+    c = np.concatenate([x[:-1] - np.einsum("nij,nj->ni", gains, xp), x[-1:]])
+    d = np.concatenate([p[:-1] - gains @ pp @ np.swapaxes(gains, -1, -2), p[-1:]])
+    x0 = np.einsum("nij,nj->i", m, c)
+    p0 = np.einsum("nij,njk,nlk->il", m, d, m)
+    return x0, 0.5 * (p0 + p0.T)
+
+
 def smoothed_first_state(history: History) -> tuple[float, FloatArray, FloatArray] | None:
     """Time, state and covariance at the first filtered state, smoothed over the history."""
     n = history.n
     if n == 0:
         return None
-    xs, ps = rts_smooth(history.t[:n], history.x[:n], history.p[:n], history.q[:n])
-    return float(history.t[0]), xs[0], ps[0]
+    x0, p0 = rts_smooth_first(history.t[:n], history.x[:n], history.p[:n], history.q[:n])
+    return float(history.t[0]), x0, p0
 
 
 def origin_of(track: Track) -> Origin | None:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from perimeter.fusion import ekf
-from perimeter.fusion.origin import origin_of, rts_smooth
+from perimeter.fusion.origin import origin_of, rts_smooth, rts_smooth_first
 from perimeter.fusion.track import History
 from perimeter.geometry import bearing_rad
 from tests.fusion.helpers import track_at
@@ -57,3 +57,15 @@ def test_origin_of_a_track_carries_back_to_the_first_detection() -> None:
     assert math.hypot(origin.x_m - expected[0], origin.y_m - expected[1]) < 3 * origin.sigma_major_m
     assert origin.sigma_major_m >= origin.sigma_minor_m
     assert 0.0 <= origin.orientation_deg < 180.0
+
+
+def test_the_first_smoothed_state_alone_equals_the_full_backward_pass() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(3):
+        _truth0, hist = filtered_run(rng)
+        for n in (1, 2, 3, 50, hist.n):  # odd and even lengths through the prefix scan
+            args = (hist.t[:n], hist.x[:n], hist.p[:n], hist.q[:n])
+            xs, ps = rts_smooth(*args)
+            x0, p0 = rts_smooth_first(*args)
+            np.testing.assert_allclose(x0, xs[0], rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(p0, ps[0], rtol=1e-7, atol=1e-9)
