@@ -31,7 +31,8 @@ SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 class AlertConfig:
     update_interval_s: float = 5.0
     min_motion_windows: int = 2
-    """Completed motion windows (see :mod:`.classify`) before a non-vehicle track alerts."""
+    """Completed motion windows (see :mod:`.classify`) before a track alerts, unless it is a
+    vehicle with evidence no animal gives (``Track.vehicle_corroborated``)."""
     max_animal_probability: float = 0.15
     """A track of another class does not raise an alert while it may still be an animal."""
     reacquire_s: float = 60.0
@@ -143,7 +144,7 @@ class TrackAlerter:
                 return self._event("update", track, t_s, thresholds, resumed)
             if (track.label not in thresholds.alert_classes
                     or confidence(track, thresholds) < thresholds.alert_min_confidence
-                    or not (track.label == "vehicle"
+                    or not ((track.label == "vehicle" and track.vehicle_corroborated)
                             or track.class_windows >= self.config.min_motion_windows)
                     or (track.label != "animal" and track.probabilities.get("animal", 0.0)
                         > self.config.max_animal_probability)):

@@ -71,6 +71,13 @@ class ClassModel:
     straightness_beta_a: dict[str, float] = field(default_factory=lambda: {
         "person": 20.0, "group": 15.0, "vehicle": 40.0, "animal": 8.0, "unknown": 1.0})
     """Straightness ~ Beta(a, 1): heading somewhere (large a) or wandering (a near 1)."""
+    vehicle_min_size_m: float = 1.5
+    """Apparent thermal size no animal or single person shows (vehicles are 2.3-3 m)."""
+    vehicle_min_sounds: int = 2
+    """Engine or track sounds, outnumbering footsteps and voices, that corroborate a vehicle."""
+    animal_max_speed_mps: float = 5.0
+    """Path speed no animal sustains over a motion window (their bouts stay below 4 m/s)."""
+    vehicle_min_straightness: float = 0.8
 
 
 def _log_normal_pdf(x: float, mean: float, sigma: float) -> float:
@@ -145,6 +152,22 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
         track.class_evidence[cls] = track.class_evidence.get(cls, 0.0) + model.window_weight * ll
     track.class_windows += 1
     track.class_window_t_s = t_s
+
+
+def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
+    """Evidence for a vehicle that an animal cannot give: a vehicle-sized thermal image, engine
+    or track sounds outnumbering footsteps and voices, or a fast straight path over a motion
+    window. Speed from a young filter alone is not enough: a convergence jump looks fast."""
+    feats = track.features
+    if len(feats.sizes_m) >= 3 and feats.size_m >= model.vehicle_min_size_m:
+        return True
+    counts = feats.hint_counts
+    machine, living = float(counts[2] + counts[3]), float(counts[0] + counts[1])
+    if machine >= model.vehicle_min_sounds and machine > living:
+        return True
+    motion = motion_of(track.trail, window_s=model.motion_window_s, min_span_s=model.motion_min_s)
+    return (motion is not None and motion.speed_mps >= model.animal_max_speed_mps
+            and motion.straightness >= model.vehicle_min_straightness)
 
 
 def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from perimeter.fusion import ekf
 from perimeter.fusion.associate import Assignment, assign, gate_d2
-from perimeter.fusion.classify import ClassModel, classify, label
+from perimeter.fusion.classify import ClassModel, classify, label, vehicle_corroborated
 from perimeter.fusion.manage import ManageConfig, TrackManager
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
@@ -326,6 +326,8 @@ class FusionEngine:
         for track in self.manager.tracks:
             track.probabilities = classify(track, self.config.classes, t_s)
             track.label, track.label_probability = label(track.probabilities)
+            track.vehicle_corroborated = (track.vehicle_corroborated
+                                          or vehicle_corroborated(track, self.config.classes))
 
     def _late(self, scan: Scan) -> None:
         """Out-of-sequence scan: retrodict each track to the scan time and update the present.

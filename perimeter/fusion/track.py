@@ -158,6 +158,8 @@ class Track:
     class_evidence: dict[str, float] = field(default_factory=dict)
     class_windows: int = 0
     class_window_t_s: float = -math.inf
+    vehicle_corroborated: bool = False
+    """Once seen, evidence only a vehicle gives (see :func:`.classify.vehicle_corroborated`)."""
     alert_id: str | None = None
     deleted: bool = False
     fix_last: dict[int, float] = field(default_factory=dict)

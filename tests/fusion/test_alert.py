@@ -138,3 +138,15 @@ def test_an_alert_left_open_by_a_crashed_run_is_continued_or_closed() -> None:
     (closed,) = other.expire(161.0, th)
     assert closed.event == "closed" and closed.alert_id == new.alert_id
     assert closed.towers == ["T01", "T02"]
+
+
+def test_a_vehicle_alerts_at_once_only_with_evidence_an_animal_cannot_give() -> None:
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    th = Thresholds()
+    track = alertable()
+    track.label, track.probabilities = "vehicle", {"vehicle": 0.9, "animal": 0.05}
+    track.class_windows = 0  # no motion judged yet
+    assert alerter.on_track(track, 100.0, th) is None  # fast on the filter alone: waits
+    track.vehicle_corroborated = True  # a vehicle-sized image, engine sound or a fast path
+    new = alerter.on_track(track, 101.0, th)
+    assert new is not None and new.event == "new" and new.class_ == "vehicle"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from perimeter.fusion.classify import ClassModel, classify, label
+from perimeter.fusion.classify import ClassModel, classify, label, vehicle_corroborated
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
 from tests.fusion.helpers import track_at
@@ -67,3 +67,21 @@ def test_young_tracks_use_filter_speed_with_its_uncertainty() -> None:
     young.p[2, 2] = young.p[3, 3] = 4.0  # velocity still poorly known
     probs = classify(young, ClassModel())
     assert max(probs.values()) < 0.8  # undecided until the evidence comes in
+
+
+def test_only_evidence_an_animal_cannot_give_corroborates_a_vehicle() -> None:
+    model = ClassModel()
+    assert vehicle_corroborated(walked(9.0, None), model)  # fast and straight for a minute
+    assert vehicle_corroborated(walked(2.0, 2.4), model)  # vehicle-sized image
+    assert not vehicle_corroborated(walked(3.5, 0.6), model)  # a running animal
+    young = track_at(3000.0, 0.0, -12.0, 0.0)  # the filter alone says fast: not enough
+    young.features.sizes_m.extend([0.6] * 5)
+    assert not vehicle_corroborated(young, model)
+    heard = walked(2.0, None, seconds=10.0)
+    heard.features.hint_counts[KIND_HINTS.index("engine")] = 3
+    assert vehicle_corroborated(heard, model)
+    heard.features.hint_counts[KIND_HINTS.index("footsteps")] = 4  # the engine was clutter
+    assert not vehicle_corroborated(heard, model)
+    zigzag = walked(0.0, 0.6)
+    zigzag.trail.extend((62.0 + 2.0 * k, 3000.0 + 12.0 * (k % 2), 0.0) for k in range(20))
+    assert not vehicle_corroborated(zigzag, model)  # jitter is fast but goes nowhere
