@@ -60,6 +60,10 @@ class Conditions:
     this time; 0 for a single look."""
     frame_hz: float = 2.0
     window_s: float = 1.0
+    contrast_factor: float | None = None
+    daylight: float | None = None
+    """The body-contrast factor and daylight fraction of one moment (``sim.environment``),
+    instead of those of ``lighting``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,8 @@ def thermal_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
     """``(T, N)`` per-frame probability that a thermal detection reaches fusion."""
     sig = signature(cond.kind)
     factor, day = LIGHTING[cond.lighting]
+    factor = factor if cond.contrast_factor is None else cond.contrast_factor
+    day = day if cond.daylight is None else cond.daylight
     contrast = sig.contrast_floor_k + (sig.contrast_night_k - sig.contrast_floor_k) * factor
     ext = thermal_extinction_per_km(cond.weather, cond.temperature_c, cond.humidity_pct) / 1000.0
     out = np.zeros((len(towers), len(xy)))
@@ -143,6 +149,17 @@ def at_least_two(p: FloatArray) -> FloatArray:
     return np.asarray(np.clip(1.0 - none - one, 0.0, 1.0), dtype=np.float64)
 
 
+def per_tower_pd(towers: Sequence[TowerSpec], xy: FloatArray, conditions: Conditions,
+                 terrain: Terrain, thresholds: Thresholds) -> FloatArray:
+    """``(T, N)`` probability that each tower sees a target at ``xy`` within the dwell."""
+    p_thermal = thermal_pd(towers, xy, conditions, terrain, thresholds.thermal_min_snr_db)
+    p_acoustic = acoustic_pd(towers, xy, conditions, terrain, thresholds.acoustic_min_snr_db)
+    frames = max(1.0, conditions.dwell_s * conditions.frame_hz)
+    windows = max(1.0, conditions.dwell_s / conditions.window_s)
+    return np.asarray(1.0 - (1.0 - p_thermal) ** frames * (1.0 - p_acoustic) ** windows,
+                      dtype=np.float64)
+
+
 def site_extent_m(site: Site, margin_m: float = 500.0) -> tuple[float, float, float, float]:
     """``(x_min, x_max, y_min, y_max)`` around the towers, the perimeter and the zones."""
     pts = [t.xy for t in site.towers] + list(site.perimeter)
@@ -175,13 +192,7 @@ def coverage(site: Site, conditions: Conditions, *, without: Sequence[str] = (),
     y_m = np.arange(y0 + resolution_m / 2, y1, resolution_m)
     gx, gy = np.meshgrid(x_m, y_m)
     xy = np.column_stack([gx.ravel(), gy.ravel()])
-    th = thresholds or Thresholds()
-    terrain = Terrain(site)
-    p_thermal = thermal_pd(towers, xy, conditions, terrain, th.thermal_min_snr_db)
-    p_acoustic = acoustic_pd(towers, xy, conditions, terrain, th.acoustic_min_snr_db)
-    frames = max(1.0, conditions.dwell_s * conditions.frame_hz)
-    windows = max(1.0, conditions.dwell_s / conditions.window_s)
-    per_tower = 1.0 - (1.0 - p_thermal) ** frames * (1.0 - p_acoustic) ** windows
+    per_tower = per_tower_pd(towers, xy, conditions, Terrain(site), thresholds or Thresholds())
     shape = (len(towers), len(y_m), len(x_m))
     return CoverageGrid(x_m, y_m, at_least_two(per_tower).reshape(shape[1:]),
                         per_tower.reshape(shape), tuple(t.id for t in towers), tuple(without),

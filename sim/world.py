@@ -57,6 +57,14 @@ class _Feed:
         return self._frames[k - b * self.batch]
 
 
+def environment_of(scenario: Scenario) -> Environment:
+    """The scenario's environment over time (the site's latitude and longitude for the sun)."""
+    site, spec = scenario.site_model, scenario.environment
+    lat, lon = (site.origin.lat, site.origin.lon) if site.origin else (50.0, 10.0)
+    return Environment(scenario.epoch_s, spec.timeline(), spec.wind_mps, spec.temperature_c,
+                       spec.humidity_pct, lat, lon)
+
+
 class World:
     """``World(scenario, uplink).run(speed=None | X, until_s=None)`` → :class:`Truth`."""
 
@@ -66,10 +74,7 @@ class World:
         site = scenario.site_model
         self.site = site
         seed = scenario.seed
-        env_spec = scenario.environment
-        lat, lon = (site.origin.lat, site.origin.lon) if site.origin else (50.0, 10.0)
-        self.environment = Environment(scenario.epoch_s, env_spec.timeline(), env_spec.wind_mps,
-                                       env_spec.temperature_c, env_spec.humidity_pct, lat, lon)
+        self.environment = environment_of(scenario)
         n_steps = int(np.ceil(scenario.duration_s / TARGET_DT_S)) + 2
         self.targets = Targets(TARGET_DT_S, n_steps)
         for spec in scenario.targets:

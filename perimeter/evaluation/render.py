@@ -48,13 +48,15 @@ def _table(title: str, columns: Sequence[str]) -> Table:
     return table
 
 
-_DETECTION = ["intr.", "det.", "Pd ≥95% low", "seen", "Pd seen ≥95% low", "TTA med s",
+_DETECTION = ["intr.", "det.", "Pd ≥95% low", "seen", "Pd seen ≥95% low", "covered",
+              "Pd covered ≥95% low", "TTA med s",
               "TTA p90 s", "to perim. med m", "origin err med m", "CRB med m", "err/CRB med"]
 
 
 def _detection_row(s: Summary) -> list[str]:
     return [str(s.intrusions), str(s.detected), _pd(s.pd, s.pd_lower_95),
             str(s.observable_intrusions), _pd(s.pd_observable, s.pd_observable_lower_95),
+            str(s.covered_intrusions), _pd(s.pd_covered, s.pd_covered_lower_95),
             _num(s.time_to_alert_s.median), _num(s.time_to_alert_s.p90),
             _num(s.first_alert_distance_to_perimeter_m.median),
             _num(s.origin_error_m.median), _num(s.origin_crb_m.median),

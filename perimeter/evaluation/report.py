@@ -43,6 +43,8 @@ class TargetReport(_Model):
     late: bool = False
     towers_seen: int = 0
     observable: bool = True
+    covered: bool | None = None
+    """Within the coverage the model reports (:mod:`.covered`); None when not assessed."""
     time_to_alert_s: float | None = None
     origin_error_m: float | None = None
     origin_crb_m: float | None = None
@@ -64,6 +66,10 @@ class Summary(_Model):
     observable_detected: int
     pd_observable: float | None
     pd_observable_lower_95: float | None
+    covered_intrusions: int = 0
+    covered_detected: int = 0
+    pd_covered: float | None = None
+    pd_covered_lower_95: float | None = None
     time_to_alert_s: Spread
     origin_error_m: Spread
     origin_crb_m: Spread
@@ -75,6 +81,8 @@ def summarise(targets: Sequence[TargetReport]) -> Summary:
     hits = [t for t in targets if t.detected]
     seen = [t for t in targets if t.observable]
     seen_hits = sum(t.detected for t in seen)
+    covered = [t for t in targets if t.covered]
+    covered_hits = sum(t.detected for t in covered)
 
     def values(name: str) -> list[float]:
         return [v for t in hits if (v := getattr(t, name)) is not None]
@@ -86,6 +94,9 @@ def summarise(targets: Sequence[TargetReport]) -> Summary:
         observable_intrusions=len(seen), observable_detected=seen_hits,
         pd_observable=stats.ratio(seen_hits, len(seen)),
         pd_observable_lower_95=stats.pd_lower_bound(seen_hits, len(seen)),
+        covered_intrusions=len(covered), covered_detected=covered_hits,
+        pd_covered=stats.ratio(covered_hits, len(covered)),
+        pd_covered_lower_95=stats.pd_lower_bound(covered_hits, len(covered)),
         time_to_alert_s=Spread.of(values("time_to_alert_s")),
         origin_error_m=Spread.of(values("origin_error_m")),
         origin_crb_m=Spread.of(values("origin_crb_m")),

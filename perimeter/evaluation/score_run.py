@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from perimeter.bus import Message
@@ -49,8 +49,10 @@ class EvalOptions:
 def score_run(truth: Truth, site: Site, events: Sequence[AlertEvent],
               snapshots: Sequence[TracksSnapshot], messages: Sequence[Message],
               thresholds: Thresholds, options: EvalOptions | None = None, *,
-              rejected_messages: int = 0, run_time_s: float = 0.0) -> RunReport:
-    """The full report of one run."""
+              rejected_messages: int = 0, run_time_s: float = 0.0,
+              covered: Mapping[str, bool] | None = None) -> RunReport:
+    """The full report of one run; ``covered`` flags the intrusions within the coverage the
+    model reports (:func:`perimeter.evaluation.covered.covered_targets`)."""
     opts = options or EvalOptions()
     scoring = score_alerts(truth, events, thresholds.alert_classes, site.perimeter,
                            opts.match_radius_m)
@@ -64,7 +66,9 @@ def score_run(truth: Truth, site: Site, events: Sequence[AlertEvent],
         seen = {s.tower_id for s in sightings.get(score.target.id, [])
                 if s.t_s < score.target.end_t_s}
         targets.append(_target_report(score, bound, series.tracks_by_target.get(score.target.id),
-                                      len(seen), len(seen) >= opts.observable_min_towers))
+                                      len(seen), len(seen) >= opts.observable_min_towers,
+                                      None if covered is None
+                                      else covered.get(score.target.id, False)))
     return build_run_report(
         scenario=truth.scenario, seed=truth.seed, duration_s=truth.duration_s,
         perimeter_length_m=site.perimeter_length_m, targets=targets,
@@ -74,14 +78,14 @@ def score_run(truth: Truth, site: Site, events: Sequence[AlertEvent],
 
 
 def _target_report(score: TargetScore, crb_m: float, tracks: set[str] | None,
-                   towers_seen: int, observable: bool) -> TargetReport:
+                   towers_seen: int, observable: bool, covered: bool | None) -> TargetReport:
     finite_crb = crb_m if math.isfinite(crb_m) else None
     ratio = (score.origin_error_m / finite_crb
              if score.origin_error_m is not None and finite_crb else None)
     return TargetReport(
         target_id=score.target.id, kind=score.target.kind, class_=score.class_,
         detected=score.detected, late=score.late, towers_seen=towers_seen,
-        observable=observable, time_to_alert_s=score.time_to_alert_s,
+        observable=observable, covered=covered, time_to_alert_s=score.time_to_alert_s,
         origin_error_m=score.origin_error_m, origin_crb_m=finite_crb, origin_error_to_crb=ratio,
         first_alert_distance_to_perimeter_m=score.first_alert_distance_to_perimeter_m,
         alert_ids=[a.alert_id for a in score.alerts],

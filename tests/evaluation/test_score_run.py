@@ -85,3 +85,15 @@ def test_options_are_validated() -> None:
         EvalOptions(gospa_cutoff_m=0.0)
     with pytest.raises(ValueError, match="observable_min_towers"):
         EvalOptions(observable_min_towers=0)
+
+
+def test_covered_intrusions_are_pooled_apart() -> None:
+    world = truth(WALKER)
+    events = alert("a-1", along(WALKER, [160, 170]), origin=(4000.0, 10.0))
+    unassessed = score_run(world, western_heights(), events, [], [], Thresholds())
+    assert unassessed.targets[0].covered is None and unassessed.pd_covered is None
+    covered = score_run(world, western_heights(), events, [], [], Thresholds(),
+                        covered={"p1": True})
+    assert (covered.covered_intrusions, covered.covered_detected, covered.pd_covered) == (1, 1, 1.0)
+    outside = score_run(world, western_heights(), [], [], [], Thresholds(), covered={"p1": False})
+    assert (outside.intrusions, outside.covered_intrusions, outside.pd_covered) == (1, 0, None)
