@@ -326,8 +326,8 @@ class FusionEngine:
         for track in self.manager.tracks:
             track.probabilities = classify(track, self.config.classes, t_s)
             track.label, track.label_probability = label(track.probabilities)
-            track.vehicle_corroborated = (track.vehicle_corroborated
-                                          or vehicle_corroborated(track, self.config.classes))
+            if track.label == "vehicle" and not track.vehicle_corroborated:  # all alert needs
+                track.vehicle_corroborated = vehicle_corroborated(track, self.config.classes)
 
     def _late(self, scan: Scan) -> None:
         """Out-of-sequence scan: retrodict each track to the scan time and update the present.
