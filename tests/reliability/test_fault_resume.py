@@ -70,16 +70,21 @@ def faults(events: list[AlertEvent], tower: str) -> list[tuple[str, str, object]
             if e.class_ == "tower_fault" and e.towers == [tower]]
 
 
+def one_fault_alert(events: list[AlertEvent], tower: str, reason: str) -> str:
+    """The id of the tower's one fault alert, opened and closed with ``reason``."""
+    found = faults(events, tower)
+    assert [(kind, why) for kind, _, why in found] == [("new", reason), ("closed", reason)]
+    assert len({alert_id for _, alert_id, _ in found}) == 1
+    return found[0][1]
+
+
 def test_an_offline_tower_keeps_its_fault_alert_through_a_fusion_restart(
         store: AlertStore) -> None:
     fault = {"tower": "T05", "kind": "offline", "start_s": 10, "duration_s": 30}
     events, runner = run_with_restart(store, fault, restart_at_s=25.0)
-    found = faults(events, "T05")
-    assert [(kind, reason) for kind, _, reason in found] == [("new", "offline"),
-                                                              ("closed", "offline")]
-    assert len({alert_id for _, alert_id, _ in found}) == 1
+    alert_id = one_fault_alert(events, "T05", "offline")
     assert runner.counters["faults_resumed"] == 1
-    record = store.get_alert(found[0][1])
+    record = store.get_alert(alert_id)
     assert record is not None and record.status == "closed"
     assert [e.class_ for e in events if e.class_ == "tower_fault"] == ["tower_fault"] * 2
 
@@ -88,10 +93,7 @@ def test_a_silent_tower_keeps_its_fault_alert_until_it_is_heard_again(
         store: AlertStore) -> None:
     fault = {"tower": "T03", "kind": "link_down", "start_s": 10, "duration_s": 30}
     events, runner = run_with_restart(store, fault, restart_at_s=32.0)
-    found = faults(events, "T03")
-    assert [(kind, reason) for kind, _, reason in found] == [("new", "silent"),
-                                                              ("closed", "silent")]
-    assert len({alert_id for _, alert_id, _ in found}) == 1
+    one_fault_alert(events, "T03", "silent")
     closed_t_s = next(e.t_s for e in events if e.event == "closed" and e.towers == ["T03"])
     scenario, _ = simulate(crossing_spec(70.0, faults=[fault]))
     assert 40.0 <= closed_t_s - scenario.epoch_s <= 41.0  # when the link came back
