@@ -78,6 +78,7 @@ class ClassModel:
     animal_max_speed_mps: float = 5.0
     """Path speed no animal sustains over a motion window (their bouts stay below 4 m/s)."""
     vehicle_min_straightness: float = 0.8
+    """... and straight (animals wander)."""
 
 
 def _log_normal_pdf(x: float, mean: float, sigma: float) -> float:
@@ -161,8 +162,9 @@ def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
     feats = track.features
     if len(feats.sizes_m) >= 3 and feats.size_m >= model.vehicle_min_size_m:
         return True
-    counts = feats.hint_counts
-    machine, living = float(counts[2] + counts[3]), float(counts[0] + counts[1])
+    hints = dict(zip(KIND_HINTS, feats.hint_counts, strict=True))
+    machine = float(hints["engine"] + hints["tracks"])
+    living = float(hints["footsteps"] + hints["voice"])
     if machine >= model.vehicle_min_sounds and machine > living:
         return True
     motion = motion_of(track.trail, window_s=model.motion_window_s, min_span_s=model.motion_min_s)

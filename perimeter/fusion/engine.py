@@ -326,7 +326,7 @@ class FusionEngine:
         for track in self.manager.tracks:
             track.probabilities = classify(track, self.config.classes, t_s)
             track.label, track.label_probability = label(track.probabilities)
-            if track.label == "vehicle" and not track.vehicle_corroborated:  # all alert needs
+            if track.label == "vehicle" and not track.vehicle_corroborated:  # the alerter's need
                 track.vehicle_corroborated = vehicle_corroborated(track, self.config.classes)
 
     def _late(self, scan: Scan) -> None:
