@@ -62,8 +62,12 @@ def up(
     speed: Annotated[float | None, typer.Option(help="Simulation speed × real time.")] = None,
     broker: Annotated[str | None, typer.Option(
         help="Use this broker (mqtt://HOST:PORT) instead of starting one.")] = None,
-    mqtt_port: Annotated[int, typer.Option(help="Port of the embedded broker.")] = 1883,
-    api_port: Annotated[int, typer.Option(help="Port of the REST API on 127.0.0.1.")] = 8000,
+    mqtt_port: Annotated[int | None, typer.Option(
+        help="Port of the embedded broker [default: 1883, or a free one if 1883 is taken].")
+    ] = None,
+    api_port: Annotated[int | None, typer.Option(
+        help="Port of the REST API on 127.0.0.1 [default: 8000, or a free one if taken].")
+    ] = None,
     db: Annotated[Path, typer.Option(help="SQLite file of the alert store.")] = Path(
         "perimeter.db"),
     broker_impl: Annotated[str, typer.Option(
@@ -80,7 +84,7 @@ def up(
         raise typer.Exit(2)
     sim = _settings(SimSettings, scenario=scenario, site=site, speed=speed, broker_url=broker)
     config = UpConfig(scenario=sim.scenario, site=sim.site, speed=sim.speed,
-                      broker_url=broker, mqtt_port=mqtt_port, api_port=api_port,
+                      broker_url=broker, mqtt_port=mqtt_port or 0, api_port=api_port or 0,
                       db_path=db, broker_impl=broker_impl)  # type: ignore[arg-type]
     raise typer.Exit(run_up(config, err))
 

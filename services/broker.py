@@ -49,6 +49,15 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def usual_or_free_port(host: str, usual: int) -> int:
+    """``usual`` when nothing listens there, else a port the system picks as free."""
+    if port_is_free(host, usual):
+        return usual
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def wait_listening(host: str, port: int, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
     """Wait until ``host:port`` accepts TCP connections; raise if ``proc`` dies first."""
     deadline = time.monotonic() + timeout_s

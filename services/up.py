@@ -18,14 +18,20 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
 from rich.table import Table
 
-from services.broker import BrokerError, BrokerImpl, EmbeddedBroker, child_env
+from services.broker import (
+    BrokerError,
+    BrokerImpl,
+    EmbeddedBroker,
+    child_env,
+    usual_or_free_port,
+)
 
 STOP_TIMEOUT_S = 10.0
 
@@ -38,11 +44,33 @@ class UpConfig:
     site: str | None = None
     speed: float = 1.0
     broker_url: str | None = None
-    mqtt_port: int = 1883
-    api_port: int = 8000
+    mqtt_port: int = 0
+    """0: 1883 when free, else a free port (see :func:`with_ports`)."""
+    api_port: int = 0
+    """0: 8000 when free, else a free port."""
     api_host: str = "127.0.0.1"
     db_path: Path = Path("perimeter.db")
     broker_impl: BrokerImpl = "auto"
+
+
+USUAL_MQTT_PORT, USUAL_API_PORT = 1883, 8000
+
+
+def with_ports(config: UpConfig, console: Console) -> UpConfig:
+    """The config with its unset (0) ports chosen: the usual ones when free, else free ones
+    (a machine that already runs a broker on 1883 still gets a working ``perimeter up``)."""
+    def chosen(port: int, usual: int, option: str) -> int:
+        if port:
+            return port
+        port = usual_or_free_port(config.api_host, usual)
+        if port != usual:
+            console.print(f"port {usual} is in use: using {port} ({option} to choose)")
+        return port
+
+    mqtt_port = (config.mqtt_port if config.broker_url
+                 else chosen(config.mqtt_port, USUAL_MQTT_PORT, "--mqtt-port"))
+    return replace(config, mqtt_port=mqtt_port,
+                   api_port=chosen(config.api_port, USUAL_API_PORT, "--api-port"))
 
 
 def site_reference(config: UpConfig, workdir: Path) -> str:
@@ -122,6 +150,7 @@ def _summary(config: UpConfig, broker_url: str, broker: EmbeddedBroker | None, t
 def run_up(config: UpConfig, console: Console | None = None) -> int:
     """Run everything until Ctrl-C / SIGTERM or a service fails; the exit code."""
     console = console or Console(stderr=True)
+    config = with_ports(config, console)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:

@@ -8,10 +8,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from perimeter.site import load_site
-from services.broker import BrokerError, EmbeddedBroker, mosquitto_config, port_is_free
-from services.up import UpConfig, child_commands, site_reference
+from services.broker import (
+    BrokerError,
+    EmbeddedBroker,
+    mosquitto_config,
+    port_is_free,
+    usual_or_free_port,
+)
+from services.up import UpConfig, child_commands, site_reference, with_ports
 
 
 def test_busy_port_is_refused_with_advice(free_port: Callable[[], int]) -> None:
@@ -61,3 +68,21 @@ def test_inline_site_is_written_for_fusion_and_api(tmp_path: Path) -> None:
     ref = site_reference(UpConfig(scenario=str(path)), tmp_path)
     assert load_site(ref).name == "inline-heights"
     assert site_reference(UpConfig(scenario="default"), tmp_path) == "western-heights"
+
+
+def test_up_takes_the_usual_port_when_free_else_a_free_one(
+        free_port: Callable[[], int], monkeypatch: pytest.MonkeyPatch) -> None:
+    usual = free_port()
+    assert usual_or_free_port("127.0.0.1", usual) == usual
+    with socket.socket() as busy:  # something else (a system broker) listens there
+        busy.bind(("127.0.0.1", usual))
+        busy.listen()
+        other = usual_or_free_port("127.0.0.1", usual)
+        assert other != usual and port_is_free("127.0.0.1", other)
+        monkeypatch.setattr("services.up.USUAL_MQTT_PORT", usual)
+        console = Console(record=True, width=200)
+        chosen = with_ports(UpConfig(), console)
+        assert chosen.mqtt_port not in (0, usual) and chosen.api_port != 0
+        assert f"port {usual} is in use" in console.export_text()
+        assert with_ports(UpConfig(mqtt_port=usual, api_port=8123), console).mqtt_port == usual
+        assert with_ports(UpConfig(broker_url="mqtt://127.0.0.1:1"), console).mqtt_port == 0
