@@ -11,11 +11,14 @@ count).
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import numpy as np
 
 from perimeter.evaluation.scoring import target_class
 from perimeter.thresholds import Thresholds
 from sim.coverage_map import Conditions, at_least_two, per_tower_pd
+from sim.environment import Environment
 from sim.scenario import Scenario
 from sim.terrain import Terrain
 from sim.truth import TargetTruth, Truth
@@ -26,39 +29,40 @@ STEP_S = 10.0
 
 
 def covered_seconds(scenario: Scenario, target: TargetTruth, thresholds: Thresholds, *,
-                    min_pd: float = 0.9) -> float:
-    """Seconds of the target's movement where the model gives it Pd >= ``min_pd``."""
+                    min_pd: float = 0.9, env: Environment | None = None,
+                    terrain: Terrain | None = None) -> float:
+    """Seconds of the target's movement where the model gives it Pd >= ``min_pd`` (``env``
+    and ``terrain`` are the scenario's, built here when not given)."""
     end_t_s = min(target.end_t_s, scenario.epoch_s + scenario.duration_s)
     times = np.arange(target.start_t_s, end_t_s, STEP_S)
     if times.size == 0:
         return 0.0
-    env = environment_of(scenario)
+    env = env or environment_of(scenario)
+    terrain = terrain or Terrain(scenario.site_model)
     sim_s = times - scenario.epoch_s
-    contrast = np.round(env.contrast_factor(sim_s), 2)
-    daylight = np.round(env.daylight(sim_s), 2)
-    weather = [env.weather_at(float(t)) for t in sim_s]
+    moments: dict[tuple[str, float, float], list[int]] = defaultdict(list)
+    for i, (t, c, d) in enumerate(zip(sim_s, np.round(env.contrast_factor(sim_s), 2),
+                                      np.round(env.daylight(sim_s), 2), strict=True)):
+        moments[(env.weather_at(float(t)), float(c), float(d))].append(i)
     xy = np.array([target.position(float(t)) for t in times])
-    site, sensors = scenario.site_model, scenario.sensors
-    terrain = Terrain(site)
-    spec = scenario.environment
+    spec, sensors = scenario.environment, scenario.sensors
     pd = np.zeros(times.size)
-    moments = {(w, float(c), float(d)) for w, c, d in zip(weather, contrast, daylight,
-                                                          strict=True)}
-    for w, c, d in moments:  # one model call per distinct moment of weather and light
-        rows = np.array([i for i in range(times.size)
-                         if weather[i] == w and contrast[i] == c and daylight[i] == d])
-        conditions = Conditions(kind=target.kind, weather=w, wind_mps=spec.wind_mps,
+    for (weather, contrast, daylight), rows in moments.items():  # one call per moment
+        conditions = Conditions(kind=target.kind, weather=weather, wind_mps=spec.wind_mps,
                                 temperature_c=spec.temperature_c,
                                 humidity_pct=spec.humidity_pct, frame_hz=sensors.frame_hz,
-                                window_s=sensors.window_s, contrast_factor=c, daylight=d)
-        pd[rows] = at_least_two(per_tower_pd(site.towers, xy[rows], conditions, terrain,
-                                             thresholds))
+                                window_s=sensors.window_s, contrast_factor=contrast,
+                                daylight=daylight)
+        pd[rows] = at_least_two(per_tower_pd(scenario.site_model.towers, xy[rows], conditions,
+                                             terrain, thresholds))
     return float(STEP_S * np.count_nonzero(pd >= min_pd))
 
 
 def covered_targets(scenario: Scenario, truth: Truth, thresholds: Thresholds, *,
                     min_s: float = 60.0, min_pd: float = 0.9) -> dict[str, bool]:
     """Whether each scripted intrusion was covered for at least ``min_s`` seconds."""
-    return {t.id: covered_seconds(scenario, t, thresholds, min_pd=min_pd) >= min_s
+    env, terrain = environment_of(scenario), Terrain(scenario.site_model)
+    return {t.id: covered_seconds(scenario, t, thresholds, min_pd=min_pd, env=env,
+                                  terrain=terrain) >= min_s
             for t in truth.targets
             if t.scripted and target_class(t.kind) in thresholds.alert_classes}

@@ -83,5 +83,5 @@ def test_only_evidence_an_animal_cannot_give_corroborates_a_vehicle() -> None:
     heard.features.hint_counts[KIND_HINTS.index("footsteps")] = 4  # the engine was clutter
     assert not vehicle_corroborated(heard, model)
     zigzag = walked(0.0, 0.6)
-    zigzag.trail.extend((62.0 + 2.0 * k, 3000.0 + 12.0 * (k % 2), 0.0) for k in range(20))
-    assert not vehicle_corroborated(zigzag, model)  # jitter is fast but goes nowhere
+    zigzag.trail.extend((62.0 + 2.0 * k, 3000.0 + 80.0 * (k % 2), 0.0) for k in range(20))
+    assert not vehicle_corroborated(zigzag, model)  # jitter is fast (6.7 m/s) but goes nowhere
