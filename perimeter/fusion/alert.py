@@ -6,8 +6,8 @@ its alert (the new track continues it with ``update`` events; its origin stays t
 A confirmed track alerts when its confidence (existence probability times the probability of
 the classes in ``alert.classes``) reaches ``alert.min_confidence``. Severity rises with the
 class, nearness to the perimeter line and the time to reach it at the current closing speed.
-An open alert whose track is reclassified out of ``alert.classes`` (its confidence below half of
-``alert.min_confidence``, for hysteresis) is closed with ``reason: "reclassified"``.
+An open alert whose track is reclassified out of ``alert.classes`` (its confidence below a fifth
+of ``alert.min_confidence``, for hysteresis) is closed with ``reason: "reclassified"``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ class AlertConfig:
     vehicle with evidence no animal gives (``Track.vehicle_corroborated``)."""
     max_animal_probability: float = 0.15
     """A track of another class does not raise an alert while it may still be an animal."""
+    close_confidence_ratio: float = 0.2
+    """An open alert closes as reclassified only below this share of ``alert.min_confidence``
+    (hysteresis: a slow mover judged near the animal boundary must not open and close
+    alerts window after window)."""
     reacquire_s: float = 60.0
     reacquire_distance_m: float = 300.0
     triangulation_window_s: float = 10.0
@@ -154,7 +158,8 @@ class TrackAlerter:
             self._open[track.number] = state
             return self._event("new", track, t_s, thresholds, state)
         if (track.label not in thresholds.alert_classes
-                and confidence(track, thresholds) < 0.5 * thresholds.alert_min_confidence):
+                and confidence(track, thresholds)
+                < self.config.close_confidence_ratio * thresholds.alert_min_confidence):
             del self._open[track.number]
             track.alert_id = None
             closed = self._event("closed", track, t_s, thresholds, state)

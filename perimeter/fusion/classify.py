@@ -14,12 +14,15 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
+from scipy.special import logsumexp
 
 from perimeter.fusion.motion import motion_of
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
 
 CLASSES = ("person", "group", "vehicle", "animal", "unknown")
+FloatArray = npt.NDArray[np.float64]
 
 
 def _default_hints() -> dict[str, tuple[float, ...]]:
@@ -48,6 +51,13 @@ class ClassModel:
     """Animals amble in bouts whose speed is log-normal about the mean..."""
     slow_mover_share: float = 0.15
     """Share of people who move slowly on purpose (crawling, stalking: 0.2-1.2 m/s)."""
+    slow_pace_mps: tuple[float, float] = (0.2, 1.2)
+    """Range of a slow mover's own pace: the same person keeps it from window to window..."""
+    slow_pace_sigma_mps: float = 0.2
+    """... within this scatter of the windows' path speeds about it."""
+    slow_straightness_a: float = 8.0
+    """Straightness ~ Beta(a, 1) of a slow mover: over a window's few metres of chords the
+    filter's position noise makes a crawl look as crooked as an animal's walk."""
     animal_pause_share: float = 0.4
     """... and stand still between bouts this share of the time (people keep walking)."""
     size_m: dict[str, tuple[float, float]] = field(default_factory=lambda: {
@@ -135,12 +145,41 @@ def motion_log_likelihoods(speed_mps: float, spread_mps: float, straightness: fl
     return out
 
 
+def slow_paces_mps(model: ClassModel) -> FloatArray:
+    """The candidate paces of a slow mover (uniform prior over them), 0.05 m/s apart."""
+    lo, hi = model.slow_pace_mps
+    return np.linspace(lo, hi, round((hi - lo) / 0.05) + 1)
+
+
+def window_log_likelihoods(speed_mps: float, straightness: float, model: ClassModel
+                           ) -> tuple[dict[str, float], FloatArray]:
+    """One motion window's log-likelihood under each class (people as steady walkers), and
+    under a slow mover at each candidate pace of :func:`slow_paces_mps`."""
+    lls = {}
+    for cls in CLASSES:
+        if cls in ("person", "group"):
+            sigma = model.speed_sigma_mps[cls]
+            ll = (_log_normal_pdf(speed_mps, model.speed_mean_mps[cls], sigma)
+                  - 0.5 * math.log(2.0 * math.pi))
+            a = model.straightness_beta_a[cls]
+            lls[cls] = ll + math.log(a) + (a - 1.0) * math.log(max(straightness, 1e-3))
+        else:
+            lls[cls] = motion_log_likelihoods(speed_mps, 0.0, straightness, model)[cls]
+    sigma, a = model.slow_pace_sigma_mps, model.slow_straightness_a
+    slow = (-0.5 * ((speed_mps - slow_paces_mps(model)) / sigma) ** 2
+            - math.log(sigma * math.sqrt(2.0 * math.pi))
+            + math.log(a) + (a - 1.0) * math.log(max(straightness, 1e-3)))
+    return lls, slow
+
+
 def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
     """Add one window's motion evidence once every ``motion_window_s`` of track life.
 
     An object keeps its class, so evidence from successive windows adds up (tempered by
     ``window_weight`` for their dependence): one straight stretch of a wandering animal does
-    not make it a person.
+    not make it a person. A person also keeps a gait: a walker's windows are summed as a
+    walker's, a slow mover's (crawling, stalking) at the one pace it keeps, so the share of
+    slow movers is paid once per person, not once per window (:func:`motion_evidence`).
     """
     if t_s - track.class_window_t_s < model.motion_window_s:
         return
@@ -148,11 +187,28 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
                        min_span_s=0.8 * model.motion_window_s)
     if motion is None:
         return
-    lls = motion_log_likelihoods(motion.speed_mps, 0.0, motion.straightness, model)
+    lls, slow = window_log_likelihoods(motion.speed_mps, motion.straightness, model)
     for cls, ll in lls.items():
         track.class_evidence[cls] = track.class_evidence.get(cls, 0.0) + model.window_weight * ll
+    previous = track.slow_pace_evidence
+    track.slow_pace_evidence = (model.window_weight * slow if previous is None
+                                else previous + model.window_weight * slow)
     track.class_windows += 1
     track.class_window_t_s = t_s
+
+
+def motion_evidence(track: Track, model: ClassModel) -> dict[str, float]:
+    """The accumulated windows' log-likelihood per class: people walk at their own gait, or
+    (share ``slow_mover_share``) move slowly at a pace of their own, unknown but steady."""
+    out = dict(track.class_evidence)
+    if track.slow_pace_evidence is None:
+        return out
+    paces = track.slow_pace_evidence
+    slow = float(logsumexp(paces)) - math.log(paces.size)  # uniform prior over the paces
+    share = model.slow_mover_share
+    for cls in ("person", "group"):
+        out[cls] = float(np.logaddexp(out[cls] + math.log(1.0 - share), slow + math.log(share)))
+    return out
 
 
 def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
@@ -175,7 +231,7 @@ def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
 def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
     """Log-likelihood of the track's evidence under each class."""
     if track.class_windows:
-        out = dict(track.class_evidence)
+        out = motion_evidence(track, model)
     else:
         motion = motion_of(track.trail, window_s=model.motion_window_s,
                            min_span_s=model.motion_min_s)

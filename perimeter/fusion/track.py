@@ -156,6 +156,9 @@ class Track:
     label_probability: float = 0.0
     probabilities: dict[str, float] = field(default_factory=dict)
     class_evidence: dict[str, float] = field(default_factory=dict)
+    slow_pace_evidence: FloatArray | None = None
+    """Per candidate pace of a slow mover, the summed log-likelihood of the motion windows
+    (see :func:`.classify.accumulate_motion`)."""
     class_windows: int = 0
     class_window_t_s: float = -math.inf
     vehicle_corroborated: bool = False

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from perimeter.fusion.classify import ClassModel, classify, label, vehicle_corroborated
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
@@ -85,3 +89,46 @@ def test_only_evidence_an_animal_cannot_give_corroborates_a_vehicle() -> None:
     zigzag = walked(0.0, 0.6)
     zigzag.trail.extend((62.0 + 2.0 * k, 3000.0 + 80.0 * (k % 2), 0.0) for k in range(20))
     assert not vehicle_corroborated(zigzag, model)  # jitter is fast (6.7 m/s) but goes nowhere
+
+
+def _hour_of_motion(track: Track, pace_mps: np.ndarray, rng: np.random.Generator,
+                    model: ClassModel) -> dict[str, float]:
+    """Feed a trail sampled every 2 s (1 m of filter noise) through an hour of windows."""
+    x = y = 0.0
+    probs: dict[str, float] = {}
+    for k, pace in enumerate(pace_mps):
+        x -= 2.0 * float(pace)
+        y = 0.5 * math.sin(k / 9.0)  # a creeping path's own sway
+        noise = rng.normal(0.0, 0.7, 2)
+        track.trail.append((2.0 * k, 3000.0 + x + noise[0], y + noise[1]))
+        del track.trail[:-90]
+        probs = classify(track, model, 2.0 * k)
+    return probs
+
+
+def _seen(track: Track, height_m: float, size_m: float) -> Track:
+    track.features.heights_m.extend([height_m] * 60)
+    track.features.height_sigmas_m.extend([0.3] * 60)
+    track.features.sizes_m.extend([size_m] * 30)
+    return track
+
+
+def test_a_person_crawling_for_an_hour_stays_a_person() -> None:
+    # Window by window a crawl looks like an animal's amble; a person keeps a pace of their
+    # own, so the share of slow movers counts once, and height and size are not swamped.
+    rng = np.random.default_rng(5)
+    model = ClassModel()
+    pace = 0.5 * np.clip(1.0 + 0.15 * rng.standard_normal(1800), 0.6, 1.4)
+    probs = _hour_of_motion(_seen(track_at(3000.0, 0.0), 0.88, 0.75), pace, rng, model)
+    assert label(probs)[0] in ("person", "group")
+    assert probs["animal"] < 0.15
+
+
+def test_an_animal_ambling_and_pausing_at_a_crawl_stays_an_animal() -> None:
+    rng = np.random.default_rng(6)
+    model = ClassModel()
+    bouts = np.repeat(rng.choice([0.0, 0.5, 0.7, 0.9, 0.0], size=60), 30)  # 1-minute bouts
+    probs = _hour_of_motion(_seen(track_at(3000.0, 0.0), 0.45, 0.6), bouts, rng, model)
+    assert label(probs)[0] == "animal"
+    assert probs["person"] + probs["group"] < 0.05
+
