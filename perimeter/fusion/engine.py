@@ -85,6 +85,8 @@ class FusionEngine:
                                  if thermal_ifov_rad is None else thermal_ifov_rad)
         self.tower_height_m = (np.full(len(self.towers_xy), 15.0)
                                if tower_height_m is None else tower_height_m)
+        self._ifov = [float(v) for v in self.thermal_ifov_rad]
+        self._height = [float(v) for v in self.tower_height_m]
         self.thresholds = thresholds
         self.initiator = Initiator(self.config.initiator)
         self.manager = TrackManager(self.config.manage, first_track_number)
@@ -118,14 +120,17 @@ class FusionEngine:
             nu, s, h = self._heard(tracks, x, p, scan)
         else:
             nu, s, h = ekf.innovation(x, p, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
-        gate = gate_d2(self.thresholds.association_gate_probability)
-        found = assign(nu, s, gate)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            gated = (nu * nu / s <= gate) & (s > 0.0)
-        self._update(tracks, x, p, h, nu, s, found, scan, lam, gated.sum(axis=0))
+        found = assign(nu, s, gate_d2(self.thresholds.association_gate_probability))
+        gated = found.gated
+        assert gated is not None
+        rivals = gated.sum(axis=0)
+        self._update(tracks, x, p, h, nu, s, found, scan, lam, rivals)
         self._penalise_misses(tracks, found, scan)
-        multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
-        near = gated[multi].any(axis=0) if multi.any() else np.zeros(scan.size, dtype=bool)
+        if all(t.home_tower is None for t in tracks):
+            near = rivals > 0
+        else:
+            multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
+            near = gated[multi].any(axis=0) if multi.any() else np.zeros(scan.size, dtype=bool)
         near[found.detections] = True
         self._initiate(scan, np.flatnonzero(~near))
 
@@ -221,17 +226,18 @@ class FusionEngine:
         s_td, nu_td = s[ti, di], nu[ti, di]
         gains = -math.log(lam) - 0.5 * nu_td**2 / s_td - 0.5 * np.log(2 * math.pi * s_td)
         key = (scan.tower_index, scan.sensor)
+        unique = (rivals[di] == 1).tolist()
         for k, (t_idx, d_idx) in enumerate(zip(ti.tolist(), di.tolist(), strict=True)):
             track = tracks[t_idx]
-            gains[k] += math.log(track.detection_probability(key))
+            gain = float(gains[k]) + math.log(track.detection_probability(key))
             track.count_look(key, True)
             if (track.home_tower is not None and track.home_tower != scan.tower_index
                     and self._upgrade(track, x[t_idx], p[t_idx], scan, d_idx)):
                 self._after_update(track, scan, d_idx, 0.0, unique=False)
                 continue
             track.x, track.p, track.t_s = xn[k], pn[k], scan.t_s
-            self._after_update(track, scan, d_idx, float(gains[k]), unique=rivals[d_idx] == 1)
-            if rivals[d_idx] == 1:
+            self._after_update(track, scan, d_idx, gain, unique=unique[k])
+            if unique[k]:
                 track.record_fix(scan.t_s, scan.tower_index, float(nu_td[k]**2 / s_td[k]))
 
     def _after_update(self, track: Track, scan: Scan, d: int, gain: float, *,
@@ -241,34 +247,48 @@ class FusionEngine:
         track.history.append(scan.t_s, track.x, track.p, self._q(track))
         track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
         track.sigma_by[(scan.tower_index, scan.sensor)] = float(scan.sigma_rad[d])
-        rng = float(np.hypot(*(track.x[:2] - scan.tower_xy)))
-        feats = track.features
         if not unique:
             return
+        tx, ty = scan.tower_xy.tolist()
+        x0, y0 = track.x[:2].tolist()
+        rng = float(np.hypot(x0 - tx, y0 - ty))
         if scan.sensor == "thermal":
-            feats.thermal_hits += 1
-            if not math.isnan(scan.size_px[d]) and scan.size_px[d] > 0:
-                ifov = float(self.thermal_ifov_rad[scan.tower_index])
-                feats.sizes_m.append(float(scan.size_px[d]) * rng * ifov)
-            elev = math.nan if scan.elevation_rad is None else float(scan.elevation_rad[d])
-            if not math.isnan(elev):
-                height = float(self.tower_height_m[scan.tower_index]) + rng * math.tan(elev)
-                feats.heights_m.append(height)
-                # a pixel of elevation noise, and the range error through the depression angle
-                range_sigma = math.sqrt(max(float(track.p[0, 0] + track.p[1, 1]), 0.0))
-                feats.height_sigmas_m.append(math.hypot(
-                    rng * float(self.thermal_ifov_rad[scan.tower_index]),
-                    range_sigma * math.tan(abs(elev))))
-            if not math.isnan(scan.contrast_k[d]):
-                feats.contrast_k_sum += float(scan.contrast_k[d])
-                feats.contrast_n += 1
+            self._thermal_features(track, scan, d, rng)
         else:
-            feats.acoustic_hits += 1
-            if scan.kind_hint[d] >= 0:
-                feats.hint_counts[scan.kind_hint[d]] += 1
-            if not math.isnan(scan.level_db[d]):
-                feats.source_db_sum += float(scan.level_db[d]) + 20 * math.log10(max(rng, 1.0))
-                feats.source_n += 1
+            self._acoustic_features(track, scan, d, rng)
+
+    def _thermal_features(self, track: Track, scan: Scan, d: int, rng: float) -> None:
+        """Size, height and contrast evidence of a thermal detection at range ``rng``."""
+        feats = track.features
+        feats.thermal_hits += 1
+        ifov = self._ifov[scan.tower_index]
+        size_px = float(scan.size_px[d])
+        if not math.isnan(size_px) and size_px > 0:
+            feats.sizes_m.append(size_px * rng * ifov)
+        elev = math.nan if scan.elevation_rad is None else float(scan.elevation_rad[d])
+        if not math.isnan(elev):
+            feats.heights_m.append(self._height[scan.tower_index] + rng * math.tan(elev))
+            # a pixel of elevation noise, and the range error through the depression angle
+            range_sigma = math.sqrt(max(float(track.p[0, 0] + track.p[1, 1]), 0.0))
+            feats.height_sigmas_m.append(math.hypot(rng * ifov,
+                                                    range_sigma * math.tan(abs(elev))))
+        contrast = float(scan.contrast_k[d])
+        if not math.isnan(contrast):
+            feats.contrast_k_sum += contrast
+            feats.contrast_n += 1
+
+    @staticmethod
+    def _acoustic_features(track: Track, scan: Scan, d: int, rng: float) -> None:
+        """Sound-hint and source-level evidence of an acoustic detection at range ``rng``."""
+        feats = track.features
+        feats.acoustic_hits += 1
+        hint = int(scan.kind_hint[d])
+        if hint >= 0:
+            feats.hint_counts[hint] += 1
+        level = float(scan.level_db[d])
+        if not math.isnan(level):
+            feats.source_db_sum += level + 20 * math.log10(max(rng, 1.0))
+            feats.source_n += 1
 
     def _upgrade(self, track: Track, x: FloatArray, p: FloatArray, scan: Scan, d: int) -> bool:
         """A second tower sees a single-tower track: re-triangulate it (range now observable)."""
