@@ -116,7 +116,7 @@ class _Shadows:
         b_other = np.arctan2(self._xy[None, :, 0] - towers[:, 0, None],
                              self._xy[None, :, 1] - towers[:, 1, None])
         off = np.abs(wrap_pi(b_track[:, None] - b_other)) <= tolerance[:, None]
-        return [bool(v) for v in off.all(axis=0)]
+        return [bool(v) for v in np.asarray(off.all(axis=0))]
 
 
 def is_shadow(track: Track, other: Track, t_s: float, towers_xy: FloatArray,
