@@ -6,13 +6,14 @@ State ``[x_m, y_m, vx_mps, vy_mps]``; process noise is white acceleration of spe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from perimeter.geometry import wrap_pi
+from perimeter.geometry import TWO_PI
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -162,7 +163,7 @@ def innovation(x: FloatArray, p: FloatArray, tower_xy: FloatArray, z_rad: FloatA
     """
     zp, h = bearing_model(x, tower_xy)
     hph = _einsum("ni,nij,nj->n", h, p, h)
-    nu = wrap_pi(z_rad[None, :] - zp[:, None])
+    nu = (z_rad[None, :] - zp[:, None] + math.pi) % TWO_PI - math.pi  # geometry.wrap_pi
     s = hph[:, None] + r_rad2[None, :]
     return nu, s, h
 

@@ -221,16 +221,20 @@ class FusionEngine:
         if found.tracks.size == 0:
             return
         ti, di = found.tracks, found.detections
-        r = scan.sigma_rad[di] ** 2
-        xn, pn = ekf.update(x[ti], p[ti], h[ti], nu[ti, di], r)
-        s_td, nu_td = s[ti, di], nu[ti, di]
+        if ti.size == 1:  # the usual case: views of the pair's rows instead of copies
+            t, d = int(ti[0]), int(di[0])
+            xs, ps, hs = x[t:t + 1], p[t:t + 1], h[t:t + 1]
+            nu_td, s_td, sigma = nu[t, d:d + 1], s[t, d:d + 1], scan.sigma_rad[d:d + 1]
+        else:
+            xs, ps, hs = x[ti], p[ti], h[ti]
+            nu_td, s_td, sigma = nu[ti, di], s[ti, di], scan.sigma_rad[di]
+        xn, pn = ekf.update(xs, ps, hs, nu_td, sigma**2)
         gains = -math.log(lam) - 0.5 * nu_td**2 / s_td - 0.5 * np.log(2 * math.pi * s_td)
         key = (scan.tower_index, scan.sensor)
         unique = (rivals[di] == 1).tolist()
         for k, (t_idx, d_idx) in enumerate(zip(ti.tolist(), di.tolist(), strict=True)):
             track = tracks[t_idx]
-            gain = float(gains[k]) + math.log(track.detection_probability(key))
-            track.count_look(key, True)
+            gain = float(gains[k]) + track.look_hit(key)
             if (track.home_tower is not None and track.home_tower != scan.tower_index
                     and self._upgrade(track, x[t_idx], p[t_idx], scan, d_idx)):
                 self._after_update(track, scan, d_idx, 0.0, unique=False)
@@ -323,14 +327,14 @@ class FusionEngine:
         return True
 
     def _penalise_misses(self, tracks: list[Track], found: Assignment, scan: Scan) -> None:
+        """Score the tracks this tower sensor saw within ``miss_window_s`` but not now."""
         hit = set(found.tracks.tolist()) if found.tracks.size else ()
         key = (scan.tower_index, scan.sensor)
         t_s, window_s = scan.t_s, self.config.miss_window_s
         for i, track in enumerate(tracks):
             last = track.last_seen_by.get(key)
             if last is not None and t_s - last <= window_s and i not in hit:
-                track.llr += math.log(1.0 - track.detection_probability(key))
-                track.count_look(key, False)
+                track.look_missed(key)
 
     def _start(self, seed: Seed) -> None:
         track = self.manager.create(seed)

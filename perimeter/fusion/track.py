@@ -267,6 +267,22 @@ class Track:
         counts[0] += int(hit)
         counts[1] += 1
 
+    def look_hit(self, key: tuple[int, str]) -> float:
+        """Count a detection by ``key``; the log of its detection rate before this look
+        (:meth:`detection_probability` then :meth:`count_look`, in one call)."""
+        counts = self.looks.setdefault(key, [0, 0])
+        log_pd = math.log((counts[0] + 1.0) / (counts[1] + 2.0))
+        counts[0] += 1
+        counts[1] += 1
+        return log_pd
+
+    def look_missed(self, key: tuple[int, str]) -> None:
+        """Count a look by ``key`` that did not detect the track: its score pays
+        ``log(1 - Pd)`` with the detection rate before this look."""
+        counts = self.looks.setdefault(key, [0, 0])
+        self.llr += math.log(1.0 - (counts[0] + 1.0) / (counts[1] + 2.0))
+        counts[1] += 1
+
     def record_hit(self, t_s: float, tower: int, sensor: str, *, counts: bool = True) -> None:
         """An associated detection; ``counts`` toward M-of-N (seed detections do not)."""
         b = math.floor(t_s)
