@@ -67,22 +67,12 @@ def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
         empty = np.zeros(0, dtype=np.int64)
         return Assignment(empty, empty, in_gate, gated)
     cost = np.where(ok, d2 + np.log(safe_s), _INFEASIBLE)
-    rows, cols = _solve(cost)
-    good = ok[rows, cols]
-    return Assignment(rows[good], cols[good], in_gate, gated)
-
-
-def _solve(cost: FloatArray) -> tuple[IntArray, IntArray]:
-    """Minimum-cost assignment of ``cost`` (rows, columns), as ``linear_sum_assignment``.
-
-    With one track or one detection that is the smallest entry, the first of equal ones, as
-    the solver's shortest augmenting path picks it; the solver's call costs more than the
-    whole step of such a scan.
-    """
-    n_rows, n_cols = cost.shape
-    if n_rows == 1 or n_cols == 1:
+    if n_tracks == 1 or n_dets == 1:
+        # the smallest entry, the first of equal ones, as the solver's shortest augmenting
+        # path picks it (its call costs more than the rest of such a scan's step); a pair
+        # inside the gate exists, so the smallest is one
         k = int(cost.argmin())
-        return (np.array([k // n_cols], dtype=np.int64),
-                np.array([k % n_cols], dtype=np.int64))
+        return Assignment(np.array([k // n_dets]), np.array([k % n_dets]), in_gate, gated)
     rows, cols = linear_sum_assignment(cost)
-    return rows.astype(np.int64), cols.astype(np.int64)
+    good = ok[rows, cols]
+    return Assignment(rows[good].astype(np.int64), cols[good].astype(np.int64), in_gate, gated)

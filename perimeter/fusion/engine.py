@@ -229,12 +229,15 @@ class FusionEngine:
             xs, ps, hs = x[ti], p[ti], h[ti]
             nu_td, s_td, sigma = nu[ti, di], s[ti, di], scan.sigma_rad[di]
         xn, pn = ekf.update(xs, ps, hs, nu_td, sigma**2)
-        gains = -math.log(lam) - 0.5 * nu_td**2 / s_td - 0.5 * np.log(2 * math.pi * s_td)
         key = (scan.tower_index, scan.sensor)
+        clutter = -math.log(lam)
         unique = (rivals[di] == 1).tolist()
-        for k, (t_idx, d_idx) in enumerate(zip(ti.tolist(), di.tolist(), strict=True)):
+        pairs = zip(ti.tolist(), di.tolist(), nu_td.tolist(), s_td.tolist(), strict=True)
+        for k, (t_idx, d_idx, nu_k, s_k) in enumerate(pairs):
             track = tracks[t_idx]
-            gain = float(gains[k]) + track.look_hit(key)
+            # log(Pd N(nu; 0, S) / lambda); np.log as the vectorised form took it (not math.log)
+            gain = (clutter - 0.5 * (nu_k * nu_k) / s_k - 0.5 * float(np.log(2 * math.pi * s_k))
+                    + track.look_hit(key))
             if (track.home_tower is not None and track.home_tower != scan.tower_index
                     and self._upgrade(track, x[t_idx], p[t_idx], scan, d_idx)):
                 self._after_update(track, scan, d_idx, 0.0, unique=False)
@@ -242,7 +245,7 @@ class FusionEngine:
             track.x, track.p, track.t_s = xn[k], pn[k], scan.t_s
             self._after_update(track, scan, d_idx, gain, unique=unique[k])
             if unique[k]:
-                track.record_fix(scan.t_s, scan.tower_index, float(nu_td[k]**2 / s_td[k]))
+                track.record_fix(scan.t_s, scan.tower_index, nu_k**2 / s_k)
 
     def _after_update(self, track: Track, scan: Scan, d: int, gain: float, *,
                       unique: bool) -> None:
