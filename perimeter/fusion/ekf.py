@@ -100,6 +100,7 @@ class PredictionCache:
                     or row[2] is not track.p or row[3] != track.t_s or row[4] != q[i]):
                 stale.append(i)
         if stale:
+            before = self._version
             self._version += 1
             # a track already at t_s (updated earlier in the frame): F = I and Q = 0, so the
             # prediction is the state itself (+ 0.0 turns a -0.0 into 0.0, as the products do)
@@ -123,6 +124,10 @@ class PredictionCache:
                 if len(moved) == len(tracks):
                     self._last = (list(tracks), self._version, xp, pp)
                     return xp, pp
+            else:
+                patched = self._patched(tracks, stale, before)
+                if patched is not None:
+                    return patched
         elif (self._last is not None and self._last[1] == self._version
               and len(self._last[0]) == len(tracks)
               and all(a is b for a, b in zip(self._last[0], tracks, strict=True))):
@@ -140,6 +145,22 @@ class PredictionCache:
         else:
             x = np.array([rows[id(track)][5] for track in tracks])
             p = np.array([rows[id(track)][6] for track in tracks])
+        self._last = (list(tracks), self._version, x, p)
+        return x, p
+
+    def _patched(self, tracks: Sequence[TrackState], stale: list[int],
+                 before: int) -> tuple[FloatArray, FloatArray] | None:
+        """The last result with the ``stale`` rows replaced, when it was for the same tracks
+        and no row changed since (version ``before``): the usual call after a track of the
+        frame was updated. None otherwise."""
+        last = self._last
+        if (last is None or last[1] != before or len(last[0]) != len(tracks)
+                or not all(a is b for a, b in zip(last[0], tracks, strict=True))):
+            return None
+        x, p = last[2].copy(), last[3].copy()
+        for i in stale:
+            row = self._rows[id(tracks[i])]
+            x[i], p[i] = row[5], row[6]
         self._last = (list(tracks), self._version, x, p)
         return x, p
 
