@@ -132,20 +132,30 @@ class PredictionCache:
               and len(self._last[0]) == len(tracks)
               and all(a is b for a, b in zip(self._last[0], tracks, strict=True))):
             return self._last[2], self._last[3]
-        newest, ks = self._block, list[int]()
-        if newest is not None:  # all rows from the newest batch: one take instead of a stack
-            for track in tracks:
-                entry = self._in_block.get(id(track))
-                if entry is None or entry[0] is not newest:
-                    ks = []
-                    break
-                ks.append(entry[1])
-        if newest is not None and ks:
-            x, p = newest[0][ks], newest[1][ks]
-        else:
-            x = np.array([rows[id(track)][5] for track in tracks])
-            p = np.array([rows[id(track)][6] for track in tracks])
+        x, p = self._assemble(tracks)
         self._last = (list(tracks), self._version, x, p)
+        return x, p
+
+    def _assemble(self, tracks: Sequence[TrackState]) -> tuple[FloatArray, FloatArray]:
+        """The rows of ``tracks``: one take from the newest batch of :func:`predict` where
+        their rows lie in it, the others written in after."""
+        rows, newest = self._rows, self._block
+        ks, others = [], []
+        if newest is not None:
+            for i, track in enumerate(tracks):
+                entry = self._in_block.get(id(track))
+                if entry is not None and entry[0] is newest:
+                    ks.append(entry[1])
+                else:
+                    ks.append(0)
+                    others.append(i)
+        if newest is None or len(others) == len(tracks):
+            return (np.array([rows[id(track)][5] for track in tracks]),
+                    np.array([rows[id(track)][6] for track in tracks]))
+        x, p = newest[0][ks], newest[1][ks]
+        for i in others:
+            row = rows[id(tracks[i])]
+            x[i], p[i] = row[5], row[6]
         return x, p
 
     def _patched(self, tracks: Sequence[TrackState], stale: list[int],

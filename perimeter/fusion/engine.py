@@ -205,8 +205,15 @@ class FusionEngine:
             cache = self._prediction_cache = ekf.PredictionCache(t_s)
             everyone = self.manager.tracks
             if len(everyone) > len(tracks):  # the frame's other towers will need the rest
-                cache.predict(everyone, [self._q(t) for t in everyone])
-        return cache.predict(tracks, [self._q(t) for t in tracks])
+                cache.predict(everyone, self._qs(everyone))
+        return cache.predict(tracks, self._qs(tracks))
+
+    def _qs(self, tracks: list[Track]) -> list[float]:
+        """:meth:`_q` of each track (one comprehension: it runs for every track per scan)."""
+        by_class = self.config.q_by_class
+        unknown = by_class["unknown"]
+        return [unknown if t.label_probability < 0.6 else by_class.get(t.label, unknown)
+                for t in tracks]
 
     def _observe_clutter(self, scan: Scan) -> float:
         key = (scan.tower_index, scan.sensor)
