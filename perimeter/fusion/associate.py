@@ -26,11 +26,15 @@ def gate_d2(gate_probability: float, dof: int = 1) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """Pairs ``(tracks[i], detections[i])`` and which detections fell in any track's gate."""
+    """Pairs ``(tracks[i], detections[i])`` and which detections fell in any track's gate.
+
+    ``gated`` (tracks, detections), when given, marks the pairs with ``nu^2/s <= gate`` and
+    ``s > 0`` (a pair with an infinite ``s`` counts here, though it is never assigned)."""
 
     tracks: IntArray
     detections: IntArray
     in_some_gate: BoolArray
+    gated: BoolArray | None = None
 
 
 def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
@@ -42,22 +46,33 @@ def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
     n_tracks, n_dets = nu.shape
     if n_tracks == 0 or n_dets == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return Assignment(empty, empty, np.zeros(n_dets, dtype=bool))
+        return Assignment(empty, empty, np.zeros(n_dets, dtype=bool),
+                          np.zeros((n_tracks, n_dets), dtype=bool))
     if float(s.min()) > 0.0 and float(s.max()) < math.inf:
         # the usual case: every variance usable; a non-finite innovation gives an inf or NaN
         # d2, which fails the gate as the masked form's inf does
         safe_s = s
         d2 = nu * nu / s
+        ok = d2 <= gate
+        gated = ok
     else:
         valid = np.isfinite(nu) & np.isfinite(s) & (s > 0.0)
         safe_s = np.where(valid, s, 1.0)
         d2 = np.where(valid, nu * nu / safe_s, np.inf)
-    ok = d2 <= gate
+        ok = d2 <= gate
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gated = (nu * nu / s <= gate) & (s > 0.0)
     in_gate: BoolArray = np.asarray(ok.any(axis=0))
     if not in_gate.any():
         empty = np.zeros(0, dtype=np.int64)
-        return Assignment(empty, empty, in_gate)
+        return Assignment(empty, empty, in_gate, gated)
     cost = np.where(ok, d2 + np.log(safe_s), _INFEASIBLE)
+    if n_tracks == 1 or n_dets == 1:
+        # the smallest entry, the first of equal ones, as the solver's shortest augmenting
+        # path picks it (its call costs more than the rest of such a scan's step); a pair
+        # inside the gate exists, so the smallest is one
+        k = int(cost.argmin())
+        return Assignment(np.array([k // n_dets]), np.array([k % n_dets]), in_gate, gated)
     rows, cols = linear_sum_assignment(cost)
     good = ok[rows, cols]
-    return Assignment(rows[good].astype(np.int64), cols[good].astype(np.int64), in_gate)
+    return Assignment(rows[good].astype(np.int64), cols[good].astype(np.int64), in_gate, gated)

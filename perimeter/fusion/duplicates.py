@@ -39,7 +39,7 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
     diff = xy[:, None, :] - xy[None, :, :]
     dist2 = np.einsum("ijk,ijk->ij", diff, diff)
     rows, cols = np.nonzero(dist2 <= config.shadow_radius_m**2)
-    sights: dict[int, _Sight | None] = {}
+    shadows = _Shadows(tracks, xy, t_s, towers_xy, config)
     dropped: list[Track] = []
     gone: set[int] = set()
     for i, j in zip(rows.tolist(), cols.tolist(), strict=True):  # row order, as np.triu gave
@@ -52,8 +52,7 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
         if dist2[i, j] <= config.merge_distance_m**2 and same_state(a, b, config.merge_d2):
             loser = weaker(a, b)
         else:
-            a_shadow = _shadow_of(sights, a, b, t_s, towers_xy, config)
-            b_shadow = _shadow_of(sights, b, a, t_s, towers_xy, config)
+            a_shadow, b_shadow = shadows.of(i, j), shadows.of(j, i)
             if a_shadow and b_shadow:
                 loser = weaker(a, b)
             elif a_shadow or b_shadow:
@@ -91,23 +90,40 @@ def _sight(track: Track, t_s: float, towers_xy: FloatArray,
     return towers, b_track, config.shadow_sigmas * sigma
 
 
-def _shadow_of(sights: dict[int, _Sight | None], track: Track, other: Track, t_s: float,
-               towers_xy: FloatArray, config: DuplicateConfig) -> bool:
-    """:func:`is_shadow`, with each track's own part computed once per search."""
-    if track.number not in sights:
-        sights[track.number] = _sight(track, t_s, towers_xy, config)
-    sight = sights[track.number]
-    if sight is None:
-        return False
-    towers, b_track, tolerance = sight
-    b_other = np.arctan2(other.x[0] - towers[:, 0], other.x[1] - towers[:, 1])
-    return bool(np.all(np.abs(wrap_pi(b_track - b_other)) <= tolerance))
+class _Shadows:
+    """Which track is a shadow of which, a track's row (against every track at once) computed
+    when first asked."""
+
+    def __init__(self, tracks: list[Track], xy: FloatArray, t_s: float, towers_xy: FloatArray,
+                 config: DuplicateConfig) -> None:
+        self._tracks, self._xy, self._t_s = tracks, xy, t_s
+        self._towers_xy, self._config = towers_xy, config
+        self._rows: dict[int, list[bool] | None] = {}
+
+    def of(self, i: int, j: int) -> bool:
+        """Whether every thermal imager that recently saw track ``i`` sees track ``j`` on its
+        bearing (within ``shadow_sigmas`` of that bearing's sigma)."""
+        if i not in self._rows:
+            self._rows[i] = self._row(i)
+        row = self._rows[i]
+        return row is not None and row[j]
+
+    def _row(self, i: int) -> list[bool] | None:
+        sight = _sight(self._tracks[i], self._t_s, self._towers_xy, self._config)
+        if sight is None:
+            return None
+        towers, b_track, tolerance = sight
+        b_other = np.arctan2(self._xy[None, :, 0] - towers[:, 0, None],
+                             self._xy[None, :, 1] - towers[:, 1, None])
+        off = np.abs(wrap_pi(b_track[:, None] - b_other)) <= tolerance[:, None]
+        return [bool(v) for v in np.asarray(off.all(axis=0))]
 
 
 def is_shadow(track: Track, other: Track, t_s: float, towers_xy: FloatArray,
               config: DuplicateConfig) -> bool:
     """Whether every thermal imager that recently saw ``track`` sees ``other`` on its bearing."""
-    return _shadow_of({}, track, other, t_s, towers_xy, config)
+    xy = np.stack([track.x[:2], other.x[:2]])
+    return _Shadows([track, other], xy, t_s, towers_xy, config).of(0, 1)
 
 
 def weaker(a: Track, b: Track) -> Track:

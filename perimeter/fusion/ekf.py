@@ -6,13 +6,14 @@ State ``[x_m, y_m, vx_mps, vy_mps]``; process noise is white acceleration of spe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from perimeter.geometry import wrap_pi
+from perimeter.geometry import TWO_PI
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -99,6 +100,7 @@ class PredictionCache:
                     or row[2] is not track.p or row[3] != track.t_s or row[4] != q[i]):
                 stale.append(i)
         if stale:
+            before = self._version
             self._version += 1
             # a track already at t_s (updated earlier in the frame): F = I and Q = 0, so the
             # prediction is the state itself (+ 0.0 turns a -0.0 into 0.0, as the products do)
@@ -122,23 +124,53 @@ class PredictionCache:
                 if len(moved) == len(tracks):
                     self._last = (list(tracks), self._version, xp, pp)
                     return xp, pp
+            else:
+                patched = self._patched(tracks, stale, before)
+                if patched is not None:
+                    return patched
         elif (self._last is not None and self._last[1] == self._version
               and len(self._last[0]) == len(tracks)
               and all(a is b for a, b in zip(self._last[0], tracks, strict=True))):
             return self._last[2], self._last[3]
-        newest, ks = self._block, list[int]()
-        if newest is not None:  # all rows from the newest batch: one take instead of a stack
-            for track in tracks:
+        x, p = self._assemble(tracks)
+        self._last = (list(tracks), self._version, x, p)
+        return x, p
+
+    def _assemble(self, tracks: Sequence[TrackState]) -> tuple[FloatArray, FloatArray]:
+        """The rows of ``tracks``: one take from the newest batch of :func:`predict` where
+        their rows lie in it, the others written in after."""
+        rows, newest = self._rows, self._block
+        ks, others = [], []
+        if newest is not None:
+            for i, track in enumerate(tracks):
                 entry = self._in_block.get(id(track))
-                if entry is None or entry[0] is not newest:
-                    ks = []
-                    break
-                ks.append(entry[1])
-        if newest is not None and ks:
-            x, p = newest[0][ks], newest[1][ks]
-        else:
-            x = np.array([rows[id(track)][5] for track in tracks])
-            p = np.array([rows[id(track)][6] for track in tracks])
+                if entry is not None and entry[0] is newest:
+                    ks.append(entry[1])
+                else:
+                    ks.append(0)
+                    others.append(i)
+        if newest is None or len(others) == len(tracks):
+            return (np.array([rows[id(track)][5] for track in tracks]),
+                    np.array([rows[id(track)][6] for track in tracks]))
+        x, p = newest[0][ks], newest[1][ks]
+        for i in others:
+            row = rows[id(tracks[i])]
+            x[i], p[i] = row[5], row[6]
+        return x, p
+
+    def _patched(self, tracks: Sequence[TrackState], stale: list[int],
+                 before: int) -> tuple[FloatArray, FloatArray] | None:
+        """The last result with the ``stale`` rows replaced, when it was for the same tracks
+        and no row changed since (version ``before``): the usual call after a track of the
+        frame was updated. None otherwise."""
+        last = self._last
+        if (last is None or last[1] != before or len(last[0]) != len(tracks)
+                or not all(a is b for a, b in zip(last[0], tracks, strict=True))):
+            return None
+        x, p = last[2].copy(), last[3].copy()
+        for i in stale:
+            row = self._rows[id(tracks[i])]
+            x[i], p[i] = row[5], row[6]
         self._last = (list(tracks), self._version, x, p)
         return x, p
 
@@ -162,7 +194,7 @@ def innovation(x: FloatArray, p: FloatArray, tower_xy: FloatArray, z_rad: FloatA
     """
     zp, h = bearing_model(x, tower_xy)
     hph = _einsum("ni,nij,nj->n", h, p, h)
-    nu = wrap_pi(z_rad[None, :] - zp[:, None])
+    nu = (z_rad[None, :] - zp[:, None] + math.pi) % TWO_PI - math.pi  # geometry.wrap_pi
     s = hph[:, None] + r_rad2[None, :]
     return nu, s, h
 

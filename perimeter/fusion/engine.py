@@ -85,6 +85,8 @@ class FusionEngine:
                                  if thermal_ifov_rad is None else thermal_ifov_rad)
         self.tower_height_m = (np.full(len(self.towers_xy), 15.0)
                                if tower_height_m is None else tower_height_m)
+        self._ifov = [float(v) for v in self.thermal_ifov_rad]
+        self._height = [float(v) for v in self.tower_height_m]
         self.thresholds = thresholds
         self.initiator = Initiator(self.config.initiator)
         self.manager = TrackManager(self.config.manage, first_track_number)
@@ -118,14 +120,17 @@ class FusionEngine:
             nu, s, h = self._heard(tracks, x, p, scan)
         else:
             nu, s, h = ekf.innovation(x, p, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
-        gate = gate_d2(self.thresholds.association_gate_probability)
-        found = assign(nu, s, gate)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            gated = (nu * nu / s <= gate) & (s > 0.0)
-        self._update(tracks, x, p, h, nu, s, found, scan, lam, gated.sum(axis=0))
+        found = assign(nu, s, gate_d2(self.thresholds.association_gate_probability))
+        gated = found.gated
+        assert gated is not None
+        rivals = gated.sum(axis=0)
+        self._update(tracks, x, p, h, nu, s, found, scan, lam, rivals)
         self._penalise_misses(tracks, found, scan)
-        multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
-        near = gated[multi].any(axis=0) if multi.any() else np.zeros(scan.size, dtype=bool)
+        if all(t.home_tower is None for t in tracks):
+            near = rivals > 0
+        else:
+            multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
+            near = gated[multi].any(axis=0) if multi.any() else np.zeros(scan.size, dtype=bool)
         near[found.detections] = True
         self._initiate(scan, np.flatnonzero(~near))
 
@@ -200,8 +205,15 @@ class FusionEngine:
             cache = self._prediction_cache = ekf.PredictionCache(t_s)
             everyone = self.manager.tracks
             if len(everyone) > len(tracks):  # the frame's other towers will need the rest
-                cache.predict(everyone, [self._q(t) for t in everyone])
-        return cache.predict(tracks, [self._q(t) for t in tracks])
+                cache.predict(everyone, self._qs(everyone))
+        return cache.predict(tracks, self._qs(tracks))
+
+    def _qs(self, tracks: list[Track]) -> list[float]:
+        """:meth:`_q` of each track (one comprehension: it runs for every track per scan)."""
+        by_class = self.config.q_by_class
+        unknown = by_class["unknown"]
+        return [unknown if t.label_probability < 0.6 else by_class.get(t.label, unknown)
+                for t in tracks]
 
     def _observe_clutter(self, scan: Scan) -> float:
         key = (scan.tower_index, scan.sensor)
@@ -216,23 +228,31 @@ class FusionEngine:
         if found.tracks.size == 0:
             return
         ti, di = found.tracks, found.detections
-        r = scan.sigma_rad[di] ** 2
-        xn, pn = ekf.update(x[ti], p[ti], h[ti], nu[ti, di], r)
-        s_td, nu_td = s[ti, di], nu[ti, di]
-        gains = -math.log(lam) - 0.5 * nu_td**2 / s_td - 0.5 * np.log(2 * math.pi * s_td)
+        if ti.size == 1:  # the usual case: views of the pair's rows instead of copies
+            t, d = int(ti[0]), int(di[0])
+            xs, ps, hs = x[t:t + 1], p[t:t + 1], h[t:t + 1]
+            nu_td, s_td, sigma = nu[t, d:d + 1], s[t, d:d + 1], scan.sigma_rad[d:d + 1]
+        else:
+            xs, ps, hs = x[ti], p[ti], h[ti]
+            nu_td, s_td, sigma = nu[ti, di], s[ti, di], scan.sigma_rad[di]
+        xn, pn = ekf.update(xs, ps, hs, nu_td, sigma**2)
         key = (scan.tower_index, scan.sensor)
-        for k, (t_idx, d_idx) in enumerate(zip(ti.tolist(), di.tolist(), strict=True)):
+        clutter = -math.log(lam)
+        unique = (rivals[di] == 1).tolist()
+        pairs = zip(ti.tolist(), di.tolist(), nu_td.tolist(), s_td.tolist(), strict=True)
+        for k, (t_idx, d_idx, nu_k, s_k) in enumerate(pairs):
             track = tracks[t_idx]
-            gains[k] += math.log(track.detection_probability(key))
-            track.count_look(key, True)
+            # log(Pd N(nu; 0, S) / lambda); np.log as the vectorised form took it (not math.log)
+            gain = (clutter - 0.5 * (nu_k * nu_k) / s_k - 0.5 * float(np.log(2 * math.pi * s_k))
+                    + track.look_hit(key))
             if (track.home_tower is not None and track.home_tower != scan.tower_index
                     and self._upgrade(track, x[t_idx], p[t_idx], scan, d_idx)):
                 self._after_update(track, scan, d_idx, 0.0, unique=False)
                 continue
             track.x, track.p, track.t_s = xn[k], pn[k], scan.t_s
-            self._after_update(track, scan, d_idx, float(gains[k]), unique=rivals[d_idx] == 1)
-            if rivals[d_idx] == 1:
-                track.record_fix(scan.t_s, scan.tower_index, float(nu_td[k]**2 / s_td[k]))
+            self._after_update(track, scan, d_idx, gain, unique=unique[k])
+            if unique[k]:
+                track.record_fix(scan.t_s, scan.tower_index, nu_k**2 / s_k)
 
     def _after_update(self, track: Track, scan: Scan, d: int, gain: float, *,
                       unique: bool) -> None:
@@ -241,34 +261,48 @@ class FusionEngine:
         track.history.append(scan.t_s, track.x, track.p, self._q(track))
         track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
         track.sigma_by[(scan.tower_index, scan.sensor)] = float(scan.sigma_rad[d])
-        rng = float(np.hypot(*(track.x[:2] - scan.tower_xy)))
-        feats = track.features
         if not unique:
             return
+        tx, ty = scan.tower_xy.tolist()
+        x0, y0 = track.x[:2].tolist()
+        rng = float(np.hypot(x0 - tx, y0 - ty))
         if scan.sensor == "thermal":
-            feats.thermal_hits += 1
-            if not math.isnan(scan.size_px[d]) and scan.size_px[d] > 0:
-                ifov = float(self.thermal_ifov_rad[scan.tower_index])
-                feats.sizes_m.append(float(scan.size_px[d]) * rng * ifov)
-            elev = math.nan if scan.elevation_rad is None else float(scan.elevation_rad[d])
-            if not math.isnan(elev):
-                height = float(self.tower_height_m[scan.tower_index]) + rng * math.tan(elev)
-                feats.heights_m.append(height)
-                # a pixel of elevation noise, and the range error through the depression angle
-                range_sigma = math.sqrt(max(float(track.p[0, 0] + track.p[1, 1]), 0.0))
-                feats.height_sigmas_m.append(math.hypot(
-                    rng * float(self.thermal_ifov_rad[scan.tower_index]),
-                    range_sigma * math.tan(abs(elev))))
-            if not math.isnan(scan.contrast_k[d]):
-                feats.contrast_k_sum += float(scan.contrast_k[d])
-                feats.contrast_n += 1
+            self._thermal_features(track, scan, d, rng)
         else:
-            feats.acoustic_hits += 1
-            if scan.kind_hint[d] >= 0:
-                feats.hint_counts[scan.kind_hint[d]] += 1
-            if not math.isnan(scan.level_db[d]):
-                feats.source_db_sum += float(scan.level_db[d]) + 20 * math.log10(max(rng, 1.0))
-                feats.source_n += 1
+            self._acoustic_features(track, scan, d, rng)
+
+    def _thermal_features(self, track: Track, scan: Scan, d: int, rng: float) -> None:
+        """Size, height and contrast evidence of a thermal detection at range ``rng``."""
+        feats = track.features
+        feats.thermal_hits += 1
+        ifov = self._ifov[scan.tower_index]
+        size_px = float(scan.size_px[d])
+        if not math.isnan(size_px) and size_px > 0:
+            feats.sizes_m.append(size_px * rng * ifov)
+        elev = math.nan if scan.elevation_rad is None else float(scan.elevation_rad[d])
+        if not math.isnan(elev):
+            feats.heights_m.append(self._height[scan.tower_index] + rng * math.tan(elev))
+            # a pixel of elevation noise, and the range error through the depression angle
+            range_sigma = math.sqrt(max(float(track.p[0, 0] + track.p[1, 1]), 0.0))
+            feats.height_sigmas_m.append(math.hypot(rng * ifov,
+                                                    range_sigma * math.tan(abs(elev))))
+        contrast = float(scan.contrast_k[d])
+        if not math.isnan(contrast):
+            feats.contrast_k_sum += contrast
+            feats.contrast_n += 1
+
+    @staticmethod
+    def _acoustic_features(track: Track, scan: Scan, d: int, rng: float) -> None:
+        """Sound-hint and source-level evidence of an acoustic detection at range ``rng``."""
+        feats = track.features
+        feats.acoustic_hits += 1
+        hint = int(scan.kind_hint[d])
+        if hint >= 0:
+            feats.hint_counts[hint] += 1
+        level = float(scan.level_db[d])
+        if not math.isnan(level):
+            feats.source_db_sum += level + 20 * math.log10(max(rng, 1.0))
+            feats.source_n += 1
 
     def _upgrade(self, track: Track, x: FloatArray, p: FloatArray, scan: Scan, d: int) -> bool:
         """A second tower sees a single-tower track: re-triangulate it (range now observable)."""
@@ -303,14 +337,14 @@ class FusionEngine:
         return True
 
     def _penalise_misses(self, tracks: list[Track], found: Assignment, scan: Scan) -> None:
+        """Score the tracks this tower sensor saw within ``miss_window_s`` but not now."""
         hit = set(found.tracks.tolist()) if found.tracks.size else ()
         key = (scan.tower_index, scan.sensor)
         t_s, window_s = scan.t_s, self.config.miss_window_s
         for i, track in enumerate(tracks):
             last = track.last_seen_by.get(key)
             if last is not None and t_s - last <= window_s and i not in hit:
-                track.llr += math.log(1.0 - track.detection_probability(key))
-                track.count_look(key, False)
+                track.look_missed(key)
 
     def _start(self, seed: Seed) -> None:
         track = self.manager.create(seed)

@@ -45,6 +45,11 @@ def _motion_gate(probability: float) -> float:
     return float(chi2.ppf(probability, 2))
 
 
+def _finite(a: FloatArray) -> bool:
+    """``np.all(np.isfinite(a))`` for a small array, without two numpy calls."""
+    return all(map(math.isfinite, a.ravel().tolist()))
+
+
 def m_of_n(hit_bins: list[int] | tuple[int, ...], now_bin: int, m: int, n: int) -> bool:
     """True when at least ``m`` of the last ``n`` one-second bins (to ``now_bin``) had hits."""
     return sum(1 for b in hit_bins if now_bin - n < b <= now_bin) >= m
@@ -131,9 +136,9 @@ class TrackManager:
             coast = thresholds.track_max_coast_s
             if track.status == "tentative":
                 coast = min(coast, max(cfg.tentative_coast_s, float(thresholds.track_confirm_n)))
-            big = max(float(track.p[0, 0]), float(track.p[1, 1])) > cfg.max_sigma_m**2
-            broken = not (np.all(np.isfinite(track.x)) and np.all(np.isfinite(track.p))
-                          and float(track.p[0, 0]) > 0.0 and float(track.p[1, 1]) > 0.0)
+            p00, p11 = float(track.p[0, 0]), float(track.p[1, 1])
+            big = max(p00, p11) > cfg.max_sigma_m**2
+            broken = not (_finite(track.x) and _finite(track.p) and p00 > 0.0 and p11 > 0.0)
             floor = (cfg.delete_tentative_llr if track.status == "tentative"
                      else cfg.delete_confirmed_llr)
             lost_range = (track.home_tower is None

@@ -95,6 +95,13 @@ class Features:
     hint_counts: FloatArray = field(default_factory=lambda: np.zeros(6))
     thermal_hits: int = 0
     acoustic_hits: int = 0
+    _size_memo: tuple[tuple[float, ...], float] = field(
+        default=((), math.nan), init=False, repr=False, compare=False)
+    _height_memo: tuple[tuple[tuple[float, ...], ...], tuple[float, float]] = field(
+        default=((), (math.nan, math.nan)), init=False, repr=False, compare=False)
+    """The last :attr:`size_m` and :attr:`height_m` with the values they came from: every
+    housekeeping classifies every track, most of which gained no thermal detection since
+    (comparing the values is a fraction of the quantile's cost)."""
 
     @property
     def size_m(self) -> float:
@@ -103,8 +110,12 @@ class Features:
         shrink it."""
         if len(self.sizes_m) < 2:
             return self.sizes_m[0] if self.sizes_m else math.nan
-        # statistics is several times faster than numpy on ~100 values (same linear rule)
-        return statistics.quantiles(self.sizes_m, n=10, method="inclusive")[8]
+        values = tuple(self.sizes_m)
+        if values != self._size_memo[0]:
+            # statistics is several times faster than numpy on ~100 values (same linear rule)
+            size = statistics.quantiles(values, n=10, method="inclusive")[8]
+            self._size_memo = (values, size)
+        return self._size_memo[1]
 
     @property
     def height_m(self) -> tuple[float, float]:
@@ -113,9 +124,12 @@ class Features:
         n = len(self.heights_m)
         if n < 5:
             return math.nan, math.nan
-        sig = np.fromiter(self.height_sigmas_m, float)
-        err = 1.25 / math.sqrt(float(np.sum(1.0 / sig**2)))
-        return statistics.median(self.heights_m), err
+        values = (tuple(self.heights_m), tuple(self.height_sigmas_m))
+        if values != self._height_memo[0]:
+            sig = np.fromiter(values[1], float)
+            err = 1.25 / math.sqrt(float(np.sum(1.0 / sig**2)))
+            self._height_memo = (values, (statistics.median(values[0]), err))
+        return self._height_memo[1]
 
     @property
     def contrast_k(self) -> float:
@@ -254,6 +268,22 @@ class Track:
     def count_look(self, key: tuple[int, str], hit: bool) -> None:
         counts = self.looks.setdefault(key, [0, 0])
         counts[0] += int(hit)
+        counts[1] += 1
+
+    def look_hit(self, key: tuple[int, str]) -> float:
+        """Count a detection by ``key``; the log of its detection rate before this look
+        (:meth:`detection_probability` then :meth:`count_look`, in one call)."""
+        counts = self.looks.setdefault(key, [0, 0])
+        log_pd = math.log((counts[0] + 1.0) / (counts[1] + 2.0))
+        counts[0] += 1
+        counts[1] += 1
+        return log_pd
+
+    def look_missed(self, key: tuple[int, str]) -> None:
+        """Count a look by ``key`` that did not detect the track: its score pays
+        ``log(1 - Pd)`` with the detection rate before this look."""
+        counts = self.looks.setdefault(key, [0, 0])
+        self.llr += math.log(1.0 - (counts[0] + 1.0) / (counts[1] + 2.0))
         counts[1] += 1
 
     def record_hit(self, t_s: float, tower: int, sensor: str, *, counts: bool = True) -> None:

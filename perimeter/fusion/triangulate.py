@@ -74,20 +74,23 @@ class Initiator:
         self._sig = np.zeros(0)
         self._thermal = np.zeros(0, dtype=bool)
         self._refs: list[tuple[Scan, int]] = []
+        self._oldest_s = math.inf
+        """The earliest time in the pool (inf when empty): most scans prune nothing."""
 
     def __len__(self) -> int:
         return len(self._refs)
 
     def _prune(self, t_s: float) -> None:
-        keep = self._t >= t_s - self.config.window_s
-        if bool(keep.all()):
+        cutoff = t_s - self.config.window_s
+        if self._oldest_s >= cutoff:
             return
-        self._take(keep)
+        self._take(self._t >= cutoff)
 
     def _take(self, keep: npt.NDArray[np.bool_]) -> None:
         self._t, self._tower, self._xy = self._t[keep], self._tower[keep], self._xy[keep]
         self._b, self._sig, self._thermal = self._b[keep], self._sig[keep], self._thermal[keep]
-        self._refs = [r for r, k in zip(self._refs, keep, strict=True) if k]
+        self._refs = [r for r, k in zip(self._refs, keep.tolist(), strict=True) if k]
+        self._oldest_s = float(self._t.min()) if self._t.size else math.inf
 
     def _add(self, scan: Scan, i: int) -> None:
         self._t = np.append(self._t, scan.t_s)
@@ -97,6 +100,7 @@ class Initiator:
         self._sig = np.append(self._sig, self._sigma(scan, i))
         self._thermal = np.append(self._thermal, scan.sensor == "thermal")
         self._refs.append((scan, i))
+        self._oldest_s = min(self._oldest_s, scan.t_s)
 
     def _sigma(self, scan: Scan, i: int) -> float:
         """A detection's bearing sigma, acoustic ones widened by the travel-time lag."""
@@ -109,7 +113,7 @@ class Initiator:
         """Try to start tracks from the unexplained detections ``indices`` of ``scan``."""
         self._prune(scan.t_s)
         seeds = []
-        for i in (int(k) for k in indices):
+        for i in indices.tolist():
             seed = self._pair(scan, i) or self._single(scan, i)
             if seed is None:
                 self._add(scan, i)
