@@ -193,6 +193,7 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
     previous = track.slow_pace_evidence
     track.slow_pace_evidence = (model.window_weight * slow if previous is None
                                 else previous + model.window_weight * slow)
+    track.motion_evidence = motion_evidence(track, model)
     track.class_windows += 1
     track.class_window_t_s = t_s
 
@@ -231,7 +232,7 @@ def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
 def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
     """Log-likelihood of the track's evidence under each class."""
     if track.class_windows:
-        out = motion_evidence(track, model)
+        out = dict(track.motion_evidence)
     else:
         motion = motion_of(track.trail, window_s=model.motion_window_s,
                            min_span_s=model.motion_min_s)

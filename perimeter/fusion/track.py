@@ -173,6 +173,8 @@ class Track:
     slow_pace_evidence: FloatArray | None = None
     """Per candidate pace of a slow mover, the summed log-likelihood of the motion windows
     (see :func:`.classify.accumulate_motion`)."""
+    motion_evidence: dict[str, float] = field(default_factory=dict)
+    """Both combined per class (:func:`.classify.motion_evidence`), once per window."""
     class_windows: int = 0
     class_window_t_s: float = -math.inf
     vehicle_corroborated: bool = False
