@@ -121,6 +121,11 @@ def size_log_likelihood(size_m: float, lo_m: float, hi_m: float, model: ClassMod
     return math.log((1.0 - model.partly_visible) * full + model.partly_visible * partial + 1e-12)
 
 
+def _straightness_log_pdf(straightness: float, a: float) -> float:
+    """Log-density of a window's straightness under Beta(a, 1)."""
+    return math.log(a) + (a - 1.0) * math.log(max(straightness, 1e-3))
+
+
 def motion_log_likelihoods(speed_mps: float, spread_mps: float, straightness: float | None,
                            model: ClassModel) -> dict[str, float]:
     """Log-likelihood of a speed (with its spread) and a straightness under each class."""
@@ -139,8 +144,7 @@ def motion_log_likelihoods(speed_mps: float, spread_mps: float, straightness: fl
             share = model.animal_pause_share
             ll = math.log(share * math.exp(pause) + (1.0 - share) * math.exp(bout) + 1e-300)
         if straightness is not None:
-            a = model.straightness_beta_a[cls]
-            ll += math.log(a) + (a - 1.0) * math.log(max(straightness, 1e-3))
+            ll += _straightness_log_pdf(straightness, model.straightness_beta_a[cls])
         out[cls] = ll
     return out
 
@@ -155,20 +159,15 @@ def window_log_likelihoods(speed_mps: float, straightness: float, model: ClassMo
                            ) -> tuple[dict[str, float], FloatArray]:
     """One motion window's log-likelihood under each class (people as steady walkers), and
     under a slow mover at each candidate pace of :func:`slow_paces_mps`."""
-    lls = {}
-    for cls in CLASSES:
-        if cls in ("person", "group"):
-            sigma = model.speed_sigma_mps[cls]
-            ll = (_log_normal_pdf(speed_mps, model.speed_mean_mps[cls], sigma)
-                  - 0.5 * math.log(2.0 * math.pi))
-            a = model.straightness_beta_a[cls]
-            lls[cls] = ll + math.log(a) + (a - 1.0) * math.log(max(straightness, 1e-3))
-        else:
-            lls[cls] = motion_log_likelihoods(speed_mps, 0.0, straightness, model)[cls]
-    sigma, a = model.slow_pace_sigma_mps, model.slow_straightness_a
+    lls = motion_log_likelihoods(speed_mps, 0.0, straightness, model)
+    for cls in ("person", "group"):
+        lls[cls] = (_log_normal_pdf(speed_mps, model.speed_mean_mps[cls],
+                                    model.speed_sigma_mps[cls]) - 0.5 * math.log(2.0 * math.pi)
+                    + _straightness_log_pdf(straightness, model.straightness_beta_a[cls]))
+    sigma = model.slow_pace_sigma_mps
     slow = (-0.5 * ((speed_mps - slow_paces_mps(model)) / sigma) ** 2
             - math.log(sigma * math.sqrt(2.0 * math.pi))
-            + math.log(a) + (a - 1.0) * math.log(max(straightness, 1e-3)))
+            + _straightness_log_pdf(straightness, model.slow_straightness_a))
     return lls, slow
 
 

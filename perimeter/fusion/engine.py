@@ -189,9 +189,7 @@ class FusionEngine:
 
     # -- stages -------------------------------------------------------------------------
     def _q(self, track: Track) -> float:
-        if track.label_probability < 0.6:
-            return self.config.q_by_class["unknown"]
-        return self.config.q_by_class.get(track.label, self.config.q_by_class["unknown"])
+        return self._qs([track])[0]
 
     _prediction_cache: ekf.PredictionCache | None = None
     _near_rows: list[list[bool]]
@@ -209,7 +207,8 @@ class FusionEngine:
         return cache.predict(tracks, self._qs(tracks))
 
     def _qs(self, tracks: list[Track]) -> list[float]:
-        """:meth:`_q` of each track (one comprehension: it runs for every track per scan)."""
+        """Each track's process noise: its class's, once the class is fairly sure (one
+        comprehension: it runs for every track per scan)."""
         by_class = self.config.q_by_class
         unknown = by_class["unknown"]
         return [unknown if t.label_probability < 0.6 else by_class.get(t.label, unknown)
