@@ -140,6 +140,11 @@ class Features:
         return self.source_db_sum / self.source_n if self.source_n else math.nan
 
 
+def _detection_rate(counts: list[int]) -> float:
+    """A tower sensor's detection rate of a track from ``[hits, looks]`` (Laplace estimate)."""
+    return (counts[0] + 1.0) / (counts[1] + 2.0)
+
+
 @dataclass(slots=True)
 class Track:
     """One live track. ``x, p`` hold the state at ``t_s`` (the last update)."""
@@ -262,21 +267,11 @@ class Track:
         self.fix_last[tower] = t_s
         self.fix_nis.append((t_s, tower, nis))
 
-    def detection_probability(self, key: tuple[int, str]) -> float:
-        """This tower sensor's detection rate of this track (Laplace estimate)."""
-        hits, scans = self.looks.get(key, (0, 0))
-        return (hits + 1.0) / (scans + 2.0)
-
-    def count_look(self, key: tuple[int, str], hit: bool) -> None:
-        counts = self.looks.setdefault(key, [0, 0])
-        counts[0] += int(hit)
-        counts[1] += 1
-
     def look_hit(self, key: tuple[int, str]) -> float:
-        """Count a detection by ``key``; the log of its detection rate before this look
-        (:meth:`detection_probability` then :meth:`count_look`, in one call)."""
+        """Count a detection by tower sensor ``key``; the log of its detection rate of this
+        track before this look."""
         counts = self.looks.setdefault(key, [0, 0])
-        log_pd = math.log((counts[0] + 1.0) / (counts[1] + 2.0))
+        log_pd = math.log(_detection_rate(counts))
         counts[0] += 1
         counts[1] += 1
         return log_pd
@@ -285,7 +280,7 @@ class Track:
         """Count a look by ``key`` that did not detect the track: its score pays
         ``log(1 - Pd)`` with the detection rate before this look."""
         counts = self.looks.setdefault(key, [0, 0])
-        self.llr += math.log(1.0 - (counts[0] + 1.0) / (counts[1] + 2.0))
+        self.llr += math.log(1.0 - _detection_rate(counts))
         counts[1] += 1
 
     def record_hit(self, t_s: float, tower: int, sensor: str, *, counts: bool = True) -> None:
