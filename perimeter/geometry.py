@@ -123,18 +123,39 @@ def ellipse(cov: FloatArray) -> tuple[float, float, float]:
     return math.sqrt(vals[1]), math.sqrt(vals[0]), orientation
 
 
+class Polyline:
+    """A polyline's segments, prepared once for many nearest-point queries."""
+
+    __slots__ = ("_a", "_ab", "_len2")
+
+    def __init__(self, points: Sequence[Point]) -> None:
+        pts = np.asarray(points, dtype=np.float64)
+        self._a = pts[:-1]
+        self._ab = pts[1:] - self._a
+        self._len2 = np.maximum(np.einsum("ij,ij->i", self._ab, self._ab), 1e-12)
+
+    def nearest(self, point: Point) -> tuple[float, Point]:
+        """Distance from ``point`` to the polyline and the nearest point on it."""
+        a, ab = self._a, self._ab
+        p = np.asarray(point, dtype=np.float64)
+        t = np.clip(np.einsum("ij,ij->i", p - a, ab) / self._len2, 0.0, 1.0)
+        proj = a + t[:, None] * ab
+        dist = np.hypot(proj[:, 0] - p[0], proj[:, 1] - p[1])
+        i = int(np.argmin(dist))
+        return float(dist[i]), (float(proj[i, 0]), float(proj[i, 1]))
+
+    def closing_speed_mps(self, point: Point, velocity_mps: Point) -> tuple[float, float]:
+        """Distance from ``point`` and the rate at which it shrinks (positive: approaching)."""
+        dist, near = self.nearest(point)
+        if dist < 1e-9:
+            return dist, math.hypot(*velocity_mps)
+        ux, uy = (near[0] - point[0]) / dist, (near[1] - point[1]) / dist
+        return dist, velocity_mps[0] * ux + velocity_mps[1] * uy
+
+
 def nearest_on_polyline(point: Point, polyline: Sequence[Point]) -> tuple[float, Point]:
     """Distance from ``point`` to a polyline and the nearest point on it."""
-    pts = np.asarray(polyline, dtype=np.float64)
-    a, b = pts[:-1], pts[1:]
-    ab = b - a
-    p = np.asarray(point, dtype=np.float64)
-    len2 = np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-12)
-    t = np.clip(np.einsum("ij,ij->i", p - a, ab) / len2, 0.0, 1.0)
-    proj = a + t[:, None] * ab
-    dist = np.hypot(proj[:, 0] - p[0], proj[:, 1] - p[1])
-    i = int(np.argmin(dist))
-    return float(dist[i]), (float(proj[i, 0]), float(proj[i, 1]))
+    return Polyline(polyline).nearest(point)
 
 
 def distance_to_polyline(point: Point, polyline: Sequence[Point]) -> float:
@@ -144,11 +165,7 @@ def distance_to_polyline(point: Point, polyline: Sequence[Point]) -> float:
 
 def closing_speed_mps(point: Point, velocity_mps: Point, polyline: Sequence[Point]) -> float:
     """Rate at which the distance to the polyline shrinks (positive when approaching)."""
-    dist, near = nearest_on_polyline(point, polyline)
-    if dist < 1e-9:
-        return math.hypot(*velocity_mps)
-    ux, uy = (near[0] - point[0]) / dist, (near[1] - point[1]) / dist
-    return velocity_mps[0] * ux + velocity_mps[1] * uy
+    return Polyline(polyline).closing_speed_mps(point, velocity_mps)[1]
 
 
 def point_in_polygon(point: Point, polygon: Sequence[Point]) -> bool:

@@ -21,7 +21,7 @@ import numpy as np
 from perimeter.contract import AlertEvent, AlertEventKind, Origin, Position, Severity, Velocity
 from perimeter.fusion.origin import origin_of
 from perimeter.fusion.track import Track
-from perimeter.geometry import Point, closing_speed_mps, distance_to_polyline
+from perimeter.geometry import Point, Polyline
 from perimeter.thresholds import Thresholds
 
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
@@ -123,7 +123,7 @@ class TrackAlerter:
     def __init__(self, perimeter: Sequence[Point], tower_ids: Sequence[str],
                  config: AlertConfig | None = None, first_number: int = 1) -> None:
         self.config = config or AlertConfig()
-        self.perimeter = list(perimeter)
+        self._perimeter = Polyline(perimeter)
         self.tower_ids = list(tower_ids)
         self._open: dict[int, _Open] = {}
         self._dormant: list[_Dormant] = []
@@ -164,14 +164,14 @@ class TrackAlerter:
             track.alert_id = None
             closed = self._event("closed", track, t_s, thresholds, state)
             return closed.model_copy(update={"reason": "reclassified"})
-        sev = self._severity(track)
+        place = self._place(track)
         due = t_s - state.last_t_s >= self.config.update_interval_s
-        if not due and track.label == state.cls and sev == state.severity:
+        if not due and track.label == state.cls and place[1] == state.severity:
             return None
         if (not state.adopted and not track.history.full and track.confirmed_t_s is not None
                 and t_s - track.confirmed_t_s <= self.config.origin_refresh_s):
             state.origin = origin_of(track) or state.origin
-        return self._event("update", track, t_s, thresholds, state)
+        return self._event("update", track, t_s, thresholds, state, place)
 
     def on_deleted(self, track: Track, t_s: float, thresholds: Thresholds, *,
                    final: bool = False) -> AlertEvent | None:
@@ -231,16 +231,19 @@ class TrackAlerter:
         state.adopted = True
         return state
 
-    def _severity(self, track: Track) -> Severity:
+    def _place(self, track: Track) -> tuple[float, Severity]:
+        """The track's distance to the perimeter and its severity there."""
         point = (float(track.x[0]), float(track.x[1]))
-        dist = distance_to_polyline(point, self.perimeter)
-        closing = closing_speed_mps(point, (float(track.x[2]), float(track.x[3])), self.perimeter)
-        return severity(track.label, dist, closing, self.config)
+        velocity = (float(track.x[2]), float(track.x[3]))
+        dist, closing = self._perimeter.closing_speed_mps(point, velocity)
+        return dist, severity(track.label, dist, closing, self.config)
 
     def _event(self, kind: AlertEventKind, track: Track, t_s: float, thresholds: Thresholds,
-               state: _Open) -> AlertEvent:
+               state: _Open, place: tuple[float, Severity] | None = None) -> AlertEvent:
+        """The event of ``track`` now (``place``: its :meth:`_place`, when already known)."""
+        dist, sev = place or self._place(track)
         point = (float(track.x[0]), float(track.x[1]))
-        state.last_t_s, state.cls, state.severity = t_s, track.label, self._severity(track)
+        state.last_t_s, state.cls, state.severity = t_s, track.label, sev
         return AlertEvent(
             event=kind, alert_id=state.alert_id, track_id=track.track_id, t_s=t_s,
             class_=track.label,
@@ -249,7 +252,7 @@ class TrackAlerter:
             position=Position(x_m=point[0], y_m=point[1]),
             velocity=Velocity(vx_mps=float(track.x[2]), vy_mps=float(track.x[3])),
             origin=state.origin,
-            distance_to_perimeter_m=distance_to_polyline(point, self.perimeter),
+            distance_to_perimeter_m=dist,
             towers=sorted(self.tower_ids[i] for i in track.towers),
             sensors=sorted(track.sensors),
         )

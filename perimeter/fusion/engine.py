@@ -16,7 +16,13 @@ import numpy.typing as npt
 
 from perimeter.fusion import ekf
 from perimeter.fusion.associate import Assignment, assign, gate_d2
-from perimeter.fusion.classify import ClassModel, classify, label, vehicle_corroborated
+from perimeter.fusion.classify import (
+    ClassModel,
+    accumulate_motion,
+    classify,
+    label,
+    vehicle_corroborated,
+)
 from perimeter.fusion.manage import ManageConfig, TrackManager
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
@@ -355,12 +361,18 @@ class FusionEngine:
         return self.manager.merge_duplicates(t_s, self.towers_xy)
 
     def reclassify(self, t_s: float) -> None:
-        """Refresh every track's class probabilities at data time ``t_s``."""
+        """Refresh the class probabilities of every track that changed, at data time ``t_s``."""
+        model = self.config.classes
         for track in self.manager.tracks:
-            track.probabilities = classify(track, self.config.classes, t_s)
+            accumulate_motion(track, t_s, model)
+            inputs = (track.updates, track.class_windows)
+            if inputs == track.classified_at:
+                continue
+            track.classified_at = inputs
+            track.probabilities = classify(track, model)
             track.label, track.label_probability = label(track.probabilities)
             if track.label == "vehicle" and not track.vehicle_corroborated:  # the alerter's need
-                track.vehicle_corroborated = vehicle_corroborated(track, self.config.classes)
+                track.vehicle_corroborated = vehicle_corroborated(track, model)
 
     def _late(self, scan: Scan) -> None:
         """Out-of-sequence scan: retrodict each track to the scan time and update the present.

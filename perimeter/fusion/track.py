@@ -182,6 +182,9 @@ class Track:
     """Both combined per class (:func:`.classify.motion_evidence`), once per window."""
     class_windows: int = 0
     class_window_t_s: float = -math.inf
+    classified_at: tuple[int, int] | None = None
+    """``(updates, class_windows)`` when :attr:`probabilities` were last computed: the class
+    depends on nothing else, so an unchanged pair needs no new classification."""
     vehicle_corroborated: bool = False
     """Once seen, evidence only a vehicle gives (see :func:`.classify.vehicle_corroborated`)."""
     alert_id: str | None = None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from perimeter.fusion.classify import classify
 from perimeter.fusion.engine import FusionEngine
 from perimeter.thresholds import Thresholds
 from tests.fusion.helpers import scan_of, track_at
@@ -33,3 +34,17 @@ def test_an_empty_report_penalises_only_tracks_within_range() -> None:
     near, far = engine.tracks
     engine.step(scan_of(1, (0.0, 60_000.0), 1.0, []))
     assert far.llr < 0.0 and near.llr == 0.0
+
+
+def test_reclassify_recomputes_only_tracks_that_changed() -> None:
+    engine = engine_with((3000.0, 0.0), (3000.0, 60_000.0))
+    near, far = engine.tracks
+    engine.reclassify(0.5)
+    first_near, first_far = near.probabilities, far.probabilities
+    assert first_near and first_far
+    engine.step(scan_of(0, (0.0, 0.0), 1.0, [(3000.0, 0.0)]))  # only the near track updates
+    engine.reclassify(1.0)
+    assert far.probabilities is first_far  # nothing it depends on changed: kept as it was
+    assert near.probabilities is not first_near
+    for track in (near, far):  # what was kept is what classifying anew gives
+        assert track.probabilities == classify(track, engine.config.classes)
