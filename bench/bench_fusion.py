@@ -6,7 +6,9 @@ lines are parsed into bus messages outside the timing, then fed to a fresh ``Fus
 (``feed`` for every message, then ``finish``) ``--repeats`` times. Reported: medians per CPU
 second of the process (one core; steadier than wall time on a shared machine), with and without
 the contract decoding (pydantic JSON validation of each payload, timed alone and subtracted),
-and the ratio to the 50,000 detections/s target of issue 4. Run from the repository root:
+and the ratio to the 50,000 detections/s target of issue 4. The last column is the ceiling
+of a per-report pipeline in Python on this stream: the intake alone (decoding, duplicate
+check, conversion to a scan) with no tracking at all. Run from the repository root:
 
     python bench/bench_fusion.py [--repeats 3] [--duration-12 1200] [--duration-200 300]
 """
@@ -19,13 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from bench_sim import scaled_scenario
 
 from perimeter import topics
 from perimeter.bus import Message
 from perimeter.contract import SensorReport, TowerStatus, parse_payload
+from perimeter.fusion.gate import DuplicateFilter, GateConfig
 from perimeter.fusion.replay import CollectingOutput, parse_line
 from perimeter.fusion.runner import FusionRunner
+from perimeter.fusion.scan import scan_from_report
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 from sim.record import record
@@ -65,18 +70,41 @@ def decode_cpu_s(messages: list[Message]) -> float:
     return time.process_time() - start
 
 
+def intake_cpu_s(site: Site, messages: list[Message]) -> float:
+    """CPU seconds of a report's intake before any tracking: topic, contract decoding,
+    duplicate check and the conversion to a :class:`Scan` (what ``feed`` does first)."""
+    index = {t.id: i for i, t in enumerate(site.towers)}
+    towers_xy = np.array([t.xy for t in site.towers], dtype=np.float64)
+    dupes = DuplicateFilter(GateConfig().seq_memory)
+    thresholds = Thresholds()
+    floors = {"thermal": thresholds.thermal_min_snr_db,
+              "acoustic": thresholds.acoustic_min_snr_db}
+    start = time.process_time()
+    for message in messages:
+        parsed = topics.parse_tower_topic(message.topic)
+        if parsed is None or parsed.channel is topics.TowerChannel.STATUS:
+            continue
+        report = parse_payload(SensorReport, message.payload)
+        if dupes.check(report.tower_id, report.sensor, report.seq, report.t_s):
+            i = index[report.tower_id]
+            scan_from_report(report, i, towers_xy[i], floors[report.sensor])
+    return time.process_time() - start
+
+
 def measure(label: str, scenario: Scenario, until_s: float, repeats: int) -> None:
     messages = recorded(scenario, until_s)
     runs = [fuse_cpu_s(scenario.site_model, messages) for _ in range(repeats)]
     cpu = statistics.median(r[0] for r in runs)
     decode = statistics.median(decode_cpu_s(messages) for _ in range(repeats))
+    intake = statistics.median(intake_cpu_s(scenario.site_model, messages)
+                               for _ in range(repeats))
     detections, alerts = runs[0][1], runs[0][2]
     core = detections / max(cpu - decode, 1e-9)
     target = TARGET_DETECTIONS_PER_S
     print(f"{label:32} {len(scenario.site_model.towers):6d} {until_s:7.0f} "
           f"{len(messages):9d} {detections:9d} {alerts:6d} {len(messages) / cpu:10.0f} "
           f"{detections / cpu:10.0f} {detections / cpu / target:7.2f} "
-          f"{core:12.0f} {core / target:7.2f}", flush=True)
+          f"{core:12.0f} {core / target:7.2f} {detections / intake:12.0f}", flush=True)
 
 
 def main() -> None:
@@ -90,9 +118,10 @@ def main() -> None:
     print(f"medians of {args.repeats} runs per CPU second, one core; ratio to "
           f"{TARGET_DETECTIONS_PER_S:,.0f} detections/s")
     print(f"{'case':32} {'towers':>6} {'sim s':>7} {'messages':>9} {'dets':>9} {'alerts':>6} "
-          f"{'msgs/s':>10} {'dets/s':>10} {'ratio':>7} {'dets/s core':>12} {'ratio':>7}")
+          f"{'msgs/s':>10} {'dets/s':>10} {'ratio':>7} {'dets/s core':>12} {'ratio':>7} "
+          f"{'dets/s intake':>12}")
     print(f"{'':32} {'':6} {'':7} {'':9} {'':9} {'':6} {'(with JSON decoding)':>29} "
-          f"{'(fusion only)':>20}")
+          f"{'(fusion only)':>20} {'(no tracking)':>13}")
     measure("western-heights, default", load_scenario("default"), args.duration_12, args.repeats)
     measure("generated 200, targets per 6 km", scaled_scenario(200, 4200.0, True),
             args.duration_200, args.repeats)
