@@ -6,9 +6,12 @@ lines are parsed into bus messages outside the timing, then fed to a fresh ``Fus
 (``feed`` for every message, then ``finish``) ``--repeats`` times. Reported: medians per CPU
 second of the process (one core; steadier than wall time on a shared machine), with and without
 the contract decoding (pydantic JSON validation of each payload, timed alone and subtracted),
-and the ratio to the 50,000 detections/s target of issue 4. The last column is the ceiling
+and the ratio to the 50,000 detections/s target of issue 4. The last two columns are ceilings
 of a per-report pipeline in Python on this stream: the intake alone (decoding, duplicate
-check, conversion to a scan) with no tracking at all. Run from the repository root:
+check, conversion to a scan) with no tracking at all; and the tracking alone, were each report
+with a detection to cost no more than one track's numpy EKF cycle (predict, innovation, gate
+and assignment, update: :func:`one_track_cycle_s`) and everything else nothing. Run from the
+repository root:
 
     python bench/bench_fusion.py [--repeats 3] [--duration-12 1200] [--duration-200 300]
 """
@@ -27,6 +30,8 @@ from bench_sim import scaled_scenario
 from perimeter import topics
 from perimeter.bus import Message
 from perimeter.contract import SensorReport, TowerStatus, parse_payload
+from perimeter.fusion import ekf
+from perimeter.fusion.associate import assign, gate_d2
 from perimeter.fusion.gate import DuplicateFilter, GateConfig
 from perimeter.fusion.replay import CollectingOutput, parse_line
 from perimeter.fusion.runner import FusionRunner
@@ -70,15 +75,17 @@ def decode_cpu_s(messages: list[Message]) -> float:
     return time.process_time() - start
 
 
-def intake_cpu_s(site: Site, messages: list[Message]) -> float:
+def intake_cpu_s(site: Site, messages: list[Message]) -> tuple[float, int]:
     """CPU seconds of a report's intake before any tracking: topic, contract decoding,
-    duplicate check and the conversion to a :class:`Scan` (what ``feed`` does first)."""
+    duplicate check and the conversion to a :class:`Scan` (what ``feed`` does first); and how
+    many scans kept a detection above the thresholds."""
     index = {t.id: i for i, t in enumerate(site.towers)}
     towers_xy = np.array([t.xy for t in site.towers], dtype=np.float64)
     dupes = DuplicateFilter(GateConfig().seq_memory)
     thresholds = Thresholds()
     floors = {"thermal": thresholds.thermal_min_snr_db,
               "acoustic": thresholds.acoustic_min_snr_db}
+    seen = 0
     start = time.process_time()
     for message in messages:
         parsed = topics.parse_tower_topic(message.topic)
@@ -87,8 +94,27 @@ def intake_cpu_s(site: Site, messages: list[Message]) -> float:
         report = parse_payload(SensorReport, message.payload)
         if dupes.check(report.tower_id, report.sensor, report.seq, report.t_s):
             i = index[report.tower_id]
-            scan_from_report(report, i, towers_xy[i], floors[report.sensor])
-    return time.process_time() - start
+            seen += scan_from_report(report, i, towers_xy[i], floors[report.sensor]).size > 0
+    return time.process_time() - start, seen
+
+
+def one_track_cycle_s(cycles: int = 20_000) -> float:
+    """CPU seconds of the least numpy work a report with a detection needs: predict one track,
+    its bearing innovation, the gate and assignment, and the EKF update (median of 5 batches)."""
+    x, p = np.array([[3000.0, 0.0, -1.0, 0.0]]), np.diag([100.0, 100.0, 1.0, 1.0])[None]
+    tower, z, r2 = np.array([0.0, 0.0]), np.array([1.57]), np.array([1e-5])
+    dt, q, gate = np.array([1.0]), np.array([0.05]), gate_d2(0.99)
+    times = []
+    for _ in range(5):
+        start = time.process_time()
+        for _ in range(cycles):
+            xp, pp = ekf.predict(x, p, dt, q)
+            nu, s, h = ekf.innovation(xp, pp, tower, z, r2)
+            found = assign(nu, s, gate)
+            ekf.update(xp[found.tracks], pp[found.tracks], h[found.tracks],
+                       nu[found.tracks, found.detections], r2[found.detections])
+        times.append((time.process_time() - start) / cycles)
+    return statistics.median(times)
 
 
 def measure(label: str, scenario: Scenario, until_s: float, repeats: int) -> None:
@@ -96,15 +122,17 @@ def measure(label: str, scenario: Scenario, until_s: float, repeats: int) -> Non
     runs = [fuse_cpu_s(scenario.site_model, messages) for _ in range(repeats)]
     cpu = statistics.median(r[0] for r in runs)
     decode = statistics.median(decode_cpu_s(messages) for _ in range(repeats))
-    intake = statistics.median(intake_cpu_s(scenario.site_model, messages)
-                               for _ in range(repeats))
+    intakes = [intake_cpu_s(scenario.site_model, messages) for _ in range(repeats)]
+    intake, seen = statistics.median(i[0] for i in intakes), intakes[0][1]
     detections, alerts = runs[0][1], runs[0][2]
+    floor = detections / (seen * one_track_cycle_s())
     core = detections / max(cpu - decode, 1e-9)
     target = TARGET_DETECTIONS_PER_S
     print(f"{label:32} {len(scenario.site_model.towers):6d} {until_s:7.0f} "
           f"{len(messages):9d} {detections:9d} {alerts:6d} {len(messages) / cpu:10.0f} "
           f"{detections / cpu:10.0f} {detections / cpu / target:7.2f} "
-          f"{core:12.0f} {core / target:7.2f} {detections / intake:12.0f}", flush=True)
+          f"{core:12.0f} {core / target:7.2f} {detections / intake:12.0f} {floor:12.0f}",
+          flush=True)
 
 
 def main() -> None:
@@ -119,9 +147,9 @@ def main() -> None:
           f"{TARGET_DETECTIONS_PER_S:,.0f} detections/s")
     print(f"{'case':32} {'towers':>6} {'sim s':>7} {'messages':>9} {'dets':>9} {'alerts':>6} "
           f"{'msgs/s':>10} {'dets/s':>10} {'ratio':>7} {'dets/s core':>12} {'ratio':>7} "
-          f"{'dets/s intake':>12}")
+          f"{'dets/s intake':>12} {'dets/s cycle':>12}")
     print(f"{'':32} {'':6} {'':7} {'':9} {'':9} {'':6} {'(with JSON decoding)':>29} "
-          f"{'(fusion only)':>20} {'(no tracking)':>13}")
+          f"{'(fusion only)':>20} {'(no tracking)':>13} {'(one EKF)':>12}")
     measure("western-heights, default", load_scenario("default"), args.duration_12, args.repeats)
     measure("generated 200, targets per 6 km", scaled_scenario(200, 4200.0, True),
             args.duration_200, args.repeats)
