@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -253,23 +254,16 @@ def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
             mean, spread = model.height_m[cls]
             out[cls] += _log_normal_pdf(height, mean, math.hypot(spread, height_err))
         if total > 0:
-            out[cls] += weight * float(counts @ _log_hint_table(model, cls))
+            row = _log_hint_row(model.hint_likelihood[cls], model.hint_clutter_share)
+            out[cls] += weight * float(counts @ row)
     return out
 
 
-_HINT_TABLES: dict[tuple[int, str], tuple[ClassModel, FloatArray]] = {}
-
-
-def _log_hint_table(model: ClassModel, cls: str) -> FloatArray:
-    """``log P(kind_hint | cls)`` with the clutter share mixed in (computed once per model)."""
-    cached = _HINT_TABLES.get((id(model), cls))
-    if cached is None or cached[0] is not model:
-        if len(_HINT_TABLES) > 256:  # models come and go in tuning: keep the memo small
-            _HINT_TABLES.clear()
-        table = np.asarray(model.hint_likelihood[cls])
-        mixed = (1.0 - model.hint_clutter_share) * table + model.hint_clutter_share / table.size
-        cached = _HINT_TABLES[(id(model), cls)] = (model, np.log(mixed))
-    return cached[1]
+@lru_cache(maxsize=64)
+def _log_hint_row(likelihoods: tuple[float, ...], clutter_share: float) -> FloatArray:
+    """``log P(kind_hint | class)`` with the clutter share mixed in (computed once; read only)."""
+    table = np.asarray(likelihoods)
+    return np.log((1.0 - clutter_share) * table + clutter_share / table.size)
 
 
 def classify(track: Track, model: ClassModel, t_s: float | None = None) -> dict[str, float]:
