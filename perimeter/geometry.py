@@ -144,8 +144,9 @@ class Polyline:
         i = int(np.argmin(dist))
         return float(dist[i]), (float(proj[i, 0]), float(proj[i, 1]))
 
-    def closing_speed_mps(self, point: Point, velocity_mps: Point) -> tuple[float, float]:
-        """Distance from ``point`` and the rate at which it shrinks (positive: approaching)."""
+    def distance_and_closing(self, point: Point, velocity_mps: Point) -> tuple[float, float]:
+        """Distance (m) from ``point`` and the rate (m/s) at which it shrinks (positive:
+        approaching)."""
         dist, near = self.nearest(point)
         if dist < 1e-9:
             return dist, math.hypot(*velocity_mps)
@@ -165,7 +166,7 @@ def distance_to_polyline(point: Point, polyline: Sequence[Point]) -> float:
 
 def closing_speed_mps(point: Point, velocity_mps: Point, polyline: Sequence[Point]) -> float:
     """Rate at which the distance to the polyline shrinks (positive when approaching)."""
-    return Polyline(polyline).closing_speed_mps(point, velocity_mps)[1]
+    return Polyline(polyline).distance_and_closing(point, velocity_mps)[1]
 
 
 def point_in_polygon(point: Point, polygon: Sequence[Point]) -> bool:

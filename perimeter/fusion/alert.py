@@ -235,7 +235,7 @@ class TrackAlerter:
         """The track's distance to the perimeter and its severity there."""
         point = (float(track.x[0]), float(track.x[1]))
         velocity = (float(track.x[2]), float(track.x[3]))
-        dist, closing = self._perimeter.closing_speed_mps(point, velocity)
+        dist, closing = self._perimeter.distance_and_closing(point, velocity)
         return dist, severity(track.label, dist, closing, self.config)
 
     def _event(self, kind: AlertEventKind, track: Track, t_s: float, thresholds: Thresholds,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from perimeter.fusion import ekf
+from perimeter.fusion import ekf, evidence
 from perimeter.fusion.associate import Assignment, assign, gate_d2
 from perimeter.fusion.classify import (
     ClassModel,
@@ -272,42 +272,10 @@ class FusionEngine:
         x0, y0 = track.x[:2].tolist()
         rng = float(np.hypot(x0 - tx, y0 - ty))
         if scan.sensor == "thermal":
-            self._thermal_features(track, scan, d, rng)
+            i = scan.tower_index
+            evidence.add_thermal(track, scan, d, rng, self._ifov[i], self._height[i])
         else:
-            self._acoustic_features(track, scan, d, rng)
-
-    def _thermal_features(self, track: Track, scan: Scan, d: int, rng: float) -> None:
-        """Size, height and contrast evidence of a thermal detection at range ``rng``."""
-        feats = track.features
-        feats.thermal_hits += 1
-        ifov = self._ifov[scan.tower_index]
-        size_px = float(scan.size_px[d])
-        if not math.isnan(size_px) and size_px > 0:
-            feats.sizes_m.append(size_px * rng * ifov)
-        elev = math.nan if scan.elevation_rad is None else float(scan.elevation_rad[d])
-        if not math.isnan(elev):
-            feats.heights_m.append(self._height[scan.tower_index] + rng * math.tan(elev))
-            # a pixel of elevation noise, and the range error through the depression angle
-            range_sigma = math.sqrt(max(float(track.p[0, 0] + track.p[1, 1]), 0.0))
-            feats.height_sigmas_m.append(math.hypot(rng * ifov,
-                                                    range_sigma * math.tan(abs(elev))))
-        contrast = float(scan.contrast_k[d])
-        if not math.isnan(contrast):
-            feats.contrast_k_sum += contrast
-            feats.contrast_n += 1
-
-    @staticmethod
-    def _acoustic_features(track: Track, scan: Scan, d: int, rng: float) -> None:
-        """Sound-hint and source-level evidence of an acoustic detection at range ``rng``."""
-        feats = track.features
-        feats.acoustic_hits += 1
-        hint = int(scan.kind_hint[d])
-        if hint >= 0:
-            feats.hint_counts[hint] += 1
-        level = float(scan.level_db[d])
-        if not math.isnan(level):
-            feats.source_db_sum += level + 20 * math.log10(max(rng, 1.0))
-            feats.source_n += 1
+            evidence.add_acoustic(track, scan, d, rng)
 
     def _upgrade(self, track: Track, x: FloatArray, p: FloatArray, scan: Scan, d: int) -> bool:
         """A second tower sees a single-tower track: re-triangulate it (range now observable)."""

@@ -99,9 +99,9 @@ class Features:
         default=((), math.nan), init=False, repr=False, compare=False)
     _height_memo: tuple[tuple[tuple[float, ...], ...], tuple[float, float]] = field(
         default=((), (math.nan, math.nan)), init=False, repr=False, compare=False)
-    """The last :attr:`size_m` and :attr:`height_m` with the values they came from: every
-    housekeeping classifies every track, most of which gained no thermal detection since
-    (comparing the values is a fraction of the quantile's cost)."""
+    """The last :attr:`size_m` and :attr:`height_m` with the values they came from: a track
+    reclassified after an acoustic update, or asked by the vehicle check, gained no thermal
+    detection since (comparing the values is a fraction of the quantile's cost)."""
 
     @property
     def size_m(self) -> float:
