@@ -27,6 +27,12 @@ MAX_DETECTIONS_PER_REPORT = 512
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Bearing = Annotated[float, Field(ge=0.0, lt=360.0, allow_inf_nan=False)]
 TowerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+"""A fusion session (one run of ``perimeter up`` or of the fusion service)."""
+Word = Annotated[str, Field(min_length=1, max_length=128)]
+
+CloseReason = Literal["reclassified", "track_lost", "superseded", "recovered", "stream_end"]
+"""Why an alert closed (``reason`` of a ``closed`` event); see docs/contract-extensions.md."""
 
 
 class ContractError(ValueError):
@@ -127,6 +133,15 @@ class AlertEvent(_Model):
     distance_to_perimeter_m: FiniteFloat | None = None
     towers: list[str] = []
     sensors: list[SensorKind] = []
+    run_id: RunId | None = None
+    """The fusion session that raised the alert."""
+    fault: Word | None = None
+    """Of a ``tower_fault``: ``offline``, ``silent``, ``sensor_fail:<sensors>`` or
+    ``site_silent`` (every tower silent or offline)."""
+    reason: Word | None = None
+    """Of a ``closed`` event: a :data:`CloseReason`."""
+    superseded_by: RunId | None = None
+    """Of a ``closed`` event with reason ``superseded``: the run that closed it."""
 
     def to_payload(self) -> dict[str, object]:
         """The JSON-ready dict with ``class`` spelled as in the contract."""
@@ -156,6 +171,7 @@ class FusionStatus(_Model):
     state: Literal["online", "offline"]
     t_s: FiniteFloat | None = None
     counters: dict[str, int] = {}
+    run_id: RunId | None = None
 
 
 class DeadLetter(_Model):

@@ -25,7 +25,7 @@ from perimeter.contract import AlertEvent, DeadLetter, FusionStatus, TracksSnaps
 from perimeter.fusion.runner import FusionRunner
 
 if TYPE_CHECKING:
-    from perimeter.store import AlertRecord, AlertStore
+    from perimeter.store import AlertRecord
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,7 @@ def status_message(state: str, t_s: float | None, counters: dict[str, int]) -> M
     return Message(topics.FUSION_STATUS, dump_payload(status), retain=True, qos=1)
 
 
-def resume_open_alerts(runner: FusionRunner, store: AlertStore,
-                       left_open: Sequence[AlertRecord]) -> int:
+def resume_open_alerts(runner: FusionRunner, left_open: Sequence[AlertRecord]) -> int:
     """Take over the alerts an earlier run left open: track alerts wait for the object's new
     track (see :meth:`FusionRunner.resume_alerts`), tower faults continue while the tower is
     still faulty and close when it recovers. Returns how many were taken over."""
@@ -49,10 +48,8 @@ def resume_open_alerts(runner: FusionRunner, store: AlertStore,
     for record in left_open:
         if record.class_ != "tower_fault" or len(record.towers) != 1:
             continue
-        latest = store.latest_event(record.alert_id)
-        fault = (latest.model_extra or {}).get("fault") if latest is not None else None
-        if isinstance(fault, str) and runner.health.resume(
-                record.towers[0], record.alert_id, fault, record.last_t_s):
+        if record.fault is not None and runner.health.resume(
+                record.towers[0], record.alert_id, record.fault, record.last_t_s):
             faults += 1
     runner.counters["faults_resumed"] += faults
     return resumed + faults
@@ -174,7 +171,7 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
     def make_runner(out: BusOutput) -> FusionRunner:
         runner = FusionRunner(site, thresholds, out, first_alert_number=first_alert,
                               first_track_number=first_track)
-        resume_open_alerts(runner, store, left_open)
+        resume_open_alerts(runner, left_open)
         return runner
 
     service = FusionService(bus, make_runner, store.append)

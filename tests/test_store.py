@@ -126,9 +126,10 @@ def test_events_after_resumes_in_order(store: AlertStore) -> None:
 
 def test_ack_keeps_first_and_unknown_raises(store: AlertStore) -> None:
     store.append(event("a-000001"))
-    first = store.ack("a-000001", "alice", 500.0)
-    again = store.ack("a-000001", "bob", 600.0)
-    assert first.acked and (again.acked_by, again.acked_at_t_s) == ("alice", 500.0)
+    first = store.ack("a-000001", "alice", 1_796_500_000.0, 130.0)
+    again = store.ack("a-000001", "bob", 1_796_500_060.0, 190.0)
+    assert first.acked and (again.acked_by, again.acked_at_t_s, again.acked_at_wall_s) == (
+        "alice", 130.0, 1_796_500_000.0)
     with pytest.raises(UnknownAlertError):
         store.ack("a-999999", "alice", 1.0)
     with pytest.raises(StoreError, match="by"):
@@ -197,7 +198,7 @@ def test_two_processes_share_one_database(db_url: str) -> None:
 def test_thresholds_audit_keeps_changes_newest_first(db_url: str) -> None:
     with AlertStore.open(db_url) as store:
         store.thresholds_audit.record({"thermal.min_snr_db": 9.0}, "alice", 10.0,
-                                      {"thermal.min_snr_db": 9.0, "track.confirm_m": 3})
+                                      {"thermal.min_snr_db": 9.0, "track.confirm_m": 3}, 7.5)
         store.thresholds_audit.record({"track.confirm_m": 4}, "bob", 20.0,
                                       {"thermal.min_snr_db": 9.0, "track.confirm_m": 4})
     with AlertStore.open(db_url) as reopened:
@@ -205,6 +206,8 @@ def test_thresholds_audit_keeps_changes_newest_first(db_url: str) -> None:
     assert [(c.by, c.changes) for c in history] == [
         ("bob", {"track.confirm_m": 4}), ("alice", {"thermal.min_snr_db": 9.0})]
     assert history[0].result["track.confirm_m"] == 4 and history[0].id > history[1].id
+    assert (history[1].at_wall_s, history[1].at_t_s) == (10.0, 7.5)
+    assert (history[0].at_wall_s, history[0].at_t_s) == (20.0, None)
 
 
 def test_sqlite_file_gets_its_folder(tmp_path: Path) -> None:
@@ -231,8 +234,79 @@ def test_latest_event_keeps_the_extras_the_record_drops() -> None:
     with AlertStore.open(":memory:") as store:
         fault = AlertEvent.model_validate({
             "event": "new", "alert_id": "a-000007", "t_s": 5.0, "class": "tower_fault",
-            "confidence": 1.0, "severity": "high", "towers": ["T03"], "fault": "silent"})
+            "confidence": 1.0, "severity": "high", "towers": ["T03"], "fault": "silent",
+            "beyond": 1})
         store.append(fault)
         latest = store.latest_event("a-000007")
-        assert latest is not None and latest.model_extra == {"fault": "silent"}
+        assert latest is not None and latest.model_extra == {"beyond": 1}
         assert store.latest_event("a-000008") is None
+
+
+def test_fault_reason_and_run_are_fields_of_the_record(store: AlertStore) -> None:
+    store.append(AlertEvent.model_validate({
+        "event": "new", "alert_id": "a-000007", "t_s": 5.0, "class": "tower_fault",
+        "confidence": 1.0, "severity": "high", "towers": ["T03"], "fault": "silent",
+        "run_id": "r-1"}))
+    store.append(event("a-000008", run_id="r-2"))
+    store.append(event("a-000008", "closed", 130.0, run_id="r-2", reason="track_lost"))
+    fault, closed = store.get_alert("a-000007"), store.get_alert("a-000008")
+    assert fault is not None
+    assert (fault.fault, fault.run_id, fault.reason) == ("silent", "r-1", None)
+    assert closed is not None and (closed.reason, closed.status) == ("track_lost", "closed")
+    assert [r.alert_id for r in store.list_alerts(run_id="r-2")[0]] == ["a-000008"]
+    assert store.list_alerts(run_id="r-3")[0] == []
+
+
+_V1_SCHEMA = [  # the schema before versioning (wall-clock times in *_t_s columns)
+    """CREATE TABLE alert_events (seq {serial} PRIMARY KEY, alert_id TEXT NOT NULL,
+        event TEXT NOT NULL, t_s DOUBLE PRECISION NOT NULL, payload TEXT NOT NULL,
+        UNIQUE (alert_id, event, t_s))""",
+    """CREATE TABLE alerts (alert_id TEXT PRIMARY KEY, number BIGINT NOT NULL,
+        track_number BIGINT NOT NULL, created_seq BIGINT NOT NULL UNIQUE, status TEXT NOT NULL,
+        class TEXT NOT NULL, severity TEXT NOT NULL, first_t_s DOUBLE PRECISION NOT NULL,
+        last_t_s DOUBLE PRECISION NOT NULL, last_seq BIGINT NOT NULL, updates BIGINT NOT NULL,
+        latest TEXT NOT NULL, acked_by TEXT, acked_at_t_s DOUBLE PRECISION)""",
+    "CREATE INDEX alerts_by_time ON alerts (first_t_s)",
+    """CREATE TABLE threshold_changes (id {serial} PRIMARY KEY,
+        at_t_s DOUBLE PRECISION NOT NULL, actor TEXT NOT NULL, changes TEXT NOT NULL,
+        result TEXT NOT NULL)""",
+    """INSERT INTO alert_events (alert_id, event, t_s, payload) VALUES ('a-000005', 'new',
+        1768514460.0, '{"event":"new","alert_id":"a-000005","t_s":1768514460.0,"class":"person",
+        "confidence":0.9,"severity":"high"}')""",
+    """INSERT INTO alerts VALUES ('a-000005', 5, 0, 1, 'open', 'person', 'high', 1768514460.0,
+        1768514460.0, 1, 1, '{"event":"new","alert_id":"a-000005","t_s":1768514460.0,
+        "class":"person","confidence":0.9,"severity":"high"}', 'alice', 1796500000.0)""",
+    """INSERT INTO threshold_changes (at_t_s, actor, changes, result) VALUES (1796500100.0,
+        'bob', '{"track.confirm_m": 4}', '{"track.confirm_m": 4}')""",
+]
+
+
+def _make_v1(db_url: str) -> None:
+    if db_url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(sqlite_path(db_url))
+        for statement in _V1_SCHEMA:
+            conn.execute(statement.replace("{serial}", "INTEGER"))
+        conn.commit()
+        conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for statement in _V1_SCHEMA:
+            conn.execute(statement.replace("{serial}", "BIGSERIAL"))  # type: ignore[arg-type]
+
+
+def test_a_database_of_the_first_schema_opens_migrated(db_url: str) -> None:
+    _make_v1(db_url)
+    for _ in range(2):  # migrated once; opening again changes nothing
+        with AlertStore.open(db_url) as store:
+            record = store.get_alert("a-000005")
+            assert record is not None and record.acked_by == "alice"
+            assert (record.acked_at_wall_s, record.acked_at_t_s) == (1796500000.0, None)
+            change = store.thresholds_audit.history()[0]
+            assert (change.at_wall_s, change.at_t_s, change.by) == (1796500100.0, None, "bob")
+            store.append(event("a-000006", run_id="r-9"))
+            assert [r.alert_id for r in store.list_alerts(run_id="r-9")[0]] == ["a-000006"]
+            assert store.max_alert_number() == 6

@@ -25,7 +25,7 @@ from perimeter.store.sqlite_backend import SqliteBackend, sqlite_path
 MAX_PAGE = 1000
 
 _COLUMNS = ("alert_id, status, first_t_s, last_t_s, last_seq, updates, latest, "
-            "acked_by, acked_at_t_s, created_seq")
+            "acked_by, acked_at_t_s, acked_at_wall_s, created_seq")
 
 
 def open_backend(url: str) -> Backend:
@@ -75,13 +75,16 @@ class AlertStore:
             _update_alert(tx, seq, event, payload)
             return seq
 
-    def ack(self, alert_id: str, by: str, at_t_s: float) -> AlertRecord:
-        """Acknowledge an alert; the first acknowledgement is kept, repeats change nothing."""
+    def ack(self, alert_id: str, by: str, at_wall_s: float,
+            at_t_s: float | None = None) -> AlertRecord:
+        """Acknowledge an alert at wall-clock ``at_wall_s`` (Unix s) and data time ``at_t_s``
+        (None when unknown); the first acknowledgement is kept, repeats change nothing."""
         if not by.strip():
             raise StoreError("by", "must name who acknowledges")
         with self._db.write() as tx:
-            tx.execute("UPDATE alerts SET acked_by = ?, acked_at_t_s = ? "
-                       "WHERE alert_id = ? AND acked_by IS NULL", (by, at_t_s, alert_id))
+            tx.execute("UPDATE alerts SET acked_by = ?, acked_at_wall_s = ?, acked_at_t_s = ? "
+                       "WHERE alert_id = ? AND acked_by IS NULL",
+                       (by, at_wall_s, at_t_s, alert_id))
         record = self.get_alert(alert_id)
         if record is None:
             raise UnknownAlertError(alert_id)
@@ -92,16 +95,19 @@ class AlertStore:
     def list_alerts(self, *, status: str | None = None, severity: str | None = None,
                     class_: str | None = None, since_t_s: float | None = None,
                     until_t_s: float | None = None, limit: int = 50,
-                    cursor: str | None = None) -> tuple[list[AlertRecord], str | None]:
+                    cursor: str | None = None, run_id: str | None = None,
+                    ) -> tuple[list[AlertRecord], str | None]:
         """One page of alerts, newest first (by creation); the cursor is stable under inserts.
 
-        ``since_t_s`` / ``until_t_s`` bound when the alert was raised (``first_t_s``).
+        ``since_t_s`` / ``until_t_s`` bound when the alert was raised (``first_t_s``);
+        ``run_id`` keeps one fusion session's alerts.
         """
         if not 1 <= limit <= MAX_PAGE:
             raise StoreError("limit", f"must be in [1, {MAX_PAGE}], got {limit}")
         where: list[str] = []
         args: list[Any] = []
-        for column, value in (("status", status), ("severity", severity), ("class", class_)):
+        for column, value in (("status", status), ("severity", severity), ("class", class_),
+                              ("run_id", run_id)):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
@@ -133,8 +139,7 @@ class AlertStore:
         return _record(found[0], history)
 
     def latest_event(self, alert_id: str) -> AlertEvent | None:
-        """The alert's latest event as stored (with the extras the record drops, such as a
-        tower fault's ``fault``), or None."""
+        """The alert's latest event as stored (with any extras the record drops), or None."""
         found = self._db.read("SELECT latest FROM alerts WHERE alert_id = ?", (alert_id,))
         return parse_payload(AlertEvent, found[0][0]) if found else None
 
@@ -189,10 +194,11 @@ def _update_alert(tx: Tx, seq: int, event: AlertEvent, payload: str) -> None:
     if not found:
         tx.execute(
             "INSERT INTO alerts (alert_id, number, track_number, created_seq, status, class, "
-            "severity, first_t_s, last_t_s, last_seq, updates, latest) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            "severity, first_t_s, last_t_s, last_seq, updates, latest, run_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
             (event.alert_id, alert_number(event.alert_id), alert_number(event.track_id or ""),
-             seq, status, event.class_, event.severity, event.t_s, event.t_s, seq, payload))
+             seq, status, event.class_, event.severity, event.t_s, event.t_s, seq, payload,
+             event.run_id))
         return
     if event.t_s < found[0][0]:  # a late, older event: history only; a close still closes
         tx.execute("UPDATE alerts SET updates = updates + 1, "
@@ -207,8 +213,9 @@ def _update_alert(tx: Tx, seq: int, event: AlertEvent, payload: str) -> None:
 
 
 def _record(row: Row, history: list[StoredEvent] | None = None) -> AlertRecord:
-    alert_id, status, first_t_s, last_t_s, last_seq, updates, latest, by, at_t_s, _ = row
+    alert_id, status, first_t_s, last_t_s, last_seq, updates, latest, by, at_t_s, wall_s, _ = row
     return AlertRecord.from_stored(
         latest, alert_id=alert_id, status=status,
         first_t_s=first_t_s, last_t_s=last_t_s, last_seq=last_seq, updates=updates,
-        acked=by is not None, acked_by=by, acked_at_t_s=at_t_s, history=history)
+        acked=by is not None, acked_by=by, acked_at_t_s=at_t_s, acked_at_wall_s=wall_s,
+        history=history)

@@ -17,7 +17,10 @@ class ThresholdChange(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: int
-    at_t_s: float
+    at_wall_s: float
+    """Wall-clock time of the change (Unix s, the API server's clock)."""
+    at_t_s: float | None = None
+    """Data time of the change (the newest report time the API had seen), None if unknown."""
     by: str
     changes: dict[str, Any]
     result: dict[str, Any]
@@ -29,20 +32,21 @@ class ThresholdAudit:
     def __init__(self, backend: Backend) -> None:
         self._db = backend
 
-    def record(self, changes: Mapping[str, Any], by: str, at_t_s: float,
-               result: Mapping[str, Any]) -> ThresholdChange:
-        """Keep one change; returns it with its id."""
+    def record(self, changes: Mapping[str, Any], by: str, at_wall_s: float,
+               result: Mapping[str, Any], at_t_s: float | None = None) -> ThresholdChange:
+        """Keep one change made at wall-clock ``at_wall_s`` and data time ``at_t_s``; returns
+        it with its id."""
         with self._db.write() as tx:
             change_id = tx.insert_returning_id(
-                "INSERT INTO threshold_changes (at_t_s, actor, changes, result) "
-                "VALUES (?, ?, ?, ?)",
-                (at_t_s, by, json.dumps(dict(changes)), json.dumps(dict(result))))
-        return ThresholdChange(id=change_id, at_t_s=at_t_s, by=by, changes=dict(changes),
-                               result=dict(result))
+                "INSERT INTO threshold_changes (at_wall_s, at_t_s, actor, changes, result) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (at_wall_s, at_t_s, by, json.dumps(dict(changes)), json.dumps(dict(result))))
+        return ThresholdChange(id=change_id, at_wall_s=at_wall_s, at_t_s=at_t_s, by=by,
+                               changes=dict(changes), result=dict(result))
 
     def history(self, limit: int = 100) -> list[ThresholdChange]:
         """The newest ``limit`` changes, newest first."""
-        rows = self._db.read("SELECT id, at_t_s, actor, changes, result FROM threshold_changes "
-                             "ORDER BY id DESC LIMIT ?", (limit,))
-        return [ThresholdChange(id=i, at_t_s=t, by=by, changes=json.loads(c), result=json.loads(r))
-                for i, t, by, c, r in rows]
+        rows = self._db.read("SELECT id, at_wall_s, at_t_s, actor, changes, result "
+                             "FROM threshold_changes ORDER BY id DESC LIMIT ?", (limit,))
+        return [ThresholdChange(id=i, at_wall_s=w, at_t_s=t, by=by, changes=json.loads(c),
+                                result=json.loads(r)) for i, w, t, by, c, r in rows]

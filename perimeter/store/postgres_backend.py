@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 
 from perimeter.store.backend import Row
+from perimeter.store.schema import migrate
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS alert_events (
@@ -33,11 +34,13 @@ SCHEMA = [
         updates BIGINT NOT NULL,
         latest TEXT NOT NULL,
         acked_by TEXT,
-        acked_at_t_s DOUBLE PRECISION)""",
-    "CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (first_t_s)",
+        acked_at_wall_s DOUBLE PRECISION,
+        acked_at_t_s DOUBLE PRECISION,
+        run_id TEXT)""",
     """CREATE TABLE IF NOT EXISTS threshold_changes (
         id BIGSERIAL PRIMARY KEY,
-        at_t_s DOUBLE PRECISION NOT NULL,
+        at_wall_s DOUBLE PRECISION NOT NULL,
+        at_t_s DOUBLE PRECISION,
         actor TEXT NOT NULL,
         changes TEXT NOT NULL,
         result TEXT NOT NULL)""",
@@ -80,8 +83,10 @@ class PostgresBackend:
         self._lock = threading.Lock()
         with self.write() as tx:
             tx.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK_KEY,))
+            existed = tx.execute("SELECT to_regclass('alerts')")[0][0] is not None
             for statement in SCHEMA:
                 tx.execute(statement)
+            migrate(tx, existed)
 
     def read(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._lock, self._conn.cursor() as cur:

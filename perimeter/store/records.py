@@ -60,13 +60,16 @@ _RECORD_EXAMPLE: JsonDict = {
                "sigma_minor_m": 12.0, "orientation_deg": 80.0},
     "distance_to_perimeter_m": 1310.0, "towers": ["T03", "T04"],
     "sensors": ["thermal", "acoustic"], "first_t_s": 1768514460.0, "last_t_s": 1768514490.0,
-    "updates": 4, "last_seq": 311, "acked": True, "acked_by": "alice",
-    "acked_at_t_s": 1768514500.0,
+    "updates": 4, "last_seq": 311, "run_id": "r-20260115T215955Z-3f9a1c", "acked": True,
+    "acked_by": "alice", "acked_at_t_s": 1768514500.0, "acked_at_wall_s": 1796513101.2,
 }
 
 
 class AlertRecord(BaseModel):
-    """An alert's current state: its latest event's fields plus lifecycle and acknowledgement."""
+    """An alert's current state: its latest event's fields plus lifecycle and acknowledgement.
+
+    One clock per record: every ``*_t_s`` is data time (the reports' ``t_s``); the only
+    wall-clock field is named so (``acked_at_wall_s``)."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True,
                               json_schema_extra={"examples": [_RECORD_EXAMPLE]})
@@ -84,13 +87,21 @@ class AlertRecord(BaseModel):
     distance_to_perimeter_m: float | None = None
     towers: list[str] = []
     sensors: list[SensorKind] = []
+    run_id: Annotated[str | None, Field(description="the fusion session that raised it")] = None
+    fault: Annotated[str | None, Field(description="what failed, of a tower_fault")] = None
+    reason: Annotated[str | None, Field(description="why it closed, once closed")] = None
     first_t_s: Annotated[float, Field(description="t_s of the alert's first stored event")]
     last_t_s: Annotated[float, Field(description="t_s of the alert's latest event")]
     updates: Annotated[int, Field(ge=1, description="how many events the alert has had")]
     last_seq: Annotated[int, Field(description="store sequence number of the latest event")]
     acked: bool = False
     acked_by: str | None = None
-    acked_at_t_s: float | None = None
+    acked_at_t_s: Annotated[float | None, Field(
+        description="data time of the acknowledgement (the newest report time the API had "
+                    "seen; null when it had seen none)")] = None
+    acked_at_wall_s: Annotated[float | None, Field(
+        description="wall-clock time of the acknowledgement (Unix s, the API server's clock)")
+    ] = None
     history: list[StoredEvent] | None = None
 
     @classmethod

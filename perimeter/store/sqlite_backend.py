@@ -11,43 +11,43 @@ from typing import Any
 
 from perimeter.store.backend import Row
 from perimeter.store.records import StoreError
+from perimeter.store.schema import migrate
 
 BUSY_TIMEOUT_MS = 10_000
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alert_events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    alert_id TEXT NOT NULL,
-    event TEXT NOT NULL,
-    t_s REAL NOT NULL,
-    payload TEXT NOT NULL,
-    UNIQUE (alert_id, event, t_s)
-);
-CREATE TABLE IF NOT EXISTS alerts (
-    alert_id TEXT PRIMARY KEY,
-    number INTEGER NOT NULL,
-    track_number INTEGER NOT NULL,
-    created_seq INTEGER NOT NULL UNIQUE,
-    status TEXT NOT NULL,
-    class TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    first_t_s REAL NOT NULL,
-    last_t_s REAL NOT NULL,
-    last_seq INTEGER NOT NULL,
-    updates INTEGER NOT NULL,
-    latest TEXT NOT NULL,
-    acked_by TEXT,
-    acked_at_t_s REAL
-);
-CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (first_t_s);
-CREATE TABLE IF NOT EXISTS threshold_changes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at_t_s REAL NOT NULL,
-    actor TEXT NOT NULL,
-    changes TEXT NOT NULL,
-    result TEXT NOT NULL
-);
-"""
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS alert_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        t_s REAL NOT NULL,
+        payload TEXT NOT NULL,
+        UNIQUE (alert_id, event, t_s))""",
+    """CREATE TABLE IF NOT EXISTS alerts (
+        alert_id TEXT PRIMARY KEY,
+        number INTEGER NOT NULL,
+        track_number INTEGER NOT NULL,
+        created_seq INTEGER NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        class TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        first_t_s REAL NOT NULL,
+        last_t_s REAL NOT NULL,
+        last_seq INTEGER NOT NULL,
+        updates INTEGER NOT NULL,
+        latest TEXT NOT NULL,
+        acked_by TEXT,
+        acked_at_wall_s REAL,
+        acked_at_t_s REAL,
+        run_id TEXT)""",
+    """CREATE TABLE IF NOT EXISTS threshold_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_wall_s REAL NOT NULL,
+        at_t_s REAL,
+        actor TEXT NOT NULL,
+        changes TEXT NOT NULL,
+        result TEXT NOT NULL)""",
+]
 
 
 def sqlite_path(url: str) -> str:
@@ -95,7 +95,12 @@ class SqliteBackend:
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.executescript(SCHEMA)
+        with self.write() as tx:
+            existed = bool(tx.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                      "AND name = 'alerts'"))
+            for statement in SCHEMA:
+                tx.execute(statement)
+            migrate(tx, existed)
 
     def read(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._lock:

@@ -46,18 +46,21 @@ async def list_alerts(
                                          allow_inf_nan=False)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
+    run_id: Annotated[str | None, Query(
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="only the alerts of this fusion session (each alert's `run_id`)")] = None,
     output: Annotated[Literal["json", "geojson"], Query(alias="format", description=(
         "geojson: a FeatureCollection of the page (positions and origins in lon/lat from "
         "the site's geographic origin), next_cursor as a member"))] = "json",
 ) -> Response:
     """Alerts newest first (by when they were raised); pages are stable while alerts arrive."""
-    key = (status, severity, class_, since, until, limit, cursor, output)
+    key = (status, severity, class_, since, until, limit, cursor, run_id, output)
     version = state.store.version()
     body = state.pages.get(key, version)
     if body is None:
         items, next_cursor = await run_in_threadpool(
             state.store.list_alerts, status=status, severity=severity, class_=class_,
-            since_t_s=since, until_t_s=until, limit=limit, cursor=cursor)
+            since_t_s=since, until_t_s=until, limit=limit, cursor=cursor, run_id=run_id)
         body = (_geojson_page(state, items, next_cursor) if output == "geojson" else
                 AlertPage(items=items, next_cursor=next_cursor).model_dump_json(by_alias=True)
                 ).encode()
@@ -117,9 +120,10 @@ def get_alert(alert_id: AlertId, store: StoreDep) -> AlertRecord:
 
 @router.post("/{alert_id}/ack", response_model=AlertRecord,
              responses=error_responses(401, 403, 404, 422))
-def ack_alert(alert_id: AlertId, store: StoreDep, _writer: Writer,
+def ack_alert(alert_id: AlertId, state: StateDep, _writer: Writer,
               body: Annotated[AckRequest | None, Body()] = None) -> AlertRecord:
-    """Acknowledge an alert (who, and when on the server's clock). Idempotent: the first
+    """Acknowledge an alert: who, when on the server's clock (``acked_at_wall_s``) and in
+    data time (``acked_at_t_s``: the newest report time seen). Idempotent: the first
     acknowledgement stands."""
     by = body.by if body is not None else AckRequest().by
-    return store.ack(alert_id, by, time.time())
+    return state.store.ack(alert_id, by, time.time(), state.live.towers.newest_report_t_s())

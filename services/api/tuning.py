@@ -45,7 +45,8 @@ class ThresholdsKeeper:
         with self._lock:
             merged = self._current.patched(changes)
             public = merged.to_public()
-            change = self._store.thresholds_audit.record(changes, by, time.time(), public)
+            change = self._store.thresholds_audit.record(
+                changes, by, time.time(), public, self._live.towers.newest_report_t_s())
             self._current = merged
             bus = self._live.bus
             if bus is not None:

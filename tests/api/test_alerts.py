@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from conftest import TOKEN, Live, alert_event, served
 from pg_server import PgServer
 
+from perimeter import topics
+from perimeter.bus import Message
 from perimeter.config import ApiSettings
+from perimeter.contract import SensorReport, dump_payload
 from perimeter.store import AlertStore
 
 pytestmark = pytest.mark.integration
@@ -35,6 +39,7 @@ def test_filters(live: Live) -> None:
     live.raise_alert(alert_event("a-000001", t_s=1001.0, severity="low"))
     live.raise_alert(alert_event("a-000002", t_s=1002.0, **{"class": "vehicle"}))
     live.raise_alert(alert_event("a-000002", "closed", 1003.0, **{"class": "vehicle"}))
+    live.raise_alert(alert_event("a-000003", t_s=1001.0, run_id="r-2"))
     with live.client() as http:
         def ids(**params: object) -> list[str]:
             answer = http.get("/api/v1/alerts", params=params)
@@ -45,7 +50,11 @@ def test_filters(live: Live) -> None:
         assert ids(severity="low") == ["a-000001"]
         assert ids(**{"class": "vehicle"}) == ["a-000002"]
         assert ids(since=1001.5) == ["a-000002"]
-        assert ids(until=1001.5) == ["a-000001"]
+        assert ids(until=1001.5) == ["a-000003", "a-000001"]
+        assert ids(run_id="r-2") == ["a-000003"]
+        assert http.get("/api/v1/alerts", params={"run_id": "r-2"}).json()["items"][0][
+            "run_id"] == "r-2"
+        assert http.get("/api/v1/alerts", params={"run_id": "bad id"}).status_code == 422
 
 
 def test_geojson_page_places_alerts_and_origins_on_the_globe(live: Live) -> None:
@@ -105,11 +114,18 @@ def test_ack_needs_the_token_and_is_idempotent(live: Live) -> None:
                           headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
         assert TOKEN not in wrong.text
+    report = SensorReport(tower_id="T03", sensor="thermal", seq=1, t_s=1042.5)
+    live.bus.publish(Message(topics.sensor("T03", "thermal"), dump_payload(report)))
     with live.writer() as http:
+        before_s = time.time()
         first = http.post("/api/v1/alerts/a-000003/ack", json={"by": "alice"}).json()
         second = http.post("/api/v1/alerts/a-000003/ack", json={"by": "bob"}).json()
         assert first["acked"] and second["acked_by"] == "alice"
-        assert second["acked_at_t_s"] == first["acked_at_t_s"]
+        # one clock per field: data time (the newest report seen) and the server's wall clock
+        assert first["acked_at_t_s"] == 1042.5
+        assert before_s <= first["acked_at_wall_s"] <= time.time()
+        assert (second["acked_at_t_s"], second["acked_at_wall_s"]) == (
+            first["acked_at_t_s"], first["acked_at_wall_s"])
         assert http.post("/api/v1/alerts/a-404404/ack").status_code == 404
         bad = http.post("/api/v1/alerts/a-000003/ack", json={"by": ""})
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "by"

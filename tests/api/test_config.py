@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from conftest import Live
 
 from perimeter import topics
 from perimeter.bus import Message
+from perimeter.contract import SensorReport, dump_payload
 from perimeter.thresholds import Thresholds
 
 pytestmark = pytest.mark.integration
@@ -21,6 +23,9 @@ def test_get_returns_every_threshold(live: Live) -> None:
 
 
 def test_patch_publishes_retained_and_audits(live: Live) -> None:
+    report = SensorReport(tower_id="T05", sensor="acoustic", seq=3, t_s=2077.0)
+    live.bus.publish(Message(topics.sensor("T05", "acoustic"), dump_payload(report)))
+    before_s = time.time()
     with live.writer() as http:
         answer = http.patch("/api/v1/config/thresholds", headers={"X-Operator": "analyst"},
                             json={"thermal.min_snr_db": 9.5, "alert.classes": ["person"]})
@@ -33,6 +38,9 @@ def test_patch_publishes_retained_and_audits(live: Live) -> None:
     assert Thresholds.from_public(json.loads(retained.payload)).alert_classes == ("person",)
     assert history[0]["by"] == "analyst"
     assert history[0]["changes"] == {"thermal.min_snr_db": 9.5, "alert.classes": ["person"]}
+    # one clock per field: data time (the newest report seen), the server's wall clock apart
+    assert history[0]["at_t_s"] == 2077.0
+    assert before_s <= history[0]["at_wall_s"] <= time.time()
 
 
 def test_out_of_range_names_threshold_and_range(live: Live) -> None:

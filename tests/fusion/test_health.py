@@ -23,7 +23,7 @@ def test_offline_status_raises_a_fault_and_online_closes_it() -> None:
     h.status(TowerStatus(tower_id="T05", state="offline"), 2.0)
     (new,) = h.check(2.0)
     assert (new.event, new.class_, new.towers) == ("new", "tower_fault", ["T05"])
-    assert new.model_extra == {"fault": "offline"}
+    assert new.fault == "offline"
     assert h.check(3.0) == []  # one alert per episode
     heard_all(h, 4.0)
     h.status(TowerStatus(tower_id="T05", state="online", t_s=4.0), 4.0)
@@ -84,5 +84,4 @@ def test_a_resumed_silent_fault_holds_until_the_tower_is_heard_after_it() -> Non
     assert h.check(60.0) == []
     heard_all(h, 61.0)
     (closed,) = h.check(61.0)
-    assert (closed.event, closed.alert_id, closed.model_extra) == (
-        "closed", "a-000042", {"fault": "silent"})
+    assert (closed.event, closed.alert_id, closed.fault) == ("closed", "a-000042", "silent")

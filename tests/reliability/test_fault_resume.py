@@ -59,14 +59,14 @@ def run_with_restart(store: AlertStore, fault: dict[str, object], restart_at_s: 
     second = StoringOutput(store)
     runner = FusionRunner(scenario.site_model, Thresholds(), second,
                           first_alert_number=store.max_alert_number() + 1)
-    resume_open_alerts(runner, store, store.open_alerts())
+    resume_open_alerts(runner, store.open_alerts())
     for message in after:
         runner.feed(message)
     return first.alerts + second.alerts, runner
 
 
 def faults(events: list[AlertEvent], tower: str) -> list[tuple[str, str, object]]:
-    return [(e.event, e.alert_id, (e.model_extra or {}).get("fault")) for e in events
+    return [(e.event, e.alert_id, e.fault) for e in events
             if e.class_ == "tower_fault" and e.towers == [tower]]
 
 
@@ -118,7 +118,7 @@ def test_a_fault_that_ended_while_fusion_was_down_closes_its_alert(
     second = StoringOutput(store)
     runner = FusionRunner(scenario.site_model, Thresholds(), second,
                           first_alert_number=store.max_alert_number() + 1)
-    resume_open_alerts(runner, store, store.open_alerts())
+    resume_open_alerts(runner, store.open_alerts())
     for message in [*retained.values(), *messages[cut:]]:
         runner.feed(message)
     found = faults(first.alerts + second.alerts, "T05")

@@ -26,7 +26,7 @@ def test_a_lost_tower_raises_a_fault_within_30_s_and_closes_it_on_return() -> No
     scenario, messages = simulate(crossing_spec(70.0, faults=[fault]))
     runner, out = fuse(scenario, messages)
     events = faults_of(out.alerts, "T05")
-    assert [(e.event, e.model_extra and e.model_extra.get("fault")) for e in events] == [
+    assert [(e.event, e.fault) for e in events] == [
         ("new", "offline"), ("closed", "offline")]
     new, closed = (e.t_s - scenario.epoch_s for e in events)
     assert 10.0 <= new <= 10.0 + FAULT_WITHIN_S
@@ -43,7 +43,7 @@ def test_a_silent_tower_is_a_fault_and_its_stored_reports_are_fused_late() -> No
     runner, out = fuse(scenario, messages)
 
     events = faults_of(out.alerts, "T03")
-    assert [(e.event, e.model_extra and e.model_extra.get("fault")) for e in events] == [
+    assert [(e.event, e.fault) for e in events] == [
         ("new", "silent"), ("closed", "silent")]
     new, closed = (e.t_s - scenario.epoch_s for e in events)
     assert 10.0 < new <= 10.0 + FAULT_WITHIN_S
