@@ -2,7 +2,7 @@
 
 ``J = sum_i u_i u_i^T / (sigma_i^2 r_i^2)`` with ``u_i`` the unit vector across tower ``i``'s
 line of sight; the RMS position error of any unbiased estimate is at least ``sqrt(trace(J^-1))``
-(docs/evaluation.md, /work/shared/notes/physics.md).
+(docs/evaluation.md).
 """
 
 from __future__ import annotations

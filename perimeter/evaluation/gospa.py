@@ -8,7 +8,7 @@ Order ``p``, cut-off ``c`` and ``alpha = 2`` (Rahmathullah, García-Fernández a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,11 +58,18 @@ def gospa(truth_xy_m: FloatArray, estimates_xy_m: FloatArray, cutoff_m: float,
 
 @dataclass(slots=True)
 class GospaSeries:
-    """GOSPA at each snapshot, and which confirmed track ids were assigned to each target."""
+    """GOSPA at each snapshot, and which confirmed track ids were assigned to each target.
+
+    ``intruders`` and ``animals`` split it (when the intruders are named): the intruders (or
+    the animals) against the confirmed tracks that the joint assignment did not give to another
+    target, at the snapshots where either side is not empty.
+    """
 
     t_s: list[float] = field(default_factory=list)
     terms: list[GospaTerms] = field(default_factory=list)
     tracks_by_target: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    intruders: list[GospaTerms] = field(default_factory=list)
+    animals: list[GospaTerms] = field(default_factory=list)
 
 
 def present(target: TargetTruth, t_s: float) -> bool:
@@ -71,9 +78,21 @@ def present(target: TargetTruth, t_s: float) -> bool:
     return target.start_t_s <= t_s <= stop_t_s
 
 
+def _part(truth_xy: FloatArray, est_xy: FloatArray, mine: list[bool], theirs: set[int],
+          cutoff_m: float, p: float) -> GospaTerms | None:
+    """GOSPA of the truths flagged ``mine`` against the estimates not in ``theirs``; None when
+    both are empty."""
+    keep = [i for i in range(len(est_xy)) if i not in theirs]
+    if not any(mine) and not keep:
+        return None
+    return gospa(truth_xy[np.asarray(mine, dtype=bool)], est_xy[keep], cutoff_m, p)
+
+
 def gospa_series(snapshots: Sequence[TracksSnapshot], targets: Sequence[TargetTruth],
-                 cutoff_m: float, p: float = 2.0) -> GospaSeries:
-    """GOSPA of the confirmed tracks of each snapshot against the targets present then."""
+                 cutoff_m: float, p: float = 2.0,
+                 intruder_ids: Collection[str] | None = None) -> GospaSeries:
+    """GOSPA of the confirmed tracks of each snapshot against the targets present then, split
+    into intruders and animals when ``intruder_ids`` is given."""
     series = GospaSeries()
     for snap in snapshots:
         live = [t for t in targets if present(t, snap.t_s)]
@@ -86,4 +105,13 @@ def gospa_series(snapshots: Sequence[TracksSnapshot], targets: Sequence[TargetTr
         series.terms.append(terms)
         for ti, ei in terms.pairs:
             series.tracks_by_target[live[ti].id].add(confirmed[ei].track_id)
+        if intruder_ids is None:
+            continue
+        intruder = [t.id in intruder_ids for t in live]
+        animal = [t.kind == "animal" and not i for t, i in zip(live, intruder, strict=True)]
+        for flags, out in ((intruder, series.intruders), (animal, series.animals)):
+            taken = {ei for ti, ei in terms.pairs if not flags[ti]}
+            part = _part(truth_xy, est_xy, flags, taken, cutoff_m, p)
+            if part is not None:
+                out.append(part)
     return series

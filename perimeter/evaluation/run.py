@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from perimeter.contract import AlertEvent, DeadLetter, TracksSnapshot
-from perimeter.evaluation.covered import covered_targets
+from perimeter.evaluation.covered import target_coverage
 from perimeter.evaluation.report import RunReport
 from perimeter.evaluation.score_run import EvalOptions, score_run
 from perimeter.fusion.runner import FusionRunner
@@ -67,7 +67,7 @@ def run_scenario(scenario_ref: str, thresholds: Thresholds | None = None,
     return score_run(truth, site, output.alerts, output.snapshots, uplink.messages,
                      in_force, options, rejected_messages=len(output.rejects),
                      run_time_s=time.perf_counter() - started,
-                     covered=covered_targets(scenario, truth, in_force))
+                     covered=target_coverage(scenario, truth, in_force))
 
 
 def evaluate(scenario_refs: Sequence[str], thresholds: Thresholds | None = None,

@@ -5,12 +5,15 @@ target when its event positions lie within ``MATCH_RADIUS_M`` of the target's tr
 each event's ``t_s``) for at least half of its events; the target is detected when its first
 matched alert starts before the target reaches its last waypoint. Alerts matched to no intrusion
 are false; a false alert that matches an animal is also a nuisance alert. ``tower_fault`` alerts
-are counted apart and never scored as false.
+are counted apart and never scored as false. Matched alerts beyond an intrusion's first are
+duplicates; a matched alert whose class family (people: person or group; vehicle) is not the
+target's, judged on the class it showed for most of its events, is misclassified.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -27,6 +30,15 @@ MATCH_RADIUS_M = 150.0
 MATCH_FRACTION = 0.5
 KIND_CLASS = {"person": "person", "group": "group", "light_vehicle": "vehicle",
               "heavy_vehicle": "vehicle", "animal": "animal"}
+
+
+CLASS_FAMILY = {"person": "people", "group": "people", "vehicle": "vehicle", "animal": "animal"}
+
+
+def class_family(class_: str) -> str:
+    """The family an alert class belongs to (person and group are both ``people``); classes
+    outside the families (``unknown``) are their own family."""
+    return CLASS_FAMILY.get(class_, class_)
 
 
 def target_class(kind: str) -> str:
@@ -52,6 +64,11 @@ class AlertTrack:
     @property
     def track_ids(self) -> frozenset[str]:
         return frozenset(e.track_id for e in self.events if e.track_id is not None)
+
+    @property
+    def shown_class(self) -> str:
+        """The class the alert showed for most of its events (ties: the one shown first)."""
+        return Counter(e.class_ for e in self.events).most_common(1)[0][0]
 
     @property
     def origin(self) -> Origin | None:
@@ -133,6 +150,22 @@ class TargetScore:
     def late(self) -> bool:
         """Followed by an alert, but only once it had reached its last waypoint."""
         return bool(self.alerts) and not self.detected
+
+    @property
+    def duplicate_alerts(self) -> int:
+        """Matched alerts beyond the first: each is one more alert for an operator to handle."""
+        return max(0, len(self.alerts) - 1)
+
+    @property
+    def misclassified_alerts(self) -> int:
+        """Matched alerts whose shown class is not of the target's class family."""
+        family = class_family(self.class_)
+        return sum(class_family(a.shown_class) != family for a in self.alerts)
+
+    @property
+    def class_correct(self) -> bool | None:
+        """Every matched alert showed the target's class family; None when none matched."""
+        return None if not self.alerts else self.misclassified_alerts == 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,21 @@ class PointResult:
                 "false_alerts_per_km_day": p.false_alerts_per_km_day,
                 "nuisance_alerts_per_km_day": p.nuisance_alerts_per_km_day,
                 "time_to_alert_median_s": p.time_to_alert_s.median,
-                "origin_error_median_m": p.origin_error_m.median}
+                "origin_error_median_m": p.origin_error_m.median,
+                "pd_covered": p.pd_covered, "covered_intrusions": p.covered_intrusions,
+                "misclassified_alerts": p.misclassified_alerts,
+                "matched_alerts": p.matched_alerts, "duplicate_alerts": p.duplicate_alerts,
+                "false_nuisance_alerts_per_km_day": p.false_nuisance_alerts_per_km_day,
+                "time_to_alert_after_covered_median_s": p.time_to_alert_after_covered_s.median,
+                "time_to_alert_after_covered_p90_s": p.time_to_alert_after_covered_s.p90,
+                "origins_with_ellipse": p.origins_with_ellipse,
+                "origins_in_95_ellipse": p.origins_in_95_ellipse,
+                "origin_normalised_error_median": p.origin_normalised_error.median,
+                "origin_error_to_crb_median": p.origin_error_to_crb.median,
+                "origin_unobservable": p.origin_unobservable,
+                "gospa_intruders_mean_m": p.gospa_intruders.mean_m if p.gospa_intruders else None,
+                "gospa_animals_mean_m": p.gospa_animals.mean_m if p.gospa_animals else None,
+                "matched_alert_distance_median_m": p.matched_alert_distance_m.median}
 
 
 @dataclass(slots=True)

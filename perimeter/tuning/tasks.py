@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from perimeter.evaluation.covered import covered_targets
+from perimeter.evaluation.covered import target_coverage
 from perimeter.evaluation.report import RunReport
 from perimeter.evaluation.run import Collector
 from perimeter.evaluation.score_run import EvalOptions, score_run
@@ -60,6 +60,6 @@ def run_task(task: Task) -> list[tuple[int, RunReport]]:
         report = score_run(truth, site, collector.alerts, collector.snapshots, uplink.messages,
                            thresholds, task.options, rejected_messages=len(collector.rejects),
                            run_time_s=sim_s + time.perf_counter() - t0,
-                           covered=covered_targets(scenario, truth, thresholds))
+                           covered=target_coverage(scenario, truth, thresholds))
         out.append((index, report))
     return out

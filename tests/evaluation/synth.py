@@ -31,17 +31,21 @@ def truth(*targets: TargetTruth, duration_s: float = 3600.0) -> Truth:
 
 def alert(alert_id: str, points: Sequence[tuple[float, float, float]], *, cls: str = "person",
           origin: tuple[float, float] | None = None, track_id: str | None = None,
-          ) -> list[AlertEvent]:
-    """Events ``new``, ``update``... at ``(elapsed_s, x_m, y_m)`` points; origin on the first."""
+          classes: Sequence[str] | None = None,
+          ellipse: tuple[float, float, float] = (30.0, 10.0, 0.0)) -> list[AlertEvent]:
+    """Events ``new``, ``update``... at ``(elapsed_s, x_m, y_m)`` points; origin on the first,
+    with the 1-sigma ``ellipse`` ``(sigma_major_m, sigma_minor_m, orientation_deg)``;
+    ``classes`` gives each event's class (else ``cls`` for all)."""
     events = []
     for i, (elapsed_s, x, y) in enumerate(points):
         org = None
         if i == 0 and origin is not None:
-            org = Origin(x_m=origin[0], y_m=origin[1], t_s=EPOCH_S, sigma_major_m=30.0,
-                         sigma_minor_m=10.0, orientation_deg=0.0)
+            org = Origin(x_m=origin[0], y_m=origin[1], t_s=EPOCH_S, sigma_major_m=ellipse[0],
+                         sigma_minor_m=ellipse[1], orientation_deg=ellipse[2])
         events.append(AlertEvent.model_validate({
             "event": "new" if i == 0 else "update", "alert_id": alert_id,
-            "track_id": track_id or f"k-{alert_id}", "t_s": EPOCH_S + elapsed_s, "class": cls,
+            "track_id": track_id or f"k-{alert_id}", "t_s": EPOCH_S + elapsed_s,
+            "class": classes[i] if classes is not None else cls,
             "confidence": 0.9, "severity": "high", "position": Position(x_m=x, y_m=y),
             "origin": org}))
     return events

@@ -4,6 +4,7 @@ import pytest
 
 from perimeter.bus import Message
 from perimeter.contract import SensorReport, TracksSnapshot, dump_payload
+from perimeter.evaluation.covered import TargetCoverage
 from perimeter.evaluation.score_run import EvalOptions, score_run
 from perimeter.site import western_heights
 from perimeter.thresholds import Thresholds
@@ -40,8 +41,10 @@ def test_a_run_scored_end_to_end() -> None:
               + alert("a-2", along(DEER, [100, 200]), cls="animal")
               + alert("a-3", [(50.0, 3000.0, -3000.0)], cls="vehicle"))
     snapshots = [_snapshot(160.0, 3940.0), _snapshot(170.0, 3930.0)]
+    covered = {"p1": TargetCoverage(covered=True, covered_s=600.0,
+                                    first_covered_t_s=EPOCH_S + 100.0)}
     report = score_run(world, western_heights(), events, snapshots, messages, Thresholds(),
-                       EvalOptions(gospa_cutoff_m=100.0))
+                       EvalOptions(gospa_cutoff_m=100.0), covered=covered)
 
     assert (report.intrusions, report.detected, report.pd) == (1, 1, 1.0)
     assert (report.false_alerts, report.nuisance_alerts) == (2, 1)
@@ -53,8 +56,12 @@ def test_a_run_scored_end_to_end() -> None:
     r = math.hypot(4000.0, 250.0)
     crb_m = math.sqrt(2) * math.radians(1.0) * r / math.sin(2 * math.atan2(250.0, 4000.0))
     (row,) = report.targets
-    assert row.origin_crb_m == pytest.approx(crb_m)
-    assert report.origin_error_to_crb.median == pytest.approx(50.0 / crb_m)
+    assert row.origin_single_look_crb_m == pytest.approx(crb_m)
+    # Two looks 5-6 s after the start, carried back through the velocity prior: about the
+    # single look's bound (the walker is a few metres nearer the towers by then).
+    assert row.origin_crb_m == pytest.approx(crb_m, rel=0.01)
+    assert row.origin_observable is True
+    assert report.origin_error_to_crb.median == pytest.approx(50.0 / row.origin_crb_m)
     assert row.confirmed_track_ids == ["k-a-1"] and row.alert_track_ids == ["k-a-1"]
     assert (row.towers_seen, row.observable, report.pd_observable) == (2, True, 1.0)
 
@@ -70,8 +77,9 @@ def test_target_seen_by_one_tower_has_no_finite_bound() -> None:
     world.detections = [DetectionTag("T06", "thermal", 1, 0, "p1")]
     events = alert("a-1", along(WALKER, [160, 170]), origin=(4000.0, 10.0))
     report = score_run(world, western_heights(), events, [], [_report("T06", 1, 105.0)],
-                       Thresholds())
+                       Thresholds(), covered={"p1": TargetCoverage(True, 600.0, EPOCH_S + 100.0)})
     assert report.targets[0].origin_crb_m is None
+    assert report.targets[0].origin_single_look_crb_m is None
     assert report.origin_error_to_crb.median is None
     assert report.origin_error_m.median == pytest.approx(10.0)
     assert report.gospa is not None and report.gospa.mean_m is None

@@ -29,6 +29,12 @@ def test_current_point_comes_first_and_thresholds_change_the_outcome(
     assert lax.pd == 1.0
     assert strict.pd is not None and lax.pd >= strict.pd
     assert lax.pd_low_95 is not None and 0.0 < lax.pd_low_95 < 1.0 == lax.pd_high_95
+    honest = {"pd_covered", "misclassified_alerts", "duplicate_alerts",
+              "false_nuisance_alerts_per_km_day", "time_to_alert_after_covered_median_s",
+              "origins_in_95_ellipse", "origin_error_to_crb_median", "origin_unobservable",
+              "gospa_intruders_mean_m", "gospa_animals_mean_m", "matched_alert_distance_median_m"}
+    assert honest <= set(lax.row())
+    assert lax.row()["false_nuisance_alerts_per_km_day"] >= lax.row()["false_alerts_per_km_day"]
 
 
 @pytest.fixture(scope="module")
