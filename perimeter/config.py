@@ -63,3 +63,11 @@ class ApiSettings(MqttSettings):
     api_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     api_token: SecretStr | None = None
     cors_origins: list[str] = []
+    sse_max_clients: Annotated[int, Field(ge=1, le=100_000)] = 100
+    """Open alert streams at most; one more is answered 503."""
+    header_timeout_s: Annotated[float, Field(gt=0.0, le=3600.0)] = 10.0
+    """A request's line and headers must arrive within this, else the connection closes."""
+    idle_timeout_s: Annotated[float, Field(gt=0.0, le=3600.0)] = 30.0
+    """A request body that stalls this long closes the connection."""
+    keep_alive_s: Annotated[int, Field(ge=1, le=3600)] = 5
+    """An idle keep-alive connection closes after this (uvicorn ``timeout_keep_alive``)."""

@@ -33,6 +33,8 @@ Word = Annotated[str, Field(min_length=1, max_length=128)]
 
 CloseReason = Literal["reclassified", "track_lost", "superseded", "recovered", "stream_end"]
 """Why an alert closed (``reason`` of a ``closed`` event); see docs/contract-extensions.md."""
+MAX_SEQ = 2**63 - 1
+"""Largest report ``seq`` (a signed 64-bit counter); a larger one is refused."""
 
 
 class ContractError(ValueError):
@@ -72,7 +74,7 @@ class SensorReport(_Model):
 
     tower_id: TowerId
     sensor: SensorKind
-    seq: Annotated[int, Field(ge=0)]
+    seq: Annotated[int, Field(ge=0, le=MAX_SEQ)]
     t_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
     detections: Annotated[list[Detection], Field(max_length=MAX_DETECTIONS_PER_REPORT)] = []
 
@@ -172,6 +174,18 @@ class FusionStatus(_Model):
     t_s: FiniteFloat | None = None
     counters: dict[str, int] = {}
     run_id: RunId | None = None
+
+
+REJECTED_COUNTER_PREFIX = "rejected_"
+"""Fusion status counters of refused messages are ``rejected_<reason>``: fusion publishes
+them (:func:`status_counter_name`), the API reads them into
+``perimeter_messages_rejected_total{service="fusion"}``."""
+
+
+def status_counter_name(name: str) -> str:
+    """A fusion runner counter's name in :class:`FusionStatus` (``rejected:x`` ->
+    ``rejected_x``)."""
+    return name.replace(":", "_")
 
 
 class DeadLetter(_Model):

@@ -50,6 +50,17 @@ class ApiServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def uvicorn_config(app: object, settings: ApiSettings, **extra: object) -> uvicorn.Config:
+    """uvicorn's configuration for the API: keep-alive, header and body-idle timeouts from
+    ``settings`` (see :mod:`services.api.http_guard`)."""
+    from services.api.http_guard import guarded_protocol
+
+    return uvicorn.Config(
+        app, host=settings.api_host, port=settings.api_port,  # type: ignore[arg-type]
+        http=guarded_protocol(settings.header_timeout_s, settings.idle_timeout_s),
+        timeout_keep_alive=settings.keep_alive_s, **extra)  # type: ignore[arg-type]
+
+
 def run_api(settings: ApiSettings) -> None:
     """Serve the API on ``settings.api_host:api_port`` until SIGINT / SIGTERM (uvicorn's)."""
     from services.api.app import create_app
@@ -59,8 +70,8 @@ def run_api(settings: ApiSettings) -> None:
     app = create_app(settings, bus=bus, stopping=stopping)
     stop = threading.Event()
     connect_in_background(bus, stop)
-    config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
-                            log_level="info", access_log=False, timeout_graceful_shutdown=2)
+    config = uvicorn_config(app, settings, log_level="info", access_log=False,
+                            timeout_graceful_shutdown=2)
     try:
         ApiServer(config, stopping).run()
     finally:

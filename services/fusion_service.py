@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 from perimeter import topics
 from perimeter.bus import Bus, Message, Publisher
 from perimeter.config import FusionSettings
-from perimeter.contract import AlertEvent, DeadLetter, FusionStatus, TracksSnapshot, dump_payload
+from perimeter.contract import (
+    AlertEvent,
+    DeadLetter,
+    FusionStatus,
+    TracksSnapshot,
+    dump_payload,
+    status_counter_name,
+)
 from perimeter.fusion.runner import FusionRunner
 
 if TYPE_CHECKING:
@@ -100,7 +107,7 @@ class FusionService:
         self._queue.put(message)  # blocks paho's thread when full: back-pressure, no loss
 
     def counters(self) -> dict[str, int]:
-        out = {k.replace(":", "_"): int(v) for k, v in self.runner.counters.items()}
+        out = {status_counter_name(k): int(v) for k, v in self.runner.counters.items()}
         out["queue_depth"] = self._queue.qsize()
         out["store_errors"] = self.output.sink_errors
         return out

@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
@@ -79,23 +79,44 @@ def _geojson_page(state: ApiState, items: list[AlertRecord], next_cursor: str | 
     return json.dumps(document)
 
 
-@router.get("/stream", response_class=EventSourceResponse, responses=error_responses(422))
+MAX_EVENT_ID = 2**63 - 1
+"""Event ids are SQLite integers: a larger ``after`` / ``Last-Event-ID`` is refused (400)."""
+
+
+def stream_cursor(
+    last_event_id: Annotated[int | None, Header(description="resume after this id")] = None,
+    after: Annotated[int | None, Query(description="start after this event id")] = None,
+) -> int | None:
+    """The event id to start after (``Last-Event-ID`` first); 400 outside 0..2^63-1."""
+    for field, value in (("last-event-id", last_event_id), ("after", after)):
+        if value is not None and not 0 <= value <= MAX_EVENT_ID:
+            raise ApiError(400, f"{field}: an event id is from 0 to {MAX_EVENT_ID}, got "
+                                f"{value}", field=field)
+    return last_event_id if last_event_id is not None else after
+
+
+@router.get("/stream", response_class=EventSourceResponse,
+            responses=error_responses(400, 422, 503))
 async def stream_alerts(
     state: StateDep,
-    last_event_id: Annotated[int | None, Header(ge=0, description="resume after this id")] = None,
-    after: Annotated[int | None, Query(ge=0, description="start after this event id")] = None,
+    request: Request,
+    start_after: Annotated[int | None, Depends(stream_cursor)],
 ) -> AsyncIterator[ServerSentEvent]:
     """Every alert event as it is stored, one SSE event each, ``id`` = the event's sequence
     number. A client reconnecting with ``Last-Event-ID`` misses nothing; a new client gets
-    events from now on (or after ``?after=ID``). The stream ends when the server shuts down."""
+    events from now on (or after ``?after=ID``). The stream ends when the server shuts down.
+    At most ``PERIMETER_SSE_MAX_CLIENTS`` streams are open at once (503 beyond; see
+    :class:`services.api.limits.StreamCap`)."""
     store, waker = state.store, state.live.waker
-    cursor = last_event_id if last_event_id is not None else after
+    cursor = start_after
     if cursor is None:
         cursor = await run_in_threadpool(store.last_seq)
     state.metrics.sse_clients.inc()
     try:
         yield ServerSentEvent(comment=f"alert events after {cursor}", retry=2000)
         while not state.stopping.is_set():
+            if await request.is_disconnected():
+                return  # else a quiet stream would poll for a gone client forever
             token = waker.token()
             events = await run_in_threadpool(store.events_after, cursor, STREAM_BATCH)
             for seq, event in events:

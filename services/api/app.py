@@ -25,7 +25,7 @@ from perimeter.store import AlertStore
 from services.api import alerts, config, health, towers, tracks
 from services.api import site as site_routes
 from services.api.errors import install_error_handlers
-from services.api.limits import BodyLimit
+from services.api.limits import BodyLimit, HeadAsGet, StreamCap
 from services.api.live import LiveView
 from services.api.metrics import ApiMetrics
 from services.api.page_cache import PageCache
@@ -56,7 +56,7 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
         owns_store = store is None
         opened = AlertStore.open(settings.db_url) if store is None else store
         metrics = ApiMetrics()
-        live = LiveView(metrics)
+        live = LiveView(metrics, [t.id for t in site.towers])
         metrics.follow_fusion(live.fusion_counters)
         live.waker.bind(asyncio.get_running_loop())
         keeper = ThresholdsKeeper(opened, live)
@@ -79,6 +79,9 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
                     '`{"error": {"status", "code", "message", "field"}}`.')
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(StreamCap, path=f"{PREFIX}/alerts/stream",
+                       limit=settings.sse_max_clients)
+    app.add_middleware(HeadAsGet)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,

@@ -9,7 +9,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from perimeter import topics
@@ -69,9 +69,9 @@ class AlertWaker:
 class LiveView:
     """Subscribes on a :class:`Bus` and keeps what the API serves live."""
 
-    def __init__(self, metrics: ApiMetrics) -> None:
+    def __init__(self, metrics: ApiMetrics, tower_ids: Iterable[str]) -> None:
         self.metrics = metrics
-        self.towers = TowersMonitor()
+        self.towers = TowersMonitor(tower_ids)
         self.waker = AlertWaker()
         self.bus: Bus | None = None
         self._lock = threading.Lock()
@@ -126,12 +126,18 @@ class LiveView:
         if parsed is None:
             return
         if parsed.channel is topics.TowerChannel.STATUS:
-            self.towers.on_status(parse_payload(TowerStatus, message.payload))
+            status = parse_payload(TowerStatus, message.payload)
+            if status.tower_id != parsed.tower_id:
+                raise ContractError("tower_id", "does not match the topic")
+            if not self.towers.on_status(status):
+                self.metrics.reject("unknown_tower")
             return
         report = parse_payload(SensorReport, message.payload)
         if report.tower_id != parsed.tower_id or report.sensor != parsed.channel.value:
             raise ContractError("tower_id", "does not match the topic")
-        self.towers.on_report(report)
+        if not self.towers.on_report(report):
+            self.metrics.reject("unknown_tower")
+            return
         self.metrics.reports_received.labels(sensor=report.sensor).inc()
 
     def _on_alert(self, message: Message) -> None:

@@ -10,12 +10,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from perimeter.contract import REJECTED_COUNTER_PREFIX
+
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
 class _FusionCounters(Collector):
     """The fusion service's own counters from its retained status, as gauges, and every
-    refused payload (the API's own and fusion's ``rejected:<reason>`` counters) as
+    refused payload (the API's own and fusion's ``rejected_<reason>`` counters) as
     ``perimeter_messages_rejected_total{service, reason}``."""
 
     def __init__(self) -> None:
@@ -43,8 +45,9 @@ class _FusionCounters(Collector):
             for reason, count in sorted(self._api_rejected.items()):
                 rejected.add_metric(["api", reason], count)
         for name, value in sorted(counters.items()):
-            if name.startswith("rejected:"):
-                rejected.add_metric(["fusion", name.removeprefix("rejected:")], value)
+            if name.startswith(REJECTED_COUNTER_PREFIX):
+                rejected.add_metric(["fusion", name.removeprefix(REJECTED_COUNTER_PREFIX)],
+                                    value)
         yield rejected
 
 

@@ -37,6 +37,8 @@ class SensorFeedView(BaseModel):
     duplicates: int
     loss_ratio: float
     seq_restarts: int
+    seq_jumps: int = 0
+    """Forward gaps in ``seq`` too large to be loss (the feed resynchronised on them)."""
 
 
 class TowerView(BaseModel):

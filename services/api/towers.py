@@ -13,7 +13,8 @@ router = APIRouter(prefix="/towers", tags=["towers"])
 
 @router.get("", response_model=TowersAnswer)
 def list_towers(state: StateDep) -> TowersAnswer:
-    """The site's towers (then any other tower seen on the bus): state from the retained
+    """The site's towers (messages from any other tower are refused and counted in
+    `perimeter_messages_rejected_total{reason="unknown_tower"}`): state from the retained
     status (`unknown` before one arrives), last report time, report rate and losses per sensor
     from `seq`."""
     seen = state.live.towers.snapshot()
@@ -25,12 +26,5 @@ def list_towers(state: StateDep) -> TowersAnswer:
             position=Position(x_m=spec.x_m, y_m=spec.y_m), height_m=spec.height_m,
             status_t_s=status.t_s if status else None,
             sensors=dict(status.sensors) if status else {},
-            feeds={k: SensorFeedView.model_validate(v) for k, v in feeds.items()}))
-    for tower_id, (status, feeds) in sorted(seen.items()):
-        if status is None or status.position is None:
-            continue  # not of this site and no position to draw it at
-        items.append(TowerView(
-            tower_id=tower_id, state=status.state, position=status.position,
-            height_m=status.height_m or 0.0, status_t_s=status.t_s, sensors=dict(status.sensors),
             feeds={k: SensorFeedView.model_validate(v) for k, v in feeds.items()}))
     return TowersAnswer(items=items)

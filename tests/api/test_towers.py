@@ -10,7 +10,7 @@ from conftest import Live
 from perimeter import topics
 from perimeter.bus import Message
 from perimeter.contract import FusionStatus, dump_payload
-from services.api.towers_monitor import SensorFeed
+from perimeter.seq_feed import MAX_GAP, SensorFeed
 
 
 def report(tower_id: str, sensor: str, seq: int, t_s: float) -> Message:
@@ -32,8 +32,8 @@ def test_towers_show_status_feeds_and_unknown(live: Live) -> None:
     live.bus.publish(report("T03", "thermal", 4, 1002.0))  # a duplicate
     live.bus.publish(Message(topics.sensor("T03", "thermal"), b"{not json"))  # refused, counted
     live.bus.publish(Message(topics.FUSION_STATUS, dump_payload(FusionStatus(
-        state="online", t_s=1002.0, counters={"received": 9, "rejected:bad_payload": 2,
-                                              "rejected:unknown_tower": 1})), retain=True))
+        state="online", t_s=1002.0, counters={"received": 9, "rejected_bad_payload": 2,
+                                              "rejected_unknown_tower": 1})), retain=True))
     with live.client() as http:
         towers = {t["tower_id"]: t for t in http.get("/api/v1/towers").json()["items"]}
         metrics = http.get("/metrics").text
@@ -62,7 +62,64 @@ def test_feed_counts_late_reports_and_restarts() -> None:
     assert (feed.lost, feed.late, feed.duplicates) == (1, 1, 0)
     feed.add(12, 12.0, 0.0)  # now a duplicate
     assert feed.duplicates == 1
-    feed.add(5000, 5000.0, 0.0)
+    feed.add(14 + MAX_GAP, 900.0, 0.0)  # the largest gap still counted as loss
+    assert feed.lost == 1 + MAX_GAP - 1 and feed.jumps == 0
     feed.add(0, 6000.0, 0.0)  # the tower restarted its counter
-    assert feed.restarts == 1 and feed.highest_seq == 0 and feed.lost == 1 + 4985
+    assert feed.restarts == 1 and feed.highest_seq == 0 and feed.lost == MAX_GAP
     assert feed.view()["loss_ratio"] == pytest.approx(feed.lost / (feed.lost + 6))
+
+
+def test_a_spoofed_seq_jump_does_not_poison_the_loss_count() -> None:
+    feed = SensorFeed()
+    for seq in range(100):
+        feed.add(seq, seq * 0.5, 0.0)
+    feed.add(10**18, 50.0, 0.0)  # one spoofed report far ahead
+    assert (feed.lost, feed.jumps) == (0, 1)
+    for seq in range(100, 110):  # the genuine stream carries on
+        feed.add(seq, seq * 0.5, 0.0)
+    view = feed.view()
+    assert (view["lost"], view["seq_restarts"], view["seq_jumps"]) == (0, 1, 1)
+    assert view["last_seq"] == 109 and view["loss_ratio"] == 0.0
+
+
+@pytest.mark.integration
+def test_a_seq_beyond_64_bits_is_refused(live: Live) -> None:
+    for seq in (0, 1):
+        live.bus.publish(report("T03", "thermal", seq, 1000.0 + seq))
+    payload = json.dumps({"tower_id": "T03", "sensor": "thermal", "seq": 10**400,
+                          "t_s": 1002.0, "detections": []}).encode()
+    live.bus.publish(Message(topics.sensor("T03", "thermal"), payload))
+    with live.client() as http:
+        towers = {t["tower_id"]: t for t in http.get("/api/v1/towers").json()["items"]}
+        metrics = http.get("/metrics").text
+    feed = towers["T03"]["feeds"]["thermal"]
+    assert (feed["last_seq"], feed["lost"], feed["reports"]) == (1, 0, 2)
+    assert 'perimeter_messages_rejected_total{reason="bad_payload",service="api"} 1.0' in metrics
+
+
+@pytest.mark.integration
+def test_unknown_towers_are_counted_not_stored(live: Live) -> None:
+    for i in range(2000):
+        fake = f"X{i:05d}"
+        live.bus.publish(Message(topics.tower_status(fake), json.dumps({
+            "tower_id": fake, "state": "offline", "position": {"x_m": 1.0, "y_m": 2.0}}
+        ).encode(), retain=True))
+        live.bus.publish(report(fake, "thermal", 0, 1000.0))
+    with live.client() as http:
+        towers = [t["tower_id"] for t in http.get("/api/v1/towers").json()["items"]]
+        metrics = http.get("/metrics").text
+    assert towers == [f"T{i:02d}" for i in range(1, 13)]
+    assert 'perimeter_messages_rejected_total{reason="unknown_tower",service="api"} 4000.0' in (
+        metrics)
+
+
+def test_the_monitor_keeps_only_site_towers() -> None:
+    from perimeter.contract import SensorReport
+    from services.api.towers_monitor import TowersMonitor
+
+    monitor = TowersMonitor(["T01"])
+    for i in range(500):
+        assert not monitor.on_report(SensorReport(tower_id=f"Z{i}", sensor="thermal", seq=0,
+                                                  t_s=1.0))
+    assert monitor.on_report(SensorReport(tower_id="T01", sensor="thermal", seq=0, t_s=1.0))
+    assert list(monitor.snapshot()) == ["T01"]

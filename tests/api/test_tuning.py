@@ -15,7 +15,7 @@ from services.api.tuning import ThresholdsKeeper
 
 
 def keeper_on(store: AlertStore, bus: InMemoryBus | None = None) -> ThresholdsKeeper:
-    live = LiveView(ApiMetrics())
+    live = LiveView(ApiMetrics(), [])
     keeper = ThresholdsKeeper(store, live)
     if bus is not None:
         live.attach(bus)
@@ -24,7 +24,7 @@ def keeper_on(store: AlertStore, bus: InMemoryBus | None = None) -> ThresholdsKe
 
 def test_late_echo_does_not_undo_a_newer_change() -> None:
     with AlertStore.open(":memory:") as store:
-        live = LiveView(ApiMetrics())
+        live = LiveView(ApiMetrics(), [])
         keeper = ThresholdsKeeper(store, live)
         sent: list[Message] = []
 
