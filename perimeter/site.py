@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from perimeter.terrain import BUILTIN_DEMS, Dem
 
 Point = tuple[float, float]
 ZoneKind = Literal["forest", "built", "water", "open"]
@@ -64,6 +73,24 @@ class Site(BaseModel):
     river: list[Point] | None = None
     terrain: list[Zone] = []
     watch_zones: list[WatchZone] = []
+    dem: str | Dem | None = None
+    """Terrain relief: a built-in DEM's name or a grid (``perimeter.terrain.Dem``); flat
+    ground when left out."""
+
+    @field_validator("dem")
+    @classmethod
+    def _known_dem(cls, value: str | Dem | None) -> str | Dem | None:
+        if isinstance(value, str) and value not in BUILTIN_DEMS:
+            raise ValueError(f"must be a grid or one of the built-in DEMs "
+                             f"({', '.join(BUILTIN_DEMS)}), got {value!r}")
+        return value
+
+    @property
+    def elevation(self) -> Dem | None:
+        """The site's DEM, built-in ones generated (once) on first use; None for flat ground."""
+        if isinstance(self.dem, str):
+            return BUILTIN_DEMS[self.dem]()
+        return self.dem
 
     @model_validator(mode="after")
     def _unique_tower_ids(self) -> Site:
@@ -109,6 +136,7 @@ def _builtin_western_heights() -> Site:
         ],
         watch_zones=[WatchZone(name="approach",
                                polygon=[(1000, -4000), (7000, -4000), (7000, 4000), (1000, 4000)])],
+        dem="western-heights",
     )
 
 

@@ -35,9 +35,11 @@ def coverage_command(*, site: str | Path = "western-heights", kind: str = "perso
     table.add_column("zone")
     table.add_column("area with Pd >= 0.9", justify="right")
     table.add_column("area with Pd >= 0.5", justify="right")
+    table.add_column(f"dead ground ({kind})", justify="right")
     high, half = zone_summary(grid, the_site, 0.9), zone_summary(grid, the_site, 0.5)
+    dead = zone_summary(grid, the_site, 0.5, grid.dead.astype(float))
     for name, share in high.items():
-        table.add_row(name, f"{share:.0%}", f"{half[name]:.0%}")
+        table.add_row(name, f"{share:.0%}", f"{half[name]:.0%}", f"{dead[name]:.0%}")
     out.print(table)
     if png is not None:
         save_coverage_png(png, grid, the_site)

@@ -78,6 +78,8 @@ class CoverageGrid:
     without: tuple[str, ...]
     conditions: Conditions
     resolution_m: float
+    dead: npt.NDArray[np.bool_]
+    """Dead ground: where the relief hides a target of the kind from every live tower."""
 
 
 def thermal_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
@@ -98,7 +100,8 @@ def thermal_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
         lo, hi = p.sector_deg
         in_view = (np.mod(az - lo, 360.0) <= hi - lo) & (rng_m < p.max_range_m)
         depth, _, _ = terrain.paths(np.array([tower.xy]), np.array([tower.height_m]),
-                                    xy[None, :, :], np.full(len(xy), 0.8 * sig.height_m))
+                                    xy[None, :, :], np.full(len(xy), 0.8 * sig.height_m),
+                                    relief_height_m=np.full(len(xy), sig.height_m))
         scene = p.scene_clutter_night_k + (p.scene_clutter_day_k - p.scene_clutter_night_k) * day
         one = np.ones(len(xy))
         _, snr_db, frame_p = frame_detection(
@@ -137,6 +140,23 @@ def acoustic_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
             total += source.probability * detect * ndtr((snr - min_snr_db) / ACOUSTIC_SIGMA_DB)
         out[i] = np.where(rng_m < p.max_range_m, total, 0.0)
     return out
+
+
+def dead_ground(towers: Sequence[TowerSpec], xy: FloatArray, height_m: float,
+                terrain: Terrain) -> npt.NDArray[np.bool_]:
+    """``(N,)`` whether the relief hides all of a ``height_m`` target at ``xy`` from every
+    tower (all False on a flat site)."""
+    dead = np.ones(len(xy), dtype=bool)
+    if terrain.dem is None or not towers:
+        return np.zeros(len(xy), dtype=bool)
+    t_xy = np.array([t.xy for t in towers])
+    t_h = np.array([t.height_m for t in towers])
+    height = np.full(len(xy), height_m)
+    for i in range(len(towers)):
+        share = terrain.hidden_share(t_xy, t_h, np.full(len(xy), i), xy[:, 0], xy[:, 1],
+                                     height)
+        dead &= share >= 1.0
+    return dead
 
 
 def at_least_two(p: FloatArray) -> FloatArray:
@@ -192,8 +212,10 @@ def coverage(site: Site, conditions: Conditions, *, without: Sequence[str] = (),
     y_m = np.arange(y0 + resolution_m / 2, y1, resolution_m)
     gx, gy = np.meshgrid(x_m, y_m)
     xy = np.column_stack([gx.ravel(), gy.ravel()])
-    per_tower = per_tower_pd(towers, xy, conditions, Terrain(site), thresholds or Thresholds())
+    terrain = Terrain(site)
+    per_tower = per_tower_pd(towers, xy, conditions, terrain, thresholds or Thresholds())
     shape = (len(towers), len(y_m), len(x_m))
+    dead = dead_ground(towers, xy, signature(conditions.kind).height_m, terrain)
     return CoverageGrid(x_m, y_m, at_least_two(per_tower).reshape(shape[1:]),
                         per_tower.reshape(shape), tuple(t.id for t in towers), tuple(without),
-                        conditions, resolution_m)
+                        conditions, resolution_m, dead.reshape(shape[1:]))

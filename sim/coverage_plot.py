@@ -1,7 +1,8 @@
 """A coverage map as a PNG heat map (towers, perimeter, river, zones drawn) and as GeoJSON.
 
 Drawn on a bare Agg :class:`~matplotlib.figure.Figure` (no pyplot). Artists carry ``gid`` s
-(``pd``, ``towers``, ``offline``, ``perimeter``, ``zone:<name>``) for callers and tests.
+(``pd``, ``towers``, ``offline``, ``perimeter``, ``zone:<name>``, ``relief``,
+``dead_ground``) for callers and tests.
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
+from matplotlib.patches import Polygon, Rectangle
 
 from perimeter.geojson import collection, feature, origin_of, site_features, to_lon_lat
 from perimeter.site import Site
 from sim.coverage_map import CoverageGrid
 from sim.terrain import points_in_polygon
 
+DEAD_GROUND_RGBA = (1.0, 0.35, 0.75, 0.85)
+"""Cells where the relief hides the target from every live tower."""
 ZONE_COLOURS = {"forest": "darkgreen", "built": "saddlebrown", "water": "royalblue",
                 "open": "grey"}
 
@@ -44,6 +49,7 @@ def coverage_figure(grid: CoverageGrid, site: Site) -> Figure:
     if levels and min(grid.pd.shape) >= 2:
         ax.contour(grid.x_m, grid.y_m, grid.pd, levels=levels, colors="white",
                    linestyles=["dotted", "solid"][-len(levels):], linewidths=0.8)
+    _draw_relief(ax, grid, site)
     for zone in site.terrain:
         ax.add_patch(Polygon(zone.polygon, closed=True, fill=False, hatch="//",
                              edgecolor=ZONE_COLOURS[zone.kind], linewidth=1.2,
@@ -74,6 +80,27 @@ def coverage_figure(grid: CoverageGrid, site: Site) -> Figure:
     return fig
 
 
+def _draw_relief(ax: Axes, grid: CoverageGrid, site: Site) -> None:
+    """Height contours every 10 m (``relief``) and dead ground in pink (``dead_ground``)."""
+    dem = site.elevation
+    if dem is None or min(grid.pd.shape) < 2:
+        return
+    gx, gy = np.meshgrid(grid.x_m, grid.y_m)
+    z = dem.ground_m(gx, gy)
+    levels = np.arange(np.floor(z.min() / 10.0) * 10.0, z.max() + 10.0, 10.0)
+    if len(levels) >= 2:
+        ax.contour(grid.x_m, grid.y_m, z, levels=levels, colors="lightgrey", linewidths=0.4,
+                   alpha=0.7).set_gid("relief")
+    if grid.dead.any():
+        half = grid.resolution_m / 2.0
+        rgba = np.zeros((*grid.dead.shape, 4))
+        rgba[grid.dead] = DEAD_GROUND_RGBA
+        ax.imshow(rgba, origin="lower", interpolation="nearest", gid="dead_ground",
+                  extent=(grid.x_m[0] - half, grid.x_m[-1] + half, grid.y_m[0] - half,
+                          grid.y_m[-1] + half))
+        ax.add_patch(Rectangle((0, 0), 0, 0, color=DEAD_GROUND_RGBA, label="dead ground"))
+
+
 def save_coverage_png(path: str | Path, grid: CoverageGrid, site: Site) -> Figure:
     fig = coverage_figure(grid, site)
     fig.savefig(Path(path), format="png")
@@ -93,7 +120,8 @@ def coverage_geojson(grid: CoverageGrid, site: Site, *, min_pd: float = 0.01,
                 for dx, dy in ((-half, -half), (half, -half), (half, half), (-half, half),
                                (-half, -half))]
         cells.append(feature({"type": "Polygon", "coordinates": [ring]},
-                             {"kind": "coverage", "pd": round(float(grid.pd[iy, ix]), decimals)}))
+                             {"kind": "coverage", "pd": round(float(grid.pd[iy, ix]), decimals),
+                              "dead_ground": bool(grid.dead[iy, ix])}))
     doc = collection([*cells, *site_features(site)], site)
     c = grid.conditions
     doc["properties"].update({"target_kind": c.kind, "weather": c.weather, "time": c.lighting,
@@ -102,8 +130,11 @@ def coverage_geojson(grid: CoverageGrid, site: Site, *, min_pd: float = 0.01,
     return doc
 
 
-def zone_summary(grid: CoverageGrid, site: Site, level: float = 0.9) -> dict[str, float]:
-    """Share of each watch zone's and terrain zone's area (on the grid) with Pd >= ``level``."""
+def zone_summary(grid: CoverageGrid, site: Site, level: float = 0.9,
+                 values: npt.NDArray[np.float64] | None = None) -> dict[str, float]:
+    """Share of each watch zone's and terrain zone's area (on the grid) with Pd >= ``level``
+    (or with ``values`` >= ``level``, e.g. the dead-ground mask)."""
+    data = grid.pd if values is None else values
     gx, gy = np.meshgrid(grid.x_m, grid.y_m)
     named = [(z.name, z.polygon) for z in site.watch_zones]
     named += [(z.name or z.kind, z.polygon) for z in site.terrain]
@@ -111,5 +142,5 @@ def zone_summary(grid: CoverageGrid, site: Site, level: float = 0.9) -> dict[str
     for name, polygon in named:
         inside = points_in_polygon(gx, gy, [(float(x), float(y)) for x, y in polygon])
         if inside.any():
-            out[name] = float(np.mean(grid.pd[inside] >= level))
+            out[name] = float(np.mean(data[inside] >= level))
     return out

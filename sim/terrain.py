@@ -1,7 +1,9 @@
-"""Terrain zones and the line-of-sight loss along tower→target paths, exact and vectorised.
+"""Terrain zones, relief and the line-of-sight loss along tower→target paths, vectorised.
 
 Each path is cut by each zone polygon into inside intervals (segment–edge intersections,
-midpoints tested even-odd), so any simple polygon works and no raster is needed.
+midpoints tested even-odd), so any simple polygon works and no raster is needed. Where the
+site has a DEM, the part of a target below the ground's horizon (dead ground behind folds and
+banks) is hidden too: one lookup per path in each tower's cached :class:`Horizon`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter.site import Site
+from perimeter.terrain import Dem, Horizon
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -25,6 +28,8 @@ class ZoneOptics:
     extinction_per_m: float  # optical depth per metre of path below the canopy
 
 
+HIDDEN_DEPTH = 50.0
+"""Optical depth standing for "entirely behind the ground" (exp(-50) ~ 2e-22)."""
 LOS_INTERVAL_S = 2.0
 """Lines of sight through terrain are re-evaluated this often (targets move < 25 m)."""
 
@@ -75,6 +80,21 @@ def inside_intervals(px: FloatArray, py: FloatArray, dx: FloatArray, dy: FloatAr
     return np.where(inside, lo, 0.0), np.where(inside, hi, 0.0)
 
 
+_HORIZONS: dict[tuple[int, float, float, float], tuple[Dem, Horizon]] = {}
+HORIZONS_KEPT = 48
+"""Horizons kept per process (~2.7 MB each on western-heights), so that the runs of an
+evaluation or a sweep on one site build each tower's horizon once."""
+
+
+def _shared_horizon(dem: Dem, key: tuple[float, float, float]) -> Horizon:
+    full = (id(dem), *key)
+    if full not in _HORIZONS:
+        while len(_HORIZONS) >= HORIZONS_KEPT:
+            del _HORIZONS[next(iter(_HORIZONS))]
+        _HORIZONS[full] = (dem, Horizon(dem, *key))  # the DEM is kept: its id stays unique
+    return _HORIZONS[full][1]
+
+
 class Terrain:
     """A site's occluding and attenuating zones, with path integrals along sightlines."""
 
@@ -84,15 +104,69 @@ class Terrain:
         self.boxes = [(min(x for x, _ in poly), min(y for _, y in poly),
                        max(x for x, _ in poly), max(y for _, y in poly))
                       for _, poly in self.zones]
+        self.dem = site.elevation
+        self._horizons: dict[tuple[float, float, float], Horizon] = {}
+
+    def horizon(self, x_m: float, y_m: float, eye_height_m: float) -> Horizon | None:
+        """The cached horizon of a viewpoint ``eye_height_m`` above the ground (no DEM: None)."""
+        if self.dem is None:
+            return None
+        key = (float(x_m), float(y_m), float(eye_height_m))
+        if key not in self._horizons:
+            self._horizons[key] = _shared_horizon(self.dem, key)
+        return self._horizons[key]
+
+    def ground_m(self, xy: FloatArray) -> FloatArray:
+        """Ground height at points ``(..., 2)`` (zero on flat sites)."""
+        if self.dem is None:
+            return np.zeros(xy.shape[:-1])
+        return self.dem.ground_m(xy[..., 0], xy[..., 1])
+
+    def elevation_deg(self, tower_xy: FloatArray, tower_h_m: FloatArray,
+                      tower_i: npt.NDArray[np.intp], xy: FloatArray,
+                      above_ground_m: FloatArray) -> FloatArray:
+        """Elevation angles from towers ``tower_i`` (mast tops) to points ``xy (M, 2)`` that
+        are ``above_ground_m (M,)`` over the ground: flat geometry without a DEM."""
+        if self.dem is None:
+            rng_m = np.hypot(xy[:, 0] - tower_xy[tower_i, 0], xy[:, 1] - tower_xy[tower_i, 1])
+            flat = np.degrees(np.arctan2(above_ground_m - tower_h_m[tower_i], rng_m))
+            return np.asarray(flat, dtype=np.float64)
+        out = np.zeros(len(tower_i))
+        for t in np.unique(tower_i).tolist():
+            mine = tower_i == t
+            hor = self.horizon(tower_xy[t, 0], tower_xy[t, 1], tower_h_m[t])
+            assert hor is not None
+            out[mine] = hor.elevation_deg(xy[mine, 0], xy[mine, 1], above_ground_m[mine])
+        return out
+
+    def hidden_share(self, tower_xy: FloatArray, tower_h_m: FloatArray,
+                     tower_i: npt.NDArray[np.intp], x_m: FloatArray, y_m: FloatArray,
+                     height_m: FloatArray) -> FloatArray:
+        """Share of each target (``height_m`` tall at ``(x_m, y_m)``) that the ground hides
+        from tower ``tower_i``: 0 in view, 1 in dead ground; flat arrays of one length."""
+        out = np.zeros(len(tower_i))
+        if self.dem is None:
+            return out
+        for t in np.unique(tower_i).tolist():
+            mine = tower_i == t
+            hor = self.horizon(tower_xy[t, 0], tower_xy[t, 1], tower_h_m[t])
+            assert hor is not None
+            hidden = hor.hidden_m(x_m[mine], y_m[mine])
+            out[mine] = np.clip(hidden / height_m[mine], 0.0, 1.0)
+        return out
 
     def paths(self, tower_xy: FloatArray, tower_h_m: FloatArray, target_xy: FloatArray,
-              target_h_m: FloatArray, wanted: BoolArray | None = None
+              target_h_m: FloatArray, wanted: BoolArray | None = None,
+              relief_height_m: FloatArray | None = None
               ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Optical depth along sightlines, and metres of forest and built ground on the path.
 
         Shapes: ``tower_xy (T, 2)``, ``tower_h_m (T,)``, ``target_xy (..., T or 1, N, 2)``
-        (per tower, or shared by all towers), ``target_h_m (N,)``; results ``(..., T, N)``,
-        zero where ``wanted`` (same shape) is False.
+        (per tower, or shared by all towers), ``target_h_m (N,)`` (where the sightline aims);
+        results ``(..., T, N)``, zero where ``wanted`` (same shape) is False. With
+        ``relief_height_m (N,)`` (the targets' full heights) and a DEM, the share ``h`` of a
+        target hidden by the ground adds ``-ln(1 - h)`` to the depth (:data:`HIDDEN_DEPTH`
+        when all of it is hidden).
         """
         dx = target_xy[..., 0] - tower_xy[:, 0][:, None]  # (..., T, N)
         dy = target_xy[..., 1] - tower_xy[:, 1][:, None]
@@ -103,7 +177,14 @@ class Terrain:
         th = np.broadcast_to(tower_h_m[:, None], shape)[sel]
         gh = np.broadcast_to(target_h_m, shape)[sel]
         out = [np.zeros(shape) for _ in range(3)]
-        for dense, flat in zip(out, self._pairs(px, py, dx[sel], dy[sel], th, gh), strict=True):
+        flats = self._pairs(px, py, dx[sel], dy[sel], th, gh)
+        if relief_height_m is not None and self.dem is not None:
+            t_i = np.broadcast_to(np.arange(len(tower_xy))[:, None], shape)[sel]
+            share = self.hidden_share(tower_xy, tower_h_m, t_i, px + dx[sel], py + dy[sel],
+                                      np.broadcast_to(relief_height_m, shape)[sel])
+            with np.errstate(divide="ignore"):
+                flats[0][:] += np.minimum(-np.log1p(-share), HIDDEN_DEPTH)
+        for dense, flat in zip(out, flats, strict=True):
             dense[sel] = flat
         return out[0], out[1], out[2]
 
@@ -136,7 +217,8 @@ class Terrain:
         return depth, forest_m, built_m
 
     def paths_held(self, stride: int, tower_xy: FloatArray, tower_h_m: FloatArray,
-                   target_xy: FloatArray, target_h_m: FloatArray, wanted: BoolArray
+                   target_xy: FloatArray, target_h_m: FloatArray, wanted: BoolArray,
+                   relief_height_m: FloatArray | None = None
                    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """:meth:`paths` on every ``stride``-th frame (leading axis), held for the frames up
         to the next; computed for the paths ``wanted (F, T, N)`` in any of those frames."""
@@ -146,6 +228,7 @@ class Terrain:
         padded[:n] = wanted
         any_wanted = np.asarray(padded.reshape(groups, stride, *wanted.shape[1:]).any(axis=1),
                                 dtype=bool)
-        out = self.paths(tower_xy, tower_h_m, target_xy[::stride], target_h_m, any_wanted)
+        out = self.paths(tower_xy, tower_h_m, target_xy[::stride], target_h_m, any_wanted,
+                         relief_height_m)
         depth, forest_m, built_m = (np.repeat(r, stride, axis=0)[:n] for r in out)
         return depth, forest_m, built_m

@@ -28,6 +28,7 @@ from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
 from perimeter.fusion.triangulate import Initiator, InitiatorConfig, Seed
 from perimeter.geometry import crossing_angle_rad, fisher_information, intersect_pairs
+from perimeter.terrain import Dem
 from perimeter.thresholds import Thresholds
 
 FloatArray = npt.NDArray[np.float64]
@@ -84,7 +85,7 @@ class FusionEngine:
     def __init__(self, towers_xy: FloatArray, thresholds: Thresholds,
                  config: EngineConfig | None = None, *, first_track_number: int = 1,
                  thermal_ifov_rad: FloatArray | None = None,
-                 tower_height_m: FloatArray | None = None) -> None:
+                 tower_height_m: FloatArray | None = None, dem: Dem | None = None) -> None:
         self.config = config or EngineConfig()
         self.towers_xy = np.asarray(towers_xy, dtype=np.float64)
         self.thermal_ifov_rad = (np.full(len(self.towers_xy), DEFAULT_IFOV_RAD)
@@ -93,6 +94,9 @@ class FusionEngine:
                                if tower_height_m is None else tower_height_m)
         self._ifov = [float(v) for v in self.thermal_ifov_rad]
         self._height = [float(v) for v in self.tower_height_m]
+        self.dem = dem
+        """The site's relief: heights from elevation angles are taken over the ground under
+        the track, not over flat ground at the tower's foot."""
         self.thresholds = thresholds
         self.initiator = Initiator(self.config.initiator)
         self.manager = TrackManager(self.config.manage, first_track_number)
@@ -273,7 +277,9 @@ class FusionEngine:
         rng = float(np.hypot(x0 - tx, y0 - ty))
         if scan.sensor == "thermal":
             i = scan.tower_index
-            evidence.add_thermal(track, scan, d, rng, self._ifov[i], self._height[i])
+            eye_m = self._height[i] if self.dem is None else self.dem.eye_above_m(
+                (tx, ty), self._height[i], x0, y0)
+            evidence.add_thermal(track, scan, d, rng, self._ifov[i], eye_m)
         else:
             evidence.add_acoustic(track, scan, d, rng)
 

@@ -83,7 +83,7 @@ class FusionRunner:
         heights = np.array([t.height_m for t in site.towers])
         self.engine = FusionEngine(self._towers_xy, thresholds, engine_config,
                                    first_track_number=first_track_number, thermal_ifov_rad=ifov,
-                                   tower_height_m=heights)
+                                   tower_height_m=heights, dem=site.elevation)
         self.alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers], alert_config,
                                     first_alert_number)
         self.health = TowerHealth(site, self.alerter.next_alert_id, heartbeat_timeout_s)

@@ -85,7 +85,7 @@ class ThermalArray:
         cand = active[:, None, :] & in_view & (rng_m < self.max_range[None, :, None])
         stride = max(1, round(LOS_INTERVAL_S * self.frame_hz))
         depth, _, _ = self.terrain.paths_held(stride, self.xy, self.h_m, xy[:, None],
-                                              0.8 * sig["height_m"], cand)
+                                              0.8 * sig["height_m"], cand, sig["height_m"])
         f_c, t_c, n_c = np.nonzero(cand)
         r_c = rng_m[cand]
         visible = np.exp(-depth[cand])
@@ -106,7 +106,8 @@ class ThermalArray:
         snr_meas = snr_db[hit] + rng.normal(0.0, 1.0, m)
         sigma = bearing_sigma_deg(snr_meas, self.ifov_deg[t_i], self.mount[t_i])
         r_hit = r_c[hit]
-        elev = np.degrees(np.arctan2(0.5 * sig["height_m"][n_i] - self.h_m[t_i], r_hit))
+        elev = self.terrain.elevation_deg(self.xy, self.h_m, t_i, xy[f_i, n_i],
+                                          0.5 * sig["height_m"][n_i])
         values = {
             "bearing_deg": wrap_deg(az[cand][hit] + rng.normal(0.0, 1.0, m) * sigma),
             "bearing_sigma_deg": sigma,

@@ -71,3 +71,20 @@ def test_the_command_writes_both_files_and_prints_the_zone_shares(tmp_path: Path
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert json.loads(geo.read_text())["properties"]["weather"] == "fog"
     assert "approach" in text.getvalue()
+
+
+def test_the_map_draws_the_dead_ground_behind_the_folds(tmp_path: Path, site: Site) -> None:
+    grid = coverage(site, Conditions(kind="animal"), resolution_m=100.0)
+    assert grid.dead.any() and grid.dead.mean() < 0.2
+    # a dead cell is out of every tower's sight, so no fix there
+    assert grid.pd[grid.dead].max() < 1e-6
+    fig = save_coverage_png(tmp_path / "dead.png", grid, site)
+    ax = fig.axes[0]
+    assert "dead_ground" in {image.get_gid() for image in ax.get_images()}
+    assert ax.get_images()[1].get_array()[..., 3].astype(bool).sum() == grid.dead.sum()
+    flat = coverage(site.model_copy(update={"dem": None}), Conditions(kind="animal"),
+                    resolution_m=100.0)
+    assert not flat.dead.any()
+    doc = coverage_geojson(grid, site, min_pd=0.0)
+    dead = [f for f in doc["features"] if f["properties"].get("dead_ground")]
+    assert len(dead) == int(grid.dead.sum())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perimeter.site import western_heights
-from sim.terrain import Terrain, inside_intervals
+from perimeter.site import Site, load_site, western_heights
+from sim.terrain import HIDDEN_DEPTH, Terrain, inside_intervals
 
 
 def test_inside_intervals_of_a_concave_polygon() -> None:
@@ -43,3 +43,42 @@ def test_a_taller_mast_sees_more_over_the_ruins() -> None:
     low, _, _ = _paths(10.0, (2400.0, 100.0))
     high, _, _ = _paths(40.0, (2400.0, 100.0))
     assert high < low
+
+
+def _fold_site() -> Site:
+    x = np.arange(0.0, 4001.0, 25.0)
+    gx, _ = np.meshgrid(x, np.arange(-1000.0, 1001.0, 25.0))
+    z = 10.0 * np.clip(1.0 - np.abs(gx - 2000.0) / 100.0, 0.0, None)
+    return load_site({"name": "fold", "towers": [{"id": "A", "x_m": 0.0, "y_m": 0.0}],
+                      "perimeter": [[100.0, -100.0], [100.0, 100.0]],
+                      "dem": {"x0_m": 0.0, "y0_m": -1000.0, "cell_m": 25.0,
+                              "heights_m": z.tolist()}})
+
+
+def test_relief_hides_a_target_behind_a_fold_and_not_on_open_ground() -> None:
+    terrain = Terrain(_fold_site())
+    targets = np.array([[[1500.0, 0.0], [2150.0, 0.0], [3500.0, 0.0]]])
+    heights = np.array([1.75, 1.75, 1.75])
+    depth, _, _ = terrain.paths(np.array([[0.0, 0.0]]), np.array([15.0]), targets,
+                                0.8 * heights, relief_height_m=heights)
+    assert depth[0, 0] == 0.0  # open ground in front of the fold
+    assert depth[0, 1] == HIDDEN_DEPTH  # dead ground just behind it
+    # far behind: the sightline over the crest passes ~6 m up, still above a person
+    assert depth[0, 2] == HIDDEN_DEPTH
+    flat, _, _ = terrain.paths(np.array([[0.0, 0.0]]), np.array([15.0]), targets, 0.8 * heights)
+    assert (flat == 0.0).all()  # relief is only counted when the targets' heights are given
+
+
+def test_elevation_angles_come_from_the_ground_heights() -> None:
+    site = western_heights()
+    terrain = Terrain(site)
+    towers = np.array([t.xy for t in site.towers])
+    heights = np.array([t.height_m for t in site.towers])
+    xy = np.array([[1000.0, -250.0]])  # on the river, ~84 m below the ridge's crest
+    elev = terrain.elevation_deg(towers, heights, np.array([5]), xy, np.array([0.9]))
+    drop = terrain.ground_m(towers[5]) + 15.0 - terrain.ground_m(xy[0]) - 0.9
+    assert float(elev[0]) == pytest.approx(-np.degrees(np.arctan2(drop, 1000.0)), abs=0.01)
+    assert float(elev[0]) < -4.0  # flat geometry would say -0.8 deg
+    flat = Terrain(site.model_copy(update={"dem": None}))
+    flat_elev = flat.elevation_deg(towers, heights, np.array([5]), xy, np.array([0.9]))
+    assert float(flat_elev[0]) == pytest.approx(-np.degrees(np.arctan2(14.1, 1000.0)))
