@@ -1,5 +1,6 @@
 """The ``perimeter`` command: ``up``, ``sim``, ``fusion``, ``api``, ``scenario validate``, and
-the analyst's ``eval``, ``tune``, ``coverage`` and ``export`` (in :mod:`perimeter.cli_analysis`).
+the analyst's ``eval``, ``tune``, ``coverage`` and ``export`` (in :mod:`perimeter.cli_analysis`),
+``operators add|list|remove`` (in :mod:`perimeter.cli_operators`).
 
 Thin: options (or ``PERIMETER_*`` variables, through :mod:`perimeter.config`) are turned into
 settings, and the services, imported inside each command, do the work.
@@ -222,9 +223,11 @@ def scenario_validate(
 
 
 def _register_analysis() -> None:
+    from perimeter import cli_operators
     from perimeter.cli_analysis import register
 
     register(app)
+    cli_operators.register(app)
 
 
 _register_analysis()

@@ -85,3 +85,24 @@ def test_python_dash_m_perimeter_runs() -> None:
     assert done.returncode == 0
     for command in ("up", "sim", "fusion", "api", "scenario"):
         assert command in done.stdout
+
+
+def test_operators_add_list_remove(tmp_path: Path) -> None:
+    from perimeter.store import AlertStore
+
+    db = str(tmp_path / "ops.db")
+    added = runner.invoke(app, ["operators", "add", "alice", "--role", "admin", "--db", db])
+    assert added.exit_code == 0, added.output
+    token = added.stdout.strip()
+    assert token.startswith("wh_") and "shown once" in added.stderr
+    with AlertStore.open(db) as store:
+        operator = store.operators.authenticate(token)
+        assert operator is not None and (operator.name, operator.role) == ("alice", "admin")
+    listed = runner.invoke(app, ["operators", "list", "--db", db])
+    assert listed.exit_code == 0 and listed.stdout.startswith("alice\tadmin\t")
+    assert token not in listed.stdout
+    bad = runner.invoke(app, ["operators", "add", "bob", "--role", "root", "--db", db])
+    assert bad.exit_code == 2 and "role: must be one of viewer, operator, admin" in bad.stderr
+    assert runner.invoke(app, ["operators", "remove", "alice", "--db", db]).exit_code == 0
+    missing = runner.invoke(app, ["operators", "remove", "alice", "--db", db])
+    assert missing.exit_code == 1 and "no operator named 'alice'" in missing.stderr

@@ -48,5 +48,16 @@ class ThresholdAudit:
         """The newest ``limit`` changes, newest first."""
         rows = self._db.read("SELECT id, at_wall_s, at_t_s, actor, changes, result "
                              "FROM threshold_changes ORDER BY id DESC LIMIT ?", (limit,))
-        return [ThresholdChange(id=i, at_wall_s=w, at_t_s=t, by=by, changes=json.loads(c),
-                                result=json.loads(r)) for i, w, t, by, c, r in rows]
+        return [_change(row) for row in rows]
+
+    def get(self, change_id: int) -> ThresholdChange | None:
+        """One change by its id, or None."""
+        rows = self._db.read("SELECT id, at_wall_s, at_t_s, actor, changes, result "
+                             "FROM threshold_changes WHERE id = ?", (change_id,))
+        return _change(rows[0]) if rows else None
+
+
+def _change(row: tuple[Any, ...]) -> ThresholdChange:
+    i, wall_s, t_s, by, changes, result = row
+    return ThresholdChange(id=i, at_wall_s=wall_s, at_t_s=t_s, by=by,
+                           changes=json.loads(changes), result=json.loads(result))

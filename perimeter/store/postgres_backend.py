@@ -44,6 +44,28 @@ SCHEMA = [
         actor TEXT NOT NULL,
         changes TEXT NOT NULL,
         result TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS alert_resolutions (
+        alert_id TEXT PRIMARY KEY,
+        disposition TEXT NOT NULL,
+        resolved_by TEXT NOT NULL,
+        resolved_at_wall_s DOUBLE PRECISION NOT NULL,
+        resolved_at_t_s DOUBLE PRECISION)""",
+    """CREATE TABLE IF NOT EXISTS alert_actions (
+        id BIGSERIAL PRIMARY KEY,
+        alert_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        by_name TEXT NOT NULL,
+        at_wall_s DOUBLE PRECISION NOT NULL,
+        at_t_s DOUBLE PRECISION,
+        disposition TEXT,
+        text TEXT)""",
+    "CREATE INDEX IF NOT EXISTS alert_actions_by_alert ON alert_actions (alert_id, id)",
+    """CREATE TABLE IF NOT EXISTS operators (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        key_id TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL,
+        created_at_wall_s DOUBLE PRECISION NOT NULL)""",
 ]
 _SCHEMA_LOCK_KEY = 0x7065726D  # serialises schema creation between processes
 

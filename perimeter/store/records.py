@@ -21,7 +21,12 @@ from perimeter.contract import (
     Velocity,
 )
 
-AlertStatus = Literal["open", "closed"]
+AlertStatus = Literal["open", "closed", "resolved"]
+"""``open``/``closed`` follow fusion; ``resolved`` is an operator's, and stays."""
+Workflow = Literal["new", "acknowledged", "resolved"]
+Disposition = Literal["intrusion", "nuisance", "false_alarm", "test"]
+DISPOSITIONS: tuple[Disposition, ...] = ("intrusion", "nuisance", "false_alarm", "test")
+ActionKind = Literal["acknowledged", "resolved", "comment"]
 
 _NUMBER_RE = re.compile(r"(\d+)$")
 
@@ -52,6 +57,22 @@ class StoredEvent(BaseModel):
     event: AlertEvent
 
 
+class AlertAction(BaseModel):
+    """One operator's step on an alert: when, by whom, what."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    alert_id: str
+    action: ActionKind
+    by: str
+    at_wall_s: Annotated[float, Field(description="the API server's clock (Unix s)")]
+    at_t_s: Annotated[float | None, Field(
+        description="data time: the newest report time the API had seen (null if none)")] = None
+    disposition: Disposition | None = None
+    text: str | None = Field(None, description="the comment (a resolution may carry one)")
+
+
 _RECORD_EXAMPLE: JsonDict = {
     "alert_id": "a-000017", "status": "open", "track_id": "k-000042", "class": "person",
     "class_confidence": 0.91, "confidence": 0.97, "severity": "high",
@@ -62,6 +83,7 @@ _RECORD_EXAMPLE: JsonDict = {
     "sensors": ["thermal", "acoustic"], "first_t_s": 1768514460.0, "last_t_s": 1768514490.0,
     "updates": 4, "last_seq": 311, "run_id": "r-20260115T215955Z-3f9a1c", "acked": True,
     "acked_by": "alice", "acked_at_t_s": 1768514500.0, "acked_at_wall_s": 1796513101.2,
+    "workflow": "acknowledged",
 }
 
 
@@ -102,7 +124,19 @@ class AlertRecord(BaseModel):
     acked_at_wall_s: Annotated[float | None, Field(
         description="wall-clock time of the acknowledgement (Unix s, the API server's clock)")
     ] = None
+    workflow: Annotated[Workflow, Field(
+        description="new, acknowledged or resolved (an operator's progress)")] = "new"
+    disposition: Disposition | None = None
+    resolved_by: str | None = None
+    resolved_at_t_s: Annotated[float | None, Field(
+        description="data time of the resolution (as acked_at_t_s)")] = None
+    resolved_at_wall_s: Annotated[float | None, Field(
+        description="wall-clock time of the resolution (Unix s, the API server's clock)")
+    ] = None
     history: list[StoredEvent] | None = None
+    actions: Annotated[list[AlertAction] | None, Field(
+        description="operators' steps (acknowledged, comment, resolved), oldest first; "
+                    "in the one-alert answer")] = None
 
     @classmethod
     def from_latest(cls, latest: AlertEvent, **state: object) -> AlertRecord:

@@ -47,6 +47,28 @@ SCHEMA = [
         actor TEXT NOT NULL,
         changes TEXT NOT NULL,
         result TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS alert_resolutions (
+        alert_id TEXT PRIMARY KEY,
+        disposition TEXT NOT NULL,
+        resolved_by TEXT NOT NULL,
+        resolved_at_wall_s REAL NOT NULL,
+        resolved_at_t_s REAL)""",
+    """CREATE TABLE IF NOT EXISTS alert_actions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        by_name TEXT NOT NULL,
+        at_wall_s REAL NOT NULL,
+        at_t_s REAL,
+        disposition TEXT,
+        text TEXT)""",
+    "CREATE INDEX IF NOT EXISTS alert_actions_by_alert ON alert_actions (alert_id, id)",
+    """CREATE TABLE IF NOT EXISTS operators (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        key_id TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL,
+        created_at_wall_s REAL NOT NULL)""",
 ]
 
 

@@ -33,18 +33,19 @@ def _message(response: httpx.Response) -> str:
 
 
 def apply_thresholds(url: str, changes: Mapping[str, Any], *, token: str | None = None,
-                     operator: str = "perimeter tune", client: httpx.Client | None = None,
+                     client: httpx.Client | None = None,
                      timeout_s: float = 10.0) -> dict[str, Any]:
     """PATCH ``changes`` (public names); returns the thresholds now in force.
 
-    ``token`` defaults to ``$PERIMETER_API_TOKEN``; the change is audited as ``operator``.
+    ``token`` defaults to ``$PERIMETER_API_TOKEN`` (an admin operator's token works too); the
+    API audits the change under the name the token belongs to.
     """
     if not changes:
         raise ApplyError("--apply: there is no recommendation to send")
     bearer = token if token is not None else os.environ.get(TOKEN_VARIABLE, "")
     if not bearer:
         raise ApplyError(f"--apply: set {TOKEN_VARIABLE} to the API's bearer token")
-    headers = {"Authorization": f"Bearer {bearer}", "X-Operator": operator}
+    headers = {"Authorization": f"Bearer {bearer}"}
     target = thresholds_url(url)
     own = client is None
     http = client or httpx.Client(timeout=timeout_s)

@@ -13,8 +13,8 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from perimeter.contract import Severity, TargetClass
 from perimeter.geojson import GeoError, alerts_geojson
-from perimeter.store import AlertRecord, AlertStatus
-from services.api.deps import StateDep, StoreDep, Writer
+from perimeter.store import AlertRecord, AlertStatus, Disposition
+from services.api.deps import OperatorCaller, StateDep, StoreDep
 from services.api.errors import ApiError, error_responses
 from services.api.schemas import AckRequest, AlertPage
 from services.api.state import ApiState
@@ -40,6 +40,9 @@ async def list_alerts(
     status: AlertStatus | None = None,
     severity: Severity | None = None,
     class_: Annotated[TargetClass | None, Query(alias="class")] = None,
+    disposition: Annotated[Disposition | None, Query(
+        description="resolved with this disposition")] = None,
+    acked: Annotated[bool | None, Query(description="acknowledged (true) or not")] = None,
     since: Annotated[float | None, Query(description="raised at or after (t_s, Unix s)",
                                          allow_inf_nan=False)] = None,
     until: Annotated[float | None, Query(description="raised at or before (t_s, Unix s)",
@@ -54,13 +57,15 @@ async def list_alerts(
         "the site's geographic origin), next_cursor as a member"))] = "json",
 ) -> Response:
     """Alerts newest first (by when they were raised); pages are stable while alerts arrive."""
-    key = (status, severity, class_, since, until, limit, cursor, run_id, output)
+    key = (status, severity, class_, disposition, acked, since, until, limit, cursor, run_id,
+           output)
     version = state.store.version()
     body = state.pages.get(key, version)
     if body is None:
         items, next_cursor = await run_in_threadpool(
             state.store.list_alerts, status=status, severity=severity, class_=class_,
-            since_t_s=since, until_t_s=until, limit=limit, cursor=cursor, run_id=run_id)
+            since_t_s=since, until_t_s=until, limit=limit, cursor=cursor, run_id=run_id,
+            disposition=disposition, acked=acked)
         body = (_geojson_page(state, items, next_cursor) if output == "geojson" else
                 AlertPage(items=items, next_cursor=next_cursor).model_dump_json(by_alias=True)
                 ).encode()
@@ -141,10 +146,13 @@ def get_alert(alert_id: AlertId, store: StoreDep) -> AlertRecord:
 
 @router.post("/{alert_id}/ack", response_model=AlertRecord,
              responses=error_responses(401, 403, 404, 422))
-def ack_alert(alert_id: AlertId, state: StateDep, _writer: Writer,
-              body: Annotated[AckRequest | None, Body()] = None) -> AlertRecord:
-    """Acknowledge an alert: who, when on the server's clock (``acked_at_wall_s``) and in
-    data time (``acked_at_t_s``: the newest report time seen). Idempotent: the first
-    acknowledgement stands."""
-    by = body.by if body is not None else AckRequest().by
-    return state.store.ack(alert_id, by, time.time(), state.live.towers.newest_report_t_s())
+def ack_alert(alert_id: AlertId, state: StateDep, caller: OperatorCaller,
+              _body: Annotated[AckRequest | None, Body()] = None) -> AlertRecord:
+    """Acknowledge an alert as the caller (the token names who; a ``by`` in the body is
+    ignored): when on the server's clock (``acked_at_wall_s``) and in data time
+    (``acked_at_t_s``: the newest report time seen). Idempotent: the first acknowledgement
+    stands."""
+    record = state.store.ack(alert_id, caller.name, time.time(),
+                             state.live.towers.newest_report_t_s())
+    state.live.waker.wake()
+    return record

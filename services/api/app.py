@@ -22,7 +22,7 @@ from perimeter.bus import Bus
 from perimeter.config import ApiSettings
 from perimeter.site import load_site
 from perimeter.store import AlertStore
-from services.api import alerts, config, health, towers, tracks
+from services.api import alerts, config, health, towers, tracks, workflow
 from services.api import site as site_routes
 from services.api.errors import install_error_handlers
 from services.api.limits import BodyLimit, HeadAsGet, StreamCap
@@ -75,7 +75,8 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
     app = FastAPI(
         title="Perimeter monitor API", version="1.0.0", lifespan=lifespan,
         description="Alerts, towers, tracks and live thresholds of the perimeter monitor. "
-                    "Writes need `Authorization: Bearer $PERIMETER_API_TOKEN`. Errors answer "
+                    "Writes need `Authorization: Bearer TOKEN`: an operator's token (viewer, "
+                    "operator or admin) or `$PERIMETER_API_TOKEN` (bootstrap admin). Errors answer "
                     '`{"error": {"status", "code", "message", "field"}}`.')
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
@@ -87,7 +88,8 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
             CORSMiddleware, allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Operator"])
-    for module in (alerts, towers, tracks, config, site_routes):
+    for module in (workflow, alerts, towers, tracks, config, site_routes):  # workflow first:
+        # its /alerts/queue and /alerts/counts would otherwise match /alerts/{alert_id}
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -10,13 +10,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from perimeter.store import StoreError, UnknownAlertError
+from perimeter.store import ResolutionConflictError, StoreError, UnknownAlertError
 from perimeter.thresholds import ThresholdError
 
 log = logging.getLogger(__name__)
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 413: "too_large", 422: "invalid", 503: "unavailable"}
+          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
+          503: "unavailable"}
 
 
 class ErrorDetail(BaseModel):
@@ -88,6 +89,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def on_store(_request: Request, exc: StoreError) -> JSONResponse:
         return error_response(422, str(exc), field=exc.field)
+
+    @app.exception_handler(ResolutionConflictError)
+    async def on_conflict(_request: Request, exc: ResolutionConflictError) -> JSONResponse:
+        return error_response(409, str(exc), field=exc.field)
 
     @app.exception_handler(ThresholdError)
     async def on_threshold(_request: Request, exc: ThresholdError) -> JSONResponse:

@@ -20,8 +20,8 @@ class AlertPage(BaseModel):
 
 class AckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    by: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$",
-                             description="Who acknowledges.")] = "operator"
+    by: Annotated[str | None, Field(max_length=64, deprecated=True, description=(
+        "Ignored: the bearer token names who acknowledges."))] = None
 
 
 class SensorFeedView(BaseModel):

@@ -36,7 +36,7 @@ def test_patch_publishes_retained_and_audits(live: Live) -> None:
     retained = live.bus.retained[topics.THRESHOLDS]
     assert retained.retain and json.loads(retained.payload)["thermal.min_snr_db"] == 9.5
     assert Thresholds.from_public(json.loads(retained.payload)).alert_classes == ("person",)
-    assert history[0]["by"] == "analyst"
+    assert history[0]["by"] == "bootstrap-admin"  # the token's name, not the X-Operator
     assert history[0]["changes"] == {"thermal.min_snr_db": 9.5, "alert.classes": ["person"]}
     # one clock per field: data time (the newest report seen), the server's wall clock apart
     assert history[0]["at_t_s"] == 2077.0

@@ -59,7 +59,7 @@ def test_map_shows_towers_live_alert_and_acknowledges(live: Live, browser: Brows
     browser.evaluate("document.querySelector('[data-alert=\"a-000042\"] button').click()")
     browser.wait_for("document.querySelector('[data-alert=\"a-000042\"] .acked') !== null")
     record = live.store.get_alert("a-000042")
-    assert record is not None and record.acked_by == "map operator"
+    assert record is not None and record.acked_by == "bootstrap-admin"
 
     artifacts = Path(os.environ.get("PERIMETER_TEST_ARTIFACTS", tmp_path))
     artifacts.mkdir(parents=True, exist_ok=True)

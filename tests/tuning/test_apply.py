@@ -71,7 +71,7 @@ def test_the_real_api_takes_the_recommendation_and_refuses_a_wrong_token(
             current = client.get("/api/v1/config/thresholds").json()
             history = client.get("/api/v1/config/thresholds/history").json()["items"]
         assert current["alert.min_confidence"] == 0.85
-        assert history[0]["by"] == "perimeter tune"
+        assert history[0]["by"] == "bootstrap-admin"  # whom the token names
         with pytest.raises(ApplyError, match=r"answered 40[13]"):
             apply_thresholds(url, {"alert.min_confidence": 0.5}, token="wrong")
     finally:
