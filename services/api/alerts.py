@@ -11,21 +11,18 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Resp
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from perimeter.contract import Severity, TargetClass
+from perimeter.contract import AlertEvent, Severity, TargetClass
 from perimeter.geojson import GeoError, alerts_geojson
 from perimeter.store import AlertRecord, AlertStatus, Disposition
 from services.api.deps import OperatorCaller, StateDep, StoreDep
 from services.api.errors import ApiError, error_responses
 from services.api.schemas import AckRequest, AlertPage
+from services.api.sse import follow
 from services.api.state import ApiState
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 MAX_LIMIT = 200
-STREAM_BATCH = 500
-POLL_S = 1.0
-"""Longest wait before the stream looks at the store again without a bus wake-up."""
-
 AlertId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", examples=["a-000017"])]
 
 
@@ -112,25 +109,17 @@ async def stream_alerts(
     events from now on (or after ``?after=ID``). The stream ends when the server shuts down.
     At most ``PERIMETER_SSE_MAX_CLIENTS`` streams are open at once (503 beyond; see
     :class:`services.api.limits.StreamCap`)."""
-    store, waker = state.store, state.live.waker
     cursor = start_after
     if cursor is None:
-        cursor = await run_in_threadpool(store.last_seq)
-    state.metrics.sse_clients.inc()
-    try:
-        yield ServerSentEvent(comment=f"alert events after {cursor}", retry=2000)
-        while not state.stopping.is_set():
-            if await request.is_disconnected():
-                return  # else a quiet stream would poll for a gone client forever
-            token = waker.token()
-            events = await run_in_threadpool(store.events_after, cursor, STREAM_BATCH)
-            for seq, event in events:
-                yield ServerSentEvent(id=str(seq), data=event.to_payload())
-                cursor = seq
-            if len(events) < STREAM_BATCH:
-                await waker.wait(token, POLL_S)
-    finally:
-        state.metrics.sse_clients.dec()
+        cursor = await run_in_threadpool(state.store.last_seq)
+
+    def send(item: tuple[int, AlertEvent]) -> tuple[int, ServerSentEvent]:
+        seq, event = item
+        return seq, ServerSentEvent(id=str(seq), data=event.to_payload())
+
+    async for message in follow(state, request, cursor, "alert events",
+                                state.store.events_after, send):
+        yield message
 
 
 @router.get("/{alert_id}", response_model=AlertRecord,

@@ -80,8 +80,9 @@ def create_app(settings: ApiSettings, *, bus: Bus | None = None,
                     '`{"error": {"status", "code", "message", "field"}}`.')
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(StreamCap, path=f"{PREFIX}/alerts/stream",
-                       limit=settings.sse_max_clients)
+    for stream in ("stream", "actions/stream"):
+        app.add_middleware(StreamCap, path=f"{PREFIX}/alerts/{stream}",
+                           limit=settings.sse_max_clients)
     app.add_middleware(HeadAsGet)
     if settings.cors_origins:
         app.add_middleware(

@@ -7,21 +7,20 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field
 
 from perimeter.store import AlertAction, AlertRecord, Disposition
 from perimeter.store.workflow import MAX_COMMENT_CHARS
-from services.api.alerts import AlertId
+from services.api.alerts import AlertId, stream_cursor
 from services.api.deps import CallerDep, OperatorCaller, StateDep
 from services.api.errors import error_responses
+from services.api.sse import follow
 
 router = APIRouter(tags=["workflow"])
 
-STREAM_BATCH = 500
-POLL_S = 1.0
 
 
 class Counts(BaseModel):
@@ -71,32 +70,26 @@ def alert_counts(state: StateDep) -> Counts:
 
 
 @router.get("/alerts/actions/stream", response_class=EventSourceResponse,
-            responses=error_responses(422))
+            responses=error_responses(400, 422, 503))
 async def stream_actions(
     state: StateDep,
-    last_event_id: Annotated[int | None, Header(ge=0, description="resume after this id")] = None,
-    after: Annotated[int | None, Query(ge=0, description="start after this action id")] = None,
+    request: Request,
+    start_after: Annotated[int | None, Depends(stream_cursor)],
 ) -> AsyncIterator[ServerSentEvent]:
-    """Every operator step (acknowledged, comment, resolved) as it is stored, ``id`` = the
-    action's id; ``Last-Event-ID`` or ``?after=ID`` resumes, else from now on."""
-    workflow = state.store.workflow
-    cursor = last_event_id if last_event_id is not None else after
+    """Every operator step (acknowledged, comment, resolved) as it is stored, ``event:
+    action``, ``id`` = the step's id; ``Last-Event-ID`` or ``?after=ID`` resumes, else from
+    now on. Capped like the alert stream (``PERIMETER_SSE_MAX_CLIENTS``, 503 beyond)."""
+    cursor = start_after
     if cursor is None:
-        cursor = await run_in_threadpool(workflow.last_action_id)
-    state.metrics.sse_clients.inc()
-    try:
-        yield ServerSentEvent(comment=f"alert actions after {cursor}", retry=2000)
-        while not state.stopping.is_set():
-            token = state.live.waker.token()
-            actions = await run_in_threadpool(workflow.actions_after, cursor, STREAM_BATCH)
-            for action in actions:
-                yield ServerSentEvent(id=str(action.id), event="action",
-                                      data=action.model_dump(mode="json"))
-                cursor = action.id
-            if len(actions) < STREAM_BATCH:
-                await state.live.waker.wait(token, POLL_S)
-    finally:
-        state.metrics.sse_clients.dec()
+        cursor = await run_in_threadpool(state.store.workflow.last_action_id)
+
+    def send(action: AlertAction) -> tuple[int, ServerSentEvent]:
+        return action.id, ServerSentEvent(id=str(action.id), event="action",
+                                          data=action.model_dump(mode="json"))
+
+    async for message in follow(state, request, cursor, "alert actions",
+                                state.store.workflow.actions_after, send):
+        yield message
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertRecord,

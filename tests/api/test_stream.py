@@ -15,7 +15,7 @@ import uvicorn
 from conftest import Live, alert_event
 
 from services.api import create_app
-from services.api.alerts import POLL_S
+from services.api.sse import POLL_S
 from services.api_service import ApiServer
 from tests.services.mqtt_helpers import wait_until
 
