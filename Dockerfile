@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for the three Python services; the compose file picks the command:
 #   perimeter sim | perimeter fusion | perimeter api   (configured by PERIMETER_* variables)
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import secrets
 import sys
 import threading
 import urllib.error
@@ -35,6 +35,11 @@ class UnhealthyError(Exception):
 def _is_tower_status(topic: str) -> bool:
     parsed = topics.parse_tower_topic(topic)
     return parsed is not None and parsed.channel is topics.TowerChannel.STATUS
+
+
+def probe_client_id() -> str:
+    """A client id no other probe shares: containers often give their probes the same pid."""
+    return f"health-{secrets.token_hex(6)}"
 
 
 def retained_state(settings: MqttSettings, topic_filter: str, accept: Callable[[str], bool],
@@ -63,7 +68,7 @@ def retained_state(settings: MqttSettings, topic_filter: str, accept: Callable[[
         if state in wanted:
             found.set()
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"health-{os.getpid()}",
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=probe_client_id(),
                          protocol=mqtt.MQTTv311, clean_session=True)
     if settings.mqtt_username is not None:
         password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None

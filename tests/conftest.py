@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from requirements import unavailable
 
 from services.broker import BrokerImpl, EmbeddedBroker, find_mosquitto
 
@@ -62,7 +63,7 @@ def free_port() -> Callable[[], int]:
 def mosquitto_broker(tmp_path: Path) -> Iterator[BrokerHandle]:
     """A real mosquitto on a free loopback port (temp config, anonymous, current user)."""
     if find_mosquitto() is None:
-        pytest.skip("no mosquitto binary (apt-get install -y mosquitto)")
+        unavailable("no mosquitto binary (apt-get install -y mosquitto)")
     handle = BrokerHandle("mosquitto", _free_port(), tmp_path)
     handle.start()
     yield handle

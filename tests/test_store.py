@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pg_server import PgServer
+from requirements import unavailable
 
 from perimeter.contract import AlertEvent
 from perimeter.store import AlertStore, StoreError, UnknownAlertError
@@ -35,7 +36,7 @@ def pg_server() -> Iterator[PgServer]:
     try:
         server = PgServer().start()
     except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+        unavailable(str(exc))
     yield server
     server.stop()
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from conftest import TOKEN, Live, alert_event, served
 from pg_server import PgServer
+from requirements import unavailable
 
 from perimeter import topics
 from perimeter.bus import Message
@@ -174,7 +175,7 @@ def test_alerts_served_from_postgresql(settings: ApiSettings,
     try:
         server = PgServer().start()
     except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+        unavailable(str(exc))
     try:
         with AlertStore.open(server.database("api")) as store, \
                 served(settings, store, None, free_port()) as live, live.writer() as http:

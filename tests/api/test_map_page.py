@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cdp import Browser, find_chromium
 from conftest import TOKEN, Live, alert_event
+from requirements import unavailable
 
 from perimeter import topics
 from perimeter.bus import Message
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 def browser(tmp_path: Path) -> Iterator[Browser]:
     binary = find_chromium()
     if binary is None:
-        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+        unavailable("chromium is not installed (.ci/run installs Debian's chromium)")
     opened = Browser(binary, tmp_path / "profile")
     try:
         yield opened

@@ -10,9 +10,6 @@ Services start in dependency order and wait on the compose health checks, as com
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import inspect
 import json
 import os
 import shutil
@@ -38,6 +35,7 @@ from deploy_helpers import (
     repo_broker,
     service_environment,
 )
+from requirements import unavailable
 
 from perimeter import topics
 
@@ -48,26 +46,6 @@ API_TOKEN = "e2e-token"
 COMPOSE_VARS = {**{f"MQTT_{role.upper()}_PASSWORD": pw for role, pw in TEST_PASSWORDS.items()},
                 "PERIMETER_API_TOKEN": API_TOKEN, "PERIMETER_SPEED": "20"}
 ALERT_TIMEOUT_S = 120.0
-
-
-def services_missing() -> str | None:
-    """Why the services cannot run yet (the CLI or a service module is missing), or None."""
-    try:
-        cli = importlib.import_module("perimeter.cli")
-        import typer.main
-    except ImportError as exc:
-        return f"perimeter.cli is not importable yet: {exc}"
-    commands = set(getattr(typer.main.get_command(cli.app), "commands", {}))
-    if missing := set(PYTHON_SERVICES) - commands:
-        return f"perimeter.cli lacks the commands {sorted(missing)}"
-    for module in ("services.tower_publisher", "services.fusion_service", "services.api"):
-        if importlib.util.find_spec(module) is None:
-            return f"{module} does not exist yet"
-    publisher = inspect.getsource(importlib.import_module("services.tower_publisher"))
-    if '-{tower_id}"' in publisher:  # TODO(lead): drop once the publisher follows the ACL
-        return ("services/tower_publisher.py still names tower clients '<prefix>-<tower id>'; "
-                "the broker ACL needs client id == tower id (docs/docker.md, Tower identity)")
-    return None
 
 
 def local_environment(env: dict[str, str], broker: RepoBroker, api_port: int,
@@ -168,11 +146,9 @@ class Stack:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[Stack, RepoBroker]]:
-    if reason := services_missing():
-        pytest.skip(f"services not runnable yet: {reason}")
     version = mosquitto_version()
     if version is None or not version.startswith("2.0."):
-        pytest.skip(f"needs mosquitto 2.0.x, found {version}")
+        unavailable(f"needs mosquitto 2.0.x, found {version}")
     (tmp_path / "broker").mkdir()
     with repo_broker(tmp_path / "broker", free_port(), TEST_PASSWORDS) as broker:
         started = Stack(load_compose(), broker, tmp_path)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
@@ -20,7 +23,8 @@ from deploy_helpers import (
     service_environment,
 )
 
-SCHEMA = REPO.parent / "shared" / "schemas" / "compose-spec.json"
+# The Compose Specification's JSON Schema (draft-07), vendored: see tests/deploy/README.md.
+SCHEMA = Path(__file__).with_name("compose-spec.json")
 PYTHON_SERVICES = ("sim", "fusion", "api")
 REQUIRED_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):\?[^}]+\}")
 
@@ -35,9 +39,16 @@ def example_env() -> dict[str, str]:
     return read_env_file(REPO / ".env.example")
 
 
+@pytest.fixture(scope="module")
+def generated_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A .env as a user makes it: `python3 deploy/make_env.py`."""
+    out = tmp_path_factory.mktemp("env") / ".env"
+    subprocess.run([sys.executable, str(REPO / "deploy" / "make_env.py"), "--out", str(out)],
+                   check=True, capture_output=True)
+    return read_env_file(out)
+
+
 def test_validates_against_the_compose_spec_schema(compose: dict[str, Any]) -> None:
-    if not SCHEMA.is_file():
-        pytest.skip(f"no compose schema at {SCHEMA} (the shared folder beside the repository)")
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     errors = [f"{e.json_path}: {e.message}"
               for e in jsonschema.Draft7Validator(schema).iter_errors(compose)]
@@ -68,7 +79,10 @@ def test_dependencies_wait_for_health(compose: dict[str, Any]) -> None:
 
 def test_only_the_api_is_published_and_only_on_loopback(compose: dict[str, Any]) -> None:
     published = {name: s["ports"] for name, s in compose["services"].items() if "ports" in s}
-    assert published == {"api": ["127.0.0.1:8000:8000"]}
+    assert list(published) == ["api"]
+    [port] = published["api"]
+    assert interpolate(port, {}) == "127.0.0.1:8000:8000"
+    assert interpolate(port, {"PERIMETER_API_HOST_PORT": "18000"}) == "127.0.0.1:18000:8000"
 
 
 def test_python_services_share_one_image_and_run_their_own_command(
@@ -77,9 +91,13 @@ def test_python_services_share_one_image_and_run_their_own_command(
     assert {services[n]["image"] for n in PYTHON_SERVICES} == {services["sim"]["image"]}
     assert [services[n]["command"] for n in PYTHON_SERVICES] == [
         ["perimeter", n] for n in PYTHON_SERVICES]
+    builders = [name for name in PYTHON_SERVICES if "build" in services[name]]
+    assert builders == ["api"], "the image is built once, by one service"
+    assert services["api"]["build"]["dockerfile"] == "Dockerfile"
     for name in PYTHON_SERVICES:
-        assert services[name]["build"]["dockerfile"] == "Dockerfile"
         assert services[name]["read_only"] is True and services[name]["cap_drop"] == ["ALL"]
+        if name not in builders:
+            assert services[name]["pull_policy"] == "never", name
 
 
 def test_secrets_are_required_variables(compose: dict[str, Any]) -> None:
@@ -94,36 +112,55 @@ def test_without_a_env_file_compose_names_the_missing_secret(compose: dict[str, 
         service_environment(compose["services"]["api"], {"MQTT_FUSION_PASSWORD": "x"})
 
 
-def test_env_example_sets_every_required_variable(compose: dict[str, Any],
-                                                  example_env: dict[str, str]) -> None:
+def test_env_example_names_every_required_variable_and_leaves_secrets_empty(
+        compose: dict[str, Any], example_env: dict[str, str]) -> None:
     required = set(REQUIRED_VAR.findall(json.dumps(compose)))
     assert required <= set(example_env), sorted(required - set(example_env))
+    assert {name: example_env[name] for name in required} == dict.fromkeys(required, "")
+    with pytest.raises(MissingVariableError):  # a copied example never starts the stack
+        service_environment(compose["services"]["mosquitto"], example_env)
+
+
+def test_make_env_fills_every_secret_with_a_new_random_value(
+        compose: dict[str, Any], tmp_path: Path) -> None:
+    first, second = tmp_path / "a.env", tmp_path / "b.env"
+    for out in (first, second):
+        subprocess.run([sys.executable, str(REPO / "deploy" / "make_env.py"), "--out", str(out),
+                        "--postgres"], check=True, capture_output=True)
+    env_a, env_b = read_env_file(first), read_env_file(second)
+    required = set(REQUIRED_VAR.findall(json.dumps(compose)))
+    assert all(len(env_a[name]) >= 24 and env_a[name] != env_b[name] for name in required)
     for service in compose["services"].values():
-        service_environment(service, example_env)  # raises on a missing one
+        service_environment(service, env_a)  # raises on a missing one
+    assert env_a["PERIMETER_DB_URL"].startswith(f"postgresql://perimeter:{env_a['POSTGRES_PASSWORD']}@")
+    assert first.stat().st_mode & 0o077 == 0
+    refused = subprocess.run([sys.executable, str(REPO / "deploy" / "make_env.py"), "--out",
+                              str(first)], capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and "exists" in refused.stderr
 
 
 def test_each_service_logs_in_with_its_own_role(compose: dict[str, Any],
-                                                example_env: dict[str, str]) -> None:
+                                                generated_env: dict[str, str]) -> None:
     services = compose["services"]
-    broker_env = service_environment(services["mosquitto"], example_env)
+    broker_env = service_environment(services["mosquitto"], generated_env)
     assert set(broker_env) == set(ROLE_PASSWORD_VARS.values())
     acl_users = re.findall(r"^user (\S+)$", (MOSQUITTO_DIR / "acl").read_text(), re.MULTILINE)
     script = (MOSQUITTO_DIR / "make-passwd.sh").read_text()
     for name in PYTHON_SERVICES:
-        env = service_environment(services[name], example_env)
+        env = service_environment(services[name], generated_env)
         role = env["PERIMETER_MQTT_USERNAME"]
         assert role in acl_users and f"add_user {role} {ROLE_PASSWORD_VARS[role]}" in script
         assert env["PERIMETER_MQTT_PASSWORD"] == broker_env[ROLE_PASSWORD_VARS[role]]
         assert env["PERIMETER_BROKER_URL"] == "mqtt://mosquitto:1883"
-    assert "PERIMETER_CLIENT_ID" not in service_environment(services["sim"], example_env)
+    assert "PERIMETER_CLIENT_ID" not in service_environment(services["sim"], generated_env)
 
 
 def test_fusion_and_api_share_the_database_volume(compose: dict[str, Any],
-                                                   example_env: dict[str, str]) -> None:
+                                                   generated_env: dict[str, str]) -> None:
     services = compose["services"]
     for name in ("fusion", "api"):
         assert services[name]["volumes"] == ["perimeter-data:/data"]
-        db_url = service_environment(services[name], example_env)["PERIMETER_DB_URL"]
+        db_url = service_environment(services[name], generated_env)["PERIMETER_DB_URL"]
         assert db_url == "sqlite:////data/perimeter.db"
     assert "perimeter-data" in compose["volumes"]
 

@@ -20,6 +20,7 @@ from deploy_helpers import (
     mosquitto_version,
     repo_broker,
 )
+from requirements import unavailable
 
 from perimeter import topics
 
@@ -42,7 +43,7 @@ healthcheck = _load()
 def broker(tmp_path: Path) -> Iterator[RepoBroker]:
     version = mosquitto_version()
     if version is None or not version.startswith("2.0."):
-        pytest.skip(f"needs mosquitto 2.0.x, found {version}")
+        unavailable(f"needs mosquitto 2.0.x, found {version}")
     with repo_broker(tmp_path, free_port(), TEST_PASSWORDS) as started:
         yield started
 

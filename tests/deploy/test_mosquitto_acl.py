@@ -19,6 +19,7 @@ from deploy_helpers import (
     mosquitto_version,
     repo_broker,
 )
+from requirements import unavailable
 
 from perimeter import topics
 
@@ -33,9 +34,9 @@ ACCEPTED = {"Success", "No matching subscribers"}
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoBroker]:
     version = mosquitto_version()
     if version is None:
-        pytest.skip("no mosquitto binary (apt-get install -y mosquitto)")
+        unavailable("no mosquitto binary (apt-get install -y mosquitto)")
     if not version.startswith("2.0."):
-        pytest.skip(f"mosquitto {version}: the repository's config targets 2.0.x")
+        unavailable(f"mosquitto {version}: the repository's config targets 2.0.x")
     with repo_broker(tmp_path_factory.mktemp("mosquitto"), free_port(), TEST_PASSWORDS) as b:
         yield b
 

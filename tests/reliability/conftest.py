@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from requirements import unavailable
 
 from services.broker import find_mosquitto
 from tests.conftest import _free_port
@@ -16,7 +17,7 @@ from tests.reliability.live import DurableMosquitto
 def durable_mosquitto(tmp_path: Path) -> Iterator[DurableMosquitto]:
     """mosquitto on a free loopback port, persisting sessions and queues every second."""
     if find_mosquitto() is None:
-        pytest.skip("no mosquitto binary (apt-get install -y mosquitto)")
+        unavailable("no mosquitto binary (apt-get install -y mosquitto)")
     broker = DurableMosquitto(_free_port(), tmp_path / "mosquitto")
     broker.start()
     yield broker

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from requirements import unavailable
 
 from perimeter import topics
 from perimeter.bus import Message
@@ -67,7 +68,7 @@ def start_fusion(broker: DurableMosquitto, db_url: str, taken: Path) -> subproce
 @pytest.fixture(scope="module")
 def restart_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartRun]:
     if find_mosquitto() is None:
-        pytest.skip("no mosquitto binary")
+        unavailable("no mosquitto binary")
     tmp = tmp_path_factory.mktemp("fusion-restart")
     broker = DurableMosquitto(_free_port(), tmp / "mosquitto")
     broker.start()
