@@ -43,7 +43,7 @@ def _guarded(action: Callable[[], T]) -> T:
 def _thresholds(path: Path | None) -> Thresholds | None:
     if path is None:
         return None
-    from perimeter.evaluation.thresholds_file import load_thresholds
+    from perimeter.thresholds import load_thresholds
 
     return load_thresholds(path)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ALERTABLE_CLASSES = ("person", "group", "vehicle", "animal", "unknown")
@@ -121,3 +123,21 @@ def validate_thresholds(values: Mapping[str, Any]) -> Thresholds:
         return Thresholds.from_public(values)
     except ValidationError as exc:  # pragma: no cover - _checked guards every field first
         raise ThresholdError("thresholds", str(exc)) from None
+
+
+def load_thresholds(path: str | Path) -> Thresholds:
+    """Thresholds over the defaults from ``path``; raises :class:`ThresholdError` naming the file
+    and the threshold at fault (JSON is read as YAML, of which it is a subset)."""
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ThresholdError(str(file), f"cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ThresholdError(str(file), f"not valid YAML or JSON: {exc}") from None
+    if data is None:
+        return Thresholds()
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise ThresholdError(str(file), "must hold one mapping of threshold names to values, "
+                                        'e.g. {"thermal.min_snr_db": 9.0}')
+    return validate_thresholds(data)

@@ -159,15 +159,12 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
     """``perimeter fusion``: the live service until SIGINT / SIGTERM or ``stop``."""
     from perimeter.site import load_site
     from perimeter.store import AlertStore
-    from perimeter.thresholds import Thresholds
+    from perimeter.thresholds import Thresholds, load_thresholds
     from services.mqtt import MqttBus, MqttOptions
 
     site = load_site(settings.site)
-    thresholds = Thresholds()
-    if settings.thresholds_file:
-        from perimeter.evaluation.thresholds_file import load_thresholds
-
-        thresholds = load_thresholds(settings.thresholds_file)
+    thresholds = (load_thresholds(settings.thresholds_file) if settings.thresholds_file
+                  else Thresholds())
     store = AlertStore.open(settings.db_url)
     first_alert, first_track = store.max_alert_number() + 1, store.max_track_number() + 1
     left_open = store.open_alerts()

@@ -2,8 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from perimeter.evaluation.thresholds_file import load_thresholds
-from perimeter.thresholds import ThresholdError, Thresholds
+from perimeter.thresholds import ThresholdError, Thresholds, load_thresholds
 
 
 def test_yaml_and_json_files_patch_the_defaults(tmp_path: Path) -> None:
