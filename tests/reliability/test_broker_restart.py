@@ -25,7 +25,8 @@ def test_alerts_survive_a_broker_kill(durable_mosquitto: DurableMosquitto) -> No
 
     fusion = LiveFusion(durable_mosquitto.url, scenario).start()
     towers = LiveTowers(durable_mosquitto.url, scenario, SPEED).start()
-    time.sleep(3.0)  # 15 s of data time: the vehicle's alert is open
+    assert wait_for(lambda: any(a.event == "new" for a in list(fusion.alerts)), 60.0), \
+        "the vehicle's alert must be open before the broker dies"
     durable_mosquitto.kill9()
     killed_at = time.monotonic()
     time.sleep(0.5)

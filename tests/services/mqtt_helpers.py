@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
-from perimeter.bus import Message, topic_matches
+from perimeter.bus import Bus, Message, topic_matches
 
 
 class Inbox:
@@ -42,3 +43,19 @@ def wait_until(condition: Callable[[], object], timeout_s: float = 15.0,
             return True
         time.sleep(step_s)
     return bool(condition())
+
+
+def subscriptions_active(bus: Bus, timeout_s: float = 10.0) -> bool:
+    """Wait until the broker applies every subscription ``bus`` has made so far.
+
+    A broker handles one connection's SUBSCRIBEs in order, so once a probe subscribed last
+    delivers the bus's own publication, every earlier subscription is in force too.
+    """
+    probe, inbox = f"probe/{uuid.uuid4().hex}", Inbox()
+    bus.subscribe(probe, inbox)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        bus.publish(Message(probe, b"probe", qos=0))
+        if inbox.wait_for(1, 0.2):
+            return True
+    return False

@@ -22,6 +22,7 @@ from services.tower_publisher import run_towers
 from sim.scenario import load_scenario
 from sim.uplink import MemoryUplink
 from sim.world import World
+from tests.services.mqtt_helpers import wait_until
 
 if TYPE_CHECKING:
     from tests.conftest import BrokerHandle
@@ -64,7 +65,7 @@ def test_no_report_lost_across_a_broker_restart(mosquitto_broker: BrokerHandle,
     settings = SimSettings(broker_url=mosquitto_broker.url, speed=8.0)
     sim = threading.Thread(target=run_towers, args=(settings, None, scenario))
     sim.start()
-    time.sleep(2.0)
+    assert wait_until(lambda: len(received) >= 24, 30.0), "reports flow before the restart"
     mosquitto_broker.restart()  # clean stop (sessions saved) and start on the same port
     sim.join(90)
     assert not sim.is_alive()

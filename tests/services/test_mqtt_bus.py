@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -11,7 +10,7 @@ import pytest
 
 from perimeter.bus import Message
 from services.mqtt import MqttBus, MqttConnectError, MqttOptions
-from tests.services.mqtt_helpers import Inbox, wait_until
+from tests.services.mqtt_helpers import Inbox, subscriptions_active, wait_until
 
 if TYPE_CHECKING:
     from tests.conftest import BrokerHandle
@@ -42,7 +41,7 @@ def test_round_trip_and_protocol(any_broker: BrokerHandle,
     sub = make_bus(any_broker, "sub-1")
     inbox = Inbox()
     sub.subscribe("perimeter/v1/towers/+/thermal", inbox)
-    time.sleep(0.3)
+    assert subscriptions_active(sub)
     pub = make_bus(any_broker, "pub-1")
     pub.publish(Message("perimeter/v1/towers/T01/thermal", b'{"n":1}'))
     pub.publish(Message("perimeter/v1/towers/T01/acoustic", b'{"n":2}'))
@@ -59,7 +58,7 @@ def test_full_paho_queue_buffers_in_order(any_broker: BrokerHandle,
     sub = make_bus(any_broker, "sub-2")
     inbox = Inbox()
     sub.subscribe("t/q", inbox)
-    time.sleep(0.3)
+    assert subscriptions_active(sub)
     pub = make_bus(any_broker, "pub-2", max_queued=5)
     for i in range(300):
         pub.publish(Message("t/q", str(i).encode()))
@@ -75,7 +74,7 @@ def test_last_will_fires_on_abort(any_broker: BrokerHandle,
     watcher = make_bus(any_broker, "watch-3")
     inbox = Inbox()
     watcher.subscribe("t/status/+", inbox)
-    time.sleep(0.3)
+    assert subscriptions_active(watcher)
     will = Message("t/status/x", b'{"state":"offline"}', retain=True)
     tower = make_bus(any_broker, "tower-x", will=will)
     tower.publish(Message("t/status/x", b'{"state":"online"}', retain=True))
@@ -96,7 +95,7 @@ def test_handler_error_does_not_stop_delivery(any_broker: BrokerHandle,
 
     sub.subscribe("t/h", fragile)
     sub.subscribe("t/h", inbox)
-    time.sleep(0.3)
+    assert subscriptions_active(sub)
     pub = make_bus(any_broker, "pub-4")
     pub.publish(Message("t/h", b"boom"))
     pub.publish(Message("t/h", b"fine"))
@@ -109,7 +108,7 @@ def test_reconnects_resubscribes_and_keeps_session(mosquitto_broker: BrokerHandl
     sub = make_bus(mosquitto_broker, "sub-5")
     inbox = Inbox()
     sub.subscribe("t/r", inbox)
-    time.sleep(0.3)
+    assert subscriptions_active(sub)
     pub = make_bus(mosquitto_broker, "pub-5")
     pub.publish(Message("t/r", b"before"))
     inbox.wait_for(1)
@@ -132,7 +131,7 @@ def test_resubscribes_after_broker_crash(mosquitto_broker: BrokerHandle,
     mosquitto_broker.start()
     pub = make_bus(mosquitto_broker, "pub-6")
     assert wait_until(lambda: sub.counters["connects"] >= 2 and sub.connected.is_set())
-    time.sleep(0.3)
+    assert subscriptions_active(sub)
     pub.publish(Message("t/c", b"after-crash"))
     assert [m.payload for m in inbox.wait_for(1, 10.0)] == [b"after-crash"]
     assert sub.counters["connects"] >= 2
