@@ -169,13 +169,10 @@ def _replay(settings: FusionSettings, path: Path) -> None:
     from perimeter.contract import dump_payload
     from perimeter.fusion.replay import Replay
     from perimeter.site import load_site
-    from perimeter.thresholds import Thresholds
+    from perimeter.thresholds import Thresholds, load_thresholds
 
-    thresholds = Thresholds()
-    if settings.thresholds_file:
-        from perimeter.evaluation.thresholds_file import load_thresholds
-
-        thresholds = load_thresholds(settings.thresholds_file)
+    thresholds = (load_thresholds(settings.thresholds_file) if settings.thresholds_file
+                  else Thresholds())
     site = load_site(settings.site)
     with path.open(encoding="utf-8") if str(path) != "-" else sys.stdin as lines:
         run = Replay(lines, site, thresholds)
@@ -220,6 +217,27 @@ def scenario_validate(
         raise typer.Exit(1) from None
     typer.echo(f"ok: {loaded.name}: {loaded.duration_s:g} s, {len(loaded.targets)} targets, "
                f"{len(loaded.faults)} faults, site {loaded.site_model.name}")
+
+
+@scenario_app.command("list")
+def scenario_list() -> None:
+    """The built-in scenarios: name, simulated duration, targets and what they are."""
+    from rich.table import Table
+
+    from sim.scenario import builtin_scenarios, load_scenario
+
+    table = Table(box=None)
+    table.add_column("scenario", no_wrap=True)
+    for heading in ("min", "targets", "start (UTC)", "weather"):
+        table.add_column(heading, overflow="fold")
+    for name in builtin_scenarios():
+        loaded = load_scenario(name)
+        env = loaded.environment
+        kinds = ", ".join(sorted({t.kind for t in loaded.targets})) or "none"
+        weather = env.weather if isinstance(env.weather, str) else "changing"
+        table.add_row(name, f"{loaded.duration_s / 60:g}", f"{len(loaded.targets)}: {kinds}",
+                      env.start_time.strftime("%Y-%m-%d %H:%M"), weather)
+    Console().print(table)
 
 
 def _register_analysis() -> None:

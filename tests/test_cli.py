@@ -41,6 +41,17 @@ def test_validate_names_the_bad_field(tmp_path: Path,
     assert "speed_mps" in result.stderr
 
 
+def test_scenario_list_names_every_builtin_scenario_in_full() -> None:
+    from sim.scenario import builtin_scenarios
+
+    result = runner.invoke(app, ["scenario", "list"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    names = [line.split()[0] for line in result.stdout.splitlines()[1:] if line[:1] == " "
+             and line.split() and not line.startswith("   ")]
+    assert set(builtin_scenarios()) <= set(names), "no name may be truncated"
+    assert "…" not in result.stdout
+
+
 def test_validate_missing_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["scenario", "validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1
