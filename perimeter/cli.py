@@ -28,11 +28,11 @@ err = Console(stderr=True)
 S = TypeVar("S", SimSettings, FusionSettings, ApiSettings)
 
 BrokerOpt = Annotated[str | None, typer.Option(
-    "--broker", help="Broker URL mqtt://HOST:PORT [env PERIMETER_BROKER_URL].")]
+    "--broker", help="Broker URL mqtt://HOST:PORT \\[env PERIMETER_BROKER_URL].")]
 SiteOpt = Annotated[str | None, typer.Option(
-    help="Built-in site name or site YAML file [env PERIMETER_SITE].")]
+    help="Built-in site name or site YAML file \\[env PERIMETER_SITE].")]
 DbOpt = Annotated[Path | None, typer.Option(
-    "--db", help="SQLite file of the alert store [env PERIMETER_DB_URL=sqlite:///PATH].")]
+    "--db", help="SQLite file of the alert store \\[env PERIMETER_DB_URL=sqlite:///PATH].")]
 
 
 def _settings(cls: type[S], **options: Any) -> S:
@@ -93,10 +93,10 @@ def up(
 @app.command()
 def sim(
     scenario: Annotated[str | None, typer.Option(
-        help="Built-in scenario or YAML file [env PERIMETER_SCENARIO].")] = None,
+        help="Built-in scenario or YAML file \\[env PERIMETER_SCENARIO].")] = None,
     site: SiteOpt = None,
     speed: Annotated[float | None, typer.Option(
-        help="Speed × real time [env PERIMETER_SPEED].")] = None,
+        help="Speed × real time \\[env PERIMETER_SPEED].")] = None,
     broker: BrokerOpt = None,
     record: Annotated[Path | None, typer.Option(
         help="Write the messages to this JSONL file ('-' for stdout) instead of a broker, "
@@ -136,7 +136,7 @@ def fusion(
     db: DbOpt = None,
     site: SiteOpt = None,
     thresholds: Annotated[Path | None, typer.Option(
-        help="YAML/JSON file of thresholds [env PERIMETER_THRESHOLDS_FILE].")] = None,
+        help="YAML/JSON file of thresholds \\[env PERIMETER_THRESHOLDS_FILE].")] = None,
     replay: Annotated[Path | None, typer.Option(
         help="Fuse this JSONL recording ('-' for stdin); alert events to stdout as JSON lines.")
     ] = None,
@@ -188,9 +188,9 @@ def api(
     broker: BrokerOpt = None,
     db: DbOpt = None,
     site: SiteOpt = None,
-    host: Annotated[str | None, typer.Option(help="Listen address [env PERIMETER_API_HOST].")
+    host: Annotated[str | None, typer.Option(help="Listen address \\[env PERIMETER_API_HOST].")
                     ] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port [env PERIMETER_API_PORT].")
+    port: Annotated[int | None, typer.Option(help="Listen port \\[env PERIMETER_API_PORT].")
                     ] = None,
 ) -> None:
     """The REST API (token from PERIMETER_API_TOKEN)."""

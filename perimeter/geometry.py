@@ -6,6 +6,7 @@ Functions taking arrays broadcast; angles in radians unless the name says ``_deg
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -182,3 +183,24 @@ def point_in_polygon(point: Point, polygon: Sequence[Point]) -> bool:
             if x < x_cross:
                 inside = not inside
     return inside
+
+
+def segments_cross(a: Point, b: Point, c: Point, d: Point) -> bool:
+    """Whether segment ``a``-``b`` and segment ``c``-``d`` intersect (touching counts)."""
+
+    def side(p: Point, q: Point, r: Point) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    d1, d2 = side(c, d, a), side(c, d, b)
+    d3, d4 = side(a, b, c), side(a, b, d)
+    if d1 * d2 > 0 or d3 * d4 > 0:
+        return False
+    if d1 == d2 == 0:  # collinear: overlapping extents
+        return (min(a[0], b[0]) <= max(c[0], d[0]) and min(c[0], d[0]) <= max(a[0], b[0])
+                and min(a[1], b[1]) <= max(c[1], d[1]) and min(c[1], d[1]) <= max(a[1], b[1]))
+    return True
+
+
+def crosses_polyline(a: Point, b: Point, line: Sequence[Point]) -> bool:
+    """Whether segment ``a``-``b`` meets any segment of the polyline ``line``."""
+    return any(segments_cross(a, b, p, q) for p, q in itertools.pairwise(line))

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from perimeter.geometry import crosses_polyline, point_in_polygon
 from perimeter.site import Site, SiteError, load_site
 from sim.environment import WEATHERS, Weather
 from sim.sensors.acoustic import AcousticParams
@@ -203,6 +204,7 @@ def _check_against_site(scenario: Scenario) -> None:
         if target.start_s >= scenario.duration_s:
             problems.append(f"targets.{i}.start_s: {target.start_s:g} is not before the end "
                             f"(duration_s {scenario.duration_s:g})")
+    problems += _outside_watch_zones(scenario, site)
     for j, tower in enumerate(site.towers):
         for sensor, model in (("thermal", ThermalParams), ("acoustic", AcousticParams)):
             override = getattr(tower, sensor)
@@ -214,6 +216,29 @@ def _check_against_site(scenario: Scenario) -> None:
                     problems.append(format_errors(exc, f"site.towers.{j}.{sensor}"))
     if problems:
         raise ScenarioError("\n".join(problems))
+
+
+def _outside_watch_zones(scenario: Scenario, site: Site) -> list[str]:
+    """Path points outside every watch zone of the site, each named by target and point.
+
+    A path may leave the zones only by crossing the perimeter line: past it, on the protected
+    side, its points are the intruder's goal, not the approach.
+    """
+    if not site.watch_zones:
+        return []
+    problems = []
+    for i, target in enumerate(scenario.targets):
+        crossed = False
+        for k, point in enumerate(target.path):
+            if k and not crossed:
+                crossed = crosses_polyline(target.path[k - 1], point, site.perimeter)
+            if crossed or any(point_in_polygon(point, z.polygon) for z in site.watch_zones):
+                continue
+            zones = ", ".join(z.name for z in site.watch_zones)
+            problems.append(f"targets.{i}.path.{k}: target {target.id!r} point "
+                            f"({point[0]:g}, {point[1]:g}) lies outside the site's watch zones "
+                            f"({zones}) before crossing the perimeter")
+    return problems
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

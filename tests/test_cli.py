@@ -117,3 +117,10 @@ def test_operators_add_list_remove(tmp_path: Path) -> None:
     assert runner.invoke(app, ["operators", "remove", "alice", "--db", db]).exit_code == 0
     missing = runner.invoke(app, ["operators", "remove", "alice", "--db", db])
     assert missing.exit_code == 1 and "no operator named 'alice'" in missing.stderr
+
+
+def test_help_names_the_environment_variables() -> None:
+    result = runner.invoke(app, ["sim", "--help"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0
+    for variable in ("PERIMETER_SCENARIO", "PERIMETER_SPEED", "PERIMETER_BROKER_URL"):
+        assert f"[env {variable}]" in result.stdout

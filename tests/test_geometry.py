@@ -77,3 +77,14 @@ def test_point_in_polygon() -> None:
     square = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)]
     assert g.point_in_polygon((5.0, 5.0), square)
     assert not g.point_in_polygon((15.0, 5.0), square)
+
+
+def test_segments_cross_and_polyline_crossing() -> None:
+    assert g.segments_cross((0, 0), (2, 2), (0, 2), (2, 0))
+    assert not g.segments_cross((0, 0), (1, 1), (0, 2), (2, 4))
+    assert g.segments_cross((0, 0), (2, 0), (2, 0), (3, 5)), "touching counts"
+    assert g.segments_cross((0, 0), (2, 0), (1, 0), (3, 0)), "collinear overlap"
+    assert not g.segments_cross((0, 0), (1, 0), (2, 0), (3, 0)), "collinear apart"
+    line = [(1000.0, -3000.0), (1000.0, 3000.0)]
+    assert g.crosses_polyline((3000, 0), (900, 0), line)
+    assert not g.crosses_polyline((3000, 0), (900, 3500), line)

@@ -134,3 +134,19 @@ def test_events_after_the_end_are_refused() -> None:
     assert "targets.0.start_s: 60 is not before the end (duration_s 60)" in _error(late_target)
     late_fault = _with(faults=[{"tower": "T01", "kind": "offline", "start_s": 90}])
     assert "faults.0.start_s: 90 is not before the end" in _error(late_fault)
+
+
+def test_points_outside_the_watch_zone_are_refused_by_target_and_point() -> None:
+    beyond = {**MINIMAL["targets"][0], "id": "far", "path": [[9000, 0], [2000, 0]]}
+    message = _error(_with(targets=[beyond]))
+    assert ("targets.0.path.0: target 'far' point (9000, 0) lies outside the site's watch "
+            "zones (approach)") in message
+    north = {**MINIMAL["targets"][0], "path": [[3000, 0], [3000, 4500], [2000, 0]]}
+    assert "targets.0.path.1: target 'p1' point (3000, 4500)" in _error(_with(targets=[north]))
+
+
+def test_a_path_may_leave_the_watch_zone_across_the_perimeter() -> None:
+    crossing = {**MINIMAL["targets"][0], "path": [[3000, 0], [900, 0], [-500, 200]]}
+    assert load_scenario(_with(targets=[crossing])).targets[0].path[-1] == (-500.0, 200.0)
+    around = {**MINIMAL["targets"][0], "path": [[3000, 0], [3000, -3500], [900, -3500]]}
+    assert "targets.0.path.2" in _error(_with(targets=[around])), "the line ends at y=-3000"
