@@ -1,7 +1,10 @@
 """The embedded broker of ``perimeter up``: mosquitto when its binary is found, else amqtt.
 
-Both listen on loopback only and allow anonymous clients there. ``python -m services.broker
---port N`` runs amqtt 0.12.1 (pure Python, MQTT 3.1.1) in the foreground.
+Both listen on loopback only. Given the run's :class:`~perimeter.access.Logins` they are locked
+down (:mod:`services.broker_auth`): each service and tower logs in and writes only its own
+topics, anonymous clients only read; without, anonymous clients may do anything (tests).
+``python -m services.broker --port N [--logins FILE]`` runs amqtt 0.12.1 (pure Python,
+MQTT 3.1.1) in the foreground.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Literal
+
+from perimeter.access import Logins
 
 BrokerImpl = Literal["auto", "amqtt", "mosquitto"]
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
@@ -71,13 +76,15 @@ def wait_listening(host: str, port: int, timeout_s: float, proc: subprocess.Pope
 
 
 def mosquitto_config(port: int, data_dir: Path, host: str = "127.0.0.1",
-                     max_queued: int = 100_000) -> str:
-    """A minimal mosquitto.conf: one loopback listener, anonymous, deep per-client queues,
-    sessions persisted in ``data_dir`` on shutdown and every 5 s (mosquitto's default of
-    1800 s would lose the sessions of a crash)."""
+                     max_queued: int = 100_000, auth: tuple[Path, Path] | None = None) -> str:
+    """A minimal mosquitto.conf: one loopback listener, deep per-client queues, sessions
+    persisted in ``data_dir`` on shutdown and every 5 s (mosquitto's default of 1800 s would
+    lose the sessions of a crash). ``auth`` (password file, ACL file) locks it down; without,
+    anonymous clients may do anything."""
     return "\n".join([
         f"listener {port} {host}",
         "allow_anonymous true",
+        *([f"password_file {auth[0]}", f"acl_file {auth[1]}"] if auth else []),
         f"user {getpass.getuser()}",
         f"max_queued_messages {max_queued}",
         "persistence true",
@@ -104,8 +111,9 @@ class EmbeddedBroker:
     """A broker child process; ``start()`` returns once it listens, ``stop()`` ends it."""
 
     def __init__(self, port: int, impl: BrokerImpl = "auto", host: str = "127.0.0.1",
-                 data_dir: Path | None = None, own_session: bool = False) -> None:
-        self.host, self.port, self.data_dir = host, port, data_dir
+                 data_dir: Path | None = None, own_session: bool = False,
+                 logins: Logins | None = None) -> None:
+        self.host, self.port, self.data_dir, self.logins = host, port, data_dir, logins
         self.own_session = own_session  # out of the terminal's Ctrl-C: stopped last, by us
         mosquitto = find_mosquitto()
         if impl == "mosquitto" and mosquitto is None:
@@ -121,15 +129,22 @@ class EmbeddedBroker:
         return f"mqtt://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
+        from services.broker_auth import amqtt_logins_file, mosquitto_auth_files
+
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"perimeter-{self.impl}-")
+        folder = Path(self._tmp.name)
         if self.impl == "mosquitto":
             assert self._mosquitto is not None
-            self._tmp = tempfile.TemporaryDirectory(prefix="perimeter-mosquitto-")
-            data_dir = self.data_dir or Path(self._tmp.name)
-            conf = Path(self._tmp.name) / "mosquitto.conf"
-            conf.write_text(mosquitto_config(self.port, data_dir, self.host), encoding="utf-8")
+            data_dir = self.data_dir or folder
+            auth = mosquitto_auth_files(self.logins, folder) if self.logins else None
+            conf = folder / "mosquitto.conf"
+            conf.write_text(mosquitto_config(self.port, data_dir, self.host, auth=auth),
+                            encoding="utf-8")
             return [self._mosquitto, "-c", str(conf)]
+        logins = (["--logins", str(amqtt_logins_file(self.logins, folder))]
+                  if self.logins else [])
         return [sys.executable, "-m", "services.broker", "--host", self.host,
-                "--port", str(self.port)]
+                "--port", str(self.port), *logins]
 
     def start(self, timeout_s: float = 15.0) -> EmbeddedBroker:
         if not port_is_free(self.host, self.port):
@@ -164,16 +179,19 @@ class EmbeddedBroker:
         self.stop()
 
 
-def amqtt_config(host: str, port: int) -> dict[str, object]:
-    """amqtt 0.12 configuration: one TCP listener, anonymous clients allowed."""
+def amqtt_config(host: str, port: int, logins_file: Path | None = None) -> dict[str, object]:
+    """amqtt 0.12 configuration: one TCP listener; locked down by the logins in
+    ``logins_file`` (see :mod:`services.broker_auth`), else anonymous clients allowed."""
+    from services.broker_auth import amqtt_plugins
+
     return {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
-        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {
-            "allow_anonymous": True}},
+        "plugins": amqtt_plugins(logins_file),
     }
 
 
-async def serve_amqtt(host: str, port: int, stop: asyncio.Event) -> None:
+async def serve_amqtt(host: str, port: int, stop: asyncio.Event,
+                      logins_file: Path | None = None) -> None:
     """Run an amqtt broker until ``stop`` is set."""
     from amqtt.broker import Broker
 
@@ -182,7 +200,7 @@ async def serve_amqtt(host: str, port: int, stop: asyncio.Event) -> None:
         logging.getLogger("amqtt").info("amqtt: %s", context.get("message"))
 
     asyncio.get_running_loop().set_exception_handler(quiet)
-    broker = Broker(amqtt_config(host, port))
+    broker = Broker(amqtt_config(host, port, logins_file))
     await broker.start()
     try:
         await stop.wait()
@@ -195,6 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="embedded amqtt broker (MQTT 3.1.1)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1883)
+    parser.add_argument("--logins", type=Path, default=None,
+                        help="hashed logins (services.broker_auth): lock the broker down")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="broker: %(levelname)s %(message)s")
 
@@ -203,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve_amqtt(args.host, args.port, stop)
+        await serve_amqtt(args.host, args.port, stop, args.logins)
 
     asyncio.run(run())
 

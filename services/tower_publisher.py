@@ -1,8 +1,9 @@
 """The tower publisher: the simulated towers on a real broker, one paho client per tower.
 
 Each tower's client id is the bare tower id (``T03``), which the broker ACL of deploy/mosquitto
-matches against the tower's topics. Each carries the tower's last will (its retained ``offline``
-status), so the broker itself announces a tower lost abruptly (``drop``).
+matches against the tower's topics; with ``tower_logins_file`` (``perimeter up``) each tower
+logs in with its own login and client id instead. Each carries the tower's last will (its
+retained ``offline`` status), so the broker itself announces a tower lost abruptly (``drop``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from paho.mqtt.enums import MQTTProtocolVersion as Proto
 
 from perimeter import topics
+from perimeter.access import Login, load_tower_logins
 from perimeter.bus import Message
 from perimeter.config import SimSettings
 from services.mqtt import MqttBus, MqttOptions
@@ -42,11 +44,22 @@ class MqttUplink:
         self._wills: dict[str, Message] = {}
         self._lock = threading.Lock()
         self._mqtt5 = True
+        self._logins: dict[str, Login] | None = (
+            load_tower_logins(settings.tower_logins_file) if settings.tower_logins_file
+            else None)
 
     def _connect(self, tower_id: str, will: Message | None) -> MqttBus:
         options = replace(MqttOptions.from_settings(self.settings, tower_id),
                           client_id=tower_id, prefer_mqtt5=self._mqtt5,
                           replay_window_s=REPLAY_WINDOW_S)
+        if self._logins is not None:
+            login = self._logins.get(tower_id)
+            if login is None:
+                log.error("tower %s has no login in %s: the broker will refuse its "
+                          "reports", tower_id, self.settings.tower_logins_file)
+            else:
+                options = replace(options, username=login.username, password=login.password,
+                                  client_id=login.client_id)
         bus = MqttBus(options, will=will)
         bus.start(self.connect_timeout_s)
         self._mqtt5 = bus.protocol == Proto.MQTTv5  # negotiate once, not once per tower

@@ -1,8 +1,10 @@
 """``perimeter up``: broker, fusion, API and simulation as child processes of one group.
 
-The embedded broker starts first (unless a broker URL is given), then fusion and the API,
-then the simulation. Ctrl-C (SIGINT to the group) or SIGTERM stops the services, then the broker
-(which runs in its own session so that it outlives them and delivers their last messages).
+The embedded broker starts first (unless a broker URL is given), locked down with logins made
+for this run (:mod:`perimeter.access`), then fusion and the API, then the simulation. Fusion is
+restarted with back-off when it dies (:mod:`services.supervise`). Ctrl-C (SIGINT to the group)
+or SIGTERM stops the services, then the broker (which runs in its own session so that it
+outlives them and delivers their last messages).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from types import FrameType
 from rich.console import Console
 from rich.table import Table
 
+from perimeter.access import Login, Logins, generate_logins
 from services.broker import (
     BrokerError,
     BrokerImpl,
@@ -32,6 +35,7 @@ from services.broker import (
     child_env,
     usual_or_free_port,
 )
+from services.supervise import supervise
 
 STOP_TIMEOUT_S = 10.0
 
@@ -101,6 +105,24 @@ def child_commands(config: UpConfig, broker_url: str, site: str) -> dict[str, li
     }
 
 
+def child_envs(token: str, logins: Logins | None, workdir: Path) -> dict[str, dict[str, str]]:
+    """Each service's environment: the API token, and with ``logins`` its own broker login
+    (the towers' in a 0600 file the simulation reads)."""
+    base = {"PERIMETER_API_TOKEN": token}
+    if logins is None:
+        return {name: child_env(base) for name in ("fusion", "api", "sim")}
+    towers_file = workdir / "tower-logins.json"
+    logins.save_towers(towers_file)
+
+    def own(login: Login) -> dict[str, str]:
+        return {"PERIMETER_MQTT_USERNAME": login.username,
+                "PERIMETER_MQTT_PASSWORD": login.password, "PERIMETER_CLIENT_ID": login.client_id}
+
+    return {"fusion": child_env({**base, **own(logins.fusion)}),
+            "api": child_env({**base, **own(logins.api)}),
+            "sim": child_env({**base, "PERIMETER_TOWER_LOGINS_FILE": str(towers_file)})}
+
+
 def wait_http(url: str, timeout_s: float, procs: dict[str, subprocess.Popen[bytes]]) -> bool:
     """Poll ``url`` until it answers 200; False on timeout or when a child dies."""
     deadline = time.monotonic() + timeout_s
@@ -137,6 +159,10 @@ def _summary(config: UpConfig, broker_url: str, broker: EmbeddedBroker | None, t
     table.add_row("API", f"{base}/api/v1/alerts")
     table.add_row("map page", f"{base}/")
     table.add_row("broker", broker_url + (f"  (embedded {broker.impl})" if broker else ""))
+    if broker is not None:
+        from services.broker_auth import LOCKDOWN_NOTES
+
+        table.add_row("broker access", LOCKDOWN_NOTES[broker.impl])
     table.add_row("API token", token + ("  (generated; set PERIMETER_API_TOKEN to choose)"
                                         if generated else "  (from PERIMETER_API_TOKEN)"))
     table.add_row("scenario", f"{config.scenario} at {config.speed:g}x real time")
@@ -170,19 +196,29 @@ def run_up(config: UpConfig, console: Console | None = None) -> int:
             console.print(f"[red]error:[/] {exc}")
             return 1
         try:
+            logins = None
             if config.broker_url is None:
+                from perimeter.site import load_site
+
+                logins = generate_logins([t.id for t in load_site(site).towers])
                 # its own session, so Ctrl-C reaches the services first and the broker can
                 # still deliver their last messages; it is stopped after them
                 broker = EmbeddedBroker(config.mqtt_port, config.broker_impl,
-                                        own_session=True).start()
+                                        own_session=True, logins=logins).start()
             broker_url = config.broker_url or (broker.url if broker else "")
-            env = child_env({"PERIMETER_API_TOKEN": token})
-            for name, command in child_commands(config, broker_url, site).items():
-                procs[name] = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+            envs = child_envs(token, logins, Path(tmp))
+            commands = child_commands(config, broker_url, site)
+            for name, command in commands.items():
+                procs[name] = subprocess.Popen(command, env=envs[name], stdin=subprocess.DEVNULL)
             health = f"http://{config.api_host}:{config.api_port}/healthz"
             if wait_http(health, 60.0, procs):
                 console.print(_summary(config, broker_url, broker, token, generated))
-            return _supervise(procs, stop, console)
+
+            def restart_fusion() -> subprocess.Popen[bytes]:
+                return subprocess.Popen(commands["fusion"], env=envs["fusion"],
+                                        stdin=subprocess.DEVNULL)
+
+            return supervise(procs, stop, console, {"fusion": restart_fusion})
         except BrokerError as exc:
             console.print(f"[red]error:[/] {exc}")
             return 1
@@ -191,20 +227,3 @@ def run_up(config: UpConfig, console: Console | None = None) -> int:
             if broker is not None:
                 broker.stop()
             console.print("perimeter up: stopped")
-
-
-def _supervise(procs: dict[str, subprocess.Popen[bytes]], stop: threading.Event,
-               console: Console) -> int:
-    finished: set[str] = set()
-    while not stop.wait(0.5):
-        for name, proc in procs.items():
-            code = proc.poll()
-            if code is None or name in finished:
-                continue
-            finished.add(name)
-            if name == "sim" and code == 0:
-                console.print("simulation finished; fusion and API keep serving (Ctrl-C stops)")
-                continue
-            console.print(f"[red]{name} exited with code {code}; stopping[/]")
-            return 1
-    return 0
