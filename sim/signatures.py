@@ -43,8 +43,8 @@ SOUNDS: dict[str, tuple[SoundSource, ...]] = {
     "person": (SoundSource(50.0, 250.0, "footsteps", 0.9), SoundSource(60.0, 500.0, "voice", 0.1)),
     "group": (SoundSource(50.0, 250.0, "footsteps", 0.7), SoundSource(62.0, 500.0, "voice", 0.3)),
     "light_vehicle": (SoundSource(91.0, 125.0, "engine", 1.0),),
-    "heavy_vehicle": (SoundSource(103.0, 63.0, "tracks", 0.6),
-                      SoundSource(101.0, 100.0, "engine", 0.4)),
+    "heavy_vehicle": (SoundSource(113.0, 63.0, "tracks", 0.6),
+                      SoundSource(105.0, 100.0, "engine", 0.4)),
     "animal": (SoundSource(45.0, 300.0, "footsteps", 0.85),
                SoundSource(72.0, 800.0, "unknown", 0.15)),
 }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from perimeter.site import TowerSpec
 from sim.environment import Environment
@@ -14,6 +14,8 @@ from sim.sensors.frames import Columns, FrameOut, bearing_deg, group, wrap_deg
 from sim.sensors.optics import snr_detect_probability
 from sim.sensors.propagation import (
     absorption_db_per_m,
+    alias_free_hz,
+    circular_sigma_deg,
     foliage_attenuation_db,
     ground_attenuation_db,
     received_level_db,
@@ -27,6 +29,9 @@ FloatArray = npt.NDArray[np.float64]
 DECIMALS = {"bearing_deg": 2, "bearing_sigma_deg": 3, "snr_db": 2, "level_db": 2,
             "peak_hz": 1, "onset_t_s": 3}
 SOURCE_HEIGHT_M = 1.0
+TONAL_HINTS = frozenset({"voice", "engine", "tracks", "unknown"})
+"""Sounds narrow-band enough to alias above the array's spatial Nyquist frequency (footsteps
+and impulses are broadband: their grating lobes do not add up)."""
 
 
 class AcousticParams(BaseModel):
@@ -36,15 +41,29 @@ class AcousticParams(BaseModel):
 
     n_mics: Annotated[int, Field(ge=2, le=64)] = 4
     spacing_m: Annotated[float, Field(gt=0.0, le=10.0)] = 0.25
+    """Distance between adjacent mics."""
+    geometry: Literal["circular", "linear"] = "circular"
+    """``circular``: mics on a circle (no front/back ambiguity, the same bound all round;
+    needs 3 or more mics); ``linear``: a line along ``axis_deg``, whose bearings are
+    ambiguous front/back and coarse towards its ends."""
+    axis_deg: Annotated[float, Field(ge=0.0, lt=180.0)] = 0.0
+    """A linear array's axis, clockwise from grid north."""
     snapshots: Annotated[int, Field(ge=1, le=100_000)] = 100
     detector_snr_db: Annotated[float, Field(ge=-20.0, le=40.0)] = 3.0
-    bearing_floor_deg: Annotated[float, Field(ge=0.0, le=30.0)] = 1.0
-    wind_sigma_deg_per_mps: Annotated[float, Field(ge=0.0, le=10.0)] = 0.3
+    bearing_floor_deg: Annotated[float, Field(ge=0.0, le=30.0)] = 2.5
+    """Calibration, multipath and refraction floor in calm air (field arrays: 2-6 deg)."""
+    wind_sigma_deg_per_mps: Annotated[float, Field(ge=0.0, le=10.0)] = 0.4
     hint_accuracy: Annotated[float, Field(ge=0.0, le=1.0)] = 0.85
     """Probability that ``kind_hint`` is right for a strong (high-SNR) sound."""
     clutter_per_window: Annotated[float, Field(ge=0.0, le=50.0)] = 0.02
     max_range_m: Annotated[float, Field(gt=0.0, le=100_000.0)] = 20_000.0
     """Computational cut-off for targets (the loudest, a tracked vehicle, fades by ~10 km)."""
+
+    @model_validator(mode="after")
+    def _circle_needs_three(self) -> AcousticParams:
+        if self.geometry == "circular" and self.n_mics < 3:
+            raise ValueError("n_mics: a circular array needs at least 3 mics")
+        return self
 
 
 def _col(params: list[AcousticParams], name: str) -> FloatArray:
@@ -77,6 +96,9 @@ class AcousticArray:
         self.h_m = np.array([t.height_m for t in towers], dtype=np.float64)
         self.n_mics = _col(params, "n_mics")
         self.spacing = _col(params, "spacing_m")
+        self.linear = np.array([p.geometry == "linear" for p in params])
+        self.axis_deg = _col(params, "axis_deg")
+        self.alias_hz = alias_free_hz(self.spacing, env.sound_speed_mps)
         self.snapshots = _col(params, "snapshots")
         self.det_thr = _col(params, "detector_snr_db")
         self.floor = _col(params, "bearing_floor_deg")
@@ -89,13 +111,34 @@ class AcousticArray:
         self.src = [SOUNDS[k] for k in kinds]
         self.count_db = 10.0 * np.log10(np.maximum(np.array(targets.counts, dtype=float), 1.0))
 
-    def _sigma(self, snr_db: FloatArray, freq_hz: FloatArray, t_i: npt.NDArray[np.intp]
-               ) -> FloatArray:
-        """Bearing 1-sigma: Stoica–Nehorai with the floor and wind in quadrature, <= 60°."""
-        sn = stoica_nehorai_sigma_deg(snr_db, freq_hz, self.n_mics[t_i], self.spacing[t_i],
-                                      self.snapshots[t_i], self.env.sound_speed_mps)
-        sigma = np.sqrt(sn**2 + self.floor[t_i] ** 2 + self.wind_sigma[t_i] ** 2)
+    def _sigma(self, snr_db: FloatArray, freq_hz: FloatArray, t_i: npt.NDArray[np.intp],
+               az_deg: FloatArray) -> FloatArray:
+        """Bearing 1-sigma: the array's bound at the per-mic SNR (the array output's
+        ``snr_db`` less the array gain, counted once), the floor and wind in quadrature,
+        <= 60°. A linear array's bound grows towards its ends (``az_deg``)."""
+        per_mic = snr_db - self.gain_db[t_i]
+        c = self.env.sound_speed_mps
+        n, d, snaps = self.n_mics[t_i], self.spacing[t_i], self.snapshots[t_i]
+        off = np.maximum(np.abs(np.sin(np.radians(az_deg - self.axis_deg[t_i]))), 0.05)
+        bound = np.where(self.linear[t_i],
+                         stoica_nehorai_sigma_deg(per_mic, freq_hz, n, d, snaps, c, off),
+                         circular_sigma_deg(per_mic, freq_hz, np.maximum(n, 3.0), d, snaps, c))
+        sigma = np.sqrt(bound**2 + self.floor[t_i] ** 2 + self.wind_sigma[t_i] ** 2)
         return np.asarray(np.minimum(sigma, 60.0), dtype=np.float64)
+
+    def _ambiguity(self, az_deg: FloatArray, freq_hz: FloatArray, tonal: npt.NDArray[np.bool_],
+                   t_i: npt.NDArray[np.intp]) -> FloatArray:
+        """Where the array points: a linear array picks the mirror image about its axis half
+        the time; a tonal sound above the alias-free frequency ``c / 2d`` lands on a grating
+        lobe (anywhere) with probability ``0.5 min(1, f / f_alias - 1)`` (*estimate*)."""
+        rng = self.noise_rng
+        m = len(az_deg)
+        mirror = self.linear[t_i] & (rng.random(m) < 0.5)
+        out = np.where(mirror, 2.0 * self.axis_deg[t_i] - az_deg, az_deg)
+        p_alias = 0.5 * np.clip(freq_hz / self.alias_hz[t_i] - 1.0, 0.0, 1.0) * tonal
+        ghost = rng.random(m) < p_alias
+        out = np.where(ghost, rng.uniform(0.0, 360.0, m), out)
+        return np.asarray(wrap_deg(out), dtype=np.float64)
 
     def _hints(self, true_hint: list[str], snr_db: FloatArray, t_i: npt.NDArray[np.intp]
                ) -> list[str]:
@@ -163,12 +206,13 @@ class AcousticArray:
         f_i, t_i, n_i = f_c[hit], t_c[hit], n_c[hit]
         m = len(f_i)
         f_hit = freq_c[hit]
-        sigma = self._sigma(snr[hit], f_hit, t_i)
         true_hint = [hints[j][c] for j, c in zip(n_i.tolist(), choice[f_i, n_i].tolist(),
                                                   strict=True)]
+        tonal = np.array([h in TONAL_HINTS for h in true_hint], dtype=bool)
+        pointed = self._ambiguity(bearing_deg(dx[cand][hit], dy[cand][hit]), f_hit, tonal, t_i)
+        sigma = self._sigma(snr[hit], f_hit, t_i, pointed)
         values = {
-            "bearing_deg": wrap_deg(bearing_deg(dx[cand][hit], dy[cand][hit])
-                                    + rng.normal(0.0, 1.0, m) * sigma),
+            "bearing_deg": wrap_deg(pointed + rng.normal(0.0, 1.0, m) * sigma),
             "bearing_sigma_deg": sigma,
             "snr_db": snr[hit],
             "level_db": received[hit],
@@ -202,11 +246,12 @@ class AcousticArray:
         f_i, t_i, b_i, snr, level = f_i[keep], t_i[keep], b_i[keep], snr[keep], level[keep]
         m = len(f_i)
         freq = BLAST.peak_hz * np.exp(rng.normal(0.0, 0.1, m))
-        sigma = self._sigma(snr, freq, t_i)
         dx = b.xy[b_i, 0] - self.xy[t_i, 0]
         dy = b.xy[b_i, 1] - self.xy[t_i, 1]
+        pointed = self._ambiguity(bearing_deg(dx, dy), freq, np.zeros(m, dtype=bool), t_i)
+        sigma = self._sigma(snr, freq, t_i, pointed)
         values = {
-            "bearing_deg": wrap_deg(bearing_deg(dx, dy) + rng.normal(0.0, 1.0, m) * sigma),
+            "bearing_deg": wrap_deg(pointed + rng.normal(0.0, 1.0, m) * sigma),
             "bearing_sigma_deg": sigma,
             "snr_db": snr,
             "level_db": level,
@@ -225,9 +270,10 @@ class AcousticArray:
         m = len(f_i)
         snr = self.det_thr[t_i] + rng.exponential(2.0, m)
         freq = np.exp(rng.uniform(np.log(80.0), np.log(2000.0), m))
+        az = rng.uniform(0.0, 360.0, m)
         values = {
-            "bearing_deg": rng.uniform(0.0, 360.0, m),
-            "bearing_sigma_deg": self._sigma(snr, freq, t_i),
+            "bearing_deg": az,
+            "bearing_sigma_deg": self._sigma(snr, freq, t_i, az),
             "snr_db": snr,
             "level_db": self.env.noise_floor_db(t_end[f_i]) + snr - self.gain_db[t_i],
             "peak_hz": freq,

@@ -67,13 +67,37 @@ def wind_noise_db(wind_mps: float) -> float:
 
 def stoica_nehorai_sigma_deg(snr_db: FloatArray, freq_hz: FloatArray | float,
                              n_mics: FloatArray | float, spacing_m: FloatArray | float,
-                             snapshots: FloatArray | float, sound_speed_mps: float) -> FloatArray:
-    """Bearing 1-sigma (deg) from the Stoica–Nehorai bound for an M-element array.
+                             snapshots: FloatArray | float, sound_speed_mps: float,
+                             cos_off_broadside: FloatArray | float = 1.0) -> FloatArray:
+    """Bearing 1-sigma (deg) from the Stoica–Nehorai bound for a uniform *linear* array.
 
-    ``var = 6 / (N * SNR * M (M^2 - 1) * (2 pi d / lambda)^2)`` at broadside.
+    ``var = 6 / (N * SNR * M (M^2 - 1) * (2 pi d cos(theta) / lambda)^2)``, ``SNR`` per
+    element (the array gain is the factor ``M`` inside), ``theta`` off broadside.
     """
     snr_lin = 10.0 ** (np.asarray(snr_db) / 10.0)
     kd = 2.0 * np.pi * spacing_m * np.asarray(freq_hz) / sound_speed_mps
+    kd = kd * np.asarray(cos_off_broadside)
     m = np.asarray(n_mics, dtype=np.float64)
     var = 6.0 / (np.asarray(snapshots) * snr_lin * m * (m**2 - 1.0) * kd**2)
     return np.asarray(np.degrees(np.sqrt(var)), dtype=np.float64)
+
+
+def circular_sigma_deg(snr_db: FloatArray, freq_hz: FloatArray | float,
+                       n_mics: FloatArray | float, spacing_m: FloatArray | float,
+                       snapshots: FloatArray | float, sound_speed_mps: float) -> FloatArray:
+    """Bearing 1-sigma (deg) from the deterministic Cramér–Rao bound of a uniform *circular*
+    array of ``M >= 3`` mics, adjacent ones ``spacing_m`` apart (radius
+    ``d / (2 sin(pi / M))``), source in the array's plane:
+    ``var = 1 / (N * SNR * M * (k r)^2)``, ``SNR`` per element; the same in every direction.
+    """
+    snr_lin = 10.0 ** (np.asarray(snr_db) / 10.0)
+    m = np.asarray(n_mics, dtype=np.float64)
+    radius = np.asarray(spacing_m) / (2.0 * np.sin(np.pi / m))
+    kr = 2.0 * np.pi * radius * np.asarray(freq_hz) / sound_speed_mps
+    var = 1.0 / (np.asarray(snapshots) * snr_lin * m * kr**2)
+    return np.asarray(np.degrees(np.sqrt(var)), dtype=np.float64)
+
+
+def alias_free_hz(spacing_m: FloatArray | float, sound_speed_mps: float) -> FloatArray:
+    """Highest frequency without spatial aliasing (grating lobes): ``c / (2 d)``."""
+    return np.asarray(sound_speed_mps / (2.0 * np.asarray(spacing_m)), dtype=np.float64)

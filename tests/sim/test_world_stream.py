@@ -155,11 +155,17 @@ def test_acoustic_bearings_point_where_the_sound_left_the_source() -> None:
                 b: float = bearing) -> float:
             x, y = truth.position(t_s)
             true = np.degrees(np.arctan2(x - tx, y - ty)) % 360.0
-            return abs((b - true + 180.0) % 360.0 - 180.0)
+            return (b - true + 180.0) % 360.0 - 180.0
 
         x, y = truth.position(report.t_s)
         delay = np.hypot(x - tower.x_m, y - tower.y_m) / c
         err_now.append(off(report.t_s))
         err_emitted.append(off(report.t_s - delay))
     assert len(err_now) > 200
-    assert np.median(err_emitted) < 0.6 * np.median(err_now)
+    # the bearings lag the vehicle by its travel during the sound's flight (1-2.5 deg here),
+    # a bias the bearing noise (sigma ~5-10 deg at these low frequencies) averages out of:
+    # against where the sound left, no bias beyond the standard error; against where the
+    # vehicle is now, a lag of many standard errors
+    se = float(np.std(err_emitted)) / np.sqrt(len(err_emitted))
+    assert abs(float(np.mean(err_emitted))) < 3.0 * se
+    assert abs(float(np.mean(err_now))) > 5.0 * se
