@@ -91,6 +91,12 @@ def tune_command(
     apply: Annotated[str | None, typer.Option(
         help="PATCH the recommendation to this running API (token: PERIMETER_API_TOKEN).")
     ] = None,
+    force: Annotated[bool, typer.Option(
+        help="--apply even a recommendation the sample cannot separate from the current.")
+    ] = False,
+    judged: Annotated[str | None, typer.Option(
+        help="Alert store (SQLite path or postgresql://...) whose resolved alerts to replay "
+             "each point's alert thresholds on.")] = None,
 ) -> None:
     """Sweep thresholds over scenarios; recommend the best Pd within the false-alert budget."""
     from perimeter.tuning.command import TuneOptions, tune
@@ -102,7 +108,8 @@ def tune_command(
     options = TuneOptions(seeds=seeds, max_false_alerts_per_km_day=max_false_alerts_per_km_day,
                           random=random, random_seed=random_seed, plot=plot,
                           json_path=json_path, csv_path=csv_path, workers=workers,
-                          executor=kind, address=address, apply_url=apply)
+                          executor=kind, address=address, apply_url=apply, force=force,
+                          judged_db=judged)
     _guarded(lambda: tune(scenarios, param, options, base=_thresholds(thresholds)))
 
 

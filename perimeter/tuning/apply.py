@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from perimeter.tuning.recommend import Recommendation
+
 THRESHOLDS_PATH = "/api/v1/config/thresholds"
 TOKEN_VARIABLE = "PERIMETER_API_TOKEN"
 
@@ -63,3 +65,13 @@ def apply_thresholds(url: str, changes: Mapping[str, Any], *, token: str | None 
     if not isinstance(result, dict):
         raise ApplyError(f"--apply: {target} answered with no thresholds object")
     return result
+
+
+def apply_recommendation(url: str, choice: Recommendation, *, force: bool = False,
+                         token: str | None = None,
+                         client: httpx.Client | None = None) -> dict[str, Any]:
+    """:func:`apply_thresholds` of ``choice``, refused (``ApplyError``) when the sample cannot
+    separate it from the current thresholds (``choice.warning``) unless ``force``."""
+    if choice.warning is not None and not force:
+        raise ApplyError(f"--apply: refused: {choice.warning}; pass --force to apply it anyway")
+    return apply_thresholds(url, choice.thresholds, token=token, client=client)

@@ -15,9 +15,11 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from perimeter.store import AlertStore
 from perimeter.thresholds import Thresholds
-from perimeter.tuning.apply import apply_thresholds
+from perimeter.tuning.apply import apply_recommendation
 from perimeter.tuning.executor import ExecutorKind, make_executor
+from perimeter.tuning.judged import JudgedRow, judged_alerts, judged_rows, judged_table
 from perimeter.tuning.output import sweep_table, write_csv, write_json
 from perimeter.tuning.plot import save_roc_png
 from perimeter.tuning.recommend import Recommendation, recommend
@@ -42,6 +44,10 @@ class TuneOptions:
     executor: ExecutorKind = "local"
     address: str | None = None
     apply_url: str | None = None
+    force: bool = False
+    """Apply even a recommendation the sample cannot separate from the current thresholds."""
+    judged_db: str | None = None
+    """An alert store (SQLite path or ``postgresql://``) whose resolved alerts to replay."""
 
 
 def tune(scenarios: Sequence[str], params: Sequence[str], options: TuneOptions, *,
@@ -73,18 +79,33 @@ def tune(scenarios: Sequence[str], params: Sequence[str], options: TuneOptions, 
     for values, reason in result.refused:
         out.print(f"skipped {values}: {reason}")
     out.print(f"recommendation: {choice.reason}")
-    _write(result, choice, options, out)
+    if choice.warning is not None:
+        out.print(f"[bold yellow]warning:[/] {choice.warning}")
+    judged = _judged(result, options, out)
+    _write(result, choice, options, out, judged)
     if options.apply_url is not None:
-        in_force: dict[str, Any] = apply_thresholds(options.apply_url, choice.thresholds)
+        in_force: dict[str, Any] = apply_recommendation(options.apply_url, choice,
+                                                        force=options.force)
         out.print(f"applied to {options.apply_url}: "
                   + ", ".join(f"{k}={in_force.get(k)}" for k in choice.thresholds))
     return result, choice
 
 
+def _judged(result: SweepResult, options: TuneOptions, out: Console) -> list[JudgedRow] | None:
+    """The points' figures on the alerts operators resolved in ``--judged DB``, printed."""
+    if options.judged_db is None:
+        return None
+    with AlertStore.open(options.judged_db) as store:
+        judged = judged_alerts(store)
+    rows = judged_rows(result.points, judged)
+    out.print(judged_table(rows, judged, result.names))
+    return rows
+
+
 def _write(result: SweepResult, choice: Recommendation, options: TuneOptions,
-           out: Console) -> None:
+           out: Console, judged: list[JudgedRow] | None = None) -> None:
     if options.json_path is not None:
-        write_json(options.json_path, result, choice)
+        write_json(options.json_path, result, choice, judged)
         out.print(f"wrote {options.json_path}")
     if options.csv_path is not None:
         write_csv(options.csv_path, result)

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
+from perimeter.tuning.judged import JudgedRow
 from perimeter.tuning.recommend import Recommendation
 from perimeter.tuning.runner import SweepResult
 
@@ -42,8 +43,11 @@ def sweep_table(result: SweepResult, recommendation: Recommendation) -> Table:
     return table
 
 
-def sweep_document(result: SweepResult, recommendation: Recommendation) -> dict[str, Any]:
-    """The JSON document: inputs, every point's row, the recommendation and refused points."""
+def sweep_document(result: SweepResult, recommendation: Recommendation,
+                   judged: list[JudgedRow] | None = None) -> dict[str, Any]:
+    """The JSON document: inputs, every point's row, the recommendation (with its warning when
+    the sample cannot separate it from the current point), refused points and, with
+    ``--judged``, the points' figures on the alerts operators judged."""
     chosen = recommendation.point
     return {
         "scenarios": result.scenarios, "seeds": result.seeds, "params": result.names,
@@ -51,16 +55,21 @@ def sweep_document(result: SweepResult, recommendation: Recommendation) -> dict[
         "max_false_alerts_per_km_day": recommendation.max_false_alerts_per_km_day,
         "recommendation": {"point": chosen.index if chosen else None,
                            "thresholds": recommendation.thresholds,
-                           "reason": recommendation.reason},
+                           "reason": recommendation.reason,
+                           "warning": recommendation.warning},
         "current": result.current.thresholds,
         "points": [{**p.row(), "thresholds": p.thresholds} for p in result.points],
         "refused": [{"values": values, "reason": reason} for values, reason in result.refused],
+        "judged": None if judged is None else [
+            {"point": row.index, "kept": row.kept} for row in judged],
     }
 
 
-def write_json(path: str | Path, result: SweepResult, recommendation: Recommendation) -> None:
-    Path(path).write_text(json.dumps(sweep_document(result, recommendation), indent=2) + "\n",
-                          encoding="utf-8")
+def write_json(path: str | Path, result: SweepResult, recommendation: Recommendation,
+               judged: list[JudgedRow] | None = None) -> None:
+    Path(path).write_text(
+        json.dumps(sweep_document(result, recommendation, judged), indent=2) + "\n",
+        encoding="utf-8")
 
 
 def write_csv(path: str | Path, result: SweepResult) -> None:

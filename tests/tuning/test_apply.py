@@ -77,3 +77,18 @@ def test_the_real_api_takes_the_recommendation_and_refuses_a_wrong_token(
     finally:
         server.should_exit = True
         thread.join(10.0)
+
+
+def test_an_inseparable_recommendation_is_refused_unless_forced() -> None:
+    from perimeter.tuning.apply import apply_recommendation
+    from perimeter.tuning.recommend import recommend
+    from tests.tuning.synth import point
+
+    tied = recommend([point(0, 0, 1, 0.5, current=True), point(1, 1, 1, 0.0)], 1.0)
+    assert tied.warning is not None and tied.point is not None and tied.point.index == 1
+    seen: list[httpx.Request] = []
+    with pytest.raises(ApplyError, match=r"refused: the sample cannot separate.*--force"):
+        apply_recommendation("http://api", tied, token="x", client=_client(seen))
+    assert seen == []  # nothing was sent
+    apply_recommendation("http://api", tied, force=True, token="x", client=_client(seen))
+    assert len(seen) == 1 and json.loads(seen[0].content) == tied.thresholds
