@@ -74,6 +74,13 @@ class EnvironmentSpec(_Spec):
         return steps if steps[0][0] == 0.0 else [(0.0, "clear"), *steps]
 
 
+class StopSpec(_Spec):
+    """A scripted halt: the target stands still from ``at_s`` for ``duration_s``."""
+
+    at_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    duration_s: Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
 class TargetSpec(_Spec):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
     kind: TargetKind
@@ -82,10 +89,20 @@ class TargetSpec(_Spec):
     """Mean speed along the path; the kind's typical speed when left out."""
     path: Annotated[list[tuple[Finite, Finite]], Field(min_length=2)]
     count: Annotated[int, Field(ge=1, le=100)] = 1
+    stops: list[StopSpec] = []
+    """Halts on the way (scenario seconds), in increasing, non-overlapping order."""
 
     @property
     def mean_speed_mps(self) -> float:
         return self.speed_mps if self.speed_mps is not None else SPEED_MPS[self.kind][0]
+
+    @field_validator("stops")
+    @classmethod
+    def _ordered_stops(cls, value: list[StopSpec]) -> list[StopSpec]:
+        for i in range(1, len(value)):
+            if value[i].at_s < value[i - 1].at_s + value[i - 1].duration_s:
+                raise ValueError(f"stop {i} begins before stop {i - 1} ends")
+        return value
 
     @field_validator("path")
     @classmethod

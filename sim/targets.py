@@ -27,6 +27,8 @@ class ScriptedMove:
     speed_mps: float
     path: list[Point]
     count: int = 1
+    stops: tuple[tuple[float, float], ...] = ()
+    """``(at_s, duration_s)`` halts: the target stands still then."""
 
 
 def ou_series(rng: np.random.Generator, n: int, sigma: float, dt_s: float,
@@ -113,6 +115,8 @@ class Targets:
             1.0 + ou_series(rng, self.n_steps, rel_sigma, self.dt_s, 60.0), 0.5, 1.5)
         if move.kind == "animal":
             speed = speed * pause_mask(rng, self.n_steps, self.dt_s)
+        for at_s, duration_s in move.stops:
+            speed = np.where((t >= at_s) & (t < at_s + duration_s), 0.0, speed)
         moving = t >= move.start_s
         dist = np.cumsum(np.where(moving, speed * self.dt_s, 0.0))
         dist = np.where(moving, dist - dist[np.argmax(moving)] if moving.any() else 0.0, 0.0)

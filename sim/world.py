@@ -80,7 +80,9 @@ class World:
         for spec in scenario.targets:
             self.targets.add_scripted(
                 ScriptedMove(spec.id, spec.kind, spec.start_s, spec.mean_speed_mps,
-                             list(spec.path), spec.count), rng_for(seed, "target", spec.id))
+                             list(spec.path), spec.count,
+                             tuple((s.at_s, s.duration_s) for s in spec.stops)),
+                rng_for(seed, "target", spec.id))
         self.targets.add_wanderers(scenario.nuisance.animals, wander_box(scenario),
                                    rng_for(seed, "nuisance", "animals"))
         self.truth = Truth(scenario=scenario.name, seed=seed, epoch_s=scenario.epoch_s,

@@ -129,6 +129,17 @@ def test_speed_defaults_to_the_kind_typical_speed() -> None:
     assert [t.mean_speed_mps for t in scenario.targets] == [1.4, 6.0]
 
 
+def test_stops_must_not_overlap() -> None:
+    walker = MINIMAL["targets"][0]
+    stops = [{"at_s": 10, "duration_s": 20}, {"at_s": 25, "duration_s": 5}]
+    assert "targets.0.stops: stop 1 begins before stop 0 ends" in _error(
+        _with(targets=[{**walker, "stops": stops}]))
+    assert "targets.0.stops.0.duration_s" in _error(
+        _with(targets=[{**walker, "stops": [{"at_s": 10, "duration_s": 0}]}]))
+    ok = load_scenario(_with(targets=[{**walker, "stops": stops[:1]}]))
+    assert [(s.at_s, s.duration_s) for s in ok.targets[0].stops] == [(10.0, 20.0)]
+
+
 def test_events_after_the_end_are_refused() -> None:
     late_target = _with(targets=[{**MINIMAL["targets"][0], "start_s": 60}])
     assert "targets.0.start_s: 60 is not before the end (duration_s 60)" in _error(late_target)

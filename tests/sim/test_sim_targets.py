@@ -46,3 +46,16 @@ def test_ou_series_statistics_and_pause_mask() -> None:
     assert series.std() == pytest.approx(4.0, rel=0.1)
     mask = pause_mask(np.random.default_rng(0), 100_000, 0.5, 60.0, 40.0)
     assert mask.mean() == pytest.approx(0.6, abs=0.08)
+
+
+def test_a_scripted_stop_holds_the_target_and_delays_its_arrival() -> None:
+    path = [(3000.0, 0.0), (1000.0, 0.0)]
+    plain, halted = Targets(0.5, 6000), Targets(0.5, 6000)
+    plain.add_scripted(ScriptedMove("p1", "person", 0.0, 1.4, path), rng_for(1, "p1"))
+    halted.add_scripted(ScriptedMove("p1", "person", 0.0, 1.4, path, stops=((300.0, 600.0),)),
+                        rng_for(1, "p1"))
+    xy, active = halted.at(np.array([310.0, 890.0]))
+    assert active[:, 0].all()
+    assert xy[0, 0, 0] == pytest.approx(xy[1, 0, 0], abs=0.01)  # no progress along the path
+    # arrives about the stop later (its speed varies slowly in time, so not exactly)
+    assert halted.end_s[0] - plain.end_s[0] == pytest.approx(600.0, rel=0.15)
