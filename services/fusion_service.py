@@ -30,6 +30,7 @@ from perimeter.contract import (
     status_counter_name,
 )
 from perimeter.fusion.runner import FusionRunner
+from perimeter.link_watch import LinkWatch
 
 if TYPE_CHECKING:
     from perimeter.store import AlertRecord
@@ -89,7 +90,8 @@ class FusionService:
     """Subscribe on ``bus``, fuse on one worker thread; ``start()`` / ``stop()``."""
 
     def __init__(self, bus: Bus, runner_factory: RunnerFactory, sink: AlertSink | None = None,
-                 *, status_interval_s: float = 5.0, queue_size: int = 100_000) -> None:
+                 *, status_interval_s: float = 5.0, queue_size: int = 100_000,
+                 silence_grace_s: float = 15.0) -> None:
         self.bus = bus
         self.output = BusOutput(bus, sink)
         self.runner = runner_factory(self.output)
@@ -97,6 +99,8 @@ class FusionService:
         self._queue: queue.Queue[Message | None] = queue.Queue(queue_size)
         self._ack: Callable[[Message], None] | None = getattr(bus, "ack", None)
         self._worker = threading.Thread(target=self._work, name="fusion-worker", daemon=True)
+        self._link = LinkWatch(silence_grace_s)
+        self._listening = True
 
     def start(self) -> None:
         self._worker.start()
@@ -131,9 +135,10 @@ class FusionService:
             try:
                 message = self._queue.get(timeout=0.5)
             except queue.Empty:
-                pass
+                self._watch_link()
             else:
                 try:
+                    self._watch_link()  # before fusing the first report after an outage
                     if message is None:
                         return
                     self.runner.feed(message)  # never raises: bad input is dead-lettered
@@ -144,6 +149,26 @@ class FusionService:
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + self.status_interval_s
                 self.publish_status()
+
+    def _watch_link(self) -> None:
+        """Hold silence faults while the broker link is down and for a grace period after it
+        returns (:class:`~perimeter.link_watch.LinkWatch`): an outage is not the towers'."""
+        connected = getattr(self.bus, "connected", None)
+        counters = getattr(self.bus, "counters", {})
+        if not isinstance(connected, threading.Event) or not isinstance(counters, dict):
+            return  # an in-process bus: never cut off
+        listening = self._link.listening(connected.is_set(), int(counters.get("connects", 0)),
+                                         time.monotonic())
+        if listening == self._listening:
+            return
+        self._listening = listening
+        if listening:
+            self.runner.health.resume_silence(self.runner.clock_s or 0.0)
+            log.info("broker link back for %g s: tower silence counts again",
+                     self._link.grace_s)
+        else:
+            self.runner.health.hold_silence()
+            log.info("broker link down or just back: tower silence not counted")
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Fuse what is queued, stop the worker, publish the ``offline`` status.

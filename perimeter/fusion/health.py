@@ -42,6 +42,7 @@ class TowerHealth:
         self._towers = {t.id: _Tower() for t in site.towers}
         self._listening_from_s = -math.inf
         self._checked_t_s: float | None = None
+        self._silence_held = False
 
     def heard(self, tower_id: str, t_s: float) -> None:
         """Any message from the tower at data time ``t_s``."""
@@ -80,6 +81,17 @@ class TowerHealth:
         elif fault.startswith("sensor_fail:"):
             tower.failed_sensors = tuple(sorted(fault.removeprefix("sensor_fail:").split(",")))
         return True
+
+    def hold_silence(self) -> None:
+        """Fusion cannot hear the towers (its broker link is down, or just back): no tower
+        becomes ``silent`` until :meth:`resume_silence`; a tower already silent stays so
+        until heard."""
+        self._silence_held = True
+
+    def resume_silence(self, t_s: float) -> None:
+        """Count silence again, from data time ``t_s``."""
+        self._silence_held = False
+        self._listening_from_s = max(self._listening_from_s, t_s)
 
     def start(self, t_s: float) -> None:
         """Start the silence clocks of towers never heard from."""
@@ -120,7 +132,8 @@ class TowerHealth:
         if tower.silent_since_t_s is not None:
             return "silent"
         if (tower.last_heard_t_s is not None
-                and t_s - max(tower.last_heard_t_s, self._listening_from_s) > self.timeout_s):
+                and t_s - max(tower.last_heard_t_s, self._listening_from_s) > self.timeout_s
+                and (not self._silence_held or tower.reason == "silent")):
             return "silent"
         if tower.failed_sensors:
             return "sensor_fail:" + ",".join(tower.failed_sensors)
