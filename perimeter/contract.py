@@ -169,11 +169,27 @@ class TracksSnapshot(_Model):
     tracks: list[TrackState] = []
 
 
+class TowerRegistration(_Model):
+    """Fusion's estimate of one tower's azimuth bias and clock offset (1-sigma errors);
+    ``applied`` once fusion corrects the tower's reports with them; a bias jump (a knocked
+    mast) with its time and size."""
+
+    azimuth_bias_deg: FiniteFloat = 0.0
+    azimuth_bias_sigma_deg: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    clock_offset_s: FiniteFloat = 0.0
+    clock_offset_sigma_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    applied: bool = False
+    snapshots: Annotated[int, Field(ge=0)] = 0
+    bias_jump_t_s: FiniteFloat | None = None
+    bias_jump_deg: FiniteFloat | None = None
+
+
 class FusionStatus(_Model):
     state: Literal["online", "offline"]
     t_s: FiniteFloat | None = None
     counters: dict[str, int] = {}
     run_id: RunId | None = None
+    registration: dict[str, TowerRegistration] = {}
 
 
 REJECTED_COUNTER_PREFIX = "rejected_"

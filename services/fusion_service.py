@@ -25,6 +25,7 @@ from perimeter.contract import (
     AlertEvent,
     DeadLetter,
     FusionStatus,
+    TowerRegistration,
     TracksSnapshot,
     dump_payload,
     status_counter_name,
@@ -41,9 +42,12 @@ AlertSink = Callable[[AlertEvent], object]
 RunnerFactory = Callable[["BusOutput"], FusionRunner]
 
 
-def status_message(state: str, t_s: float | None, counters: dict[str, int]) -> Message:
-    """The retained fusion status (``online`` / ``offline``) with its counters."""
-    status = FusionStatus.model_validate({"state": state, "t_s": t_s, "counters": counters})
+def status_message(state: str, t_s: float | None, counters: dict[str, int],
+                   registration: dict[str, TowerRegistration] | None = None) -> Message:
+    """The retained fusion status (``online`` / ``offline``) with its counters and each
+    tower's registration (azimuth bias and clock offset estimates)."""
+    status = FusionStatus.model_validate({"state": state, "t_s": t_s, "counters": counters,
+                                          "registration": registration or {}})
     return Message(topics.FUSION_STATUS, dump_payload(status), retain=True, qos=1)
 
 
@@ -117,7 +121,8 @@ class FusionService:
         return out
 
     def publish_status(self, state: str = "online") -> None:
-        self.bus.publish(status_message(state, self.runner.clock_s, self.counters()))
+        self.bus.publish(status_message(state, self.runner.clock_s, self.counters(),
+                                        self.runner.registration.status()))
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
         """Wait until every queued message has been fused (for tests and clean shutdown)."""

@@ -31,6 +31,7 @@ from perimeter.fusion.alert import AlertConfig, OpenAlert, TrackAlerter
 from perimeter.fusion.engine import EngineConfig, FusionEngine, thermal_ifov_rad
 from perimeter.fusion.gate import DuplicateFilter, GateConfig, GateRejectedError, ReorderBuffer
 from perimeter.fusion.health import TowerHealth
+from perimeter.fusion.registration import Registration, RegistrationConfig
 from perimeter.fusion.scan import Scan, scan_from_report
 from perimeter.fusion.track import Track
 from perimeter.site import Site
@@ -68,7 +69,8 @@ class FusionRunner:
                  tracks_interval_s: float = 1.0, first_alert_number: int = 1,
                  first_track_number: int = 1, engine_config: EngineConfig | None = None,
                  gate_config: GateConfig | None = None, alert_config: AlertConfig | None = None,
-                 heartbeat_timeout_s: float = 15.0) -> None:
+                 heartbeat_timeout_s: float = 15.0,
+                 registration_config: RegistrationConfig | None = None) -> None:
         self.site = site
         self.thresholds = thresholds
         self.output = output
@@ -87,6 +89,8 @@ class FusionRunner:
         self.alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers], alert_config,
                                     first_alert_number)
         self.health = TowerHealth(site, self.alerter.next_alert_id, heartbeat_timeout_s)
+        self.registration = Registration(self._towers_xy, [t.id for t in site.towers],
+                                         registration_config, self.alerter.next_alert_id)
         self._processed_s: float | None = None
         self._jumps: dict[str, float] = {}
         self._next_housekeeping_s = -np.inf
@@ -132,6 +136,8 @@ class FusionRunner:
             for event in self.alerter.expire(t_s, self.thresholds, final=True):
                 self._emit(event)
             for event in self.health.close_all(self.clock_s or t_s):
+                self._emit(event)
+            for event in self.registration.close_all(self.clock_s or t_s):
                 self._emit(event)
         except Exception:  # pragma: no cover - defensive, finish must not crash a service
             log.exception("fusion finish failed")
@@ -203,7 +209,8 @@ class FusionRunner:
         index = self._index[tower_id]
         floor = (self.thresholds.thermal_min_snr_db if sensor == "thermal"
                  else self.thresholds.acoustic_min_snr_db)
-        scan = scan_from_report(report, index, self._towers_xy[index], floor)
+        scan = self.registration.correct(
+            scan_from_report(report, index, self._towers_xy[index], floor))
         self.counters["reports"] += 1
         self.counters["detections"] += len(report.detections)
         self.counters["detections_kept"] += scan.size
@@ -260,6 +267,7 @@ class FusionRunner:
     def _process(self, scans: list[Scan]) -> None:
         for scan in scans:
             self.engine.step(scan)
+            self.registration.observe(scan)
             if scan.late:
                 continue
             self.counters["scans"] += 1
@@ -280,6 +288,8 @@ class FusionRunner:
             self.counters["tracks_merged"] += 1
             self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
         self.engine.reclassify(t_s)
+        for event in self.registration.maintain(t_s, self.engine.tracks):
+            self._emit(event)
         for track in self.engine.tracks:
             self._emit(self.alerter.on_track(track, t_s, self.thresholds))
         for event in self.alerter.expire(t_s, self.thresholds):

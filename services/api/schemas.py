@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from perimeter.contract import Position, SensorHealth, TrackState
+from perimeter.contract import Position, SensorHealth, TowerRegistration, TrackState
 from perimeter.store import AlertRecord, ThresholdChange
 
 TowerShownState = Literal["online", "degraded", "offline", "unknown"]
@@ -50,6 +50,9 @@ class TowerView(BaseModel):
     status_t_s: float | None = None
     sensors: dict[str, SensorHealth] = {}
     feeds: dict[str, SensorFeedView] = {}
+    registration: TowerRegistration | None = Field(
+        default=None, description="Fusion's azimuth bias and clock offset estimates with "
+        "their 1-sigma errors (from its retained status); null before fusion reports them.")
 
 
 class TowersAnswer(BaseModel):

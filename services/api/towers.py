@@ -16,8 +16,10 @@ def list_towers(state: StateDep) -> TowersAnswer:
     """The site's towers (messages from any other tower are refused and counted in
     `perimeter_messages_rejected_total{reason="unknown_tower"}`): state from the retained
     status (`unknown` before one arrives), last report time, report rate and losses per sensor
-    from `seq`."""
+    from `seq`, and fusion's registration estimates (azimuth bias, clock offset) per tower."""
     seen = state.live.towers.snapshot()
+    fusion = state.live.fusion
+    registered = fusion.registration if fusion is not None else {}
     items: list[TowerView] = []
     for spec in state.site.towers:
         status, feeds = seen.pop(spec.id, (None, {}))
@@ -26,5 +28,6 @@ def list_towers(state: StateDep) -> TowersAnswer:
             position=Position(x_m=spec.x_m, y_m=spec.y_m), height_m=spec.height_m,
             status_t_s=status.t_s if status else None,
             sensors=dict(status.sensors) if status else {},
-            feeds={k: SensorFeedView.model_validate(v) for k, v in feeds.items()}))
+            feeds={k: SensorFeedView.model_validate(v) for k, v in feeds.items()},
+            registration=registered.get(spec.id)))
     return TowersAnswer(items=items)

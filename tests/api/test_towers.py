@@ -9,7 +9,7 @@ from conftest import Live
 
 from perimeter import topics
 from perimeter.bus import Message
-from perimeter.contract import FusionStatus, dump_payload
+from perimeter.contract import FusionStatus, TowerRegistration, dump_payload
 from perimeter.seq_feed import MAX_GAP, SensorFeed
 
 
@@ -33,7 +33,10 @@ def test_towers_show_status_feeds_and_unknown(live: Live) -> None:
     live.bus.publish(Message(topics.sensor("T03", "thermal"), b"{not json"))  # refused, counted
     live.bus.publish(Message(topics.FUSION_STATUS, dump_payload(FusionStatus(
         state="online", t_s=1002.0, counters={"received": 9, "rejected_bad_payload": 2,
-                                              "rejected_unknown_tower": 1})), retain=True))
+                                              "rejected_unknown_tower": 1},
+        registration={"T03": TowerRegistration(azimuth_bias_deg=0.41,
+                                               azimuth_bias_sigma_deg=0.02, snapshots=80)})),
+        retain=True))
     with live.client() as http:
         towers = {t["tower_id"]: t for t in http.get("/api/v1/towers").json()["items"]}
         metrics = http.get("/metrics").text
@@ -45,6 +48,9 @@ def test_towers_show_status_feeds_and_unknown(live: Live) -> None:
     assert (feed["last_seq"], feed["lost"], feed["duplicates"], feed["reports"]) == (4, 1, 1, 5)
     assert feed["last_report_t_s"] == 1002.0 and feed["rate_hz"] == pytest.approx(1.5)
     assert towers["T01"]["state"] == "unknown" and towers["T01"]["feeds"] == {}
+    assert t03["registration"]["azimuth_bias_deg"] == 0.41
+    assert t03["registration"]["azimuth_bias_sigma_deg"] == 0.02
+    assert towers["T01"]["registration"] is None  # fusion said nothing of it
     assert 'perimeter_messages_rejected_total{reason="bad_payload",service="api"} 1.0' in metrics
     assert ('perimeter_messages_rejected_total{reason="bad_payload",service="fusion"} 2.0'
             in metrics)

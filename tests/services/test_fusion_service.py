@@ -108,5 +108,7 @@ def test_status_is_retained_online_while_running() -> None:
     status = parse_payload(FusionStatus, bus.retained[topics.FUSION_STATUS].payload)
     assert status.state == "online"
     assert status.counters["thresholds_applied"] == 1
+    assert sorted(status.registration) == sorted(t.id for t in service.runner.site.towers)
+    assert all(r.azimuth_bias_sigma_deg > 0.0 for r in status.registration.values())
     assert service.runner.thresholds.thermal_min_snr_db == 11.0
     service.stop()

@@ -1,0 +1,102 @@
+"""Registration: a tower's azimuth bias and clock offset estimated from shared targets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from perimeter.bus import Message
+from perimeter.contract import FusionStatus
+from perimeter.fusion.replay import CollectingOutput
+from perimeter.fusion.runner import FusionRunner
+from perimeter.site import western_heights
+from perimeter.thresholds import Thresholds
+from tests.fusion.synth import EPOCH_S, Target, generate, straight
+
+SITE = western_heights()
+SIGMA_DEG = 0.05
+
+
+def distorted(messages: list[Message], tower_id: str, *,
+              bias_deg: Callable[[float], float] = lambda t: 0.0,
+              clock_s: float = 0.0) -> list[Message]:
+    """``tower_id``'s bearings rotated by ``bias_deg(t)`` and its clock ``clock_s`` ahead."""
+    out = []
+    for message in messages:
+        payload = json.loads(message.payload)
+        if payload["tower_id"] == tower_id:
+            t = payload["t_s"]
+            for det in payload["detections"]:
+                det["bearing_deg"] = (det["bearing_deg"] + bias_deg(t)) % 360.0
+            payload["t_s"] = t + clock_s
+            message = Message(message.topic, json.dumps(payload).encode())
+        out.append(message)
+    out.sort(key=lambda m: json.loads(m.payload)["t_s"])
+    return out
+
+
+def traffic(duration_s: float) -> list[Target]:
+    """Vehicles and walkers crossing in front of the towers, one after another."""
+    targets = []
+    for i in range(int(duration_s // 60)):
+        t0 = EPOCH_S + 5.0 + 60.0 * i
+        y0 = -2500.0 + 900.0 * (i % 6)
+        targets.append(straight((3500.0 - 150 * (i % 4), y0), (-1.0, 7.0 if i % 2 else -7.0),
+                                t0, t0 + 200.0, size_m=2.5))
+    return targets
+
+
+def fused(messages: list[Message]) -> tuple[FusionRunner, CollectingOutput]:
+    out = CollectingOutput()
+    runner = FusionRunner(SITE, Thresholds(), out)
+    for message in messages:
+        runner.feed(message)
+    runner.finish()
+    return runner, out
+
+
+@pytest.fixture(scope="module")
+def clean() -> list[Message]:
+    return generate(SITE, traffic(600.0), 600.0, np.random.default_rng(5),
+                    thermal_sigma_deg=SIGMA_DEG, clutter_per_report=0.1)
+
+
+def test_a_fixed_bias_is_estimated_within_its_sigma(clean: list[Message]) -> None:
+    runner, out = fused(distorted(clean, "T05", bias_deg=lambda t: 0.4))
+    status = runner.registration.status()
+    t05 = status["T05"]
+    assert t05.snapshots > 50
+    assert 0.0 < t05.azimuth_bias_sigma_deg < 0.05
+    assert abs(t05.azimuth_bias_deg - 0.4) <= 3.0 * t05.azimuth_bias_sigma_deg
+    assert t05.applied
+    for tid, est in status.items():  # the others: no bias, and none claimed
+        if tid != "T05" and est.snapshots > 50:
+            assert abs(est.azimuth_bias_deg) <= 3.0 * est.azimuth_bias_sigma_deg + 0.01, tid
+    assert not [e for e in out.alerts if e.model_extra and e.model_extra.get("fault")]
+    payload = FusionStatus.model_validate({"state": "online", "registration": status})
+    assert payload.registration["T05"].applied
+
+
+def test_a_clock_offset_is_estimated_within_its_sigma(clean: list[Message]) -> None:
+    runner, _ = fused(distorted(clean, "T08", clock_s=0.8))
+    t08 = runner.registration.status()["T08"]
+    assert 0.0 < t08.clock_offset_sigma_s < 0.2
+    assert abs(t08.clock_offset_s - 0.8) <= 3.0 * t08.clock_offset_sigma_s
+
+
+def test_a_knocked_mast_is_flagged(clean: list[Message]) -> None:
+    knock_s = EPOCH_S + 300.0
+    runner, out = fused(distorted(clean, "T04",
+                                  bias_deg=lambda t: 0.2 if t < knock_s else 1.2))
+    faults = [e for e in out.alerts if e.model_extra and e.model_extra.get("fault") == "bias_jump"]
+    assert faults and faults[0].event == "new" and faults[0].towers == ["T04"]
+    assert knock_s <= faults[0].t_s <= knock_s + 60.0
+    assert [e.event for e in faults] == ["new", "closed"]  # closed once re-registered
+    t04 = runner.registration.status()["T04"]
+    assert t04.bias_jump_t_s is not None and t04.bias_jump_deg == pytest.approx(1.0, abs=0.2)
+    # it re-converges on the new alignment
+    assert abs(t04.azimuth_bias_deg - 1.2) <= 3.0 * t04.azimuth_bias_sigma_deg
+    assert all(e.towers == ["T04"] for e in faults)
