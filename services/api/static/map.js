@@ -1,175 +1,178 @@
-// The live map: site to scale (SVG, y north up), towers by health, tracks with trails,
-// alert origins with their 1-sigma ellipses, and the alert list fed by the SSE stream.
+// The map: the site to scale on Leaflet with a local frame (L.CRS.Simple, 1 unit = 1 m, north
+// up: a point is [y_m, x_m]); towers by health, tracks with class icons and trails, alert
+// origins as 1-sigma ellipses (observed, or where the target entered view), and the selected
+// alert's bearing rays from its towers. Zoom and pan are Leaflet's.
 "use strict";
-const API = "/api/v1";
-const SVG_NS = "http://www.w3.org/2000/svg";
-const TRAIL_POINTS = 120;
-const alerts = new Map();   // alert_id -> latest alert object
-const trails = new Map();   // track_id -> [[x, y], ...]
+const TRAIL_POINTS = 180;
+const siteMap = {
+  map: null, towers: new Map(), layers: {}, trails: new Map(), trackMarkers: new Map(),
+  onTrack: null,   // called with a track id when a track is clicked
+};
+const ll = (x, y) => [y, x];
 
-function el(name, attrs, parent) {
-  const node = document.createElementNS(SVG_NS, name);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  if (parent) parent.appendChild(node);
-  return node;
-}
-const pt = ([x, y]) => `${x},${-y}`;   // site frame (north up) to SVG (y down)
-const layer = (id) => document.getElementById(id);
-
-async function getJson(path) {
-  const answer = await fetch(API + path);
-  if (!answer.ok) throw new Error(`${path}: ${answer.status}`);
-  return answer.json();
+function classIcon(cls, selected) {
+  const mark = CLASS_MARK[cls] || "?";
+  return L.divIcon({className: "", iconSize: [22, 22], iconAnchor: [11, 11],
+    html: `<span class="track-icon cls-${cls}${selected ? " selected" : ""}">${mark}</span>`});
 }
 
 function drawSite(site) {
-  document.getElementById("site-name").textContent = site.name;
-  const xs = [], ys = [];
-  const add = (points) => points.forEach(([x, y]) => { xs.push(x); ys.push(y); });
-  add(site.perimeter); site.towers.forEach((t) => add([[t.x_m, t.y_m]]));
-  if (site.river) add(site.river);
-  site.terrain.forEach((z) => add(z.polygon)); site.watch_zones.forEach((z) => add(z.polygon));
-  const pad = 300, minX = Math.min(...xs) - pad, maxX = Math.max(...xs) + pad;
-  const minY = Math.min(...ys) - pad, maxY = Math.max(...ys) + pad;
-  layer("map").setAttribute("viewBox", `${minX} ${-maxY} ${maxX - minX} ${maxY - minY}`);
-  site.terrain.forEach((z) => el("polygon", {points: z.polygon.map(pt).join(" "),
-    class: `zone-${z.kind}`}, layer("layer-zones")));
-  site.watch_zones.forEach((z) => el("polygon", {points: z.polygon.map(pt).join(" "),
-    class: "watch"}, layer("layer-zones")));
-  if (site.river) el("polyline", {points: site.river.map(pt).join(" "), class: "river"},
-    layer("layer-lines"));
-  el("polyline", {points: site.perimeter.map(pt).join(" "), class: "perimeter"},
-    layer("layer-lines"));
-  document.getElementById("scale").textContent =
-    `${((maxX - minX) / 1000).toFixed(1)} km × ${((maxY - minY) / 1000).toFixed(1)} km`;
+  const map = L.map("map", {crs: L.CRS.Simple, minZoom: -6, maxZoom: 2, zoomSnap: 0.25,
+    attributionControl: false});
+  siteMap.map = map;
+  const points = [...site.perimeter, ...site.towers.map((t) => [t.x_m, t.y_m])];
+  for (const zone of [...site.terrain, ...site.watch_zones]) points.push(...zone.polygon);
+  if (site.river) points.push(...site.river);
+  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+  const bounds = L.latLngBounds(ll(Math.min(...xs) - 300, Math.min(...ys) - 300),
+    ll(Math.max(...xs) + 300, Math.max(...ys) + 300));
+  for (const name of ["zones", "lines", "origins", "rays", "trails", "tracks", "towers"]) {
+    siteMap.layers[name] = L.layerGroup().addTo(map);
+  }
+  for (const zone of site.terrain) {
+    L.polygon(zone.polygon.map(([x, y]) => ll(x, y)), {className: `zone-${zone.kind}`,
+      stroke: false, fillOpacity: 1}).bindTooltip(`${zone.name || zone.kind}`)
+      .addTo(siteMap.layers.zones);
+  }
+  for (const zone of site.watch_zones) {
+    L.polygon(zone.polygon.map(([x, y]) => ll(x, y)), {className: "watch", fill: false,
+      dashArray: "8 6", weight: 2}).bindTooltip(`watch zone ${zone.name}`)
+      .addTo(siteMap.layers.zones);
+  }
+  if (site.river) {
+    L.polyline(site.river.map(([x, y]) => ll(x, y)), {className: "river", weight: 5})
+      .addTo(siteMap.layers.lines);
+  }
+  L.polyline(site.perimeter.map(([x, y]) => ll(x, y)), {className: "perimeter", weight: 4})
+    .bindTooltip("perimeter").addTo(siteMap.layers.lines);
+  map.fitBounds(bounds);
+  L.control.scale({metric: true, imperial: false, maxWidth: 160}).addTo(map);
+  addLegend(map);
 }
 
-async function refreshTowers() {
-  const towers = (await getJson("/towers")).items;
-  const group = layer("layer-towers");
-  group.replaceChildren();
+function addLegend(map) {
+  const legend = L.control({position: "bottomleft"});
+  legend.onAdd = () => {
+    const box = element("div", {id: "legend", class: "legend"});
+    const row = (swatch, label) => element("div", {class: "legend-row"}, swatch, label);
+    const sw = (cls, text) => element("span", {class: `swatch ${cls}`}, text || "");
+    box.append(element("strong", {}, "Legend"),
+      row(sw("sw-perimeter"), "perimeter"), row(sw("sw-river"), "river"),
+      row(sw("sw-watch"), "watch zone"), row(sw("sw-forest"), "forest"),
+      row(sw("sw-built"), "built-up"), row(sw("sw-water"), "water"),
+      row(sw("tower-dot online"), "tower online"), row(sw("tower-dot degraded"), "degraded"),
+      row(sw("tower-dot offline"), "offline"), row(sw("tower-dot unknown"), "no status yet"));
+    for (const cls of ["person", "group", "vehicle", "animal", "unknown"]) {
+      box.append(row(element("span", {class: `track-icon cls-${cls}`}, CLASS_MARK[cls]),
+        `track: ${cls}`));
+    }
+    box.append(row(sw("sw-trail"), "trail"), row(sw("sw-origin-observed"), "origin, observed (1σ)"),
+      row(sw("sw-origin-entered"), "origin: entered view"), row(sw("sw-ray"), "bearing ray"));
+    L.DomEvent.disableClickPropagation(box);
+    return box;
+  };
+  legend.addTo(map);
+}
+
+function drawTowers(towers) {
+  const group = siteMap.layers.towers;
+  group.clearLayers();
   for (const t of towers) {
-    const dot = el("circle", {cx: t.position.x_m, cy: -t.position.y_m, r: 90,
-      class: `tower ${t.state}`, "data-tower": t.tower_id}, group);
-    el("title", {}, dot).textContent = `${t.tower_id}: ${t.state}`;
-    const label = el("text", {x: t.position.x_m - 420, y: -t.position.y_m + 50, class: "label"},
-      group);
-    label.textContent = t.tower_id;
+    siteMap.towers.set(t.tower_id, t);
+    const marker = L.circleMarker(ll(t.position.x_m, t.position.y_m), {radius: 7, weight: 2,
+      className: `tower ${t.state}`});
+    marker.bindTooltip(`${t.tower_id}: ${t.state}`, {permanent: true, direction: "right",
+      className: "tower-label", offset: [8, 0]});
+    marker.addTo(group);
+    marker.getElement()?.setAttribute("data-tower", t.tower_id);
   }
 }
 
-async function refreshTracks() {
-  const snapshot = await getJson("/tracks");
-  const dots = layer("layer-tracks"), lines = layer("layer-trails");
-  dots.replaceChildren(); lines.replaceChildren();
+function drawTracks(snapshot, selectedTrack) {
   const live = new Set();
+  const markers = siteMap.layers.tracks, lines = siteMap.layers.trails;
+  markers.clearLayers(); lines.clearLayers(); siteMap.trackMarkers.clear();
   for (const t of snapshot.tracks) {
     live.add(t.track_id);
-    const trail = trails.get(t.track_id) || [];
-    trail.push([t.position.x_m, t.position.y_m]);
-    trails.set(t.track_id, trail.slice(-TRAIL_POINTS));
-    el("circle", {cx: t.position.x_m, cy: -t.position.y_m, r: 70,
-      class: `track ${t.status}`}, dots);
-  }
-  for (const [id, trail] of trails) {
-    if (!live.has(id)) { trails.delete(id); continue; }
-    el("polyline", {points: trail.map(pt).join(" "), class: "trail"}, lines);
-  }
-}
-
-function drawOrigins() {
-  const group = layer("layer-origins");
-  group.replaceChildren();
-  for (const a of alerts.values()) {
-    if (!a.origin || a.status === "closed") continue;
-    const o = a.origin;   // orientation_deg: major axis, clockwise from north
-    const ellipse = el("ellipse", {cx: o.x_m, cy: -o.y_m, rx: Math.max(o.sigma_major_m, 60),
-      ry: Math.max(o.sigma_minor_m, 60), class: "origin",
-      transform: `rotate(${o.orientation_deg - 90} ${o.x_m} ${-o.y_m})`}, group);
-    el("title", {}, ellipse).textContent = `${a.alert_id} origin`;
-  }
-}
-
-function renderAlerts() {
-  const list = document.getElementById("alerts");
-  list.replaceChildren();
-  const newest = [...alerts.values()].sort((a, b) => b.first_t_s - a.first_t_s).slice(0, 100);
-  for (const a of newest) {
-    const item = document.createElement("li");
-    item.className = `sev-${a.severity} ${a.status}`;
-    item.dataset.alert = a.alert_id;
-    const title = document.createElement("div");
-    title.textContent = `${a.alert_id} · ${a.class} · ${a.severity} · ${a.status}`;
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    const when = new Date(a.first_t_s * 1000).toISOString().replace("T", " ").slice(0, 19);
-    const dist = a.distance_to_perimeter_m == null ? "" :
-      ` · ${Math.round(a.distance_to_perimeter_m)} m to perimeter`;
-    meta.textContent = `${when} UTC · confidence ${(a.confidence * 100).toFixed(0)}%${dist}`;
-    item.append(title, meta);
-    if (a.acked) {
-      const acked = document.createElement("div");
-      acked.className = "meta acked";
-      acked.textContent = `acknowledged by ${a.acked_by}`;
-      item.appendChild(acked);
-    } else {
-      const button = document.createElement("button");
-      button.textContent = "Acknowledge";
-      button.addEventListener("click", () => acknowledge(a.alert_id));
-      item.appendChild(button);
+    const trail = siteMap.trails.get(t.track_id) || [];
+    const last = trail[trail.length - 1];
+    if (!last || last[0] !== t.position.y_m || last[1] !== t.position.x_m) {
+      trail.push(ll(t.position.x_m, t.position.y_m));
     }
-    list.appendChild(item);
+    siteMap.trails.set(t.track_id, trail.slice(-TRAIL_POINTS));
+    const marker = L.marker(ll(t.position.x_m, t.position.y_m), {
+      icon: classIcon(t.class, t.track_id === selectedTrack), zIndexOffset: 1000,
+      title: `${t.track_id} · ${t.class} (${Math.round(100 * t.class_confidence)}%) · ${t.status}`});
+    marker.on("click", () => siteMap.onTrack && siteMap.onTrack(t.track_id));
+    marker.addTo(markers);
+    marker.getElement()?.setAttribute("data-track", t.track_id);
+    siteMap.trackMarkers.set(t.track_id, marker);
   }
-  drawOrigins();
-}
-
-function token() {
-  let value = sessionStorage.getItem("perimeter-token");
-  if (!value) {
-    value = window.prompt("API token (PERIMETER_API_TOKEN) to acknowledge alerts:") || "";
-    if (value) sessionStorage.setItem("perimeter-token", value);
+  for (const [id, trail] of siteMap.trails) {
+    if (!live.has(id)) { siteMap.trails.delete(id); continue; }
+    const cls = snapshot.tracks.find((t) => t.track_id === id)?.class || "unknown";
+    const line = L.polyline(trail, {className: `trail cls-${cls}`, weight: 3, interactive: false});
+    line.addTo(lines);
+    line.getElement()?.setAttribute("data-trail", id);
   }
-  return value;
 }
 
-async function acknowledge(alertId) {
-  const bearer = token();
-  if (!bearer) return;
-  const answer = await fetch(`${API}/alerts/${encodeURIComponent(alertId)}/ack`, {
-    method: "POST", headers: {"Authorization": `Bearer ${bearer}`,
-      "Content-Type": "application/json"}, body: JSON.stringify({by: "map operator"})});
-  if (answer.status === 401) { sessionStorage.removeItem("perimeter-token"); }
-  if (!answer.ok) { window.alert((await answer.json()).error.message); return; }
-  const record = await answer.json();
-  delete record.history;
-  alerts.set(alertId, record);
-  renderAlerts();
-}
-
-function onAlertEvent(message) {
-  const event = JSON.parse(message.data);
-  const known = alerts.get(event.alert_id) || {first_t_s: event.t_s, acked: false};
-  alerts.set(event.alert_id, {...known, ...event,
-    status: event.event === "closed" ? "closed" : "open"});
-  renderAlerts();
-}
-
-async function start() {
-  drawSite(await getJson("/site"));
-  let after = 0;
-  for (const a of (await getJson("/alerts?limit=100")).items) {
-    alerts.set(a.alert_id, a);
-    after = Math.max(after, a.last_seq);
+function ellipse(o, steps = 48) {
+  // orientation_deg: the major axis, clockwise from north
+  const phi = (o.orientation_deg * Math.PI) / 180;
+  const a = Math.max(o.sigma_major_m, 40), b = Math.max(o.sigma_minor_m, 40);
+  const major = [Math.sin(phi), Math.cos(phi)], minor = [Math.cos(phi), -Math.sin(phi)];
+  const ring = [];
+  for (let i = 0; i < steps; i++) {
+    const t = (2 * Math.PI * i) / steps;
+    ring.push(ll(o.x_m + a * Math.cos(t) * major[0] + b * Math.sin(t) * minor[0],
+      o.y_m + a * Math.cos(t) * major[1] + b * Math.sin(t) * minor[1]));
   }
-  renderAlerts();
-  const feed = document.getElementById("feed-state");
-  const source = new EventSource(`${API}/alerts/stream?after=${after}`);
-  source.onopen = () => { feed.textContent = "live"; feed.className = "feed live"; };
-  source.onerror = () => { feed.textContent = "reconnecting…"; feed.className = "feed down"; };
-  source.onmessage = onAlertEvent;
-  const poll = (fn, ms) => { fn().catch(console.error); setInterval(() => fn().catch(console.error), ms); };
-  poll(refreshTowers, 2000);
-  poll(refreshTracks, 1000);
+  return ring;
 }
 
-start().catch((err) => { document.getElementById("feed-state").textContent = String(err); });
+function originKind(origin) {
+  if (origin.observed === true) return "observed";
+  if (origin.observed === false) return "entered";
+  return "unknown";
+}
+
+function drawOrigins(alertList, selectedId) {
+  const group = siteMap.layers.origins;
+  group.clearLayers();
+  for (const a of alertList) {
+    if (!a.origin) continue;
+    const kind = originKind(a.origin);
+    const shape = L.polygon(ellipse(a.origin), {weight: a.alert_id === selectedId ? 3 : 1.5,
+      className: `origin origin-${kind}${a.alert_id === selectedId ? " selected" : ""}`,
+      dashArray: kind === "entered" ? "6 5" : null});
+    const said = {observed: "origin (observed)", entered: "entered view here",
+      unknown: "origin"}[kind];
+    shape.bindTooltip(`${a.alert_id}: ${said}`);
+    shape.addTo(group);
+    shape.getElement()?.setAttribute("data-origin", a.alert_id);
+  }
+}
+
+function drawRays(alert) {
+  // The rays of the towers behind the alert, from each tower through the fused position (the
+  // alert names its towers, not their measured bearings).
+  const group = siteMap.layers.rays;
+  group.clearLayers();
+  if (!alert || !alert.position) return;
+  for (const id of alert.towers || []) {
+    const tower = siteMap.towers.get(id);
+    if (!tower) continue;
+    const x0 = tower.position.x_m, y0 = tower.position.y_m;
+    const dx = alert.position.x_m - x0, dy = alert.position.y_m - y0;
+    const scale = 1.25;   // a little past the target, as a bearing line would run
+    const ray = L.polyline([ll(x0, y0), ll(x0 + scale * dx, y0 + scale * dy)],
+      {className: "ray", weight: 2, dashArray: "10 6", interactive: false});
+    ray.addTo(group);
+    ray.getElement()?.setAttribute("data-ray", id);
+  }
+}
+
+function focusOn(position) {
+  if (position && siteMap.map) siteMap.map.panTo(ll(position.x_m, position.y_m));
+}
