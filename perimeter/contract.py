@@ -138,8 +138,9 @@ class AlertEvent(_Model):
     run_id: RunId | None = None
     """The fusion session that raised the alert."""
     fault: Word | None = None
-    """Of a ``tower_fault``: ``offline``, ``silent``, ``sensor_fail:<sensors>`` or
-    ``site_silent`` (every tower silent or offline)."""
+    """Of a ``tower_fault``: ``offline``, ``silent``, ``sensor_fail:<sensors>``,
+    ``site_silent`` (every tower silent or offline) or ``bias_jump`` (its azimuth bias
+    jumped: a knocked mast; fusion re-registers it, see docs/fusion.md)."""
     reason: Word | None = None
     """Of a ``closed`` event: a :data:`CloseReason`."""
     superseded_by: RunId | None = None

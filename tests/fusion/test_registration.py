@@ -75,7 +75,7 @@ def test_a_fixed_bias_is_estimated_within_its_sigma(clean: list[Message]) -> Non
     for tid, est in status.items():  # the others: no bias, and none claimed
         if tid != "T05" and est.snapshots > 50:
             assert abs(est.azimuth_bias_deg) <= 3.0 * est.azimuth_bias_sigma_deg + 0.01, tid
-    assert not [e for e in out.alerts if e.model_extra and e.model_extra.get("fault")]
+    assert not [e for e in out.alerts if e.fault]
     payload = FusionStatus.model_validate({"state": "online", "registration": status})
     assert payload.registration["T05"].applied
 
@@ -91,7 +91,7 @@ def test_a_knocked_mast_is_flagged(clean: list[Message]) -> None:
     knock_s = EPOCH_S + 300.0
     runner, out = fused(distorted(clean, "T04",
                                   bias_deg=lambda t: 0.2 if t < knock_s else 1.2))
-    faults = [e for e in out.alerts if e.model_extra and e.model_extra.get("fault") == "bias_jump"]
+    faults = [e for e in out.alerts if e.fault == "bias_jump"]
     assert faults and faults[0].event == "new" and faults[0].towers == ["T04"]
     assert knock_s <= faults[0].t_s <= knock_s + 60.0
     assert [e.event for e in faults] == ["new", "closed"]  # closed once re-registered
