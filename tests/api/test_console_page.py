@@ -98,10 +98,10 @@ def test_new_alarm_ack_and_resolve_as_the_logged_in_operator(page: Page, live: L
     login(page, token)
     expect(page.locator("#who")).to_have_text("olga (operator)")
     tracks(live, 1000.0, 2300.0)
-    live.raise_alert(alert_event(
-        "a-000042", severity="critical", distance_to_perimeter_m=2100.0,
-        origin={"x_m": 3100.0, "y_m": -600.0, "t_s": 940.0, "sigma_major_m": 80.0,
-                "sigma_minor_m": 30.0, "orientation_deg": 80.0, "observed": False}))
+    entered = {"x_m": 3100.0, "y_m": -600.0, "t_s": 940.0, "sigma_major_m": 80.0,
+               "sigma_minor_m": 30.0, "orientation_deg": 80.0, "observed": False}
+    live.raise_alert(alert_event("a-000042", severity="critical", distance_to_perimeter_m=2100.0,
+                                 origin=entered))
     item = page.locator('[data-alert="a-000042"]')
     expect(item).to_contain_text("person · critical")
     expect(item).to_have_class(re.compile(r"\balarm\b"))
@@ -110,10 +110,17 @@ def test_new_alarm_ack_and_resolve_as_the_logged_in_operator(page: Page, live: L
     expect(page.locator("#unacked")).to_have_text("1 unacknowledged")
     expect(page.locator('[data-origin="a-000042"]')).to_have_count(1)
 
+    for i in (1, 2):  # updates that change nothing an operator reads: one history line
+        live.raise_alert(alert_event("a-000042", "update", 1000.0 + 5 * i, severity="critical",
+                                     origin=entered))
     page.locator("[data-track=k-000001]").click()  # from the track to its alert
     expect(page.locator("#detail-title")).to_have_text("a-000042 · person · critical")
     expect(page.locator("#detail-facts")).to_contain_text("entered view")
     expect(page.locator("[data-ray]")).to_have_count(2)  # T03 and T04
+    expect(page.locator("#detail-history li").first).to_have_text(
+        "00:16:40 new: person critical")
+    expect(page.locator("#detail-history li").nth(1)).to_have_text(
+        "00:16:45 update ×2 to 00:16:50: person critical")
     page.click("#ack")
     expect(item).to_contain_text("acknowledged by olga")
     expect(page.locator("#unacked")).to_have_text("0 unacknowledged")

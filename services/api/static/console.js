@@ -96,9 +96,7 @@ function renderDetail(record) {
   fact(facts, "track", record.track_id);
   const history = document.getElementById("detail-history");
   history.replaceChildren();
-  const entries = (record.history || []).map((h) => ({t: h.event.t_s,
-    text: `${utc(h.event.t_s)} ${h.event.event}: ${h.event.class} ${h.event.severity}` +
-      (h.event.reason ? ` (${h.event.reason})` : ""), kind: "event"}));
+  const entries = eventEntries(record.history || []);
   for (const a of record.actions || []) {
     const what = a.action === "resolved" ? `resolved as ${a.disposition}` : a.action;
     // an operator's step shows data time when the API knew it, else its wall clock, said so
@@ -109,6 +107,24 @@ function renderDetail(record) {
   entries.sort((a, b) => a.t - b.t);
   for (const e of entries) history.append(element("li", {class: e.kind}, e.text));
   updateActions(record);
+}
+
+function eventEntries(history) {
+  // fusion's events, a run of updates that change neither class nor severity shown as one line
+  const out = [];
+  for (const {event: e} of history) {
+    const last = out[out.length - 1];
+    if (last && e.event === "update" && last.event === "update" && last.class === e.class
+        && last.severity === e.severity) {
+      last.count += 1; last.until = e.t_s;
+    } else {
+      out.push({event: e.event, class: e.class, severity: e.severity, t: e.t_s, until: e.t_s,
+        count: 1, reason: e.reason});
+    }
+  }
+  return out.map((e) => ({t: e.t, kind: "event", text: `${utc(e.t)} ${e.event}` +
+    (e.count > 1 ? ` ×${e.count} to ${utc(e.until)}` : "") + `: ${e.class} ${e.severity}` +
+    (e.reason ? ` (${e.reason})` : "")}));
 }
 
 function updateActions(record) {
