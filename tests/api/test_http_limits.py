@@ -158,4 +158,4 @@ def test_streams_at_the_head_share_one_store_query(live: Live) -> None:
         live.raise_alert(alert_event("a-000042"))
         for stream_lines in lines:
             assert any('"a-000042"' in line for line in stream_lines)
-    assert len(calls) < 10, f"{len(calls)} store queries for one event to 20 streams"
+    assert len(calls) <= 2, f"{len(calls)} store queries for one event to 20 streams"
