@@ -78,14 +78,19 @@ class _Users:
                    {u: v["client_id"] for u, v in users.items()})
 
 
+@dataclass
+class LoginsConfig:
+    """Both plugins' configuration: the file :func:`amqtt_logins_file` wrote."""
+
+    logins_file: str = ""
+
+
 class LoginPlugin(BaseAuthPlugin):  # type: ignore[misc]
     """amqtt authentication: a login must match its password and its own client id, and may
     leave a will only where it may publish; anonymous clients are let in (to read) without a
     will and without any login's client id."""
 
-    @dataclass
-    class Config:
-        logins_file: str = ""
+    Config = LoginsConfig
 
     def __init__(self, context: object) -> None:
         super().__init__(context)
@@ -109,9 +114,7 @@ class WritePlugin(BaseTopicPlugin):  # type: ignore[misc]
     """amqtt topic check: publishes as :func:`perimeter.access.may_publish` says; everyone may
     subscribe and receive."""
 
-    @dataclass
-    class Config:
-        logins_file: str = ""
+    Config = LoginsConfig
 
     def __init__(self, context: object) -> None:
         super().__init__(context)
