@@ -115,6 +115,9 @@ class TargetSpec(_Spec):
 
 class NuisanceSpec(_Spec):
     animals: Annotated[int, Field(ge=0, le=1000)] = 0
+    """Wandering animals; their species mix and sizes are drawn per run (``sim.fauna``)."""
+    birds: Annotated[int, Field(ge=0, le=1000)] = 0
+    """Water birds near the site's river (none without a river)."""
     blasts_per_hour: Annotated[float, Field(ge=0.0, le=600.0)] = 0.0
 
 

@@ -3,6 +3,7 @@ docs/sensors.md). Animals are deliberately neither a perfect decoy nor a giveawa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,9 +79,14 @@ def signature(kind: str, count: int = 1) -> ThermalSignature:
                             sig.height_m, sig.contrast_night_k, sig.contrast_floor_k)
 
 
-def thermal_table(kinds: list[str], counts: list[int]) -> dict[str, npt.NDArray[np.float64]]:
-    """Per-target arrays of the thermal signature fields, for vectorised frames."""
+def thermal_table(kinds: list[str], counts: list[int],
+                  own: Sequence[ThermalSignature | None] | None = None
+                  ) -> dict[str, npt.NDArray[np.float64]]:
+    """Per-target arrays of the thermal signature fields, for vectorised frames; a target's
+    ``own`` signature (an animal's drawn size), where given, replaces its kind's."""
     sigs = [signature(k, c) for k, c in zip(kinds, counts, strict=True)]
+    if own is not None:
+        sigs = [s if o is None else o for s, o in zip(sigs, own, strict=True)]
     return {
         "critical_dim_m": np.array([s.critical_dim_m for s in sigs], dtype=np.float64),
         "width_m": np.array([s.width_m for s in sigs], dtype=np.float64),

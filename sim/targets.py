@@ -1,5 +1,6 @@
-"""Target motion: scripted paths at kind-typical speeds with small random deviation, and
-wandering animals (random walk with pauses). Trajectories are computed once, on a time grid."""
+"""Target motion: scripted paths at kind-typical speeds with small random deviation (people
+change posture on the way), and the run's nuisance animals and birds (``sim.fauna``).
+Trajectories are computed once, on a time grid."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import lfilter
 
-from sim.signatures import LATERAL_SIGMA_M, SPEED_MPS
+from sim.fauna import BIRD, draw_animals, draw_species_mix, posture_series, wander
+from sim.signatures import LATERAL_SIGMA_M, SPEED_MPS, SoundSource, ThermalSignature
 from sim.truth import TargetTruth
 
 FloatArray = npt.NDArray[np.float64]
@@ -68,9 +70,15 @@ class Targets:
         self.origins: list[Point] = []
         self.start_s: list[float] = []
         self.end_s: list[float] = []
+        self.signatures: list[ThermalSignature | None] = []
+        """Per target: its own thermal signature (an animal's drawn size), else its kind's."""
+        self.sounds: list[tuple[SoundSource, ...] | None] = []
+        self.species: list[str | None] = []
         self._xy: list[FloatArray] = []
         self._active: list[BoolArray] = []
+        self._stature: list[FloatArray | None] = []
         self._stacked: tuple[FloatArray, BoolArray] | None = None
+        self._statures: FloatArray | None = None
 
     @property
     def xy_m(self) -> FloatArray:
@@ -90,8 +98,20 @@ class Targets:
                              else np.zeros((0, n), dtype=bool))
         return self._stacked
 
+    def stature_at(self, sim_s: FloatArray) -> FloatArray:
+        """Share of the standing silhouette each target shows (posture), ``(F, N)``."""
+        if self._statures is None:
+            self._statures = np.stack([np.ones(self.n_steps) if s is None else s
+                                       for s in self._stature]) if self._stature \
+                else np.zeros((0, self.n_steps))
+        k = np.clip(np.rint(np.asarray(sim_s) / self.dt_s), 0, self.n_steps - 1).astype(np.intp)
+        return np.asarray(self._statures[:, k].T, dtype=np.float64)
+
     def _add(self, tid: str, kind: str, scripted: bool, count: int, start_s: float,
-             end_s: float, xy: FloatArray, active: BoolArray) -> None:
+             end_s: float, xy: FloatArray, active: BoolArray, *,
+             signature: ThermalSignature | None = None,
+             sounds: tuple[SoundSource, ...] | None = None, species: str | None = None,
+             stature: FloatArray | None = None) -> None:
         self.ids.append(tid)
         self.kinds.append(kind)
         self.scripted.append(scripted)
@@ -101,10 +121,18 @@ class Targets:
         self.end_s.append(end_s)
         self._xy.append(xy)
         self._active.append(active)
+        self.signatures.append(signature)
+        self.sounds.append(sounds)
+        self.species.append(species)
+        self._stature.append(stature)
         self._stacked = None
+        self._statures = None
 
-    def add_scripted(self, move: ScriptedMove, rng: np.random.Generator) -> None:
-        """A target following its waypoints from ``start_s`` until its last one."""
+    def add_scripted(self, move: ScriptedMove, rng: np.random.Generator,
+                     posture_spread: float = 1.0) -> None:
+        """A target following its waypoints from ``start_s`` until its last one; people
+        (and groups) break their walk now and then to crouch or crawl (``sim.fauna``), more
+        slowly and smaller."""
         path = np.asarray(move.path, dtype=np.float64)
         seg = np.diff(path, axis=0)
         seg_len = np.hypot(seg[:, 0], seg[:, 1])
@@ -115,6 +143,10 @@ class Targets:
             1.0 + ou_series(rng, self.n_steps, rel_sigma, self.dt_s, 60.0), 0.5, 1.5)
         if move.kind == "animal":
             speed = speed * pause_mask(rng, self.n_steps, self.dt_s)
+        stature = None
+        if move.kind in ("person", "group"):
+            stature, pace = posture_series(self.n_steps, self.dt_s, rng, posture_spread)
+            speed = speed * pace
         for at_s, duration_s in move.stops:
             speed = np.where((t >= at_s) & (t < at_s + duration_s), 0.0, speed)
         moving = t >= move.start_s
@@ -131,35 +163,33 @@ class Targets:
         lateral *= np.clip(dist / 50.0, 0.0, 1.0)  # the origin is the first waypoint itself
         xy = np.stack([x + lateral * nx, y + lateral * ny], axis=1)
         active = moving & ~done
-        self._add(move.id, move.kind, True, move.count, move.start_s, end_s, xy, active)
+        self._add(move.id, move.kind, True, move.count, move.start_s, end_s, xy, active,
+                  stature=stature)
         self.origins[-1] = (float(path[0, 0]), float(path[0, 1]))
 
-    def add_wanderers(self, n: int, box: tuple[float, float, float, float],
-                      rng: np.random.Generator, prefix: str = "animal") -> None:
-        """``n`` random-walking animals inside ``box`` (x0, y0, x1, y1) for the whole run."""
-        if n <= 0:
-            return
-        x0, y0, x1, y1 = box
-        start = np.column_stack([rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)])
-        heading = rng.uniform(0.0, 2.0 * np.pi, n) + np.cumsum(
-            rng.normal(0.0, 0.05, (self.n_steps, n)), axis=0)
-        moving = np.stack([pause_mask(rng, self.n_steps, self.dt_s) for _ in range(n)], axis=1)
-        # a new walking pace now and then (~ once a minute), held until the next
-        new_bout = rng.random((self.n_steps, n)) < self.dt_s / 60.0
-        new_bout[0] = True
-        pace = np.clip(0.8 * rng.lognormal(0.0, 0.5, (self.n_steps, n)), 0.2, 4.0)
-        last = np.maximum.accumulate(np.where(new_bout, np.arange(self.n_steps)[:, None], 0),
-                                     axis=0)
-        step = np.take_along_axis(pace, last, axis=0) * self.dt_s * moving
-        free = np.empty((self.n_steps, n, 2))
-        free[0] = start
-        free[1:, :, 0] = start[:, 0] + np.cumsum((np.sin(heading) * step)[:-1], axis=0)
-        free[1:, :, 1] = start[:, 1] + np.cumsum((np.cos(heading) * step)[:-1], axis=0)
-        # reflecting walls: fold the free walk back into the box
-        xy = np.stack([_fold(free[..., 0], x0, x1), _fold(free[..., 1], y0, y1)], axis=-1)
-        for i in range(n):
-            self._add(f"{prefix}-{i + 1:03d}", "animal", False, 1, 0.0, float("inf"),
-                      xy[:, i, :].copy(), np.ones(self.n_steps, dtype=bool))
+    def add_fauna(self, n_animals: int, box: tuple[float, float, float, float],
+                  rng: np.random.Generator, *, n_birds: int = 0,
+                  river_box: tuple[float, float, float, float] | None = None,
+                  spread: float = 1.0) -> None:
+        """The run's nuisance animals: their species mix drawn around the nominal shares, in
+        groups, each with its drawn size and its species' gait, inside ``box``; and
+        ``n_birds`` water birds in ``river_box`` (skipped without one). Ids name the
+        species (``roe_deer-001``); the kind stays ``animal``."""
+        herds = [(draw_animals(draw_species_mix(n_animals, rng, spread), rng), box)]
+        if n_birds > 0 and river_box is not None:
+            herds.append((draw_animals([BIRD] * n_birds, rng), river_box))
+        counter: dict[str, int] = {}
+        for animals, where in herds:
+            if not animals:
+                continue
+            xy = wander(animals, where, self.n_steps, self.dt_s, rng)
+            for i, animal in enumerate(animals):
+                name = animal.species.name
+                counter[name] = counter.get(name, 0) + 1
+                self._add(f"{name}-{counter[name]:03d}", "animal", False, 1, 0.0, float("inf"),
+                          xy[:, i, :].copy(), np.ones(self.n_steps, dtype=bool),
+                          signature=animal.species.signature(animal.length_m, animal.shoulder_m),
+                          sounds=animal.species.sounds, species=name)
 
     def at(self, sim_s: FloatArray) -> tuple[FloatArray, BoolArray]:
         """Positions ``(F, N, 2)`` and activity ``(F, N)`` at times ``sim_s (F,)``."""
@@ -183,13 +213,6 @@ class Targets:
                 end_t_s=epoch_s + self.end_s[i], t_s=epoch_s + t[act],
                 xy_m=self.xy_m[i, act].copy(), count=self.counts[i]))
         return out
-
-
-def _fold(u: FloatArray, lo: float, hi: float) -> FloatArray:
-    """Mirror a free coordinate into [lo, hi] (a walk reflected at the walls)."""
-    span = hi - lo
-    v = np.mod(u - lo, 2.0 * span)
-    return np.asarray(lo + np.where(v > span, 2.0 * span - v, v), dtype=np.float64)
 
 
 def positions_at(targets: Targets, sim_s: FloatArray) -> tuple[FloatArray, BoolArray]:

@@ -11,6 +11,7 @@ import simpy
 import simpy.rt
 
 from perimeter.contract import SensorKind
+from perimeter.site import Site
 from sim.environment import Environment
 from sim.rand import rng_for
 from sim.scenario import FaultSpec, Scenario
@@ -37,6 +38,16 @@ def wander_box(scenario: Scenario) -> tuple[float, float, float, float]:
         pts = np.vstack([towers.min(axis=0) - 3000.0, towers.max(axis=0) + 3000.0])
     return (float(pts[:, 0].min()), float(pts[:, 1].min()),
             float(pts[:, 0].max()), float(pts[:, 1].max()))
+
+
+def river_box(site: Site, margin_m: float = 150.0) -> tuple[float, float, float, float] | None:
+    """Where water birds keep: within ``margin_m`` of the river's bounding box (None: no
+    river)."""
+    if not site.river:
+        return None
+    pts = np.array(site.river)
+    return (float(pts[:, 0].min()) - margin_m, float(pts[:, 1].min()) - margin_m,
+            float(pts[:, 0].max()) + margin_m, float(pts[:, 1].max()) + margin_m)
 
 
 class _Feed:
@@ -83,8 +94,9 @@ class World:
                              list(spec.path), spec.count,
                              tuple((s.at_s, s.duration_s) for s in spec.stops)),
                 rng_for(seed, "target", spec.id))
-        self.targets.add_wanderers(scenario.nuisance.animals, wander_box(scenario),
-                                   rng_for(seed, "nuisance", "animals"))
+        self.targets.add_fauna(scenario.nuisance.animals, wander_box(scenario),
+                               rng_for(seed, "nuisance", "animals"),
+                               n_birds=scenario.nuisance.birds, river_box=river_box(site))
         self.truth = Truth(scenario=scenario.name, seed=seed, epoch_s=scenario.epoch_s,
                            duration_s=scenario.duration_s,
                            perimeter_length_m=site.perimeter_length_m,

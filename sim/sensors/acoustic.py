@@ -108,7 +108,7 @@ class AcousticArray:
         self.max_range = _col(params, "max_range_m")
         self.gain_db = 10.0 * np.log10(self.n_mics)
         kinds = targets.kinds
-        self.src = [SOUNDS[k] for k in kinds]
+        self.src = [own or SOUNDS[k] for k, own in zip(kinds, targets.sounds, strict=True)]
         self.count_db = 10.0 * np.log10(np.maximum(np.array(targets.counts, dtype=float), 1.0))
 
     def _sigma(self, snr_db: FloatArray, freq_hz: FloatArray, t_i: npt.NDArray[np.intp],

@@ -51,7 +51,7 @@ class ThermalArray:
         self.sector_width = np.array([p.sector_deg[1] - p.sector_deg[0] for p in params])
         self.slewing = np.array([p.pointing == "slewing" for p in params])
         self.slew_steps = np.maximum(np.ceil(self.sector_width / self.hfov_deg), 1.0)
-        self.sig = thermal_table(targets.kinds, targets.counts)
+        self.sig = thermal_table(targets.kinds, targets.counts, targets.signatures)
 
     def view(self, k: npt.NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
         """Watched azimuth interval ``(start, width)`` per frame and tower, shape ``(F, T)``."""
@@ -88,7 +88,8 @@ class ThermalArray:
                                               0.8 * sig["height_m"], cand, sig["height_m"])
         f_c, t_c, n_c = np.nonzero(cand)
         r_c = rng_m[cand]
-        visible = np.exp(-depth[cand])
+        stature = self.targets.stature_at(t)[f_c, n_c]  # posture: crouching, crawling
+        visible = np.exp(-depth[cand]) * stature
         factor = self.env.contrast_factor(t)[f_c]
         contrast = sig["contrast_floor_k"][n_c] + (sig["contrast_night_k"][n_c]
                                                    - sig["contrast_floor_k"][n_c]) * factor
@@ -107,7 +108,7 @@ class ThermalArray:
         sigma = bearing_sigma_deg(snr_meas, self.ifov_deg[t_i], self.mount[t_i])
         r_hit = r_c[hit]
         elev = self.terrain.elevation_deg(self.xy, self.h_m, t_i, xy[f_i, n_i],
-                                          0.5 * sig["height_m"][n_i])
+                                          0.5 * sig["height_m"][n_i] * stature[hit])
         values = {
             "bearing_deg": wrap_deg(az[cand][hit] + rng.normal(0.0, 1.0, m) * sigma),
             "bearing_sigma_deg": sigma,
