@@ -140,6 +140,9 @@ def fusion(
     replay: Annotated[Path | None, typer.Option(
         help="Fuse this JSONL recording ('-' for stdin); alert events to stdout as JSON lines.")
     ] = None,
+    run_id: Annotated[str | None, typer.Option(
+        help="The session [env PERIMETER_RUN_ID]: a restart with the same id continues its "
+             "open alerts; others' are closed as superseded. Default: a new run.")] = None,
 ) -> None:
     """The fusion service: live on the broker, or replaying a recording."""
     from perimeter.site import SiteError
@@ -147,7 +150,8 @@ def fusion(
 
     _logging()
     settings = _settings(FusionSettings, broker_url=broker, db_url=_db_url(db), site=site,
-                         thresholds_file=None if thresholds is None else str(thresholds))
+                         thresholds_file=None if thresholds is None else str(thresholds),
+                         run_id=run_id)
     try:
         if replay is not None:
             _replay(settings, replay)

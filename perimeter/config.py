@@ -55,6 +55,9 @@ class FusionSettings(MqttSettings):
     db_url: str = "sqlite:///perimeter.db"
     site: str = "western-heights"
     thresholds_file: str | None = None
+    run_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
+    """The session: alerts of other runs left open are closed as superseded at start, this
+    run's are taken over. None: a new run id at every start."""
 
 
 class ApiSettings(MqttSettings):

@@ -2,8 +2,12 @@
 
 paho delivers on its network thread; :class:`FusionService` hands each message to one worker
 thread (a bounded queue), which alone drives the :class:`FusionRunner` and the alert store.
-A retained :class:`FusionStatus` (``online`` with counters, refreshed periodically) sits on
-``topics.FUSION_STATUS``; the client's last will replaces it with ``offline``.
+A retained :class:`FusionStatus` (``online`` with counters and the run id, refreshed
+periodically) sits on ``topics.FUSION_STATUS``; the client's last will replaces it with
+``offline``. While reports stop and fusion is listening (its broker link up, see
+:class:`~perimeter.link_watch.LinkWatch`), an :class:`IdleClock` carries data time on (tracks
+are lost, alerts close, silent towers are found). Reports dropped as too late to fuse are
+logged as a warning whenever their count grows.
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ from perimeter.contract import (
     dump_payload,
     status_counter_name,
 )
+from perimeter.fusion.health import SITE_FAULT
 from perimeter.fusion.runner import FusionRunner
 from perimeter.link_watch import LinkWatch
+from services.idle_clock import IdleClock
+from services.session import new_run_id, superseded
 
 if TYPE_CHECKING:
-    from perimeter.store import AlertRecord
+    from perimeter.store import AlertRecord, AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +49,34 @@ AlertSink = Callable[[AlertEvent], object]
 RunnerFactory = Callable[["BusOutput"], FusionRunner]
 
 
+IDLE_STEP_S = 0.5
+"""Wall time between idle-clock steps while no report arrives."""
+
+
 def status_message(state: str, t_s: float | None, counters: dict[str, int],
-                   registration: dict[str, TowerRegistration] | None = None) -> Message:
-    """The retained fusion status (``online`` / ``offline``) with its counters and each
-    tower's registration (azimuth bias and clock offset estimates)."""
+                   registration: dict[str, TowerRegistration] | None = None,
+                   run_id: str | None = None) -> Message:
+    """The retained fusion status (``online`` / ``offline``) with its counters, each
+    tower's registration (azimuth bias and clock offset estimates) and the run id."""
     status = FusionStatus.model_validate({"state": state, "t_s": t_s, "counters": counters,
-                                          "registration": registration or {}})
+                                          "registration": registration or {},
+                                          "run_id": run_id})
     return Message(topics.FUSION_STATUS, dump_payload(status), retain=True, qos=1)
+
+
+def supersede_earlier_runs(output: BusOutput, store: AlertStore,
+                           left_open: Sequence[AlertRecord], run_id: str) -> int:
+    """Close (``reason: superseded``, stored and published) the alerts that runs other than
+    ``run_id`` left open; returns how many."""
+    closed = 0
+    for record in left_open:
+        if record.run_id == run_id:
+            continue
+        latest = store.latest_event(record.alert_id)
+        if latest is not None:
+            output.alert(superseded(latest, run_id))
+            closed += 1
+    return closed
 
 
 def resume_open_alerts(runner: FusionRunner, left_open: Sequence[AlertRecord]) -> int:
@@ -58,9 +86,11 @@ def resume_open_alerts(runner: FusionRunner, left_open: Sequence[AlertRecord]) -
     resumed = runner.resume_alerts(left_open)
     faults = 0
     for record in left_open:
-        if record.class_ != "tower_fault" or len(record.towers) != 1:
+        if record.class_ != "tower_fault" or record.fault is None:
             continue
-        if record.fault is not None and runner.health.resume(
+        if record.fault == SITE_FAULT:
+            faults += runner.health.resume_site(record.alert_id)
+        elif len(record.towers) == 1 and runner.health.resume(
                 record.towers[0], record.alert_id, record.fault, record.last_t_s):
             faults += 1
     runner.counters["faults_resumed"] += faults
@@ -95,11 +125,14 @@ class FusionService:
 
     def __init__(self, bus: Bus, runner_factory: RunnerFactory, sink: AlertSink | None = None,
                  *, status_interval_s: float = 5.0, queue_size: int = 100_000,
-                 silence_grace_s: float = 15.0) -> None:
+                 silence_grace_s: float = 15.0, idle_clock: IdleClock | None = None) -> None:
         self.bus = bus
         self.output = BusOutput(bus, sink)
         self.runner = runner_factory(self.output)
         self.status_interval_s = status_interval_s
+        self.idle_clock = idle_clock or IdleClock()
+        self._next_idle_s = 0.0
+        self._late_warned = 0
         self._queue: queue.Queue[Message | None] = queue.Queue(queue_size)
         self._ack: Callable[[Message], None] | None = getattr(bus, "ack", None)
         self._worker = threading.Thread(target=self._work, name="fusion-worker", daemon=True)
@@ -122,7 +155,35 @@ class FusionService:
 
     def publish_status(self, state: str = "online") -> None:
         self.bus.publish(status_message(state, self.runner.clock_s, self.counters(),
-                                        self.runner.registration.status()))
+                                        self.runner.registration.status(),
+                                        self.runner.run_id))
+        self._warn_late_drops()
+
+    def _warn_late_drops(self) -> None:
+        """A warning whenever reports were dropped as too late since the last one."""
+        dropped = self.runner.counters["late_dropped"]
+        if dropped > self._late_warned:
+            log.warning("%d reports dropped as too late to fuse since the last warning (%d in "
+                        "all): older than %.0f s of data time behind the newest; fusion or the "
+                        "broker is falling behind the towers", dropped - self._late_warned,
+                        dropped, self.runner.gate_config.max_late_s)
+            self._late_warned = dropped
+
+    def _idle_step(self) -> None:
+        """Carry data time on while no report arrives and fusion is listening."""
+        now_s = time.monotonic()
+        clock_s = self.runner.clock_s
+        if clock_s is not None:
+            self.idle_clock.seen(clock_s, now_s)
+        if not self._listening:  # cut off from the broker, or just back: not the towers' silence
+            self.idle_clock.hold(now_s)
+            return
+        if now_s < self._next_idle_s:
+            return
+        self._next_idle_s = now_s + IDLE_STEP_S
+        idle_t_s = self.idle_clock.now(now_s)
+        if idle_t_s is not None:
+            self.runner.idle(idle_t_s)
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
         """Wait until every queued message has been fused (for tests and clean shutdown)."""
@@ -151,6 +212,7 @@ class FusionService:
                         self._ack(message)  # only now: a crash before leaves it with the broker
                 finally:
                     self._queue.task_done()
+            self._idle_step()
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + self.status_interval_s
                 self.publish_status()
@@ -178,7 +240,8 @@ class FusionService:
     def stop(self, timeout_s: float = 10.0) -> None:
         """Fuse what is queued, stop the worker, publish the ``offline`` status.
 
-        Open alerts stay open (no ``finish``): a restarted service continues them."""
+        Open alerts stay open (no ``finish``): a restart with the same run id continues them,
+        a new run closes them as superseded."""
         if self._worker.is_alive():
             self._queue.put(None)
             self._worker.join(timeout_s)
@@ -198,14 +261,17 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
     store = AlertStore.open(settings.db_url)
     first_alert, first_track = store.max_alert_number() + 1, store.max_track_number() + 1
     left_open = store.open_alerts()
-    will = status_message("offline", None, {})
+    run_id = settings.run_id or new_run_id()
+    will = status_message("offline", None, {}, run_id=run_id)
     options = replace(MqttOptions.from_settings(settings, "perimeter-fusion"), manual_ack=True)
     bus = MqttBus(options, will=will)
 
     def make_runner(out: BusOutput) -> FusionRunner:
         runner = FusionRunner(site, thresholds, out, first_alert_number=first_alert,
-                              first_track_number=first_track)
-        resume_open_alerts(runner, left_open)
+                              first_track_number=first_track, run_id=run_id)
+        runner.counters["alerts_superseded"] += supersede_earlier_runs(out, store, left_open,
+                                                                       run_id)
+        resume_open_alerts(runner, [r for r in left_open if r.run_id == run_id])
         return runner
 
     service = FusionService(bus, make_runner, store.append)
@@ -213,7 +279,9 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
     _stop_on_signals(stop)
     service.start()
     bus.start()
-    log.info("fusion on %s, site %s, store %s", settings.broker_url, site.name, settings.db_url)
+    log.info("fusion run %s on %s, site %s, store %s (%d alerts of earlier runs closed as "
+             "superseded)", run_id, settings.broker_url, site.name, settings.db_url,
+             service.runner.counters["alerts_superseded"])
     try:
         stop.wait()
     finally:

@@ -35,6 +35,7 @@ from services.broker import (
     child_env,
     usual_or_free_port,
 )
+from services.session import new_run_id
 from services.supervise import supervise
 
 STOP_TIMEOUT_S = 10.0
@@ -55,6 +56,8 @@ class UpConfig:
     api_host: str = "127.0.0.1"
     db_path: Path = Path("perimeter.db")
     broker_impl: BrokerImpl = "auto"
+    run_id: str | None = None
+    """The session fusion runs (``--run-id``); None: a new one for every ``perimeter up``."""
 
 
 USUAL_MQTT_PORT, USUAL_API_PORT = 1883, 8000
@@ -97,7 +100,8 @@ def child_commands(config: UpConfig, broker_url: str, site: str) -> dict[str, li
     py = [sys.executable, "-m", "perimeter"]
     db = str(config.db_path)
     return {
-        "fusion": [*py, "fusion", "--broker", broker_url, "--db", db, "--site", site],
+        "fusion": [*py, "fusion", "--broker", broker_url, "--db", db, "--site", site,
+                   *(["--run-id", config.run_id] if config.run_id else [])],
         "api": [*py, "api", "--broker", broker_url, "--db", db, "--site", site,
                 "--host", config.api_host, "--port", str(config.api_port)],
         "sim": [*py, "sim", "--broker", broker_url, "--scenario", config.scenario,
@@ -166,6 +170,7 @@ def _summary(config: UpConfig, broker_url: str, broker: EmbeddedBroker | None, t
     table.add_row("API token", token + ("  (generated; set PERIMETER_API_TOKEN to choose)"
                                         if generated else "  (from PERIMETER_API_TOKEN)"))
     table.add_row("scenario", f"{config.scenario} at {config.speed:g}x real time")
+    table.add_row("run", f"{config.run_id}  (alerts left open by earlier runs are closed)")
     table.add_row("store", str(config.db_path))
     table.add_row("watch", f"curl -s {base}/api/v1/alerts ; mosquitto_sub -h "
                            f"{broker_url.split('//')[1].split(':')[0]} -p "
@@ -177,6 +182,7 @@ def run_up(config: UpConfig, console: Console | None = None) -> int:
     """Run everything until Ctrl-C / SIGTERM or a service fails; the exit code."""
     console = console or Console(stderr=True)
     config = with_ports(config, console)
+    config = replace(config, run_id=config.run_id or new_run_id())
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:

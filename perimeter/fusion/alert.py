@@ -7,7 +7,10 @@ A confirmed track alerts when its confidence (existence probability times the pr
 the classes in ``alert.classes``) reaches ``alert.min_confidence``. Severity rises with the
 class, nearness to the perimeter line and the time to reach it at the current closing speed.
 An open alert whose track is reclassified out of ``alert.classes`` (its confidence below a fifth
-of ``alert.min_confidence``, for hysteresis) is closed with ``reason: "reclassified"``.
+of ``alert.min_confidence``, for hysteresis) is closed with ``reason: "reclassified"``; one whose
+track was lost and not reacquired within ``reacquire_s`` with ``reason: "track_lost"``; at the
+end of a stream (:meth:`TrackAlerter.on_deleted` / :meth:`TrackAlerter.expire` with ``final``)
+with ``reason: "stream_end"``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ from typing import Protocol
 
 import numpy as np
 
-from perimeter.contract import AlertEvent, AlertEventKind, Origin, Position, Severity, Velocity
+from perimeter.contract import (
+    AlertEvent,
+    AlertEventKind,
+    CloseReason,
+    Origin,
+    Position,
+    Severity,
+    Velocity,
+)
 from perimeter.fusion.origin import origin_of
 from perimeter.fusion.track import Track
 from perimeter.geometry import Point, Polyline
@@ -162,8 +173,7 @@ class TrackAlerter:
                 < self.config.close_confidence_ratio * thresholds.alert_min_confidence):
             del self._open[track.number]
             track.alert_id = None
-            closed = self._event("closed", track, t_s, thresholds, state)
-            return closed.model_copy(update={"reason": "reclassified"})
+            return self._event("closed", track, t_s, thresholds, state, reason="reclassified")
         place = self._place(track)
         due = t_s - state.last_t_s >= self.config.update_interval_s
         if not due and track.label == state.cls and place[1] == state.severity:
@@ -181,7 +191,7 @@ class TrackAlerter:
         if state is None:
             return None
         if final:
-            return self._event("closed", track, t_s, thresholds, state)
+            return self._event("closed", track, t_s, thresholds, state, reason="stream_end")
         self._dormant.append(_Dormant(state, track, t_s))
         return None
 
@@ -190,7 +200,9 @@ class TrackAlerter:
         """``closed`` events of lost tracks that were not reacquired in time (all if ``final``)."""
         due = [d for d in self._dormant if final or t_s - d.lost_t_s > self.config.reacquire_s]
         self._dormant = [d for d in self._dormant if d not in due]
-        return [self._event("closed", d.track, t_s, thresholds, d.state) for d in due]
+        reason: CloseReason = "stream_end" if final else "track_lost"
+        return [self._event("closed", d.track, t_s, thresholds, d.state, reason=reason)
+                for d in due]
 
     def resume(self, alert: OpenAlert) -> bool:
         """Take over an alert an earlier run left open (fusion restarted): it waits, like a
@@ -239,8 +251,10 @@ class TrackAlerter:
         return dist, severity(track.label, dist, closing, self.config)
 
     def _event(self, kind: AlertEventKind, track: Track, t_s: float, thresholds: Thresholds,
-               state: _Open, place: tuple[float, Severity] | None = None) -> AlertEvent:
-        """The event of ``track`` now (``place``: its :meth:`_place`, when already known)."""
+               state: _Open, place: tuple[float, Severity] | None = None, *,
+               reason: CloseReason | None = None) -> AlertEvent:
+        """The event of ``track`` now (``place``: its :meth:`_place`, when already known;
+        ``reason``: why a ``closed`` event closes)."""
         dist, sev = place or self._place(track)
         point = (float(track.x[0]), float(track.x[1]))
         state.last_t_s, state.cls, state.severity = t_s, track.label, sev
@@ -254,7 +268,7 @@ class TrackAlerter:
             origin=state.origin,
             distance_to_perimeter_m=dist,
             towers=sorted(self.tower_ids[i] for i in track.towers),
-            sensors=sorted(track.sensors),
+            sensors=sorted(track.sensors), reason=reason,
         )
 
     def open_tracks(self) -> list[int]:

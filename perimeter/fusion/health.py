@@ -3,7 +3,15 @@
 A tower is faulty while its retained status says ``offline`` (or a sensor ``failed`` /
 ``offline``) or while nothing has been heard from it for ``heartbeat_timeout_s`` of data
 time. One alert per fault episode: ``new`` when it starts, ``update`` when what failed changes,
-``closed`` when the tower is healthy again. Silence counts only while fusion is listening: from
+``closed`` (``reason: recovered``) when the tower is healthy again.
+
+A whole site down (every tower offline or silent) is one alert, not one per tower: ``fault:
+site_silent``, every tower in ``towers``, closed when any tower is back. So that a site going
+down tower by tower (statuses arrive one at a time) does not first raise a fault for each, a
+tower's ``offline`` or ``silent`` fault is raised only once another, healthy tower has been heard
+after the fault began (the site is alive: the fault is the tower's), or ``2 x`` the heartbeat
+timeout after it began (by then every tower of a site that went down is silent). A failed
+sensor is raised at once (its tower says so). Silence counts only while fusion is listening: from
 its first check, and again from the end of a gap in data time longer than the timeout (fusion
 was down, or heard nothing at all), so towers are not all found silent when data time jumps
 ahead (a restart's retained statuses carry old times). A fault an earlier run left open is
@@ -17,7 +25,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from perimeter.contract import AlertEvent, AlertEventKind, Position, SensorKind, TowerStatus
+from perimeter.contract import (
+    AlertEvent,
+    AlertEventKind,
+    CloseReason,
+    Position,
+    SensorKind,
+    TowerStatus,
+)
 from perimeter.site import Site
 
 
@@ -29,6 +44,12 @@ class _Tower:
     alert_id: str | None = None
     reason: str = ""
     silent_since_t_s: float | None = None  # a resumed silent fault: silent until heard after
+    offline_since_t_s: float | None = None
+    faulty_since_t_s: float | None = None  # when the current offline / silent episode began
+
+
+SITE_FAULT = "site_silent"
+_DOWN = ("offline", "silent")
 
 
 class TowerHealth:
@@ -43,6 +64,10 @@ class TowerHealth:
         self._listening_from_s = -math.inf
         self._checked_t_s: float | None = None
         self._silence_held = False
+        self._site_alert_id: str | None = None
+        centre = (sum(t.x_m for t in site.towers) / len(site.towers),
+                  sum(t.y_m for t in site.towers) / len(site.towers))
+        self._site_position = Position(x_m=centre[0], y_m=centre[1])
 
     def heard(self, tower_id: str, t_s: float) -> None:
         """Any message from the tower at data time ``t_s``."""
@@ -55,6 +80,8 @@ class TowerHealth:
     def status(self, status: TowerStatus, t_s: float) -> None:
         """A tower status message (retained state or last will)."""
         tower = self._towers[status.tower_id]
+        if status.state == "offline" and tower.state != "offline":
+            tower.offline_since_t_s = t_s
         tower.state = status.state
         tower.failed_sensors = tuple(sorted(k for k, h in status.sensors.items()
                                             if h.state != "ok"))
@@ -75,7 +102,7 @@ class TowerHealth:
             return False
         tower.alert_id, tower.reason = alert_id, fault
         if fault == "offline":
-            tower.state = "offline"
+            tower.state, tower.offline_since_t_s = "offline", t_s
         elif fault == "silent":
             tower.silent_since_t_s = t_s
         elif fault.startswith("sensor_fail:"):
@@ -93,6 +120,13 @@ class TowerHealth:
         self._silence_held = False
         self._listening_from_s = max(self._listening_from_s, t_s)
 
+    def resume_site(self, alert_id: str) -> bool:
+        """Take over an open site fault of an earlier run: it closes once a tower is back."""
+        if self._site_alert_id is not None:
+            return False
+        self._site_alert_id = alert_id
+        return True
+
     def start(self, t_s: float) -> None:
         """Start the silence clocks of towers never heard from."""
         for tower in self._towers.values():
@@ -104,27 +138,79 @@ class TowerHealth:
         if self._checked_t_s is None or t_s - self._checked_t_s > self.timeout_s:
             self._listening_from_s = t_s  # first check, or nothing heard for a while
         self._checked_t_s = max(t_s, self._checked_t_s or t_s)
-        events = []
+        reasons = {tower_id: self._reason(tower, t_s) for tower_id, tower in self._towers.items()}
+        for tower, reason in zip(self._towers.values(), reasons.values(), strict=True):
+            if reason not in _DOWN:
+                tower.faulty_since_t_s = None
+            elif tower.faulty_since_t_s is None:
+                tower.faulty_since_t_s = self._began(tower, reason, t_s)
+        down = all(reason in _DOWN for reason in reasons.values())
+        events = self._site_event(down, t_s)
         for tower_id, tower in self._towers.items():
-            reason = self._reason(tower, t_s)
+            reason = reasons[tower_id]
             if reason and tower.alert_id is None:
+                if down or not self._confirmed(tower_id, reason, t_s):
+                    continue
                 tower.alert_id = self._next_alert_id()
                 events.append(self._event("new", tower_id, tower, reason, t_s))
             elif reason and reason != tower.reason:
                 events.append(self._event("update", tower_id, tower, reason, t_s))
             elif not reason and tower.alert_id is not None:
-                events.append(self._event("closed", tower_id, tower, tower.reason, t_s))
+                events.append(self._event("closed", tower_id, tower, tower.reason, t_s,
+                                          close="recovered"))
                 tower.alert_id = None
             tower.reason = reason
         return events
 
     def close_all(self, t_s: float) -> list[AlertEvent]:
+        """End of the stream: close every open fault (``reason: stream_end``)."""
         events = []
         for tower_id, tower in self._towers.items():
             if tower.alert_id is not None:
-                events.append(self._event("closed", tower_id, tower, tower.reason, t_s))
+                events.append(self._event("closed", tower_id, tower, tower.reason, t_s,
+                                          close="stream_end"))
                 tower.alert_id = None
+        if self._site_alert_id is not None:
+            events.append(self._site("closed", self._site_alert_id, t_s, close="stream_end"))
+            self._site_alert_id = None
         return events
+
+    def _began(self, tower: _Tower, reason: str, t_s: float) -> float:
+        """When the tower's offline or silent episode began (data time)."""
+        if reason == "offline":
+            return tower.offline_since_t_s if tower.offline_since_t_s is not None else t_s
+        if tower.silent_since_t_s is not None:
+            return tower.silent_since_t_s
+        heard = tower.last_heard_t_s if tower.last_heard_t_s is not None else t_s
+        return min(t_s, max(heard, self._listening_from_s) + self.timeout_s)
+
+    def _confirmed(self, tower_id: str, reason: str, t_s: float) -> bool:
+        """Whether the fault is the tower's own (see the module docstring)."""
+        since = self._towers[tower_id].faulty_since_t_s
+        if reason not in _DOWN or since is None or t_s - since >= 2.0 * self.timeout_s:
+            return True
+        return any(other.faulty_since_t_s is None and other.last_heard_t_s is not None
+                   and other.last_heard_t_s > since
+                   for other_id, other in self._towers.items() if other_id != tower_id)
+
+    def _site_event(self, down: bool, t_s: float) -> list[AlertEvent]:
+        """The site fault's ``new`` when every tower is down, ``closed`` when one is back."""
+        if down and self._site_alert_id is None:
+            self._site_alert_id = self._next_alert_id()
+            return [self._site("new", self._site_alert_id, t_s)]
+        if not down and self._site_alert_id is not None:
+            closed = self._site("closed", self._site_alert_id, t_s, close="recovered")
+            self._site_alert_id = None
+            return [closed]
+        return []
+
+    def _site(self, kind: AlertEventKind, alert_id: str, t_s: float,
+              close: CloseReason | None = None) -> AlertEvent:
+        return AlertEvent.model_validate({
+            "event": kind, "alert_id": alert_id, "t_s": t_s, "class": "tower_fault",
+            "class_confidence": 1.0, "confidence": 1.0, "severity": "critical",
+            "position": self._site_position, "towers": sorted(self._towers),
+            "fault": SITE_FAULT, "reason": close})
 
     def _reason(self, tower: _Tower, t_s: float) -> str:
         if tower.state == "offline":
@@ -140,7 +226,7 @@ class TowerHealth:
         return ""
 
     def _event(self, kind: AlertEventKind, tower_id: str, tower: _Tower, reason: str,
-               t_s: float) -> AlertEvent:
+               t_s: float, close: CloseReason | None = None) -> AlertEvent:
         spec = self.site.tower(tower_id)
         sensors: list[SensorKind] = [s for s in ("thermal", "acoustic")
                                      if s in tower.failed_sensors]
@@ -150,4 +236,4 @@ class TowerHealth:
             "class_confidence": 1.0, "confidence": 1.0,
             "severity": "high" if reason in ("offline", "silent") else "medium",
             "position": Position(x_m=spec.x_m, y_m=spec.y_m), "towers": [tower_id],
-            "sensors": sensors, "fault": reason})
+            "sensors": sensors, "fault": reason, "reason": close})

@@ -3,6 +3,9 @@
 ``feed(message)`` decodes a bus message by topic (sensor report, tower status, thresholds),
 rejects bad input (counted by reason, handed to ``output.reject`` as a dead letter), gates it
 and fuses it on data time (the newest ``t_s`` seen), never the wall clock. It never raises.
+A live service whose reports stop tells it how far data time has gone on meanwhile
+(:meth:`FusionRunner.idle`), so tracks are lost, their alerts close and silent towers are found.
+Every alert event carries the runner's ``run_id`` (its session), when it has one.
 """
 
 from __future__ import annotations
@@ -70,15 +73,17 @@ class FusionRunner:
                  first_track_number: int = 1, engine_config: EngineConfig | None = None,
                  gate_config: GateConfig | None = None, alert_config: AlertConfig | None = None,
                  heartbeat_timeout_s: float = 15.0,
-                 registration_config: RegistrationConfig | None = None) -> None:
+                 registration_config: RegistrationConfig | None = None,
+                 run_id: str | None = None) -> None:
         self.site = site
+        self.run_id = run_id
         self.thresholds = thresholds
         self.output = output
         self.tracks_interval_s = tracks_interval_s
         self.counters: Counter[str] = Counter()
         self._index = {t.id: i for i, t in enumerate(site.towers)}
         self._towers_xy = np.array([t.xy for t in site.towers], dtype=np.float64)
-        gate = gate_config or GateConfig()
+        gate = self.gate_config = gate_config or GateConfig()
         self._buffer = ReorderBuffer(gate)
         self._dupes = DuplicateFilter(gate.seq_memory, gate.max_late_s)
         ifov = np.array([thermal_ifov_rad(t.thermal) for t in site.towers])
@@ -95,6 +100,7 @@ class FusionRunner:
         self._jumps: dict[str, float] = {}
         self._next_housekeeping_s = -np.inf
         self._next_snapshot_s = -np.inf
+        self._idle_s: float | None = None
         self._topics: dict[str, tuple[str, str]] = {}
         """Tower topics already parsed (bounded: only known towers' channels)."""
 
@@ -109,6 +115,21 @@ class FusionRunner:
         resumed = sum(self.alerter.resume(alert) for alert in alerts)
         self.counters["alerts_resumed"] += resumed
         return resumed
+
+    def idle(self, t_s: float) -> None:
+        """Data time ``t_s`` has come with no report (a live service's estimate): run the
+        housekeeping due by then (coasting tracks are deleted, lost alerts close, silent
+        towers are faulted) without moving the gate's clock, so the next real report is
+        fused as usual. Nothing happens before the first report or at a time already passed."""
+        try:
+            done_s = max(self._processed_s or -np.inf, self._idle_s or -np.inf)
+            if self.clock_s is None or t_s <= done_s:
+                return
+            self._idle_s = t_s
+            self._housekeeping(t_s)
+        except Exception:  # pragma: no cover - defensive, like feed
+            log.exception("fusion idle step failed")
+            self.counters["errors:idle"] += 1
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
@@ -231,6 +252,8 @@ class FusionRunner:
         try:
             self._buffer.admit(t_s)
         except GateRejectedError as rej:
+            if rej.reason == "stale":
+                self.counters["late_dropped"] += 1
             detail = f"t_s: {t_s} against data time {self.clock_s}"
             raise _RejectedError(rej.reason, detail) from None
         clock = self.clock_s
@@ -272,6 +295,9 @@ class FusionRunner:
                 continue
             self.counters["scans"] += 1
             self._processed_s = scan.t_s
+            if self._idle_s is not None:  # reports again after an idle spell: back on them
+                self._idle_s = None
+                self._next_housekeeping_s = self._next_snapshot_s = -np.inf
             if scan.t_s >= self._next_housekeeping_s:
                 self._housekeeping(scan.t_s)
 
@@ -295,7 +321,7 @@ class FusionRunner:
         for event in self.alerter.expire(t_s, self.thresholds):
             self._emit(event)
         if self.clock_s is not None:
-            for event in self.health.check(self.clock_s):
+            for event in self.health.check(max(self.clock_s, t_s)):
                 self._emit(event)
         if t_s >= self._next_snapshot_s or force:
             self._next_snapshot_s = t_s + self.tracks_interval_s
@@ -306,6 +332,8 @@ class FusionRunner:
             return
         kind = "faults" if event.class_ == "tower_fault" else "alerts"
         self.counters[f"{kind}_{event.event}"] += 1
+        if self.run_id is not None and event.run_id is None:
+            event = event.model_copy(update={"run_id": self.run_id})
         self.output.alert(event)
 
 

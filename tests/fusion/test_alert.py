@@ -53,8 +53,22 @@ def test_new_then_rate_limited_updates_then_closed() -> None:
     assert alerter.on_deleted(track, 130.0, th) is None  # lost: waits to be reacquired
     assert alerter.expire(150.0, th) == []
     (closed,) = alerter.expire(191.0, th)  # not reacquired within 60 s
-    assert closed.event == "closed" and closed.alert_id == "a-000007"
+    assert (closed.event, closed.alert_id, closed.reason) == ("closed", "a-000007", "track_lost")
     assert alerter.on_deleted(track, 192.0, th, final=True) is None
+
+
+def test_the_end_of_a_stream_closes_every_alert_saying_so() -> None:
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    th = Thresholds()
+    live, lost = alertable(1), alertable(2)
+    lost.x[1] = 1500.0
+    assert alerter.on_track(live, 100.0, th) is not None
+    assert alerter.on_track(lost, 100.0, th) is not None
+    assert alerter.on_deleted(lost, 110.0, th) is None
+    closed = alerter.on_deleted(live, 120.0, th, final=True)
+    assert closed is not None and (closed.event, closed.reason) == ("closed", "stream_end")
+    (dormant,) = alerter.expire(120.0, th, final=True)
+    assert (dormant.track_id, dormant.reason) == ("k-000002", "stream_end")
 
 
 def test_a_lost_track_picked_up_again_keeps_its_alert() -> None:
@@ -142,6 +156,7 @@ def test_an_alert_left_open_by_a_crashed_run_is_continued_or_closed() -> None:
     assert other.expire(150.0, th) == []
     (closed,) = other.expire(161.0, th)
     assert closed.event == "closed" and closed.alert_id == new.alert_id
+    assert closed.reason == "track_lost"
     assert closed.towers == ["T01", "T02"]
 
 

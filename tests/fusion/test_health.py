@@ -21,14 +21,51 @@ def test_offline_status_raises_a_fault_and_online_closes_it() -> None:
     heard_all(h, 1.0)
     assert h.check(1.0) == []
     h.status(TowerStatus(tower_id="T05", state="offline"), 2.0)
-    (new,) = h.check(2.0)
+    assert h.check(2.0) == []  # not yet told from the whole site going down
+    heard_all(h, 2.5)  # the others are heard after it went: the fault is T05's
+    (new,) = h.check(2.5)
     assert (new.event, new.class_, new.towers) == ("new", "tower_fault", ["T05"])
-    assert new.fault == "offline"
+    assert new.fault == "offline" and new.reason is None
     assert h.check(3.0) == []  # one alert per episode
     heard_all(h, 4.0)
     h.status(TowerStatus(tower_id="T05", state="online", t_s=4.0), 4.0)
     (closed,) = h.check(4.0)
-    assert (closed.event, closed.alert_id) == ("closed", new.alert_id)
+    assert (closed.event, closed.alert_id, closed.reason) == ("closed", new.alert_id, "recovered")
+
+
+def test_a_site_going_offline_tower_by_tower_is_one_site_fault() -> None:
+    h = health(timeout_s=10.0)
+    h.start(0.0)
+    heard_all(h, 1.0)
+    ids = [t.id for t in western_heights().towers]
+    events = []
+    for i, tower_id in enumerate(ids):  # the towers' last wills, checks in between
+        h.status(TowerStatus(tower_id=tower_id, state="offline"), 1.0)
+        events += h.check(1.0 + 0.5 * i)
+    for t in range(8, 40):  # data time goes on (fusion's idle clock), nothing is heard
+        events += h.check(float(t))
+    (site,) = events
+    assert (site.event, site.class_, site.fault, site.towers) == (
+        "new", "tower_fault", "site_silent", ids)
+    assert site.severity == "critical" and site.position is not None
+    heard_all(h, 41.0)
+    for tower_id in ids:
+        h.status(TowerStatus(tower_id=tower_id, state="online", t_s=41.0), 41.0)
+    (back,) = h.check(41.0)
+    assert (back.event, back.alert_id, back.reason) == ("closed", site.alert_id, "recovered")
+
+
+def test_a_site_gone_silent_is_one_site_fault_not_a_fault_per_tower() -> None:
+    h = health(timeout_s=10.0)
+    h.start(0.0)
+    events = []
+    for t in range(0, 60):
+        if t < 20:  # every tower reports, one after the other, then nothing more
+            for k, tower in enumerate(western_heights().towers):
+                h.heard(tower.id, t + 0.05 * k)
+        events += h.check(float(t))
+    assert [(e.event, e.fault, len(e.towers)) for e in events] == [("new", "site_silent", 12)]
+    assert [(e.event, e.reason) for e in h.close_all(60.0)] == [("closed", "stream_end")]
 
 
 def test_silence_past_the_heartbeat_timeout_is_a_fault() -> None:

@@ -272,3 +272,39 @@ def test_tracks_snapshot_holds_each_track_with_its_error_ellipse(
         assert state.towers == sorted(SITE.towers[i].id for i in track.towers)
     assert _snapshot(5.0, [], SITE).tracks == []
     assert out.snapshots and out.snapshots[-1].tracks
+
+
+def test_when_reports_stop_data_time_goes_on_alerts_end_and_the_site_is_one_fault(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    messages = crossing[0][: len(crossing[0]) // 2]  # the stream stops mid-crossing
+    out = CollectingOutput()
+    runner = FusionRunner(SITE, Thresholds(), out, run_id="r-7")
+    for message in messages:
+        runner.feed(message)
+    (new,) = track_alerts(out.alerts)
+    assert track_alerts(out.alerts, "closed") == []
+    clock_s = runner.clock_s
+    assert clock_s is not None
+    for k in range(1, 400):  # the live service's idle clock: 200 s with nothing heard
+        runner.idle(clock_s + 0.5 * k)
+    (closed,) = track_alerts(out.alerts, "closed")
+    assert (closed.alert_id, closed.reason) == (new.alert_id, "track_lost")
+    # lost for the track's coast (30 s) plus the reacquire wait (60 s)
+    assert 60.0 < closed.t_s - clock_s <= 30.0 + 60.0 + 10.0
+    faults = [e for e in out.alerts if e.class_ == "tower_fault"]
+    assert [(e.event, e.fault, len(e.towers)) for e in faults] == [("new", "site_silent", 12)]
+    assert {e.run_id for e in out.alerts} == {"r-7"}
+    assert runner.clock_s == clock_s  # the gate's clock did not move: reports are welcome again
+    runner.idle(clock_s)  # a time already passed changes nothing
+    assert len(out.alerts) == len(faults) + len(track_alerts(out.alerts, "new")) + len(
+        track_alerts(out.alerts, "update")) + 1
+
+
+def test_reports_too_late_to_fuse_are_counted_as_late_drops(
+        crossing: tuple[list[Message], tuple[float, float]]) -> None:
+    messages = list(crossing[0])
+    stale = {"tower_id": "T04", "sensor": "thermal", "seq": 99_999, "t_s": EPOCH_S + 1.0,
+             "detections": []}
+    messages.append(Message(topics.sensor("T04", "thermal"), json.dumps(stale).encode()))
+    runner, _ = run(messages)
+    assert runner.counters["late_dropped"] == runner.counters["rejected:stale"] == 1

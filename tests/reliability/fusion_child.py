@@ -30,7 +30,8 @@ def main(broker_url: str, db_url: str, taken_path: str) -> None:
             taken.write(f"{message.topic} {seq}\n")
 
     FusionRunner.feed = feed_and_note  # type: ignore[method-assign]
-    run_fusion(FusionSettings(broker_url=broker_url, db_url=db_url))
+    # a restart of the same run (as under ``perimeter up``): it takes over the run's alerts
+    run_fusion(FusionSettings(broker_url=broker_url, db_url=db_url, run_id="r-reliability"))
 
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from perimeter.config import FusionSettings
 from perimeter.site import load_site
 from services.broker import (
     BrokerError,
@@ -18,6 +20,7 @@ from services.broker import (
     port_is_free,
     usual_or_free_port,
 )
+from services.session import new_run_id
 from services.up import UpConfig, child_commands, site_reference, with_ports
 
 
@@ -56,6 +59,16 @@ def test_children_share_broker_db_and_site(tmp_path: Path) -> None:
     assert commands["fusion"][commands["fusion"].index("--db") + 1] == str(tmp_path / "a.db")
     assert commands["api"][commands["api"].index("--port") + 1] == "8123"
     assert commands["sim"][commands["sim"].index("--speed") + 1] == "20.0"
+    assert "--run-id" not in commands["fusion"]
+    fusion = child_commands(replace(config, run_id="r-5"), "mqtt://127.0.0.1:18830",
+                            "western-heights")["fusion"]
+    assert fusion[fusion.index("--run-id") + 1] == "r-5"  # a restarted fusion keeps its run
+
+
+def test_every_run_of_up_is_a_new_session() -> None:
+    first, second = new_run_id(), new_run_id()
+    assert first != second and first.startswith("r-")
+    assert FusionSettings(run_id=first).run_id == first
 
 
 def test_inline_site_is_written_for_fusion_and_api(tmp_path: Path) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from typing import Any
+
+import pytest
 
 from perimeter import topics
 from perimeter.bus import InMemoryBus, Message
@@ -111,4 +114,38 @@ def test_status_is_retained_online_while_running() -> None:
     assert sorted(status.registration) == sorted(t.id for t in service.runner.site.towers)
     assert all(r.azimuth_bias_sigma_deg > 0.0 for r in status.registration.values())
     assert service.runner.thresholds.thermal_min_snr_db == 11.0
+    service.stop()
+
+
+def test_late_drops_are_in_the_status_and_warned_of_when_they_grow(
+        caplog: pytest.LogCaptureFixture) -> None:
+    scenario = load_scenario("night-crossing")
+    bus = InMemoryBus()
+
+    def factory(output: BusOutput) -> FusionRunner:
+        return FusionRunner(scenario.site_model, Thresholds(), output, run_id="r-late")
+
+    service = FusionService(bus, factory, status_interval_s=60.0)
+    service.start()
+
+    def report(seq: int, t_s: float) -> Message:
+        payload = {"tower_id": "T03", "sensor": "thermal", "seq": seq, "t_s": t_s}
+        return Message(topics.sensor("T03", "thermal"), json.dumps(payload).encode())
+
+    bus.publish(report(1, 10_000.0))
+    for seq in (2, 3):  # far older than max_late_s behind data time: dropped
+        bus.publish(report(seq, 100.0 + seq))
+    assert service.wait_idle(5.0)
+    with caplog.at_level(logging.WARNING, logger="services.fusion_service"):
+        service.publish_status()
+        service.publish_status()  # no growth since: no second warning
+    status = parse_payload(FusionStatus, bus.retained[topics.FUSION_STATUS].payload)
+    assert status.run_id == "r-late" and status.counters["late_dropped"] == 2
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "2 reports dropped as too late" in warning
+    bus.publish(report(4, 104.0))
+    assert service.wait_idle(5.0)
+    with caplog.at_level(logging.WARNING, logger="services.fusion_service"):
+        service.publish_status()
+    assert "1 reports dropped as too late" in caplog.records[-1].getMessage()
     service.stop()

@@ -104,6 +104,8 @@ def test_up_alerts_within_a_minute_and_stops_on_ctrl_c(
     err = log_path.read_text()
     assert code == 0, err
     assert "perimeter up: stopped" in err
+    (run_id,) = {item["run_id"] for item in items}  # this run's session, printed at start
+    assert isinstance(run_id, str) and run_id.startswith("r-") and run_id in err
     assert "Traceback" not in err
     assert group_members(proc.pid) == []
     assert port_is_free("127.0.0.1", mqtt_port), "the embedded broker was stopped"
