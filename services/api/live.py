@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,6 +25,7 @@ from perimeter.contract import (
     parse_payload,
 )
 from perimeter.thresholds import ThresholdError, Thresholds
+from services.api.latency import ReportArrivals
 from services.api.metrics import ApiMetrics
 from services.api.towers_monitor import TowersMonitor
 
@@ -72,6 +74,7 @@ class LiveView:
     def __init__(self, metrics: ApiMetrics, tower_ids: Iterable[str]) -> None:
         self.metrics = metrics
         self.towers = TowersMonitor(tower_ids)
+        self.arrivals = ReportArrivals()
         self.waker = AlertWaker()
         self.bus: Bus | None = None
         self._lock = threading.Lock()
@@ -138,6 +141,7 @@ class LiveView:
         if not self.towers.on_report(report):
             self.metrics.reject("unknown_tower")
             return
+        self.arrivals.seen(report.t_s, time.monotonic())
         self.metrics.reports_received.labels(sensor=report.sensor).inc()
 
     def _on_alert(self, message: Message) -> None:
@@ -147,9 +151,10 @@ class LiveView:
                                          **{"class": event.class_}).inc()
         if event.event == "new":
             self.metrics.alerts.labels(severity=event.severity, **{"class": event.class_}).inc()
-        newest_t_s = self.towers.newest_report_t_s()
-        if newest_t_s is not None:
-            self.metrics.alert_latency_s.observe(max(0.0, newest_t_s - event.t_s))
+        if event.reason != "superseded":  # closed by a new run: no report of this one raised it
+            latency_s = self.arrivals.latency_s(event.t_s, time.monotonic())
+            if latency_s is not None:
+                self.metrics.alert_latency_s.observe(latency_s)
 
     def _on_tracks(self, message: Message) -> None:
         snapshot = parse_payload(TracksSnapshot, message.payload)

@@ -75,7 +75,8 @@ class ApiMetrics:
             registry=r)
         self.alert_latency_s = Histogram(
             "perimeter_alert_latency_seconds",
-            "Data time from an alert event's t_s to the newest report seen when it arrived.",
+            "Wall time from the first report at or after an alert event's t_s to the event's "
+            "arrival (fusion, store and bus together).",
             buckets=LATENCY_BUCKETS_S, registry=r)
         self.sse_clients = Gauge(
             "perimeter_sse_clients", "Clients connected to the alert stream.", registry=r)

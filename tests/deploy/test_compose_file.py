@@ -163,6 +163,8 @@ def test_fusion_and_api_share_the_database_volume(compose: dict[str, Any],
         db_url = service_environment(services[name], generated_env)["PERIMETER_DB_URL"]
         assert db_url == "sqlite:////data/perimeter.db"
     assert "perimeter-data" in compose["volumes"]
+    # one session unless told otherwise: a restarted fusion container continues its alerts
+    assert service_environment(services["fusion"], example_env)["PERIMETER_RUN_ID"] == "compose"
 
 
 def test_broker_mounts_the_repository_config_and_persists(compose: dict[str, Any]) -> None:
