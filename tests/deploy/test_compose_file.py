@@ -164,7 +164,7 @@ def test_fusion_and_api_share_the_database_volume(compose: dict[str, Any],
         assert db_url == "sqlite:////data/perimeter.db"
     assert "perimeter-data" in compose["volumes"]
     # one session unless told otherwise: a restarted fusion container continues its alerts
-    assert service_environment(services["fusion"], example_env)["PERIMETER_RUN_ID"] == "compose"
+    assert service_environment(services["fusion"], generated_env)["PERIMETER_RUN_ID"] == "compose"
 
 
 def test_broker_mounts_the_repository_config_and_persists(compose: dict[str, Any]) -> None:
