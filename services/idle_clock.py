@@ -46,9 +46,16 @@ class IdleClock:
         """Data time is ``data_s`` at wall time ``wall_s`` (only forward moves count)."""
         if self._samples and data_s <= self._samples[-1][1]:
             return
-        self._samples.append((wall_s, data_s))
+        if len(self._samples) > 1 and wall_s - self._samples[-2][0] < 0.1:
+            self._samples[-1] = (wall_s, data_s)  # at most ~10 samples per wall second
+        else:
+            self._samples.append((wall_s, data_s))
         while len(self._samples) > 2 and wall_s - self._samples[1][0] >= self.window_s:
             self._samples.popleft()
+
+    def __len__(self) -> int:
+        """Samples kept (bounded by the window, about ten a wall second)."""
+        return len(self._samples)
 
     def rate(self) -> float:
         """Data seconds per wall second over the window (1 before ``min_span_s`` was seen)."""

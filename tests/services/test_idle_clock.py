@@ -40,3 +40,11 @@ def test_time_cut_off_from_the_broker_does_not_count() -> None:
         clock.hold(wall_s)
     assert clock.now(152.5) is None  # within the grace and the idle wait after reconnecting
     assert clock.now(160.0) == pytest.approx(1010.0 + 8.0)
+
+
+def test_samples_are_thinned_to_about_ten_a_second() -> None:
+    clock = IdleClock()
+    for k in range(10_000):  # 1,000 reports a wall second for 10 s
+        clock.seen(1000.0 + 0.02 * k, 100.0 + 0.001 * k)
+    assert len(clock) <= 110
+    assert clock.rate() == pytest.approx(20.0, rel=0.01)
