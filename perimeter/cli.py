@@ -101,15 +101,20 @@ def sim(
     record: Annotated[Path | None, typer.Option(
         help="Write the messages to this JSONL file ('-' for stdout) instead of a broker, "
              "as fast as possible.")] = None,
+    perturb: Annotated[float | None, typer.Option(
+        min=0.0, max=10.0, help="Widen the true-parameter draws to FACTOR times their "
+        "documented spread.")] = None,
 ) -> None:
     """The tower simulation: live to the broker, or recorded to a file."""
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.scenario import ScenarioError, load_scenario, with_perturb
 
     _logging()
     settings = _settings(SimSettings, scenario=scenario, site=site, speed=speed,
                          broker_url=broker)
     try:
         loaded = load_scenario(settings.scenario, site=settings.site)
+        if perturb is not None:
+            loaded = with_perturb(loaded, perturb)
     except ScenarioError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None

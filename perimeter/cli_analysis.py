@@ -57,13 +57,17 @@ def eval_command(
     workers: Annotated[int, typer.Option(min=1, help="Scenarios run in parallel.")] = 1,
     seeds: Annotated[int, typer.Option(
         min=1, help="Runs per scenario: its seed, then seed + 1000, + 2000, ...")] = 1,
+    perturb: Annotated[float | None, typer.Option(
+        min=0.0, max=10.0, help="Widen the simulated world's true-parameter draws (sizes, "
+        "contrasts, levels, animals) to FACTOR times their documented spread: robustness to "
+        "model mismatch.")] = None,
 ) -> None:
     """Run scenarios faster than real time through fusion and score them against truth."""
     from perimeter.evaluation.render import report_json, report_table
     from perimeter.evaluation.run import evaluate
 
     reports = _guarded(lambda: evaluate(scenarios, _thresholds(thresholds), workers=workers,
-                                               seeds=seeds))
+                                               seeds=seeds, perturb=perturb))
     if as_json:
         sys.stdout.write(report_json(reports, include_aggregate=aggregate) + "\n")
     else:

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import lfilter
 
+from sim.draws import widened
 from sim.signatures import SoundSource, ThermalSignature
 
 FloatArray = npt.NDArray[np.float64]
@@ -93,8 +94,10 @@ def draw_species_mix(n: int, rng: np.random.Generator, spread: float = 1.0) -> l
     return [SPECIES[names[i]] for i in rng.choice(len(names), size=n, p=shares)]
 
 
-def draw_animals(species: list[Species], rng: np.random.Generator) -> list[Animal]:
-    """Sizes within each species' range, in groups (a group's members share its species)."""
+def draw_animals(species: list[Species], rng: np.random.Generator,
+                 spread: float = 1.0) -> list[Animal]:
+    """Sizes within each species' range (widened about its centre by ``spread``), in groups
+    (a group's members share its species)."""
     out: list[Animal] = []
     k = 0
     while k < len(species):
@@ -102,8 +105,8 @@ def draw_animals(species: list[Species], rng: np.random.Generator) -> list[Anima
         size = int(rng.integers(sp.group[0], sp.group[1] + 1))
         group = len({a.group for a in out})
         for _ in range(min(size, len(species) - k)):
-            out.append(Animal(sp, float(rng.uniform(*sp.length_m)),
-                              float(rng.uniform(*sp.shoulder_m)), group))
+            out.append(Animal(sp, float(rng.uniform(*widened(sp.length_m, spread))),
+                              float(rng.uniform(*widened(sp.shoulder_m, spread))), group))
             k += 1
     return out
 

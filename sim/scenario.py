@@ -154,6 +154,10 @@ class Scenario(_Spec):
     nuisance: NuisanceSpec = NuisanceSpec()
     faults: list[FaultSpec] = []
     sensors: SensorsSpec = SensorsSpec()
+    perturb: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    """*Extension*: widens every true parameter the run draws around its nominal (target
+    sizes, contrasts, sound levels, animals, postures; ``sim.draws``): 0 nominal, 1 the
+    documented spreads. ``perimeter eval --perturb`` and ``perimeter sim --perturb`` set it."""
     base_dir: Path | None = Field(default=None, exclude=True)
 
     @cached_property
@@ -179,6 +183,14 @@ class Scenario(_Spec):
         base = self.sensors.acoustic
         return AcousticParams.model_validate({**base.model_dump(), **override}) if override \
             else base
+
+
+def with_perturb(scenario: Scenario, perturb: float) -> Scenario:
+    """The scenario with its true-parameter spreads set to ``perturb`` times the documented
+    ones (validated: 0 to 10)."""
+    if not 0.0 <= perturb <= 10.0:
+        raise ScenarioError(f"perturb: must be between 0 and 10, got {perturb:g}")
+    return scenario.model_copy(update={"perturb": float(perturb)})
 
 
 def format_errors(exc: ValidationError, prefix: str = "") -> str:

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import lfilter
 
+from sim.draws import drawn_signature, drawn_sounds
 from sim.fauna import BIRD, draw_animals, draw_species_mix, posture_series, wander
 from sim.signatures import LATERAL_SIGMA_M, SPEED_MPS, SoundSource, ThermalSignature
 from sim.truth import TargetTruth
@@ -129,10 +130,12 @@ class Targets:
         self._statures = None
 
     def add_scripted(self, move: ScriptedMove, rng: np.random.Generator,
-                     posture_spread: float = 1.0) -> None:
+                     truth_rng: np.random.Generator | None = None,
+                     perturb: float = 1.0) -> None:
         """A target following its waypoints from ``start_s`` until its last one; people
         (and groups) break their walk now and then to crouch or crawl (``sim.fauna``), more
-        slowly and smaller."""
+        slowly and smaller. With ``truth_rng`` its size, contrast and sound levels are drawn
+        around its kind's nominals (``sim.draws``), spreads times ``perturb``."""
         path = np.asarray(move.path, dtype=np.float64)
         seg = np.diff(path, axis=0)
         seg_len = np.hypot(seg[:, 0], seg[:, 1])
@@ -145,7 +148,7 @@ class Targets:
             speed = speed * pause_mask(rng, self.n_steps, self.dt_s)
         stature = None
         if move.kind in ("person", "group"):
-            stature, pace = posture_series(self.n_steps, self.dt_s, rng, posture_spread)
+            stature, pace = posture_series(self.n_steps, self.dt_s, rng, perturb)
             speed = speed * pace
         for at_s, duration_s in move.stops:
             speed = np.where((t >= at_s) & (t < at_s + duration_s), 0.0, speed)
@@ -163,8 +166,11 @@ class Targets:
         lateral *= np.clip(dist / 50.0, 0.0, 1.0)  # the origin is the first waypoint itself
         xy = np.stack([x + lateral * nx, y + lateral * ny], axis=1)
         active = moving & ~done
+        own = (None, None) if truth_rng is None else (
+            drawn_signature(move.kind, move.count, truth_rng, perturb),
+            drawn_sounds(move.kind, truth_rng, perturb))
         self._add(move.id, move.kind, True, move.count, move.start_s, end_s, xy, active,
-                  stature=stature)
+                  stature=stature, signature=own[0], sounds=own[1])
         self.origins[-1] = (float(path[0, 0]), float(path[0, 1]))
 
     def add_fauna(self, n_animals: int, box: tuple[float, float, float, float],
@@ -174,10 +180,11 @@ class Targets:
         """The run's nuisance animals: their species mix drawn around the nominal shares, in
         groups, each with its drawn size and its species' gait, inside ``box``; and
         ``n_birds`` water birds in ``river_box`` (skipped without one). Ids name the
-        species (``roe_deer-001``); the kind stays ``animal``."""
-        herds = [(draw_animals(draw_species_mix(n_animals, rng, spread), rng), box)]
+        species (``roe_deer-001``); the kind stays ``animal``. ``spread`` widens the species
+        mix and the size ranges (``--perturb``)."""
+        herds = [(draw_animals(draw_species_mix(n_animals, rng, spread), rng, spread), box)]
         if n_birds > 0 and river_box is not None:
-            herds.append((draw_animals([BIRD] * n_birds, rng), river_box))
+            herds.append((draw_animals([BIRD] * n_birds, rng, spread), river_box))
         counter: dict[str, int] = {}
         for animals, where in herds:
             if not animals:

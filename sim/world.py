@@ -93,10 +93,12 @@ class World:
                 ScriptedMove(spec.id, spec.kind, spec.start_s, spec.mean_speed_mps,
                              list(spec.path), spec.count,
                              tuple((s.at_s, s.duration_s) for s in spec.stops)),
-                rng_for(seed, "target", spec.id))
+                rng_for(seed, "target", spec.id), rng_for(seed, "truth", spec.id),
+                scenario.perturb)
         self.targets.add_fauna(scenario.nuisance.animals, wander_box(scenario),
                                rng_for(seed, "nuisance", "animals"),
-                               n_birds=scenario.nuisance.birds, river_box=river_box(site))
+                               n_birds=scenario.nuisance.birds, river_box=river_box(site),
+                               spread=scenario.perturb)
         self.truth = Truth(scenario=scenario.name, seed=seed, epoch_s=scenario.epoch_s,
                            duration_s=scenario.duration_s,
                            perimeter_length_m=site.perimeter_length_m,

@@ -18,7 +18,7 @@ from perimeter.evaluation.report import RunReport
 from perimeter.evaluation.score_run import EvalOptions, score_run
 from perimeter.fusion.runner import FusionRunner
 from perimeter.thresholds import Thresholds
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, with_perturb
 from sim.uplink import MemoryUplink
 from sim.world import World
 
@@ -48,13 +48,17 @@ SEED_STEP = 1000
 
 
 def run_scenario(scenario_ref: str, thresholds: Thresholds | None = None,
-                 options: EvalOptions | None = None, *, seed: int | None = None) -> RunReport:
+                 options: EvalOptions | None = None, *, seed: int | None = None,
+                 perturb: float | None = None) -> RunReport:
     """Simulate, fuse and score one scenario (a built-in name or a YAML path), at its own seed
-    or at ``seed``."""
+    or at ``seed``, its true parameters drawn with the scenario's spreads or ``perturb``
+    times the documented ones."""
     started = time.perf_counter()
     scenario = load_scenario(scenario_ref)
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
+    if perturb is not None:
+        scenario = with_perturb(scenario, perturb)
     site = scenario.site_model
     uplink = MemoryUplink()
     truth = World(scenario, uplink).run(speed=None)
@@ -72,7 +76,7 @@ def run_scenario(scenario_ref: str, thresholds: Thresholds | None = None,
 
 def evaluate(scenario_refs: Sequence[str], thresholds: Thresholds | None = None,
              options: EvalOptions | None = None, *, workers: int = 1,
-             seeds: int = 1) -> list[RunReport]:
+             seeds: int = 1, perturb: float | None = None) -> list[RunReport]:
     """One report per scenario and seed, in the order given; ``workers > 1`` runs them in
     processes. ``seeds > 1`` adds runs at the scenario's seed + 1000, + 2000, ...
 
@@ -82,13 +86,16 @@ def evaluate(scenario_refs: Sequence[str], thresholds: Thresholds | None = None,
         raise ValueError(f"workers: must be at least 1, got {workers}")
     if seeds < 1:
         raise ValueError(f"seeds: must be at least 1, got {seeds}")
+    if perturb is not None and not 0.0 <= perturb <= 10.0:
+        raise ValueError(f"perturb: must be between 0 and 10, got {perturb}")
     runs: list[tuple[str, int | None]] = []
     for ref in scenario_refs:
         first = load_scenario(ref).seed if seeds > 1 else None
         runs += [(ref, None if first is None else first + k * SEED_STEP) for k in range(seeds)]
     if workers == 1 or len(runs) < 2:
-        return [run_scenario(ref, thresholds, options, seed=seed) for ref, seed in runs]
+        return [run_scenario(ref, thresholds, options, seed=seed, perturb=perturb)
+                for ref, seed in runs]
     with ProcessPoolExecutor(max_workers=min(workers, len(runs))) as pool:
-        futures = [pool.submit(run_scenario, ref, thresholds, options, seed=seed)
-                   for ref, seed in runs]
+        futures = [pool.submit(run_scenario, ref, thresholds, options, seed=seed,
+                               perturb=perturb) for ref, seed in runs]
         return [f.result() for f in futures]
