@@ -1,4 +1,14 @@
-"""Sweep wall time on 1 and 2 local worker processes, and the speed-up.
+"""Sweep wall time on 1 and 2 local worker processes, and the speed-up; the issue's two figures.
+
+``--figures`` prints instead the two figures of issue 16 part 7: fusion's detections per CPU
+second on the 12-tower recorded stream (``default``, ``--duration-12`` s, median of
+``--repeats``) against 50,000/s, and the wall time of a ``--points``-point ``perimeter tune``
+over the whole evaluation set (every built-in scenario at 3 seeds) on 2 cores, *extrapolated*:
+each scenario is simulated for its first ``--sample-s`` s and fused and scored at two points;
+the CPU per simulated second of the simulation and of a point is scaled to the scenarios' full
+durations, 3 seeds and the points (+ the current one), and divided by the 2 workers (the sweep's
+measured 2-worker speed-up on this machine is below 2, so the estimate is a lower bound). The
+numba kernels' compile time is measured cold (empty cache) and warm, in fresh processes.
 
 The issue's benchmark is 20 scenarios x 30 points; each point fuses every scenario once (the
 simulation runs once per scenario and task), so that sweep costs about 600 fusion runs of
@@ -10,21 +20,50 @@ second shows how much of the cores the sweep actually got on a shared machine) a
 speed-up; the pooled figures are checked to be identical across worker counts.
 
     python bench/bench_tune.py [--scenarios 20] [--points 30] [--duration-s 300] [--repeats 1]
+    python bench/bench_tune.py --figures [--repeats 3] [--duration-12 600] [--sample-s 600]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from typing import Any
 
+from bench_fusion import TARGET_DETECTIONS_PER_S, fuse_cpu_s, recorded
+
+from perimeter.evaluation.covered import covered_targets
+from perimeter.evaluation.run import Collector
+from perimeter.evaluation.score_run import score_run
+from perimeter.fusion.runner import FusionRunner
+from perimeter.thresholds import Thresholds
 from perimeter.tuning.executor import LocalExecutor
 from perimeter.tuning.runner import run_sweep
 from perimeter.tuning.sweep import Point
 from sim.scenario import builtin_scenarios, load_scenario
+from sim.uplink import MemoryUplink
+from sim.world import World
+
+TUNE_TARGET_S = 600.0
+_COMPILE = """
+import time; t = time.process_time()
+import numpy as np
+from perimeter.fusion import ekf
+from perimeter.fusion.associate import assign
+x, p = np.array([[3000.0, 0.0, -1.0, 0.0]]), np.diag([100.0, 100.0, 1.0, 1.0])[None]
+xp, pp = ekf.predict(x, p, np.array([1.0]), np.array([0.05]))
+nu, s, h = ekf.innovation(xp, pp, np.zeros(2), np.array([1.57]), np.array([1e-5]))
+assign(nu, s, 6.6)
+ekf.update(xp, pp, h, nu[:, 0], np.array([1e-5]))
+ekf.update_with_gain(xp, pp, h, nu[:, 0], s[:, 0])
+print(time.process_time() - t)
+"""
 
 
 def shortened(name: str, duration_s: float) -> dict[str, Any]:
@@ -55,6 +94,69 @@ def cpu_s() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def compile_cpu_s() -> tuple[float, float]:
+    """CPU seconds of a fresh process importing fusion and calling every kernel once, with an
+    empty numba cache (cold: compiles) and again with the cache it left (warm)."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        runs = [subprocess.run([sys.executable, "-c", _COMPILE], env=env, check=True,
+                               capture_output=True, text=True) for _ in range(2)]
+    cold, warm = (float(r.stdout.strip()) for r in runs)
+    return cold, warm
+
+
+def point_cpu_s(name: str, sample_s: float) -> tuple[float, float, float]:
+    """A scenario's first ``sample_s`` s: CPU s of its simulation and, per point, of fusing and
+    scoring it (median of the current thresholds and ``thermal.min_snr_db`` 7); sim s."""
+    scenario = load_scenario(shortened(name, sample_s))
+    site = scenario.site_model
+    start = time.process_time()
+    uplink = MemoryUplink()
+    truth = World(scenario, uplink).run(speed=None)
+    sim = time.process_time() - start
+    costs = []
+    for thresholds in (Thresholds(), Thresholds().patched({"thermal.min_snr_db": 7.0})):
+        start = time.process_time()
+        collector = Collector()
+        runner = FusionRunner(site, thresholds, collector)
+        for message in uplink.messages:
+            runner.feed(message)
+        runner.finish()
+        score_run(truth, site, collector.alerts, collector.snapshots, uplink.messages,
+                  thresholds, None, rejected_messages=0, run_time_s=0.0,
+                  covered=covered_targets(scenario, truth, thresholds))
+        costs.append(time.process_time() - start)
+    return sim, statistics.median(costs), scenario.duration_s
+
+
+def figures(args: argparse.Namespace) -> None:
+    """Issue 16's two figures (see the module docstring)."""
+    cold, warm = compile_cpu_s()
+    print(f"numba kernels, import and first calls in a fresh process: cold (compile) "
+          f"{cold:.2f} CPU s, warm (cached) {warm:.2f} CPU s")
+    scenario = load_scenario("default")
+    messages = recorded(scenario, args.duration_12)
+    runs = [fuse_cpu_s(scenario.site_model, messages) for _ in range(args.repeats)]
+    cpu = statistics.median(r[0] for r in runs)
+    print(f"12-tower default stream, {args.duration_12:g} s, {runs[0][1]} detections: "
+          f"{runs[0][1] / cpu:,.0f} detections per CPU s (median of {args.repeats}: "
+          f"{', '.join(f'{r[0]:.2f}' for r in runs)} s), "
+          f"{runs[0][1] / cpu / TARGET_DETECTIONS_PER_S:.2f} of {TARGET_DETECTIONS_PER_S:,.0f}")
+    total = 0.0
+    for name in builtin_scenarios():
+        sim, point, sampled_s = point_cpu_s(name, args.sample_s)
+        full_s = load_scenario(name).duration_s
+        per_seed = (sim + (args.points + 1) * point) * full_s / sampled_s
+        total += 3 * per_seed
+        print(f"  {name:22} sampled {sampled_s:6.0f} of {full_s:6.0f} s: sim {sim:6.2f} CPU s, "
+              f"fuse + score {point:6.2f} CPU s per point", flush=True)
+    wall = total / 2
+    print(f"{args.points}-point tune, {len(builtin_scenarios())} scenarios x 3 seeds, 2 workers: "
+          f"{total:,.0f} CPU s, >= {wall / 60:,.1f} min wall (extrapolated from the first "
+          f"{args.sample_s:g} s of each scenario), {wall / TUNE_TARGET_S:.1f}x the "
+          f"{TUNE_TARGET_S / 60:.0f} min target")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", type=int, default=20)
@@ -62,7 +164,13 @@ def main() -> None:
     parser.add_argument("--duration-s", type=float, default=300.0)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--figures", action="store_true")
+    parser.add_argument("--duration-12", type=float, default=600.0)
+    parser.add_argument("--sample-s", type=float, default=600.0)
     args = parser.parse_args()
+    if args.figures:
+        figures(args)
+        return
     names = list(itertools.islice(itertools.cycle(builtin_scenarios()), args.scenarios))
     scenarios = [shortened(n, args.duration_s) for n in names]
     grid = points(args.points)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -11,11 +10,13 @@ import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
+from perimeter.fusion import kernels
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-_INFEASIBLE = 1e9
+_INFEASIBLE = kernels.INFEASIBLE
 
 
 @lru_cache(maxsize=64)
@@ -48,31 +49,29 @@ def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
         empty = np.zeros(0, dtype=np.int64)
         return Assignment(empty, empty, np.zeros(n_dets, dtype=bool),
                           np.zeros((n_tracks, n_dets), dtype=bool))
-    if float(s.min()) > 0.0 and float(s.max()) < math.inf:
-        # the usual case: every variance usable; a non-finite innovation gives an inf or NaN
-        # d2, which fails the gate as the masked form's inf does
-        safe_s = s
-        d2 = nu * nu / s
-        ok = d2 <= gate
-        gated = ok
-    else:
+    # the usual case, compiled: every variance usable (a non-finite innovation fails the gate
+    # as the masked form's inf does)
+    ok, cost, best = kernels.gate_costs(np.ascontiguousarray(nu, dtype=np.float64),
+                                        np.ascontiguousarray(s, dtype=np.float64), gate)
+    gated = ok
+    if best == -2:  # some variance zero, negative or not finite: masked
         valid = np.isfinite(nu) & np.isfinite(s) & (s > 0.0)
         safe_s = np.where(valid, s, 1.0)
         d2 = np.where(valid, nu * nu / safe_s, np.inf)
         ok = d2 <= gate
         with np.errstate(invalid="ignore", divide="ignore"):
             gated = (nu * nu / s <= gate) & (s > 0.0)
-    in_gate: BoolArray = np.asarray(ok.any(axis=0))
-    if not in_gate.any():
+        cost = np.where(ok, d2 + np.log(safe_s), _INFEASIBLE)
+        best = int(cost.argmin()) if ok.any() else -1
+    if best == -1:
         empty = np.zeros(0, dtype=np.int64)
-        return Assignment(empty, empty, in_gate, gated)
-    cost = np.where(ok, d2 + np.log(safe_s), _INFEASIBLE)
+        return Assignment(empty, empty, np.zeros(n_dets, dtype=bool), gated)
+    in_gate: BoolArray = np.asarray(ok.any(axis=0))
     if n_tracks == 1 or n_dets == 1:
         # the smallest entry, the first of equal ones, as the solver's shortest augmenting
         # path picks it (its call costs more than the rest of such a scan's step); a pair
         # inside the gate exists, so the smallest is one
-        k = int(cost.argmin())
-        return Assignment(np.array([k // n_dets]), np.array([k % n_dets]), in_gate, gated)
+        return Assignment(np.array([best // n_dets]), np.array([best % n_dets]), in_gate, gated)
     rows, cols = linear_sum_assignment(cost)
     good = ok[rows, cols]
     return Assignment(rows[good].astype(np.int64), cols[good].astype(np.int64), in_gate, gated)

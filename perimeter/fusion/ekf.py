@@ -6,24 +6,22 @@ State ``[x_m, y_m, vx_mps, vy_mps]``; process noise is white acceleration of spe
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from perimeter.geometry import TWO_PI
+from perimeter.fusion import kernels
 
 FloatArray = npt.NDArray[np.float64]
 
-try:  # the C routine np.einsum passes every unoptimised call to (its wrapper costs ~1.5 µs)
-    from numpy._core.multiarray import c_einsum as _einsum
-except ImportError:  # pragma: no cover - numpy < 2
-    _einsum = np.einsum
+_I4_FLAT = np.eye(4).ravel()
 
-_I4 = np.eye(4)
-_I4_FLAT = _I4.ravel()
+
+def _f64(a: object) -> FloatArray:
+    """A C-contiguous float64 array (what the kernels are compiled for; no copy if it is)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def transition(dt_s: FloatArray) -> FloatArray:
@@ -52,11 +50,13 @@ def process_noise(dt_s: FloatArray, q: FloatArray | float) -> FloatArray:
 
 def predict(x: FloatArray, p: FloatArray, dt_s: FloatArray,
             q: FloatArray | float) -> tuple[FloatArray, FloatArray]:
-    """Predict states and covariances forward by ``dt_s`` (per track)."""
-    f = transition(dt_s)
-    xp = _einsum("nij,nj->ni", f, x)
-    pp = f @ p @ f.swapaxes(-1, -2) + process_noise(dt_s, q)
-    return xp, pp
+    """Predict states and covariances forward by ``dt_s`` (per track; compiled kernel)."""
+    n = x.shape[0]
+    dt = _f64(dt_s)
+    if dt.shape != (n,):
+        dt = np.ascontiguousarray(np.broadcast_to(dt, (n,)))
+    qq = q if isinstance(q, np.ndarray) and q.shape == (n,) else np.full(n, q, dtype=np.float64)
+    return kernels.predict(_f64(x), _f64(p), dt, _f64(qq))
 
 
 class TrackState(Protocol):
@@ -175,40 +175,20 @@ class PredictionCache:
         return x, p
 
 
-def bearing_model(x: FloatArray, tower_xy: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Predicted bearings (rad) and Jacobians ``H (n, 4)`` of states seen from ``tower_xy``."""
-    dx = x[:, 0] - tower_xy[..., 0]
-    dy = x[:, 1] - tower_xy[..., 1]
-    r2 = np.maximum(dx * dx + dy * dy, 1.0)
-    h = np.zeros((x.shape[0], 4))
-    h[:, 0] = dy / r2
-    h[:, 1] = -dx / r2
-    return np.arctan2(dx, dy), h
-
-
 def innovation(x: FloatArray, p: FloatArray, tower_xy: FloatArray, z_rad: FloatArray,
                r_rad2: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Innovations ``nu (n, m)``, variances ``S (n, m)`` and ``H (n, 4)``.
 
     Every track ``n`` against every bearing ``m`` from one tower.
     """
-    zp, h = bearing_model(x, tower_xy)
-    hph = _einsum("ni,nij,nj->n", h, p, h)
-    nu = (z_rad[None, :] - zp[:, None] + math.pi) % TWO_PI - math.pi  # geometry.wrap_pi
-    s = hph[:, None] + r_rad2[None, :]
-    return nu, s, h
+    tx, ty = tower_xy.tolist()
+    return kernels.innovation(_f64(x), _f64(p), tx, ty, _f64(z_rad), _f64(r_rad2))
 
 
 def update(x: FloatArray, p: FloatArray, h: FloatArray, nu: FloatArray,
            r_rad2: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Scalar-measurement EKF update per track (Joseph form); ``nu, r_rad2`` have shape (n,)."""
-    ph = _einsum("nij,nj->ni", p, h)
-    s = _einsum("ni,ni->n", h, ph) + r_rad2
-    k = ph / s[:, None]
-    xn = x + k * nu[:, None]
-    a = _I4[None] - k[:, :, None] * h[:, None, :]
-    pn = a @ p @ a.swapaxes(-1, -2) + r_rad2[:, None, None] * k[:, :, None] * k[:, None, :]
-    return xn, 0.5 * (pn + pn.swapaxes(-1, -2))
+    return kernels.update(_f64(x), _f64(p), _f64(h), _f64(nu), _f64(r_rad2))
 
 
 def update_with_gain(x: FloatArray, p: FloatArray, h_eff: FloatArray, nu: FloatArray,
@@ -218,8 +198,4 @@ def update_with_gain(x: FloatArray, p: FloatArray, h_eff: FloatArray, nu: FloatA
     For a measurement taken ``dt`` before the state, ``h_eff = H F(-dt)`` and ``s`` includes the
     process noise over the gap, a conservative retrodiction that ignores its cross-covariance.
     """
-    ph = _einsum("nij,nj->ni", p, h_eff)
-    k = ph / s[:, None]
-    xn = x + k * nu[:, None]
-    pn = p - s[:, None, None] * k[:, :, None] * k[:, None, :]
-    return xn, 0.5 * (pn + pn.swapaxes(-1, -2))
+    return kernels.update_with_gain(_f64(x), _f64(p), _f64(h_eff), _f64(nu), _f64(s))

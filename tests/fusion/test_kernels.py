@@ -1,0 +1,102 @@
+"""The compiled kernels against the numpy forms they replaced (kept here as the reference)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from perimeter.fusion import ekf, kernels
+from perimeter.fusion.associate import assign
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _transition(dt: FloatArray) -> FloatArray:
+    f = np.tile(np.eye(4), (dt.size, 1, 1))
+    f[:, 0, 2] = f[:, 1, 3] = dt
+    return f
+
+
+def _predict_ref(x: FloatArray, p: FloatArray, dt: FloatArray,
+                 q: FloatArray) -> tuple[FloatArray, FloatArray]:
+    f = _transition(dt)
+    a = np.abs(dt)
+    qm = np.zeros_like(p)
+    qm[:, 0, 0] = qm[:, 1, 1] = q * a**3 / 3
+    qm[:, 0, 2] = qm[:, 2, 0] = qm[:, 1, 3] = qm[:, 3, 1] = q * a**2 / 2
+    qm[:, 2, 2] = qm[:, 3, 3] = q * a
+    return np.einsum("nij,nj->ni", f, x), f @ p @ f.swapaxes(-1, -2) + qm
+
+
+def _innovation_ref(x: FloatArray, p: FloatArray, tower: FloatArray, z: FloatArray,
+                    r2: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    dx, dy = x[:, 0] - tower[0], x[:, 1] - tower[1]
+    rr = np.maximum(dx * dx + dy * dy, 1.0)
+    h = np.zeros((len(x), 4))
+    h[:, 0], h[:, 1] = dy / rr, -dx / rr
+    nu = (z[None, :] - np.arctan2(dx, dy)[:, None] + math.pi) % (2 * math.pi) - math.pi
+    return nu, np.einsum("ni,nij,nj->n", h, p, h)[:, None] + r2[None, :], h
+
+
+def _update_ref(x: FloatArray, p: FloatArray, h: FloatArray, nu: FloatArray,
+                r2: FloatArray) -> tuple[FloatArray, FloatArray]:
+    ph = np.einsum("nij,nj->ni", p, h)
+    k = ph / (np.einsum("ni,ni->n", h, ph) + r2)[:, None]
+    a = np.eye(4)[None] - k[:, :, None] * h[:, None, :]
+    pn = a @ p @ a.swapaxes(-1, -2) + r2[:, None, None] * k[:, :, None] * k[:, None, :]
+    return x + k * nu[:, None], 0.5 * (pn + pn.swapaxes(-1, -2))
+
+
+def _states(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    x = np.column_stack([rng.uniform(-5000, 5000, (n, 2)), rng.normal(0, 3, (n, 2))])
+    m = rng.normal(size=(n, 4, 4))
+    p = m @ m.swapaxes(-1, -2) * rng.uniform(1, 400, (n, 1, 1)) + np.eye(4)
+    return x, p
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kernels_match_the_numpy_forms(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x, p = _states(rng, 7)
+    dt, q = rng.uniform(-3, 3, 7), rng.uniform(0.01, 1.0, 7)
+    for got, want in zip(ekf.predict(x, p, dt, q), _predict_ref(x, p, dt, q), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+    tower, z = rng.uniform(-3000, 3000, 2), rng.uniform(-math.pi, math.pi, 5)
+    r2 = rng.uniform(1e-6, 1e-3, 5)
+    got_i, want_i = ekf.innovation(x, p, tower, z, r2), _innovation_ref(x, p, tower, z, r2)
+    for got, want in zip(got_i, want_i, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    nu, _s, h = got_i
+    for got, want in zip(ekf.update(x, p, h, nu[:, 0], r2[:2].repeat(4)[:7]),
+                         _update_ref(x, p, h, nu[:, 0], r2[:2].repeat(4)[:7]), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_innovation_wraps_across_north() -> None:
+    x, p = np.array([[-10.0, 1000.0, 0.0, 0.0]]), np.eye(4)[None]
+    nu, _s, _h = ekf.innovation(x, p, np.zeros(2), np.array([math.radians(0.5)]), np.ones(1))
+    assert nu[0, 0] == pytest.approx(math.radians(0.5) + math.atan2(10.0, 1000.0))
+
+
+def test_gate_costs_flags_unusable_variances_and_finds_the_first_smallest() -> None:
+    nu = np.array([[0.1, 0.1], [0.3, 5.0]])
+    s = np.ones((2, 2))
+    ok, cost, best = kernels.gate_costs(nu, s, 1.0)
+    assert ok.tolist() == [[True, True], [True, False]]
+    assert cost[1, 1] == kernels.INFEASIBLE
+    assert best == 0  # (0, 0) and (0, 1) tie: the first
+    assert kernels.gate_costs(nu, np.array([[1.0, 0.0], [1.0, 1.0]]), 1.0)[2] == -2
+    assert kernels.gate_costs(nu, np.full((2, 2), math.inf), 1.0)[2] == -2
+    assert kernels.gate_costs(np.full((2, 2), math.nan), s, 1.0)[2] == -1
+
+
+def test_assign_with_a_zero_variance_uses_the_masked_form() -> None:
+    nu = np.array([[0.1, 0.2], [0.2, 0.1]])
+    s = np.array([[1.0, 0.0], [1.0, 1.0]])
+    found = assign(nu, s, 9.0)
+    assert sorted(zip(found.tracks.tolist(), found.detections.tolist(), strict=True)) == [
+        (0, 0), (1, 1)]
+    assert found.gated is not None and not found.gated[0, 1]
