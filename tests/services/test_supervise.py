@@ -1,0 +1,40 @@
+"""The back-off of ``perimeter up``'s fusion restarts, and the access rules both brokers get."""
+
+from __future__ import annotations
+
+from perimeter.access import check_password, hash_password, may_publish, write_filters
+from services.supervise import MAX_QUICK_RESTARTS, STABLE_S, Backoff
+
+
+def test_backoff_doubles_on_quick_deaths_and_resets_after_a_stable_run() -> None:
+    backoff = Backoff()
+    delays = [backoff.next_delay_s(ran_s=2.0) for _ in range(7)]
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert not backoff.exhausted()
+    assert backoff.next_delay_s(ran_s=STABLE_S) == 1.0  # a long run resets it
+    for _ in range(MAX_QUICK_RESTARTS):
+        backoff.next_delay_s(ran_s=0.5)
+    assert not backoff.exhausted()
+    backoff.next_delay_s(ran_s=0.5)
+    assert backoff.exhausted()
+
+
+def test_who_may_write_what() -> None:
+    towers = frozenset({"T01", "T02"})
+    assert may_publish("T01", "perimeter/v1/towers/T01/thermal", towers)
+    assert not may_publish("T01", "perimeter/v1/towers/T02/status", towers)
+    assert not may_publish("T01", "perimeter/v1/alerts", towers)
+    assert may_publish("fusion", "perimeter/v1/alerts", towers)
+    assert not may_publish("fusion", "perimeter/v1/config/thresholds", towers)
+    assert may_publish("api", "perimeter/v1/config/thresholds", towers)
+    assert not may_publish("api", "perimeter/v1/tracks", towers)
+    assert write_filters(None, towers) == [] and write_filters("T99", towers) == []
+    assert not may_publish(None, "perimeter/v1/config/thresholds", towers)
+
+
+def test_password_hashes_check_only_their_password() -> None:
+    hashed = hash_password("s3cret")
+    assert hashed.startswith("$7$101$")
+    assert check_password("s3cret", hashed)
+    assert not check_password("s3cret!", hashed)
+    assert not check_password("s3cret", "$6$abc$def") and not check_password("x", "garbage")
