@@ -152,6 +152,8 @@ def test_operators_keep_only_a_hash_and_authenticate(store: AlertStore, db_url: 
         registry.add("bob", "root", 2.0)
     with pytest.raises(StoreError, match=r"^name:"):
         registry.add("bad name!", "viewer", 2.0)
+    with pytest.raises(StoreError, match=r"^name: 'bootstrap-admin' is the holder"):
+        registry.add("bootstrap-admin", "admin", 2.0)
     registry.add("bob", "viewer", 2.0)
     assert [(o.name, o.role) for o in registry.list()] == [("alice", "operator"),
                                                            ("bob", "viewer")]

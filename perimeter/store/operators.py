@@ -25,6 +25,8 @@ ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
 ROLE_RANK: dict[str, int] = {role: rank for rank, role in enumerate(ROLES)}
 """viewer < operator < admin: a role may do everything the roles below it may."""
 
+BOOTSTRAP_NAME = "bootstrap-admin"
+"""Who the holder of ``PERIMETER_API_TOKEN`` is in the records; no operator may take it."""
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.@-]{0,63}$")
 TOKEN_PREFIX = "wh"
 _TOKEN_RE = re.compile(r"^wh_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
@@ -83,6 +85,9 @@ class OperatorRegistry:
         if not NAME_RE.match(name):
             raise StoreError("name", "must start with a letter and hold at most 64 letters, "
                                      f"digits or _ . @ -, got {name!r}")
+        if name == BOOTSTRAP_NAME:
+            raise StoreError("name", f"{name!r} is the holder of PERIMETER_API_TOKEN; choose "
+                                     "another name")
         checked = check_role(role)
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         with self._db.write() as tx:

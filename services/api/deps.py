@@ -16,13 +16,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from perimeter.store import ROLE_RANK, AlertStore, Role
+from perimeter.store.operators import BOOTSTRAP_NAME
 from services.api.errors import ApiError
 from services.api.state import ApiState
 
 _bearer = HTTPBearer(auto_error=False,
                      description="an operator's token, or PERIMETER_API_TOKEN (bootstrap admin)")
-BOOTSTRAP_NAME = "bootstrap-admin"
-"""Who the holder of ``PERIMETER_API_TOKEN`` is in acks, resolutions and the audit log."""
 
 
 async def get_state(request: Request) -> ApiState:

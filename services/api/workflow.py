@@ -31,6 +31,10 @@ class Counts(BaseModel):
 class Queue(Counts):
     items: list[AlertRecord] = Field(description="unresolved alerts, most severe first, then "
                                                  "oldest first")
+    last_seq: int = Field(description="the newest alert event stored before the queue was "
+                                      "read: follow /alerts/stream?after= this")
+    last_action_id: int = Field(description="the newest operator step stored before the queue "
+                                            "was read: follow /alerts/actions/stream?after= this")
 
 
 class ResolveRequest(BaseModel):
@@ -58,9 +62,12 @@ def whoami(caller: CallerDep) -> Me:
 @router.get("/alerts/queue", response_model=Queue, responses=error_responses(422))
 def alert_queue(state: StateDep,
                 limit: Annotated[int, Query(ge=1, le=200)] = 100) -> Queue:
-    """The operators' queue: unresolved alerts by severity then age, with the counts."""
+    """The operators' queue: unresolved alerts by severity then age, with the counts and where
+    the live feeds stand (read first, so following them from there misses nothing)."""
+    last_seq, last_action_id = state.store.last_seq(), state.store.workflow.last_action_id()
     counts = state.store.workflow.counts()
-    return Queue(items=state.store.queue(limit), **counts)
+    return Queue(items=state.store.queue(limit), last_seq=last_seq,
+                 last_action_id=last_action_id, **counts)
 
 
 @router.get("/alerts/counts", response_model=Counts)

@@ -188,3 +188,16 @@ def test_a_bad_threshold_shows_its_error_and_a_change_rolls_back(page: Page,
     page.locator("#thresholds-history li").last.get_by_role("button").click()
     expect(page.locator("#thresholds-history li")).to_have_count(3)
     expect(coast).to_have_value("45")
+
+
+def test_a_resolved_alert_stays_out_of_the_queue_when_fusion_updates_it(page: Page,
+                                                                         live: Live) -> None:
+    live.raise_alert(alert_event("a-000050", severity="high"))
+    live.store.resolve("a-000050", "olga", 1.0, "nuisance")
+    page.reload()
+    expect(page.locator("#feed-state")).to_have_text("live")
+    live.raise_alert(alert_event("a-000050", "update", 1010.0, severity="critical"))
+    live.raise_alert(alert_event("a-000051", t_s=1011.0))  # after it on the same feed
+    expect(page.locator('[data-alert="a-000051"]')).to_have_count(1)
+    expect(page.locator('[data-alert="a-000050"]')).to_have_count(0)
+    assert page.locator("body").get_attribute("data-alarms") is None  # no alarm either

@@ -62,6 +62,7 @@ def test_resolve_comment_queue_counts_and_filters(live: Live) -> None:
         queue = http.get("/api/v1/alerts/queue").json()
         assert [a["alert_id"] for a in queue["items"]] == ["a-000002", "a-000003", "a-000001"]
         assert (queue["unacknowledged"], queue["unresolved"]) == (3, 3)
+        assert (queue["last_seq"], queue["last_action_id"]) == (live.store.last_seq(), 0)
         comment = http.post("/api/v1/alerts/a-000002/comments", json={"text": "camera 4"})
         assert comment.status_code == 201 and comment.json()["by"] == "olga"
         resolved = http.post("/api/v1/alerts/a-000002/resolve",

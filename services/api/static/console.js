@@ -85,9 +85,9 @@ function renderDetail(record) {
   }
   if (record.origin) {
     const o = record.origin;
-    const kind = {observed: "observed", entered: "entered view (first seen, not where it began)",
-      unknown: "origin"}[originKind(o)];
-    fact(facts, "origin", `${kind}: x ${Math.round(o.x_m)} m, y ${Math.round(o.y_m)} m, ` +
+    const kind = {observed: "observed: ", entered: "entered view (first seen, not where it began): ",
+      unknown: ""}[originKind(o)];
+    fact(facts, "origin", `${kind}x ${Math.round(o.x_m)} m, y ${Math.round(o.y_m)} m, ` +
       `1σ ${Math.round(o.sigma_major_m)} × ${Math.round(o.sigma_minor_m)} m at ${utc(o.t_s)}`);
   }
   fact(facts, "towers", (record.towers || []).join(", "));
@@ -189,10 +189,14 @@ function beep() {
   } catch (err) { console.warn("no sound:", err); }
 }
 
-function onAlertEvent(message) {
+async function onAlertEvent(message) {
   const event = JSON.parse(message.data);
-  const known = alerts.get(event.alert_id) ||
-    {first_t_s: event.t_s, acked: false, workflow: "new", status: "open"};
+  let known = alerts.get(event.alert_id);
+  if (!known && event.event !== "new") {
+    // an alert this page has not loaded (resolved before it opened, say): ask the store
+    known = keep(await getJson(`/alerts/${encodeURIComponent(event.alert_id)}`));
+  }
+  known = known || {first_t_s: event.t_s, acked: false, workflow: "new", status: "open"};
   const status = known.status === "resolved" ? "resolved"
     : event.event === "closed" ? "closed" : "open";
   const merged = {...known, ...event, status};
@@ -290,21 +294,24 @@ async function start() {
   const site = await getJson("/site");
   document.getElementById("site-name").textContent = site.name;
   drawSite(site);
-  let after = 0;
-  for (const a of (await getJson("/alerts/queue?limit=200")).items) {
+  const queue = await getJson("/alerts/queue?limit=200");
+  for (const a of queue.items) {
     keep(a);
-    after = Math.max(after, a.last_seq);
     if (a.severity === "critical") criticalSeen.add(a.alert_id);   // not news: no alarm
   }
   renderQueue();
   showWho();
   await refreshCounts();
   const feed = document.getElementById("feed-state");
-  const source = new EventSource(`${API}/alerts/stream?after=${after}`);
+  // the feeds from where the queue was read: nothing missed, nothing older replayed
+  const source = new EventSource(`${API}/alerts/stream?after=${queue.last_seq}`);
   source.onopen = () => { feed.textContent = "live"; feed.className = "feed live"; };
   source.onerror = () => { feed.textContent = "reconnecting…"; feed.className = "feed down"; };
-  source.onmessage = onAlertEvent;
-  const actions = new EventSource(`${API}/alerts/actions/stream`);
+  let inOrder = Promise.resolve();   // one event at a time, in the feed's order
+  source.onmessage = (m) => {
+    inOrder = inOrder.then(() => onAlertEvent(m)).catch(console.error);
+  };
+  const actions = new EventSource(`${API}/alerts/actions/stream?after=${queue.last_action_id}`);
   actions.addEventListener("action", (m) => onAction(m).catch(console.error));
   poll(async () => {
     const towers = (await getJson("/towers")).items;
