@@ -11,6 +11,7 @@ display). Artists carry ``gid`` s (``points``, ``current``, ``recommended``, ``l
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -123,6 +124,11 @@ def roc_figure(points: Sequence[PointResult], *, recommended: PointResult | None
     ax.legend(loc="lower right", fontsize="small")
     ax.set_title(title or "Threshold sweep")
     if tied:
+        spots = Counter((p.false_alerts_per_km_day, p.pd) for p in points if p.pd is not None)
+        for (x, y), count in spots.items():
+            if count > 1:
+                ax.annotate(f"{count} points here", (x, y), textcoords="offset points",
+                            xytext=(8, -14), fontsize="small", gid="tied")
         _tie_panels(fig, points, recommended)
     fig.tight_layout()
     return fig

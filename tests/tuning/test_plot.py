@@ -52,6 +52,8 @@ def test_tied_points_get_time_to_alert_and_origin_error_panels(tmp_path: Path) -
     assert has_ties(tied) and not has_ties(POINTS)
     fig = save_roc_png(tmp_path / "tied.png", tied, recommended=tied[0])
     assert len(fig.axes) == 3
+    assert [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "tied"] == [
+        "3 points here"]
     lines = {line.get_gid(): line for ax in fig.axes for line in ax.get_lines()
              if line.get_gid()}
     assert lines["time_to_alert"].get_xydata().tolist() == [[0.0, 51.0], [0.1, 165.0],

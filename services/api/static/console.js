@@ -7,6 +7,14 @@ const criticalSeen = new Set();
 let selectedId = null;
 let lastTracks = {tracks: []};
 
+let clockT = null;
+function showClock(t_s, fromTracks) {
+  // the simulated (data) clock: the tracks snapshot's time; before any, the newest alert time
+  if (t_s == null || (!fromTracks && clockT !== null && t_s <= clockT)) return;
+  clockT = t_s;
+  document.getElementById("sim-clock").textContent = `sim time ${utc(t_s, true)}`;
+}
+
 function trackOf(id) { return alerts.get(id)?.track_id || null; }
 
 function keep(record) {
@@ -199,6 +207,7 @@ async function onAlertEvent(message) {
   known = known || {first_t_s: event.t_s, acked: false, workflow: "new", status: "open"};
   const status = known.status === "resolved" ? "resolved"
     : event.event === "closed" ? "closed" : "open";
+  showClock(event.t_s);
   const merged = {...known, ...event, status};
   delete merged.event; delete merged.t_s;
   alerts.set(event.alert_id, merged);
@@ -297,6 +306,7 @@ async function start() {
   const queue = await getJson("/alerts/queue?limit=200");
   for (const a of queue.items) {
     keep(a);
+    showClock(a.last_t_s);
     if (a.severity === "critical") criticalSeen.add(a.alert_id);   // not news: no alarm
   }
   renderQueue();
@@ -322,8 +332,7 @@ async function start() {
   poll(async () => {
     lastTracks = await getJson("/tracks");
     drawTracks(lastTracks, trackOf(selectedId));
-    if (lastTracks.t_s) document.getElementById("sim-clock").textContent =
-      `sim time ${utc(lastTracks.t_s, true)}`;
+    showClock(lastTracks.t_s, true);
   }, 1000);
 }
 
