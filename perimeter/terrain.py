@@ -40,7 +40,7 @@ class Dem(BaseModel):
     x0_m: float
     y0_m: float
     cell_m: Annotated[float, Field(gt=0.0, le=10_000.0)]
-    heights_m: Annotated[list[list[float]], Field(min_length=2)]
+    heights_m: Annotated[list[list[float]], Field(min_length=2, repr=False)]
 
     @field_validator("heights_m")
     @classmethod
@@ -137,7 +137,7 @@ class Horizon:
     elevation tangent to the ground nearer than each range bin (curvature included)."""
 
     def __init__(self, dem: Dem, x_m: float, y_m: float, eye_height_m: float,
-                 az_step_deg: float = 0.25, range_step_m: float | None = None) -> None:
+                 az_step_deg: float = 0.5, range_step_m: float | None = None) -> None:
         self.x_m, self.y_m = float(x_m), float(y_m)
         self.eye_z_m = float(dem.ground_m(x_m, y_m)) + eye_height_m
         self.dem = dem
@@ -154,38 +154,17 @@ class Horizon:
         tan = (dem.ground_m(px, py) - curvature_drop_m(r) - self.eye_z_m) / r
         steepest = np.maximum.accumulate(tan, axis=1)
         # column k: the steepest over the first k samples (none for k = 0)
-        self._tan = np.concatenate([np.full((len(az), 1), -np.inf), steepest],
-                                   axis=1).astype(np.float32)
+        self._tan = np.concatenate([np.full((len(az), 1), -np.inf), steepest], axis=1)
+        self._alone: HorizonStack | None = None
 
     def hidden_m(self, x_m: FloatArray, y_m: FloatArray) -> FloatArray:
         """Height above the ground at ``(x_m, y_m)`` below which a point is hidden from this
         viewpoint (<= 0: the ground itself is in view). Ground within half a range step of
         the point does not hide it."""
-        x, y = np.asarray(x_m, dtype=np.float64), np.asarray(y_m, dtype=np.float64)
-        dx, dy = x - self.x_m, y - self.y_m
-        rng_m = np.hypot(dx, dy)
-        u = np.mod(np.degrees(np.arctan2(dx, dy)), 360.0) / self.az_step_deg
-        a0 = np.floor(u).astype(np.intp)
-        w = u - a0
-        n_az = self._tan.shape[0]
-        k = np.clip(np.floor(rng_m / self.range_step_m - 0.5).astype(np.intp), 0,
-                    self._tan.shape[1] - 1)
-        t0 = self._tan[a0 % n_az, k].astype(np.float64)
-        t1 = self._tan[(a0 + 1) % n_az, k].astype(np.float64)
-        with np.errstate(invalid="ignore"):  # -inf on both neighbours: nothing in front
-            steepest = np.where(np.isfinite(t0) & np.isfinite(t1), t0 * (1.0 - w) + t1 * w,
-                                np.maximum(t0, t1))
-        # the ground just in front of the point, finer than the cached range bins
-        for back_m in self._near_m:
-            s = np.clip(1.0 - back_m / np.maximum(rng_m, 1e-9), 0.0, 1.0)
-            r_near = rng_m * s
-            z_near = self.dem.ground_m(self.x_m + dx * s, self.y_m + dy * s)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                near = (z_near - curvature_drop_m(r_near) - self.eye_z_m) / r_near
-            steepest = np.where(r_near > 0.0, np.fmax(steepest, near), steepest)
-        sightline = self.eye_z_m + rng_m * steepest + curvature_drop_m(rng_m)
-        hidden = np.where(np.isfinite(steepest), sightline - self.dem.ground_m(x, y), -np.inf)
-        return np.asarray(hidden, dtype=np.float64)
+        x = np.asarray(x_m, dtype=np.float64)
+        if self._alone is None:
+            self._alone = HorizonStack([self])
+        return self._alone.hidden_m(np.zeros(x.shape, dtype=np.intp), x, y_m)
 
     def elevation_deg(self, x_m: FloatArray, y_m: FloatArray,
                       above_ground_m: FloatArray | float) -> FloatArray:
@@ -194,6 +173,65 @@ class Horizon:
         rng_m = np.maximum(np.hypot(x - self.x_m, y - self.y_m), 1e-9)
         z = self.dem.ground_m(x, y) + above_ground_m - curvature_drop_m(rng_m)
         return np.asarray(np.degrees(np.arctan2(z - self.eye_z_m, rng_m)), dtype=np.float64)
+
+
+class HorizonStack:
+    """Several viewpoints' horizons over one DEM, looked up together (one call for all the
+    tower-target pairs of a batch, whichever tower each belongs to)."""
+
+    def __init__(self, horizons: list[Horizon]) -> None:
+        first = horizons[0]
+        self.dem = first.dem
+        self.az_step_deg, self.range_step_m = first.az_step_deg, first.range_step_m
+        self.near_m = first._near_m
+        self.n_az = first._tan.shape[0]
+        n_r = max(h._tan.shape[1] for h in horizons)
+        # beyond a viewpoint's farthest bin the DEM's edge is held: its last column holds
+        self.tan = np.concatenate([np.pad(h._tan, ((0, 0), (0, n_r - h._tan.shape[1])),
+                                          mode="edge") for h in horizons])
+        self.eye = np.array([[h.x_m, h.y_m, h.eye_z_m] for h in horizons])
+
+    def hidden_m(self, view_i: npt.NDArray[np.intp], x_m: FloatArray,
+                 y_m: FloatArray) -> FloatArray:
+        """Height above the ground at ``(x_m, y_m)`` below which each point is hidden from
+        viewpoint ``view_i`` (same shapes; <= 0: in view)."""
+        x, y = np.asarray(x_m, dtype=np.float64), np.asarray(y_m, dtype=np.float64)
+        ex, ey, ez = (self.eye[view_i, j] for j in range(3))
+        dx, dy = x - ex, y - ey
+        rng_m = np.hypot(dx, dy)
+        u = np.mod(np.degrees(np.arctan2(dx, dy)), 360.0) / self.az_step_deg
+        a0 = np.floor(u).astype(np.intp)
+        w = u - a0
+        k = np.clip(np.floor(rng_m / self.range_step_m - 0.5).astype(np.intp), 0,
+                    self.tan.shape[1] - 1)
+        base = view_i * self.n_az
+        t0 = self.tan[base + a0 % self.n_az, k]
+        t1 = self.tan[base + (a0 + 1) % self.n_az, k]
+        with np.errstate(invalid="ignore"):  # -inf on both neighbours: nothing in front
+            steepest = np.where(np.isfinite(t0) & np.isfinite(t1), t0 * (1.0 - w) + t1 * w,
+                                np.maximum(t0, t1))
+        # the ground just in front of the point, finer than the cached range bins, and the
+        # ground under it: one bilinear lookup for all three
+        s = np.stack([np.clip(1.0 - b / np.maximum(rng_m, 1e-9), 0.0, 1.0)
+                      for b in self.near_m] + [np.ones_like(rng_m)])
+        z = self.dem.ground_m(ex + dx * s, ey + dy * s)
+        r_near = rng_m * s[:-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            near = (z[:-1] - curvature_drop_m(r_near) - ez) / r_near
+        near = np.where(r_near > 0.0, near, -np.inf).max(axis=0)
+        steepest = np.fmax(steepest, near)
+        sightline = ez + rng_m * steepest + curvature_drop_m(rng_m)
+        hidden = np.where(np.isfinite(steepest), sightline - z[-1], -np.inf)
+        return np.asarray(hidden, dtype=np.float64)
+
+    def elevation_deg(self, view_i: npt.NDArray[np.intp], x_m: FloatArray, y_m: FloatArray,
+                      above_ground_m: FloatArray) -> FloatArray:
+        """Elevation angles from viewpoints ``view_i`` to points ``above_ground_m`` over the
+        ground at ``(x_m, y_m)``."""
+        ex, ey, ez = (self.eye[view_i, j] for j in range(3))
+        rng_m = np.maximum(np.hypot(x_m - ex, y_m - ey), 1e-9)
+        z = self.dem.ground_m(x_m, y_m) + above_ground_m - curvature_drop_m(rng_m)
+        return np.asarray(np.degrees(np.arctan2(z - ez, rng_m)), dtype=np.float64)
 
 
 def _smoothstep(u: FloatArray) -> FloatArray:

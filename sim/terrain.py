@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter.site import Site
-from perimeter.terrain import Dem, Horizon
+from perimeter.terrain import Dem, Horizon, HorizonStack
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -106,6 +106,7 @@ class Terrain:
                       for _, poly in self.zones]
         self.dem = site.elevation
         self._horizons: dict[tuple[float, float, float], Horizon] = {}
+        self._stacks: dict[tuple[bytes, bytes], HorizonStack] = {}
 
     def horizon(self, x_m: float, y_m: float, eye_height_m: float) -> Horizon | None:
         """The cached horizon of a viewpoint ``eye_height_m`` above the ground (no DEM: None)."""
@@ -122,6 +123,15 @@ class Terrain:
             return np.zeros(xy.shape[:-1])
         return self.dem.ground_m(xy[..., 0], xy[..., 1])
 
+    def _stack(self, tower_xy: FloatArray, tower_h_m: FloatArray) -> HorizonStack:
+        """The towers' horizons stacked for one lookup (kept for the tower set)."""
+        key = (tower_xy.tobytes(), tower_h_m.tobytes())
+        if self._stacks.get(key) is None:
+            horizons = [self.horizon(float(x), float(y), float(h))
+                        for (x, y), h in zip(tower_xy, tower_h_m, strict=True)]
+            self._stacks[key] = HorizonStack([h for h in horizons if h is not None])
+        return self._stacks[key]
+
     def elevation_deg(self, tower_xy: FloatArray, tower_h_m: FloatArray,
                       tower_i: npt.NDArray[np.intp], xy: FloatArray,
                       above_ground_m: FloatArray) -> FloatArray:
@@ -131,29 +141,18 @@ class Terrain:
             rng_m = np.hypot(xy[:, 0] - tower_xy[tower_i, 0], xy[:, 1] - tower_xy[tower_i, 1])
             flat = np.degrees(np.arctan2(above_ground_m - tower_h_m[tower_i], rng_m))
             return np.asarray(flat, dtype=np.float64)
-        out = np.zeros(len(tower_i))
-        for t in np.unique(tower_i).tolist():
-            mine = tower_i == t
-            hor = self.horizon(tower_xy[t, 0], tower_xy[t, 1], tower_h_m[t])
-            assert hor is not None
-            out[mine] = hor.elevation_deg(xy[mine, 0], xy[mine, 1], above_ground_m[mine])
-        return out
+        return self._stack(tower_xy, tower_h_m).elevation_deg(tower_i, xy[:, 0], xy[:, 1],
+                                                              above_ground_m)
 
     def hidden_share(self, tower_xy: FloatArray, tower_h_m: FloatArray,
                      tower_i: npt.NDArray[np.intp], x_m: FloatArray, y_m: FloatArray,
                      height_m: FloatArray) -> FloatArray:
         """Share of each target (``height_m`` tall at ``(x_m, y_m)``) that the ground hides
         from tower ``tower_i``: 0 in view, 1 in dead ground; flat arrays of one length."""
-        out = np.zeros(len(tower_i))
-        if self.dem is None:
-            return out
-        for t in np.unique(tower_i).tolist():
-            mine = tower_i == t
-            hor = self.horizon(tower_xy[t, 0], tower_xy[t, 1], tower_h_m[t])
-            assert hor is not None
-            hidden = hor.hidden_m(x_m[mine], y_m[mine])
-            out[mine] = np.clip(hidden / height_m[mine], 0.0, 1.0)
-        return out
+        if self.dem is None or len(tower_i) == 0:
+            return np.zeros(len(tower_i))
+        hidden = self._stack(tower_xy, tower_h_m).hidden_m(tower_i, x_m, y_m)
+        return np.asarray(np.clip(hidden / height_m, 0.0, 1.0), dtype=np.float64)
 
     def paths(self, tower_xy: FloatArray, tower_h_m: FloatArray, target_xy: FloatArray,
               target_h_m: FloatArray, wanted: BoolArray | None = None,
