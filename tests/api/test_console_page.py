@@ -83,6 +83,10 @@ def test_page_loads_with_legend_towers_tracks_and_the_simulated_clock(page: Page
     live.bus.publish(Message(topics.tower_status("T05"), json.dumps(
         {"tower_id": "T05", "state": "offline"}).encode(), retain=True))
     expect(page.locator("[data-tower-row=T05] .state")).to_have_text("offline")
+    for t_s, tower in ((1000.0, "T05"), (1000.5, "T06"), (1030.0, "T06")):  # T05 goes quiet
+        report = {"tower_id": tower, "sensor": "thermal", "seq": int(t_s), "t_s": t_s}
+        live.bus.publish(Message(topics.sensor(tower, "thermal"), json.dumps(report).encode()))
+    expect(page.locator("[data-tower-row=T05] td").nth(2)).to_have_text("silent 30 s")
     for i in range(3):  # a walker: its icon and its trail
         tracks(live, 1768514400.0 + i, 3000.0 - 100 * i)
         expect(page.locator("#sim-clock")).to_have_text(

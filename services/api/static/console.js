@@ -83,9 +83,12 @@ function renderDetail(record) {
   fact(facts, "state", record.workflow === "resolved"
     ? `resolved: ${record.disposition} by ${record.resolved_by}`
     : `${record.status} · ${record.workflow}${record.acked ? ` by ${record.acked_by}` : ""}`);
-  fact(facts, "class", record.class_confidence > 0
+  const fault = record.class === "tower_fault";
+  fact(facts, "class", record.class_confidence > 0 && !fault
     ? `${record.class} (${Math.round(100 * record.class_confidence)}% sure)` : record.class);
-  if (record.status === "open") fact(facts, "confidence", `${Math.round(100 * record.confidence)}%`);
+  if (record.status === "open" && !fault) {
+    fact(facts, "confidence", `${Math.round(100 * record.confidence)}%`);
+  }
   fact(facts, "close reason", record.reason);
   fact(facts, "fault", record.fault);
   if (record.position) {

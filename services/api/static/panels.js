@@ -1,8 +1,15 @@
 // Side panels: tower health, and the thresholds (edit, see the API's error, history, roll back).
 "use strict";
 
-function feedCell(feed) {
+const SILENT_AFTER_S = 5;
+
+function feedCell(feed, newest_t_s) {
   if (!feed) return element("td", {class: "muted"}, "–");
+  const behind_s = newest_t_s - (feed.last_report_t_s ?? newest_t_s);
+  if (behind_s > SILENT_AFTER_S) {   // its rate is of reports long gone: say it is silent
+    return element("td", {class: "state offline", title: `last report ${utc(feed.last_report_t_s, true)}`},
+      `silent ${Math.round(behind_s)} s`);
+  }
   const rate = feed.rate_hz === null ? "–" : `${feed.rate_hz.toFixed(1)} Hz`;
   const loss = feed.loss_ratio > 0 ? ` · ${(100 * feed.loss_ratio).toFixed(1)}% lost` : "";
   return element("td", {title: `last report ${utc(feed.last_report_t_s, true)}`}, rate + loss);
@@ -11,13 +18,15 @@ function feedCell(feed) {
 function renderTowers(towers) {
   const body = document.querySelector("#towers tbody");
   body.replaceChildren();
+  const newest_t_s = Math.max(...towers.flatMap((t) => Object.values(t.feeds || {}))
+    .map((f) => f.last_report_t_s ?? -Infinity));
   for (const t of towers) {
     const broken = Object.entries(t.sensors || {}).filter(([, s]) => s && s.state !== "ok")
       .map(([name, s]) => `${name} ${s.state}${s.detail ? ": " + s.detail : ""}`);
     const state = element("td", {class: `state ${t.state}`}, t.state,
       broken.length ? element("small", {}, ` (${broken.join("; ")})`) : null);
     body.append(element("tr", {"data-tower-row": t.tower_id}, element("td", {}, t.tower_id),
-      state, feedCell(t.feeds.thermal), feedCell(t.feeds.acoustic)));
+      state, feedCell(t.feeds.thermal, newest_t_s), feedCell(t.feeds.acoustic, newest_t_s)));
   }
 }
 
