@@ -129,3 +129,14 @@ def test_the_monitor_keeps_only_site_towers() -> None:
                                                   t_s=1.0))
     assert monitor.on_report(SensorReport(tower_id="T01", sensor="thermal", seq=0, t_s=1.0))
     assert list(monitor.snapshot()) == ["T01"]
+
+
+@pytest.mark.integration
+def test_a_status_on_another_towers_topic_is_refused(live: Live) -> None:
+    payload = json.dumps({"tower_id": "T02", "state": "offline"}).encode()
+    live.bus.publish(Message(topics.tower_status("T01"), payload, retain=True))
+    with live.client() as http:
+        towers = {t["tower_id"]: t for t in http.get("/api/v1/towers").json()["items"]}
+        metrics = http.get("/metrics").text
+    assert towers["T02"]["state"] == "unknown" and towers["T01"]["state"] == "unknown"
+    assert 'perimeter_messages_rejected_total{reason="bad_payload",service="api"} 1.0' in metrics
