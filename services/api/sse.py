@@ -4,7 +4,7 @@ wake-up (or the poll interval), until the server stops or the client leaves."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -32,7 +32,7 @@ async def follow(state: ApiState, request: Request, cursor: int, what: str,
             if await request.is_disconnected():
                 return  # else a quiet stream would poll for a gone client forever
             token = waker.token()
-            found = await _shared_fetch(state, what, fetch, cursor)
+            found = await run_in_threadpool(fetch, cursor, STREAM_BATCH)
             for item in found:
                 cursor, event = send(item)
                 yield event
@@ -40,14 +40,3 @@ async def follow(state: ApiState, request: Request, cursor: int, what: str,
                 await waker.wait(token, POLL_S)
     finally:
         state.metrics.sse_clients.dec()
-
-
-async def _shared_fetch(state: ApiState, what: str, fetch: Callable[[int, int], Sequence[T]],
-                        cursor: int) -> Sequence[T]:
-    """``fetch(cursor, STREAM_BATCH)``, asked of the store once per store version for all the
-    streams at the same cursor (those at the head of the feed, woken by the same event)."""
-    async def ask() -> Sequence[object]:
-        return await run_in_threadpool(fetch, cursor, STREAM_BATCH)
-
-    found = await state.feeds.get((what, cursor), state.store.version(), ask)
-    return cast("Sequence[T]", found)

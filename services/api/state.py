@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from perimeter.bus import Bus
 from perimeter.config import ApiSettings
@@ -12,7 +12,7 @@ from perimeter.site import Site
 from perimeter.store import AlertStore
 from services.api.live import LiveView
 from services.api.metrics import ApiMetrics
-from services.api.page_cache import PageCache, SharedFetches
+from services.api.page_cache import PageCache
 from services.api.tuning import ThresholdsKeeper
 
 
@@ -31,8 +31,6 @@ class ApiState:
     pages: PageCache
     stopping: threading.Event
     """Set when the server begins to shut down: live streams end."""
-    feeds: SharedFetches = field(default_factory=SharedFetches)
-    """What live streams fetched, by feed and cursor, while the store is unchanged."""
 
     def token_matches(self, presented: str) -> bool:
         """Constant-time comparison with ``PERIMETER_API_TOKEN``; False when none is set."""

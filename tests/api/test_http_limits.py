@@ -9,12 +9,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from conftest import Live, alert_event, served
+from conftest import Live, served
 
 from perimeter.bus import InMemoryBus
 from perimeter.config import ApiSettings
@@ -136,26 +135,3 @@ def test_a_slow_but_steady_request_is_served(settings: ApiSettings, store: Alert
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         sock.settimeout(5.0)
         assert sock.recv(4096).startswith(b"HTTP/1.1 200")
-
-
-def test_streams_at_the_head_share_one_store_query(live: Live) -> None:
-    calls: list[int] = []
-    real = live.store.events_after
-
-    def counted(seq: int, limit: int = 500) -> Any:
-        calls.append(seq)
-        return real(seq, limit)
-
-    live.store.events_after = counted  # type: ignore[method-assign]
-    with ExitStack() as streams:
-        http = streams.enter_context(live.client())
-        lines = []
-        for _ in range(20):
-            stream = streams.enter_context(http.stream("GET", "/api/v1/alerts/stream"))
-            lines.append(stream.iter_lines())
-            assert next(lines[-1]).startswith(":")
-        calls.clear()
-        live.raise_alert(alert_event("a-000042"))
-        for stream_lines in lines:
-            assert any('"a-000042"' in line for line in stream_lines)
-    assert len(calls) <= 2, f"{len(calls)} store queries for one event to 20 streams"
