@@ -4,7 +4,10 @@ Fusion runs on data time, which only reports move. When they stop (a simulation 
 lost its network) data time would stand still: tracks never coast out, their alerts never close,
 silent towers are never found. :class:`IdleClock` estimates how far data time has gone on: the
 last data time plus the wall time since, at the rate data time was seen to run against the wall
-clock (``--speed`` of a simulation), bounded by :attr:`IdleClock.max_ahead_s`. The service
+clock (``--speed`` of a simulation), bounded by :attr:`IdleClock.max_ahead_s`. It is
+deliberately late: it starts only after :attr:`IdleClock.idle_after_s` of wall time without a
+report and counts only the wall time after that, so a stall of the pipeline (a loaded machine,
+a slow broker) shorter than that moves nothing, and a longer one less than it lasted. The service
 passes it to :meth:`perimeter.fusion.runner.FusionRunner.idle` only while it is listening
 (its broker link up and past the grace after a reconnect, see
 :class:`~perimeter.link_watch.LinkWatch`), and wall time counts only from the last moment it
@@ -20,11 +23,11 @@ from collections import deque
 class IdleClock:
     """Extrapolates data time from ``(wall, data)`` samples; all times in seconds."""
 
-    def __init__(self, *, idle_after_s: float = 1.0, window_s: float = 30.0,
+    def __init__(self, *, idle_after_s: float = 3.0, window_s: float = 30.0,
                  max_ahead_s: float = 600.0, rate_bounds: tuple[float, float] = (0.1, 1e4),
                  min_span_s: float = 0.5, reconnect_grace_s: float = 0.0) -> None:
         self.idle_after_s = idle_after_s
-        """Wall time without data time moving before the clock runs on its own."""
+        """Wall time without data time moving before the clock runs on its own (not counted)."""
         self.window_s = window_s
         """Wall time over which the rate of data time is measured."""
         self.max_ahead_s = max_ahead_s
@@ -76,4 +79,4 @@ class IdleClock:
         idle_s = wall_s - max(last_wall_s, self._held_wall_s + self.reconnect_grace_s)
         if idle_s < self.idle_after_s:
             return None
-        return last_data_s + min(self.rate() * idle_s, self.max_ahead_s)
+        return last_data_s + min(self.rate() * (idle_s - self.idle_after_s), self.max_ahead_s)
