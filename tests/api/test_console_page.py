@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,8 +94,21 @@ def test_page_loads_with_legend_towers_tracks_and_the_simulated_clock(page: Page
             f"sim time 2026-01-15 22:00:0{i} UTC")
     expect(page.locator("[data-track=k-000001]")).to_have_text("P")
     expect(page.locator("[data-trail=k-000001]")).to_have_count(1)
-    page.mouse.wheel(0, -400)  # zoom in: Leaflet's own zoom and pan work on the local frame
     shot(page, "console-loaded.png")
+    before_px = tower_span_px(page)
+    page.click(".leaflet-control-zoom-in")  # Leaflet's zoom on the local frame: towers spread
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while tower_span_px(page) < 1.5 * before_px:
+        assert time.monotonic() < deadline, "zooming in did not spread the towers"
+        page.wait_for_timeout(100)
+
+
+def tower_span_px(page: Page) -> float:
+    """Screen distance between towers T01 and T12."""
+    a = page.locator("[data-tower=T01]").bounding_box()
+    b = page.locator("[data-tower=T12]").bounding_box()
+    assert a is not None and b is not None
+    return float(abs(b["y"] - a["y"]) + abs(b["x"] - a["x"]))
 
 
 def test_new_alarm_ack_and_resolve_as_the_logged_in_operator(page: Page, live: Live) -> None:
