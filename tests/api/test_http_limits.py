@@ -62,10 +62,15 @@ def test_streams_beyond_the_cap_get_503(settings: ApiSettings, store: AlertStore
         assert "PERIMETER_SSE_MAX_CLIENTS" in refused.json()["error"]["message"]
         assert 'perimeter_sse_clients 2.0' in http.get("/metrics").text
     with served(capped, store, InMemoryBus(), free_port()) as live, live.client() as http:
-        for _ in range(3):  # each closed stream gives its slot back
+
+        def opens() -> bool:
             with http.stream("GET", "/api/v1/alerts/stream") as stream:
-                assert stream.status_code == 200
-        wait_until(lambda: 'perimeter_sse_clients 0.0' in http.get("/metrics").text, 5.0)
+                return stream.status_code == 200
+
+        for _ in range(5):  # a closed stream gives its slot back (within the poll, 1 s)
+            assert wait_until(opens, 10.0, step_s=0.2)
+        assert wait_until(lambda: 'perimeter_sse_clients 0.0' in http.get("/metrics").text,
+                          10.0)
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/api/v1/alerts", "/api/v1/towers",
