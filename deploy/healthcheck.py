@@ -23,9 +23,13 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import SecretStr
 
 from perimeter import topics
-from perimeter.config import ApiSettings, MqttSettings
+from perimeter.access import tower_password
+from perimeter.config import ApiSettings, MqttSettings, SimSettings
+from perimeter.site import load_site
+from sim.scenario import load_scenario
 
 
 class UnhealthyError(Exception):
@@ -116,10 +120,24 @@ def api_url(settings: ApiSettings) -> str:
     return f"http://{host}:{settings.api_port}/healthz"
 
 
+def sim_probe_settings() -> MqttSettings:
+    """The simulation's broker login for its probe: with a towers' secret, the first site
+    tower's own login (every login may read tower statuses); else the settings' login."""
+    settings = SimSettings()
+    if settings.tower_secret is None:
+        return settings
+    site = (load_site(settings.site) if settings.site
+            else load_scenario(settings.scenario).site_model)
+    tower_id = site.towers[0].id
+    password = tower_password(settings.tower_secret.get_secret_value(), tower_id)
+    return settings.model_copy(update={"mqtt_username": tower_id,
+                                       "mqtt_password": SecretStr(password)})
+
+
 def probe(service: str, timeout_s: float) -> str:
     """Run one service's probe; the healthy detail, or :class:`UnhealthyError`."""
     if service == "sim":
-        state = retained_state(MqttSettings(), topics.TOWER_WILDCARD, _is_tower_status,
+        state = retained_state(sim_probe_settings(), topics.TOWER_WILDCARD, _is_tower_status,
                                frozenset({"online", "degraded"}), timeout_s)
         return f"a tower is {state}"
     if service == "fusion":

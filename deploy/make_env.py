@@ -2,9 +2,10 @@
 
     python3 deploy/make_env.py [--out .env] [--postgres] [--force]
 
-Every empty ``*_PASSWORD`` or ``*_TOKEN`` line gets its own ``secrets.token_urlsafe(24)``; other
-lines are copied as they are. ``--postgres`` also sets ``POSTGRES_PASSWORD`` and a matching
-``PERIMETER_DB_URL``, for ``docker compose --profile postgres``. Standard library only, so it
+Every empty ``*_PASSWORD``, ``*_TOKEN`` or ``*_SECRET`` line gets its own
+``secrets.token_urlsafe(24)``; other lines are copied as they are. ``--postgres`` also sets
+``POSTGRES_PASSWORD`` and a matching ``PERIMETER_DB_URL``, for ``docker compose --profile
+postgres``. Standard library only, so it
 runs before anything is installed.
 """
 
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SECRET_SUFFIXES = ("_PASSWORD", "_TOKEN")
+SECRET_SUFFIXES = ("_PASSWORD", "_TOKEN", "_SECRET")
 
 
 def filled(example: str, postgres: bool) -> str:

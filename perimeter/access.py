@@ -68,6 +68,18 @@ def generate_logins(tower_ids: list[str]) -> Logins:
     return Logins(_login(FUSION), _login(API), {tid: _login(tid) for tid in tower_ids})
 
 
+def tower_password(secret: str, tower_id: str) -> str:
+    """A tower's broker password derived from the towers' shared secret (compose): the hex
+    SHA-256 of ``"<secret>:<tower id>"``, as deploy/mosquitto/make-passwd.sh derives it."""
+    return hashlib.sha256(f"{secret}:{tower_id}".encode()).hexdigest()
+
+
+def derived_tower_login(secret: str, tower_id: str) -> Login:
+    """The login of ``tower_id`` under a towers' secret; its client id has a random part."""
+    return Login(tower_id, tower_password(secret, tower_id),
+                 f"{tower_id}-{secrets.token_hex(8)}")
+
+
 def load_tower_logins(path: str | Path) -> dict[str, Login]:
     """Tower logins saved by :meth:`Logins.save_towers`; ValueError naming what is wrong."""
     try:

@@ -44,6 +44,9 @@ class SimSettings(MqttSettings):
     scenario: str = "default"
     site: str | None = None
     speed: Annotated[float, Field(gt=0.0, le=10_000.0)] = 1.0
+    tower_secret: SecretStr | None = None
+    """The towers' shared secret (compose): each tower logs in as its id with the password
+    :func:`perimeter.access.tower_password` derives from it."""
     tower_logins_file: str | None = None
     """Each tower's own broker login (JSON, :func:`perimeter.access.load_tower_logins`);
     without, every tower uses ``mqtt_username`` and its tower id as client id."""

@@ -1,9 +1,10 @@
 """The tower publisher: the simulated towers on a real broker, one paho client per tower.
 
-Each tower's client id is the bare tower id (``T03``), which the broker ACL of deploy/mosquitto
-matches against the tower's topics; with ``tower_logins_file`` (``perimeter up``) each tower
-logs in with its own login and client id instead. Each carries the tower's last will (its
-retained ``offline`` status), so the broker itself announces a tower lost abruptly (``drop``).
+Without tower logins each tower uses the settings' login with the bare tower id (``T03``) as
+its client id. With ``tower_logins_file`` (``perimeter up``) or ``tower_secret`` (compose) each
+tower logs in as its own id, with a client id that has a random part. Each carries the tower's
+last will (its retained ``offline`` status), so the broker itself announces a tower lost
+abruptly (``drop``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 from paho.mqtt.enums import MQTTProtocolVersion as Proto
 
 from perimeter import topics
-from perimeter.access import Login, load_tower_logins
+from perimeter.access import Login, derived_tower_login, load_tower_logins
 from perimeter.bus import Message
 from perimeter.config import SimSettings
 from services.mqtt import MqttBus, MqttOptions
@@ -52,18 +53,27 @@ class MqttUplink:
         options = replace(MqttOptions.from_settings(self.settings, tower_id),
                           client_id=tower_id, prefer_mqtt5=self._mqtt5,
                           replay_window_s=REPLAY_WINDOW_S)
+        login = self._login(tower_id)
+        if login is not None:
+            options = replace(options, username=login.username, password=login.password,
+                              client_id=login.client_id)
+        bus = MqttBus(options, will=will)
+        bus.start(self.connect_timeout_s)
+        self._mqtt5 = bus.protocol == Proto.MQTTv5  # negotiate once, not once per tower
+        return bus
+
+    def _login(self, tower_id: str) -> Login | None:
+        """The tower's own login: from the logins file, derived from the towers' secret, or
+        None (every tower then uses the settings' shared login)."""
         if self._logins is not None:
             login = self._logins.get(tower_id)
             if login is None:
                 log.error("tower %s has no login in %s: the broker will refuse its "
                           "reports", tower_id, self.settings.tower_logins_file)
-            else:
-                options = replace(options, username=login.username, password=login.password,
-                                  client_id=login.client_id)
-        bus = MqttBus(options, will=will)
-        bus.start(self.connect_timeout_s)
-        self._mqtt5 = bus.protocol == Proto.MQTTv5  # negotiate once, not once per tower
-        return bus
+            return login
+        secret = self.settings.tower_secret
+        return None if secret is None else derived_tower_login(secret.get_secret_value(),
+                                                               tower_id)
 
     def attach(self, tower_id: str, will: Message) -> None:
         """The tower comes up: connect its client with ``will`` as the last will."""

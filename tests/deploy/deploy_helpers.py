@@ -18,14 +18,16 @@ import paho.mqtt.client as mqtt
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from perimeter.access import tower_password
 from services.broker import find_mosquitto, wait_listening
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 MOSQUITTO_DIR = REPO / "deploy" / "mosquitto"
 
-ROLE_PASSWORD_VARS = {"towers": "MQTT_TOWERS_PASSWORD", "fusion": "MQTT_FUSION_PASSWORD",
-                      "api": "MQTT_API_PASSWORD", "health": "MQTT_HEALTH_PASSWORD"}
+ROLE_PASSWORD_VARS = {"fusion": "MQTT_FUSION_PASSWORD", "api": "MQTT_API_PASSWORD",
+                      "health": "MQTT_HEALTH_PASSWORD"}
+TOWERS_SECRET_VAR = "MQTT_TOWERS_SECRET"
 
 _VAR = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
@@ -91,6 +93,7 @@ def make_password_file(path: Path, passwords: Mapping[str, str]) -> None:
     """Run the repository's make-passwd.sh with the role passwords in its environment."""
     env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
     env |= {ROLE_PASSWORD_VARS[role]: pw for role, pw in passwords.items()}
+    env[TOWERS_SECRET_VAR] = TEST_TOWERS_SECRET
     subprocess.run(["sh", str(MOSQUITTO_DIR / "make-passwd.sh"), str(path)], env=env,
                    check=True, capture_output=True, text=True)
 
@@ -120,9 +123,17 @@ def adapted_config(port: int, passwd: Path, data_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-TEST_PASSWORDS = {"towers": "towers: pass 1", "fusion": "fusion-$pw", "api": "api pw",
-                  "health": "health:pw"}
-"""Role passwords of the test brokers; spaces, ``:`` and ``$`` check make-passwd.sh's quoting."""
+TEST_PASSWORDS = {"fusion": "fusion-$pw", "api": "api pw", "health": "health:pw"}
+TEST_TOWERS_SECRET = "towers: secret $1"
+"""Service passwords and the towers' secret of the test brokers; spaces, ``:`` and ``$``
+check make-passwd.sh's quoting."""
+
+
+def password_of(login: str) -> str:
+    """The test broker's password of a service role or of a tower (derived from the secret)."""
+    if login in TEST_PASSWORDS:
+        return TEST_PASSWORDS[login]
+    return tower_password(TEST_TOWERS_SECRET, login)
 
 
 def free_port() -> int:

@@ -22,6 +22,8 @@ import pytest
 from deploy_helpers import REPO, free_port, read_env_file
 from requirements import unavailable
 
+from perimeter.access import tower_password
+
 pytestmark = pytest.mark.integration
 
 UP_TIMEOUT_S = 600.0
@@ -136,7 +138,7 @@ def test_an_anonymous_client_is_refused(stack: Compose) -> None:
 def test_a_tower_cannot_speak_for_another(stack: Compose) -> None:
     env = read_env_file(stack.env_file)
 
-    def delivered(tower_id: str, topic_tower: str) -> bool:
+    def delivered(tower_id: str, client_id: str, topic_tower: str) -> bool:
         marker = f"marker-{secrets.token_hex(4)}"
         sub = subprocess.Popen(
             ["docker", "compose", "--project-directory", str(REPO), "-p", stack.project,
@@ -145,15 +147,16 @@ def test_a_tower_cannot_speak_for_another(stack: Compose) -> None:
              "-t", f"perimeter/v1/towers/{topic_tower}/probe", "-W", "6", "-v"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(2.0)  # mosquitto_sub has no "subscribed" signal to wait on
-        stack.broker("mosquitto_pub", "-h", "127.0.0.1", "-u", "towers",
-                     "-P", env["MQTT_TOWERS_PASSWORD"], "-i", f"{tower_id}",
+        stack.broker("mosquitto_pub", "-h", "127.0.0.1", "-u", tower_id,
+                     "-P", tower_password(env["MQTT_TOWERS_SECRET"], tower_id), "-i", client_id,
                      "-t", f"perimeter/v1/towers/{topic_tower}/probe", "-m", marker, "-q", "1",
                      check=True)
         out, _ = sub.communicate(timeout=30)
         return marker in out
 
-    assert delivered("T01", "T01"), "a tower's own topic must get through (control)"
-    assert not delivered("T01", "T02")
+    assert delivered("T01", "T01-test", "T01"), "a tower's own topic must get through (control)"
+    assert not delivered("T01", "T01-test", "T02")
+    assert not delivered("T01", "T02", "T02"), "nor with the other tower's id as client id"
 
 
 def test_the_postgres_profile_stores_and_serves_alerts(stack: Compose) -> None:

@@ -27,6 +27,7 @@ import pytest
 from deploy_helpers import (
     REPO,
     TEST_PASSWORDS,
+    TEST_TOWERS_SECRET,
     Client,
     RepoBroker,
     free_port,
@@ -44,6 +45,7 @@ pytestmark = pytest.mark.integration
 PYTHON_SERVICES = ("sim", "fusion", "api")
 API_TOKEN = "e2e-token"
 COMPOSE_VARS = {**{f"MQTT_{role.upper()}_PASSWORD": pw for role, pw in TEST_PASSWORDS.items()},
+                "MQTT_TOWERS_SECRET": TEST_TOWERS_SECRET,
                 "PERIMETER_API_TOKEN": API_TOKEN, "PERIMETER_SPEED": "20"}
 ALERT_TIMEOUT_S = 120.0
 

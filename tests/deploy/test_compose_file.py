@@ -16,12 +16,15 @@ from deploy_helpers import (
     MOSQUITTO_DIR,
     REPO,
     ROLE_PASSWORD_VARS,
+    TOWERS_SECRET_VAR,
     MissingVariableError,
     interpolate,
     load_compose,
     read_env_file,
     service_environment,
 )
+
+from perimeter.site import load_site
 
 # The Compose Specification's JSON Schema (draft-07), vendored: see tests/deploy/README.md.
 SCHEMA = Path(__file__).with_name("compose-spec.json")
@@ -143,16 +146,19 @@ def test_each_service_logs_in_with_its_own_role(compose: dict[str, Any],
                                                 generated_env: dict[str, str]) -> None:
     services = compose["services"]
     broker_env = service_environment(services["mosquitto"], generated_env)
-    assert set(broker_env) == set(ROLE_PASSWORD_VARS.values())
+    assert set(broker_env) == {*ROLE_PASSWORD_VARS.values(), TOWERS_SECRET_VAR, "MQTT_TOWER_IDS"}
+    site_towers = [t.id for t in load_site("western-heights").towers]
+    assert broker_env["MQTT_TOWER_IDS"].split() == site_towers
     acl_users = re.findall(r"^user (\S+)$", (MOSQUITTO_DIR / "acl").read_text(), re.MULTILINE)
-    script = (MOSQUITTO_DIR / "make-passwd.sh").read_text()
-    for name in PYTHON_SERVICES:
+    for name in ("fusion", "api"):
         env = service_environment(services[name], generated_env)
         role = env["PERIMETER_MQTT_USERNAME"]
-        assert role in acl_users and f"add_user {role} {ROLE_PASSWORD_VARS[role]}" in script
+        assert role == name and role in acl_users
         assert env["PERIMETER_MQTT_PASSWORD"] == broker_env[ROLE_PASSWORD_VARS[role]]
         assert env["PERIMETER_BROKER_URL"] == "mqtt://mosquitto:1883"
-    assert "PERIMETER_CLIENT_ID" not in service_environment(services["sim"], generated_env)
+    sim = service_environment(services["sim"], generated_env)
+    assert "PERIMETER_MQTT_USERNAME" not in sim and "PERIMETER_CLIENT_ID" not in sim
+    assert sim["PERIMETER_TOWER_SECRET"] == broker_env[TOWERS_SECRET_VAR]
 
 
 def test_fusion_and_api_share_the_database_volume(compose: dict[str, Any],

@@ -14,10 +14,12 @@ import pytest
 from deploy_helpers import (
     REPO,
     TEST_PASSWORDS,
+    TEST_TOWERS_SECRET,
     Client,
     RepoBroker,
     free_port,
     mosquitto_version,
+    password_of,
     repo_broker,
 )
 from requirements import unavailable
@@ -69,7 +71,7 @@ def run(monkeypatch: pytest.MonkeyPatch,
 
 def publish_retained(broker: RepoBroker, role: str, client_id: str, topic: str,
                      payload: bytes) -> None:
-    client = Client(broker.port, role, TEST_PASSWORDS[role], client_id)
+    client = Client(broker.port, role, password_of(role), client_id)
     assert not client.connect().is_failure
     assert client.publish(topic, payload, retain=True) in {"Success", "No matching subscribers"}
     client.close()
@@ -88,12 +90,15 @@ def test_fusion_is_healthy_only_while_its_status_says_online(
 
 def test_sim_is_healthy_while_any_tower_is_up(
         broker: RepoBroker, run: Callable[..., tuple[int, str]]) -> None:
-    publish_retained(broker, "towers", "T01", topics.tower_status("T01"), b'{"state": "offline"}')
-    publish_retained(broker, "towers", "T02", topics.sensor("T02", "thermal"), b"{}")
-    code, text = run("sim", broker.url, "towers")
+    publish_retained(broker, "T01", "T01-a", topics.tower_status("T01"), b'{"state": "offline"}')
+    publish_retained(broker, "T02", "T02-a", topics.sensor("T02", "thermal"), b"{}")
+    secret = {"PERIMETER_TOWER_SECRET": TEST_TOWERS_SECRET}  # the probe logs in as tower T01
+    code, text = run("sim", broker.url, **secret)
     assert code == 1 and "offline" in text
-    publish_retained(broker, "towers", "T02", topics.tower_status("T02"), b'{"state": "degraded"}')
-    assert run("sim", broker.url, "towers") == (0, "healthy: sim: a tower is degraded\n")
+    publish_retained(broker, "T02", "T02-a", topics.tower_status("T02"), b'{"state": "degraded"}')
+    assert run("sim", broker.url, **secret) == (0, "healthy: sim: a tower is degraded\n")
+    code, text = run("sim", broker.url, PERIMETER_TOWER_SECRET="wrong")
+    assert code == 1 and "refused" in text
 
 
 def test_refused_credentials_and_an_absent_broker_are_unhealthy(

@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from deploy_helpers import (
     TEST_PASSWORDS,
+    TEST_TOWERS_SECRET,
     Client,
     RepoBroker,
     free_port,
     interpolate,
     load_compose,
     mosquitto_version,
+    password_of,
     repo_broker,
 )
 from requirements import unavailable
@@ -47,7 +49,7 @@ def connect(broker: RepoBroker) -> Iterator[Callable[..., Client]]:
     made: list[Client] = []
 
     def make(role: str | None, client_id: str, password: str | None = None) -> Client:
-        pw = password if password is not None else TEST_PASSWORDS.get(role or "")
+        pw = password if password is not None else password_of(role or "")
         client = Client(broker.port, role, pw if role else None, client_id)
         made.append(client)
         reason = client.connect()
@@ -74,9 +76,9 @@ def test_anonymous_client_is_refused(broker: RepoBroker) -> None:
     assert refused(broker, None, None, "T01") == "Not authorized"
 
 
-@pytest.mark.parametrize("role", ["towers", "fusion", "api", "health"])
+@pytest.mark.parametrize("role", ["T01", "fusion", "api", "health"])
 def test_wrong_password_is_refused(broker: RepoBroker, role: str) -> None:
-    assert refused(broker, role, TEST_PASSWORDS[role] + "x", f"{role}-1") in {
+    assert refused(broker, role, password_of(role) + "x", f"{role}-1") in {
         "Bad user name or password", "Not authorized"}
 
 
@@ -87,7 +89,7 @@ def test_tower_publishes_only_under_its_own_id(connect: Callable[..., Client]) -
     for topic_filter in (topics.ALERTS, topics.TRACKS, topics.FUSION_STATUS,
                          topics.THRESHOLDS, "perimeter/v1/towers/#"):
         api.subscribe(topic_filter)
-    t03 = connect("towers", "T03")
+    t03 = connect("T03", "T03-a1")
     for topic in (topics.sensor("T04", "thermal"), topics.tower_status("T04"), topics.ALERTS,
                   topics.TRACKS, topics.FUSION_STATUS, topics.THRESHOLDS, topics.DEADLETTER,
                   "perimeter/v1/towers/T03x/thermal"):
@@ -102,6 +104,26 @@ def test_tower_publishes_only_under_its_own_id(connect: Callable[..., Client]) -
     assert all(payload != b"forged" for _, payload in watcher.received() + api.received())
 
 
+def test_each_tower_logs_in_only_with_the_password_derived_for_it(broker: RepoBroker) -> None:
+    from perimeter.access import tower_password
+
+    assert refused(broker, "T02", password_of("T03"), "T02-e5") in {
+        "Bad user name or password", "Not authorized"}
+    assert refused(broker, "T02", tower_password(TEST_TOWERS_SECRET + "x", "T02"), "T02-e6") in {
+        "Bad user name or password", "Not authorized"}
+    assert refused(broker, "towers", "anything", "T02") in {  # no shared towers login any more
+        "Bad user name or password", "Not authorized"}
+
+
+def test_a_tower_cannot_write_another_towers_topics_whatever_its_client_id(
+        connect: Callable[..., Client]) -> None:
+    watcher = connect("fusion", "fusion-watch-2")
+    watcher.subscribe("perimeter/v1/towers/T06/#")
+    impostor = connect("T04", "T06")  # T04's login with T06's bare id as client id
+    assert impostor.publish(topics.sensor("T06", "thermal"), b"forged") == DENIED
+    assert all(p != b"forged" for _, p in watcher.received())
+
+
 def test_other_roles_cannot_pose_as_a_tower(connect: Callable[..., Client]) -> None:
     watcher = connect("fusion", "fusion-watch")
     watcher.subscribe("perimeter/v1/towers/#")
@@ -109,7 +131,7 @@ def test_other_roles_cannot_pose_as_a_tower(connect: Callable[..., Client]) -> N
         impostor = connect(role, "T05")
         assert impostor.publish(topics.sensor("T05", "thermal"), b"forged") == DENIED, role
         impostor.close()
-    real = connect("towers", "T05")
+    real = connect("T05", "T05-b2")
     real.publish(topics.sensor("T05", "thermal"), MARK)
     assert watcher.wait_for(topics.sensor("T05", "thermal"), MARK)
     assert [p for _, p in watcher.received()] == [MARK]
@@ -136,7 +158,7 @@ def test_fusion_writes_its_topics_and_api_writes_thresholds(
 
 def test_dead_letters_are_written_by_services_only(connect: Callable[..., Client]) -> None:
     fusion, api = connect("fusion", "fusion"), connect("api", "api")
-    tower = connect("towers", "T07")
+    tower = connect("T07", "T07-c3")
     assert fusion.publish(topics.DEADLETTER, b"dead") in ACCEPTED
     assert api.publish(topics.DEADLETTER, b"dead") in ACCEPTED
     assert tower.publish(topics.DEADLETTER, b"dead") == DENIED
@@ -166,7 +188,7 @@ def test_compose_broker_healthcheck_needs_the_health_password(broker: RepoBroker
 def test_password_script_refuses_a_missing_password(tmp_path: Path) -> None:
     script = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "make-passwd.sh"
     result = subprocess.run(["sh", str(script), str(tmp_path / "passwd")],
-                            env={"PATH": "/usr/bin:/bin", "MQTT_TOWERS_PASSWORD": "x"},
+                            env={"PATH": "/usr/bin:/bin", "MQTT_TOWERS_SECRET": "x"},
                             capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "MQTT_FUSION_PASSWORD is empty or unset" in result.stderr
@@ -179,7 +201,7 @@ def test_a_tower_will_is_published_only_on_its_own_topic(
         delivered: bool) -> None:
     watcher = connect("fusion", "fusion")
     watcher.subscribe(topics.tower_status(will_tower))
-    tower = Client(broker.port, "towers", TEST_PASSWORDS["towers"], "T08")
+    tower = Client(broker.port, "T08", password_of("T08"), "T08-d4")
     tower.paho.will_set(topics.tower_status(will_tower), b'{"state": "offline"}', qos=1)
     reason = tower.connect()
     if not delivered and reason.is_failure:  # a broker may refuse a forbidden will outright
