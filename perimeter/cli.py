@@ -104,6 +104,9 @@ def sim(
     perturb: Annotated[float | None, typer.Option(
         min=0.0, max=10.0, help="Widen the true-parameter draws to FACTOR times their "
         "documented spread.")] = None,
+    duration: Annotated[float | None, typer.Option(
+        "--duration", min=1.0, help="Simulated seconds to run (default: the scenario's "
+                                    "duration_s); what starts later is left out.")] = None,
 ) -> None:
     """The tower simulation: live to the broker, or recorded to a file."""
     from sim.scenario import ScenarioError, load_scenario, with_perturb
@@ -112,7 +115,7 @@ def sim(
     settings = _settings(SimSettings, scenario=scenario, site=site, speed=speed,
                          broker_url=broker)
     try:
-        loaded = load_scenario(settings.scenario, site=settings.site)
+        loaded = load_scenario(settings.scenario, site=settings.site, duration_s=duration)
         if perturb is not None:
             loaded = with_perturb(loaded, perturb)
     except ScenarioError as exc:

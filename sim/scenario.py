@@ -273,6 +273,21 @@ def _outside_watch_zones(scenario: Scenario, site: Site) -> list[str]:
     return problems
 
 
+def _with_duration(data: dict[str, Any], duration_s: float) -> dict[str, Any]:
+    """``data`` run for ``duration_s``: what would start after the end is left out."""
+    if not duration_s > 0:
+        raise ScenarioError(f"duration_s: must be positive, got {duration_s:g}")
+
+    def starts_in_time(item: Any) -> bool:
+        return not isinstance(item, dict) or float(item.get("start_s", 0.0)) < duration_s
+
+    out = {**data, "duration_s": duration_s}
+    for key in ("targets", "faults"):
+        if isinstance(data.get(key), list):
+            out[key] = [item for item in data[key] if starts_in_time(item)]
+    return out
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -289,10 +304,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def load_scenario(ref: str | Path | dict[str, Any], *,
-                  site: str | Path | None = None) -> Scenario:
+                  site: str | Path | None = None, duration_s: float | None = None) -> Scenario:
     """A validated scenario from a built-in name, a YAML path or a mapping.
 
-    ``site`` (optional) replaces the scenario's site. Raises :class:`ScenarioError`.
+    ``site`` (optional) replaces the scenario's site; ``duration_s`` (optional) shortens or
+    lengthens the run, dropping the targets and faults that would start after its end.
+    Raises :class:`ScenarioError`.
     """
     base_dir: Path | None = None
     if isinstance(ref, dict):
@@ -307,6 +324,8 @@ def load_scenario(ref: str | Path | dict[str, Any], *,
         base_dir = path.parent
     if site is not None:
         data["site"] = str(Path(site).resolve()) if Path(site).is_file() else str(site)
+    if duration_s is not None:
+        data = _with_duration(data, duration_s)
     data.pop("base_dir", None)
     try:
         scenario = Scenario.model_validate({**data, "base_dir": base_dir})

@@ -124,3 +124,13 @@ def test_help_names_the_environment_variables() -> None:
     assert result.exit_code == 0
     for variable in ("PERIMETER_SCENARIO", "PERIMETER_SPEED", "PERIMETER_BROKER_URL"):
         assert f"[env {variable}]" in result.stdout
+
+
+def test_sim_duration_records_only_that_long(tmp_path: Path) -> None:
+    out = tmp_path / "short.jsonl"
+    result = runner.invoke(app, ["sim", "--scenario", "default", "--duration", "30",
+                                 "--record", str(out)])
+    assert result.exit_code == 0, result.output
+    times = [json.loads(line)["payload"].get("t_s") for line in out.read_text().splitlines()]
+    stamped = [t for t in times if t is not None]
+    assert stamped and max(stamped) - min(stamped) <= 30.0 + 1.0

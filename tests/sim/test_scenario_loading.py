@@ -161,3 +161,15 @@ def test_a_path_may_leave_the_watch_zone_across_the_perimeter() -> None:
     assert load_scenario(_with(targets=[crossing])).targets[0].path[-1] == (-500.0, 200.0)
     around = {**MINIMAL["targets"][0], "path": [[3000, 0], [3000, -3500], [900, -3500]]}
     assert "targets.0.path.2" in _error(_with(targets=[around])), "the line ends at y=-3000"
+
+
+def test_a_duration_override_leaves_out_what_starts_after_the_end() -> None:
+    late = {**MINIMAL["targets"][0], "id": "late", "start_s": 50}
+    data = _with(duration_s=600, targets=[MINIMAL["targets"][0], late],
+                 faults=[{"tower": "T01", "kind": "offline", "start_s": 45}])
+    short = load_scenario(data, duration_s=40)
+    assert short.duration_s == 40
+    assert [t.id for t in short.targets] == ["p1"] and short.faults == []
+    assert len(load_scenario(data, duration_s=60).targets) == 2
+    with pytest.raises(ScenarioError, match="duration_s: must be positive"):
+        load_scenario(data, duration_s=0)
