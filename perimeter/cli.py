@@ -28,9 +28,11 @@ err = Console(stderr=True)
 S = TypeVar("S", SimSettings, FusionSettings, ApiSettings)
 
 BrokerOpt = Annotated[str | None, typer.Option(
-    "--broker", help="Broker URL mqtt://HOST:PORT \\[env PERIMETER_BROKER_URL].")]
+    "--broker", help="Broker URL mqtt://HOST:PORT \\[default: mqtt://127.0.0.1:1883; env "
+         "PERIMETER_BROKER_URL].")]
 SiteOpt = Annotated[str | None, typer.Option(
-    help="Built-in site name or site YAML file \\[env PERIMETER_SITE].")]
+    help="Built-in site name or site YAML file \\[default: the scenario's site; env "
+         "PERIMETER_SITE].")]
 DbOpt = Annotated[Path | None, typer.Option(
     "--db", help="SQLite file of the alert store \\[env PERIMETER_DB_URL=sqlite:///PATH].")]
 
@@ -58,16 +60,18 @@ def _logging() -> None:
 
 @app.command()
 def up(
-    scenario: Annotated[str | None, typer.Option(help="Built-in scenario or YAML file.")] = None,
+    scenario: Annotated[str | None, typer.Option(
+        help="Built-in scenario or YAML file \\[default: default].")] = None,
     site: SiteOpt = None,
-    speed: Annotated[float | None, typer.Option(help="Simulation speed × real time.")] = None,
+    speed: Annotated[float | None, typer.Option(
+        help="Simulation speed × real time \\[default: 1].")] = None,
     broker: Annotated[str | None, typer.Option(
         help="Use this broker (mqtt://HOST:PORT) instead of starting one.")] = None,
     mqtt_port: Annotated[int | None, typer.Option(
-        help="Port of the embedded broker [default: 1883, or a free one if 1883 is taken].")
+        help="Port of the embedded broker \\[default: 1883, or a free one if 1883 is taken].")
     ] = None,
     api_port: Annotated[int | None, typer.Option(
-        help="Port of the REST API on 127.0.0.1 [default: 8000, or a free one if taken].")
+        help="Port of the REST API on 127.0.0.1 \\[default: 8000, or a free one if taken].")
     ] = None,
     db: Annotated[Path, typer.Option(help="SQLite file of the alert store.")] = Path(
         "perimeter.db"),
@@ -93,10 +97,11 @@ def up(
 @app.command()
 def sim(
     scenario: Annotated[str | None, typer.Option(
-        help="Built-in scenario or YAML file \\[env PERIMETER_SCENARIO].")] = None,
+        help="Built-in scenario or YAML file \\[default: default; env "
+             "PERIMETER_SCENARIO].")] = None,
     site: SiteOpt = None,
     speed: Annotated[float | None, typer.Option(
-        help="Speed × real time \\[env PERIMETER_SPEED].")] = None,
+        help="Speed × real time \\[default: 1; env PERIMETER_SPEED].")] = None,
     broker: BrokerOpt = None,
     record: Annotated[Path | None, typer.Option(
         help="Write the messages to this JSONL file ('-' for stdout) instead of a broker, "
@@ -200,10 +205,10 @@ def api(
     broker: BrokerOpt = None,
     db: DbOpt = None,
     site: SiteOpt = None,
-    host: Annotated[str | None, typer.Option(help="Listen address \\[env PERIMETER_API_HOST].")
-                    ] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port \\[env PERIMETER_API_PORT].")
-                    ] = None,
+    host: Annotated[str | None, typer.Option(
+        help="Listen address \\[default: 127.0.0.1; env PERIMETER_API_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(
+        help="Listen port \\[default: 8000; env PERIMETER_API_PORT].")] = None,
 ) -> None:
     """The REST API (token from PERIMETER_API_TOKEN)."""
     from services.api_service import run_api
