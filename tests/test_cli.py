@@ -119,11 +119,12 @@ def test_operators_add_list_remove(tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "no operator named 'alice'" in missing.stderr
 
 
-def test_help_names_the_environment_variables() -> None:
-    result = runner.invoke(app, ["sim", "--help"], env={"COLUMNS": "160"})
+def test_help_names_the_defaults_and_environment_variables() -> None:
+    result = runner.invoke(app, ["sim", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     for variable in ("PERIMETER_SCENARIO", "PERIMETER_SPEED", "PERIMETER_BROKER_URL"):
-        assert f"[env {variable}]" in result.stdout
+        assert f"env {variable}]" in result.stdout
+    assert "[default: 1; env PERIMETER_SPEED]" in result.stdout
 
 
 def test_sim_duration_records_only_that_long(tmp_path: Path) -> None:
