@@ -24,7 +24,7 @@ from requirements import unavailable
 
 from perimeter.access import tower_password
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]  # an image build
 
 UP_TIMEOUT_S = 600.0
 ALERT_TIMEOUT_S = 240.0
