@@ -21,9 +21,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from perimeter.access import Logins
 
@@ -107,6 +108,20 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+QUIET_LINES = (b"Mosquitto should not be run as root",)
+"""Broker messages ``perimeter up`` does not pass on: mosquitto's warning about root, which
+says nothing here (the broker drops to no other user: the config names the current one)."""
+
+
+def relay_lines(source: IO[bytes], sink: IO[bytes]) -> None:
+    """Copy the broker's output line by line to ``sink``, leaving out :data:`QUIET_LINES`."""
+    for line in iter(source.readline, b""):
+        if not any(quiet in line for quiet in QUIET_LINES):
+            sink.write(line)
+            sink.flush()
+    source.close()
+
+
 class EmbeddedBroker:
     """A broker child process; ``start()`` returns once it listens, ``stop()`` ends it."""
 
@@ -151,7 +166,10 @@ class EmbeddedBroker:
             raise BrokerError(f"port {self.port} on {self.host} is in use "
                               "(choose another with --mqtt-port, or use --broker URL)")
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, env=child_env(),
-                                     start_new_session=self.own_session)
+                                     stderr=subprocess.PIPE, start_new_session=self.own_session)
+        assert self.proc.stderr is not None
+        threading.Thread(target=relay_lines, args=(self.proc.stderr, sys.stderr.buffer),
+                         name="broker-stderr", daemon=True).start()
         try:
             wait_listening(self.host, self.port, timeout_s, self.proc)
         except BrokerError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from requirements import unavailable
 from rich.console import Console
 
 from perimeter.config import FusionSettings
@@ -16,8 +18,10 @@ from perimeter.site import load_site
 from services.broker import (
     BrokerError,
     EmbeddedBroker,
+    find_mosquitto,
     mosquitto_config,
     port_is_free,
+    relay_lines,
     usual_or_free_port,
 )
 from services.session import new_run_id
@@ -99,3 +103,20 @@ def test_up_takes_the_usual_port_when_free_else_a_free_one(
         assert f"port {usual} is in use" in console.export_text()
         assert with_ports(UpConfig(mqtt_port=usual, api_port=8123), console).mqtt_port == usual
         assert with_ports(UpConfig(broker_url="mqtt://127.0.0.1:1"), console).mqtt_port == 0
+
+
+def test_the_broker_output_is_relayed_without_the_root_warning() -> None:
+    source = io.BytesIO(b"1: Warning: Mosquitto should not be run as root/administrator.\n"
+                        b"2: Error: Address already in use\n")
+    sink = io.BytesIO()
+    relay_lines(source, sink)
+    assert sink.getvalue() == b"2: Error: Address already in use\n"
+
+
+def test_a_mosquitto_started_by_up_does_not_warn_about_root(
+        free_port: Callable[[], int], capfd: pytest.CaptureFixture[str]) -> None:
+    if find_mosquitto() is None:
+        unavailable("no mosquitto binary (apt-get install -y mosquitto)")
+    with EmbeddedBroker(free_port(), "mosquitto"):
+        pass
+    assert "should not be run as root" not in capfd.readouterr().err
