@@ -26,10 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
 from perimeter import topics
-from perimeter.access import tower_password
 from perimeter.config import ApiSettings, MqttSettings, SimSettings
-from perimeter.site import load_site
-from sim.scenario import load_scenario
 
 
 class UnhealthyError(Exception):
@@ -126,6 +123,11 @@ def sim_probe_settings() -> MqttSettings:
     settings = SimSettings()
     if settings.tower_secret is None:
         return settings
+    # imported here: the other probes must stay quick to start (a probe has 10 s)
+    from perimeter.access import tower_password
+    from perimeter.site import load_site
+    from sim.scenario import load_scenario
+
     site = (load_site(settings.site) if settings.site
             else load_scenario(settings.scenario).site_model)
     tower_id = site.towers[0].id
