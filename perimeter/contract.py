@@ -1,4 +1,4 @@
-"""The public message contract (shared/contracts/README.md) as validated pydantic v2 models.
+"""The public message contract (docs/contract.md) as validated pydantic v2 models.
 
 Every payload that crosses MQTT or a recording is one of these models. Parsing goes through
 :func:`parse_payload`, which raises :class:`ContractError` naming the offending field.

@@ -1,6 +1,6 @@
 """Thermal imager optics and range performance: IFOV, Johnson criteria, TTPF, MRTD.
 
-Formulas and sources are in docs/sensors.md (and /work/shared/notes/physics.md).
+Formulas and sources are in docs/sensors.md.
 """
 
 from __future__ import annotations
