@@ -97,7 +97,7 @@ def test_when_the_towers_stop_alerts_end_and_the_site_is_one_fault(
     db_url = f"sqlite:///{tmp_path / 'alerts.db'}"
     scenario = load_scenario(crossing_scenario)
     with fusion_running(mosquitto_broker, db_url, "r-cross"), AlertStore.open(db_url) as store:
-        run_towers(SimSettings(broker_url=mosquitto_broker.url, speed=50.0), scenario=scenario)
+        run_towers(SimSettings(broker_url=mosquitto_broker.url, speed=20.0), scenario=scenario)
 
         def closed_vehicles() -> list[AlertRecord]:
             return [a for a in store.list_alerts(limit=100)[0]
@@ -109,5 +109,10 @@ def test_when_the_towers_stop_alerts_end_and_the_site_is_one_fault(
     assert {a.reason for a in vehicles} == {"track_lost"}
     assert {a.run_id for a in alerts} == {"r-cross"}
     faults = [a for a in alerts if a.class_ == "tower_fault"]
-    assert [(f.fault, len(f.towers), f.status) for f in faults] == [("site_silent", 12, "open")]
+    site = [f for f in faults if f.fault == "site_silent"]
+    assert [(len(f.towers), f.status) for f in site] == [(12, "open")]
+    # the end raised no fault per tower (on a loaded machine a tower's reports may stall long
+    # enough in data time for a silent fault during the run: that one has closed)
+    assert [f for f in faults if f.status == "open"] == site
+    assert all(f.last_t_s < site[0].first_t_s for f in faults if f not in site)
 
