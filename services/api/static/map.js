@@ -74,17 +74,24 @@ function addLegend(map) {
   legend.addTo(map);
 }
 
+const towerMarkers = new Map();
+
 function drawTowers(towers) {
-  const group = siteMap.layers.towers;
-  group.clearLayers();
+  // markers made once and restyled after (re-made every poll, they would flicker)
   for (const t of towers) {
     siteMap.towers.set(t.tower_id, t);
-    const marker = L.circleMarker(ll(t.position.x_m, t.position.y_m), {radius: 7, weight: 2,
-      className: `tower ${t.state}`});
-    marker.bindTooltip(`${t.tower_id}: ${t.state}`, {permanent: true, direction: "right",
-      className: "tower-label", offset: [8, 0]});
-    marker.addTo(group);
-    marker.getElement()?.setAttribute("data-tower", t.tower_id);
+    let marker = towerMarkers.get(t.tower_id);
+    if (!marker) {
+      marker = L.circleMarker(ll(t.position.x_m, t.position.y_m), {radius: 7, weight: 2,
+        className: `tower ${t.state}`});
+      marker.bindTooltip("", {permanent: true, direction: "right", className: "tower-label",
+        offset: [8, 0]});
+      marker.addTo(siteMap.layers.towers);
+      marker.getElement()?.setAttribute("data-tower", t.tower_id);
+      towerMarkers.set(t.tower_id, marker);
+    }
+    marker.getElement()?.setAttribute("class", `leaflet-interactive tower ${t.state}`);
+    marker.setTooltipContent(`${t.tower_id}: ${t.state}`);
   }
 }
 
