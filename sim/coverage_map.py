@@ -4,9 +4,11 @@ For every grid point and tower this computes the per-look probability that the t
 imager (in its sector, through terrain, at the weather's extinction) or its acoustic array
 detects a target of the given kind *and* that the detection passes fusion's SNR gate
 (``thermal.min_snr_db`` / ``acoustic.min_snr_db``), with the same formulas the simulation
-draws its detections from. Looks are cumulated over a dwell (default 10 s: 20 frames and 10
-acoustic windows, independent as in the sim) for the probability that the tower sees the
-target at least once. A fix needs bearings from at least two towers, so the map shows
+draws its detections from. Over a dwell (default 10 s) the imager's looks are correlated as
+in the sim (the search's ``P_inf`` once, the detector on every look at its heads' revisit
+rate) and the acoustic windows independent, for the probability that the tower sees the
+target at least once. A fix needs
+bearings from at least two towers, so the map shows
 P(at least two towers see it within the dwell), the towers being independent (a
 Poisson-binomial tail).
 """
@@ -26,7 +28,8 @@ from perimeter.thresholds import Thresholds
 from sim.coverage import LIGHTING
 from sim.environment import RURAL_BACKGROUND_DB, WEATHER_PROPS, thermal_extinction_per_km
 from sim.sensors.acoustic import SOURCE_HEIGHT_M, AcousticParams
-from sim.sensors.optics import ThermalParams, frame_detection
+from sim.sensors.heads import Heads
+from sim.sensors.optics import ThermalParams, acquisition_probability, frame_detection
 from sim.sensors.propagation import (
     absorption_db_per_m,
     foliage_attenuation_db,
@@ -82,16 +85,19 @@ class CoverageGrid:
     """Dead ground: where the relief hides a target of the kind from every live tower."""
 
 
-def thermal_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
-               terrain: Terrain, min_snr_db: float) -> FloatArray:
-    """``(T, N)`` per-frame probability that a thermal detection reaches fusion."""
+def thermal_terms(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
+                  terrain: Terrain, min_snr_db: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``(T, N)`` search probability ``P_inf`` and the per-look probability that an acquired
+    target's detection reaches fusion, and ``(T,)`` looks per second at a point (the head's
+    revisit rate)."""
     sig = signature(cond.kind)
     factor, day = LIGHTING[cond.lighting]
     factor = factor if cond.contrast_factor is None else cond.contrast_factor
     day = day if cond.daylight is None else cond.daylight
     contrast = sig.contrast_floor_k + (sig.contrast_night_k - sig.contrast_floor_k) * factor
     ext = thermal_extinction_per_km(cond.weather, cond.temperature_c, cond.humidity_pct) / 1000.0
-    out = np.zeros((len(towers), len(xy)))
+    p_inf, p_look = np.zeros((len(towers), len(xy))), np.zeros((len(towers), len(xy)))
+    rate = np.zeros(len(towers))
     for i, tower in enumerate(towers):
         p = ThermalParams.model_validate(tower.thermal) if tower.thermal else ThermalParams()
         dx, dy = xy[:, 0] - tower.x_m, xy[:, 1] - tower.y_m
@@ -104,13 +110,33 @@ def thermal_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
                                     relief_height_m=np.full(len(xy), sig.height_m))
         scene = p.scene_clutter_night_k + (p.scene_clutter_day_k - p.scene_clutter_night_k) * day
         one = np.ones(len(xy))
-        _, snr_db, frame_p = frame_detection(
-            rng_m, contrast * one, np.exp(-depth[0]), ext * one, sig.critical_dim_m * one,
+        visible = np.exp(-depth[0])
+        apparent, snr_db, frame_p = frame_detection(
+            rng_m, contrast * one, visible, ext * one, sig.critical_dim_m * one,
             sig.width_m * one, sig.height_m * one, p.ifov_rad * one, p.netd_k * one,
-            p.mrtd_nyquist_k * one, p.n50_cycles * one, scene * one, p.detector_snr_db * one)
+            p.mrtd_nyquist_k * one, p.n50_cycles * one, scene * one, p.detector_snr_db * one,
+            p.blur_px, p.background_leak)
+        acquire = acquisition_probability(rng_m, apparent, visible, sig.critical_dim_m * one,
+                                          p.ifov_rad * one, p.netd_k * one,
+                                          p.mrtd_nyquist_k * one, p.n50_cycles * one)
         gated = ndtr((snr_db - min_snr_db) / THERMAL_SNR_SIGMA_DB)
-        out[i] = np.where(in_view, frame_p * gated, 0.0)
-    return out
+        p_inf[i] = np.where(in_view, acquire, 0.0)
+        p_look[i] = np.where(in_view & (acquire > 0), frame_p / np.maximum(acquire, 1e-12), 0.0)
+        p_look[i] *= gated
+        rate[i] = 1.0 / Heads([p], cond.frame_hz).revisit_s[0]
+    return p_inf, p_look, rate
+
+
+def thermal_dwell_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
+                     terrain: Terrain, min_snr_db: float) -> FloatArray:
+    """``(T, N)`` probability that a tower's imager reports a target on one of its looks
+    within the dwell, in the steady state of its search: ``P_inf`` (looks are correlated:
+    more of them do not raise it) times at least one of the looks passing the detector. The
+    time to acquire (``tau0 / P_inf`` of looking) is not counted: a target walking in from
+    afar has been searched for long before it gets here."""
+    p_inf, p_look, rate = thermal_terms(towers, xy, cond, terrain, min_snr_db)
+    looks = np.maximum(1.0, cond.dwell_s * rate)[:, None]
+    return np.asarray(p_inf * (1.0 - (1.0 - p_look) ** looks), dtype=np.float64)
 
 
 def acoustic_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
@@ -172,11 +198,10 @@ def at_least_two(p: FloatArray) -> FloatArray:
 def per_tower_pd(towers: Sequence[TowerSpec], xy: FloatArray, conditions: Conditions,
                  terrain: Terrain, thresholds: Thresholds) -> FloatArray:
     """``(T, N)`` probability that each tower sees a target at ``xy`` within the dwell."""
-    p_thermal = thermal_pd(towers, xy, conditions, terrain, thresholds.thermal_min_snr_db)
+    p_thermal = thermal_dwell_pd(towers, xy, conditions, terrain, thresholds.thermal_min_snr_db)
     p_acoustic = acoustic_pd(towers, xy, conditions, terrain, thresholds.acoustic_min_snr_db)
-    frames = max(1.0, conditions.dwell_s * conditions.frame_hz)
     windows = max(1.0, conditions.dwell_s / conditions.window_s)
-    return np.asarray(1.0 - (1.0 - p_thermal) ** frames * (1.0 - p_acoustic) ** windows,
+    return np.asarray(1.0 - (1.0 - p_thermal) * (1.0 - p_acoustic) ** windows,
                       dtype=np.float64)
 
 

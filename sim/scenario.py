@@ -130,6 +130,13 @@ class FaultSpec(_Spec):
     """Which sensor a ``sensor_fail`` stops."""
 
 
+class ClockSpec(_Spec):
+    """Nominal spread of the towers' clock errors, drawn per tower and run."""
+
+    offset_sigma_s: Annotated[float, Field(ge=0.0, le=10.0)] = 0.01
+    drift_sigma_ppm: Annotated[float, Field(ge=0.0, le=1000.0)] = 2.0
+
+
 class SensorsSpec(_Spec):
     """Scenario-wide sensor settings; towers may override the parameters (site ``thermal:``)."""
 
@@ -138,6 +145,7 @@ class SensorsSpec(_Spec):
     status_interval_s: Annotated[float, Field(gt=0.0)] | None = None
     thermal: ThermalParams = ThermalParams()
     acoustic: AcousticParams = AcousticParams()
+    clock: ClockSpec = ClockSpec()
 
 
 class Scenario(_Spec):

@@ -21,6 +21,7 @@ from perimeter.contract import (
 )
 from perimeter.site import TowerSpec
 from sim.link import StoreForwardLink
+from sim.sensors.errors import Clock
 from sim.sensors.frames import FrameOut
 from sim.truth import DetectionTag
 from sim.uplink import TowerUplink
@@ -35,10 +36,11 @@ class Tower:
 
     def __init__(self, env: simpy.Environment, spec: TowerSpec, index: int,
                  uplink: TowerUplink, source: FrameSource, periods_s: dict[SensorKind, float],
-                 epoch_s: float, tags: list[DetectionTag]) -> None:
+                 epoch_s: float, tags: list[DetectionTag], clock: Clock | None = None) -> None:
         self.env, self.spec, self.index = env, spec, index
         self.uplink, self.source = uplink, source
         self.periods_s, self.epoch_s, self.tags = periods_s, epoch_s, tags
+        self.clock = clock or Clock()
         self.link = StoreForwardLink(env, uplink, published_tags=tags)
         self.powered = True
         self.link_faults = 0
@@ -70,7 +72,7 @@ class Tower:
             return
         self._last_status = key
         status = TowerStatus(
-            tower_id=self.spec.id, state=self.state(), t_s=self.epoch_s + self.env.now,
+            tower_id=self.spec.id, state=self.state(), t_s=self.local_time(self.env.now),
             position=Position(x_m=self.spec.x_m, y_m=self.spec.y_m), height_m=self.spec.height_m,
             sensors={s: SensorHealth(state=h, detail="sensor fault" if h == "failed" else None)
                      for s, h in health.items()})
@@ -156,14 +158,24 @@ class Tower:
             except simpy.Interrupt:
                 k = max(k, int(self.env.now / period - 1e-9) + 1)
 
+    def local_time(self, sim_s: float) -> float:
+        """What the tower's own clock reads at simulated time ``sim_s`` (Unix seconds)."""
+        return self.clock.local(self.epoch_s + sim_s, self.epoch_s)
+
     def _emit(self, sensor: SensorKind, k: int) -> None:
         out = self.source[sensor](k)[self.index]
         seq = self.seq[sensor]
         self.seq[sensor] = seq + 1
         tid = self.spec.id
+        detections = out.detections
+        if self.clock.offset_s or self.clock.drift_ppm:  # onsets are stamped by this clock too
+            detections = [d if "onset_t_s" not in d else
+                          {**d, "onset_t_s": round(self.clock.local(float(d["onset_t_s"]),
+                                                                    self.epoch_s), 3)}
+                          for d in detections]
         report = SensorReport(tower_id=tid, sensor=sensor, seq=seq,
-                              t_s=self.epoch_s + k * self.periods_s[sensor],
-                              detections=out.detections)
+                              t_s=self.local_time(k * self.periods_s[sensor]),
+                              detections=detections)
         tags = [DetectionTag(tid, sensor, seq, i, target)
                 for i, target in enumerate(out.tags)] if out.tags else None
         self.link.send(Message(self._topics[sensor], dump_payload(report), False, 1), tags)

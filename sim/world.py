@@ -16,8 +16,10 @@ from sim.environment import Environment
 from sim.rand import rng_for
 from sim.scenario import FaultSpec, Scenario
 from sim.sensors.acoustic import AcousticArray, Blasts
+from sim.sensors.clutter_map import draw_clutter_map
+from sim.sensors.errors import draw_clocks
 from sim.sensors.frames import FrameOut
-from sim.sensors.thermal import ThermalArray
+from sim.sensors.thermal import ThermalArray, ThermalStreams
 from sim.targets import ScriptedMove, Targets
 from sim.terrain import Terrain
 from sim.tower import Tower
@@ -104,6 +106,9 @@ class World:
                            perimeter_length_m=site.perimeter_length_m,
                            targets=self.targets.truths(scenario.epoch_s))
         self.terrain = Terrain(site)
+        clock = scenario.sensors.clock
+        self.clocks = draw_clocks(len(site.towers), clock.offset_sigma_s, clock.drift_sigma_ppm,
+                                  rng_for(seed, "towers", "clocks"))
         self._stop = threading.Event()
         self._ran = False
 
@@ -111,10 +116,14 @@ class World:
         scenario, site = self.scenario, self.site
         seed = scenario.seed
         ids = [t.id for t in site.towers]
-        thermal = ThermalArray(site.towers, [scenario.thermal_params(i) for i in ids],
-                               scenario.sensors.frame_hz, self.environment, self.terrain,
-                               self.targets, rng_for(seed, "thermal", "noise"),
-                               rng_for(seed, "thermal", "clutter"))
+        thermal_params = [scenario.thermal_params(i) for i in ids]
+        self.clutter_map = draw_clutter_map(
+            site, wander_box(scenario), scenario.sensors.thermal.hot_spot_scale,
+            rng_for(seed, "thermal", "clutter_map"))
+        thermal = ThermalArray(site.towers, thermal_params, scenario.sensors.frame_hz,
+                               self.environment, self.terrain, self.targets,
+                               ThermalStreams.for_seed(seed), self.clutter_map)
+        self.imager_errors = thermal.errors
         towers_xy = np.array([t.xy for t in site.towers])
         self.blasts = blasts = Blasts(scenario.nuisance.blasts_per_hour, scenario.duration_s,
                         (float(towers_xy[:, 0].mean()), float(towers_xy[:, 1].mean())),
@@ -148,7 +157,7 @@ class World:
                                             "acoustic": self.scenario.sensors.window_s}
         source = {sensor: feed.get for sensor, feed in feeds.items()}
         towers = {spec.id: Tower(env, spec, i, self.uplink, source, periods,
-                                 self.scenario.epoch_s, self.truth.detections)
+                                 self.scenario.epoch_s, self.truth.detections, self.clocks[i])
                   for i, spec in enumerate(self.site.towers)}
         for tower in towers.values():
             tower.start()

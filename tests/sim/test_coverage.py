@@ -51,3 +51,15 @@ def test_a_bigger_group_is_seen_farther() -> None:
     assert signature("group", 1).critical_dim_m == signature("person").critical_dim_m
     dims = [signature("group", n).critical_dim_m for n in (2, 3, 5, 10)]
     assert dims == sorted(dims)
+
+
+def test_finding_a_target_takes_time_and_staring_cores_find_it_sooner() -> None:
+    from sim.coverage import thermal_found_range_m
+    from sim.sensors.optics import ThermalParams
+
+    long_run = thermal_range_m("person", "clear")
+    found = thermal_found_range_m("person", within_s=120.0)
+    assert found < long_run
+    assert thermal_found_range_m("person", within_s=10.0) < found
+    staring = ThermalParams(pointing="staring")
+    assert thermal_found_range_m("person", within_s=120.0, params=staring) > found

@@ -58,7 +58,9 @@ def test_geojson_cells_are_lon_lat_squares_carrying_pd(site: Site, grid: Coverag
 
 def test_zone_summary_sees_the_forest_blind_spot(site: Site, grid: CoverageGrid) -> None:
     shares = zone_summary(grid, site)
-    assert shares["forest"] < 0.1 < shares["approach"] and shares["ruined town"] > 0.9
+    # Pd >= 0.9 needs P_inf >= 0.9 from two towers (a person within ~1.2 km): repeated looks
+    # at a target are correlated, so the town's near half is covered, its far half not
+    assert shares["forest"] < 0.05 < shares["approach"] and shares["ruined town"] > 0.25
 
 
 def test_the_command_writes_both_files_and_prints_the_zone_shares(tmp_path: Path) -> None:

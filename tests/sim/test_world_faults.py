@@ -11,6 +11,9 @@ from sim.uplink import MemoryUplink
 from sim.world import World
 
 EPOCH_ISO = "2026-01-15T22:00:00Z"
+IDEAL_CLOCKS = {"clock": {"offset_sigma_s": 0.0, "drift_sigma_ppm": 0.0}}
+"""Fault timing is checked against exact times, so these towers' clocks are ideal (clock
+errors are tested in tests/sim/test_tower_errors.py)."""
 
 
 def _run(faults: list[dict[str, Any]], duration_s: float = 300.0) -> tuple[list[Message], float]:
@@ -19,7 +22,7 @@ def _run(faults: list[dict[str, Any]], duration_s: float = 300.0) -> tuple[list[
         "environment": {"start_time": EPOCH_ISO},
         "targets": [{"id": "v1", "kind": "light_vehicle", "start_s": 0, "speed_mps": 5.0,
                      "path": [[4000, -1500], [1000, -1500]]}],
-        "faults": faults,
+        "faults": faults, "sensors": IDEAL_CLOCKS,
     })
     uplink = MemoryUplink()
     World(scenario, uplink).run()

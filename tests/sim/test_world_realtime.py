@@ -1,4 +1,4 @@
-"""Real-time runs, stopping, and the slewing imager."""
+"""Real-time runs, stopping, and the scanning imager."""
 
 from __future__ import annotations
 
@@ -41,21 +41,23 @@ def test_stop_from_another_thread() -> None:
         world.run()
 
 
-def test_slewing_head_watches_one_field_of_view_per_frame() -> None:
+def test_a_scanning_head_looks_at_one_field_of_view_per_frame() -> None:
     data = {**BASE, "duration_s": 120,
-            "sensors": {"thermal": {"pointing": "slewing", "sector_deg": [45, 135],
-                                    "clutter_per_frame": 0.0}}}
+            "sensors": {"thermal": {"pointing": "scanning", "heads": 1, "sector_deg": [45, 135],
+                                    "hot_spot_scale": 0.0}}}
     uplink = MemoryUplink()
     world = World(load_scenario(data), uplink)
     world.run()
-    thermal = world._feeds()["thermal"].compute  # a fresh array over the same scenario
-    lo, width = thermal.view(np.arange(1, 40))
+    heads = world._feeds()["thermal"].compute.heads  # a fresh array over the same scenario
+    lo, width = heads.views(np.arange(1, 40))
     hfov = world.scenario.sensors.thermal.hfov_deg
     assert np.allclose(width, hfov)
-    assert lo.min() >= 45.0 and lo.max() + hfov <= 135.0 + hfov
+    assert lo.min() >= 45.0 and lo.max() + hfov <= 135.0 + 1e-9
     steps = int(np.ceil(90.0 / hfov))
-    assert len(np.unique(np.round(lo[:, 0], 6))) == steps
-    tags = [t for t in world.truth.detections if t.sensor == "thermal" and t.tower_id == "T02"]
+    assert len(np.unique(np.round(lo[:, 0, 0], 6))) == steps
+    assert heads.revisit_s[0] == pytest.approx(steps / 2.0)  # 2 Hz frames
+    tags = [t for t in world.truth.detections if t.sensor == "thermal" and t.tower_id == "T02"
+            and t.target_id == "v1"]
     # the car is in view on only a share of the frames
     frames_seen = len({t.seq for t in tags})
     assert 0 < frames_seen < 240 / steps * 2
