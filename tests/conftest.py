@@ -88,7 +88,12 @@ def any_broker(request: pytest.FixtureRequest) -> BrokerHandle:
 
 @pytest.fixture
 def crossing_scenario() -> dict[str, object]:
-    """A short scripted crossing: one car through the open approach, no animals, 40 s."""
+    """A short scripted crossing: one car through the open approach, no animals, 40 s.
+
+    For the plumbing tests: staring imagers (a look every frame, so the car is found within
+    seconds; the default scanning heads look every 5.5 s), no hot spots, and towers aligned
+    to north exactly (fusion does not estimate the towers' azimuth biases yet, issue 16; the
+    default world draws 0.05-0.2 deg per tower, which breaks its association)."""
     return {
         "name": "test-crossing", "seed": 3, "duration_s": 40, "site": "western-heights",
         "environment": {"start_time": "2026-01-15T22:00:00Z", "weather": "clear",
@@ -96,4 +101,6 @@ def crossing_scenario() -> dict[str, object]:
         "targets": [{"id": "v1", "kind": "light_vehicle", "start_s": 2, "speed_mps": 9.0,
                      "path": [[3500, -2300], [2000, -2050], [1100, -1900]]}],
         "nuisance": {"animals": 0},
+        "sensors": {"thermal": {"pointing": "staring", "hot_spot_scale": 0.0,
+                                "azimuth_bias_deg": [0.0, 0.0]}},
     }

@@ -16,6 +16,10 @@ SCENARIO = {
     "targets": [{"id": "v1", "kind": "light_vehicle", "start_s": 5, "speed_mps": 5.0,
                  "path": [[1500, -250], [1100, -250]]}],
     "nuisance": {"animals": 0},
+    # export plumbing: imagers that find the car within seconds and are aligned to north
+    # (see the conftest crossing_scenario)
+    "sensors": {"thermal": {"pointing": "staring", "hot_spot_scale": 0.0,
+                            "azimuth_bias_deg": [0.0, 0.0]}},
 }
 
 

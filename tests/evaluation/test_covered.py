@@ -23,7 +23,9 @@ def test_a_person_crossing_on_a_clear_night_is_covered_and_in_fog_is_not() -> No
     clear, fog = in_weather("clear"), in_weather("fog")
     (walker,) = [t for t in truth_of(clear).targets if t.scripted]
     clear_s = covered_seconds(clear, walker, Thresholds())
-    assert clear_s > 0.8 * (walker.end_t_s - walker.start_t_s)  # nearly all of its walk
+    # Pd >= 0.9 from two towers needs P_inf >= ~0.95 each (looks at a target are correlated):
+    # a person within ~1.2 km of the towers, the last part of the walk
+    assert clear_s > 0.2 * (walker.end_t_s - walker.start_t_s)
     (fog_walker,) = [t for t in truth_of(fog).targets if t.scripted]
     assert covered_seconds(fog, fog_walker, Thresholds()) < 0.2 * clear_s
     assert covered_targets(clear, truth_of(clear), Thresholds()) == {"p1": True}

@@ -18,7 +18,8 @@ from sim.world import World
 
 
 def crossing_spec(duration_s: float = 40.0, **extra: Any) -> dict[str, Any]:
-    """One car through the open approach (the conftest ``crossing_scenario``), no animals."""
+    """One car through the open approach (the conftest ``crossing_scenario``, with its
+    staring, aligned imagers), no animals."""
     return {
         "name": "reliability-crossing", "seed": 3, "duration_s": duration_s,
         "site": "western-heights",
@@ -27,6 +28,11 @@ def crossing_spec(duration_s: float = 40.0, **extra: Any) -> dict[str, Any]:
         "targets": [{"id": "v1", "kind": "light_vehicle", "start_s": 2, "speed_mps": 9.0,
                      "path": [[3500, -2300], [2000, -2050], [1100, -1900]]}],
         "nuisance": {"animals": 0},
+        "sensors": {"thermal": {"pointing": "staring", "hot_spot_scale": 0.0,
+                                "azimuth_bias_deg": [0.0, 0.0]},
+                    # ideal clocks: late reports here are the held ones only (fusion does
+                    # not estimate the towers' clock offsets yet, issue 16)
+                    "clock": {"offset_sigma_s": 0.0, "drift_sigma_ppm": 0.0}},
         **extra,
     }
 

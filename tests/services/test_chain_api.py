@@ -85,7 +85,9 @@ def test_crossing_alert_readable_through_the_api(any_broker: BrokerHandle,
     one = httpx.get(f"{base}/api/v1/alerts/{alert['alert_id']}", timeout=5)
     assert one.status_code == 200
     origin = alert["origin"]
-    assert abs(origin["x_m"] - 3500.0) < 200.0 and abs(origin["y_m"] + 2300.0) < 200.0
+    # the imagers find the car by time-limited search (seconds per tower, not the first
+    # frame), so the track starts up to a few hundred metres along its path
+    assert abs(origin["x_m"] - 3500.0) < 400.0 and abs(origin["y_m"] + 2300.0) < 200.0
     assert set(alert["towers"]) <= {f"T{i:02d}" for i in range(1, 13)}
     towers = httpx.get(f"{base}/api/v1/towers", timeout=5)
     assert towers.status_code == 200
