@@ -19,7 +19,8 @@ SCENARIO = {
     # export plumbing: imagers that find the car within seconds and are aligned to north
     # (see the conftest crossing_scenario)
     "sensors": {"thermal": {"pointing": "staring", "hot_spot_scale": 0.0,
-                            "azimuth_bias_deg": [0.0, 0.0]}},
+                            "azimuth_bias_deg": [0.0, 0.0],
+                            "detector_snr_db": 16.0}},
 }
 
 

@@ -29,7 +29,8 @@ def crossing_spec(duration_s: float = 40.0, **extra: Any) -> dict[str, Any]:
                      "path": [[3500, -2300], [2000, -2050], [1100, -1900]]}],
         "nuisance": {"animals": 0},
         "sensors": {"thermal": {"pointing": "staring", "hot_spot_scale": 0.0,
-                                "azimuth_bias_deg": [0.0, 0.0]},
+                                "azimuth_bias_deg": [0.0, 0.0],
+                                "detector_snr_db": 16.0},
                     # ideal clocks: late reports here are the held ones only (fusion does
                     # not estimate the towers' clock offsets yet, issue 16)
                     "clock": {"offset_sigma_s": 0.0, "drift_sigma_ppm": 0.0}},

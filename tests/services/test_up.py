@@ -65,7 +65,7 @@ def thermal_reports(port: int) -> list[bytes]:
 
 
 @pytest.mark.parametrize("impl", ["auto", "amqtt"])
-def test_up_alerts_within_a_minute_and_stops_on_ctrl_c(
+def test_up_alerts_within_two_minutes_and_stops_on_ctrl_c(
         impl: str, tmp_path: Path, free_port: Callable[[], int]) -> None:
     mqtt_port, api_port = free_port(), free_port()
     command = [sys.executable, "-m", "perimeter", "up", "--speed", "20",
@@ -79,7 +79,9 @@ def test_up_alerts_within_a_minute_and_stops_on_ctrl_c(
                                 stdout=log, stderr=subprocess.STDOUT)
     try:
         items: list[dict[str, object]] = []
-        while not items and time.monotonic() - started < 60:
+        # the default scenario's first alert is its car, found by the scanning imagers
+        # ~400 s in (20 s of wall time at --speed 20), plus start-up and the broker's pace
+        while not items and time.monotonic() - started < 120:
             time.sleep(0.5)
             assert proc.poll() is None, log_path.read_text()
             try:
@@ -88,7 +90,7 @@ def test_up_alerts_within_a_minute_and_stops_on_ctrl_c(
             except httpx.HTTPError:
                 continue
         first_alert_s = time.monotonic() - started
-        assert items, "no alert on GET /api/v1/alerts within a minute at --speed 20"
+        assert items, "no alert on GET /api/v1/alerts within two minutes at --speed 20"
         print(f"{impl}: first alert {first_alert_s:.1f} s after start")
         reports = thermal_reports(mqtt_port)
         assert len(reports) == 3, reports
