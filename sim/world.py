@@ -108,7 +108,7 @@ class World:
         self.terrain = Terrain(site)
         clock = scenario.sensors.clock
         self.clocks = draw_clocks(len(site.towers), clock.offset_sigma_s, clock.drift_sigma_ppm,
-                                  rng_for(seed, "towers", "clocks"))
+                                  rng_for(seed, "towers", "clocks"), scenario.perturb)
         self._stop = threading.Event()
         self._ran = False
 
@@ -122,7 +122,8 @@ class World:
             rng_for(seed, "thermal", "clutter_map"))
         thermal = ThermalArray(site.towers, thermal_params, scenario.sensors.frame_hz,
                                self.environment, self.terrain, self.targets,
-                               ThermalStreams.for_seed(seed), self.clutter_map)
+                               ThermalStreams.for_seed(seed), self.clutter_map,
+                               scenario.perturb)
         self.imager_errors = thermal.errors
         towers_xy = np.array([t.xy for t in site.towers])
         self.blasts = blasts = Blasts(scenario.nuisance.blasts_per_hour, scenario.duration_s,

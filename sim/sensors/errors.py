@@ -40,18 +40,19 @@ class ImagerErrors:
 
 
 def draw_imager_errors(params: list[ThermalParams], wind_mps: float, frame_hz: float,
-                       rng: np.random.Generator) -> ImagerErrors:
+                       rng: np.random.Generator, perturb: float = 1.0) -> ImagerErrors:
     """This run's true imager errors: bias magnitude uniform in ``azimuth_bias_deg`` with a
-    random sign, sigma factor lognormal, sway growing with the square of the wind."""
+    random sign, sigma factor lognormal, sway growing with the square of the wind. Biases and
+    spreads are multiplied by ``perturb`` (0: towers exactly as fusion assumes them)."""
     n = len(params)
     lo = np.array([p.azimuth_bias_deg[0] for p in params])
     hi = np.array([p.azimuth_bias_deg[1] for p in params])
     sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
-    bias = sign * rng.uniform(lo, hi)
-    mismatch = np.array([p.sigma_mismatch for p in params])
+    bias = sign * rng.uniform(lo, hi) * perturb
+    mismatch = np.array([p.sigma_mismatch for p in params]) * perturb
     factor = np.exp(mismatch * rng.standard_normal(n))
     gain = np.array([p.sway_deg_at_10mps for p in params]) * np.exp(
-        SWAY_GAIN_SPREAD * rng.standard_normal(n))
+        SWAY_GAIN_SPREAD * perturb * rng.standard_normal(n))
     std = gain * (wind_mps / 10.0) ** 2
     a = np.exp(-1.0 / (frame_hz * np.array([p.sway_tau_s for p in params])))
     return ImagerErrors(bias, factor, std, a, std * rng.standard_normal(n))
@@ -69,8 +70,9 @@ class Clock:
 
 
 def draw_clocks(n: int, offset_sigma_s: float, drift_sigma_ppm: float,
-                rng: np.random.Generator) -> list[Clock]:
-    """Each tower's clock error for this run: normal offset and drift about zero."""
-    offsets = rng.normal(0.0, offset_sigma_s, n) if offset_sigma_s > 0 else np.zeros(n)
-    drifts = rng.normal(0.0, drift_sigma_ppm, n) if drift_sigma_ppm > 0 else np.zeros(n)
+                rng: np.random.Generator, perturb: float = 1.0) -> list[Clock]:
+    """Each tower's clock error for this run: normal offset and drift about zero (spreads
+    times ``perturb``)."""
+    offsets = rng.standard_normal(n) * offset_sigma_s * perturb
+    drifts = rng.standard_normal(n) * drift_sigma_ppm * perturb
     return [Clock(float(o), float(d)) for o, d in zip(offsets, drifts, strict=True)]

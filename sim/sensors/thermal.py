@@ -71,7 +71,8 @@ class ThermalArray:
 
     def __init__(self, towers: list[TowerSpec], params: list[ThermalParams], frame_hz: float,
                  env: Environment, terrain: Terrain, targets: Targets,
-                 streams: ThermalStreams, clutter_map: ClutterMap | None = None) -> None:
+                 streams: ThermalStreams, clutter_map: ClutterMap | None = None,
+                 perturb: float = 1.0) -> None:
         self.frame_hz = frame_hz
         self.env, self.terrain, self.targets = env, terrain, targets
         self.streams = streams
@@ -95,8 +96,9 @@ class ThermalArray:
         self.max_range = _col(params, "max_range_m")
         self.sig = thermal_table(targets.kinds, targets.counts, targets.signatures)
         cal = streams.calibration
-        self.errors = draw_imager_errors(params, env.wind_mps, frame_hz, cal)
-        tau0 = _col(params, "glimpse_tau_s") * np.exp(TAU_SPREAD * cal.standard_normal(len(params)))
+        self.errors = draw_imager_errors(params, env.wind_mps, frame_hz, cal, perturb)
+        tau0 = _col(params, "glimpse_tau_s") * np.exp(
+            TAU_SPREAD * perturb * cal.standard_normal(len(params)))
         self.glimpses = Glimpses(len(towers), len(targets.ids), tau0,
                                  _col(params, "decorrelation_m"), streams.glimpse)
         self._last_xy: FloatArray | None = None

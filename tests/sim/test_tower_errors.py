@@ -115,3 +115,13 @@ def test_same_seed_same_detections_and_errors() -> None:
     assert a.imager_errors.bias_deg[0] == b.imager_errors.bias_deg[0]
     assert a.clocks == b.clocks
     assert a.imager_errors.bias_deg[0] != c.imager_errors.bias_deg[0]
+
+
+def test_perturb_scales_the_drawn_errors() -> None:
+    params = [ThermalParams()] * 200
+    nominal = draw_imager_errors(params, 2.0, 2.0, np.random.default_rng(7), perturb=0.0)
+    assert np.all(nominal.bias_deg == 0.0) and np.all(nominal.sigma_factor == 1.0)
+    wide = draw_imager_errors(params, 2.0, 2.0, np.random.default_rng(7), perturb=2.0)
+    assert np.all((np.abs(wide.bias_deg) >= 0.1) & (np.abs(wide.bias_deg) <= 0.4))
+    assert all(c.offset_s == 0.0 for c in draw_clocks(5, 0.01, 2.0, np.random.default_rng(1),
+                                                       perturb=0.0))
