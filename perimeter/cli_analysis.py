@@ -57,6 +57,9 @@ def eval_command(
     workers: Annotated[int, typer.Option(min=1, help="Scenarios run in parallel.")] = 1,
     seeds: Annotated[int, typer.Option(
         min=1, help="Runs per scenario: its seed, then seed + 1000, + 2000, ...")] = 1,
+    duration: Annotated[float | None, typer.Option(
+        "--duration", min=1.0, help="Simulated seconds per run (default: each scenario's "
+                                    "duration_s); what starts later is left out.")] = None,
     perturb: Annotated[float | None, typer.Option(
         min=0.0, max=10.0, help="Widen the simulated world's true-parameter draws (sizes, "
         "contrasts, levels, animals) to FACTOR times their documented spread: robustness to "
@@ -67,7 +70,8 @@ def eval_command(
     from perimeter.evaluation.run import evaluate
 
     reports = _guarded(lambda: evaluate(scenarios, _thresholds(thresholds), workers=workers,
-                                               seeds=seeds, perturb=perturb))
+                                               seeds=seeds, perturb=perturb,
+                                               duration_s=duration))
     if as_json:
         sys.stdout.write(report_json(reports, include_aggregate=aggregate) + "\n")
     else:
@@ -98,6 +102,9 @@ def tune_command(
     force: Annotated[bool, typer.Option(
         help="--apply even a recommendation the sample cannot separate from the current.")
     ] = False,
+    duration: Annotated[float | None, typer.Option(
+        "--duration", min=1.0, help="Simulated seconds per run (default: each scenario's "
+                                    "duration_s).")] = None,
     judged: Annotated[str | None, typer.Option(
         help="Alert store (SQLite path or postgresql://...) whose resolved alerts to replay "
              "each point's alert thresholds on.")] = None,
@@ -113,7 +120,7 @@ def tune_command(
                           random=random, random_seed=random_seed, plot=plot,
                           json_path=json_path, csv_path=csv_path, workers=workers,
                           executor=kind, address=address, apply_url=apply, force=force,
-                          judged_db=judged)
+                          judged_db=judged, duration_s=duration)
     _guarded(lambda: tune(scenarios, param, options, base=_thresholds(thresholds)))
 
 

@@ -34,6 +34,17 @@ def test_eval_json_reports_the_contract_fields(tmp_path: Path,
     assert run["origin_error_m"]["median"] < 150.0
 
 
+def test_eval_duration_scores_a_shorter_run(tmp_path: Path,
+                                            crossing_scenario: dict[str, Any]) -> None:
+    late = {**crossing_scenario["targets"][0], "id": "v2", "start_s": 30}
+    scenario = write_yaml(tmp_path / "crossing.yaml",
+                          dict(crossing_scenario, targets=[*crossing_scenario["targets"], late]))
+    result = runner.invoke(app, ["eval", str(scenario), "--json", "--duration", "20"])
+    assert result.exit_code == 0, result.output
+    (run,) = json.loads(result.stdout)
+    assert run["duration_s"] == 20.0 and run["intrusions"] == 1, "v2 starts after the end"
+
+
 def test_eval_with_a_bad_thresholds_file_names_the_threshold(
         tmp_path: Path, crossing_scenario: dict[str, Any]) -> None:
     scenario = write_yaml(tmp_path / "crossing.yaml", crossing_scenario)
@@ -66,6 +77,19 @@ def test_tune_writes_json_and_recommends_a_point(tmp_path: Path,
     assert chosen["point"] is not None
     assert chosen["thresholds"]["thermal.min_snr_db"] in swept
     assert "recommendation:" in result.stdout
+
+
+def test_tune_duration_shortens_every_run(tmp_path: Path,
+                                          crossing_scenario: dict[str, Any]) -> None:
+    late = {**crossing_scenario["targets"][0], "id": "v2", "start_s": 30}
+    scenario = write_yaml(tmp_path / "crossing.yaml",
+                          dict(crossing_scenario, targets=[*crossing_scenario["targets"], late]))
+    out = tmp_path / "sweep.json"
+    result = runner.invoke(app, ["tune", str(scenario), "--param", "thermal.min_snr_db=6:10:4",
+                                 "--duration", "20", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    points = json.loads(out.read_text())["points"]
+    assert {p["intrusions"] for p in points} == {1}, "v2 starts after the end of every run"
 
 
 def test_tune_refuses_an_unknown_threshold(tmp_path: Path,

@@ -49,12 +49,12 @@ SEED_STEP = 1000
 
 def run_scenario(scenario_ref: str, thresholds: Thresholds | None = None,
                  options: EvalOptions | None = None, *, seed: int | None = None,
-                 perturb: float | None = None) -> RunReport:
+                 perturb: float | None = None, duration_s: float | None = None) -> RunReport:
     """Simulate, fuse and score one scenario (a built-in name or a YAML path), at its own seed
     or at ``seed``, its true parameters drawn with the scenario's spreads or ``perturb``
-    times the documented ones."""
+    times the documented ones; ``duration_s`` shortens or lengthens the run."""
     started = time.perf_counter()
-    scenario = load_scenario(scenario_ref)
+    scenario = load_scenario(scenario_ref, duration_s=duration_s)
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
     if perturb is not None:
@@ -76,7 +76,8 @@ def run_scenario(scenario_ref: str, thresholds: Thresholds | None = None,
 
 def evaluate(scenario_refs: Sequence[str], thresholds: Thresholds | None = None,
              options: EvalOptions | None = None, *, workers: int = 1,
-             seeds: int = 1, perturb: float | None = None) -> list[RunReport]:
+             seeds: int = 1, perturb: float | None = None,
+             duration_s: float | None = None) -> list[RunReport]:
     """One report per scenario and seed, in the order given; ``workers > 1`` runs them in
     processes. ``seeds > 1`` adds runs at the scenario's seed + 1000, + 2000, ...
 
@@ -93,9 +94,9 @@ def evaluate(scenario_refs: Sequence[str], thresholds: Thresholds | None = None,
         first = load_scenario(ref).seed if seeds > 1 else None
         runs += [(ref, None if first is None else first + k * SEED_STEP) for k in range(seeds)]
     if workers == 1 or len(runs) < 2:
-        return [run_scenario(ref, thresholds, options, seed=seed, perturb=perturb)
-                for ref, seed in runs]
+        return [run_scenario(ref, thresholds, options, seed=seed, perturb=perturb,
+                             duration_s=duration_s) for ref, seed in runs]
     with ProcessPoolExecutor(max_workers=min(workers, len(runs))) as pool:
         futures = [pool.submit(run_scenario, ref, thresholds, options, seed=seed,
-                               perturb=perturb) for ref, seed in runs]
+                               perturb=perturb, duration_s=duration_s) for ref, seed in runs]
         return [f.result() for f in futures]

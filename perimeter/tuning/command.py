@@ -48,6 +48,8 @@ class TuneOptions:
     """Apply even a recommendation the sample cannot separate from the current thresholds."""
     judged_db: str | None = None
     """An alert store (SQLite path or ``postgresql://``) whose resolved alerts to replay."""
+    duration_s: float | None = None
+    """Run each scenario for this many simulated seconds instead of its own duration."""
 
 
 def tune(scenarios: Sequence[str], params: Sequence[str], options: TuneOptions, *,
@@ -72,6 +74,7 @@ def tune(scenarios: Sequence[str], params: Sequence[str], options: TuneOptions, 
         job = bar.add_task(f"{len(points)} points", total=None)
         result = run_sweep(list(scenarios), points, base=base, seeds=options.seeds,
                            executor=executor, min_tasks=max(4, 2 * options.workers),
+                           duration_s=options.duration_s,
                            progress=lambda done, total: bar.update(job, completed=done,
                                                                    total=total))
     choice = recommend(result.points, options.max_false_alerts_per_km_day)

@@ -105,19 +105,20 @@ def _label(ref: ScenarioRef) -> str:
 
 def plan_tasks(scenarios: Sequence[ScenarioRef], seeds: int,
                points: Sequence[tuple[int, Thresholds]], options: EvalOptions | None = None,
-               *, min_tasks: int = 4) -> list[Task]:
+               *, min_tasks: int = 4, duration_s: float | None = None) -> list[Task]:
     """One task per scenario and seed, split into point chunks until there are ``min_tasks``."""
     runs = [(ref, scenario_seed(ref) + k) for ref in scenarios for k in range(seeds)]
     chunks = max(1, min(len(points), math.ceil(min_tasks / max(1, len(runs)))))
     size = math.ceil(len(points) / chunks)
-    return [Task(ref, seed, tuple(points[i:i + size]), options)
+    return [Task(ref, seed, tuple(points[i:i + size]), options, duration_s)
             for ref, seed in runs for i in range(0, len(points), size)]
 
 
 def run_sweep(scenarios: Sequence[ScenarioRef], points: Sequence[Point], *,
               base: Thresholds | None = None, seeds: int = 1,
               executor: Executor | None = None, options: EvalOptions | None = None,
-              progress: Progress | None = None, min_tasks: int = 4) -> SweepResult:
+              progress: Progress | None = None, min_tasks: int = 4,
+              duration_s: float | None = None) -> SweepResult:
     """Score the base thresholds (the current point) and every valid point; pool per point."""
     if not scenarios:
         raise ValueError("scenarios: give at least one scenario")
@@ -133,7 +134,8 @@ def run_sweep(scenarios: Sequence[ScenarioRef], points: Sequence[Point], *,
         entries.append(({name: public[name] for name in names}, in_force))
     entries += kept
     indexed = list(enumerate(t for _, t in entries))
-    tasks = plan_tasks(scenarios, seeds, indexed, options, min_tasks=min_tasks)
+    tasks = plan_tasks(scenarios, seeds, indexed, options, min_tasks=min_tasks,
+                       duration_s=duration_s)
     by_task: dict[int, list[tuple[int, RunReport]]] = {}
     for done, (i, result) in enumerate((executor or LocalExecutor()).run(run_task, tasks), 1):
         by_task[i] = result

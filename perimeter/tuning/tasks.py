@@ -32,6 +32,7 @@ class Task:
     seed: int | None
     points: tuple[tuple[int, Thresholds], ...]
     options: EvalOptions | None = None
+    duration_s: float | None = None
 
 
 def scenario_seed(ref: ScenarioRef) -> int:
@@ -42,7 +43,7 @@ def scenario_seed(ref: ScenarioRef) -> int:
 def run_task(task: Task) -> list[tuple[int, RunReport]]:
     """Simulate once, then fuse and score at each point; module-level so it pickles."""
     started = time.perf_counter()
-    scenario = load_scenario(task.scenario)
+    scenario = load_scenario(task.scenario, duration_s=task.duration_s)
     if task.seed is not None:
         scenario = scenario.model_copy(update={"seed": task.seed})
     site = scenario.site_model
