@@ -18,8 +18,10 @@ RUN pip wheel --wheel-dir /wheels --constraint deploy/constraints.txt ".[postgre
 
 # --- runtime: wheels installed offline, no compiler, no pip, a non-root user ----------------
 FROM ${PYTHON_IMAGE} AS runtime
+# The containers are read-only but for /tmp: numba's compiled-kernel cache goes there.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    NUMBA_CACHE_DIR=/tmp/numba-cache \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN groupadd --system --gid 10001 perimeter \
