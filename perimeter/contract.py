@@ -114,6 +114,12 @@ class Origin(_Model):
     sigma_major_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
     sigma_minor_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
     orientation_deg: FiniteFloat
+    observed: bool | None = None
+    """``true``: the movement began in view, here; ``false``: the object entered view here,
+    the point is where it was first seen and the ellipse covers where it may have come from
+    along its track, out past the edge of view; absent from older producers."""
+    view_back_m: FiniteFloat | None = None
+    """With ``observed: false``: how far back along its track the view went (metres)."""
 
 
 class AlertEvent(_Model):

@@ -15,7 +15,7 @@ with ``reason: "stream_end"``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -136,6 +136,8 @@ class TrackAlerter:
         self.config = config or AlertConfig()
         self._perimeter = Polyline(perimeter)
         self.tower_ids = list(tower_ids)
+        self.origin_of: Callable[[Track], Origin | None] = origin_of
+        """How a track's origin is found (the runner's says whether it was observed)."""
         self._open: dict[int, _Open] = {}
         self._dormant: list[_Dormant] = []
         self._next = first_number
@@ -165,7 +167,7 @@ class TrackAlerter:
                         > self.config.max_animal_probability)):
                 return None
             track.alert_id = self.next_alert_id()
-            state = _Open(track.alert_id, t_s, track.label, "low", origin_of(track), t_s)
+            state = _Open(track.alert_id, t_s, track.label, "low", self.origin_of(track), t_s)
             self._open[track.number] = state
             return self._event("new", track, t_s, thresholds, state)
         if (track.label not in thresholds.alert_classes
@@ -180,7 +182,7 @@ class TrackAlerter:
             return None
         if (not state.adopted and not track.history.full and track.confirmed_t_s is not None
                 and t_s - track.confirmed_t_s <= self.config.origin_refresh_s):
-            state.origin = origin_of(track) or state.origin
+            state.origin = self.origin_of(track) or state.origin
         return self._event("update", track, t_s, thresholds, state, place)
 
     def on_deleted(self, track: Track, t_s: float, thresholds: Thresholds, *,

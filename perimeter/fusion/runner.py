@@ -34,6 +34,9 @@ from perimeter.fusion.alert import AlertConfig, OpenAlert, TrackAlerter
 from perimeter.fusion.engine import EngineConfig, FusionEngine, thermal_ifov_rad
 from perimeter.fusion.gate import DuplicateFilter, GateConfig, GateRejectedError, ReorderBuffer
 from perimeter.fusion.health import TowerHealth
+from perimeter.fusion.origin import honest_origin
+from perimeter.fusion.ranging import Ranger
+from perimeter.fusion.reach import Reach
 from perimeter.fusion.registration import Registration, RegistrationConfig
 from perimeter.fusion.scan import Scan, scan_from_report
 from perimeter.fusion.track import Track
@@ -74,7 +77,8 @@ class FusionRunner:
                  gate_config: GateConfig | None = None, alert_config: AlertConfig | None = None,
                  heartbeat_timeout_s: float = 15.0,
                  registration_config: RegistrationConfig | None = None,
-                 run_id: str | None = None) -> None:
+                 run_id: str | None = None,
+                 one_tower_ranging: bool = True) -> None:
         self.site = site
         self.run_id = run_id
         self.thresholds = thresholds
@@ -94,6 +98,10 @@ class FusionRunner:
         self.alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers], alert_config,
                                     first_alert_number)
         self.health = TowerHealth(site, self.alerter.next_alert_id, heartbeat_timeout_s)
+        if one_tower_ranging and site.elevation is not None:  # one-tower ranging on the DEM
+            self.engine.initiator.ranger = Ranger(site.elevation, self._towers_xy, heights, ifov)
+        self.reach = Reach(site)
+        self.alerter.origin_of = lambda track: honest_origin(track, self.reach)
         self.registration = Registration(self._towers_xy, [t.id for t in site.towers],
                                          registration_config, self.alerter.next_alert_id)
         self._processed_s: float | None = None
@@ -314,6 +322,7 @@ class FusionRunner:
             self.counters["tracks_merged"] += 1
             self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
         self.engine.reclassify(t_s)
+        self.reach.learn(self.engine.tracks, t_s)
         for event in self.registration.maintain(t_s, self.engine.tracks):
             self._emit(event)
         for track in self.engine.tracks:

@@ -5,12 +5,14 @@ pooled bearing of another tower; each valid crossing (in front of both towers, w
 a sensible crossing angle) is scored by how many further towers' pooled bearings pass through
 it (chi-square gate), and the best crossing seeds a track from the least-squares fit of all its
 supporting bearings. Repeated bearings from one tower that no other tower confirms seed a
-single-tower track with a weak range prior.
+single-tower track, ranged by its elevation angles on the site's terrain where the geometry
+allows (:mod:`.ranging`), else with a weak range prior.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +20,7 @@ import numpy.typing as npt
 from scipy.stats import chi2
 
 from perimeter import geometry
+from perimeter.fusion.ranging import Ranger
 from perimeter.fusion.scan import Scan
 
 FloatArray = npt.NDArray[np.float64]
@@ -76,6 +79,10 @@ class Initiator:
         self._refs: list[tuple[Scan, int]] = []
         self._oldest_s = math.inf
         """The earliest time in the pool (inf when empty): most scans prune nothing."""
+        self.ranger: Ranger | None = None
+        """Ranges a single tower's bearings on the site's terrain (set when it has a DEM)."""
+        self.ranged = 0
+        """Single-tower seeds ranged that way."""
 
     def __len__(self) -> int:
         return len(self._refs)
@@ -237,20 +244,37 @@ class Initiator:
             return None
         idx = np.flatnonzero(near)
         first_t = float(self._t[idx].min())
-        r = cfg.single_range_m
+        refs = [(scan, i)] + [self._refs[j] for j in idx]
+        r, r_sigma = self._range(scan.tower_index, b0, refs)
         u = geometry.unit(b0)
         xy = scan.tower_xy + r * u
-        along = np.outer(u, u) * cfg.single_range_sigma_m**2
+        along = np.outer(u, u) * r_sigma**2
         cross_u = np.array([u[1], -u[0]])
         across = np.outer(cross_u, cross_u) * (r * s0) ** 2
         p = np.zeros((4, 4))
         p[:2, :2] = along + across
         p[2, 2] = p[3, 3] = cfg.velocity_sigma_mps**2
-        refs = [(scan, i)] + [self._refs[j] for j in idx]
         keep = ~near
         self._take(keep)
         return Seed(scan.t_s, first_t, np.array([xy[0], xy[1], 0.0, 0.0]), p,
                     [scan.tower_index], ["thermal"], scan.tower_index, refs)
+
+
+    def _range(self, tower: int, bearing_rad: float, refs: list[tuple[Scan, int]]
+               ) -> tuple[float, float]:
+        """A single tower's range guess: its elevation angles (median) cast onto the site's
+        terrain (:mod:`.ranging`) where the geometry allows, else the weak prior."""
+        cfg = self.config
+        if self.ranger is not None:
+            elevations = [float(s.elevation_rad[j]) for s, j in refs
+                          if s.elevation_rad is not None]
+            elevations = [e for e in elevations if not math.isnan(e)]
+            if elevations:
+                fix = self.ranger.fix(tower, bearing_rad, statistics.median(elevations))
+                if fix is not None:
+                    self.ranged += 1
+                    return fix.range_m, fix.sigma_m
+        return cfg.single_range_m, cfg.single_range_sigma_m
 
 
 def _pair_cov(xy0: FloatArray, s0: float, xy1: FloatArray, s1: FloatArray,

@@ -1,0 +1,139 @@
+"""Nominal class properties from published sources, with their spread.
+
+Every number the classifier uses about the world is here, with where it comes from
+(docs/fusion.md, "Classification priors", has the table with the full references). Where no
+source was found the value is marked as assumed and given a wide spread. Nothing is taken
+from the simulation. Sizes are thermal *critical dimensions* (the square root of the
+silhouette's area, the measure of the target-acquisition literature); heights are of the
+silhouette's centre above the ground.
+
+Several animal kinds (fox, roe deer, wild boar, red deer) are folded into the one ``animal``
+class: its size, height and speed ranges span all of them.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from dataclasses import dataclass
+
+if typing.TYPE_CHECKING:
+    from perimeter.fusion.classify import ClassModel
+
+
+@dataclass(frozen=True, slots=True)
+class Nominal:
+    """A nominal value with its spread: ``lo``-``hi`` is where most of the class lies."""
+
+    lo: float
+    hi: float
+    source: str
+
+    @property
+    def mid(self) -> float:
+        return 0.5 * (self.lo + self.hi)
+
+    @property
+    def sigma(self) -> float:
+        """The range read as mean +/- 2 sigma."""
+        return 0.25 * (self.hi - self.lo)
+
+
+@dataclass(frozen=True, slots=True)
+class AnimalKind:
+    name: str
+    body_length_m: Nominal
+    shoulder_height_m: Nominal
+
+    @property
+    def critical_size_m(self) -> tuple[float, float]:
+        """Side-on critical dimension range: sqrt(length x shoulder height)."""
+        return (math.sqrt(self.body_length_m.lo * self.shoulder_height_m.lo),
+                math.sqrt(self.body_length_m.hi * self.shoulder_height_m.hi))
+
+    @property
+    def centre_height_m(self) -> tuple[float, float]:
+        """Height of the silhouette's centre: about 0.6 of the shoulder height (the trunk
+        sits on the legs)."""
+        return (0.6 * self.shoulder_height_m.lo, 0.6 * self.shoulder_height_m.hi)
+
+
+ANIMALS = (
+    AnimalKind("red fox", Nominal(0.50, 0.90, "gardenwildlife.co.uk; pecszoo.hu (head-body)"),
+               Nominal(0.35, 0.45, "gardenwildlife.co.uk; pecszoo.hu")),
+    AnimalKind("roe deer", Nominal(0.95, 1.35, "ajnstalking.com; loodusegakoos.ee"),
+               Nominal(0.60, 0.75, "ajnstalking.com; loodusegakoos.ee")),
+    AnimalKind("wild boar", Nominal(0.90, 1.80, "assumed (no source found)"),
+               Nominal(0.55, 1.00, "assumed (no source found)")),
+    AnimalKind("red deer", Nominal(1.60, 2.60, "hcsdeerservices.co.uk; deer-images.com"),
+               Nominal(0.95, 1.37, "hcsdeerservices.co.uk; deer-images.com")),
+)
+
+
+def animal_size_range_m() -> tuple[float, float]:
+    """Critical dimension range over all animal kinds."""
+    return (min(a.critical_size_m[0] for a in ANIMALS), max(a.critical_size_m[1] for a in ANIMALS))
+
+
+def animal_height_range_m() -> tuple[float, float]:
+    return (min(a.centre_height_m[0] for a in ANIMALS), max(a.centre_height_m[1] for a in ANIMALS))
+
+
+PERSON_WALK_MPS = Nominal(1.1, 1.6, "Bohannon 1997, Age Ageing 26:15-19 (comfortable gait, "
+                          "adults 20-79: 1.27-1.46 m/s by age and sex), widened for terrain")
+GROUP_WALK_MPS = Nominal(0.8, 1.4, "Moussaid et al. 2010, PLoS ONE 5:e10047 (groups walk "
+                         "slower as they grow)")
+SLOW_MOVER_MPS = Nominal(0.2, 1.2, "assumed (crawling, stalking: no source found)")
+SLOW_MOVER_SHARE = Nominal(0.05, 0.25, "assumed")
+VEHICLE_MPS = Nominal(3.0, 15.0, "assumed (off-road and track driving)")
+ANIMAL_BOUT_MPS = Nominal(0.3, 3.6, "red deer walk ~1 m strides; fox trot 6-13 km/h "
+                          "(1.7-3.6 m/s); wild boar ~1 km/h averaged over a night's bout "
+                          "(Lemel et al. 2003, Wildl. Biol. 9(s1))")
+ANIMAL_PAUSE_SHARE = Nominal(0.1, 0.7, "assumed (grazing and browsing pauses; no figure found)")
+
+PERSON_SIZE_M = Nominal(0.6, 0.9, "NVESD standing-person critical dimension 0.75 m "
+                        "(Johnson/TTP literature), +/- for build and aspect")
+GROUP_SIZE_M = Nominal(0.6, 1.8, "two to six people side by side")
+VEHICLE_SIZE_M = Nominal(1.8, 3.2, "NATO standard vehicle target 2.3 m; cars sqrt(4.5 x 1.5)")
+PERSON_CENTRE_M = Nominal(0.8, 1.05, "half a standing adult's stature (1.6-2.0 m)")
+LOW_POSTURE_CENTRE_M = Nominal(0.15, 0.6, "crawling to crouching: assumed")
+VEHICLE_CENTRE_M = Nominal(0.6, 1.4, "half of a car's to a truck's height")
+
+SIZE_NOISE_LOG_SIGMA = 0.2
+"""Segmentation noise of one detection's size in pixels (log scale; assumed): a blob's
+extent moves by a pixel or two of a few."""
+
+
+def published_class_model() -> ClassModel:
+    """A :class:`~perimeter.fusion.classify.ClassModel` built from these published values
+    (ranges read as +/- 2 sigma; heights as the middle of the range with a quarter of it as
+    spread). Not the default yet: measured, it makes people and animals overlap enough that
+    alerts flip class and reopen (docs/fusion.md, "Classification priors")."""
+    from perimeter.fusion.classify import ClassModel
+
+    scatter = 0.25  # a 25 s window's path-speed scatter about a walker's pace (assumed)
+    bout = ANIMAL_BOUT_MPS
+    animal_h = animal_height_range_m()
+    return ClassModel(
+        speed_mean_mps={"person": PERSON_WALK_MPS.mid, "group": GROUP_WALK_MPS.mid,
+                        "vehicle": VEHICLE_MPS.mid, "animal": math.sqrt(bout.lo * bout.hi),
+                        "unknown": 0.0},
+        speed_sigma_mps={"person": math.hypot(PERSON_WALK_MPS.sigma, scatter),
+                         "group": math.hypot(GROUP_WALK_MPS.sigma, scatter),
+                         "vehicle": VEHICLE_MPS.sigma, "animal": 0.45, "unknown": 0.2},
+        animal_speed_log_sigma=math.log(bout.hi / bout.lo) / 4.0,
+        slow_mover_share=SLOW_MOVER_SHARE.mid,
+        slow_pace_mps=(SLOW_MOVER_MPS.lo, SLOW_MOVER_MPS.hi),
+        animal_pause_share=ANIMAL_PAUSE_SHARE.mid,
+        size_m={"person": (PERSON_SIZE_M.lo, PERSON_SIZE_M.hi),
+                "group": (GROUP_SIZE_M.lo, GROUP_SIZE_M.hi),
+                "vehicle": (VEHICLE_SIZE_M.lo, VEHICLE_SIZE_M.hi),
+                "animal": animal_size_range_m(), "unknown": (0.3, 3.0)},
+        height_m={"person": (PERSON_CENTRE_M.mid, PERSON_CENTRE_M.sigma + 0.05),
+                  "group": (PERSON_CENTRE_M.mid, PERSON_CENTRE_M.sigma + 0.05),
+                  "vehicle": (VEHICLE_CENTRE_M.mid, VEHICLE_CENTRE_M.sigma),
+                  "animal": (0.5 * (animal_h[0] + animal_h[1]),
+                             0.25 * (animal_h[1] - animal_h[0])),
+                  "unknown": (0.5, 1.5)},
+        size_log_sigma=SIZE_NOISE_LOG_SIGMA,
+        vehicle_min_size_m=animal_size_range_m()[1])

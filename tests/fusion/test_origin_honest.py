@@ -1,0 +1,78 @@
+"""Honest origins: movement that began in view, or entered view (and from where)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from perimeter.contract import Origin, parse_payload
+from perimeter.fusion.origin import CHI2_95_2DOF, honest_origin
+from perimeter.fusion.reach import Reach, ReachConfig
+from perimeter.site import Site, TowerSpec, WatchZone, Zone
+from tests.fusion.helpers import track_at
+
+SITE = Site(
+    name="test", perimeter=[(0.0, -3000.0), (0.0, 3000.0)],
+    towers=[TowerSpec(id=f"T{i}", x_m=0.0, y_m=500.0 * (i - 1)) for i in range(3)],
+    terrain=[Zone(kind="forest", polygon=[(1500, -1000), (3000, -1000), (3000, 1500),
+                                          (1500, 1500)])],
+    watch_zones=[WatchZone(name="approach",
+                           polygon=[(0, -3000), (5000, -3000), (5000, 3000), (0, 3000)])])
+
+WIDE = ReachConfig(default_reach_m=2000.0)
+"""Two towers reach x = 1500 m (the forest's edge) from y = 500 m."""
+
+
+def inside_95(origin: Origin, xy: tuple[float, float]) -> bool:
+    ex, ey = xy[0] - origin.x_m, xy[1] - origin.y_m
+    theta = math.radians(origin.orientation_deg)
+    along = ex * math.sin(theta) + ey * math.cos(theta)
+    across = ex * math.cos(theta) - ey * math.sin(theta)
+    return (along / origin.sigma_major_m) ** 2 + (across / origin.sigma_minor_m) ** 2 \
+        <= CHI2_95_2DOF
+
+
+def walker(x_m: float, y_m: float, vx_mps: float) -> object:
+    """A confirmed track first seen at ``(x_m, y_m)`` walking along x, located to 3 m."""
+    track = track_at(x_m, y_m, vx_mps, 0.0, sigma_m=3.0)
+    track.p[2, 2] = track.p[3, 3] = 0.01
+    track.history.append(0.0, track.x, track.p, 0.05)
+    return track
+
+
+def test_the_view_behind_a_point_and_the_ground_out_of_view_beyond() -> None:
+    reach = Reach(SITE, WIDE)
+    view_m, unseen_m = reach.behind(np.array([1400.0, 500.0]), np.array([1.0, 0.0]), "small")
+    assert view_m == pytest.approx(100.0, abs=25.0)  # to the forest's edge at x = 1500
+    assert unseen_m == pytest.approx(3500.0, abs=25.0)  # forest, then out of reach, to 5000
+    assert reach.hidden(np.array([[2000.0, 0.0], [1000.0, 0.0]])).tolist() == [True, False]
+
+
+def test_movement_with_view_behind_it_began_there() -> None:
+    origin = honest_origin(walker(800.0, 500.0, -1.3), Reach(SITE, WIDE))  # type: ignore[arg-type]
+    assert origin is not None and origin.observed is True and origin.view_back_m is None
+    assert origin.sigma_major_m < 10.0  # the filter's few metres and the start's lag
+
+
+def test_an_object_out_of_the_forest_entered_view_and_the_ellipse_covers_its_start() -> None:
+    origin = honest_origin(walker(1400.0, 500.0, -1.3), Reach(SITE, WIDE))  # type: ignore[arg-type]
+    assert origin is not None and origin.observed is False
+    assert origin.view_back_m == pytest.approx(100.0, abs=25.0)
+    assert (origin.x_m, origin.y_m) == pytest.approx((1400.0, 500.0))  # where first seen
+    assert inside_95(origin, (2900.0, 500.0))  # walked out from deep in the forest
+    assert inside_95(origin, (4800.0, 500.0))  # or from beyond it, out of reach
+    assert not inside_95(origin, (1400.0, 2500.0))  # not from anywhere at all
+    assert origin.orientation_deg == pytest.approx(90.0, abs=1.0)  # along its track
+
+
+def test_a_still_object_began_where_it_was_seen() -> None:
+    origin = honest_origin(walker(1400.0, 500.0, 0.0), Reach(SITE, WIDE))  # type: ignore[arg-type]
+    assert origin is not None and origin.observed is True
+
+
+def test_old_origins_without_the_flag_stay_valid() -> None:
+    old = parse_payload(Origin, '{"x_m": 1, "y_m": 2, "t_s": 3, "sigma_major_m": 4, '
+                                '"sigma_minor_m": 1, "orientation_deg": 5}')
+    assert old.observed is None and old.view_back_m is None
