@@ -82,7 +82,7 @@ def inside_intervals(px: FloatArray, py: FloatArray, dx: FloatArray, dy: FloatAr
 
 _HORIZONS: dict[tuple[int, float, float, float], tuple[Dem, Horizon]] = {}
 HORIZONS_KEPT = 48
-"""Horizons kept per process (~2.7 MB each on western-heights), so that the runs of an
+"""Horizons kept per process (~2.3 MB each on western-heights), so that the runs of an
 evaluation or a sweep on one site build each tower's horizon once."""
 
 
