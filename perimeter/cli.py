@@ -108,7 +108,7 @@ def sim(
              "as fast as possible.")] = None,
     perturb: Annotated[float | None, typer.Option(
         min=0.0, max=10.0, help="Widen the true-parameter draws to FACTOR times their "
-        "documented spread.")] = None,
+        "documented spread (default: the scenario's perturb, 1).")] = None,
     duration: Annotated[float | None, typer.Option(
         "--duration", min=1.0, help="Simulated seconds to run (default: the scenario's "
                                     "duration_s); what starts later is left out.")] = None,

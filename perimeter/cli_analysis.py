@@ -63,7 +63,7 @@ def eval_command(
     perturb: Annotated[float | None, typer.Option(
         min=0.0, max=10.0, help="Widen the simulated world's true-parameter draws (sizes, "
         "contrasts, levels, animals) to FACTOR times their documented spread: robustness to "
-        "model mismatch.")] = None,
+        "model mismatch (default: each scenario's perturb, 1).")] = None,
 ) -> None:
     """Run scenarios faster than real time through fusion and score them against truth."""
     from perimeter.evaluation.render import report_json, report_table
