@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Live, alert_event
+from requirements import unavailable
 
 from perimeter import topics
 from perimeter.bus import Message
@@ -32,7 +33,7 @@ TIMEOUT_MS = 15_000
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+        unavailable("chromium is not installed (.ci/run installs Debian's chromium)")
     with playwright_api.sync_playwright() as driver:
         browser = driver.chromium.launch(
             executable_path=CHROMIUM,
