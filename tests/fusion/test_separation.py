@@ -98,3 +98,26 @@ def test_the_class_models_numbers_are_defined_in_fusion_itself() -> None:
                if isinstance(getattr(model, f.name), int | float | dict | tuple)]
     assert {"prior", "size_m", "speed_mean_mps", "height_m"} <= set(numbers)
     assert owner.__file__ is not None and Path(owner.__file__).parent == FUSION_DIR
+
+
+def test_every_nominal_in_fusions_priors_names_its_source() -> None:
+    """Fusion's priors module documents each nominal value: its source, or that it is
+    assumed."""
+    modules = [importlib.import_module(f"perimeter.fusion.{p.stem}")
+               for p in sorted(FUSION_DIR.glob("prior*.py"))]
+    nominals = []
+    for module in modules:
+        nominal_type = getattr(module, "Nominal", None)
+        if nominal_type is None:
+            continue
+        for value in vars(module).values():
+            found = [value] if isinstance(value, nominal_type) else []
+            if isinstance(value, tuple):  # e.g. the animal kinds, each holding nominals
+                found += [v for item in value if dataclasses.is_dataclass(item)
+                          for v in (getattr(item, f.name) for f in dataclasses.fields(item))
+                          if isinstance(v, nominal_type)]
+            nominals += found
+    assert modules, "fusion's priors module (perimeter/fusion/priors.py) is missing"
+    assert len(nominals) >= 5
+    assert all(n.source.strip() for n in nominals), [n for n in nominals if not n.source.strip()]
+    assert all(n.lo <= n.hi for n in nominals)
