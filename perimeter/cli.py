@@ -24,6 +24,8 @@ app = typer.Typer(name="perimeter", no_args_is_help=True, add_completion=False,
                   help="Simulated, sensor-fused perimeter monitor.")
 scenario_app = typer.Typer(no_args_is_help=True, help="Scenario files.")
 app.add_typer(scenario_app, name="scenario")
+contract_app = typer.Typer(no_args_is_help=True, help="The message contract's documents.")
+app.add_typer(contract_app, name="contract")
 err = Console(stderr=True)
 S = TypeVar("S", SimSettings, FusionSettings, ApiSettings)
 
@@ -255,6 +257,25 @@ def scenario_list() -> None:
         table.add_row(name, f"{loaded.duration_s / 60:g}", f"{len(loaded.targets)}: {kinds}",
                       env.start_time.strftime("%Y-%m-%d %H:%M"), weather)
     Console().print(table)
+
+
+@contract_app.command("write")
+def contract_write(
+    docs: Annotated[Path, typer.Option(help="The docs folder to write into.")] = Path("docs"),
+    check: Annotated[bool, typer.Option(
+        help="Write nothing; exit 1 when a document is not current.")] = False,
+) -> None:
+    """Generate docs/schemas/*.schema.json and docs/asyncapi.yaml from the payload models."""
+    from perimeter.contract_docs import rendered, write
+
+    if check:
+        stale = [str(path) for path, text in rendered(docs).items()
+                 if not path.is_file() or path.read_text(encoding="utf-8") != text]
+        for path in stale:
+            typer.echo(f"not current: {path}", err=True)
+        raise typer.Exit(1 if stale else 0)
+    for path in write(docs):
+        typer.echo(f"wrote {path}")
 
 
 def _register_analysis() -> None:
