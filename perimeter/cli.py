@@ -269,13 +269,13 @@ def contract_write(
     from perimeter.contract_docs import rendered, write
 
     if check:
-        stale = [str(path) for path, text in rendered(docs).items()
+        stale = [path for path, text in rendered(docs).items()
                  if not path.is_file() or path.read_text(encoding="utf-8") != text]
-        for path in stale:
-            typer.echo(f"not current: {path}", err=True)
+        for stale_path in stale:
+            typer.echo(f"not current: {stale_path}", err=True)
         raise typer.Exit(1 if stale else 0)
-    for path in write(docs):
-        typer.echo(f"wrote {path}")
+    for written in write(docs):
+        typer.echo(f"wrote {written}")
 
 
 def _register_analysis() -> None:
