@@ -5,13 +5,16 @@ Tests never use the system's broker on 1883: every broker here listens on a fres
 
 from __future__ import annotations
 
+import itertools
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pg_server import PgServer
 from requirements import unavailable
 
+from perimeter.store import AlertStore
 from services.broker import BrokerImpl, EmbeddedBroker, find_mosquitto
 
 
@@ -109,3 +112,33 @@ def crossing_scenario() -> dict[str, object]:
                                 "detector_snr_db": 16.0},
                     "clock": {"offset_sigma_s": 0.0, "drift_sigma_ppm": 0.0}},
     }
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One throwaway PostgreSQL server for the session (its own data dir and free port)."""
+    try:
+        server = PgServer().start()
+    except FileNotFoundError as exc:
+        unavailable(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each kind: a SQLite file, a new database on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'alerts.db'}"
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.database(f"store_{next(_databases)}")
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[AlertStore]:
+    """An alert store on each kind of database."""
+    with AlertStore.open(db_url) as opened:
+        yield opened

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pg_server import PgServer
-from requirements import unavailable
 
 from perimeter.contract import AlertEvent
 from perimeter.store import AlertStore, StoreError, UnknownAlertError
@@ -26,34 +22,6 @@ def event(alert_id: str, kind: str = "new", t_s: float = 100.0, **extra: Any) ->
     }
     fields.update(extra)
     return AlertEvent.model_validate(fields)
-
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[PgServer]:
-    try:
-        server = PgServer().start()
-    except FileNotFoundError as exc:
-        unavailable(str(exc))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database of each kind: a SQLite file, a new database on a real PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'alerts.db'}"
-    server: PgServer = request.getfixturevalue("pg_server")
-    return server.database(f"alerts_{next(_numbers)}")
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[AlertStore]:
-    with AlertStore.open(db_url) as opened:
-        yield opened
 
 
 def test_append_returns_rising_seq_and_is_idempotent(store: AlertStore) -> None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pg_server import PgServer
 
 from perimeter.contract import AlertEvent
 from perimeter.store import AlertStore, ResolutionConflictError, StoreError, UnknownAlertError
@@ -20,33 +16,6 @@ def event(alert_id: str, kind: str = "new", t_s: float = 100.0, **extra: Any) ->
                               "severity": "high"}
     fields.update(extra)
     return AlertEvent.model_validate(fields)
-
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[PgServer]:
-    try:
-        server = PgServer().start()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'alerts.db'}"
-    server: PgServer = request.getfixturevalue("pg_server")
-    return server.database(f"workflow_{next(_numbers)}")
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[AlertStore]:
-    with AlertStore.open(db_url) as opened:
-        yield opened
 
 
 def test_new_acknowledged_resolved_with_actions(store: AlertStore) -> None:

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 import pytest
 from conftest import TOKEN, Live, alert_event, served
 from pg_server import PgServer
-from requirements import unavailable
 
 from perimeter import topics
 from perimeter.bus import Message
@@ -170,23 +169,16 @@ def test_lists_follow_writes_from_another_process_and_acks(live: Live) -> None:
         assert acked == {"a-000002": False, "a-000001": True}
 
 
-def test_alerts_served_from_postgresql(settings: ApiSettings,
-                                       free_port: Callable[[], int]) -> None:
-    try:
-        server = PgServer().start()
-    except FileNotFoundError as exc:
-        unavailable(str(exc))
-    try:
-        with AlertStore.open(server.database("api")) as store, \
-                served(settings, store, None, free_port()) as live, live.writer() as http:
-            live.raise_alert(alert_event("a-000001"))
-            live.raise_alert(alert_event("a-000002", t_s=1001.0))
-            page = http.get("/api/v1/alerts", params={"limit": 1}).json()
-            assert [a["alert_id"] for a in page["items"]] == ["a-000002"]
-            rest = http.get("/api/v1/alerts", params={"cursor": page["next_cursor"]}).json()
-            assert [a["alert_id"] for a in rest["items"]] == ["a-000001"]
-            assert http.post("/api/v1/alerts/a-000001/ack").json()["acked"]
-            listed = http.get("/api/v1/alerts").json()["items"]
-            assert [a["acked"] for a in listed] == [False, True]
-    finally:
-        server.stop()
+def test_alerts_served_from_postgresql(settings: ApiSettings, free_port: Callable[[], int],
+                                       pg_server: PgServer) -> None:
+    with AlertStore.open(pg_server.database("api")) as store, \
+            served(settings, store, None, free_port()) as live, live.writer() as http:
+        live.raise_alert(alert_event("a-000001"))
+        live.raise_alert(alert_event("a-000002", t_s=1001.0))
+        page = http.get("/api/v1/alerts", params={"limit": 1}).json()
+        assert [a["alert_id"] for a in page["items"]] == ["a-000002"]
+        rest = http.get("/api/v1/alerts", params={"cursor": page["next_cursor"]}).json()
+        assert [a["alert_id"] for a in rest["items"]] == ["a-000001"]
+        assert http.post("/api/v1/alerts/a-000001/ack").json()["acked"]
+        listed = http.get("/api/v1/alerts").json()["items"]
+        assert [a["acked"] for a in listed] == [False, True]
