@@ -53,13 +53,13 @@ def scaled_scenario(n_towers: int, duration_s: float, replicate_targets: bool) -
                           .read_text(encoding="utf-8"))
     site = generated_site(n_towers)
     span = 500.0 * n_towers
-    targets = base["targets"]
+    targets = [t for t in base["targets"] if t["start_s"] < duration_s]  # those that start
     animals = base["nuisance"]["animals"]
     if replicate_targets:
         blocks = int(span // BLOCK_M)
         targets = [{**t, "id": f"{t['id']}-{b}",
                     "path": [[x, y - span / 2.0 + BLOCK_M * (b + 0.5)] for x, y in t["path"]]}
-                   for b in range(blocks) for t in base["targets"]]
+                   for b in range(blocks) for t in targets]
         animals = animals * blocks
     return load_scenario({**base, "name": site["name"], "site": site, "duration_s": duration_s,
                           "targets": targets, "nuisance": {**base["nuisance"],

@@ -126,7 +126,11 @@ class ThermalArray:
                                    self.leak)[:, None]
         best_snr = brightest * self.spot_visible * np.exp(-clearest * self.spot_range_m) / calmest
         wanted = (best_snr > self.k[:, None] - 4.5) & (self.spot_range_m < self.max_range[:, None])
-        self.spot_seen = self.heads.static_seen(self.spot_az, wanted)  # (T, P, S)
+        seen = self.heads.static_seen(self.spot_az, wanted)  # (T, P, S)
+        # as lists: the spots of (tower t, phase p) are spot_list[start[t P + p]:start[.. + 1]]
+        self.spot_phases = seen.shape[1]
+        self.spot_start = np.concatenate([[0], np.cumsum(seen.sum(axis=2).ravel())])
+        self.spot_list = np.nonzero(seen)[2]
 
     def sigma_k(self, t: FloatArray) -> FloatArray:
         """Detector pixel std ``(F, T)`` at times ``t``: scene clutter rises with the sun."""
@@ -237,9 +241,14 @@ class ThermalArray:
                    sigma: FloatArray) -> Columns:
         spots = self.spots
         assert spots is not None
+        n_t = len(self.xy)
         phase = np.mod(k[:, None], self.heads.period[None, :])  # (F, T)
-        towers = np.arange(len(self.xy))[None, :]
-        f_i, t_i, s_i = np.nonzero(self.spot_seen[towers, phase])
+        cell = (np.arange(n_t)[None, :] * self.spot_phases + phase).ravel()
+        first, count = self.spot_start[cell], self.spot_start[cell + 1] - self.spot_start[cell]
+        f_t = np.arange(len(cell))
+        f_i, t_i = np.repeat(f_t // n_t, count), np.repeat(f_t % n_t, count)
+        within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        s_i = self.spot_list[np.repeat(first, count) + within]
         rng = self.streams.clutter
         day = self.env.daylight(t)[f_i]
         # the background model follows a static spot but for its leak; wind-driven change
