@@ -272,6 +272,3 @@ class TrackAlerter:
             towers=sorted(self.tower_ids[i] for i in track.towers),
             sensors=sorted(track.sensors), reason=reason,
         )
-
-    def open_tracks(self) -> list[int]:
-        return list(self._open)

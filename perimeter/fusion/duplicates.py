@@ -119,13 +119,6 @@ class _Shadows:
         return [bool(v) for v in np.asarray(off.all(axis=0))]
 
 
-def is_shadow(track: Track, other: Track, t_s: float, towers_xy: FloatArray,
-              config: DuplicateConfig) -> bool:
-    """Whether every thermal imager that recently saw ``track`` sees ``other`` on its bearing."""
-    xy = np.stack([track.x[:2], other.x[:2]])
-    return _Shadows([track, other], xy, t_s, towers_xy, config).of(0, 1)
-
-
 def weaker(a: Track, b: Track) -> Track:
     """The track to drop: keep the one with an alert, else the confirmed, else the older."""
     if (a.alert_id is None) != (b.alert_id is None):

@@ -19,9 +19,6 @@ TrackStatus = Literal["tentative", "confirmed"]
 EXISTENCE_PRIOR_LOG_ODDS = -5.0
 """Prior log-odds that a new track is a real object (most seeds in clutter are not)."""
 
-MOTION_MIN_S = 20.0
-"""Trail span before a non-vehicle track's class is trusted enough to alert."""
-
 HISTORY_CAP = 2048
 """Filtered states kept per track for origin smoothing (the first ones matter)."""
 
@@ -208,11 +205,6 @@ class Track:
         """Probability the track is a real object, from its log-likelihood ratio and prior."""
         odds = min(max(self.llr + EXISTENCE_PRIOR_LOG_ODDS, -50.0), 50.0)
         return 1.0 / (1.0 + math.exp(-odds))
-
-    @property
-    def motion_known(self) -> bool:
-        """Followed for ``MOTION_MIN_S`` at least: long enough to judge how it moves."""
-        return bool(self.trail) and self.trail[-1][0] - self.trail[0][0] >= MOTION_MIN_S
 
     @property
     def velocity_sigma_mps(self) -> float:
