@@ -187,6 +187,10 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
                        min_span_s=0.8 * model.motion_window_s)
     if motion is None:
         return
+    if motion_is_ambiguous(track, t_s, model):  # judged, but its motion says nothing
+        track.class_windows += 1
+        track.class_window_t_s = t_s
+        return
     lls, slow = window_log_likelihoods(motion.speed_mps, motion.straightness, model)
     for cls, ll in lls.items():
         track.class_evidence[cls] = track.class_evidence.get(cls, 0.0) + model.window_weight * ll
@@ -196,6 +200,13 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
     track.motion_evidence = motion_evidence(track, model)
     track.class_windows += 1
     track.class_window_t_s = t_s
+
+
+def motion_is_ambiguous(track: Track, t_s: float, model: ClassModel) -> bool:
+    """Whether the motion window ending at ``t_s`` holds an ambiguous association (see
+    :attr:`.Track.ambiguous_t_s`): its speed and straightness may be of a path stitched from
+    several objects (a fast straight segment passed for a vehicle among people abreast)."""
+    return track.ambiguous_t_s >= t_s - model.motion_window_s
 
 
 def motion_evidence(track: Track, model: ClassModel) -> dict[str, float]:
@@ -226,17 +237,20 @@ def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
         return True
     motion = motion_of(track.trail, window_s=model.motion_window_s, min_span_s=model.motion_min_s)
     return (motion is not None and motion.speed_mps >= model.animal_max_speed_mps
-            and motion.straightness >= model.vehicle_min_straightness)
+            and motion.straightness >= model.vehicle_min_straightness
+            and not motion_is_ambiguous(track, track.trail[-1][0], model))
 
 
 def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
     """Log-likelihood of the track's evidence under each class."""
-    if track.class_windows:
-        out = dict(track.motion_evidence)
+    if track.class_windows:  # no evidence yet when every window judged was ambiguous
+        out = dict(track.motion_evidence) or dict.fromkeys(CLASSES, 0.0)
     else:
         motion = motion_of(track.trail, window_s=model.motion_window_s,
                            min_span_s=model.motion_min_s)
-        if motion is None:
+        if track.trail and motion_is_ambiguous(track, track.trail[-1][0], model):
+            out = dict.fromkeys(CLASSES, 0.0)
+        elif motion is None:
             out = motion_log_likelihoods(track.speed_mps, track.velocity_sigma_mps + 0.3,
                                          None, model)
         else:

@@ -1,10 +1,14 @@
 """Duplicate tracks: two tracks of one object, or a shadow that one object's bearings feed.
 
-A *duplicate* agrees with another track in position and velocity within their uncertainty. A
-*shadow* is a track every recent thermal bearing of which another track would explain as well:
-seen from a cluster of nearby towers, a point a few hundred metres along the line of sight
-gets the same bearings as the real object, and the towers that could tell them apart see only
-the real one. Of each pair the weaker track goes.
+A *duplicate* agrees with another track in position and velocity within their uncertainty,
+and the imagers cannot tell the two apart: no imager that recently saw either sees the other
+off that bearing (beyond ``shadow_sigmas`` of its sigma). People walking abreast 40 m apart
+agree in velocity and, with tracks located to 10-20 m, in position too; a fixed merge radius
+(60 m, before) fused them, while a single imager's bearings separate them. A *shadow* is a
+track every recent thermal bearing of which another track would explain as well: seen from a
+cluster of nearby towers, a point a few hundred metres along the line of sight gets the same
+bearings as the real object, and the towers that could tell them apart see only the real one.
+Of each pair the weaker track goes.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class DuplicateConfig:
-    merge_distance_m: float = 60.0
     merge_d2: float = 13.28  # chi-square 4 dof, 99 %
     shadow_radius_m: float = 2000.0
     shadow_window_s: float = 10.0
@@ -49,14 +52,13 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
         if a.number in gone or b.number in gone:
             continue
         loser: Track | None = None
-        if dist2[i, j] <= config.merge_distance_m**2 and same_state(a, b, config.merge_d2):
+        a_shadow, b_shadow = shadows.of(i, j), shadows.of(j, i)
+        # an imager that recently saw either track and sees the other off its bearing
+        separable = (shadows.seen(i) and not a_shadow) or (shadows.seen(j) and not b_shadow)
+        if (not separable and same_state(a, b, config.merge_d2)) or (a_shadow and b_shadow):
             loser = weaker(a, b)
-        else:
-            a_shadow, b_shadow = shadows.of(i, j), shadows.of(j, i)
-            if a_shadow and b_shadow:
-                loser = weaker(a, b)
-            elif a_shadow or b_shadow:
-                loser = a if a_shadow else b
+        elif a_shadow or b_shadow:
+            loser = a if a_shadow else b
         if loser is not None:
             gone.add(loser.number)
             dropped.append(loser)
@@ -99,6 +101,12 @@ class _Shadows:
         self._tracks, self._xy, self._t_s = tracks, xy, t_s
         self._towers_xy, self._config = towers_xy, config
         self._rows: dict[int, list[bool] | None] = {}
+
+    def seen(self, i: int) -> bool:
+        """Whether a thermal imager saw track ``i`` recently."""
+        if i not in self._rows:
+            self._rows[i] = self._row(i)
+        return self._rows[i] is not None
 
     def of(self, i: int, j: int) -> bool:
         """Whether every thermal imager that recently saw track ``i`` sees track ``j`` on its

@@ -135,6 +135,10 @@ class FusionEngine:
         assert gated is not None
         rivals = gated.sum(axis=0)
         self._update(tracks, x, p, h, nu, s, found, scan, lam, rivals)
+        if found.tracks.size:
+            shared = (rivals[found.detections] > 1) | (gated[found.tracks].sum(axis=1) > 1)
+            for t_idx in found.tracks[shared].tolist():
+                tracks[t_idx].ambiguous_t_s = scan.t_s
         self._penalise_misses(tracks, found, scan)
         if all(t.home_tower is None for t in tracks):
             near = rivals > 0

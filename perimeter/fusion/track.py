@@ -179,6 +179,11 @@ class Track:
     """Both combined per class (:func:`.classify.motion_evidence`), once per window."""
     class_windows: int = 0
     class_window_t_s: float = -math.inf
+    ambiguous_t_s: float = -math.inf
+    """When the track was last updated on an ambiguous association: a bearing another track
+    also gated, or one of several in its own gate. Motion measured across it may be another
+    object's (people abreast trade bearings), so no class is taken from it
+    (:func:`.classify.motion_is_ambiguous`)."""
     classified_at: tuple[int, int] | None = None
     """``(updates, class_windows)`` when :attr:`probabilities` were last computed: the class
     depends on nothing else, so an unchanged pair needs no new classification."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from perimeter.fusion.manage import ManageConfig, TrackManager, m_of_n
@@ -65,3 +67,19 @@ def test_duplicates_merge_but_passing_targets_do_not() -> None:
     manager.tracks += [a, dup, passing]
     assert manager.merge_duplicates(0.0, np.zeros((1, 2))) == [dup]
     assert [t.number for t in manager.tracks] == [1, 3]
+
+
+def test_people_abreast_are_not_merged_where_an_imager_separates_them() -> None:
+    # two walkers 40 m apart, same velocity, located to 15 m: their states agree (chi-square),
+    # but the imager at the origin sees them 0.8 degrees apart at 3 km (sigma 0.1 degree)
+    manager = TrackManager()
+    a = track_at(3000.0, 0.0, -1.4, 0.0, number=1, sigma_m=15.0)
+    b = track_at(3000.0, 40.0, -1.4, 0.0, number=2, sigma_m=15.0)
+    for track in (a, b):
+        track.last_seen_by[(0, "thermal")] = 0.0
+        track.sigma_by[(0, "thermal")] = math.radians(0.1)
+    manager.tracks += [a, b]
+    assert manager.merge_duplicates(0.0, np.zeros((1, 2))) == []
+    for track in (a, b):  # heard only: nothing tells them apart, so they are one object
+        track.last_seen_by.clear()
+    assert manager.merge_duplicates(0.5, np.zeros((1, 2))) == [b]

@@ -1,0 +1,39 @@
+"""No class from motion measured on an ambiguous association (issue 16, part 2)."""
+
+from __future__ import annotations
+
+from perimeter.fusion.classify import ClassModel, classify, label, vehicle_corroborated
+from perimeter.fusion.track import Track
+from tests.fusion.helpers import track_at
+
+
+def stitched(speed_mps: float, *, ambiguous_at_s: float | None) -> Track:
+    """A fast straight path, as a track passed between people abreast draws one."""
+    track = track_at(3000.0, 0.0, -speed_mps, 0.0)
+    for k in range(31):
+        track.trail.append((2.0 * k, 3000.0 - speed_mps * 2.0 * k, 0.0))
+    if ambiguous_at_s is not None:
+        track.ambiguous_t_s = ambiguous_at_s
+    return track
+
+
+def test_a_fast_straight_path_over_an_ambiguous_association_is_no_vehicle() -> None:
+    model = ClassModel()
+    clear = stitched(9.0, ambiguous_at_s=None)
+    assert vehicle_corroborated(clear, model)
+    assert label(classify(clear, model))[0] == "vehicle"
+    shared = stitched(9.0, ambiguous_at_s=50.0)
+    assert not vehicle_corroborated(shared, model)
+    assert label(classify(shared, model))[0] != "vehicle"
+
+
+def test_an_ambiguous_window_is_judged_without_evidence_and_a_clear_one_counts() -> None:
+    model = ClassModel()
+    track = stitched(9.0, ambiguous_at_s=55.0)
+    classify(track, model, 60.0)
+    assert track.class_windows == 1 and not track.class_evidence  # judged, nothing taken
+    for k in range(31, 61):  # a clear window follows
+        track.trail.append((2.0 * k, 3000.0 - 18.0 * k, 0.0))
+    probs = classify(track, model, 120.0)
+    assert track.class_windows == 2 and track.class_evidence
+    assert label(probs)[0] == "vehicle"
