@@ -10,63 +10,8 @@ from typing import Any
 import psycopg
 
 from perimeter.store.backend import Row
-from perimeter.store.schema import migrate
+from perimeter.store.schema import create_tables, migrate
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS alert_events (
-        seq BIGSERIAL PRIMARY KEY,
-        alert_id TEXT NOT NULL,
-        event TEXT NOT NULL,
-        t_s DOUBLE PRECISION NOT NULL,
-        payload TEXT NOT NULL,
-        UNIQUE (alert_id, event, t_s))""",
-    """CREATE TABLE IF NOT EXISTS alerts (
-        alert_id TEXT PRIMARY KEY,
-        number BIGINT NOT NULL,
-        track_number BIGINT NOT NULL,
-        created_seq BIGINT NOT NULL UNIQUE,
-        status TEXT NOT NULL,
-        class TEXT NOT NULL,
-        severity TEXT NOT NULL,
-        first_t_s DOUBLE PRECISION NOT NULL,
-        last_t_s DOUBLE PRECISION NOT NULL,
-        last_seq BIGINT NOT NULL,
-        updates BIGINT NOT NULL,
-        latest TEXT NOT NULL,
-        acked_by TEXT,
-        acked_at_wall_s DOUBLE PRECISION,
-        acked_at_t_s DOUBLE PRECISION,
-        run_id TEXT)""",
-    """CREATE TABLE IF NOT EXISTS threshold_changes (
-        id BIGSERIAL PRIMARY KEY,
-        at_wall_s DOUBLE PRECISION NOT NULL,
-        at_t_s DOUBLE PRECISION,
-        actor TEXT NOT NULL,
-        changes TEXT NOT NULL,
-        result TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS alert_resolutions (
-        alert_id TEXT PRIMARY KEY,
-        disposition TEXT NOT NULL,
-        resolved_by TEXT NOT NULL,
-        resolved_at_wall_s DOUBLE PRECISION NOT NULL,
-        resolved_at_t_s DOUBLE PRECISION)""",
-    """CREATE TABLE IF NOT EXISTS alert_actions (
-        id BIGSERIAL PRIMARY KEY,
-        alert_id TEXT NOT NULL,
-        action TEXT NOT NULL,
-        by_name TEXT NOT NULL,
-        at_wall_s DOUBLE PRECISION NOT NULL,
-        at_t_s DOUBLE PRECISION,
-        disposition TEXT,
-        text TEXT)""",
-    "CREATE INDEX IF NOT EXISTS alert_actions_by_alert ON alert_actions (alert_id, id)",
-    """CREATE TABLE IF NOT EXISTS operators (
-        name TEXT PRIMARY KEY,
-        role TEXT NOT NULL,
-        key_id TEXT NOT NULL UNIQUE,
-        token_hash TEXT NOT NULL,
-        created_at_wall_s DOUBLE PRECISION NOT NULL)""",
-]
 _SCHEMA_LOCK_KEY = 0x7065726D  # serialises schema creation between processes
 
 
@@ -106,7 +51,7 @@ class PostgresBackend:
         with self.write() as tx:
             tx.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK_KEY,))
             existed = tx.execute("SELECT to_regclass('alerts')")[0][0] is not None
-            for statement in SCHEMA:
+            for statement in create_tables("postgres"):
                 tx.execute(statement)
             migrate(tx, existed)
 

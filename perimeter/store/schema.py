@@ -9,8 +9,76 @@ PostgreSQL backend). A later change appends a version to :data:`MIGRATIONS`.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from perimeter.store.backend import Tx
 from perimeter.store.records import StoreError
+
+TABLES = [
+    """CREATE TABLE IF NOT EXISTS alert_events (
+        seq {serial_key},
+        alert_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        t_s DOUBLE PRECISION NOT NULL,
+        payload TEXT NOT NULL,
+        UNIQUE (alert_id, event, t_s))""",
+    """CREATE TABLE IF NOT EXISTS alerts (
+        alert_id TEXT PRIMARY KEY,
+        number BIGINT NOT NULL,
+        track_number BIGINT NOT NULL,
+        created_seq BIGINT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        class TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        first_t_s DOUBLE PRECISION NOT NULL,
+        last_t_s DOUBLE PRECISION NOT NULL,
+        last_seq BIGINT NOT NULL,
+        updates BIGINT NOT NULL,
+        latest TEXT NOT NULL,
+        acked_by TEXT,
+        acked_at_wall_s DOUBLE PRECISION,
+        acked_at_t_s DOUBLE PRECISION,
+        run_id TEXT)""",
+    """CREATE TABLE IF NOT EXISTS threshold_changes (
+        id {serial_key},
+        at_wall_s DOUBLE PRECISION NOT NULL,
+        at_t_s DOUBLE PRECISION,
+        actor TEXT NOT NULL,
+        changes TEXT NOT NULL,
+        result TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS alert_resolutions (
+        alert_id TEXT PRIMARY KEY,
+        disposition TEXT NOT NULL,
+        resolved_by TEXT NOT NULL,
+        resolved_at_wall_s DOUBLE PRECISION NOT NULL,
+        resolved_at_t_s DOUBLE PRECISION)""",
+    """CREATE TABLE IF NOT EXISTS alert_actions (
+        id {serial_key},
+        alert_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        by_name TEXT NOT NULL,
+        at_wall_s DOUBLE PRECISION NOT NULL,
+        at_t_s DOUBLE PRECISION,
+        disposition TEXT,
+        text TEXT)""",
+    "CREATE INDEX IF NOT EXISTS alert_actions_by_alert ON alert_actions (alert_id, id)",
+    """CREATE TABLE IF NOT EXISTS operators (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        key_id TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL,
+        created_at_wall_s DOUBLE PRECISION NOT NULL)""",
+]
+"""The latest tables, written once for both databases: ``{serial_key}`` is each database's
+auto-numbered key (``BIGINT``/``DOUBLE PRECISION`` have the right affinity in SQLite too)."""
+
+SERIAL_KEYS = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgres": "BIGSERIAL PRIMARY KEY"}
+
+
+def create_tables(dialect: Literal["sqlite", "postgres"]) -> list[str]:
+    """The ``CREATE`` statements of the latest schema in ``dialect``."""
+    return [statement.replace("{serial_key}", SERIAL_KEYS[dialect]) for statement in TABLES]
+
 
 MIGRATIONS: dict[int, list[str]] = {
     # 2: one clock per record. Version 1 kept the wall-clock time of an acknowledgement and of

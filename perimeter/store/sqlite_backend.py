@@ -11,65 +11,10 @@ from typing import Any
 
 from perimeter.store.backend import Row
 from perimeter.store.records import StoreError
-from perimeter.store.schema import migrate
+from perimeter.store.schema import create_tables, migrate
 
 BUSY_TIMEOUT_MS = 10_000
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS alert_events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        alert_id TEXT NOT NULL,
-        event TEXT NOT NULL,
-        t_s REAL NOT NULL,
-        payload TEXT NOT NULL,
-        UNIQUE (alert_id, event, t_s))""",
-    """CREATE TABLE IF NOT EXISTS alerts (
-        alert_id TEXT PRIMARY KEY,
-        number INTEGER NOT NULL,
-        track_number INTEGER NOT NULL,
-        created_seq INTEGER NOT NULL UNIQUE,
-        status TEXT NOT NULL,
-        class TEXT NOT NULL,
-        severity TEXT NOT NULL,
-        first_t_s REAL NOT NULL,
-        last_t_s REAL NOT NULL,
-        last_seq INTEGER NOT NULL,
-        updates INTEGER NOT NULL,
-        latest TEXT NOT NULL,
-        acked_by TEXT,
-        acked_at_wall_s REAL,
-        acked_at_t_s REAL,
-        run_id TEXT)""",
-    """CREATE TABLE IF NOT EXISTS threshold_changes (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at_wall_s REAL NOT NULL,
-        at_t_s REAL,
-        actor TEXT NOT NULL,
-        changes TEXT NOT NULL,
-        result TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS alert_resolutions (
-        alert_id TEXT PRIMARY KEY,
-        disposition TEXT NOT NULL,
-        resolved_by TEXT NOT NULL,
-        resolved_at_wall_s REAL NOT NULL,
-        resolved_at_t_s REAL)""",
-    """CREATE TABLE IF NOT EXISTS alert_actions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        alert_id TEXT NOT NULL,
-        action TEXT NOT NULL,
-        by_name TEXT NOT NULL,
-        at_wall_s REAL NOT NULL,
-        at_t_s REAL,
-        disposition TEXT,
-        text TEXT)""",
-    "CREATE INDEX IF NOT EXISTS alert_actions_by_alert ON alert_actions (alert_id, id)",
-    """CREATE TABLE IF NOT EXISTS operators (
-        name TEXT PRIMARY KEY,
-        role TEXT NOT NULL,
-        key_id TEXT NOT NULL UNIQUE,
-        token_hash TEXT NOT NULL,
-        created_at_wall_s REAL NOT NULL)""",
-]
 
 
 def sqlite_path(url: str) -> str:
@@ -120,7 +65,7 @@ class SqliteBackend:
         with self.write() as tx:
             existed = bool(tx.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                                       "AND name = 'alerts'"))
-            for statement in SCHEMA:
+            for statement in create_tables("sqlite"):
                 tx.execute(statement)
             migrate(tx, existed)
 
