@@ -25,8 +25,13 @@ def test_alerts_survive_a_broker_kill(durable_mosquitto: DurableMosquitto) -> No
 
     fusion = LiveFusion(durable_mosquitto.url, scenario).start()
     towers = LiveTowers(durable_mosquitto.url, scenario, SPEED).start()
-    assert wait_for(lambda: any(a.event == "new" for a in list(fusion.alerts)), 60.0), \
-        "the vehicle's alert must be open before the broker dies"
+
+    def fifteen_seconds_in() -> bool:  # 2 Hz thermal frames: seq 30 is 15 s of data time
+        seqs = [seq for topic, seq in list(fusion.taken) if topic.endswith("/thermal")]
+        return max(seqs, default=0) >= 30 and any(a.event == "new" for a in list(fusion.alerts))
+
+    assert wait_for(fifteen_seconds_in, 60.0), \
+        "15 s of data time, with the vehicle's alert open, before the broker dies"
     durable_mosquitto.kill9()
     killed_at = time.monotonic()
     time.sleep(0.5)
