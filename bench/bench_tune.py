@@ -39,9 +39,8 @@ from typing import Any
 from bench_fusion import TARGET_DETECTIONS_PER_S, fuse_cpu_s, recorded
 
 from perimeter.evaluation.covered import covered_targets
-from perimeter.evaluation.run import Collector
+from perimeter.evaluation.run import fuse
 from perimeter.evaluation.score_run import score_run
-from perimeter.fusion.runner import FusionRunner
 from perimeter.thresholds import Thresholds
 from perimeter.tuning.executor import LocalExecutor
 from perimeter.tuning.runner import run_sweep
@@ -117,11 +116,7 @@ def point_cpu_s(name: str, sample_s: float) -> tuple[float, float, float]:
     costs = []
     for thresholds in (Thresholds(), Thresholds().patched({"thermal.min_snr_db": 7.0})):
         start = time.process_time()
-        collector = Collector()
-        runner = FusionRunner(site, thresholds, collector)
-        for message in uplink.messages:
-            runner.feed(message)
-        runner.finish()
+        collector = fuse(site, thresholds, uplink.messages)
         score_run(truth, site, collector.alerts, collector.snapshots, uplink.messages,
                   thresholds, None, rejected_messages=0, run_time_s=0.0,
                   covered=covered_targets(scenario, truth, thresholds))

@@ -8,21 +8,23 @@ and track snapshots are scored against the simulation's ground truth.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+from perimeter.bus import Message
 from perimeter.contract import AlertEvent, DeadLetter, TracksSnapshot
 from perimeter.evaluation.covered import target_coverage
 from perimeter.evaluation.report import RunReport
 from perimeter.evaluation.score_run import EvalOptions, score_run
 from perimeter.fusion.runner import FusionRunner
+from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 from sim.scenario import load_scenario, with_perturb
 from sim.uplink import MemoryUplink
 from sim.world import World
 
-__all__ = ["Collector", "EvalOptions", "evaluate", "run_scenario"]
+__all__ = ["Collector", "EvalOptions", "evaluate", "fuse", "run_scenario"]
 
 
 @dataclass(slots=True)
@@ -41,6 +43,16 @@ class Collector:
 
     def reject(self, letter: DeadLetter) -> None:
         self.rejects.append(letter)
+
+
+def fuse(site: Site, thresholds: Thresholds, messages: Iterable[Message]) -> Collector:
+    """Everything fusion makes of a recorded stream, fed in order to the live fusion code."""
+    output = Collector()
+    runner = FusionRunner(site, thresholds, output)
+    for message in messages:
+        runner.feed(message)
+    runner.finish()
+    return output
 
 
 SEED_STEP = 1000
@@ -63,11 +75,7 @@ def run_scenario(scenario_ref: str, thresholds: Thresholds | None = None,
     uplink = MemoryUplink()
     truth = World(scenario, uplink).run(speed=None)
     in_force = thresholds or Thresholds()
-    output = Collector()
-    runner = FusionRunner(site, in_force, output)
-    for message in uplink.messages:
-        runner.feed(message)
-    runner.finish()
+    output = fuse(site, in_force, uplink.messages)
     return score_run(truth, site, output.alerts, output.snapshots, uplink.messages,
                      in_force, options, rejected_messages=len(output.rejects),
                      run_time_s=time.perf_counter() - started,

@@ -13,9 +13,8 @@ from typing import Any
 
 from perimeter.evaluation.covered import target_coverage
 from perimeter.evaluation.report import RunReport
-from perimeter.evaluation.run import Collector
+from perimeter.evaluation.run import fuse
 from perimeter.evaluation.score_run import EvalOptions, score_run
-from perimeter.fusion.runner import FusionRunner
 from perimeter.thresholds import Thresholds
 from sim.scenario import load_scenario
 from sim.uplink import MemoryUplink
@@ -53,11 +52,7 @@ def run_task(task: Task) -> list[tuple[int, RunReport]]:
     out: list[tuple[int, RunReport]] = []
     for index, thresholds in task.points:
         t0 = time.perf_counter()
-        collector = Collector()
-        runner = FusionRunner(site, thresholds, collector)
-        for message in uplink.messages:
-            runner.feed(message)
-        runner.finish()
+        collector = fuse(site, thresholds, uplink.messages)
         report = score_run(truth, site, collector.alerts, collector.snapshots, uplink.messages,
                            thresholds, task.options, rejected_messages=len(collector.rejects),
                            run_time_s=sim_s + time.perf_counter() - t0,
