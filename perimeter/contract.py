@@ -29,6 +29,8 @@ Bearing = Annotated[float, Field(ge=0.0, lt=360.0, allow_inf_nan=False)]
 TowerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 """A fusion session (one run of ``perimeter up`` or of the fusion service)."""
+ShardId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+"""A fusion shard of sharded fusion (``s1``, ``s2``, ...; docs/scale.md)."""
 Word = Annotated[str, Field(min_length=1, max_length=128)]
 
 CloseReason = Literal["reclassified", "track_lost", "superseded", "recovered", "stream_end"]
@@ -151,6 +153,9 @@ class AlertEvent(_Model):
     """Of a ``closed`` event: a :data:`CloseReason`."""
     superseded_by: RunId | None = None
     """Of a ``closed`` event with reason ``superseded``: the run that closed it."""
+    shard_id: ShardId | None = None
+    """Sharded fusion: the shard that emitted this event (an alert handed over between
+    shards keeps its ``alert_id``; its events then come from the new holder)."""
 
     def to_payload(self) -> dict[str, object]:
         """The JSON-ready dict with ``class`` spelled as in the contract."""
@@ -209,6 +214,54 @@ def status_counter_name(name: str) -> str:
     """A fusion runner counter's name in :class:`FusionStatus` (``rejected:x`` ->
     ``rejected_x``)."""
     return name.replace(":", "_")
+
+
+Covariance4 = Annotated[list[Annotated[list[FiniteFloat], Field(min_length=4, max_length=4)]],
+                        Field(min_length=4, max_length=4)]
+
+
+class Handover(_Model):
+    """Sharded fusion: an alert's track passed from the shard that held it to the shard whose
+    sector it entered (``perimeter/v1/fusion/handover``). The receiver continues the alert
+    under the same ``alert_id`` with its own track of the object (docs/scale.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    alert_id: str
+    from_shard: ShardId
+    to_shard: ShardId
+    t_s: FiniteFloat
+    """Data time of the state."""
+    position: Position
+    velocity: Velocity
+    covariance: Covariance4
+    """Covariance of ``(x_m, y_m, vx_mps, vy_mps)`` (m², m²/s, m²/s²)."""
+    class_: TargetClass = Field(alias="class")
+    severity: Severity
+    origin: Origin | None = None
+    track_id: str | None = None
+    """The sender's track (track ids are per shard)."""
+    towers: list[str] = []
+    run_id: RunId | None = None
+
+
+ShardState = Literal["active", "standby", "offline"]
+
+
+class ShardStatus(_Model):
+    """Sharded fusion: one shard's retained state (``perimeter/v1/fusion/shards/{shard_id}/
+    status``); the last will carries ``state: offline``."""
+
+    shard_id: ShardId
+    state: ShardState
+    sectors: list[Annotated[int, Field(ge=0)]] = []
+    """The sectors it owns (see the sector plan, docs/scale.md)."""
+    towers: Annotated[int, Field(ge=0)] = 0
+    """How many towers it is fed."""
+    taken_over: list[ShardId] = []
+    """Shards whose sectors it took over."""
+    t_s: FiniteFloat | None = None
+    run_id: RunId | None = None
 
 
 class DeadLetter(_Model):

@@ -24,6 +24,8 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "tracks-snapshot": contract.TracksSnapshot,
     "fusion-status": contract.FusionStatus,
     "dead-letter": contract.DeadLetter,
+    "handover": contract.Handover,
+    "shard-status": contract.ShardStatus,
 }
 """Each payload model under the file name of its schema (``docs/schemas/{name}.schema.json``)."""
 
@@ -91,12 +93,19 @@ def asyncapi() -> dict[str, Any]:
                                "Retained thresholds in force; written only by the API."),
         "deadLetter": _channel(topics.DEADLETTER, "DeadLetter",
                                "A rejected payload's topic, reason and first bytes."),
+        "handover": _channel(topics.HANDOVER, "Handover",
+                             "Sharded fusion: an alert's track handed to the next shard."),
+        "shardStatus": {**_channel(f"{topics.PREFIX}/fusion/shards/{{shard_id}}/status",
+                                   "ShardStatus",
+                                   "Sharded fusion: a shard's retained state; its last will "
+                                   "says offline."),
+                        "parameters": {"shard_id": {"description": "The shard's id, e.g. s1."}}},
     }
     messages = {
         name: {"name": name, "contentType": "application/json",
                "payload": {"$ref": f"#/components/schemas/{name}"}}
         for name in ("TowerStatus", "SensorReport", "AlertEvent", "TracksSnapshot",
-                     "FusionStatus", "Thresholds", "DeadLetter")}
+                     "FusionStatus", "Thresholds", "DeadLetter", "Handover", "ShardStatus")}
     operations = {
         "publishTowerStatus": _operation("send", "towerStatus", "TowerStatus",
                                          "A tower publishes its state."),
@@ -113,6 +122,10 @@ def asyncapi() -> dict[str, Any]:
                                         "The API publishes the thresholds in force."),
         "publishDeadLetter": _operation("send", "deadLetter", "DeadLetter",
                                         "A consumer dead-letters a payload it rejects."),
+        "publishHandover": _operation("send", "handover", "Handover",
+                                      "A fusion shard hands an alert's track over."),
+        "publishShardStatus": _operation("send", "shardStatus", "ShardStatus",
+                                         "A fusion shard publishes its state."),
     }
     return {
         "asyncapi": "3.0.0",

@@ -13,6 +13,9 @@ TRACKS = f"{PREFIX}/tracks"
 FUSION_STATUS = f"{PREFIX}/fusion/status"
 THRESHOLDS = f"{PREFIX}/config/thresholds"
 DEADLETTER = f"{PREFIX}/deadletter"
+HANDOVER = f"{PREFIX}/fusion/handover"
+"""Sharded fusion: alerts handed over between shards (docs/scale.md)."""
+SHARD_STATUS_WILDCARD = f"{PREFIX}/fusion/shards/+/status"
 
 TOWER_WILDCARD = f"{PREFIX}/towers/+/+"
 """Subscription for every tower topic (status, thermal, acoustic)."""
@@ -50,6 +53,23 @@ def tower_status(tower_id: str) -> str:
 def sensor(tower_id: str, sensor_kind: str) -> str:
     """The report topic of one tower's sensor (``thermal`` or ``acoustic``)."""
     return tower(tower_id, TowerChannel(sensor_kind))
+
+
+_SHARD_STATUS_RE = re.compile(
+    rf"^{re.escape(PREFIX)}/fusion/shards/([A-Za-z0-9_-]{{1,32}})/status$")
+
+
+def shard_status(shard_id: str) -> str:
+    """``perimeter/v1/fusion/shards/{shard_id}/status`` (retained; sharded fusion)."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", shard_id):
+        raise ValueError(f"invalid shard id {shard_id!r}")
+    return f"{PREFIX}/fusion/shards/{shard_id}/status"
+
+
+def parse_shard_status_topic(topic: str) -> str | None:
+    """The shard id of a shard status topic, or None for any other topic."""
+    match = _SHARD_STATUS_RE.match(topic)
+    return match.group(1) if match else None
 
 
 def parse_tower_topic(topic: str) -> TowerTopic | None:

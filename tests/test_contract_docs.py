@@ -64,7 +64,9 @@ def test_asyncapi_names_every_topic_and_payload() -> None:
                          "perimeter/v1/towers/{tower_id}/thermal",
                          "perimeter/v1/towers/{tower_id}/acoustic", "perimeter/v1/alerts",
                          "perimeter/v1/tracks", "perimeter/v1/fusion/status",
-                         "perimeter/v1/config/thresholds", "perimeter/v1/deadletter"}
+                         "perimeter/v1/config/thresholds", "perimeter/v1/deadletter",
+                         "perimeter/v1/fusion/handover",
+                         "perimeter/v1/fusion/shards/{shard_id}/status"}
     schemas = document["components"]["schemas"]
     assert {m.__name__ for m in PAYLOADS.values()} | {"Thresholds"} <= set(schemas)
 
