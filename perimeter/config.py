@@ -14,7 +14,11 @@ class _Settings(BaseSettings):
 
 
 class MqttSettings(_Settings):
-    """Where the broker is and how to log in."""
+    """Where the broker is and how to log in.
+
+    ``broker_url`` may list the nodes of a clustered broker, nearest first, separated by commas
+    (``mqtt://10.0.0.5:1883,mqtt://10.0.1.5:1883``): the client connects to the first that
+    answers and, when its node is lost, reconnects to the next (see :mod:`services.mqtt`)."""
 
     broker_url: str = "mqtt://127.0.0.1:1883"
     mqtt_username: str | None = None
@@ -24,18 +28,26 @@ class MqttSettings(_Settings):
     @field_validator("broker_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError(f"broker_url must look like mqtt://HOST:PORT, got {value!r}")
+        for url in value.split(","):
+            parts = urlsplit(url.strip())
+            if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+                raise ValueError("broker_url must look like mqtt://HOST:PORT (or a comma list "
+                                 f"of them), got {value!r}")
         return value
 
     @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """``(host, port)`` of every broker node listed, in order (nearest first)."""
+        parts = [urlsplit(url.strip()) for url in self.broker_url.split(",")]
+        return [(p.hostname or "127.0.0.1", p.port or 1883) for p in parts]
+
+    @property
     def host(self) -> str:
-        return urlsplit(self.broker_url).hostname or "127.0.0.1"
+        return self.addresses[0][0]
 
     @property
     def port(self) -> int:
-        return urlsplit(self.broker_url).port or 1883
+        return self.addresses[0][1]
 
 
 class SimSettings(MqttSettings):

@@ -3,8 +3,11 @@
 QoS 1 by default; a bounded paho queue with an ordered overflow buffer (``publish`` never assumes
 paho took a message); automatic reconnect with backoff and resubscription in ``on_connect``;
 MQTT 5 with a persistent session (``SessionExpiryInterval``, ``clean_start=False``) where the
-broker accepts it, else MQTT 3.1.1 (amqtt). Handlers run on paho's network thread: they must be
-thread-safe or hand off to a queue.
+broker accepts it, else MQTT 3.1.1 (amqtt, NATS) with ``clean_session=False``. Given the nodes of
+a clustered broker (:attr:`MqttOptions.fallbacks`), each connection attempt after a failure or
+a lost connection goes to the next node in the list, so a client outlives its node; with a fixed
+client id its session (subscriptions, QoS 1 messages not yet delivered) follows it there.
+Handlers run on paho's network thread: they must be thread-safe or hand off to a queue.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.enums import MQTTProtocolVersion as Proto
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -49,6 +52,33 @@ class MqttConnectError(ConnectionError):
     """The broker could not be reached or refused the connection in time."""
 
 
+Address = tuple[str, int]
+
+
+class FailoverClient(mqtt.Client):
+    """paho's client that reconnects to the next of ``addresses`` each time (its own network
+    loop reconnects after a lost connection or a failed attempt, with back-off)."""
+
+    def __init__(self, addresses: tuple[Address, ...], first: int, *args: object,
+                 **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.addresses, self.index = addresses, first
+        self._first_attempt = False
+
+    def connect(self, *args: object, **kwargs: object) -> MQTTErrorCode:
+        self._first_attempt = True  # paho's connect() ends in reconnect(): not a failover
+        return super().connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    def reconnect(self) -> MQTTErrorCode:
+        if self._first_attempt:
+            self._first_attempt = False
+        elif len(self.addresses) > 1:
+            self.index = (self.index + 1) % len(self.addresses)
+            self._host, self._port = self.addresses[self.index]
+            log.debug("mqtt reconnecting to the next node, %s:%s", self._host, self._port)
+        return super().reconnect()
+
+
 @dataclass(frozen=True, slots=True)
 class MqttOptions:
     """How one client connects; ``session_expiry_s`` 0 means a clean, non-persistent session."""
@@ -71,13 +101,26 @@ class MqttOptions:
     replay_window_s: float = 0.0
     """QoS 1 messages sent this long before a lost connection are sent again after the
     reconnect: a broker that crashed may have acknowledged them and lost them."""
+    fallbacks: tuple[Address, ...] = ()
+    """Other nodes of a clustered broker, in order after ``host:port``: tried in turn when
+    a connection attempt fails or the connection is lost."""
+
+    @property
+    def addresses(self) -> tuple[Address, ...]:
+        """Every node to try: ``host:port`` first, then the fallbacks."""
+        return ((self.host, self.port), *self.fallbacks)
 
     @classmethod
     def from_settings(cls, settings: MqttSettings, client_id: str, *,
-                      session_expiry_s: int = 3600) -> MqttOptions:
-        """Options from service settings; ``client_id`` unless the settings name one."""
+                      session_expiry_s: int = 3600, first_node: int = 0) -> MqttOptions:
+        """Options from service settings; ``client_id`` unless the settings name one.
+        ``first_node``: start at this node of the listed ones (the rest follow in ring order),
+        to spread many clients of one process over a cluster."""
         password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
-        return cls(host=settings.host, port=settings.port,
+        nodes = settings.addresses
+        start = first_node % len(nodes)
+        (host, port), *rest = nodes[start:] + nodes[:start]
+        return cls(host=host, port=port, fallbacks=tuple(rest),
                    client_id=settings.client_id or client_id, username=settings.mqtt_username,
                    password=password, session_expiry_s=session_expiry_s)
 
@@ -110,6 +153,7 @@ class MqttBus:
         self._attempted = threading.Event()
         self._closing = False
         self._started = False  # until connected, publish() buffers (the client may be replaced)
+        self._node = 0  # index in options.addresses of the node to connect to next
         self._client = self._make_client()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -117,8 +161,9 @@ class MqttBus:
         opts = self.options
         persistent = opts.session_expiry_s > 0 and bool(opts.client_id)
         v5 = self.protocol == Proto.MQTTv5
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=opts.client_id,
-                             protocol=self.protocol, clean_session=None if v5 else not persistent)
+        client = FailoverClient(opts.addresses, self._node, CallbackAPIVersion.VERSION2,
+                                client_id=opts.client_id, protocol=self.protocol,
+                                clean_session=None if v5 else not persistent)
         client.max_queued_messages_set(opts.max_queued)
         client.manual_ack_set(opts.manual_ack)
         client.reconnect_delay_set(opts.reconnect_min_s, opts.reconnect_max_s)
@@ -156,8 +201,10 @@ class MqttBus:
                 self._client = self._make_client()
                 continue
             if time.monotonic() >= deadline:
-                raise MqttConnectError(f"cannot connect to mqtt://{self.options.host}:"
-                                       f"{self.options.port}: {outcome}")
+                nodes = ",".join(f"mqtt://{h}:{p}" for h, p in self.options.addresses)
+                raise MqttConnectError(f"cannot connect to {nodes}: {outcome}")
+            self._node = (self._node + 1) % len(self.options.addresses)  # the next node
+            self._client = self._make_client()
             time.sleep(0.2)
         self._started = True
         self._drain_pending()
@@ -168,9 +215,9 @@ class MqttBus:
         clean_start, props = self._connect_args()
         self._refused = None
         self._attempted.clear()
+        host, port = self.options.addresses[self._node]
         try:
-            self._client.connect(self.options.host, self.options.port,
-                                 keepalive=self.options.keepalive_s,
+            self._client.connect(host, port, keepalive=self.options.keepalive_s,
                                  clean_start=clean_start, properties=props)
         except OSError as exc:
             return f"{type(exc).__name__}: {exc}"
@@ -318,8 +365,8 @@ class MqttBus:
             filters = sorted({f for f, _ in self._subs})
         for topic_filter in filters:
             client.subscribe(topic_filter, qos=1)
-        log.info("mqtt connected to %s:%s (session present: %s)", self.options.host,
-                 self.options.port, flags.session_present)
+        log.info("mqtt connected to %s:%s (session present: %s)", client.host, client.port,
+                 flags.session_present)
         self.connected.set()
         self._attempted.set()
 

@@ -26,3 +26,18 @@ def test_settings_client_id_wins_and_clean_session_on_request() -> None:
     assert options.client_id == "fusion-b"
     assert options.session_expiry_s == 0
     assert options.username is None and options.password is None
+
+
+def test_a_comma_list_names_the_nodes_of_a_cluster_nearest_first() -> None:
+    settings = FusionSettings(broker_url="mqtt://10.0.0.5:1883, mqtt://10.0.1.5:1884,"
+                                         "mqtt://10.0.2.5:1885")
+    assert settings.addresses == [("10.0.0.5", 1883), ("10.0.1.5", 1884), ("10.0.2.5", 1885)]
+    options = MqttOptions.from_settings(settings, "fusion")
+    assert options.addresses == (("10.0.0.5", 1883), ("10.0.1.5", 1884), ("10.0.2.5", 1885))
+    spread = MqttOptions.from_settings(settings, "T07", first_node=7)  # 7 % 3: the second
+    assert spread.addresses == (("10.0.1.5", 1884), ("10.0.2.5", 1885), ("10.0.0.5", 1883))
+
+
+def test_a_bad_node_in_the_list_is_refused() -> None:
+    with pytest.raises(ValueError, match="comma list"):
+        FusionSettings(broker_url="mqtt://10.0.0.5:1883,http://10.0.1.5")
