@@ -5,7 +5,7 @@ The scenario is ``bench_load_roles``' ridge (a crossing every 20 s along it, cro
 on their way at 0 s, wandering animals), recorded once to a file (in a child process) and fed
 line by line. Every ``--every-s`` of data time it samples the process RSS, the live tracks and
 the size of every container reachable from the runner (a census:
-``engine.manager.tracks[*].looks`` is the sum over live tracks), and, from ``--warm-s`` on,
+``engine.manager.tracks[*].score.looks`` is the sum over live tracks), and, from ``--warm-s`` on,
 tracemalloc (``--trace-depth`` frames): the allocation sites that grew most between the first
 and the last snapshot are printed at the end, with the containers that grew in the second half.
 

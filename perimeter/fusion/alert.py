@@ -32,6 +32,9 @@ from perimeter.contract import (
 )
 from perimeter.fusion.origin import origin_of
 from perimeter.fusion.track import Track
+from perimeter.fusion.track_evidence import TrackEvidence
+from perimeter.fusion.track_score import TrackScore
+from perimeter.fusion.track_state import TrackState
 from perimeter.geometry import Point, Polyline
 from perimeter.thresholds import Thresholds
 
@@ -43,7 +46,7 @@ class AlertConfig:
     update_interval_s: float = 5.0
     min_motion_windows: int = 2
     """Completed motion windows (see :mod:`.classify`) before a track alerts, unless it is a
-    vehicle with evidence no animal gives (``Track.vehicle_corroborated``)."""
+    vehicle with evidence no animal gives (``TrackEvidence.vehicle_corroborated``)."""
     max_animal_probability: float = 0.15
     """A track of another class does not raise an alert while it may still be an animal."""
     close_confidence_ratio: float = 0.2
@@ -81,8 +84,8 @@ def severity(cls: str, distance_m: float, closing_mps: float,
 
 def confidence(track: Track, thresholds: Thresholds) -> float:
     """Existence probability times the probability of an alerting class."""
-    p_cls = sum(track.probabilities.get(c, 0.0) for c in thresholds.alert_classes)
-    return max(0.0, min(1.0, track.existence * p_cls))
+    p_cls = sum(track.evidence.probabilities.get(c, 0.0) for c in thresholds.alert_classes)
+    return max(0.0, min(1.0, track.score.existence * p_cls))
 
 
 class OpenAlert(Protocol):
@@ -150,8 +153,9 @@ class TrackAlerter:
     def on_track(self, track: Track, t_s: float, thresholds: Thresholds) -> AlertEvent | None:
         """A ``new`` or due ``update`` event for a live track, else None."""
         state = self._open.get(track.number)
+        ev = track.evidence
         if state is None:
-            if (track.status != "confirmed"
+            if (track.score.status != "confirmed"
                     or not track.triangulated(t_s, self.config.triangulation_window_s)):
                 return None
             resumed = self._reacquire(track, t_s)
@@ -159,18 +163,18 @@ class TrackAlerter:
                 track.alert_id = resumed.alert_id
                 self._open[track.number] = resumed
                 return self._event("update", track, t_s, thresholds, resumed)
-            if (track.label not in thresholds.alert_classes
+            if (ev.label not in thresholds.alert_classes
                     or confidence(track, thresholds) < thresholds.alert_min_confidence
-                    or not ((track.label == "vehicle" and track.vehicle_corroborated)
-                            or track.class_windows >= self.config.min_motion_windows)
-                    or (track.label != "animal" and track.probabilities.get("animal", 0.0)
+                    or not ((ev.label == "vehicle" and ev.vehicle_corroborated)
+                            or ev.class_windows >= self.config.min_motion_windows)
+                    or (ev.label != "animal" and ev.probabilities.get("animal", 0.0)
                         > self.config.max_animal_probability)):
                 return None
             track.alert_id = self.next_alert_id()
-            state = _Open(track.alert_id, t_s, track.label, "low", self.origin_of(track), t_s)
+            state = _Open(track.alert_id, t_s, ev.label, "low", self.origin_of(track), t_s)
             self._open[track.number] = state
             return self._event("new", track, t_s, thresholds, state)
-        if (track.label not in thresholds.alert_classes
+        if (ev.label not in thresholds.alert_classes
                 and confidence(track, thresholds)
                 < self.config.close_confidence_ratio * thresholds.alert_min_confidence):
             del self._open[track.number]
@@ -178,10 +182,11 @@ class TrackAlerter:
             return self._event("closed", track, t_s, thresholds, state, reason="reclassified")
         place = self._place(track)
         due = t_s - state.last_t_s >= self.config.update_interval_s
-        if not due and track.label == state.cls and place[1] == state.severity:
+        if not due and ev.label == state.cls and place[1] == state.severity:
             return None
-        if (not state.adopted and not track.history.full and track.confirmed_t_s is not None
-                and t_s - track.confirmed_t_s <= self.config.origin_refresh_s):
+        confirmed_t_s = track.score.confirmed_t_s
+        if (not state.adopted and not track.state.history.full and confirmed_t_s is not None
+                and t_s - confirmed_t_s <= self.config.origin_refresh_s):
             state.origin = self.origin_of(track) or state.origin
         return self._event("update", track, t_s, thresholds, state, place)
 
@@ -214,14 +219,16 @@ class TrackAlerter:
             return False
         number = alert.track_id[2:] if alert.track_id else ""
         v = alert.velocity
-        track = Track(number=int(number) if number.isdigit() else 0,
-                      x=np.array([alert.position.x_m, alert.position.y_m,
-                                  v.vx_mps if v else 0.0, v.vy_mps if v else 0.0]),
-                      p=np.eye(4), t_s=alert.last_t_s, first_t_s=alert.last_t_s,
-                      last_update_t_s=alert.last_t_s, label=alert.class_,
-                      probabilities={alert.class_: 1.0}, alert_id=alert.alert_id,
-                      towers={self.tower_ids.index(t) for t in alert.towers
-                              if t in self.tower_ids})
+        x = np.array([alert.position.x_m, alert.position.y_m,
+                      v.vx_mps if v else 0.0, v.vy_mps if v else 0.0])
+        track = Track(number=int(number) if number.isdigit() else 0, first_t_s=alert.last_t_s,
+                      state=TrackState(x, np.eye(4), alert.last_t_s),
+                      score=TrackScore(last_update_t_s=alert.last_t_s),
+                      evidence=TrackEvidence(
+                          label=alert.class_, probabilities={alert.class_: 1.0},
+                          towers={self.tower_ids.index(t) for t in alert.towers
+                                  if t in self.tower_ids}),
+                      alert_id=alert.alert_id)
         state = _Open(alert.alert_id, alert.last_t_s, alert.class_, alert.severity,
                       alert.origin, alert.last_t_s, adopted=True)
         self._dormant.append(_Dormant(state, track, alert.last_t_s))
@@ -232,9 +239,9 @@ class TrackAlerter:
         best: tuple[float, _Dormant] | None = None
         for dormant in self._dormant:
             old = dormant.track
-            gap = t_s - old.t_s
-            guess = old.x[:2] + old.x[2:] * gap
-            dist = float(np.hypot(*(track.x[:2] - guess)))
+            gap = t_s - old.state.t_s
+            guess = old.state.x[:2] + old.state.x[2:] * gap
+            dist = float(np.hypot(*(track.state.x[:2] - guess)))
             reach = self.config.reacquire_distance_m + 2.0 * gap
             if dist <= reach and (best is None or dist < best[0]):
                 best = (dist, dormant)
@@ -247,10 +254,10 @@ class TrackAlerter:
 
     def _place(self, track: Track) -> tuple[float, Severity]:
         """The track's distance to the perimeter and its severity there."""
-        point = (float(track.x[0]), float(track.x[1]))
-        velocity = (float(track.x[2]), float(track.x[3]))
+        point = (float(track.state.x[0]), float(track.state.x[1]))
+        velocity = (float(track.state.x[2]), float(track.state.x[3]))
         dist, closing = self._perimeter.distance_and_closing(point, velocity)
-        return dist, severity(track.label, dist, closing, self.config)
+        return dist, severity(track.evidence.label, dist, closing, self.config)
 
     def _event(self, kind: AlertEventKind, track: Track, t_s: float, thresholds: Thresholds,
                state: _Open, place: tuple[float, Severity] | None = None, *,
@@ -258,17 +265,17 @@ class TrackAlerter:
         """The event of ``track`` now (``place``: its :meth:`_place`, when already known;
         ``reason``: why a ``closed`` event closes)."""
         dist, sev = place or self._place(track)
-        point = (float(track.x[0]), float(track.x[1]))
-        state.last_t_s, state.cls, state.severity = t_s, track.label, sev
+        point = (float(track.state.x[0]), float(track.state.x[1]))
+        state.last_t_s, state.cls, state.severity = t_s, track.evidence.label, sev
         return AlertEvent(
             event=kind, alert_id=state.alert_id, track_id=track.track_id, t_s=t_s,
-            class_=track.label,
-            class_confidence=round(track.label_probability, 4),
+            class_=track.evidence.label,
+            class_confidence=round(track.evidence.label_probability, 4),
             confidence=round(confidence(track, thresholds), 4), severity=state.severity,
             position=Position(x_m=point[0], y_m=point[1]),
-            velocity=Velocity(vx_mps=float(track.x[2]), vy_mps=float(track.x[3])),
+            velocity=Velocity(vx_mps=float(track.state.x[2]), vy_mps=float(track.state.x[3])),
             origin=state.origin,
             distance_to_perimeter_m=dist,
-            towers=sorted(self.tower_ids[i] for i in track.towers),
-            sensors=sorted(track.sensors), reason=reason,
+            towers=sorted(self.tower_ids[i] for i in track.evidence.towers),
+            sensors=sorted(track.evidence.sensors), reason=reason,
         )

@@ -181,41 +181,42 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
     walker's, a slow mover's (crawling, stalking) at the one pace it keeps, so the share of
     slow movers is paid once per person, not once per window (:func:`motion_evidence`).
     """
-    if t_s - track.class_window_t_s < model.motion_window_s:
+    ev = track.evidence
+    if t_s - ev.class_window_t_s < model.motion_window_s:
         return
-    motion = motion_of(track.trail, window_s=model.motion_window_s,
+    motion = motion_of(track.state.trail, window_s=model.motion_window_s,
                        min_span_s=0.8 * model.motion_window_s)
     if motion is None:
         return
     if motion_is_ambiguous(track, t_s, model):  # judged, but its motion says nothing
-        track.class_windows += 1
-        track.class_window_t_s = t_s
+        ev.class_windows += 1
+        ev.class_window_t_s = t_s
         return
     lls, slow = window_log_likelihoods(motion.speed_mps, motion.straightness, model)
     for cls, ll in lls.items():
-        track.class_evidence[cls] = track.class_evidence.get(cls, 0.0) + model.window_weight * ll
-    previous = track.slow_pace_evidence
-    track.slow_pace_evidence = (model.window_weight * slow if previous is None
-                                else previous + model.window_weight * slow)
-    track.motion_evidence = motion_evidence(track, model)
-    track.class_windows += 1
-    track.class_window_t_s = t_s
+        ev.class_evidence[cls] = ev.class_evidence.get(cls, 0.0) + model.window_weight * ll
+    previous = ev.slow_pace_evidence
+    ev.slow_pace_evidence = (model.window_weight * slow if previous is None
+                             else previous + model.window_weight * slow)
+    ev.motion_evidence = motion_evidence(track, model)
+    ev.class_windows += 1
+    ev.class_window_t_s = t_s
 
 
 def motion_is_ambiguous(track: Track, t_s: float, model: ClassModel) -> bool:
     """Whether the motion window ending at ``t_s`` holds an ambiguous association (see
-    :attr:`.Track.ambiguous_t_s`): its speed and straightness may be of a path stitched from
+    :attr:`.TrackEvidence.ambiguous_t_s`): its speed and straightness may be of a path stitched from
     several objects (a fast straight segment passed for a vehicle among people abreast)."""
-    return track.ambiguous_t_s >= t_s - model.motion_window_s
+    return track.evidence.ambiguous_t_s >= t_s - model.motion_window_s
 
 
 def motion_evidence(track: Track, model: ClassModel) -> dict[str, float]:
     """The accumulated windows' log-likelihood per class: people walk at their own gait, or
     (share ``slow_mover_share``) move slowly at a pace of their own, unknown but steady."""
-    out = dict(track.class_evidence)
-    if track.slow_pace_evidence is None:
+    out = dict(track.evidence.class_evidence)
+    if track.evidence.slow_pace_evidence is None:
         return out
-    paces = track.slow_pace_evidence
+    paces = track.evidence.slow_pace_evidence
     slow = float(logsumexp(paces)) - math.log(paces.size)  # uniform prior over the paces
     share = model.slow_mover_share
     for cls in ("person", "group"):
@@ -227,7 +228,7 @@ def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
     """Evidence for a vehicle that an animal cannot give: a vehicle-sized thermal image, engine
     or track sounds outnumbering footsteps and voices, or a fast straight path over a motion
     window. Speed from a young filter alone is not enough: a convergence jump looks fast."""
-    feats = track.features
+    feats = track.evidence.features
     if len(feats.sizes_m) >= 3 and feats.size_m >= model.vehicle_min_size_m:
         return True
     hints = dict(zip(KIND_HINTS, feats.hint_counts, strict=True))
@@ -235,27 +236,29 @@ def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
     living = float(hints["footsteps"] + hints["voice"])
     if machine >= model.vehicle_min_sounds and machine > living:
         return True
-    motion = motion_of(track.trail, window_s=model.motion_window_s, min_span_s=model.motion_min_s)
+    motion = motion_of(track.state.trail, window_s=model.motion_window_s,
+                       min_span_s=model.motion_min_s)
     return (motion is not None and motion.speed_mps >= model.animal_max_speed_mps
             and motion.straightness >= model.vehicle_min_straightness
-            and not motion_is_ambiguous(track, track.trail[-1][0], model))
+            and not motion_is_ambiguous(track, track.state.trail[-1][0], model))
 
 
 def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
     """Log-likelihood of the track's evidence under each class."""
-    if track.class_windows:  # no evidence yet when every window judged was ambiguous
-        out = dict(track.motion_evidence) or dict.fromkeys(CLASSES, 0.0)
+    if track.evidence.class_windows:  # no evidence yet when every window judged was ambiguous
+        out = dict(track.evidence.motion_evidence) or dict.fromkeys(CLASSES, 0.0)
     else:
-        motion = motion_of(track.trail, window_s=model.motion_window_s,
+        motion = motion_of(track.state.trail, window_s=model.motion_window_s,
                            min_span_s=model.motion_min_s)
-        if track.trail and motion_is_ambiguous(track, track.trail[-1][0], model):
+        if track.state.trail and motion_is_ambiguous(track, track.state.trail[-1][0], model):
             out = dict.fromkeys(CLASSES, 0.0)
         elif motion is None:
-            out = motion_log_likelihoods(track.speed_mps, track.velocity_sigma_mps + 0.3,
+            state = track.state
+            out = motion_log_likelihoods(state.speed_mps, state.velocity_sigma_mps + 0.3,
                                          None, model)
         else:
             out = motion_log_likelihoods(motion.speed_mps, 0.0, motion.straightness, model)
-    feats = track.features
+    feats = track.evidence.features
     size = feats.size_m
     counts = feats.hint_counts
     total = float(counts.sum())

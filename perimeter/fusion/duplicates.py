@@ -38,7 +38,7 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
     """The tracks to drop, each the weaker of a duplicate or shadow pair."""
     if len(tracks) < 2:
         return []
-    xy = np.stack([t.x[:2] for t in tracks])
+    xy = np.stack([t.state.x[:2] for t in tracks])
     diff = xy[:, None, :] - xy[None, :, :]
     dist2 = np.einsum("ijk,ijk->ij", diff, diff)
     rows, cols = np.nonzero(dist2 <= config.shadow_radius_m**2)
@@ -67,8 +67,8 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
 
 def same_state(a: Track, b: Track, gate_d2: float) -> bool:
     """Whether two tracks' states (position and velocity) agree within their uncertainty."""
-    d = a.x - b.x
-    cov = a.p + b.p + np.diag([25.0, 25.0, 0.04, 0.04])
+    d = a.state.x - b.state.x
+    cov = a.state.p + b.state.p + np.diag([25.0, 25.0, 0.04, 0.04])
     try:
         return float(d @ np.linalg.solve(cov, d)) <= gate_d2
     except np.linalg.LinAlgError:
@@ -82,13 +82,13 @@ bearing tolerance (``shadow_sigmas`` times each one's sigma)."""
 
 def _sight(track: Track, t_s: float, towers_xy: FloatArray,
            config: DuplicateConfig) -> _Sight | None:
-    keys = [(tower, sensor) for (tower, sensor), seen in track.last_seen_by.items()
+    keys = [(tower, sensor) for (tower, sensor), seen in track.evidence.last_seen_by.items()
             if sensor == "thermal" and t_s - seen <= config.shadow_window_s]
     if not keys:
         return None
     towers = towers_xy[[tower for tower, _ in keys]]
-    b_track = np.arctan2(track.x[0] - towers[:, 0], track.x[1] - towers[:, 1])
-    sigma = np.array([track.sigma_by.get(k, math.radians(0.5)) for k in keys])
+    b_track = np.arctan2(track.state.x[0] - towers[:, 0], track.state.x[1] - towers[:, 1])
+    sigma = np.array([track.evidence.sigma_by.get(k, math.radians(0.5)) for k in keys])
     return towers, b_track, config.shadow_sigmas * sigma
 
 
@@ -131,6 +131,6 @@ def weaker(a: Track, b: Track) -> Track:
     """The track to drop: keep the one with an alert, else the confirmed, else the older."""
     if (a.alert_id is None) != (b.alert_id is None):
         return a if a.alert_id is None else b
-    if (a.status == "confirmed") != (b.status == "confirmed"):
-        return a if a.status != "confirmed" else b
+    if (a.score.status == "confirmed") != (b.score.status == "confirmed"):
+        return a if a.score.status != "confirmed" else b
     return b if a.number < b.number else a

@@ -138,7 +138,7 @@ class FusionEngine:
         if found.tracks.size:
             shared = (rivals[found.detections] > 1) | (gated[found.tracks].sum(axis=1) > 1)
             for t_idx in found.tracks[shared].tolist():
-                tracks[t_idx].ambiguous_t_s = scan.t_s
+                tracks[t_idx].evidence.ambiguous_t_s = scan.t_s
         self._penalise_misses(tracks, found, scan)
         if all(t.home_tower is None for t in tracks):
             near = rivals > 0
@@ -158,7 +158,7 @@ class FusionEngine:
         if (tracks is not self._near_of or len(tracks) != len(self._near_xy)
                 or scan.t_s >= self._near_until_s):
             self._near_of, self._near_until_s = tracks, scan.t_s + 1.0
-            self._near_xy = np.array([t.x for t in tracks]).reshape(-1, 4)[:, :2]
+            self._near_xy = np.array([t.state.x for t in tracks]).reshape(-1, 4)[:, :2]
             self._near_by_tower.clear()
             # every tower against every track at once (each tower reports within the second)
             d = self._near_xy[None, :, :] - self.towers_xy[:, None, :]
@@ -217,16 +217,16 @@ class FusionEngine:
             cache = self._prediction_cache = ekf.PredictionCache(t_s)
             everyone = self.manager.tracks
             if len(everyone) > len(tracks):  # the frame's other towers will need the rest
-                cache.predict(everyone, self._qs(everyone))
-        return cache.predict(tracks, self._qs(tracks))
+                cache.predict([t.state for t in everyone], self._qs(everyone))
+        return cache.predict([t.state for t in tracks], self._qs(tracks))
 
     def _qs(self, tracks: list[Track]) -> list[float]:
         """Each track's process noise: its class's, once the class is fairly sure (one
         comprehension: it runs for every track per scan)."""
         by_class = self.config.q_by_class
         unknown = by_class["unknown"]
-        return [unknown if t.label_probability < 0.6 else by_class.get(t.label, unknown)
-                for t in tracks]
+        return [unknown if t.evidence.label_probability < 0.6
+                else by_class.get(t.evidence.label, unknown) for t in tracks]
 
     def _observe_clutter(self, scan: Scan) -> float:
         key = (scan.tower_index, scan.sensor)
@@ -257,27 +257,27 @@ class FusionEngine:
             track = tracks[t_idx]
             # log(Pd N(nu; 0, S) / lambda); np.log as the vectorised form took it (not math.log)
             gain = (clutter - 0.5 * (nu_k * nu_k) / s_k - 0.5 * float(np.log(2 * math.pi * s_k))
-                    + track.look_hit(key))
+                    + track.score.look_hit(key))
             if (track.home_tower is not None and track.home_tower != scan.tower_index
                     and self._upgrade(track, x[t_idx], p[t_idx], scan, d_idx)):
                 self._after_update(track, scan, d_idx, 0.0, unique=False)
                 continue
-            track.x, track.p, track.t_s = xn[k], pn[k], scan.t_s
+            track.state.x, track.state.p, track.state.t_s = xn[k], pn[k], scan.t_s
             self._after_update(track, scan, d_idx, gain, unique=unique[k])
             if unique[k]:
-                track.record_fix(scan.t_s, scan.tower_index, nu_k**2 / s_k)
+                track.evidence.record_fix(scan.t_s, scan.tower_index, nu_k**2 / s_k)
 
     def _after_update(self, track: Track, scan: Scan, d: int, gain: float, *,
                       unique: bool) -> None:
         """Bookkeeping after an update; features only from detections no other track gates."""
-        track.llr = min(track.llr + gain, self.config.llr_max)
-        track.history.append(scan.t_s, track.x, track.p, self._q(track))
+        track.score.llr = min(track.score.llr + gain, self.config.llr_max)
+        track.state.history.append(scan.t_s, track.state.x, track.state.p, self._q(track))
         track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
-        track.sigma_by[(scan.tower_index, scan.sensor)] = float(scan.sigma_rad[d])
+        track.evidence.sigma_by[(scan.tower_index, scan.sensor)] = float(scan.sigma_rad[d])
         if not unique:
             return
         tx, ty = scan.tower_xy.tolist()
-        x0, y0 = track.x[:2].tolist()
+        x0, y0 = track.state.x[:2].tolist()
         rng = float(np.hypot(x0 - tx, y0 - ty))
         if scan.sensor == "thermal":
             i = scan.tower_index
@@ -310,13 +310,13 @@ class FusionEngine:
                 and 0.0 < float(np.trace(cov)) < self.config.initiator.max_range_m**2):
             return False
         v = self.config.initiator.velocity_sigma_mps
-        track.x = np.array([xy[0], xy[1], 0.0, 0.0])
-        track.p = np.zeros((4, 4))
-        track.p[:2, :2] = cov
-        track.p[2, 2] = track.p[3, 3] = v * v
-        track.t_s = scan.t_s
+        track.state.x = np.array([xy[0], xy[1], 0.0, 0.0])
+        track.state.p = np.zeros((4, 4))
+        track.state.p[:2, :2] = cov
+        track.state.p[2, 2] = track.state.p[3, 3] = v * v
+        track.state.t_s = scan.t_s
         track.home_tower = None
-        track.history.reset()
+        track.state.history.reset()
         return True
 
     def _penalise_misses(self, tracks: list[Track], found: Assignment, scan: Scan) -> None:
@@ -325,14 +325,14 @@ class FusionEngine:
         key = (scan.tower_index, scan.sensor)
         t_s, window_s = scan.t_s, self.config.miss_window_s
         for i, track in enumerate(tracks):
-            last = track.last_seen_by.get(key)
+            last = track.evidence.last_seen_by.get(key)
             if last is not None and t_s - last <= window_s and i not in hit:
-                track.look_missed(key)
+                track.score.look_missed(key)
 
     def _start(self, seed: Seed) -> None:
         track = self.manager.create(seed)
-        track.llr = self.config.llr_init + 2.0 * (len(set(seed.towers)) - 2)
-        track.history.append(track.t_s, track.x, track.p, self._q(track))
+        track.score.llr = self.config.llr_init + 2.0 * (len(set(seed.towers)) - 2)
+        track.state.history.append(track.state.t_s, track.state.x, track.state.p, self._q(track))
 
     def merge(self, t_s: float) -> list[Track]:
         """Drop duplicate and shadow tracks (run at housekeeping cadence)."""
@@ -343,14 +343,15 @@ class FusionEngine:
         model = self.config.classes
         for track in self.manager.tracks:
             accumulate_motion(track, t_s, model)
-            inputs = (track.updates, track.class_windows)
-            if inputs == track.classified_at:
+            inputs = (track.score.updates, track.evidence.class_windows)
+            if inputs == track.evidence.classified_at:
                 continue
-            track.classified_at = inputs
-            track.probabilities = classify(track, model)
-            track.label, track.label_probability = label(track.probabilities)
-            if track.label == "vehicle" and not track.vehicle_corroborated:  # the alerter's need
-                track.vehicle_corroborated = vehicle_corroborated(track, model)
+            ev = track.evidence
+            ev.classified_at = inputs
+            ev.probabilities = classify(track, model)
+            ev.label, ev.label_probability = label(ev.probabilities)
+            if ev.label == "vehicle" and not ev.vehicle_corroborated:  # the alerter's need
+                ev.vehicle_corroborated = vehicle_corroborated(track, model)
 
     def _late(self, scan: Scan) -> None:
         """Out-of-sequence scan: retrodict each track to the scan time and update the present.
@@ -364,9 +365,9 @@ class FusionEngine:
         if not tracks:
             self._late_unassigned(scan, np.arange(scan.size))
             return
-        x = np.array([t.x for t in tracks])
-        p = np.array([t.p for t in tracks])
-        dt = np.array([scan.t_s - t.t_s for t in tracks])
+        x = np.array([t.state.x for t in tracks])
+        p = np.array([t.state.p for t in tracks])
+        dt = np.array([scan.t_s - t.state.t_s for t in tracks])
         q = np.array([self._q(t) for t in tracks])
         xb, pb = ekf.predict(x, p, dt, q)
         nu, s, h = ekf.innovation(xb, pb, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
@@ -379,7 +380,7 @@ class FusionEngine:
         xn, pn = ekf.update_with_gain(x[ti], p[ti], h_eff, nu[ti, di], s[ti, di])
         for k, t_idx in enumerate(ti.tolist()):
             track = tracks[t_idx]
-            track.x, track.p = xn[k], pn[k]
+            track.state.x, track.state.p = xn[k], pn[k]
             track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
 
     def _late_unassigned(self, scan: Scan, indices: npt.NDArray[np.int64]) -> None:

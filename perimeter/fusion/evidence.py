@@ -15,7 +15,7 @@ from perimeter.fusion.track import Track
 def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: float,
                 mast_height_m: float) -> None:
     """Size, height and contrast evidence of thermal detection ``d``."""
-    feats = track.features
+    feats = track.evidence.features
     feats.thermal_hits += 1
     size_px = float(scan.size_px[d])
     if not math.isnan(size_px) and size_px > 0:
@@ -24,7 +24,7 @@ def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: floa
     if not math.isnan(elev):
         feats.heights_m.append(mast_height_m + range_m * math.tan(elev))
         # a pixel of elevation noise, and the range error through the depression angle
-        range_sigma = math.sqrt(max(float(track.p[0, 0] + track.p[1, 1]), 0.0))
+        range_sigma = math.sqrt(max(float(track.state.p[0, 0] + track.state.p[1, 1]), 0.0))
         feats.height_sigmas_m.append(math.hypot(range_m * ifov_rad,
                                                 range_sigma * math.tan(abs(elev))))
     contrast = float(scan.contrast_k[d])
@@ -35,7 +35,7 @@ def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: floa
 
 def add_acoustic(track: Track, scan: Scan, d: int, range_m: float) -> None:
     """Sound-hint and source-level evidence of acoustic detection ``d``."""
-    feats = track.features
+    feats = track.evidence.features
     feats.acoustic_hits += 1
     hint = int(scan.kind_hint[d])
     if hint >= 0:

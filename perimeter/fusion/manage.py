@@ -12,6 +12,8 @@ from scipy.stats import chi2
 
 from perimeter.fusion.duplicates import DuplicateConfig, find_duplicates
 from perimeter.fusion.track import Track
+from perimeter.fusion.track_score import TrackScore
+from perimeter.fusion.track_state import TrackState
 from perimeter.fusion.triangulate import Seed
 from perimeter.thresholds import Thresholds
 
@@ -32,7 +34,7 @@ class ManageConfig:
     is no longer observed (typically a ghost fed by one tower's bearings of another object)."""
     fix_min_age_s: float = 10.0
     """A track that two imagers do not triangulate (fixed by the bearings of three towers, see
-    :meth:`Track.fixed`) must have been followed this long and have *moved* (see
+    :meth:`.TrackEvidence.fixed`) must have been followed this long and have *moved* (see
     :meth:`TrackManager._moving`): a blast, a fixed noise source or a ghost crossing of lines
     of sight does not travel steadily away from where it was first placed."""
     fix_motion_probability: float = 0.99
@@ -64,9 +66,9 @@ class TrackManager:
         self._next = first_number
 
     def create(self, seed: Seed) -> Track:
-        track = Track(number=self._next, x=seed.x.copy(), p=seed.p.copy(), t_s=seed.t_s,
-                      first_t_s=seed.first_t_s, home_tower=seed.home_tower,
-                      last_update_t_s=seed.t_s)
+        track = Track(number=self._next, first_t_s=seed.first_t_s,
+                      state=TrackState(seed.x.copy(), seed.p.copy(), seed.t_s),
+                      score=TrackScore(last_update_t_s=seed.t_s), home_tower=seed.home_tower)
         self._next += 1
         for scan, _ in seed.detections:
             track.record_hit(scan.t_s, scan.tower_index, scan.sensor, counts=False)
@@ -86,13 +88,13 @@ class TrackManager:
         now_bin = math.floor(t_s)
         out = []
         for track in self.tracks:
-            if (track.status == "tentative" and track.home_tower is None
-                    and track.llr >= self.config.confirm_llr
-                    and m_of_n(list(track.hit_bins), now_bin, thresholds.track_confirm_m,
+            if (track.score.status == "tentative" and track.home_tower is None
+                    and track.score.llr >= self.config.confirm_llr
+                    and m_of_n(list(track.score.hit_bins), now_bin, thresholds.track_confirm_m,
                                thresholds.track_confirm_n)
                     and self._located(track, t_s)):
-                track.status = "confirmed"
-                track.confirmed_t_s = t_s
+                track.score.status = "confirmed"
+                track.score.confirmed_t_s = t_s
                 out.append(track)
         return out
 
@@ -102,9 +104,9 @@ class TrackManager:
         cfg = self.config
         window = cfg.triangulation_window_s
         if (track.imaged(t_s, window)
-                and track.velocity_sigma_mps <= cfg.confirm_velocity_sigma_mps):
+                and track.state.velocity_sigma_mps <= cfg.confirm_velocity_sigma_mps):
             return True
-        return track.fixed(t_s, window) and self._moving(track, t_s)
+        return track.evidence.fixed(t_s, window) and self._moving(track, t_s)
 
     def _moving(self, track: Track, t_s: float) -> bool:
         """Sustained motion, required when only the bearings of three towers fix a track.
@@ -114,14 +116,14 @@ class TrackManager:
         above the chi-square quantile (2 dof, ``fix_motion_probability``). The two errors are
         positively correlated, so the sum overstates the spread (a conservative test)."""
         cfg = self.config
-        hist = track.history
+        hist = track.state.history
         old = np.flatnonzero(hist.t[:hist.n] <= t_s - cfg.fix_min_age_s)
         if old.size == 0:
             return False
         p_then = hist.p[old, :2, :2]
         k = int(old[np.argmin(p_then[:, 0, 0] + p_then[:, 1, 1])])
-        d = track.x[:2] - hist.x[k, :2]
-        spread = track.p[:2, :2] + hist.p[k, :2, :2]
+        d = track.state.x[:2] - hist.x[k, :2]
+        spread = track.state.p[:2, :2] + hist.p[k, :2, :2]
         try:
             d2 = float(d @ np.linalg.solve(spread, d))
         except np.linalg.LinAlgError:
@@ -134,18 +136,19 @@ class TrackManager:
         dead = []
         for track in self.tracks:
             coast = thresholds.track_max_coast_s
-            if track.status == "tentative":
+            if track.score.status == "tentative":
                 coast = min(coast, max(cfg.tentative_coast_s, float(thresholds.track_confirm_n)))
-            p00, p11 = float(track.p[0, 0]), float(track.p[1, 1])
+            x, p = track.state.x, track.state.p
+            p00, p11 = float(p[0, 0]), float(p[1, 1])
             big = max(p00, p11) > cfg.max_sigma_m**2
-            broken = not (_finite(track.x) and _finite(track.p) and p00 > 0.0 and p11 > 0.0)
-            floor = (cfg.delete_tentative_llr if track.status == "tentative"
+            broken = not (_finite(x) and _finite(p) and p00 > 0.0 and p11 > 0.0)
+            floor = (cfg.delete_tentative_llr if track.score.status == "tentative"
                      else cfg.delete_confirmed_llr)
             lost_range = (track.home_tower is None
                           and t_s - track.first_t_s > cfg.untriangulated_s
                           and not track.triangulated(t_s, cfg.untriangulated_s))
-            if (t_s - track.last_update_t_s > coast or (big and track.home_tower is None)
-                    or track.llr < floor or lost_range or broken):
+            if (t_s - track.score.last_update_t_s > coast or (big and track.home_tower is None)
+                    or track.score.llr < floor or lost_range or broken):
                 track.deleted = True
                 dead.append(track)
         if dead:

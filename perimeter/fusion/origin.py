@@ -12,7 +12,8 @@ import numpy.typing as npt
 from perimeter.contract import Origin
 from perimeter.fusion.ekf import process_noise, transition
 from perimeter.fusion.reach import Reach, size_group
-from perimeter.fusion.track import History, Track
+from perimeter.fusion.track import Track
+from perimeter.fusion.track_state import History
 from perimeter.geometry import ellipse
 
 FloatArray = npt.NDArray[np.float64]
@@ -91,7 +92,7 @@ def smoothed_first_state(history: History) -> tuple[float, FloatArray, FloatArra
 
 def origin_of(track: Track) -> Origin | None:
     """The track's origin: its smoothed first state carried back to its first detection."""
-    first = smoothed_first_state(track.history)
+    first = smoothed_first_state(track.state.history)
     if first is None:
         return None
     t0, x0, p0 = first
@@ -143,7 +144,7 @@ def honest_origin(track: Track, reach: Reach, config: OriginConfig | None = None
     (out of reach); it widens by ``spread`` per metre.
     """
     c = config or OriginConfig()
-    first = smoothed_first_state(track.history)
+    first = smoothed_first_state(track.state.history)
     if first is None:
         return None
     t0, x0, p0 = first
@@ -160,12 +161,12 @@ def honest_origin(track: Track, reach: Reach, config: OriginConfig | None = None
     if not speed - 2.0 * v_sigma > c.moving_mps and speed + 2.0 * v_sigma > c.moving_mps:
         # the first velocity is not known well enough to say: the present one says more
         # (an object keeps its heading more often than it starts from rest when first seen)
-        velocity = track.x[2:]
+        velocity = track.state.x[2:]
         speed = math.hypot(float(velocity[0]), float(velocity[1]))
-        v_sigma = track.velocity_sigma_mps
+        v_sigma = track.state.velocity_sigma_mps
     if speed - 2.0 * v_sigma > c.moving_mps:
         ahead = velocity / speed
-        view_back_m, unseen_m = reach.behind(x[:2], -ahead, size_group(track.label))
+        view_back_m, unseen_m = reach.behind(x[:2], -ahead, size_group(track.evidence.label))
         observed = view_back_m > speed * c.seen_within_s + c.seen_margin_m
         if observed:
             lag = speed * c.start_lag_s

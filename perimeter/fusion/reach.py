@@ -62,14 +62,14 @@ class Reach:
         (run at housekeeping cadence)."""
         c = self.config
         for track in tracks:
-            if track.status != "confirmed" or track.home_tower is not None:
+            if track.score.status != "confirmed" or track.home_tower is not None:
                 continue
             since = self._seen_t_s.get(track.number, -math.inf)
-            group = size_group(track.label)
-            for (tower, sensor), seen in track.last_seen_by.items():
+            group = size_group(track.evidence.label)
+            for (tower, sensor), seen in track.evidence.last_seen_by.items():
                 if sensor != "thermal" or seen <= since:
                     continue
-                rng = float(np.hypot(*(track.x[:2] - self.towers_xy[tower])))
+                rng = float(np.hypot(*(track.state.x[:2] - self.towers_xy[tower])))
                 self._ranges.setdefault((tower, group), deque(maxlen=c.window)).append(rng)
             self._seen_t_s[track.number] = t_s
         live = {t.number for t in tracks}

@@ -181,13 +181,13 @@ class Registration:
         c = self.config
         limit = c.max_track_sigma_m ** 2
         cands = [t for t in tracks
-                 if t.status == "confirmed" and t.home_tower is None and not t.deleted
-                 and len(t.thermal_towers) >= 2
+                 if t.score.status == "confirmed" and t.home_tower is None and not t.deleted
+                 and len(t.evidence.thermal_towers) >= 2
                  and t_s >= self._next_snapshot.get(t.number, -math.inf)
-                 and float(t.p[0, 0] + t.p[1, 1]) <= limit]
+                 and float(t.state.p[0, 0] + t.state.p[1, 1]) <= limit]
         self._cands = cands
-        self._cand_x = np.array([t.x for t in cands]).reshape(-1, 4)
-        self._cand_t = np.array([t.t_s for t in cands])
+        self._cand_x = np.array([t.state.x for t in cands]).reshape(-1, 4)
+        self._cand_t = np.array([t.state.t_s for t in cands])
         live = {t.number for t in tracks}
         for number in [n for n in self._groups if n not in live]:
             del self._groups[number]

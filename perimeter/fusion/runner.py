@@ -350,15 +350,15 @@ def _snapshot(t_s: float, tracks: list[Track], site: Site) -> TracksSnapshot:
     """The tracks snapshot, validated in one call (``sigma_major_m`` as
     :func:`perimeter.geometry.ellipse` gives it: the eigenvalues of all tracks at once)."""
     if tracks:
-        c = np.array([t.p[:2, :2] for t in tracks])
+        c = np.array([t.state.p[:2, :2] for t in tracks])
         vals = np.maximum(np.linalg.eigh(0.5 * (c + np.swapaxes(c, -1, -2)))[0], 0.0)
         majors = [math.sqrt(v) for v in vals[:, 1].tolist()]
     else:
         majors = []
     return TracksSnapshot.model_validate({"t_s": t_s, "tracks": [{
-        "track_id": t.track_id, "status": t.status, "class": t.label,
-        "class_confidence": round(t.label_probability, 4),
-        "position": {"x_m": float(t.x[0]), "y_m": float(t.x[1])},
-        "velocity": {"vx_mps": float(t.x[2]), "vy_mps": float(t.x[3])},
-        "sigma_major_m": major, "towers": sorted(site.towers[i].id for i in t.towers),
+        "track_id": t.track_id, "status": t.score.status, "class": t.evidence.label,
+        "class_confidence": round(t.evidence.label_probability, 4),
+        "position": {"x_m": float(t.state.x[0]), "y_m": float(t.state.x[1])},
+        "velocity": {"vx_mps": float(t.state.x[2]), "vy_mps": float(t.state.x[3])},
+        "sigma_major_m": major, "towers": sorted(site.towers[i].id for i in t.evidence.towers),
         "alert_id": t.alert_id} for t, major in zip(tracks, majors, strict=True)]})

@@ -8,6 +8,8 @@ import numpy as np
 
 from perimeter.fusion.scan import KIND_HINTS, Scan
 from perimeter.fusion.track import Track
+from perimeter.fusion.track_score import TrackScore
+from perimeter.fusion.track_state import TrackState
 from perimeter.geometry import bearing_rad
 
 
@@ -28,5 +30,5 @@ def scan_of(tower_index: int, tower_xy: tuple[float, float], t_s: float,
 def track_at(x: float, y: float, vx: float = 0.0, vy: float = 0.0, *, number: int = 1,
              t_s: float = 0.0, sigma_m: float = 5.0) -> Track:
     p = np.diag([sigma_m**2, sigma_m**2, 0.04, 0.04])
-    return Track(number=number, x=np.array([x, y, vx, vy]), p=p, t_s=t_s, first_t_s=t_s,
-                 last_update_t_s=t_s)
+    return Track(number=number, first_t_s=t_s, state=TrackState(np.array([x, y, vx, vy]), p, t_s),
+                 score=TrackScore(last_update_t_s=t_s))

@@ -64,7 +64,7 @@ def test_an_acoustic_bearing_is_compared_with_where_the_sound_left() -> None:
     # 10 s ago, 200 m west of where it is: the delayed bearing must not pull the track west
     engine = FusionEngine(np.array([[0.0, 0.0]]), Thresholds())
     track = track_at(0.0, 3400.0, 20.0, 0.0, sigma_m=50.0)
-    track.last_seen_by[(0, "acoustic")] = 0.0
+    track.evidence.last_seen_by[(0, "acoustic")] = 0.0
     engine.manager.tracks.append(track)
     tau = 3400.0 / SOUND_MPS
     scan = Scan("T00", 0, np.zeros(2), "acoustic", 0, 0.0,
@@ -72,8 +72,8 @@ def test_an_acoustic_bearing_is_compared_with_where_the_sound_left() -> None:
                 np.array([math.radians(0.5)]), np.array([20.0]), np.full(1, math.nan),
                 np.full(1, math.nan), np.full(1, math.nan), np.array([2]))
     engine.step(scan)
-    assert track.updates == 1
-    assert abs(float(track.x[0])) < 5.0  # a naive update would move it ~100 m west
+    assert track.score.updates == 1
+    assert abs(float(track.state.x[0])) < 5.0  # a naive update would move it ~100 m west
 
 
 Source = tuple[float, float, float, float]  # x0, y0, vx, vy
@@ -106,10 +106,10 @@ def drive(engine: FusionEngine, sources: list[Source], t_end_s: float,
 def test_a_moving_vehicle_heard_by_four_towers_is_confirmed() -> None:
     engine = FusionEngine(np.array(TOWERS), Thresholds())
     drive(engine, [(3500.0, 500.0, -8.0, 0.0)], 60.0)
-    confirmed = [t for t in engine.tracks if t.status == "confirmed"]
+    confirmed = [t for t in engine.tracks if t.score.status == "confirmed"]
     assert len(confirmed) == 1
     truth = np.array([3500.0 - 8.0 * 60.0, 500.0])
-    assert np.hypot(*(confirmed[0].x[:2] - truth)) < 100.0
+    assert np.hypot(*(confirmed[0].state.x[:2] - truth)) < 100.0
     assert confirmed[0].triangulated(60.0, 10.0)
 
 
@@ -117,7 +117,7 @@ def test_a_standing_sound_source_is_not_confirmed() -> None:
     engine = FusionEngine(np.array(TOWERS), Thresholds())
     drive(engine, [(3500.0, 500.0, 0.0, 0.0)], 60.0)
     assert engine.tracks  # it is tracked...
-    assert all(t.status == "tentative" for t in engine.tracks)  # ...but does not move
+    assert all(t.score.status == "tentative" for t in engine.tracks)  # ...but does not move
 
 
 def test_four_vehicles_heard_with_noise_confirm_no_ghost() -> None:
@@ -131,10 +131,11 @@ def test_four_vehicles_heard_with_noise_confirm_no_ghost() -> None:
         engine = FusionEngine(np.array(TOWERS), Thresholds())
         drive(engine, sources, 120.0, np.random.default_rng(seed), sigma_deg=3.0)
         for track in engine.tracks:
-            if track.status != "confirmed":
+            if track.score.status != "confirmed":
                 continue
             confirmed_total += 1
-            miss = min(math.hypot(track.x[0] - (x0 + vx * 120.0), track.x[1] - (y0 + vy * 120.0))
+            x = track.state.x
+            miss = min(math.hypot(x[0] - (x0 + vx * 120.0), x[1] - (y0 + vy * 120.0))
                        for x0, y0, vx, vy in sources)
             assert miss < 250.0
     assert confirmed_total >= 6
@@ -144,13 +145,14 @@ def moving_fixed_track(towers: set[int], nis: float, moved_m: float = 300.0) -> 
     manager = TrackManager(ManageConfig())
     track = track_at(3000.0, 0.0, -8.0, 0.0, sigma_m=50.0)
     track.first_t_s = 0.0
-    track.history.append(0.0, np.array([3000.0 + moved_m, 0.0, -8.0, 0.0]), track.p.copy(), 1.0)
+    track.state.history.append(0.0, np.array([3000.0 + moved_m, 0.0, -8.0, 0.0]),
+                               track.state.p.copy(), 1.0)
     for b in (17, 18, 19, 20):
-        track.hit_bins.append(b)
-    track.llr = 20.0
+        track.score.hit_bins.append(b)
+    track.score.llr = 20.0
     for tower in towers:
         for t in (18.0, 19.0, 20.0):
-            track.record_fix(t, tower, nis)
+            track.evidence.record_fix(t, tower, nis)
     manager.tracks.append(track)
     return manager
 
@@ -172,10 +174,11 @@ def test_a_bearing_two_tracks_gate_fixes_neither() -> None:
     far = track_at(3000.0, -1000.0, number=2, sigma_m=30.0)
     engine.manager.tracks += [near, far]
     engine.step(heard(1, 1.0, [(2000.0, -1000.0)]))
-    assert near.updates + far.updates == 1  # one of them took it...
-    assert near.fix_last == {} and far.fix_last == {}  # ...but it fixes neither
+    assert near.score.updates + far.score.updates == 1  # one of them took it...
+    assert near.evidence.fix_last == {} and far.evidence.fix_last == {}  # ...but it fixes neither
     engine.step(heard(3, 1.0, [(2000.0, -1000.0)], sigma_deg=0.5))
-    assert near.fix_last == {3: 1.0} and far.fix_last == {}  # an unshared bearing counts
+    # an unshared bearing counts
+    assert near.evidence.fix_last == {3: 1.0} and far.evidence.fix_last == {}
 
 
 def test_a_slow_track_keeps_its_imagers_longer() -> None:
@@ -183,7 +186,7 @@ def test_a_slow_track_keeps_its_imagers_longer() -> None:
     slow = track_at(3000.0, 0.0, 0.2, 0.0)
     fast = track_at(3000.0, 0.0, 1.4, 0.0)
     for track in (slow, fast):
-        track.previous_seen_by = {(1, "thermal"): 5.0, (2, "thermal"): 5.0}
+        track.evidence.previous_seen_by = {(1, "thermal"): 5.0, (2, "thermal"): 5.0}
     assert slow.imaged(30.0, 10.0) and slow.triangulated(30.0, 10.0)
     assert not fast.imaged(30.0, 10.0) and not fast.triangulated(30.0, 10.0)
     assert not slow.imaged(50.0, 10.0)  # three windows at most
@@ -194,7 +197,7 @@ def test_the_trail_waits_until_the_track_is_located() -> None:
     # positions must not reach the motion classifier
     track = track_at(3000.0, 0.0, sigma_m=200.0)
     track.record_hit(1.0, 0, "thermal")
-    assert track.trail == []
-    track.p[:2, :2] = np.eye(2) * 10.0**2
+    assert track.state.trail == []
+    track.state.p[:2, :2] = np.eye(2) * 10.0**2
     track.record_hit(3.0, 1, "thermal")
-    assert track.trail == [(3.0, 3000.0, 0.0)]
+    assert track.state.trail == [(3.0, 3000.0, 0.0)]

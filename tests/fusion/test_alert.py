@@ -19,14 +19,14 @@ def test_severity_rises_with_nearness_and_closing_speed() -> None:
 
 def alertable(number: int = 1) -> Track:
     track = track_at(3000.0, 0.0, -1.4, 0.0, number=number)
-    track.status = "confirmed"
-    track.label, track.label_probability = "person", 0.9
-    track.probabilities = {"person": 0.9, "animal": 0.1}
-    track.llr = 30.0  # existence ~1
-    track.class_windows = 2  # motion judged over two windows
-    track.towers = {0, 1}
-    track.sensors = {"thermal"}
-    track.previous_seen_by = {(0, "thermal"): 98.0, (1, "thermal"): 98.5}  # triangulated
+    track.score.status = "confirmed"
+    track.evidence.label, track.evidence.label_probability = "person", 0.9
+    track.evidence.probabilities = {"person": 0.9, "animal": 0.1}
+    track.score.llr = 30.0  # existence ~1
+    track.evidence.class_windows = 2  # motion judged over two windows
+    track.evidence.towers = {0, 1}
+    track.evidence.sensors = {"thermal"}
+    track.evidence.previous_seen_by = {(0, "thermal"): 98.0, (1, "thermal"): 98.5}  # triangulated
     return track
 
 
@@ -48,7 +48,7 @@ def test_new_then_rate_limited_updates_then_closed() -> None:
     assert alerter.on_track(track, 102.0, th) is None
     update = alerter.on_track(track, 105.0, th)
     assert update is not None and update.event == "update"
-    track.label = "vehicle"
+    track.evidence.label = "vehicle"
     assert alerter.on_track(track, 106.0, th) is not None
     assert alerter.on_deleted(track, 130.0, th) is None  # lost: waits to be reacquired
     assert alerter.expire(150.0, th) == []
@@ -61,7 +61,7 @@ def test_the_end_of_a_stream_closes_every_alert_saying_so() -> None:
     alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
     th = Thresholds()
     live, lost = alertable(1), alertable(2)
-    lost.x[1] = 1500.0
+    lost.state.x[1] = 1500.0
     assert alerter.on_track(live, 100.0, th) is not None
     assert alerter.on_track(lost, 100.0, th) is not None
     assert alerter.on_deleted(lost, 110.0, th) is None
@@ -79,17 +79,17 @@ def test_a_lost_track_picked_up_again_keeps_its_alert() -> None:
     assert new is not None and new.event == "new"
     alerter.on_deleted(first, 110.0, th)
     again = alertable(2)
-    again.x[0] = 3000.0 - 1.4 * 30.0  # where the first one was heading, 30 s later
-    again.label = "group"
-    again.previous_seen_by = {(0, "thermal"): 128.0, (1, "thermal"): 129.0}
+    again.state.x[0] = 3000.0 - 1.4 * 30.0  # where the first one was heading, 30 s later
+    again.evidence.label = "group"
+    again.evidence.previous_seen_by = {(0, "thermal"): 128.0, (1, "thermal"): 129.0}
     resumed = alerter.on_track(again, 130.0, th)
     assert resumed is not None and resumed.event == "update"
     assert resumed.alert_id == new.alert_id and resumed.track_id == "k-000002"
     assert resumed.origin == new.origin
     assert alerter.expire(500.0, th) == []
     elsewhere = alertable(3)
-    elsewhere.x[:2] = (5000.0, 2000.0)
-    elsewhere.previous_seen_by = again.previous_seen_by
+    elsewhere.state.x[:2] = (5000.0, 2000.0)
+    elsewhere.evidence.previous_seen_by = again.evidence.previous_seen_by
     assert alerter.on_track(elsewhere, 131.0, th).alert_id != new.alert_id  # type: ignore[union-attr]
 
 
@@ -97,14 +97,14 @@ def test_no_alert_for_tentative_low_confidence_or_non_alerting_class() -> None:
     alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
     th = Thresholds()
     tentative = alertable()
-    tentative.status = "tentative"
+    tentative.score.status = "tentative"
     assert alerter.on_track(tentative, 1.0, th) is None
     animal = alertable(2)
-    animal.label = "animal"
-    animal.probabilities = {"animal": 0.9, "person": 0.1}
+    animal.evidence.label = "animal"
+    animal.evidence.probabilities = {"animal": 0.9, "person": 0.1}
     assert alerter.on_track(animal, 1.0, th) is None
     doubtful = alertable(3)
-    doubtful.llr = -1.0
+    doubtful.score.llr = -1.0
     assert alerter.on_track(doubtful, 1.0, th) is None
 
 
@@ -114,16 +114,17 @@ def test_an_alert_reclassified_as_an_animal_is_closed_once() -> None:
     track = alertable()
     new = alerter.on_track(track, 100.0, th)
     assert new is not None and new.event == "new"
-    track.label, track.label_probability = "animal", 0.6
-    track.probabilities = {"animal": 0.6, "person": 0.4}  # confidence 0.4: inside the hysteresis
+    track.evidence.label, track.evidence.label_probability = "animal", 0.6
+    # confidence 0.4: inside the hysteresis
+    track.evidence.probabilities = {"animal": 0.6, "person": 0.4}
     held = alerter.on_track(track, 105.0, th)
     assert held is not None and held.event == "update"
     # a crawler judged 75 % animal for a window keeps its alert too (no open/close flapping):
     # only below a fifth of min_confidence does it close
-    track.probabilities = {"animal": 0.75, "person": 0.25}
+    track.evidence.probabilities = {"animal": 0.75, "person": 0.25}
     held = alerter.on_track(track, 110.0, th)
     assert held is not None and held.event == "update" and held.alert_id == new.alert_id
-    track.probabilities = {"animal": 0.95, "person": 0.05}
+    track.evidence.probabilities = {"animal": 0.95, "person": 0.05}
     closed = alerter.on_track(track, 115.0, th)
     assert closed is not None and closed.event == "closed"
     assert closed.alert_id == new.alert_id
@@ -145,8 +146,8 @@ def test_an_alert_left_open_by_a_crashed_run_is_continued_or_closed() -> None:
                                      updates=1, last_seq=1)
     assert restarted.resume(stored)
     again = alertable(5)
-    again.x[0] = 3000.0 - 1.4 * 20.0  # the object 20 s later, tracked afresh
-    again.previous_seen_by = {(0, "thermal"): 119.0, (1, "thermal"): 119.5}
+    again.state.x[0] = 3000.0 - 1.4 * 20.0  # the object 20 s later, tracked afresh
+    again.evidence.previous_seen_by = {(0, "thermal"): 119.0, (1, "thermal"): 119.5}
     continued = restarted.on_track(again, 120.0, th)
     assert continued is not None and continued.event == "update"
     assert continued.alert_id == new.alert_id and continued.origin == new.origin
@@ -164,9 +165,9 @@ def test_a_vehicle_alerts_at_once_only_with_evidence_an_animal_cannot_give() -> 
     alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
     th = Thresholds()
     track = alertable()
-    track.label, track.probabilities = "vehicle", {"vehicle": 0.9, "animal": 0.05}
-    track.class_windows = 0  # no motion judged yet
+    track.evidence.label, track.evidence.probabilities = "vehicle", {"vehicle": 0.9, "animal": 0.05}
+    track.evidence.class_windows = 0  # no motion judged yet
     assert alerter.on_track(track, 100.0, th) is None  # fast on the filter alone: waits
-    track.vehicle_corroborated = True  # a vehicle-sized image, engine sound or a fast path
+    track.evidence.vehicle_corroborated = True  # a vehicle-sized image, engine sound or a fast path
     new = alerter.on_track(track, 101.0, th)
     assert new is not None and new.event == "new" and new.class_ == "vehicle"

@@ -11,9 +11,9 @@ def stitched(speed_mps: float, *, ambiguous_at_s: float | None) -> Track:
     """A fast straight path, as a track passed between people abreast draws one."""
     track = track_at(3000.0, 0.0, -speed_mps, 0.0)
     for k in range(31):
-        track.trail.append((2.0 * k, 3000.0 - speed_mps * 2.0 * k, 0.0))
+        track.state.trail.append((2.0 * k, 3000.0 - speed_mps * 2.0 * k, 0.0))
     if ambiguous_at_s is not None:
-        track.ambiguous_t_s = ambiguous_at_s
+        track.evidence.ambiguous_t_s = ambiguous_at_s
     return track
 
 
@@ -31,9 +31,10 @@ def test_an_ambiguous_window_is_judged_without_evidence_and_a_clear_one_counts()
     model = ClassModel()
     track = stitched(9.0, ambiguous_at_s=55.0)
     classify(track, model, 60.0)
-    assert track.class_windows == 1 and not track.class_evidence  # judged, nothing taken
+    # judged, nothing taken
+    assert track.evidence.class_windows == 1 and not track.evidence.class_evidence
     for k in range(31, 61):  # a clear window follows
-        track.trail.append((2.0 * k, 3000.0 - 18.0 * k, 0.0))
+        track.state.trail.append((2.0 * k, 3000.0 - 18.0 * k, 0.0))
     probs = classify(track, model, 120.0)
-    assert track.class_windows == 2 and track.class_evidence
+    assert track.evidence.class_windows == 2 and track.evidence.class_evidence
     assert label(probs)[0] == "vehicle"

@@ -13,9 +13,9 @@ from tests.fusion.helpers import track_at
 def walked(speed_mps: float, size_m: float | None, seconds: float = 60.0) -> Track:
     track = track_at(3000.0, 0.0, -speed_mps, 0.0)
     for k in range(int(seconds / 2) + 1):
-        track.trail.append((2.0 * k, 3000.0 - speed_mps * 2.0 * k, 0.0))
+        track.state.trail.append((2.0 * k, 3000.0 - speed_mps * 2.0 * k, 0.0))
     if size_m is not None:
-        track.features.sizes_m.extend([size_m] * 30)
+        track.evidence.features.sizes_m.extend([size_m] * 30)
     return track
 
 
@@ -35,10 +35,10 @@ def test_an_animal_that_walks_and_pauses_is_an_animal_over_time() -> None:
     x = 3000.0
     for k in range(0, 121):  # 1.3 m/s for 60 s, then 60 s standing still
         x -= 2.6 if k < 30 else 0.0
-        track.trail.append((2.0 * k, x, 0.0))
+        track.state.trail.append((2.0 * k, x, 0.0))
         probs = classify(track, model, 2.0 * k)
-    track.features.sizes_m.extend([0.45] * 30)  # partly hidden: size says little
-    assert track.class_windows >= 7
+    track.evidence.features.sizes_m.extend([0.45] * 30)  # partly hidden: size says little
+    assert track.evidence.class_windows >= 7
     final = classify(track, model, 241.0)
     assert label(final)[0] in ("animal", "unknown")  # never an alerting class
     assert final["person"] + final["group"] < 0.2 and probs["person"] < 0.2
@@ -46,10 +46,10 @@ def test_an_animal_that_walks_and_pauses_is_an_animal_over_time() -> None:
 
 def test_height_above_ground_separates_people_from_animals() -> None:
     person, animal = walked(1.2, None), walked(1.2, None)
-    person.features.heights_m.extend([0.87] * 40)
-    person.features.height_sigmas_m.extend([0.3] * 40)
-    animal.features.heights_m.extend([0.45] * 40)
-    animal.features.height_sigmas_m.extend([0.3] * 40)
+    person.evidence.features.heights_m.extend([0.87] * 40)
+    person.evidence.features.height_sigmas_m.extend([0.3] * 40)
+    animal.evidence.features.heights_m.extend([0.45] * 40)
+    animal.evidence.features.height_sigmas_m.extend([0.3] * 40)
     assert label(classify(person, ClassModel()))[0] in ("person", "group")
     assert label(classify(animal, ClassModel()))[0] == "animal"
 
@@ -58,7 +58,7 @@ def test_fast_large_object_is_a_vehicle_and_engine_sound_agrees() -> None:
     probs = classify(walked(9.0, 2.3), ClassModel())
     assert label(probs)[0] == "vehicle" and probs["vehicle"] > 0.95
     heard = walked(3.0, None)
-    heard.features.hint_counts[KIND_HINTS.index("engine")] = 6
+    heard.evidence.features.hint_counts[KIND_HINTS.index("engine")] = 6
     assert label(classify(heard, ClassModel()))[0] == "vehicle"
 
 
@@ -68,7 +68,7 @@ def test_standing_object_is_unknown() -> None:
 
 def test_young_tracks_use_filter_speed_with_its_uncertainty() -> None:
     young = track_at(3000.0, 0.0, -1.4, 0.0)
-    young.p[2, 2] = young.p[3, 3] = 4.0  # velocity still poorly known
+    young.state.p[2, 2] = young.state.p[3, 3] = 4.0  # velocity still poorly known
     probs = classify(young, ClassModel())
     assert max(probs.values()) < 0.8  # undecided until the evidence comes in
 
@@ -79,15 +79,15 @@ def test_only_evidence_an_animal_cannot_give_corroborates_a_vehicle() -> None:
     assert vehicle_corroborated(walked(2.0, 2.4), model)  # vehicle-sized image
     assert not vehicle_corroborated(walked(3.5, 0.6), model)  # a running animal
     young = track_at(3000.0, 0.0, -12.0, 0.0)  # the filter alone says fast: not enough
-    young.features.sizes_m.extend([0.6] * 5)
+    young.evidence.features.sizes_m.extend([0.6] * 5)
     assert not vehicle_corroborated(young, model)
     heard = walked(2.0, None, seconds=10.0)
-    heard.features.hint_counts[KIND_HINTS.index("engine")] = 3
+    heard.evidence.features.hint_counts[KIND_HINTS.index("engine")] = 3
     assert vehicle_corroborated(heard, model)
-    heard.features.hint_counts[KIND_HINTS.index("footsteps")] = 4  # the engine was clutter
+    heard.evidence.features.hint_counts[KIND_HINTS.index("footsteps")] = 4  # the engine was clutter
     assert not vehicle_corroborated(heard, model)
     zigzag = walked(0.0, 0.6)
-    zigzag.trail.extend((62.0 + 2.0 * k, 3000.0 + 80.0 * (k % 2), 0.0) for k in range(20))
+    zigzag.state.trail.extend((62.0 + 2.0 * k, 3000.0 + 80.0 * (k % 2), 0.0) for k in range(20))
     assert not vehicle_corroborated(zigzag, model)  # jitter is fast (6.7 m/s) but goes nowhere
 
 
@@ -100,16 +100,16 @@ def _hour_of_motion(track: Track, pace_mps: np.ndarray, rng: np.random.Generator
         x -= 2.0 * float(pace)
         y = 0.5 * math.sin(k / 9.0)  # a creeping path's own sway
         noise = rng.normal(0.0, 0.7, 2)
-        track.trail.append((2.0 * k, 3000.0 + x + noise[0], y + noise[1]))
-        del track.trail[:-90]
+        track.state.trail.append((2.0 * k, 3000.0 + x + noise[0], y + noise[1]))
+        del track.state.trail[:-90]
         probs = classify(track, model, 2.0 * k)
     return probs
 
 
 def _seen(track: Track, height_m: float, size_m: float) -> Track:
-    track.features.heights_m.extend([height_m] * 60)
-    track.features.height_sigmas_m.extend([0.3] * 60)
-    track.features.sizes_m.extend([size_m] * 30)
+    track.evidence.features.heights_m.extend([height_m] * 60)
+    track.evidence.features.height_sigmas_m.extend([0.3] * 60)
+    track.evidence.features.sizes_m.extend([size_m] * 30)
     return track
 
 

@@ -15,7 +15,7 @@ def engine_with(*tracks_xy: tuple[float, float]) -> FusionEngine:
     for k, (x, y) in enumerate(tracks_xy):
         track = track_at(x, y, number=k + 1)
         for tower in (0, 1):
-            track.last_seen_by[(tower, "thermal")] = 0.0
+            track.evidence.last_seen_by[(tower, "thermal")] = 0.0
         engine.manager.tracks.append(track)
     return engine
 
@@ -25,26 +25,27 @@ def test_a_report_updates_a_track_in_range_and_leaves_a_distant_one_alone() -> N
     near, far = engine.tracks
     # both lie due east of their tower; tower 0 reports a bearing of 90 degrees
     engine.step(scan_of(0, (0.0, 0.0), 1.0, [(3000.0, 0.0)]))
-    assert near.t_s == 1.0 and near.updates == 1
-    assert far.t_s == 0.0 and far.updates == 0 and far.llr == 0.0  # neither gated nor missed
+    assert near.state.t_s == 1.0 and near.score.updates == 1
+    # neither gated nor missed
+    assert far.state.t_s == 0.0 and far.score.updates == 0 and far.score.llr == 0.0
 
 
 def test_an_empty_report_penalises_only_tracks_within_range() -> None:
     engine = engine_with((3000.0, 0.0), (3000.0, 60_000.0))
     near, far = engine.tracks
     engine.step(scan_of(1, (0.0, 60_000.0), 1.0, []))
-    assert far.llr < 0.0 and near.llr == 0.0
+    assert far.score.llr < 0.0 and near.score.llr == 0.0
 
 
 def test_reclassify_recomputes_only_tracks_that_changed() -> None:
     engine = engine_with((3000.0, 0.0), (3000.0, 60_000.0))
     near, far = engine.tracks
     engine.reclassify(0.5)
-    first_near, first_far = near.probabilities, far.probabilities
+    first_near, first_far = near.evidence.probabilities, far.evidence.probabilities
     assert first_near and first_far
     engine.step(scan_of(0, (0.0, 0.0), 1.0, [(3000.0, 0.0)]))  # only the near track updates
     engine.reclassify(1.0)
-    assert far.probabilities is first_far  # nothing it depends on changed: kept as it was
-    assert near.probabilities is not first_near
+    assert far.evidence.probabilities is first_far  # nothing it depends on changed: kept as it was
+    assert near.evidence.probabilities is not first_near
     for track in (near, far):  # what was kept is what classifying anew gives
-        assert track.probabilities == classify(track, engine.config.classes)
+        assert track.evidence.probabilities == classify(track, engine.config.classes)

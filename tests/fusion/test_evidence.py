@@ -23,7 +23,7 @@ def test_a_thermal_detection_gives_size_height_and_contrast_at_its_range() -> No
     track = track_at(2000.0, 0.0)
     scan = one_detection("thermal", size_px=3.0, elevation_rad=-0.007, contrast_k=4.0)
     evidence.add_thermal(track, scan, 0, 2000.0, ifov_rad=2e-4, mast_height_m=15.0)
-    feats = track.features
+    feats = track.evidence.features
     assert feats.thermal_hits == 1
     assert feats.sizes_m[0] == 3.0 * 2000.0 * 2e-4  # 1.2 m across
     assert math.isclose(feats.heights_m[0], 15.0 + 2000.0 * math.tan(-0.007))  # ~1 m up
@@ -34,7 +34,7 @@ def test_a_thermal_detection_gives_size_height_and_contrast_at_its_range() -> No
 def test_missing_thermal_values_add_a_hit_and_nothing_else() -> None:
     track = track_at(2000.0, 0.0)
     evidence.add_thermal(track, one_detection("thermal"), 0, 2000.0, 2e-4, 15.0)
-    feats = track.features
+    feats = track.evidence.features
     assert feats.thermal_hits == 1
     assert not feats.sizes_m and not feats.heights_m and feats.contrast_n == 0
 
@@ -43,7 +43,7 @@ def test_an_acoustic_detection_counts_its_hint_and_its_level_at_one_metre() -> N
     track = track_at(1000.0, 0.0)
     engine = KIND_HINTS.index("engine")
     evidence.add_acoustic(track, one_detection("acoustic", level_db=40.0, hint=engine), 0, 1000.0)
-    feats = track.features
+    feats = track.evidence.features
     assert feats.acoustic_hits == 1 and feats.hint_counts[engine] == 1
     assert feats.hint_counts.sum() == 1
     assert math.isclose(feats.source_db, 40.0 + 60.0)  # spherical spreading over 1 km

@@ -27,10 +27,10 @@ def confirmable(bins: list[int], thermal_towers: set[int], llr: float = 10.0) ->
     manager = TrackManager()
     track = track_at(3000.0, 0.0)
     for b in bins:
-        track.hit_bins.append(b)
-    track.thermal_towers = thermal_towers
-    track.previous_seen_by = {(tower, "thermal"): 9.5 for tower in thermal_towers}
-    track.llr = llr
+        track.score.hit_bins.append(b)
+    track.evidence.thermal_towers = thermal_towers
+    track.evidence.previous_seen_by = {(tower, "thermal"): 9.5 for tower in thermal_towers}
+    track.score.llr = llr
     manager.tracks.append(track)
     return manager
 
@@ -49,7 +49,7 @@ def test_tracks_are_deleted_after_max_coast() -> None:
     th = Thresholds().patched({"track.max_coast_s": 20.0})
     manager = TrackManager(ManageConfig(tentative_coast_s=6.0))
     confirmed, tentative = track_at(0, 0, number=1), track_at(500, 0, number=2)
-    confirmed.status = "confirmed"
+    confirmed.score.status = "confirmed"
     confirmed.home_tower = tentative.home_tower = 3  # single-tower: no triangulation rule
     manager.tracks += [confirmed, tentative]
     assert manager.expire(7.0, th) == [tentative]
@@ -76,10 +76,10 @@ def test_people_abreast_are_not_merged_where_an_imager_separates_them() -> None:
     a = track_at(3000.0, 0.0, -1.4, 0.0, number=1, sigma_m=15.0)
     b = track_at(3000.0, 40.0, -1.4, 0.0, number=2, sigma_m=15.0)
     for track in (a, b):
-        track.last_seen_by[(0, "thermal")] = 0.0
-        track.sigma_by[(0, "thermal")] = math.radians(0.1)
+        track.evidence.last_seen_by[(0, "thermal")] = 0.0
+        track.evidence.sigma_by[(0, "thermal")] = math.radians(0.1)
     manager.tracks += [a, b]
     assert manager.merge_duplicates(0.0, np.zeros((1, 2))) == []
     for track in (a, b):  # heard only: nothing tells them apart, so they are one object
-        track.last_seen_by.clear()
+        track.evidence.last_seen_by.clear()
     assert manager.merge_duplicates(0.5, np.zeros((1, 2))) == [b]

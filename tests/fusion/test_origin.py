@@ -6,7 +6,7 @@ import numpy as np
 
 from perimeter.fusion import ekf
 from perimeter.fusion.origin import origin_of, rts_smooth, rts_smooth_first
-from perimeter.fusion.track import History
+from perimeter.fusion.track_state import History
 from perimeter.geometry import bearing_rad
 from tests.fusion.helpers import track_at
 
@@ -49,7 +49,7 @@ def test_origin_of_a_track_carries_back_to_the_first_detection() -> None:
     rng = np.random.default_rng(8)
     truth0, hist = filtered_run(rng)
     track = track_at(0, 0)
-    track.history = hist
+    track.state.history = hist
     track.first_t_s = -2.0  # first detection two seconds before the first filtered state
     origin = origin_of(track)
     assert origin is not None and origin.t_s == -2.0

@@ -37,8 +37,8 @@ def inside_95(origin: Origin, xy: tuple[float, float]) -> bool:
 def walker(x_m: float, y_m: float, vx_mps: float) -> object:
     """A confirmed track first seen at ``(x_m, y_m)`` walking along x, located to 3 m."""
     track = track_at(x_m, y_m, vx_mps, 0.0, sigma_m=3.0)
-    track.p[2, 2] = track.p[3, 3] = 0.01
-    track.history.append(0.0, track.x, track.p, 0.05)
+    track.state.p[2, 2] = track.state.p[3, 3] = 0.01
+    track.state.history.append(0.0, track.state.x, track.state.p, 0.05)
     return track
 
 

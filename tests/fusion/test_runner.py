@@ -267,9 +267,9 @@ def test_tracks_snapshot_holds_each_track_with_its_error_ellipse(
     snap = _snapshot(123.0, tracks, SITE)
     assert snap.t_s == 123.0 and [s.track_id for s in snap.tracks] == [t.track_id for t in tracks]
     for state, track in zip(snap.tracks, tracks, strict=True):
-        assert state.sigma_major_m == ellipse(track.p[:2, :2])[0]  # exactly
-        assert (state.position.x_m, state.velocity.vy_mps) == (track.x[0], track.x[3])
-        assert state.towers == sorted(SITE.towers[i].id for i in track.towers)
+        assert state.sigma_major_m == ellipse(track.state.p[:2, :2])[0]  # exactly
+        assert (state.position.x_m, state.velocity.vy_mps) == (track.state.x[0], track.state.x[3])
+        assert state.towers == sorted(SITE.towers[i].id for i in track.evidence.towers)
     assert _snapshot(5.0, [], SITE).tracks == []
     assert out.snapshots and out.snapshots[-1].tracks
 

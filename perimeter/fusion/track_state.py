@@ -1,0 +1,96 @@
+"""A track's filter state, owned by the estimator: the state and covariance at the last
+update, the filtered history kept for origin smoothing, and the located trail."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+HISTORY_CAP = 2048
+"""Filtered states kept per track for origin smoothing (the first ones matter)."""
+
+TRAIL_MAX_SIGMA_M = 30.0
+"""A trail point (the motion classifier's input) is kept only while the filter locates the
+track to this (1-sigma, larger axis): before it has converged, or on acoustic bearings alone
+(~100 m), the estimate's jumps would read as fast, wandering motion, and one such window of
+evidence outweighs many good ones."""
+
+TRAIL_SPACING_S = 2.0
+TRAIL_MAX_POINTS = 90
+
+
+class History:
+    """The first :data:`HISTORY_CAP` filtered states ``(t, x, P, q)`` of a track."""
+
+    __slots__ = ("n", "p", "q", "t", "x")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.t = np.zeros(16)
+        self.x = np.zeros((16, 4))
+        self.p = np.zeros((16, 4, 4))
+        self.q = np.zeros(16)
+
+    def append(self, t_s: float, x: FloatArray, p: FloatArray, q: float) -> None:
+        if self.n >= HISTORY_CAP:
+            return
+        if self.n == self.t.shape[0]:
+            grow = min(2 * self.n, HISTORY_CAP)
+            self.t = np.resize(self.t, grow)
+            self.x = np.resize(self.x, (grow, 4))
+            self.p = np.resize(self.p, (grow, 4, 4))
+            self.q = np.resize(self.q, grow)
+        i = self.n
+        self.t[i], self.x[i], self.p[i], self.q[i] = t_s, x, p, q
+        self.n += 1
+
+    @property
+    def full(self) -> bool:
+        return self.n >= HISTORY_CAP
+
+    def reset(self) -> None:
+        self.n = 0
+
+
+@dataclass(slots=True)
+class TrackState:
+    """``x, p`` (position, velocity; m, m/s) hold the filter's estimate at ``t_s``."""
+
+    x: FloatArray
+    p: FloatArray
+    t_s: float
+    history: History = field(default_factory=History)
+    trail: list[tuple[float, float, float]] = field(default_factory=list)
+    """``(t_s, x_m, y_m)`` every :data:`TRAIL_SPACING_S` while located (see
+    :data:`TRAIL_MAX_SIGMA_M`): the motion classifier's input."""
+
+    @property
+    def speed_mps(self) -> float:
+        return math.hypot(float(self.x[2]), float(self.x[3]))
+
+    @property
+    def velocity_sigma_mps(self) -> float:
+        return math.sqrt(max(float(self.p[2, 2] + self.p[3, 3]) / 2.0, 0.0))
+
+    def surely_slower_than(self, speed_mps: float) -> bool:
+        """The speed plus two standard errors is below ``speed_mps``."""
+        return self.speed_mps + 2.0 * self.velocity_sigma_mps < speed_mps
+
+    def located_to_m(self, sigma_m: float) -> bool:
+        """The position error ellipse's larger 1-sigma axis is at most ``sigma_m``."""
+        a, b, c = float(self.p[0, 0]), float(self.p[1, 1]), float(self.p[0, 1])
+        major = 0.5 * (a + b) + math.sqrt(0.25 * (a - b) ** 2 + c * c)
+        return major <= sigma_m * sigma_m
+
+    def mark_trail(self, t_s: float) -> None:
+        """Add the present position to :attr:`trail` when due and located."""
+        if (not self.trail or t_s - self.trail[-1][0] >= TRAIL_SPACING_S) and self.located_to_m(
+                TRAIL_MAX_SIGMA_M):
+            self.trail.append((t_s, float(self.x[0]), float(self.x[1])))
+            if len(self.trail) > TRAIL_MAX_POINTS:
+                del self.trail[0]
