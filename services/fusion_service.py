@@ -37,6 +37,7 @@ from perimeter.contract import (
 from perimeter.fusion.health import SITE_FAULT
 from perimeter.fusion.runner import FusionRunner
 from perimeter.link_watch import LinkWatch
+from services.broker_probe import BrokerProbe
 from services.idle_clock import IdleClock
 from services.session import new_run_id, superseded
 
@@ -125,10 +126,13 @@ class FusionService:
 
     def __init__(self, bus: Bus, runner_factory: RunnerFactory, sink: AlertSink | None = None,
                  *, status_interval_s: float = 5.0, queue_size: int = 100_000,
-                 silence_grace_s: float = 15.0, idle_clock: IdleClock | None = None) -> None:
+                 silence_grace_s: float = 15.0, idle_clock: IdleClock | None = None,
+                 probe: BrokerProbe | None = None, output: BusOutput | None = None) -> None:
         self.bus = bus
-        self.output = BusOutput(bus, sink)
+        self.output = output or BusOutput(bus, sink)
         self.runner = runner_factory(self.output)
+        self.feed: Callable[[Message], None] = self.runner.feed
+        """What each message is handed to (a shard's runner in shard mode)."""
         self.status_interval_s = status_interval_s
         self.idle_clock = idle_clock or IdleClock()
         self._next_idle_s = 0.0
@@ -138,11 +142,19 @@ class FusionService:
         self._worker = threading.Thread(target=self._work, name="fusion-worker", daemon=True)
         self._link = LinkWatch(silence_grace_s)
         self._listening = True
+        self.probe = probe
+        """With a clustered broker: its stalls count as the link being down (see
+        :mod:`services.broker_probe`)."""
 
     def start(self) -> None:
-        self._worker.start()
         self.bus.subscribe(topics.TOWER_WILDCARD, self._enqueue)
         self.bus.subscribe(topics.THRESHOLDS, self._enqueue)
+        self._start_worker()
+
+    def _start_worker(self) -> None:
+        self._worker.start()
+        if self.probe is not None:
+            self.probe.start()
 
     def _enqueue(self, message: Message) -> None:
         self._queue.put(message)  # blocks paho's thread when full: back-pressure, no loss
@@ -207,15 +219,23 @@ class FusionService:
                     self._watch_link()  # before fusing the first report after an outage
                     if message is None:
                         return
-                    self.runner.feed(message)  # never raises: bad input is dead-lettered
+                    self.feed(message)  # never raises: bad input is dead-lettered
+                    self._fed(message)
                     if self._ack is not None:
                         self._ack(message)  # only now: a crash before leaves it with the broker
                 finally:
                     self._queue.task_done()
             self._idle_step()
+            self._after_step()
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + self.status_interval_s
                 self.publish_status()
+
+    def _fed(self, message: Message) -> None:
+        """After ``message`` was fused, on the worker thread (shard mode watches statuses)."""
+
+    def _after_step(self) -> None:
+        """After each step of the worker loop (shard mode: takeovers)."""
 
     def _watch_link(self) -> None:
         """Hold silence faults while the broker link is down and for a grace period after it
@@ -224,8 +244,12 @@ class FusionService:
         counters = getattr(self.bus, "counters", {})
         if not isinstance(connected, threading.Event) or not isinstance(counters, dict):
             return  # an in-process bus: never cut off
-        listening = self._link.listening(connected.is_set(), int(counters.get("connects", 0)),
-                                         time.monotonic())
+        up, connects, now_s = connected.is_set(), int(counters.get("connects", 0)), time.monotonic()
+        if self.probe is not None:
+            self.probe.tick(now_s)
+            up = up and not self.probe.stalled(now_s)
+            connects += self.probe.stalls  # a stall that ended: the grace, as after a reconnect
+        listening = self._link.listening(up, connects, now_s)
         if listening == self._listening:
             return
         self._listening = listening
@@ -274,9 +298,10 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
         resume_open_alerts(runner, [r for r in left_open if r.run_id == run_id])
         return runner
 
-    service = FusionService(bus, make_runner, store.append)
+    probe = BrokerProbe(bus, options.client_id) if len(settings.addresses) > 1 else None
+    service = FusionService(bus, make_runner, store.append, probe=probe)
     stop = stop or threading.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     service.start()
     bus.start()
     log.info("fusion run %s on %s, site %s, store %s (%d alerts of earlier runs closed as "
@@ -291,7 +316,7 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
     log.info("fusion stopped: %s", service.counters())
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+def stop_on_signals(stop: threading.Event) -> None:
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 

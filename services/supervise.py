@@ -1,13 +1,14 @@
 """How ``perimeter up`` watches its children: the simulation ending normally leaves the rest
 serving; a service given a restart function (fusion) is started again with back-off and a line
-in the output; any other child exiting stops the stack."""
+in the output; a survivable one (a fusion shard, which another shard takes over) is reported;
+any other child exiting stops the stack."""
 
 from __future__ import annotations
 
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from rich.console import Console
 
@@ -37,7 +38,8 @@ class Backoff:
 
 
 def supervise(procs: dict[str, subprocess.Popen[bytes]], stop: threading.Event,
-              console: Console, restarts: Mapping[str, Restart]) -> int:
+              console: Console, restarts: Mapping[str, Restart],
+              survivable: Collection[str] = ()) -> int:
     """Watch ``procs`` until ``stop`` is set (0) or a child fails for good (1)."""
     finished: set[str] = set()
     started_at = {name: time.monotonic() for name in procs}
@@ -58,6 +60,11 @@ def supervise(procs: dict[str, subprocess.Popen[bytes]], stop: threading.Event,
             if name == "sim" and code == 0:
                 finished.add(name)
                 console.print("simulation finished; fusion and API keep serving (Ctrl-C stops)")
+                continue
+            if name in survivable:
+                finished.add(name)
+                console.print(f"[yellow]{name} exited with code {code}; its standby or a "
+                              "neighbour takes over its sectors[/]")
                 continue
             if name in restarts:
                 backoff = backoffs[name]

@@ -1,7 +1,11 @@
 """The tower publisher: the simulated towers on a real broker, one paho client per tower.
 
 Without tower logins each tower uses the settings' login with the bare tower id (``T03``) as
-its client id. With ``tower_logins_file`` (``perimeter up``) or ``tower_secret`` (compose) each
+its client id (a fixed id: its persistent session survives a reconnect, on any node of a
+clustered broker). Given a cluster's nodes, the towers are spread over them in turn (the
+first tower starts on the first node, the second on the second, ...), each failing over to
+the next node when its own is lost; while disconnected a tower keeps its reports in order.
+With ``tower_logins_file`` (``perimeter up``) or ``tower_secret`` (compose) each
 tower logs in as its own id, with a client id that has a random part. Each carries the tower's
 last will (its retained ``offline`` status), so the broker itself announces a tower lost
 abruptly (``drop``).
@@ -44,13 +48,16 @@ class MqttUplink:
         self._clients: dict[str, MqttBus] = {}
         self._wills: dict[str, Message] = {}
         self._lock = threading.Lock()
+        self._nodes: dict[str, int] = {}  # tower id -> the cluster node it starts on (index)
         self._mqtt5 = True
         self._logins: dict[str, Login] | None = (
             load_tower_logins(settings.tower_logins_file) if settings.tower_logins_file
             else None)
 
     def _connect(self, tower_id: str, will: Message | None) -> MqttBus:
-        options = replace(MqttOptions.from_settings(self.settings, tower_id),
+        first_node = self._nodes.setdefault(tower_id, len(self._nodes))
+        options = replace(MqttOptions.from_settings(self.settings, tower_id,
+                                                    first_node=first_node),
                           client_id=tower_id, prefer_mqtt5=self._mqtt5,
                           replay_window_s=REPLAY_WINDOW_S)
         login = self._login(tower_id)

@@ -1,0 +1,65 @@
+"""Takeover in sharded fusion: when a shard counts as dead, and who takes over its sectors.
+
+A shard is dead when its status says ``offline`` (its last will: the broker saw its connection
+drop) or when its status has not been refreshed for ``stale_after_s`` of wall time while the
+watcher was listening (a shard that dies with its broker node leaves no will; while the broker
+is stalled or the watcher cut off, nobody's status ages). Its successor (:func:`successor`) is
+the standby that mirrors it, else the nearest live active shard (the lower one on a tie). Every
+shard applies the same rule to what it has heard, so one takes over.
+"""
+
+from __future__ import annotations
+
+from perimeter.contract import ShardStatus
+from perimeter.sectors import SectorPlan
+
+
+def successor(plan: SectorPlan, dead: str, alive: set[str]) -> str | None:
+    """Who takes over ``dead``: its live standby, else the nearest live active shard in plan
+    order (the lower one on a tie), else nobody."""
+    for standby, mirrored in sorted(plan.standby_for.items()):
+        if mirrored == dead and standby in alive:
+            return standby
+    active = plan.active_shards
+    if dead not in active:
+        return None
+    at = active.index(dead)
+    by_distance = sorted((abs(i - at), i) for i, s in enumerate(active) if s in alive)
+    return active[by_distance[0][1]] if by_distance else None
+
+
+class ShardWatch:
+    """What one shard knows of the others from their statuses (wall times, monotonic s)."""
+
+    def __init__(self, me: str, stale_after_s: float = 12.0) -> None:
+        self.me, self.stale_after_s = me, stale_after_s
+        self.seen_s: dict[str, float] = {}  # live shards -> when their status last came
+        self.dead: set[str] = set()
+
+    def heard(self, status: ShardStatus, now_s: float) -> None:
+        if status.shard_id == self.me:
+            return
+        if status.state == "offline":
+            if status.shard_id in self.seen_s:
+                del self.seen_s[status.shard_id]
+                self.dead.add(status.shard_id)
+            return
+        self.dead.discard(status.shard_id)
+        self.seen_s[status.shard_id] = now_s
+        self.dead -= set(status.taken_over)  # already taken over by someone
+
+    def not_listening(self, now_s: float) -> None:
+        """Cut off (or the broker stalled): nobody's status ages meanwhile."""
+        for shard in self.seen_s:
+            self.seen_s[shard] = now_s
+
+    def newly_dead(self, now_s: float) -> set[str]:
+        """Shards found dead since the last call (offline, or stale)."""
+        stale = {s for s, at in self.seen_s.items() if now_s - at > self.stale_after_s}
+        for shard in stale:
+            del self.seen_s[shard]
+        found, self.dead = self.dead | stale, set()
+        return found
+
+    def alive(self) -> set[str]:
+        return {*self.seen_s, self.me}

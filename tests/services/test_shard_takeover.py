@@ -1,0 +1,90 @@
+"""Who takes over a dead shard, and when a shard counts as dead: its ``offline`` status (its
+last will), or a status gone stale while the broker was moving messages; and the broker
+probe that tells a stalled cluster from silent peers."""
+
+from __future__ import annotations
+
+from perimeter.bus import InMemoryBus, Message
+from perimeter.contract import ShardStatus
+from perimeter.sectors import plan_sectors
+from perimeter.site import Site, TowerSpec
+from services.broker_probe import BrokerProbe
+from services.shard_watch import ShardWatch, successor
+
+
+def line_site(n_towers: int = 40, spacing_m: float = 1000.0) -> Site:
+    towers = [TowerSpec(id=f"G{i:03d}", x_m=0.0, y_m=spacing_m * (i + 0.5))
+              for i in range(n_towers)]
+    return Site(name="line", towers=towers,
+                perimeter=[(1000.0, 0.0), (1000.0, spacing_m * n_towers)])
+
+
+def status(shard: str, state: str = "active", taken_over: list[str] | None = None) -> ShardStatus:
+    return ShardStatus(shard_id=shard, state=state, taken_over=taken_over or [])
+
+
+def test_the_standby_of_a_dead_shard_takes_over_else_the_nearest_neighbour() -> None:
+    plan = plan_sectors(line_site(), 4, standby=1)  # s5 mirrors s1
+    assert successor(plan, "s1", {"s2", "s3", "s4", "s5"}) == "s5"
+    assert successor(plan, "s1", {"s2", "s3", "s4"}) == "s2", "no standby left"
+    assert successor(plan, "s3", {"s1", "s2", "s4", "s5"}) == "s2", "the lower on a tie"
+    assert successor(plan, "s3", {"s4", "s5"}) == "s4"
+    assert successor(plan, "s3", set()) is None
+
+
+def test_a_shard_is_dead_on_its_will_or_when_its_status_goes_stale() -> None:
+    watch = ShardWatch("s2", stale_after_s=10.0)
+    watch.heard(status("s1"), 0.0)
+    watch.heard(status("s3"), 0.0)
+    watch.heard(status("s1", "offline"), 1.0)  # s1's will
+    assert watch.newly_dead(1.0) == {"s1"}
+    assert watch.newly_dead(2.0) == set(), "found once"
+    watch.not_listening(9.0)  # a stalled broker: s3's silence is not s3's
+    assert watch.newly_dead(18.0) == set()
+    assert watch.newly_dead(19.5) == {"s3"}
+    assert watch.alive() == {"s2"}
+
+
+def test_an_offline_status_of_a_shard_never_seen_alive_or_already_taken_over_is_no_death() -> None:
+    watch = ShardWatch("s5")
+    watch.heard(status("s1", "offline"), 0.0)  # retained from before: never seen alive here
+    assert watch.newly_dead(0.0) == set()
+    watch.heard(status("s1"), 1.0)
+    watch.heard(status("s1", "offline"), 2.0)
+    watch.heard(status("s2", taken_over=["s1"]), 2.1)  # s2 was faster
+    assert watch.newly_dead(2.2) == set()
+
+
+class StallingBus(InMemoryBus):
+    """An in-process bus that holds every message while ``stalled`` (a cluster electing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalled, self.held = False, list[Message]()
+
+    def publish(self, message: Message) -> None:
+        if self.stalled:
+            self.held.append(message)
+        else:
+            super().publish(message)
+
+    def release(self) -> None:
+        self.stalled = False
+        for message in self.held:
+            super().publish(message)
+
+
+def test_the_probe_sees_a_stall_and_counts_it_once_it_ends() -> None:
+    bus = StallingBus()
+    probe = BrokerProbe(bus, "fusion-s1", interval_s=1.0, stall_after_s=3.0)
+    probe.start()
+    probe.tick(0.0)
+    assert not probe.stalled(0.5)
+    bus.stalled = True
+    for t_s in (1.0, 2.0, 3.0, 4.0, 5.0):
+        probe.tick(t_s)
+    assert not probe.stalled(3.9)
+    assert probe.stalled(4.5), "the probe sent at 1 s is unanswered after 3.5 s"
+    bus.release()
+    assert not probe.stalled(5.5)
+    assert probe.stalls == 1
