@@ -299,3 +299,19 @@ def label(probabilities: dict[str, float]) -> tuple[str, float]:
     """The most probable class and its probability."""
     cls = max(probabilities, key=lambda c: probabilities[c])
     return cls, probabilities[cls]
+
+
+def refresh_class(track: Track, t_s: float, model: ClassModel) -> None:
+    """Bring a track's class up to data time ``t_s``: a due motion window is added, and the
+    probabilities are computed again only when what they depend on changed (see
+    :attr:`.TrackEvidence.classified_at`)."""
+    accumulate_motion(track, t_s, model)
+    ev = track.evidence
+    inputs = (track.score.updates, ev.class_windows)
+    if inputs == ev.classified_at:
+        return
+    ev.classified_at = inputs
+    ev.probabilities = classify(track, model)
+    ev.label, ev.label_probability = label(ev.probabilities)
+    if ev.label == "vehicle" and not ev.vehicle_corroborated:  # the alerter's need
+        ev.vehicle_corroborated = vehicle_corroborated(track, model)

@@ -16,13 +16,7 @@ import numpy.typing as npt
 
 from perimeter.fusion import ekf, evidence
 from perimeter.fusion.associate import Assignment, assign, gate_d2
-from perimeter.fusion.classify import (
-    ClassModel,
-    accumulate_motion,
-    classify,
-    label,
-    vehicle_corroborated,
-)
+from perimeter.fusion.classify import ClassModel, refresh_class
 from perimeter.fusion.manage import ManageConfig, TrackManager
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
@@ -270,7 +264,7 @@ class FusionEngine:
     def _after_update(self, track: Track, scan: Scan, d: int, gain: float, *,
                       unique: bool) -> None:
         """Bookkeeping after an update; features only from detections no other track gates."""
-        track.score.llr = min(track.score.llr + gain, self.config.llr_max)
+        track.score.add_llr(gain, self.config.llr_max)
         track.state.history.append(scan.t_s, track.state.x, track.state.p, self._q(track))
         track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
         track.evidence.sigma_by[(scan.tower_index, scan.sensor)] = float(scan.sigma_rad[d])
@@ -310,13 +304,11 @@ class FusionEngine:
                 and 0.0 < float(np.trace(cov)) < self.config.initiator.max_range_m**2):
             return False
         v = self.config.initiator.velocity_sigma_mps
-        track.state.x = np.array([xy[0], xy[1], 0.0, 0.0])
-        track.state.p = np.zeros((4, 4))
-        track.state.p[:2, :2] = cov
-        track.state.p[2, 2] = track.state.p[3, 3] = v * v
-        track.state.t_s = scan.t_s
+        p_new = np.zeros((4, 4))
+        p_new[:2, :2] = cov
+        p_new[2, 2] = p_new[3, 3] = v * v
+        track.state.restart(np.array([xy[0], xy[1], 0.0, 0.0]), p_new, scan.t_s)
         track.home_tower = None
-        track.state.history.reset()
         return True
 
     def _penalise_misses(self, tracks: list[Track], found: Assignment, scan: Scan) -> None:
@@ -342,16 +334,7 @@ class FusionEngine:
         """Refresh the class probabilities of every track that changed, at data time ``t_s``."""
         model = self.config.classes
         for track in self.manager.tracks:
-            accumulate_motion(track, t_s, model)
-            inputs = (track.score.updates, track.evidence.class_windows)
-            if inputs == track.evidence.classified_at:
-                continue
-            ev = track.evidence
-            ev.classified_at = inputs
-            ev.probabilities = classify(track, model)
-            ev.label, ev.label_probability = label(ev.probabilities)
-            if ev.label == "vehicle" and not ev.vehicle_corroborated:  # the alerter's need
-                ev.vehicle_corroborated = vehicle_corroborated(track, model)
+            refresh_class(track, t_s, model)
 
     def _late(self, scan: Scan) -> None:
         """Out-of-sequence scan: retrodict each track to the scan time and update the present.

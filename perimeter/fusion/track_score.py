@@ -38,6 +38,10 @@ class TrackScore:
         odds = min(max(self.llr + EXISTENCE_PRIOR_LOG_ODDS, -50.0), 50.0)
         return 1.0 / (1.0 + math.exp(-odds))
 
+    def add_llr(self, gain: float, cap: float) -> None:
+        """Add an update's log-likelihood ``gain`` to :attr:`llr`, kept at most ``cap``."""
+        self.llr = min(self.llr + gain, cap)
+
     def look_hit(self, key: tuple[int, str]) -> float:
         """Count a detection by tower sensor ``key``; the log of its detection rate of this
         track before this look."""

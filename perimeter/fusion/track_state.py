@@ -87,6 +87,12 @@ class TrackState:
         major = 0.5 * (a + b) + math.sqrt(0.25 * (a - b) ** 2 + c * c)
         return major <= sigma_m * sigma_m
 
+    def restart(self, x: FloatArray, p: FloatArray, t_s: float) -> None:
+        """A new estimate the filtered history did not lead to (a re-triangulation): the
+        history restarts from it (the trail, positions already passed, is kept)."""
+        self.x, self.p, self.t_s = x, p, t_s
+        self.history.reset()
+
     def mark_trail(self, t_s: float) -> None:
         """Add the present position to :attr:`trail` when due and located."""
         if (not self.trail or t_s - self.trail[-1][0] >= TRAIL_SPACING_S) and self.located_to_m(
