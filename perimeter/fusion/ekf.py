@@ -59,15 +59,16 @@ def predict(x: FloatArray, p: FloatArray, dt_s: FloatArray,
     return kernels.predict(_f64(x), _f64(p), dt, _f64(qq))
 
 
-class TrackState(Protocol):
-    """What :class:`PredictionCache` reads of a track: its state ``x, p`` at ``t_s``."""
+class FilterState(Protocol):
+    """What :class:`PredictionCache` reads of a track's state (a
+    :class:`~perimeter.fusion.track_state.TrackState`): ``x, p`` at ``t_s``."""
 
     x: FloatArray
     p: FloatArray
     t_s: float
 
 
-_Row = tuple[TrackState, FloatArray, FloatArray, float, float, FloatArray, FloatArray]
+_Row = tuple[FilterState, FloatArray, FloatArray, float, float, FloatArray, FloatArray]
 
 
 class PredictionCache:
@@ -84,12 +85,12 @@ class PredictionCache:
         self.t_s = t_s
         self._rows: dict[int, _Row] = {}
         self._version = 0
-        self._last: tuple[list[TrackState], int, FloatArray, FloatArray] | None = None
+        self._last: tuple[list[FilterState], int, FloatArray, FloatArray] | None = None
         self._block: tuple[FloatArray, FloatArray] | None = None
         self._in_block: dict[int, tuple[tuple[FloatArray, FloatArray], int]] = {}
         """Where a track's row lies in a batch of :func:`predict` (while that row is current)."""
 
-    def predict(self, tracks: Sequence[TrackState],
+    def predict(self, tracks: Sequence[FilterState],
                 q: Sequence[float]) -> tuple[FloatArray, FloatArray]:
         """States ``(n, 4)`` and covariances ``(n, 4, 4)`` of ``tracks`` at ``t_s``."""
         rows = self._rows
@@ -136,7 +137,7 @@ class PredictionCache:
         self._last = (list(tracks), self._version, x, p)
         return x, p
 
-    def _assemble(self, tracks: Sequence[TrackState]) -> tuple[FloatArray, FloatArray]:
+    def _assemble(self, tracks: Sequence[FilterState]) -> tuple[FloatArray, FloatArray]:
         """The rows of ``tracks``: one take from the newest batch of :func:`predict` where
         their rows lie in it, the others written in after."""
         rows, newest = self._rows, self._block
@@ -158,7 +159,7 @@ class PredictionCache:
             x[i], p[i] = row[5], row[6]
         return x, p
 
-    def _patched(self, tracks: Sequence[TrackState], stale: list[int],
+    def _patched(self, tracks: Sequence[FilterState], stale: list[int],
                  before: int) -> tuple[FloatArray, FloatArray] | None:
         """The last result with the ``stale`` rows replaced, when it was for the same tracks
         and no row changed since (version ``before``): the usual call after a track of the
