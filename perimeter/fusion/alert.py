@@ -11,6 +11,10 @@ of ``alert.min_confidence``, for hysteresis) is closed with ``reason: "reclassif
 track was lost and not reacquired within ``reacquire_s`` with ``reason: "track_lost"``; at the
 end of a stream (:meth:`TrackAlerter.on_deleted` / :meth:`TrackAlerter.expire` with ``final``)
 with ``reason: "stream_end"``.
+
+Sharded fusion (:mod:`perimeter.shard`) sets an :class:`AlertPolicy`: which tracks may open or
+keep an alert in this shard's sectors; an alert that leaves them is released (handed over), not
+closed, and one that comes from another shard is :meth:`TrackAlerter.adopt`-ed by a track.
 """
 
 from __future__ import annotations
@@ -112,7 +116,9 @@ class OpenAlert(Protocol):
 
 
 @dataclass(slots=True)
-class _Open:
+class AlertState:
+    """An open alert's state: what a track's alert carries between its events."""
+
     alert_id: str
     last_t_s: float
     cls: str
@@ -120,6 +126,30 @@ class _Open:
     origin: Origin | None
     origin_t_s: float
     adopted: bool = False
+
+
+_Open = AlertState
+
+
+class AlertPolicy(Protocol):
+    """Which tracks may open or keep an alert here (sharded fusion's sector ownership,
+    :mod:`perimeter.shard`); without one every track may."""
+
+    def admits(self, track: Track, t_s: float) -> bool:
+        """May this track take an alert here (a new one, or one waiting to be reacquired)?"""
+        ...
+
+    def opens(self, track: Track, t_s: float) -> bool:
+        """May this track, about to raise a new alert, raise it now?"""
+        ...
+
+    def keeps(self, track: Track, t_s: float) -> bool:
+        """May this track keep its open alert here?"""
+        ...
+
+    def released(self, track: Track, t_s: float, state: AlertState) -> None:
+        """The track's alert left this fusion without closing (:meth:`keeps` said no)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -135,7 +165,8 @@ class TrackAlerter:
     """Decides and builds the alert events of tracks."""
 
     def __init__(self, perimeter: Sequence[Point], tower_ids: Sequence[str],
-                 config: AlertConfig | None = None, first_number: int = 1) -> None:
+                 config: AlertConfig | None = None, first_number: int = 1, *,
+                 id_prefix: str = "a-") -> None:
         self.config = config or AlertConfig()
         self._perimeter = Polyline(perimeter)
         self.tower_ids = list(tower_ids)
@@ -144,9 +175,12 @@ class TrackAlerter:
         self._open: dict[int, _Open] = {}
         self._dormant: list[_Dormant] = []
         self._next = first_number
+        self.id_prefix = id_prefix
+        """Alert ids are ``{id_prefix}{number:06d}`` (a shard's: ``a-s2-``)."""
+        self.policy: AlertPolicy | None = None
 
     def next_alert_id(self) -> str:
-        alert_id = f"a-{self._next:06d}"
+        alert_id = f"{self.id_prefix}{self._next:06d}"
         self._next += 1
         return alert_id
 
@@ -157,6 +191,8 @@ class TrackAlerter:
         if state is None:
             if (track.score.status != "confirmed"
                     or not track.triangulated(t_s, self.config.triangulation_window_s)):
+                return None
+            if self.policy is not None and not self.policy.admits(track, t_s):
                 return None
             resumed = self._reacquire(track, t_s)
             if resumed is not None:
@@ -170,10 +206,17 @@ class TrackAlerter:
                     or (ev.label != "animal" and ev.probabilities.get("animal", 0.0)
                         > self.config.max_animal_probability)):
                 return None
+            if self.policy is not None and not self.policy.opens(track, t_s):
+                return None
             track.alert_id = self.next_alert_id()
             state = _Open(track.alert_id, t_s, ev.label, "low", self.origin_of(track), t_s)
             self._open[track.number] = state
             return self._event("new", track, t_s, thresholds, state)
+        if self.policy is not None and not self.policy.keeps(track, t_s):
+            del self._open[track.number]
+            track.alert_id = None
+            self.policy.released(track, t_s, state)
+            return None
         if (ev.label not in thresholds.alert_classes
                 and confidence(track, thresholds)
                 < self.config.close_confidence_ratio * thresholds.alert_min_confidence):
@@ -232,6 +275,17 @@ class TrackAlerter:
         state = _Open(alert.alert_id, alert.last_t_s, alert.class_, alert.severity,
                       alert.origin, alert.last_t_s, adopted=True)
         self._dormant.append(_Dormant(state, track, alert.last_t_s))
+        return True
+
+    def adopt(self, track: Track, state: AlertState) -> bool:
+        """``track`` continues an open alert that came from elsewhere (handed over by, or
+        taken over from, another shard): no ``new`` event, its next events are updates with
+        the alert's id, its origin kept. False when the track holds an alert already."""
+        if track.number in self._open:
+            return False
+        state.adopted = True
+        track.alert_id = state.alert_id
+        self._open[track.number] = state
         return True
 
     def _reacquire(self, track: Track, t_s: float) -> _Open | None:

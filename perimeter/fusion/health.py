@@ -22,7 +22,7 @@ healthy.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from perimeter.contract import (
@@ -56,22 +56,40 @@ class TowerHealth:
     """Tracks every site tower's health on data time and emits fault alert events."""
 
     def __init__(self, site: Site, next_alert_id: Callable[[], str],
-                 heartbeat_timeout_s: float = 15.0) -> None:
+                 heartbeat_timeout_s: float = 15.0, *,
+                 towers: Iterable[str] | None = None) -> None:
         self.site = site
         self.timeout_s = heartbeat_timeout_s
         self._next_alert_id = next_alert_id
-        self._towers = {t.id: _Tower() for t in site.towers}
+        watched = set(towers) if towers is not None else None
+        self._towers = {t.id: _Tower() for t in site.towers
+                        if watched is None or t.id in watched}
+        """The towers watched (all the site's, or a fusion shard's own); others are ignored."""
         self._listening_from_s = -math.inf
         self._checked_t_s: float | None = None
         self._silence_held = False
         self._site_alert_id: str | None = None
-        centre = (sum(t.x_m for t in site.towers) / len(site.towers),
-                  sum(t.y_m for t in site.towers) / len(site.towers))
+        specs = [site.tower(t) for t in self._towers] or site.towers
+        centre = (sum(t.x_m for t in specs) / len(specs), sum(t.y_m for t in specs) / len(specs))
         self._site_position = Position(x_m=centre[0], y_m=centre[1])
+
+    @property
+    def watched(self) -> frozenset[str]:
+        """The towers whose faults this reports."""
+        return frozenset(self._towers)
+
+    def watch(self, tower_ids: Iterable[str], t_s: float | None) -> None:
+        """Watch these towers as well (a shard took over sectors), silent from ``t_s``."""
+        for tower_id in tower_ids:
+            if tower_id not in self._towers:
+                self.site.tower(tower_id)  # KeyError for a tower not in the site
+                self._towers[tower_id] = _Tower(last_heard_t_s=t_s)
 
     def heard(self, tower_id: str, t_s: float) -> None:
         """Any message from the tower at data time ``t_s``."""
-        tower = self._towers[tower_id]
+        tower = self._towers.get(tower_id)
+        if tower is None:
+            return
         if tower.silent_since_t_s is not None and t_s > tower.silent_since_t_s:
             tower.silent_since_t_s = None
         if tower.last_heard_t_s is None or t_s > tower.last_heard_t_s:
@@ -79,7 +97,9 @@ class TowerHealth:
 
     def status(self, status: TowerStatus, t_s: float) -> None:
         """A tower status message (retained state or last will)."""
-        tower = self._towers[status.tower_id]
+        tower = self._towers.get(status.tower_id)
+        if tower is None:
+            return
         if status.state == "offline" and tower.state != "offline":
             tower.offline_since_t_s = t_s
         tower.state = status.state
@@ -135,6 +155,8 @@ class TowerHealth:
 
     def check(self, t_s: float) -> list[AlertEvent]:
         """Fault events due at data time ``t_s``."""
+        if not self._towers:
+            return []
         if self._checked_t_s is None or t_s - self._checked_t_s > self.timeout_s:
             self._listening_from_s = t_s  # first check, or nothing heard for a while
         self._checked_t_s = max(t_s, self._checked_t_s or t_s)

@@ -1,0 +1,490 @@
+"""ShardRunner: one fusion shard of sector-sharded fusion, around :class:`FusionRunner`.
+
+A shard fuses the reports of the towers its :class:`~perimeter.sectors.SectorPlan` feeds it
+(others are dropped) and raises and keeps alerts only for tracks in its own sectors (with the
+plan's hysteresis). A track that leaves them is **handed over**: the shard publishes a
+:class:`~perimeter.contract.Handover` (alert id, state and covariance) and the shard that owns
+the new sector continues the alert with its own track of the object (a chi-square gate on the
+state), or waits for one, as for a lost track. Every shard hears the others' alert events (fed
+to :meth:`ShardRunner.feed`): a track that matches another shard's open alert opens none, so
+two shards that see one intruder near a boundary raise one alert. A shard that dies is taken
+over (:meth:`ShardRunner.take_over`) by a standby or a neighbour, whose tracks that match the
+dead shard's open alerts continue them (no second ``new``); the rest wait to be reacquired.
+Design and limits: docs/scale.md, "Sectors, handover and takeover".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import chi2
+
+from perimeter import topics
+from perimeter.bus import Message, Publisher
+from perimeter.contract import (
+    AlertEvent,
+    ContractError,
+    DeadLetter,
+    Handover,
+    Origin,
+    Position,
+    Severity,
+    ShardStatus,
+    TracksSnapshot,
+    Velocity,
+    dump_payload,
+    parse_payload,
+)
+from perimeter.fusion.alert import AlertConfig, AlertState
+from perimeter.fusion.health import TowerHealth
+from perimeter.fusion.runner import FusionOutput, FusionRunner
+from perimeter.fusion.track import Track
+from perimeter.sectors import Claim, SectorPlan
+from perimeter.site import Site
+from perimeter.thresholds import Thresholds
+
+log = logging.getLogger(__name__)
+FloatArray = npt.NDArray[np.float64]
+P = TypeVar("P", AlertEvent, Handover)
+
+CLAIM_WAIT_S = 3.0
+"""Data time a shard waits before raising a new alert in the low end of its interval
+(:data:`perimeter.sectors.Claim.WAIT`): the neighbour below, which raises there at once, has
+its alert reach this shard meanwhile."""
+MATCH_DISTANCE_M = 150.0
+MATCH_SPEED_MPS = 2.0
+"""Another shard's open alert matches a track within ``MATCH_DISTANCE_M +
+MATCH_SPEED_MPS * age`` of its last position carried on by its velocity (the evaluation's
+150 m; an alert updates every 5 s, or waits up to 60 s for its lost track)."""
+GATE_PROBABILITY = 0.999
+"""Chi-square gate (4 dof) of a handed-over state against a local track."""
+PROCESS_NOISE = 0.3
+"""White-acceleration noise (m²/s³) carrying a handed-over state to the local track's time
+(fusion's value for an unknown class)."""
+STALE_S = 90.0
+"""Another shard's alert unheard of for this long (its 60 s reacquire wait is over) no
+longer blocks a local track."""
+
+
+_OUTPUT_TOPICS = frozenset({topics.TRACKS, topics.DEADLETTER, topics.FUSION_STATUS})
+
+
+class ShardOutput(FusionOutput, Protocol):
+    """Where a shard's alerts, track snapshots, dead letters and handovers go."""
+
+    def handover(self, message: Handover) -> None: ...
+
+
+class BusShardOutput:
+    """A :class:`ShardOutput` publishing on a bus: alerts, tracks, dead letters, handovers."""
+
+    def __init__(self, bus: Publisher) -> None:
+        self.bus = bus
+
+    def alert(self, event: AlertEvent) -> None:
+        self.bus.publish(Message(topics.ALERTS, dump_payload(event)))
+
+    def tracks(self, snapshot: TracksSnapshot) -> None:
+        self.bus.publish(Message(topics.TRACKS, dump_payload(snapshot), qos=0))
+
+    def reject(self, dead_letter: DeadLetter) -> None:
+        self.bus.publish(Message(topics.DEADLETTER, dump_payload(dead_letter)))
+
+    def handover(self, message: Handover) -> None:
+        self.bus.publish(Message(topics.HANDOVER, dump_payload(message)))
+
+
+@dataclass(slots=True)
+class OtherAlert:
+    """Another shard's open alert as last heard (satisfies ``perimeter.fusion.alert.OpenAlert``,
+    so it can wait to be reacquired here)."""
+
+    alert_id: str
+    holder: str | None
+    last_t_s: float
+    class_: str
+    severity: Severity
+    position: Position | None
+    velocity: Velocity | None
+    origin: Origin | None = None
+    track_id: str | None = None
+    towers: list[str] = field(default_factory=list)
+    fault: str | None = None
+
+    @classmethod
+    def of_event(cls, event: AlertEvent) -> OtherAlert:
+        return cls(event.alert_id, event.shard_id, event.t_s, event.class_, event.severity,
+                   event.position, event.velocity, event.origin, event.track_id,
+                   list(event.towers), event.fault)
+
+    @classmethod
+    def of_handover(cls, message: Handover) -> OtherAlert:
+        return cls(message.alert_id, message.to_shard, message.t_s, message.class_,
+                   message.severity, message.position, message.velocity, message.origin,
+                   message.track_id, list(message.towers))
+
+    def state(self) -> AlertState:
+        return AlertState(self.alert_id, self.last_t_s, self.class_, self.severity,
+                          self.origin, self.last_t_s, adopted=True)
+
+
+class ShardRunner:
+    """One fusion shard: :class:`FusionRunner` on its towers, alerts for its own sectors."""
+
+    def __init__(self, site: Site, plan: SectorPlan, shard_id: str, thresholds: Thresholds,
+                 output: ShardOutput, *, active: bool = True, run_id: str | None = None,
+                 claim_wait_s: float = CLAIM_WAIT_S, heartbeat_timeout_s: float = 15.0,
+                 tracks_interval_s: float = 1.0, first_alert_number: int = 1,
+                 first_track_number: int = 1, alert_config: AlertConfig | None = None,
+                 one_tower_ranging: bool = True) -> None:
+        plan.owned(shard_id)  # PlanError for a shard not in the plan
+        if plan.site != site.name:
+            raise ValueError(f"the plan is for site {plan.site!r}, not {site.name!r}")
+        self.site = site
+        self.plan = plan
+        self.shard_id = shard_id
+        self.active = active
+        self.output = output
+        self.claim_wait_s = claim_wait_s
+        self.towers = plan.towers_for(shard_id)
+        self.taken_over: list[str] = []
+        self.fusion = FusionRunner(site, thresholds, _Sink(self), run_id=run_id,
+                                   heartbeat_timeout_s=heartbeat_timeout_s,
+                                   tracks_interval_s=tracks_interval_s,
+                                   first_alert_number=first_alert_number,
+                                   first_track_number=first_track_number,
+                                   alert_config=alert_config,
+                                   one_tower_ranging=one_tower_ranging)
+        self.counters: Counter[str] = self.fusion.counters
+        alerter = self.fusion.alerter
+        alerter.id_prefix = f"a-{shard_id}-"
+        alerter.policy = self
+        self.fusion.health = TowerHealth(site, alerter.next_alert_id, heartbeat_timeout_s,
+                                         towers=self._own_towers() if active else ())
+        self.others: dict[str, OtherAlert] = {}
+        """Other shards' open alerts (tower faults included), by alert id."""
+        self._mine: set[str] = set()
+        self._faults_out: set[str] = set()
+        self._waiting: dict[int, float] = {}
+
+    # -- input --------------------------------------------------------------------------
+    @property
+    def clock_s(self) -> float | None:
+        return self.fusion.clock_s
+
+    def feed(self, message: Message) -> None:
+        """Take one bus message: a tower's (dropped unless this shard is fed that tower),
+        another shard's alert event or handover, or anything fusion takes (thresholds)."""
+        tower = topics.parse_tower_topic(message.topic)
+        if tower is not None:
+            if tower.tower_id in self.towers:
+                self.fusion.feed(message)
+            else:
+                self.counters["dropped_not_fed"] += 1
+            return
+        if message.topic == topics.ALERTS:
+            event = self._parse(AlertEvent, message)
+            if event is not None:
+                self._heard_alert(event)
+        elif message.topic == topics.HANDOVER:
+            handover = self._parse(Handover, message)
+            if handover is not None:
+                self._heard_handover(handover)
+        elif topics.parse_shard_status_topic(message.topic) is not None:
+            self.counters["shard_status"] += 1
+        elif message.topic in _OUTPUT_TOPICS:  # fusion's own outputs: nothing to fuse
+            self.counters["ignored_output"] += 1
+        else:
+            self.fusion.feed(message)
+
+    def idle(self, t_s: float) -> None:
+        self.fusion.idle(t_s)
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        self.fusion.set_thresholds(thresholds)
+
+    def finish(self) -> None:
+        """End of stream: close this shard's open alerts (``stream_end``)."""
+        self.fusion.finish()
+
+    def status(self) -> ShardStatus:
+        """This shard's retained status."""
+        return ShardStatus(shard_id=self.shard_id,
+                           state="active" if self.active else "standby",
+                           sectors=list(self.plan.owned(self.shard_id)),
+                           towers=len(self.towers), taken_over=list(self.taken_over),
+                           t_s=self.clock_s, run_id=self.fusion.run_id)
+
+    # -- takeover -----------------------------------------------------------------------
+    def take_over(self, dead_shard: str) -> int:
+        """Take over ``dead_shard``'s sectors and towers (this shard a standby or a neighbour)
+        and its open alerts: each continues with the local track that matches it (no second
+        ``new``), or waits, like a lost track's, to be reacquired; its tower faults continue.
+        Returns how many alerts continued with a track at once."""
+        self.plan = self.plan.reassign(dead_shard, self.shard_id)
+        self.towers = self.plan.towers_for(self.shard_id)
+        self.active = True
+        self.taken_over.append(dead_shard)
+        self.counters["takeovers"] += 1
+        health = self.fusion.health
+        health.watch(self._own_towers(), self.clock_s)
+        alerts = [a for a in self.others.values() if a.holder == dead_shard]
+        adopted = 0
+        for alert in sorted(alerts, key=lambda a: a.alert_id):
+            del self.others[alert.alert_id]
+            self._mine.add(alert.alert_id)
+            if alert.class_ == "tower_fault":
+                self._resume_fault(alert)
+            elif self._adopt_nearest(alert):
+                adopted += 1
+            else:
+                self.fusion.resume_alerts([alert])
+                self.counters["alerts_waiting"] += 1
+        self.counters["alerts_taken_over"] += adopted
+        return adopted
+
+    def _resume_fault(self, alert: OtherAlert) -> None:
+        fault = alert.fault or ""
+        health = self.fusion.health
+        done = (health.resume_site(alert.alert_id) if fault == "site_silent"
+                else len(alert.towers) == 1
+                and health.resume(alert.towers[0], alert.alert_id, fault, alert.last_t_s))
+        if done:
+            self._faults_out.add(alert.alert_id)
+
+    def _adopt_nearest(self, alert: OtherAlert) -> bool:
+        """The nearest confirmed local track without an alert that matches ``alert``
+        (position gate) continues it."""
+        best: tuple[float, Track] | None = None
+        for track in self.fusion.engine.tracks:
+            if track.score.status != "confirmed" or track.alert_id is not None:
+                continue
+            dist = self._distance_to(alert, track)
+            if dist is not None and (best is None or dist < best[0]):
+                best = (dist, track)
+        if best is None:
+            return False
+        return self.fusion.alerter.adopt(best[1], alert.state())
+
+    # -- other shards' messages ---------------------------------------------------------
+    def _heard_alert(self, event: AlertEvent) -> None:
+        if event.shard_id == self.shard_id or event.alert_id in self._mine:
+            return
+        if event.event == "closed":
+            self.others.pop(event.alert_id, None)
+        else:
+            self.others[event.alert_id] = OtherAlert.of_event(event)
+        self.counters["other_alert_events"] += 1
+
+    def _heard_handover(self, message: Handover) -> None:
+        if message.from_shard == self.shard_id:
+            return
+        if message.to_shard != self.shard_id:
+            self.others[message.alert_id] = OtherAlert.of_handover(message)
+            return
+        if message.alert_id in self._mine:
+            self.counters["handovers_repeated"] += 1
+            return
+        self.others.pop(message.alert_id, None)
+        self._mine.add(message.alert_id)
+        track = self._gate(message)
+        alert = OtherAlert.of_handover(message)
+        if track is not None and self.fusion.alerter.adopt(track, alert.state()):
+            self.counters["handovers_adopted"] += 1
+        else:  # no track of it yet: it waits, like a lost track's alert, to be reacquired
+            self.fusion.resume_alerts([alert])
+            self.counters["handovers_waiting"] += 1
+
+    def _gate(self, message: Handover) -> Track | None:
+        """The confirmed local track without an alert nearest (chi-square, 4 dof) to the
+        handed-over state carried to its time, if within the gate."""
+        x0 = np.array([message.position.x_m, message.position.y_m,
+                       message.velocity.vx_mps, message.velocity.vy_mps])
+        p0 = np.array(message.covariance, dtype=np.float64)
+        best: tuple[float, Track] | None = None
+        for track in self.fusion.engine.tracks:
+            if track.score.status != "confirmed" or track.alert_id is not None:
+                continue
+            x, p, t_s = _track_state(track)
+            f, q = _transition(t_s - message.t_s)
+            nu = x - f @ x0
+            s = p + f @ p0 @ f.T + q
+            try:
+                d2 = float(nu @ np.linalg.solve(s, nu))
+            except np.linalg.LinAlgError:
+                continue
+            if d2 <= _gate_limit() and (best is None or d2 < best[0]):
+                best = (d2, track)
+        return best[1] if best else None
+
+    # -- the alert policy (perimeter.fusion.alert.AlertPolicy) ----------------------------
+    def admits(self, track: Track, t_s: float) -> bool:
+        if not self.active:
+            return False
+        x, y = _track_xy(track)
+        if self.plan.claim(self.shard_id, self.plan.arc_m(x, y)) is Claim.NO:
+            self._waiting.pop(track.number, None)
+            return False
+        if self._held_elsewhere(track, t_s):
+            self.counters["claims_deferred"] += 1
+            return False
+        return True
+
+    def opens(self, track: Track, t_s: float) -> bool:
+        x, y = _track_xy(track)
+        if self.plan.claim(self.shard_id, self.plan.arc_m(x, y)) is Claim.YES:
+            return True
+        if len(self._waiting) > 4096:  # forget tracks gone meanwhile
+            live = {t.number for t in self.fusion.engine.tracks}
+            self._waiting = {n: w for n, w in self._waiting.items() if n in live}
+        since = self._waiting.setdefault(track.number, t_s)
+        if t_s - since < self.claim_wait_s:
+            return False
+        del self._waiting[track.number]
+        return True
+
+    def keeps(self, track: Track, t_s: float) -> bool:
+        x, y = _track_xy(track)
+        return self.active and self.plan.holds(self.shard_id, self.plan.arc_m(x, y))
+
+    def released(self, track: Track, t_s: float, state: AlertState) -> None:
+        """Hand the alert to the shard owning the track's sector now."""
+        x, p, _ = _track_state(track)
+        to_shard = self.plan.owner_at(self.plan.arc_m(float(x[0]), float(x[1])))
+        message = Handover.model_validate({
+            "alert_id": state.alert_id, "from_shard": self.shard_id, "to_shard": to_shard,
+            "t_s": t_s, "position": {"x_m": float(x[0]), "y_m": float(x[1])},
+            "velocity": {"vx_mps": float(x[2]), "vy_mps": float(x[3])},
+            "covariance": [[float(v) for v in row] for row in 0.5 * (p + p.T)],
+            "class": state.cls, "severity": state.severity, "origin": state.origin,
+            "track_id": track.track_id,
+            "towers": sorted(self.site.towers[i].id for i in track.evidence.towers),
+            "run_id": self.fusion.run_id})
+        self._mine.discard(state.alert_id)
+        self.others[state.alert_id] = OtherAlert.of_handover(message)
+        self.counters["handovers_sent"] += 1
+        try:
+            self.output.handover(message)
+        except Exception:  # pragma: no cover - a failing output must not break fusion
+            log.exception("handover output failed")
+
+    def _held_elsewhere(self, track: Track, t_s: float) -> bool:
+        """Whether another shard holds an open alert that matches this track."""
+        return any(self._distance_to(alert, track) is not None
+                   for alert in self.others.values()
+                   if alert.class_ != "tower_fault" and t_s - alert.last_t_s <= STALE_S)
+
+    def _distance_to(self, alert: OtherAlert, track: Track) -> float | None:
+        """Distance from the track to the alert's last position carried on to the track's
+        time, if within the match distance."""
+        if alert.position is None:
+            return None
+        x, _, t_s = _track_state(track)
+        age = abs(t_s - alert.last_t_s)
+        v = alert.velocity
+        guess_x = alert.position.x_m + (v.vx_mps * age if v else 0.0)
+        guess_y = alert.position.y_m + (v.vy_mps * age if v else 0.0)
+        dist = math.hypot(float(x[0]) - guess_x, float(x[1]) - guess_y)
+        return dist if dist <= MATCH_DISTANCE_M + MATCH_SPEED_MPS * age else None
+
+    # -- output ---------------------------------------------------------------------------
+    def _own_towers(self) -> set[str]:
+        """The towers whose faults this shard reports: those standing in its sectors."""
+        owned = set(self.plan.owned(self.shard_id))
+        return {t.id for t in self.site.towers if self.plan.sector_of(t.x_m, t.y_m) in owned}
+
+    def _emit_alert(self, event: AlertEvent) -> None:
+        if not self.active:
+            self.counters["suppressed_standby"] += 1
+            return
+        if event.class_ == "tower_fault" and not self._fault_is_mine(event):
+            return
+        if event.event == "closed":
+            self._mine.discard(event.alert_id)
+        else:
+            self._mine.add(event.alert_id)
+        self.output.alert(event.model_copy(update={"shard_id": self.shard_id}))
+
+    def _fault_is_mine(self, event: AlertEvent) -> bool:
+        """Tower faults: those of this shard's own towers (a boundary tower is fed to two
+        shards; its registration faults are reported once)."""
+        if event.event == "new":
+            mine = self.fusion.health.watched
+            if event.fault == "site_silent" or set(event.towers) <= mine:
+                self._faults_out.add(event.alert_id)
+                return True
+            return False
+        if event.alert_id in self._faults_out:
+            if event.event == "closed":
+                self._faults_out.discard(event.alert_id)
+            return True
+        return False
+
+    def _emit_tracks(self, snapshot: TracksSnapshot) -> None:
+        """Only the tracks in this shard's sectors (the shards' snapshots add up)."""
+        if not self.active:
+            return
+        owned = set(self.plan.owned(self.shard_id))
+        mine = [t for t in snapshot.tracks
+                if self.plan.sector_of(t.position.x_m, t.position.y_m) in owned]
+        self.output.tracks(snapshot.model_copy(update={"tracks": mine}))
+
+    def _parse(self, model: type[P], message: Message) -> P | None:
+        try:
+            return parse_payload(model, message.payload)
+        except ContractError as exc:
+            self.counters["rejected:bad_payload"] += 1
+            first = message.payload[:200].decode("utf-8", errors="replace")
+            self.output.reject(DeadLetter(topic=message.topic[:512],
+                                          reason=f"bad_payload: {exc}"[:500],
+                                          first_bytes=first, t_s=self.clock_s))
+            return None
+
+
+class _Sink:
+    """The fusion runner's output, through the shard's filters."""
+
+    def __init__(self, shard: ShardRunner) -> None:
+        self.shard = shard
+
+    def alert(self, event: AlertEvent) -> None:
+        self.shard._emit_alert(event)
+
+    def tracks(self, snapshot: TracksSnapshot) -> None:
+        self.shard._emit_tracks(snapshot)
+
+    def reject(self, dead_letter: DeadLetter) -> None:
+        self.shard.output.reject(dead_letter)
+
+
+def _track_xy(track: Track) -> tuple[float, float]:
+    return float(track.state.x[0]), float(track.state.x[1])
+
+
+def _track_state(track: Track) -> tuple[FloatArray, FloatArray, float]:
+    """A track's state, covariance and their time."""
+    return track.state.x, track.state.p, track.state.t_s
+
+
+def _transition(dt_s: float) -> tuple[FloatArray, FloatArray]:
+    """Constant-velocity transition and white-acceleration noise over ``dt_s``."""
+    f = np.eye(4)
+    f[0, 2] = f[1, 3] = dt_s
+    a = abs(dt_s)
+    q1 = np.array([[a**3 / 3.0, a**2 / 2.0], [a**2 / 2.0, a]]) * PROCESS_NOISE
+    q = np.zeros((4, 4))
+    q[np.ix_([0, 2], [0, 2])] = q1
+    q[np.ix_([1, 3], [1, 3])] = q1
+    return f, q
+
+
+@lru_cache(maxsize=1)
+def _gate_limit() -> float:
+    return float(chi2.ppf(GATE_PROBABILITY, 4))

@@ -1,0 +1,182 @@
+"""Sharded fusion in process: handover at a sector boundary, one alert per intruder near a
+boundary, and a shard taken over mid-stream by a standby or a neighbour.
+
+The streams are simulated bearings (``tests/fusion/synth.py``: people walking on the
+western-heights site, seen by every tower at 0.5 s with noise, misses and clutter); the shards
+talk through an :class:`InMemoryBus` as they would through the broker.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from perimeter import topics
+from perimeter.bus import InMemoryBus, Message
+from perimeter.contract import AlertEvent, Handover, parse_payload
+from perimeter.evaluation.run import fuse
+from perimeter.sectors import SectorPlan, plan_sectors
+from perimeter.shard import BusShardOutput, ShardRunner
+from perimeter.site import western_heights
+from perimeter.thresholds import Thresholds
+from tests.fusion.synth import EPOCH_S, Target, generate, straight
+
+SITE = western_heights()
+PLAN = plan_sectors(SITE, 2, standby=1)  # s1: y < 0, s2: y > 0, s3 mirrors s1
+BOUNDARY_Y_M = 0.0
+
+
+@dataclass
+class Cluster:
+    """Shards on one in-memory bus; ``stop`` silences a shard as a crash would."""
+
+    plan: SectorPlan
+    bus: InMemoryBus = field(default_factory=InMemoryBus)
+    shards: dict[str, ShardRunner] = field(default_factory=dict)
+    dead: set[str] = field(default_factory=set)
+    alerts: list[AlertEvent] = field(default_factory=list)
+    handovers: list[Handover] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        output = BusShardOutput(self.bus)
+        for shard_id in self.plan.shards:
+            shard = ShardRunner(SITE, self.plan, shard_id, Thresholds(), output,
+                                active=shard_id in self.plan.active_shards)
+            self.shards[shard_id] = shard
+            self.bus.subscribe("#", self._deliver(shard))
+        self.bus.subscribe(topics.ALERTS, lambda m: self.alerts.append(
+            parse_payload(AlertEvent, m.payload)))
+        self.bus.subscribe(topics.HANDOVER, lambda m: self.handovers.append(
+            parse_payload(Handover, m.payload)))
+
+    def _deliver(self, shard: ShardRunner):  # type: ignore[no-untyped-def]
+        def handler(message: Message) -> None:
+            if shard.shard_id not in self.dead:
+                shard.feed(message)
+        return handler
+
+    def run(self, messages: Sequence[Message], *, stop: str | None = None,
+            stop_t_s: float = math.inf, take_over_by: str | None = None,
+            take_over_after_s: float = 5.0) -> None:
+        taken = False
+        for message in messages:
+            t_s = json.loads(message.payload)["t_s"]
+            if stop is not None and t_s >= stop_t_s and stop not in self.dead:
+                self.dead.add(stop)  # no finish(): its open alerts stay open
+            if (take_over_by is not None and not taken and stop in self.dead
+                    and t_s >= stop_t_s + take_over_after_s):
+                self.shards[take_over_by].take_over(stop)
+                taken = True
+            self.bus.publish(message)
+        for shard_id, shard in self.shards.items():
+            if shard_id not in self.dead:
+                shard.finish()
+
+    def new_alerts(self) -> list[AlertEvent]:
+        return [a for a in self.alerts if a.event == "new" and a.class_ != "tower_fault"]
+
+    def events_of(self, alert_id: str) -> list[AlertEvent]:
+        return [a for a in self.alerts if a.alert_id == alert_id]
+
+
+def walker(x_m: float, y_m: float, vx_mps: float, vy_mps: float) -> Target:
+    return straight((x_m, y_m), (vx_mps, vy_mps), EPOCH_S + 5.0, EPOCH_S + 5000.0, size_m=0.75)
+
+
+def stream(targets: list[Target], duration_s: float, seed: int) -> list[Message]:
+    return generate(SITE, targets, duration_s, np.random.default_rng(seed))
+
+
+def alerted_targets(alerts: list[AlertEvent], targets: list[Target]) -> list[int]:
+    """Per ``new`` alert, the target it is on (its first position within 150 m)."""
+    out = []
+    for alert in alerts:
+        assert alert.position is not None
+        dists = [math.hypot(alert.position.x_m - t.path(alert.t_s)[0],
+                            alert.position.y_m - t.path(alert.t_s)[1]) for t in targets]
+        assert min(dists) < 150.0, f"{alert.alert_id} is on no target"
+        out.append(int(np.argmin(dists)))
+    return sorted(out)
+
+
+def test_a_walker_crossing_a_boundary_keeps_one_alert_handed_over() -> None:
+    messages = stream([walker(3000.0, -300.0, -0.3, 1.4)], 330.0, seed=3)
+    single = fuse(SITE, Thresholds(), messages)
+    assert len([a for a in single.alerts if a.event == "new"]) == 1
+    cluster = Cluster(plan_sectors(SITE, 2))
+    cluster.run(messages)
+    new = cluster.new_alerts()
+    assert len(new) == 1  # one alert for the one intruder, from the sector it was in
+    alert_id = new[0].alert_id
+    assert alert_id.startswith("a-s1-") and new[0].shard_id == "s1"
+    assert new[0].position is not None and new[0].position.y_m < BOUNDARY_Y_M
+    assert [(h.alert_id, h.from_shard, h.to_shard) for h in cluster.handovers] == [
+        (alert_id, "s1", "s2")]
+    handover = cluster.handovers[0]
+    assert handover.position.y_m > BOUNDARY_Y_M + PLAN.hysteresis_m - 30.0
+    events = cluster.events_of(alert_id)
+    assert {a.alert_id for a in cluster.alerts} == {alert_id}
+    by_s1 = [a for a in events if a.shard_id == "s1"]
+    by_s2 = [a for a in events if a.shard_id == "s2"]
+    # s1 updates it until the handover, s2 from then on, under the same id
+    assert by_s1 and by_s2 and max(a.t_s for a in by_s1) <= handover.t_s <= by_s2[0].t_s
+    assert all(a.event == "update" for a in by_s2[:-1]) and by_s2[-1].event == "closed"
+    assert by_s2[0].t_s - handover.t_s <= 6.0
+    assert all(a.position is not None and a.position.y_m > BOUNDARY_Y_M for a in by_s2)
+    assert by_s2[-1].origin == new[0].origin or by_s2[-1].origin == by_s1[-1].origin
+    assert cluster.shards["s2"].counters["handovers_adopted"] == 1
+
+
+@pytest.mark.parametrize(("y_m", "owner"), [(-100.0, "s1"), (-20.0, "s1"), (20.0, "s1"),
+                                            (120.0, "s2")])
+def test_two_shards_seeing_one_intruder_near_a_boundary_raise_one_alert(
+        y_m: float, owner: str) -> None:
+    # both shards are fed every tower and both track the walker; it walks along the boundary
+    messages = stream([walker(3500.0, y_m, -1.4, 0.0)], 150.0, seed=5)
+    cluster = Cluster(plan_sectors(SITE, 2))
+    cluster.run(messages)
+    for shard in cluster.shards.values():
+        assert shard.counters["tracks_confirmed"] >= 1
+    new = cluster.new_alerts()
+    assert [(a.shard_id, a.alert_id.split("-")[1]) for a in new] == [(owner, owner)]
+    assert {a.alert_id for a in cluster.alerts} == {new[0].alert_id}
+
+
+TARGETS = [walker(3500.0, -1500.0, -1.4, 0.0),   # in s1's sector all along
+           walker(3000.0, -300.0, -0.3, 1.4),    # crosses into s2's at ~255 s
+           walker(3500.0, 1500.0, -1.2, -0.3)]   # in s2's sector
+
+
+@pytest.mark.parametrize("taker", ["s3", "s2"])
+def test_a_dead_shard_is_taken_over_without_loss_or_duplicate(taker: str) -> None:
+    messages = stream(TARGETS, 330.0, seed=7)
+    fault_free = Cluster(PLAN)
+    fault_free.run(messages)
+    reference = fault_free.new_alerts()
+    assert alerted_targets(reference, TARGETS) == [0, 1, 2]
+
+    cluster = Cluster(PLAN)
+    stop_t_s = EPOCH_S + 150.0  # s1 dies with two open alerts, one about to cross
+    cluster.run(messages, stop="s1", stop_t_s=stop_t_s, take_over_by=taker)
+    new = cluster.new_alerts()
+    assert alerted_targets(new, TARGETS) == alerted_targets(reference, TARGETS)
+    assert len(new) == len(reference)
+    # the dead shard's alerts go on, under their ids, from the shard that took over
+    dead = {a.alert_id for a in new if a.shard_id == "s1"}
+    assert len(dead) == 2
+    for alert_id in dead:
+        after = [a for a in cluster.events_of(alert_id) if a.t_s > stop_t_s]
+        assert after and after[0].shard_id == taker and after[0].event == "update"
+        assert after[-1].event == "closed" and after[-1].reason == "stream_end"
+    assert cluster.shards[taker].counters["alerts_taken_over"] == 2
+    # the crossing walker's alert still moves on to s2 (when s3 holds it)
+    crossing = next(a for a in new if alerted_targets([a], TARGETS) == [1]).alert_id
+    last = cluster.events_of(crossing)[-1]
+    assert last.shard_id == "s2"
+    assert cluster.shards[taker].status().sectors == ([0, 1] if taker == "s2" else [0])
+    assert cluster.shards[taker].status().taken_over == ["s1"]
