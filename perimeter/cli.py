@@ -80,6 +80,15 @@ def up(
     broker_impl: Annotated[str, typer.Option(
         help="Embedded broker: auto (mosquitto if installed, else amqtt), amqtt, mosquitto.")
     ] = "auto",
+    shards: Annotated[int, typer.Option(
+        min=0, max=64, help="Sharded fusion: this many fusion shards on a local NATS cluster "
+                            "(docs/scale.md); 0: one fusion on the embedded broker.")] = 0,
+    broker_cluster: Annotated[int, typer.Option(
+        min=0, max=9, help="Sharded fusion: nodes of the local NATS cluster \\[default: 3 "
+                           "with --shards].")] = 0,
+    standby: Annotated[int, typer.Option(
+        min=0, max=64, help="Sharded fusion: hot standby shards (standby i mirrors shard i "
+                            "and takes over its sectors when it dies).")] = 0,
 ) -> None:
     """Broker, simulation, fusion and API together; Ctrl-C stops them all."""
     from services.up import UpConfig, run_up
@@ -92,7 +101,8 @@ def up(
     sim = _settings(SimSettings, scenario=scenario, site=site, speed=speed, broker_url=broker)
     config = UpConfig(scenario=sim.scenario, site=sim.site, speed=sim.speed,
                       broker_url=broker, mqtt_port=mqtt_port or 0, api_port=api_port or 0,
-                      db_path=db, broker_impl=broker_impl)  # type: ignore[arg-type]
+                      db_path=db, broker_impl=broker_impl,  # type: ignore[arg-type]
+                      shards=shards, broker_cluster=broker_cluster, standby=standby)
     raise typer.Exit(run_up(config, err))
 
 
@@ -158,6 +168,13 @@ def fusion(
     run_id: Annotated[str | None, typer.Option(
         help="The session [env PERIMETER_RUN_ID]: a restart with the same id continues its "
              "open alerts; others' are closed as superseded. Default: a new run.")] = None,
+    shard: Annotated[str | None, typer.Option(
+        help="Run as this shard of sharded fusion (docs/scale.md); needs --plan.")] = None,
+    plan: Annotated[Path | None, typer.Option(
+        help="The sector plan (JSON) the shard belongs to.")] = None,
+    standby: Annotated[bool, typer.Option(
+        help="With --shard: a hot standby that publishes nothing until it takes over.")
+    ] = False,
 ) -> None:
     """The fusion service: live on the broker, or replaying a recording."""
     from perimeter.site import SiteError
@@ -167,6 +184,9 @@ def fusion(
     settings = _settings(FusionSettings, broker_url=broker, db_url=_db_url(db), site=site,
                          thresholds_file=None if thresholds is None else str(thresholds),
                          run_id=run_id)
+    if (shard is None) != (plan is None) or (standby and shard is None):
+        err.print("[red]error:[/] --shard and --plan go together (and --standby needs them)")
+        raise typer.Exit(2)
     try:
         if replay is not None:
             _replay(settings, replay)
@@ -175,11 +195,16 @@ def fusion(
         from services.mqtt import MqttConnectError
 
         try:
+            if shard is not None and plan is not None:
+                from services.shard_service import run_shard
+
+                run_shard(settings, shard, str(plan), standby=standby)
+                return
             run_fusion(settings)
         except MqttConnectError as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None
-    except (SiteError, ThresholdError, OSError) as exc:
+    except (SiteError, ThresholdError, OSError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
 

@@ -261,14 +261,19 @@ class FusionService:
             self.runner.health.hold_silence()
             log.info("broker link down or just back: tower silence not counted")
 
+    def halt(self, timeout_s: float = 10.0) -> None:
+        """Fuse what is queued and stop the worker, publishing nothing more (as a crash
+        would: tests of takeover and restart)."""
+        if self._worker.is_alive():
+            self._queue.put(None)
+            self._worker.join(timeout_s)
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """Fuse what is queued, stop the worker, publish the ``offline`` status.
 
         Open alerts stay open (no ``finish``): a restart with the same run id continues them,
         a new run closes them as superseded."""
-        if self._worker.is_alive():
-            self._queue.put(None)
-            self._worker.join(timeout_s)
+        self.halt(timeout_s)
         self.publish_status("offline")
 
 

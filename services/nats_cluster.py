@@ -74,11 +74,12 @@ class NodePorts:
 
 
 def node_config(name: str, host: str, ports: NodePorts, routes: list[int], store_dir: Path,
-                *, ack_wait_s: float = 30.0, max_ack_pending: int = 10_000) -> str:
+                *, ack_wait_s: float = 30.0, max_ack_pending: int = 8_000) -> str:
     """A nats-server config: clients, monitoring, JetStream, a cluster route to each peer and
     the MQTT listener. ``ack_wait_s``: a QoS 1 message an MQTT subscriber has not acknowledged
     in this time is sent again; ``max_ack_pending``: unacknowledged messages per subscription
-    before the node stops delivering to it (NATS' default of 1024 throttles a busy fusion).
+    before the node stops delivering to it (NATS' default of 1024 throttles a busy fusion; a
+    session may hold at most 65,535 over all its subscriptions, so 8,000 leaves room for 8).
     The MQTT streams are replicated on every node, at most 3 (set here: left to itself NATS
     picks the number of peers it knows when the first client connects, 2 of 3 in a freshly
     formed cluster, and a stream on 2 replicas stops accepting QoS 1 when one of them dies)."""

@@ -58,6 +58,12 @@ class UpConfig:
     broker_impl: BrokerImpl = "auto"
     run_id: str | None = None
     """The session fusion runs (``--run-id``); None: a new one for every ``perimeter up``."""
+    shards: int = 0
+    """Sharded fusion (:mod:`services.up_cluster`): this many shards; 0: one fusion."""
+    broker_cluster: int = 0
+    """Sharded fusion: nodes of the local NATS cluster (3 when ``shards`` is set and this 0)."""
+    standby: int = 0
+    """Sharded fusion: hot standby shards (standby ``i`` mirrors shard ``i``)."""
 
 
 USUAL_MQTT_PORT, USUAL_API_PORT = 1883, 8000
@@ -142,7 +148,7 @@ def wait_http(url: str, timeout_s: float, procs: dict[str, subprocess.Popen[byte
 
 def stop_children(procs: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> None:
     """SIGTERM every child still running (the simulation first), wait, then SIGKILL."""
-    for name in ("sim", "fusion", "api"):
+    for name in ["sim", *(n for n in procs if n != "sim")]:
         proc = procs.get(name)
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -181,8 +187,14 @@ def _summary(config: UpConfig, broker_url: str, broker: EmbeddedBroker | None, t
 def run_up(config: UpConfig, console: Console | None = None) -> int:
     """Run everything until Ctrl-C / SIGTERM or a service fails; the exit code."""
     console = console or Console(stderr=True)
-    config = with_ports(config, console)
     config = replace(config, run_id=config.run_id or new_run_id())
+    if config.shards or config.broker_cluster:
+        from services.up_cluster import run_up_cluster
+
+        api_port = config.api_port or usual_or_free_port(config.api_host, USUAL_API_PORT)
+        return run_up_cluster(replace(config, api_port=api_port), console,
+                              max(1, config.shards), config.broker_cluster or 3, config.standby)
+    config = with_ports(config, console)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:

@@ -1,0 +1,201 @@
+"""Sharded fusion on a 3-node NATS cluster: 1, 2 and 4 shards side by side in one run.
+
+For each shard count, a fresh local cluster (services/nats_cluster.py), the sector plan of a
+generated ridge of ``--towers`` towers 500 m apart (bench_load_roles.load_scenario_for: a
+crossing every 20 s somewhere along it, animals), each shard a process (ShardService, as
+``perimeter fusion --shard`` builds it), the towers one process publishing over 9 connections
+spread over the nodes. Phase 1 (``--seconds``): the towers in real time. Figures: each shard's
+lag (wall clock minus the wall time its data time stands for), end-to-end alert latency (an
+alert event's arrival on a client of the cluster minus the wall time its data time stands for),
+reports lost (each shard: its towers' reports published vs the distinct ones it took). Phase 2
+(``--flood-s`` of data, published as fast as the publishers go): the report rate the shards
+fuse together, and from it the towers they would fuse in real time (3 reports/s a tower, each
+counted once however many shards it feeds). Per shard: the reports of its towers per CPU-second
+it used, i.e. what one shard on a core of its own would fuse (``towers_per_core``).
+
+    python bench/bench_scale.py [--towers 300] [--seconds 60] [--flood-s 40] [--shards 1 2 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_load_roles import load_scenario_for
+
+from perimeter import topics
+from perimeter.bus import Message
+from perimeter.config import FusionSettings
+from perimeter.contract import AlertEvent, parse_payload
+from perimeter.sectors import plan_sectors
+from services.broker import child_env
+from services.mqtt import MqttBus, MqttOptions
+from services.nats_cluster import NatsCluster
+
+ROLES = str(Path(__file__).resolve().parent / "bench_scale_roles.py")
+REPORTS_PER_TOWER_S = 3.0
+Event = dict[str, Any]
+
+
+class Role:
+    """One role process; its JSON lines collected as they come."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.events: list[Event] = []
+        self.proc = subprocess.Popen([sys.executable, ROLES, *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=child_env())
+        assert self.proc.stdout is not None
+        threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            self.events.append(json.loads(line))
+
+    def wait_event(self, kind: str, timeout_s: float) -> Event:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = [e for e in self.events if e["event"] == kind]
+            if found:
+                return found[-1]
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{ROLES} exited with {self.proc.returncode}")
+            time.sleep(0.1)
+        raise SystemExit(f"no {kind!r} within {timeout_s:.0f} s")
+
+    def samples(self) -> list[Event]:
+        return [e for e in self.events if e["event"] == "sample"]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(30.0)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def run_one(shards: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """One shard count on a fresh cluster: the figures of both phases."""
+    site = load_scenario_for(args.towers, args.seconds + args.flood_s).site_model
+    plan = plan_sectors(site, shards)
+    plan_file = folder / f"plan-{shards}.json"
+    plan.save(plan_file)
+    fed = {s: plan.towers_for(s) for s in plan.shards}
+    with NatsCluster(3, folder=folder / f"nats-{shards}") as cluster:
+        urls = ",".join(cluster.urls)
+        arrivals: list[tuple[float, AlertEvent]] = []
+        watcher = MqttBus(MqttOptions.from_settings(FusionSettings(broker_url=urls),
+                                                    "scale-watch", first_node=2))
+
+        def on_alert(message: Message) -> None:
+            arrivals.append((time.time(), parse_payload(AlertEvent, message.payload)))
+
+        watcher.subscribe(topics.ALERTS, on_alert)
+        watcher.start(30.0)
+        common = [urls, str(args.towers), str(args.seconds), str(args.flood_s)]
+        roles = {s: Role(["shard", *common, s, str(plan_file)]) for s in plan.shards}
+        for role in roles.values():
+            role.wait_event("ready", 180.0)
+        towers = Role(["towers", *common])
+        try:
+            start = towers.wait_event("start", 300.0)
+            flood = towers.wait_event("flood", args.seconds + 120.0)
+            done = towers.wait_event("done", args.seconds + args.flood_s + 600.0)
+            per_tower: dict[str, int] = start["per_tower"]
+            expected = {s: sum(per_tower.get(t, 0) for t in fed[s]) for s in plan.shards}
+            deadline = time.monotonic() + 600.0
+            while time.monotonic() < deadline and not all(
+                    r.samples() and r.samples()[-1]["distinct"] >= expected[s]
+                    and r.samples()[-1]["queue"] == 0 for s, r in roles.items()):
+                time.sleep(0.25)
+            fused_wall = time.time()
+        finally:
+            towers.stop()
+            for role in roles.values():
+                role.stop()
+            watcher.close()
+    return analyse(shards, args, start, flood, done, roles, expected, arrivals, fused_wall,
+                   per_tower)
+
+
+def analyse(shards: int, args: argparse.Namespace, start: Event, flood: Event, done: Event,
+            roles: dict[str, Role], expected: dict[str, int],
+            arrivals: list[tuple[float, AlertEvent]], fused_wall: float,
+            per_tower: dict[str, int]) -> dict[str, Any]:
+    start_wall, t0, flood_wall = start["wall_s"], start["t0_s"], flood["wall_s"]
+    lags = []
+    for role in roles.values():
+        lags += [s["wall_s"] - (start_wall + s["clock_s"] - t0) for s in role.samples()
+                 if s["clock_s"] is not None and start_wall + 10.0 <= s["wall_s"] <= flood_wall]
+    latency = [wall - (start_wall + e.t_s - t0) for wall, e in arrivals
+               if e.t_s - t0 <= args.seconds and e.event == "new"]
+    lost = {s: expected[s] - (r.samples()[-1]["distinct"] if r.samples() else 0)
+            for s, r in roles.items()}
+    flood_reports = done["published"] - flood["published"]
+    flood_wall_s = fused_wall - flood_wall
+    rate = flood_reports / flood_wall_s if flood_wall_s > 0 else float("nan")
+    fed_total = sum(expected.values())
+    overlap = fed_total / max(1, sum(per_tower.values()))
+    cpu = {s: round(r.samples()[-1]["cpu_s"], 1) for s, r in roles.items() if r.samples()}
+    per_cpu = min(expected[s] / cpu[s] for s in cpu if cpu[s] > 0)
+    return {
+        "shards": shards, "towers": args.towers, "published": done["published"],
+        "lag_s": {"median": pct(lags, 0.5), "p99": pct(lags, 0.99)},
+        "alert_latency_s": {"new_alerts": len(latency), "median": pct(latency, 0.5),
+                            "p99": pct(latency, 0.99)},
+        "lost": sum(lost.values()), "lost_by_shard": lost, "dropped": done["dropped"],
+        "feed_overlap": round(overlap, 3),
+        "flood_reports_per_s": rate,
+        "towers_in_real_time": rate / REPORTS_PER_TOWER_S,
+        "cpu_s_by_shard": cpu,
+        "reports_per_cpu_s": per_cpu,
+        "towers_per_core": per_cpu / REPORTS_PER_TOWER_S,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--towers", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--flood-s", type=float, default=40.0)
+    parser.add_argument("--shards", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        for shards in args.shards:
+            results.append(run_one(shards, args, Path(tmp)))
+            print(json.dumps(results[-1]), file=sys.stderr)
+    print(f"{args.towers} towers ({args.towers * 500 / 1000:g} km), {args.seconds:g} s in real "
+          f"time then {args.flood_s:g} s of data flooded, 3-node NATS cluster")
+    print(f"{'shards':>6} {'lag p99 s':>10} {'alert p99 s':>12} {'new alerts':>10} "
+          f"{'lost':>5} {'fused/s':>9} {'towers RT':>10} {'overlap':>8} {'towers/core':>12}")
+    for r in results:
+        print(f"{r['shards']:>6} {r['lag_s']['p99']:>10.2f} {r['alert_latency_s']['p99']:>12.2f}"
+              f" {r['alert_latency_s']['new_alerts']:>10} {r['lost']:>5}"
+              f" {r['flood_reports_per_s']:>9.0f} {r['towers_in_real_time']:>10.0f}"
+              f" {r['feed_overlap']:>8.2f} {r['towers_per_core']:>12.0f}")
+    print("towers RT: the whole pipeline's rate in the flood / 3 reports a tower-second; "
+          "towers/core: a shard's reports per CPU-second / 3 (the slowest shard)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The processes of ``bench/bench_scale.py``: the towers publishing a long generated site's
+stream over the cluster's nodes, and one fusion shard. Each prints JSON lines on stdout.
+
+    python bench/bench_scale_roles.py towers URLS TOWERS SECONDS FLOOD_S
+    python bench/bench_scale_roles.py shard URLS TOWERS SECONDS FLOOD_S SHARD_ID PLAN_FILE
+
+(started by bench_scale.py with the checkout on PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_load_roles import emit, load_scenario_for, rss_mb
+
+from perimeter import topics
+from perimeter.bus import Message
+from perimeter.config import FusionSettings
+
+SAMPLE_S = 0.25
+CONNECTIONS = 9  # publishing clients, three per node
+
+
+def towers(urls: str, n_towers: int, steady_s: float, flood_s: float) -> None:
+    """The steady part in real time, then ``flood_s`` of data as fast as possible."""
+    from services.mqtt import MqttBus, MqttOptions
+    from sim.uplink import MemoryUplink
+    from sim.world import World
+
+    scenario = load_scenario_for(n_towers, steady_s + flood_s)
+    uplink = MemoryUplink()
+    World(scenario, uplink).run()
+    reports = [m for m in uplink.messages if not m.topic.endswith("/status")]
+    settings = FusionSettings(broker_url=urls)
+    clients = [MqttBus(replace(MqttOptions.from_settings(settings, f"scale-towers-{k}",
+                                                          first_node=k), max_queued=20_000))
+               for k in range(CONNECTIONS)]
+    for bus in clients:
+        bus.start(30.0)
+    per_tower: dict[str, int] = {}
+    for message in reports:
+        parsed = topics.parse_tower_topic(message.topic)
+        assert parsed is not None
+        per_tower[parsed.tower_id] = per_tower.get(parsed.tower_id, 0) + 1
+    index = {tower: i % CONNECTIONS for i, tower in enumerate(sorted(per_tower))}
+    t0 = scenario.epoch_s
+    emit(event="start", t0_s=t0, steady_s=steady_s, reports=len(reports), per_tower=per_tower)
+    start = time.time()
+    flood_at: float | None = None
+    for i, message in enumerate(reports):
+        t_s = json.loads(message.payload)["t_s"] - t0
+        if t_s <= steady_s:
+            delay = start + t_s - time.time()
+            if delay > 0:
+                time.sleep(delay)
+        elif flood_at is None:
+            flood_at = time.time()
+            emit(event="flood", published=i, t_s=t_s)
+        parsed = topics.parse_tower_topic(message.topic)
+        assert parsed is not None
+        clients[index[parsed.tower_id]].publish(message)
+    for bus in clients:
+        bus.flush(300.0)
+    emit(event="done", published=len(reports),
+         acked=sum(bus.counters["acked"] for bus in clients),
+         dropped=sum(bus.counters["dropped"] for bus in clients))
+    for bus in clients:
+        bus.close()
+
+
+def shard(urls: str, n_towers: int, steady_s: float, flood_s: float, shard_id: str,
+          plan_file: str) -> None:
+    """One shard as ``perimeter fusion --shard`` builds it (no store), sampled every 0.25 s:
+    its data time, the distinct reports it took, its queue."""
+    from perimeter.sectors import load_plan
+    from perimeter.shard import ShardRunner
+    from perimeter.thresholds import Thresholds
+    from services.broker_probe import BrokerProbe
+    from services.mqtt import MqttBus, MqttOptions
+    from services.shard_service import ShardBusOutput, ShardService
+
+    site = load_scenario_for(n_towers, steady_s + flood_s).site_model
+    plan = load_plan(plan_file)
+    client_id = f"scale-{shard_id}"
+    options = MqttOptions.from_settings(FusionSettings(broker_url=urls), client_id)
+    bus = MqttBus(replace(options, manual_ack=True))
+
+    def make(output: ShardBusOutput) -> ShardRunner:
+        return ShardRunner(site, plan, shard_id, Thresholds(), output, run_id="bench-scale")
+
+    service = ShardService(bus, make, probe=BrokerProbe(bus, client_id))
+    seen: set[tuple[str, int]] = set()
+    feed = service.feed
+
+    def counted(message: Message) -> None:
+        parsed = topics.parse_tower_topic(message.topic)
+        if parsed is not None and parsed.tower_id in service.shard.towers \
+                and parsed.channel is not topics.TowerChannel.STATUS:
+            seen.add((message.topic, int(json.loads(message.payload)["seq"])))
+        feed(message)
+
+    service.feed = counted
+    service.start()
+    bus.start(60.0)
+    emit(event="ready", towers=len(service.shard.towers))
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    while not stop.wait(SAMPLE_S):
+        counters = service.shard.counters
+        emit(event="sample", clock_s=service.shard.clock_s, distinct=len(seen),
+             received=counters["received"], queue=service.counters()["queue_depth"],
+             rss_mb=rss_mb(), cpu_s=time.process_time())
+    service.stop()
+    bus.close()
+
+
+if __name__ == "__main__":
+    role, urls, n, steady, flood = sys.argv[1:6]
+    if role == "towers":
+        towers(urls, int(n), float(steady), float(flood))
+    else:
+        shard(urls, int(n), float(steady), float(flood), sys.argv[6], sys.argv[7])

@@ -1,0 +1,149 @@
+"""Shard mode of the fusion service: ``perimeter fusion --shard ID --plan FILE [--standby]``.
+
+One :class:`~perimeter.shard.ShardRunner` on the bus, driven by the fusion service's worker
+thread (:class:`ShardService`). It subscribes to the towers' topics, the handovers, the alerts
+(the other shards') and the shards' statuses; the runner drops the reports of towers it is not
+fed before parsing them. One wildcard, not a subscription per tower: NATS makes each QoS 1
+subscription a JetStream consumer and refuses a session more than 65,535 unacknowledged
+messages over all its subscriptions (``max_ack_pending`` each), so a shard of hundreds of
+towers cannot subscribe to each (docs/scale.md). Its retained status
+(``perimeter/v1/fusion/shards/{id}/status``) is refreshed every ``status_interval_s``, and its
+last will replaces it with ``offline``.
+
+It takes over a dead shard's sectors, towers and open alerts when :mod:`services.shard_watch`
+finds it dead and names this shard its successor; it watches the broker with a
+:class:`~services.broker_probe.BrokerProbe` (a stalled cluster is no shard's death, nor the
+towers' silence).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from perimeter import topics
+from perimeter.bus import Bus, Message
+from perimeter.config import FusionSettings
+from perimeter.contract import Handover, ShardStatus, dump_payload, parse_payload
+from services.broker_probe import BrokerProbe
+from services.fusion_service import AlertSink, BusOutput, FusionService
+from services.shard_watch import ShardWatch, successor
+
+if TYPE_CHECKING:
+    from perimeter.shard import ShardRunner
+
+log = logging.getLogger(__name__)
+
+
+class ShardBusOutput(BusOutput):
+    """The shard's output: alerts (stored and published), tracks, dead letters, handovers."""
+
+    def handover(self, message: Handover) -> None:
+        self.bus.publish(Message(topics.HANDOVER, dump_payload(message), qos=1))
+
+
+def shard_status_message(status: ShardStatus) -> Message:
+    """The retained status of a shard (its last will has ``state: offline``)."""
+    return Message(topics.shard_status(status.shard_id), dump_payload(status), retain=True,
+                   qos=1)
+
+
+class ShardService(FusionService):
+    """A fusion shard on the bus; :meth:`start` / :meth:`stop` as :class:`FusionService`."""
+
+    def __init__(self, bus: Bus, shard_factory: Callable[[ShardBusOutput], ShardRunner],
+                 sink: AlertSink | None = None, *, status_interval_s: float = 2.0,
+                 stale_after_s: float = 12.0, probe: BrokerProbe | None = None) -> None:
+        output = ShardBusOutput(bus, sink)
+        self.shard = shard_factory(output)
+        super().__init__(bus, lambda _out: self.shard.fusion, sink,
+                         status_interval_s=status_interval_s, probe=probe, output=output)
+        self.feed = self.shard.feed
+        self.watch = ShardWatch(self.shard.shard_id, stale_after_s)
+
+    def start(self) -> None:
+        for topic_filter in (topics.TOWER_WILDCARD, topics.HANDOVER, topics.ALERTS,
+                             topics.SHARD_STATUS_WILDCARD, topics.THRESHOLDS):
+            self.bus.subscribe(topic_filter, self._enqueue)
+        self._start_worker()
+
+    def _fed(self, message: Message) -> None:
+        """On the worker thread: shard statuses go to the watch as well."""
+        if topics.parse_shard_status_topic(message.topic) is not None:
+            try:
+                status = parse_payload(ShardStatus, message.payload)
+            except ValueError:
+                status = None
+            if status is not None:
+                self.watch.heard(status, time.monotonic())
+
+    def _after_step(self) -> None:
+        now_s = time.monotonic()
+        if not self._listening:
+            self.watch.not_listening(now_s)
+            return
+        for dead in sorted(self.watch.newly_dead(now_s)):
+            if successor(self.shard.plan, dead, self.watch.alive()) != self.shard.shard_id:
+                continue
+            adopted = self.shard.take_over(dead)
+            log.warning("shard %s took over %s (%d open alerts continued with a track)",
+                        self.shard.shard_id, dead, adopted)
+            self.publish_status()
+
+    def publish_status(self, state: str = "online") -> None:
+        status = self.shard.status()
+        if state == "offline":
+            status = status.model_copy(update={"state": "offline"})
+        self.bus.publish(shard_status_message(status))
+        self._warn_late_drops()
+
+
+def run_shard(settings: FusionSettings, shard_id: str, plan_file: str, *, standby: bool = False,
+              stop: threading.Event | None = None) -> None:
+    """``perimeter fusion --shard ID --plan FILE [--standby]``: until SIGINT / SIGTERM."""
+    from perimeter.sectors import load_plan
+    from perimeter.shard import ShardRunner
+    from perimeter.site import load_site
+    from perimeter.store import AlertStore
+    from perimeter.thresholds import Thresholds, load_thresholds
+    from services.fusion_service import stop_on_signals
+    from services.mqtt import MqttBus, MqttOptions
+    from services.session import new_run_id
+
+    site = load_site(settings.site)
+    plan = load_plan(plan_file)
+    thresholds = (load_thresholds(settings.thresholds_file) if settings.thresholds_file
+                  else Thresholds())
+    store = AlertStore.open(settings.db_url)
+    first_alert, first_track = store.max_alert_number() + 1, store.max_track_number() + 1
+    run_id = settings.run_id or new_run_id()
+    will = shard_status_message(ShardStatus(shard_id=shard_id, state="offline", run_id=run_id))
+    client_id = settings.client_id or f"perimeter-fusion-{shard_id}"
+    options = replace(MqttOptions.from_settings(settings, client_id), client_id=client_id,
+                      manual_ack=True)
+    bus = MqttBus(options, will=will)
+
+    def make_shard(output: ShardBusOutput) -> ShardRunner:
+        return ShardRunner(site, plan, shard_id, thresholds, output, active=not standby,
+                           run_id=run_id, first_alert_number=first_alert,
+                           first_track_number=first_track)
+
+    service = ShardService(bus, make_shard, store.append, probe=BrokerProbe(bus, client_id))
+    stop = stop or threading.Event()
+    stop_on_signals(stop)
+    service.start()
+    bus.start()
+    log.info("fusion shard %s (%s) of run %s on %s: %d towers, sectors %s", shard_id,
+             "standby" if standby else "active", run_id, settings.broker_url,
+             len(service.shard.towers), list(plan.owned(shard_id)))
+    try:
+        stop.wait()
+    finally:
+        service.stop()
+        bus.close()
+        store.close()
+    log.info("fusion shard %s stopped: %s", shard_id, service.counters())

@@ -1,0 +1,142 @@
+"""Sharded fusion on a real NATS cluster, for the scale tests: live shards (the service as
+``perimeter fusion --shard`` builds it), towers spread over the nodes, an alerts recorder, and
+the same recording fused without faults in memory as the reference."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+from perimeter import topics
+from perimeter.bus import InMemoryBus, Message
+from perimeter.config import FusionSettings
+from perimeter.contract import AlertEvent, ShardStatus, parse_payload
+from perimeter.sectors import SectorPlan
+from perimeter.shard import BusShardOutput, ShardRunner
+from perimeter.thresholds import Thresholds
+from services.broker_probe import BrokerProbe
+from services.mqtt import MqttBus, MqttOptions
+from services.shard_service import ShardBusOutput, ShardService, shard_status_message
+from sim.scenario import Scenario
+
+RUN_ID = "scale-test"
+
+
+def crossing_along_spec(duration_s: float = 100.0) -> dict[str, Any]:
+    """One car driving along the approach of western-heights, 1 km out, from y = -500 m to
+    +600 m: across the boundary of a 2-shard plan (y = 0) about 44 s in. Staring, aligned
+    imagers and ideal clocks, as the reliability tests' crossing."""
+    return {
+        "name": "scale-boundary", "seed": 5, "duration_s": duration_s,
+        "site": "western-heights",
+        "environment": {"start_time": "2026-01-15T22:00:00Z", "weather": "clear",
+                        "wind_mps": 1.0},
+        "targets": [{"id": "v1", "kind": "light_vehicle", "start_s": 2, "speed_mps": 12.0,
+                     "path": [[2000, -500], [2000, 600]]}],
+        "nuisance": {"animals": 0},
+        "sensors": {"thermal": {"pointing": "staring", "hot_spot_scale": 0.0,
+                                "azimuth_bias_deg": [0.0, 0.0], "detector_snr_db": 16.0},
+                    "clock": {"offset_sigma_s": 0.0, "drift_sigma_ppm": 0.0}},
+    }
+
+
+def reference_alerts(scenario: Scenario, plan: SectorPlan,
+                     messages: list[Message]) -> list[AlertEvent]:
+    """Every shard of ``plan`` on one in-memory bus, fed ``messages`` in order: the alerts."""
+    bus, alerts = InMemoryBus(), list[AlertEvent]()
+    bus.subscribe(topics.ALERTS, lambda m: alerts.append(parse_payload(AlertEvent, m.payload)))
+    for shard_id in plan.shards:
+        runner = ShardRunner(scenario.site_model, plan, shard_id, Thresholds(),
+                             BusShardOutput(bus), active=shard_id in plan.active_shards,
+                             run_id=RUN_ID)
+        for topic_filter in (topics.TOWER_WILDCARD, topics.HANDOVER, topics.ALERTS):
+            bus.subscribe(topic_filter, runner.feed)
+    for message in messages:
+        bus.publish(message)
+    return alerts
+
+
+def new_alerts(events: list[AlertEvent]) -> Counter[str]:
+    """How many alerts of each class were raised (``new`` events)."""
+    return Counter(e.class_ for e in events if e.event == "new")
+
+
+class LiveShard:
+    """One shard on the cluster, starting on node ``first_node``; its alerts recorded."""
+
+    def __init__(self, urls: list[str], first_node: int, scenario: Scenario, plan: SectorPlan,
+                 shard_id: str, *, standby: bool = False) -> None:
+        settings = FusionSettings(broker_url=",".join(urls))
+        client_id = f"scale-{shard_id}"
+        options = replace(MqttOptions.from_settings(settings, client_id, first_node=first_node),
+                          manual_ack=True, reconnect_min_s=1, reconnect_max_s=2)
+        will = shard_status_message(ShardStatus(shard_id=shard_id, state="offline",
+                                                run_id=RUN_ID))
+        self.bus = MqttBus(options, will=will)
+        self.alerts: list[AlertEvent] = []
+        self.taken_over = 0
+        """Takeovers counted before the run's end (the test sets it)."""
+        self._lock = threading.Lock()
+
+        def make(output: ShardBusOutput) -> ShardRunner:
+            return ShardRunner(scenario.site_model, plan, shard_id, Thresholds(), output,
+                               active=not standby, run_id=RUN_ID)
+
+        self.service = ShardService(self.bus, make, self._store,
+                                    probe=BrokerProbe(self.bus, client_id), stale_after_s=12.0)
+
+    def _store(self, event: AlertEvent) -> None:
+        with self._lock:
+            self.alerts.append(event)
+
+    def start(self) -> LiveShard:
+        self.service.start()
+        self.bus.start(30.0)
+        return self
+
+    def kill(self) -> None:
+        """Dies abruptly: no more work, and the socket closes without DISCONNECT (the will
+        fires)."""
+        self.service.halt(5.0)
+        self.bus.abort()
+
+    def stop(self) -> None:
+        self.service.wait_idle(60.0)
+        self.service.stop()
+        self.bus.close()
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return dict(self.service.shard.counters)
+
+
+class AlertsRecorder:
+    """A client on one node recording every alert event and handover on the bus."""
+
+    def __init__(self, urls: list[str], first_node: int) -> None:
+        settings = FusionSettings(broker_url=",".join(urls))
+        options = MqttOptions.from_settings(settings, "scale-recorder", first_node=first_node)
+        self.bus = MqttBus(replace(options, reconnect_min_s=1, reconnect_max_s=2))
+        self.alerts: list[AlertEvent] = []
+        self.handovers = 0
+        self._lock = threading.Lock()
+        self.bus.subscribe(topics.ALERTS, self._alert)
+        self.bus.subscribe(topics.HANDOVER, self._handover)
+
+    def _alert(self, message: Message) -> None:
+        with self._lock:
+            self.alerts.append(parse_payload(AlertEvent, message.payload))
+
+    def _handover(self, _message: Message) -> None:
+        with self._lock:
+            self.handovers += 1
+
+    def start(self) -> AlertsRecorder:
+        self.bus.start(30.0)
+        return self
+
+    def snapshot(self) -> list[AlertEvent]:
+        with self._lock:
+            return list(self.alerts)

@@ -1,0 +1,113 @@
+"""Sharded fusion on a real 3-node NATS cluster: a car driving across the boundary of two
+shards' sectors gets one alert whose track the second shard continues; killing a shard
+(its standby takes over) or the broker node of a shard and of a third of the towers (every
+client reconnects to another node) loses no alert and raises none twice, against the same
+recording fused without faults."""
+
+from __future__ import annotations
+
+import pytest
+
+from perimeter.contract import AlertEvent
+from perimeter.sectors import SectorPlan, plan_sectors
+from services.nats_cluster import NatsCluster
+from sim.scenario import Scenario
+from tests.reliability.live import LiveTowers
+from tests.reliability.streams import simulate
+from tests.scale.harness import (
+    AlertsRecorder,
+    LiveShard,
+    crossing_along_spec,
+    new_alerts,
+    reference_alerts,
+)
+from tests.services.mqtt_helpers import subscriptions_active, wait_until
+
+pytestmark = pytest.mark.integration
+
+SPEED = 5.0
+DURATION_S = 100.0
+
+
+def run_live(cluster: NatsCluster, scenario: Scenario, plan: SectorPlan, *,
+             kill_shard: str | None = None, kill_node: int | None = None
+             ) -> tuple[list[AlertEvent], dict[str, LiveShard], AlertsRecorder]:
+    """The shards (shard i starting on node i mod 3) and towers on the cluster; ``kill_*``
+    once the car's alert is open, while the car is still in the first shard's sectors."""
+    recorder = AlertsRecorder(cluster.urls, 2).start()
+    assert subscriptions_active(recorder.bus)
+    shards = {shard_id: LiveShard(cluster.urls, i, scenario, plan, shard_id,
+                                  standby=shard_id not in plan.active_shards).start()
+              for i, shard_id in enumerate(plan.shards)}
+    for shard in shards.values():
+        assert subscriptions_active(shard.bus)
+    towers = LiveTowers(",".join(cluster.urls), scenario, SPEED).start()
+    if kill_shard is not None or kill_node is not None:
+        assert wait_until(lambda: any(e.event == "new" for e in recorder.snapshot()),
+                          DURATION_S / SPEED + 30.0), "the car's alert, before the fault"
+        if kill_shard is not None:
+            shards[kill_shard].kill()
+        if kill_node is not None:
+            cluster.kill(kill_node)
+    assert towers.join(DURATION_S / SPEED + 90.0), "towers did not finish"
+    live = {i: s for i, s in shards.items() if i != kill_shard}
+    for shard in live.values():
+        assert shard.service.wait_idle(60.0)
+    wait_until(lambda: len(recorder.snapshot()) >= sum(len(s.alerts) for s in live.values()),
+               20.0)
+    events = recorder.snapshot()  # before the shards stop (a stopped shard is taken over)
+    for shard in shards.values():
+        shard.taken_over = shard.counters.get("takeovers", 0)
+    for shard in reversed(live.values()):
+        shard.stop()
+    recorder.bus.close()
+    return events, shards, recorder
+
+
+@pytest.fixture(scope="module")
+def recording() -> tuple[Scenario, SectorPlan, list[AlertEvent]]:
+    scenario, messages = simulate(crossing_along_spec(DURATION_S))
+    plan = plan_sectors(scenario.site_model, 2, standby=1)  # s3 mirrors s1
+    return scenario, plan, reference_alerts(scenario, plan, messages)
+
+
+def the_car_alert(events: list[AlertEvent]) -> str:
+    raised = [e.alert_id for e in events if e.event == "new"]
+    assert len(raised) == 1, f"one alert for the one car, got {raised}"
+    return raised[0]
+
+
+def test_a_car_across_a_boundary_gets_one_alert_that_the_next_shard_continues(
+        nats_cluster: NatsCluster, recording: tuple[Scenario, SectorPlan, list[AlertEvent]]
+) -> None:
+    scenario, plan, reference = recording
+    events, _, recorder = run_live(nats_cluster, scenario, plan)
+    alert_id = the_car_alert(events)
+    holders = [e.shard_id for e in events if e.alert_id == alert_id]
+    assert holders[0] == "s1" and "s2" in holders, f"handed over from s1 to s2: {holders}"
+    assert recorder.handovers >= 1
+    assert new_alerts(events) == new_alerts(reference)
+
+
+def test_a_shard_killed_mid_run_is_taken_over_without_a_lost_or_second_alert(
+        nats_cluster: NatsCluster, recording: tuple[Scenario, SectorPlan, list[AlertEvent]]
+) -> None:
+    scenario, plan, reference = recording
+    events, shards, _ = run_live(nats_cluster, scenario, plan, kill_shard="s1")
+    alert_id = the_car_alert(events)
+    assert shards["s3"].taken_over == 1, "the standby took over s1"
+    after = [e for e in events if e.alert_id == alert_id and e.shard_id != "s1"]
+    assert after, "the alert continued after s1 died"
+    assert new_alerts(events) == new_alerts(reference)
+
+
+def test_a_broker_node_killed_mid_run_loses_no_alert_and_repeats_none(
+        nats_cluster: NatsCluster, recording: tuple[Scenario, SectorPlan, list[AlertEvent]]
+) -> None:
+    scenario, plan, reference = recording
+    events, shards, _ = run_live(nats_cluster, scenario, plan, kill_node=0)  # s1's node
+    the_car_alert(events)
+    assert shards["s1"].bus.counters["connects"] >= 2, "s1 reconnected to another node"
+    assert all(s.taken_over == 0 for s in shards.values()), \
+        "a broker node's death is no shard's death"
+    assert new_alerts(events) == new_alerts(reference)
