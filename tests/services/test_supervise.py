@@ -1,9 +1,16 @@
-"""The back-off of ``perimeter up``'s fusion restarts, and the access rules both brokers get."""
+"""The back-off of ``perimeter up``'s fusion restarts, a shard's death that stops nothing, and
+the access rules both brokers get."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+
+from rich.console import Console
+
 from perimeter.access import check_password, hash_password, may_publish, write_filters
-from services.supervise import MAX_QUICK_RESTARTS, STABLE_S, Backoff
+from services.supervise import MAX_QUICK_RESTARTS, STABLE_S, Backoff, supervise
 
 
 def test_backoff_doubles_on_quick_deaths_and_resets_after_a_stable_run() -> None:
@@ -38,3 +45,20 @@ def test_password_hashes_check_only_their_password() -> None:
     assert check_password("s3cret", hashed)
     assert not check_password("s3cret!", hashed)
     assert not check_password("s3cret", "$6$abc$def") and not check_password("x", "garbage")
+
+
+def test_a_survivable_child_that_dies_leaves_the_rest_running() -> None:
+    shard = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    api = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    shard.wait()
+    stop = threading.Event()
+    console = Console(record=True, width=200)
+    threading.Timer(1.0, stop.set).start()
+    try:
+        code = supervise({"fusion-s1": shard, "api": api}, stop, console, {},
+                         survivable={"fusion-s1"})
+    finally:
+        api.kill()
+        api.wait()
+    assert code == 0, "stopped by the stop event, not by the shard's death"
+    assert "fusion-s1 exited with code 3" in console.export_text()
