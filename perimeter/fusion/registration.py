@@ -29,7 +29,7 @@ bearings fall outside the tracker's gate, which is why they must be registered.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,6 +39,7 @@ import numpy.typing as npt
 from scipy.stats import chi2
 
 from perimeter.contract import AlertEvent, AlertEventKind, Position, TowerRegistration
+from perimeter.fusion.registration_fit import fit_consistent, wrap
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
 
@@ -63,24 +64,46 @@ class RegistrationConfig:
     max_track_sigma_m: float = 30.0
     min_range_m: float = 200.0
     snapshot_every_s: float = 2.0
-    """One snapshot per track at most this often (consecutive frames add little)."""
+    """A track's next snapshot starts at least this long after its last one ended."""
     frame_s: float = 0.45
-    """Bearings within this of a snapshot's first belong to the same snapshot."""
+    """Bearings closer in time than this belong to the same frame."""
+    window_s: float = 15.0
+    """A snapshot gathers a track's bearings over at most this long: scanning heads look at
+    a point once every 5.5 s, so four towers rarely see it within one frame."""
+    bearing_spacing_s: float = 1.0
+    """At most one bearing per tower and this long in a snapshot (consecutive frames add
+    little and share the mast's sway)."""
+    full_bearings: int = 12
+    """A snapshot that has this many bearings ends at the next frame (staring imagers fill
+    it in a frame or two), else at ``window_s``."""
+    min_dof: int = 3
+    outlier_sigmas: float = 5.0
+    min_outlier_deg: float = 0.3
+    """A bearing departing from its tower's others in a snapshot by more than this many
+    (variance-factor-scaled) sigmas, and this, is left out (a clutter blob in the gate)."""
+    """Bearings beyond the trajectory's parameters a snapshot needs to be used."""
+    velocity_span_s: float = 1.5
+    """Bearings spanning this long have the target's velocity profiled out as well as its
+    position (four parameters, not two)."""
     gate_probability: float = 0.999
     cauchy_scale: float = 3.0
     """Scale of the snapshots' Cauchy weights, in units of their median chi-square."""
     solve_every_s: float = 5.0
-    min_snapshots: int = 30
+    min_snapshots: int = 10
     """... and rests on at least this many snapshots of the tower."""
     apply_sigmas: float = 3.0
     """An estimate is applied to the bearings once it is this many sigmas from zero."""
-    loo_window: int = 31
+    loo_window: int = 15
     loo_max_age_s: float = 300.0
     """Leave-one-out evidence older than this is dropped (the others' estimates moved)."""
     jump_sigmas: float = 5.0
     min_jump_deg: float = 0.1
     jump_ready_deg: float = 0.05
-    """Jumps are looked for only once the tower's bias is known to this (1 sigma)."""
+    """Jumps are looked for only once the tower's bias is known to this (1 sigma, against
+    the others') ..."""
+    jump_min_snapshots: int = 50
+    """... and rests on this many snapshots (the gated estimate settles more slowly than
+    its sigma says; a neighbour not yet settled shifts a tower's leave-one-out evidence)."""
     min_alert_s: float = 60.0
     """A bias-jump alert stays open at least this long."""
     converged_deg: float = 0.05
@@ -97,9 +120,36 @@ class _Bearing:
 
 @dataclass(slots=True)
 class _Group:
+    """A snapshot being gathered: a track's paired bearings since ``t_s``."""
+
     t_s: float
     x: FloatArray
+    """The track's state (position at ``t_s``, velocity) when the snapshot began."""
+    t_last_s: float = -math.inf
     bearings: list[_Bearing] = field(default_factory=list)
+    last_s: dict[int, float] = field(default_factory=dict)
+    """Each tower's latest bearing time in the snapshot."""
+
+    def add(self, bearing: _Bearing) -> None:
+        self.bearings.append(bearing)
+        self.last_s[bearing.tower] = bearing.t_s
+        self.t_last_s = max(self.t_last_s, bearing.t_s)
+
+    def usable(self, c: RegistrationConfig) -> bool:
+        """Enough towers with two bearings each, and bearings beyond the trajectory's."""
+        towers = Counter(b.tower for b in self.bearings)
+        paired = [n for n in towers.values() if n >= 2]
+        nuisance = 4 if self.t_last_s - self.t_s >= c.velocity_span_s else 2
+        return len(paired) >= c.min_towers and sum(paired) - nuisance >= c.min_dof
+
+    def done(self, t_s: float, c: RegistrationConfig, tower: int | None = None) -> bool:
+        """Whether a bearing of ``tower`` at ``t_s`` (or none by then) ends the snapshot: it
+        is ``window_s`` long, or full and the tower already in it (or silent a frame)."""
+        if t_s - self.t_s > c.window_s:
+            return True
+        if len(self.bearings) < c.full_bearings or not self.usable(c):
+            return False
+        return tower in self.last_s if tower is not None else t_s - self.t_last_s > c.frame_s
 
 
 @dataclass(slots=True)
@@ -107,17 +157,13 @@ class _TowerFlag:
     alert_id: str | None = None
     jump_t_s: float | None = None
     jump_deg: float = 0.0
-    loo: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=31))
+    loo: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=15))
     """Recent leave-one-out bias evidence ``(bias_rad, sigma_rad, t_s)``."""
 
 
 @lru_cache(maxsize=64)
 def _chi2_quantile(probability: float, dof: int) -> float:
     return float(chi2.ppf(probability, dof))
-
-
-def _wrap(a: FloatArray | float) -> FloatArray:
-    return np.asarray((np.asarray(a) + math.pi) % (2.0 * math.pi) - math.pi, dtype=np.float64)
 
 
 class Registration:
@@ -140,6 +186,9 @@ class Registration:
         self.cov = np.diag(1.0 / self._prior)
         self.applied_bias_rad = np.zeros(n)
         self.applied_clock_s = np.zeros(n)
+        self.relative_sigma_rad = np.full(n, math.radians(c.bias_prior_deg))
+        """Each bias's sigma against the mean of the registered towers' (common rotation
+        left out): added to the bearings' sigma once applied."""
         self.snapshots = np.zeros(n, dtype=np.int64)
         self.rejected = 0
         self._ratios: deque[float] = deque(maxlen=501)
@@ -161,8 +210,8 @@ class Registration:
         if b == 0.0 and d == 0.0:
             return scan
         if b != 0.0 and scan.size:
-            scan.bearing_rad = np.asarray(_wrap(scan.bearing_rad - b) % (2.0 * math.pi))
-            scan.sigma_rad = np.hypot(scan.sigma_rad, math.sqrt(self.cov[k, k]))
+            scan.bearing_rad = np.asarray(wrap(scan.bearing_rad - b) % (2.0 * math.pi))
+            scan.sigma_rad = np.hypot(scan.sigma_rad, float(self.relative_sigma_rad[k]))
         scan.t_s -= d
         return scan
 
@@ -192,13 +241,13 @@ class Registration:
         for number in [n for n in self._groups if n not in live]:
             del self._groups[number]
         for number, group in list(self._groups.items()):
-            if t_s - group.t_s > 2 * c.frame_s:
+            if group.done(t_s, c):
                 self._flush(number, group)
 
     def observe(self, scan: Scan) -> None:
         """Pair a (corrected) thermal scan's detections with candidate tracks."""
-        if not self._cands or scan.sensor != "thermal" or scan.size == 0 or scan.late:
-            return
+        if not self._cands or scan.sensor != "thermal" or scan.size == 0:
+            return  # late scans too: towers' clocks a few ms apart make most scans late
         c = self.config
         k = scan.tower_index
         t_raw = scan.t_s + float(self.applied_clock_s[k])
@@ -207,7 +256,7 @@ class Registration:
         d = pos - self.towers_xy[k]
         rng = np.hypot(d[:, 0], d[:, 1])
         h = np.arctan2(d[:, 0], d[:, 1])
-        res = _wrap(z_raw[None, :] - h[:, None] - self.theta[k])
+        res = wrap(z_raw[None, :] - h[:, None] - self.theta[k])
         inside = (np.abs(res) < math.radians(c.window_deg)) & (rng[:, None] > c.min_range_m)
         if not inside.any():
             return
@@ -218,96 +267,58 @@ class Registration:
             track = self._cands[i]
             bearing = _Bearing(k, t_raw, float(z_raw[j]), float(scan.sigma_rad[j]))
             group = self._groups.get(track.number)
-            if group is not None and (t_raw - group.t_s > c.frame_s
-                                      or any(b.tower == k for b in group.bearings)):
+            if group is not None and group.done(t_raw, c, k):
                 self._flush(track.number, group)
                 group = None
             if group is None:
                 state = np.concatenate([pos[i], self._cand_x[i, 2:]])
                 group = self._groups[track.number] = _Group(t_raw, state)
-            group.bearings.append(bearing)
+            elif abs(t_raw - group.last_s.get(k, -math.inf)) < c.bearing_spacing_s:
+                continue
+            group.add(bearing)
 
     def _flush(self, number: int, group: _Group) -> None:
         del self._groups[number]
-        if len({b.tower for b in group.bearings}) < self.config.min_towers:
+        c = self.config
+        if not group.usable(c):
             return
-        self._next_snapshot[number] = group.t_s + self.config.snapshot_every_s
+        self._next_snapshot[number] = group.t_last_s + c.snapshot_every_s
         self._add_snapshot(group)
 
     def _add_snapshot(self, group: _Group) -> None:
-        """Profile out the snapshot's position error; add what is left to the information."""
-        n = self._n
-        towers = np.array([b.tower for b in group.bearings])
-        t = np.array([b.t_s for b in group.bearings])
-        z = np.array([b.z_rad for b in group.bearings])
-        w = 1.0 / np.array([b.sigma_rad for b in group.bearings]) ** 2
-        v = group.x[2:]
-        m = len(towers)
-        idx = np.concatenate([towers, towers + n])
-        cmat = np.zeros((m, 2 * m))
-        cmat[np.arange(m), np.arange(m)] = 1.0
-        offset = np.zeros(2)
-        for _ in range(3):  # Gauss-Newton on the position: a thermal bearing's sigma is
-            # ~1e-4 rad, the curvature of 30 m of position error at 1.5 km is as large
-            pos = group.x[:2] + offset + v * (t - group.t_s)[:, None]
-            d = pos - self.towers_xy[towers]
-            r2 = np.einsum("ij,ij->i", d, d)
-            jac = np.stack([d[:, 1] / r2, -d[:, 0] / r2], axis=1)  # d bearing / d(x, y)
-            cmat[np.arange(m), m + np.arange(m)] = -(jac @ v)
-            r = _wrap(z - np.arctan2(d[:, 0], d[:, 1]))
-            jw = jac.T * w
-            try:
-                pinv = np.linalg.inv(jw @ jac)
-            except np.linalg.LinAlgError:
-                return
-            step = pinv @ (jw @ (r - cmat @ self.theta[idx]))
-            offset += step
-            if float(step @ step) < 0.01:
-                break
-        self._leave_one_out(towers, r - cmat @ self.theta[idx], jac, w, group.t_s)
-        # the residual against the current estimate, with its uncertainty, profiled
-        s = np.diag(1.0 / w) + cmat @ self.cov[np.ix_(idx, idx)] @ cmat.T * self.variance_factor
-        si = np.linalg.inv(s)
-        proj = si - si @ jac @ np.linalg.inv(jac.T @ si @ jac) @ jac.T @ si
-        e = r - cmat @ self.theta[idx]
-        stat = float(e @ proj @ e)
-        if stat > _chi2_quantile(self.config.gate_probability, m - 2):
+        """Profile out the snapshot's trajectory; add what is left to the information."""
+        c = self.config
+        b = group.bearings
+        towers = np.array([x.tower for x in b])
+        sigma = np.array([x.sigma_rad for x in b])
+        outlier = np.maximum(c.outlier_sigmas * sigma * math.sqrt(self.variance_factor),
+                             math.radians(c.min_outlier_deg))
+        fit = fit_consistent(self.towers_xy, self._n, towers, np.array([x.t_s for x in b]),
+                             np.array([x.z_rad for x in b]), sigma, group.t_s, group.x,
+                             self.theta, c.velocity_span_s, outlier, c.min_towers, c.min_dof)
+        if fit is None:
             self.rejected += 1
             return
-        post = r - cmat @ self.theta[idx]
-        resid = post - jac @ (pinv @ (jw @ post))
-        ratio = float(resid @ (w * resid)) / _chi2_quantile(0.5, m - 2)
+        idx, cmat = fit.idx, fit.cmat
+        e = fit.r - cmat @ self.theta[idx]
+        for k, res, sig in fit.leave_one_out(e):
+            self._flags[k].loo.append((res + float(self.theta[k]), sig, group.t_s))
+        # the residual against the current estimate, with its uncertainty, profiled
+        cov = (np.diag(1.0 / fit.w)
+               + cmat @ self.cov[np.ix_(idx, idx)] @ cmat.T * self.variance_factor)
+        if fit.projected(e, cov) > _chi2_quantile(c.gate_probability, fit.dof):
+            self.rejected += 1
+            return
+        ratio = fit.post_fit(e) / _chi2_quantile(0.5, fit.dof)
         self._ratios.append(ratio)
         # Cauchy weight (robust M-estimation): a snapshot far from the current estimate
         # counts less, so a wrong pairing that passed the gate barely moves it, while a
         # true bias still draws the estimate its way until its snapshots fit
-        weight = 1.0 / (1.0 + ratio / (self.config.cauchy_scale ** 2 * self.variance_factor))
-        # Schur complement: W - W J (J'WJ)^-1 J'W, applied to C
-        reduced = (np.diag(w) - jw.T @ pinv @ jw) * weight
+        weight = 1.0 / (1.0 + ratio / (c.cauchy_scale ** 2 * self.variance_factor))
+        reduced = fit.reduced() * weight
         self._info[np.ix_(idx, idx)] += cmat.T @ reduced @ cmat
-        self._y[idx] += cmat.T @ reduced @ r
-        self.snapshots[towers] += 1
-
-    def _leave_one_out(self, towers: npt.NDArray[np.int64], r: FloatArray, jac: FloatArray,
-                       w: FloatArray, t_s: float) -> None:
-        """Each tower's bias as the others see it: its bearing against the position the
-        other towers' (corrected) bearings give, with its own bias estimate added back."""
-        outer = jac[:, :, None] * jac[:, None, :] * w[:, None, None]
-        info = outer.sum(axis=0)[None] - outer  # without each tower in turn
-        ty = (jac.T * w) @ r
-        rhs = ty[None] - jac * (w * r)[:, None]
-        det = info[:, 0, 0] * info[:, 1, 1] - info[:, 0, 1] * info[:, 1, 0]
-        ok = np.abs(det) > 1e-9 * np.maximum(info[:, 0, 0] * info[:, 1, 1], 1e-300)
-        det = np.where(ok, det, 1.0)
-        inv = np.stack([np.stack([info[:, 1, 1], -info[:, 0, 1]], -1),
-                        np.stack([-info[:, 1, 0], info[:, 0, 0]], -1)], 1) / det[:, None, None]
-        dx = np.einsum("nij,nj->ni", inv, rhs)
-        e = r - np.einsum("ni,ni->n", jac, dx) + self.theta[towers]
-        var = 1.0 / w + np.einsum("ni,nij,nj->n", jac, inv, jac)
-        for k, ek, vk, good in zip(towers.tolist(), e.tolist(), var.tolist(), ok.tolist(),
-                                   strict=True):
-            if good and vk > 0.0:
-                self._flags[k].loo.append((ek, math.sqrt(vk), t_s))
+        self._y[idx] += cmat.T @ reduced @ fit.r
+        self.snapshots[idx[:len(idx) // 2]] += 1
 
     # -- estimation -------------------------------------------------------------------
     def maintain(self, t_s: float, tracks: Sequence[Track]) -> list[AlertEvent]:
@@ -333,9 +344,17 @@ class Registration:
         self.cov = 0.5 * (cov + cov.T)
         self.theta = self.cov @ self._y
         sig = np.sqrt(np.maximum(np.diag(self.cov) * self.variance_factor, 0.0))
-        enough = np.tile(self.snapshots >= self.config.min_snapshots, 2)
-        sure = enough & (np.abs(self.theta) > self.config.apply_sigmas * sig)
         n = self._n
+        enough = np.tile(self.snapshots >= self.config.min_snapshots, 2)
+        seen = np.flatnonzero(enough[:n])
+        if len(seen) >= 2:  # the biases' common rotation is weakly observable (see module
+            # docstring): a tower's bias counts as known once known against the others
+            centre = np.eye(len(seen)) - 1.0 / len(seen)
+            diff = centre @ self.cov[np.ix_(seen, seen)] @ centre.T
+            self.relative_sigma_rad[seen] = np.sqrt(
+                np.maximum(np.diag(diff) * self.variance_factor, 0.0))
+            sig[seen] = self.relative_sigma_rad[seen]
+        sure = enough & (np.abs(self.theta) > self.config.apply_sigmas * sig)
         self.applied_bias_rad = np.where(sure[:n], self.theta[:n], 0.0)
         self.applied_clock_s = np.where(sure[n:], self.theta[n:], 0.0)
 
@@ -348,14 +367,15 @@ class Registration:
         events = []
         worst, worst_ratio, worst_shift = -1, 1.0, 0.0
         for k, flag in enumerate(self._flags):
-            sigma_deg = self.bias_sigma_deg(k)
+            sigma_deg = math.degrees(float(self.relative_sigma_rad[k]))
             if (flag.alert_id is not None and sigma_deg <= c.converged_deg
                     and flag.jump_t_s is not None and t_s - flag.jump_t_s >= c.min_alert_s):
                 events.append(self._event("closed", k, t_s))
                 flag.alert_id = None
             while flag.loo and t_s - flag.loo[0][2] > c.loo_max_age_s:
                 flag.loo.popleft()
-            if len(flag.loo) < c.loo_window or sigma_deg > c.jump_ready_deg:
+            if (len(flag.loo) < c.loo_window or sigma_deg > c.jump_ready_deg
+                    or self.snapshots[k] < c.jump_min_snapshots):
                 continue
             res = np.array(flag.loo)
             median = float(np.median(res[:, 0]))
