@@ -1,25 +1,27 @@
 """Registration: each tower's azimuth bias and clock offset, estimated online.
 
-Batch alignment by maximum likelihood with the target positions profiled out (the
+Batch alignment by maximum likelihood with the targets' trajectories profiled out (the
 bearing-only registration of "Multisensor-Multitarget Bearing-Only Sensor Registration",
 arXiv 1603.03450, recursively accumulated with fading memory). A *snapshot* is one confirmed,
-well-located track seen by at least three towers' thermal imagers within one frame. Tower
-``k`` reports, at its own clock time ``t``, the bearing of where the target was at ``t - d_k``,
-rotated by ``b_k``:
+well-located track's bearings over up to ``window_s`` (scanning heads look at a point every
+5.5 s) from at least ``min_towers`` towers' imagers, two agreeing bearings each; its position
+and velocity are profiled out (``registration_fit``), what is left is information on ``(b,
+d)``, summed with exponential forgetting (``memory_s``) and a zero-mean prior. A snapshot
+whose residual fails a chi-square test against the current estimate is left out (clutter, a
+wrong pairing, a tower that just moved), the rest are Cauchy-weighted.
 
-    z_k = h_k(x(t - d_k)) + b_k + e_k  ~  h_k(x_lin(t)) + J_k dx - (J_k v) d_k + b_k + e_k
+A rotation common to all towers is weakly observable from targets alone (for a target far
+beyond the towers' baseline it barely moves the crossing of the lines of sight): the
+zero-mean prior holds it, and a bias counts as known (applied, checked for jumps) on its sigma
+against the others' (``relative_sigma_rad``), which is also what its correction adds to the
+bearings' sigma.
 
-with ``x_lin`` the track's state, ``dx`` the snapshot's unknown position error and ``J_k v`` the
-bearing rate. Eliminating ``dx`` (Schur complement) leaves information on ``(b, d)`` alone,
-summed over snapshots with exponential forgetting (``memory_s``) and a zero-mean prior. A
-snapshot whose residual fails a chi-square test against the current estimate is left out of
-the sum (clutter, a wrong pairing, a tower that just moved).
-
-A knocked mast is found from *leave-one-out* residuals: each tower's bearing against the
-position the snapshot's other towers give (so the tower's own error does not hide in ``dx``).
-When the median of a tower's recent leave-one-out residuals departs from zero by more than
-its error (and ``min_jump_deg``), its bias is flagged as jumped, its old information dropped
-and a ``tower_fault`` alert (``fault: bias_jump``) raised until it has re-converged.
+A knocked mast is found from *leave-one-out* residuals: each tower's bearings against the
+trajectory the snapshot's other towers give (so the tower's own error does not hide in the
+trajectory). When the median of a tower's recent leave-one-out residuals departs from its
+estimate by more than its error (and ``min_jump_deg``), its bias is flagged as jumped, its
+old information dropped and a ``tower_fault`` alert (``fault: bias_jump``) raised until it
+has re-converged.
 
 Bearings are paired with tracks by this module's own wide gate (``window_deg`` about the
 current estimate, one detection and one track only), not the tracker's: a biased tower's
@@ -29,7 +31,7 @@ bearings fall outside the tracker's gate, which is why they must be registered.
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,117 +41,18 @@ import numpy.typing as npt
 from scipy.stats import chi2
 
 from perimeter.contract import AlertEvent, AlertEventKind, Position, TowerRegistration
-from perimeter.fusion.registration_fit import fit_consistent, wrap
+from perimeter.fusion.registration_fit import (
+    Bearing,
+    RegistrationConfig,
+    Snapshot,
+    fit_consistent,
+)
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
 
+__all__ = ["Registration", "RegistrationConfig"]
+
 FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class RegistrationConfig:
-    bias_prior_deg: float = 1.0
-    """Prior spread of a tower's north alignment (no published figure was found; a mast
-    surveyed to a degree is assumed)."""
-    clock_prior_s: float = 0.5
-    """Prior spread of a tower's clock offset (NTP over a LAN keeps milliseconds; a tower
-    whose sync failed drifts much further)."""
-    window_deg: float = 3.0
-    """Half-width of the registration gate about the current bias estimate."""
-    memory_s: float = 1800.0
-    """Time constant of the fading memory (biases drift slowly)."""
-    min_towers: int = 4
-    """Towers per snapshot: with three, a ghost (lines of sight of different objects) or a
-    wrong pairing fits some bias pattern as well as the truth (measured on `default`)."""
-    max_track_sigma_m: float = 30.0
-    min_range_m: float = 200.0
-    snapshot_every_s: float = 2.0
-    """A track's next snapshot starts at least this long after its last one ended."""
-    frame_s: float = 0.45
-    """Bearings closer in time than this belong to the same frame."""
-    window_s: float = 15.0
-    """A snapshot gathers a track's bearings over at most this long: scanning heads look at
-    a point once every 5.5 s, so four towers rarely see it within one frame."""
-    bearing_spacing_s: float = 1.0
-    """At most one bearing per tower and this long in a snapshot (consecutive frames add
-    little and share the mast's sway)."""
-    full_bearings: int = 12
-    """A snapshot that has this many bearings ends at the next frame (staring imagers fill
-    it in a frame or two), else at ``window_s``."""
-    min_dof: int = 3
-    outlier_sigmas: float = 5.0
-    min_outlier_deg: float = 0.3
-    """A bearing departing from its tower's others in a snapshot by more than this many
-    (variance-factor-scaled) sigmas, and this, is left out (a clutter blob in the gate)."""
-    """Bearings beyond the trajectory's parameters a snapshot needs to be used."""
-    velocity_span_s: float = 1.5
-    """Bearings spanning this long have the target's velocity profiled out as well as its
-    position (four parameters, not two)."""
-    gate_probability: float = 0.999
-    cauchy_scale: float = 3.0
-    """Scale of the snapshots' Cauchy weights, in units of their median chi-square."""
-    solve_every_s: float = 5.0
-    min_snapshots: int = 10
-    """... and rests on at least this many snapshots of the tower."""
-    apply_sigmas: float = 3.0
-    """An estimate is applied to the bearings once it is this many sigmas from zero."""
-    loo_window: int = 15
-    loo_max_age_s: float = 300.0
-    """Leave-one-out evidence older than this is dropped (the others' estimates moved)."""
-    jump_sigmas: float = 5.0
-    min_jump_deg: float = 0.1
-    jump_ready_deg: float = 0.05
-    """Jumps are looked for only once the tower's bias is known to this (1 sigma, against
-    the others') ..."""
-    jump_min_snapshots: int = 50
-    """... and rests on this many snapshots (the gated estimate settles more slowly than
-    its sigma says; a neighbour not yet settled shifts a tower's leave-one-out evidence)."""
-    min_alert_s: float = 60.0
-    """A bias-jump alert stays open at least this long."""
-    converged_deg: float = 0.05
-    """A flagged tower's alert closes once its bias is known to this again (1 sigma)."""
-
-
-@dataclass(slots=True)
-class _Bearing:
-    tower: int
-    t_s: float
-    z_rad: float
-    sigma_rad: float
-
-
-@dataclass(slots=True)
-class _Group:
-    """A snapshot being gathered: a track's paired bearings since ``t_s``."""
-
-    t_s: float
-    x: FloatArray
-    """The track's state (position at ``t_s``, velocity) when the snapshot began."""
-    t_last_s: float = -math.inf
-    bearings: list[_Bearing] = field(default_factory=list)
-    last_s: dict[int, float] = field(default_factory=dict)
-    """Each tower's latest bearing time in the snapshot."""
-
-    def add(self, bearing: _Bearing) -> None:
-        self.bearings.append(bearing)
-        self.last_s[bearing.tower] = bearing.t_s
-        self.t_last_s = max(self.t_last_s, bearing.t_s)
-
-    def usable(self, c: RegistrationConfig) -> bool:
-        """Enough towers with two bearings each, and bearings beyond the trajectory's."""
-        towers = Counter(b.tower for b in self.bearings)
-        paired = [n for n in towers.values() if n >= 2]
-        nuisance = 4 if self.t_last_s - self.t_s >= c.velocity_span_s else 2
-        return len(paired) >= c.min_towers and sum(paired) - nuisance >= c.min_dof
-
-    def done(self, t_s: float, c: RegistrationConfig, tower: int | None = None) -> bool:
-        """Whether a bearing of ``tower`` at ``t_s`` (or none by then) ends the snapshot: it
-        is ``window_s`` long, or full and the tower already in it (or silent a frame)."""
-        if t_s - self.t_s > c.window_s:
-            return True
-        if len(self.bearings) < c.full_bearings or not self.usable(c):
-            return False
-        return tower in self.last_s if tower is not None else t_s - self.t_last_s > c.frame_s
 
 
 @dataclass(slots=True)
@@ -192,13 +95,15 @@ class Registration:
         self.snapshots = np.zeros(n, dtype=np.int64)
         self.rejected = 0
         self._ratios: deque[float] = deque(maxlen=501)
+        self._variance_factor = 1.0
         self._solved_t_s: float | None = None
         self._faded_t_s: float | None = None
-        self._groups: dict[int, _Group] = {}
+        self._groups: dict[int, Snapshot] = {}
         self._next_snapshot: dict[int, float] = {}
         self._cands: list[Track] = []
-        self._cand_x = np.zeros((0, 4))
-        self._cand_t = np.zeros(0)
+        self._cand_rows: list[tuple[float, ...]] = []
+        """Each candidate's ``x, y, vx, vy, t_s``."""
+        self._tower_xy = [(float(x), float(y)) for x, y in self.towers_xy]
         self._flags = [_TowerFlag(loo=deque(maxlen=self.config.loo_window)) for _ in range(n)]
         self._next_alert_id = next_alert_id
 
@@ -210,7 +115,7 @@ class Registration:
         if b == 0.0 and d == 0.0:
             return scan
         if b != 0.0 and scan.size:
-            scan.bearing_rad = np.asarray(wrap(scan.bearing_rad - b) % (2.0 * math.pi))
+            scan.bearing_rad = (scan.bearing_rad - b) % (2.0 * math.pi)
             scan.sigma_rad = np.hypot(scan.sigma_rad, float(self.relative_sigma_rad[k]))
         scan.t_s -= d
         return scan
@@ -220,9 +125,7 @@ class Registration:
         """How much larger the snapshots' residuals are than their reported sigmas say (the
         median of each post-fit chi-square over its median, at least 1; the median, as a
         few wrong pairings pass the gate): every sigma is scaled by it."""
-        if len(self._ratios) < 20:
-            return 1.0
-        return max(1.0, float(np.median(self._ratios)))
+        return self._variance_factor
 
     # -- observation ------------------------------------------------------------------
     def refresh(self, tracks: Sequence[Track], t_s: float) -> None:
@@ -235,8 +138,7 @@ class Registration:
                  and t_s >= self._next_snapshot.get(t.number, -math.inf)
                  and float(t.state.p[0, 0] + t.state.p[1, 1]) <= limit]
         self._cands = cands
-        self._cand_x = np.array([t.state.x for t in cands]).reshape(-1, 4)
-        self._cand_t = np.array([t.state.t_s for t in cands])
+        self._cand_rows = [(*t.state.x.tolist(), t.state.t_s) for t in cands]
         live = {t.number for t in tracks}
         for number in [n for n in self._groups if n not in live]:
             del self._groups[number]
@@ -251,33 +153,36 @@ class Registration:
         c = self.config
         k = scan.tower_index
         t_raw = scan.t_s + float(self.applied_clock_s[k])
-        z_raw = scan.bearing_rad + float(self.applied_bias_rad[k])
-        pos = self._cand_x[:, :2] + self._cand_x[:, 2:] * (t_raw - self._cand_t)[:, None]
-        d = pos - self.towers_xy[k]
-        rng = np.hypot(d[:, 0], d[:, 1])
-        h = np.arctan2(d[:, 0], d[:, 1])
-        res = wrap(z_raw[None, :] - h[:, None] - self.theta[k])
-        inside = (np.abs(res) < math.radians(c.window_deg)) & (rng[:, None] > c.min_range_m)
-        if not inside.any():
-            return
-        rows, cols = inside.sum(axis=1), inside.sum(axis=0)
-        for i, j in np.argwhere(inside).tolist():
-            if rows[i] != 1 or cols[j] != 1:
+        z_raw = (scan.bearing_rad + float(self.applied_bias_rad[k])).tolist()
+        tx, ty = self._tower_xy[k]
+        window = math.radians(c.window_deg)
+        pairs = []  # plain floats: a scan holds a detection or two, and a track or two
+        for i, (x, y, vx, vy, t_track) in enumerate(self._cand_rows):
+            dx, dy = x + vx * (t_raw - t_track) - tx, y + vy * (t_raw - t_track) - ty
+            if math.hypot(dx, dy) <= c.min_range_m:
                 continue
-            track = self._cands[i]
-            bearing = _Bearing(k, t_raw, float(z_raw[j]), float(scan.sigma_rad[j]))
-            group = self._groups.get(track.number)
+            h = math.atan2(dx, dy) + float(self.theta[k])
+            near = [j for j, z in enumerate(z_raw)
+                    if abs((z - h + math.pi) % (2.0 * math.pi) - math.pi) < window]
+            if near:
+                pairs.append((i, near, dx + tx, dy + ty))
+        for i, near, x, y in pairs:  # one detection and one track only
+            j = near[0]
+            if len(near) != 1 or sum(j in other[1] for other in pairs) != 1:
+                continue
+            number = self._cands[i].number
+            group = self._groups.get(number)
             if group is not None and group.done(t_raw, c, k):
-                self._flush(track.number, group)
+                self._flush(number, group)
                 group = None
             if group is None:
-                state = np.concatenate([pos[i], self._cand_x[i, 2:]])
-                group = self._groups[track.number] = _Group(t_raw, state)
+                state = np.array([x, y, self._cand_rows[i][2], self._cand_rows[i][3]])
+                group = self._groups[number] = Snapshot(t_raw, state)
             elif abs(t_raw - group.last_s.get(k, -math.inf)) < c.bearing_spacing_s:
                 continue
-            group.add(bearing)
+            group.add(Bearing(k, t_raw, z_raw[j], float(scan.sigma_rad[j])))
 
-    def _flush(self, number: int, group: _Group) -> None:
+    def _flush(self, number: int, group: Snapshot) -> None:
         del self._groups[number]
         c = self.config
         if not group.usable(c):
@@ -285,7 +190,7 @@ class Registration:
         self._next_snapshot[number] = group.t_last_s + c.snapshot_every_s
         self._add_snapshot(group)
 
-    def _add_snapshot(self, group: _Group) -> None:
+    def _add_snapshot(self, group: Snapshot) -> None:
         """Profile out the snapshot's trajectory; add what is left to the information."""
         c = self.config
         b = group.bearings
@@ -311,6 +216,8 @@ class Registration:
             return
         ratio = fit.post_fit(e) / _chi2_quantile(0.5, fit.dof)
         self._ratios.append(ratio)
+        if len(self._ratios) >= 20:
+            self._variance_factor = max(1.0, float(np.median(self._ratios)))
         # Cauchy weight (robust M-estimation): a snapshot far from the current estimate
         # counts less, so a wrong pairing that passed the gate barely moves it, while a
         # true bias still draws the estimate its way until its snapshots fit

@@ -15,13 +15,120 @@ velocity profiled as well as its position).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationConfig:
+    bias_prior_deg: float = 1.0
+    """Prior spread of a tower's north alignment (no published figure was found; a mast
+    surveyed to a degree is assumed)."""
+    clock_prior_s: float = 0.5
+    """Prior spread of a tower's clock offset (NTP over a LAN keeps milliseconds; a tower
+    whose sync failed drifts much further)."""
+    window_deg: float = 3.0
+    """Half-width of the registration gate about the current bias estimate."""
+    memory_s: float = 1800.0
+    """Time constant of the fading memory (biases drift slowly)."""
+    min_towers: int = 4
+    """Towers per snapshot: with three, a ghost (lines of sight of different objects) or a
+    wrong pairing fits some bias pattern as well as the truth (measured on `default`)."""
+    max_track_sigma_m: float = 30.0
+    min_range_m: float = 200.0
+    snapshot_every_s: float = 2.0
+    """A track's next snapshot starts at least this long after its last one ended."""
+    frame_s: float = 0.45
+    """Bearings closer in time than this belong to the same frame."""
+    window_s: float = 15.0
+    """A snapshot gathers a track's bearings over at most this long: scanning heads look at
+    a point once every 5.5 s, so four towers rarely see it within one frame."""
+    bearing_spacing_s: float = 1.0
+    """At most one bearing per tower and this long in a snapshot (consecutive frames add
+    little and share the mast's sway)."""
+    full_bearings: int = 12
+    """A snapshot that has this many bearings ends at the next frame (staring imagers fill
+    it in a frame or two), else at ``window_s``."""
+    min_dof: int = 3
+    outlier_sigmas: float = 5.0
+    min_outlier_deg: float = 0.3
+    """A bearing departing from its tower's others in a snapshot by more than this many
+    (variance-factor-scaled) sigmas, and this, is left out (a clutter blob in the gate)."""
+    """Bearings beyond the trajectory's parameters a snapshot needs to be used."""
+    velocity_span_s: float = 1.5
+    """Bearings spanning this long have the target's velocity profiled out as well as its
+    position (four parameters, not two)."""
+    gate_probability: float = 0.999
+    cauchy_scale: float = 3.0
+    """Scale of the snapshots' Cauchy weights, in units of their median chi-square."""
+    solve_every_s: float = 5.0
+    min_snapshots: int = 10
+    """... and rests on at least this many snapshots of the tower."""
+    apply_sigmas: float = 3.0
+    """An estimate is applied to the bearings once it is this many sigmas from zero."""
+    loo_window: int = 15
+    loo_max_age_s: float = 300.0
+    """Leave-one-out evidence older than this is dropped (the others' estimates moved)."""
+    jump_sigmas: float = 5.0
+    min_jump_deg: float = 0.1
+    jump_ready_deg: float = 0.05
+    """Jumps are looked for only once the tower's bias is known to this (1 sigma, against
+    the others') ..."""
+    jump_min_snapshots: int = 50
+    """... and rests on this many snapshots (the gated estimate settles more slowly than
+    its sigma says; a neighbour not yet settled shifts a tower's leave-one-out evidence)."""
+    min_alert_s: float = 60.0
+    """A bias-jump alert stays open at least this long."""
+    converged_deg: float = 0.05
+    """A flagged tower's alert closes once its bias is known to this again (1 sigma)."""
+
+
+@dataclass(slots=True)
+class Bearing:
+    tower: int
+    t_s: float
+    z_rad: float
+    sigma_rad: float
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """A snapshot being gathered: a track's paired bearings since ``t_s``."""
+
+    t_s: float
+    x: FloatArray
+    """The track's state (position at ``t_s``, velocity) when the snapshot began."""
+    t_last_s: float = -math.inf
+    bearings: list[Bearing] = field(default_factory=list)
+    last_s: dict[int, float] = field(default_factory=dict)
+    """Each tower's latest bearing time in the snapshot."""
+
+    def add(self, bearing: Bearing) -> None:
+        self.bearings.append(bearing)
+        self.last_s[bearing.tower] = bearing.t_s
+        self.t_last_s = max(self.t_last_s, bearing.t_s)
+
+    def usable(self, c: RegistrationConfig) -> bool:
+        """Enough towers with two bearings each, and bearings beyond the trajectory's."""
+        towers = Counter(b.tower for b in self.bearings)
+        paired = [n for n in towers.values() if n >= 2]
+        nuisance = 4 if self.t_last_s - self.t_s >= c.velocity_span_s else 2
+        return len(paired) >= c.min_towers and sum(paired) - nuisance >= c.min_dof
+
+    def done(self, t_s: float, c: RegistrationConfig, tower: int | None = None) -> bool:
+        """Whether a bearing of ``tower`` at ``t_s`` (or none by then) ends the snapshot: it
+        is ``window_s`` long, or full and the tower already in it (or silent a frame)."""
+        if t_s - self.t_s > c.window_s:
+            return True
+        if len(self.bearings) < c.full_bearings or not self.usable(c):
+            return False
+        return tower in self.last_s if tower is not None else t_s - self.t_last_s > c.frame_s
 
 
 def wrap(a: FloatArray | float) -> FloatArray:
