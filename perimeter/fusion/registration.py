@@ -286,7 +286,7 @@ class Registration:
                 continue
             res = np.array(flag.loo)
             median = float(np.median(res[:, 0]))
-            spread = max(float(np.sqrt(np.mean(res[:, 1] ** 2))),
+            spread = max(float(np.sqrt(np.mean(res[:, 1] ** 2) * self.variance_factor)),
                          1.4826 * float(np.median(np.abs(res[:, 0] - median))))
             # the median's standard error (1.2533 sigma / sqrt n) and the estimate's own
             err = math.hypot(1.2533 * spread / math.sqrt(len(res)), math.radians(sigma_deg))
