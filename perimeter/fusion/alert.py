@@ -34,6 +34,7 @@ from perimeter.contract import (
     Severity,
     Velocity,
 )
+from perimeter.fusion.clutter import moved
 from perimeter.fusion.origin import origin_of
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_evidence import TrackEvidence
@@ -57,6 +58,11 @@ class AlertConfig:
     """An open alert closes as reclassified only below this share of ``alert.min_confidence``
     (hysteresis: a slow mover judged near the animal boundary must not open and close
     alerts window after window)."""
+    require_motion: bool = True
+    """A track alerts only once it has moved (:func:`.clutter.moved`), on every path
+    (imaged or fixed): a hot spot two imagers triangulate, a blast or a ghost stays put."""
+    motion_min_age_s: float = 10.0
+    motion_probability: float = 0.99
     reacquire_s: float = 60.0
     reacquire_distance_m: float = 300.0
     triangulation_window_s: float = 10.0
@@ -204,7 +210,10 @@ class TrackAlerter:
                     or not ((ev.label == "vehicle" and ev.vehicle_corroborated)
                             or ev.class_windows >= self.config.min_motion_windows)
                     or (ev.label != "animal" and ev.probabilities.get("animal", 0.0)
-                        > self.config.max_animal_probability)):
+                        > self.config.max_animal_probability)
+                    or (self.config.require_motion and not moved(
+                        track, t_s, self.config.motion_min_age_s,
+                        self.config.motion_probability))):
                 return None
             if self.policy is not None and not self.policy.opens(track, t_s):
                 return None

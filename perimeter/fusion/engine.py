@@ -17,6 +17,7 @@ import numpy.typing as npt
 from perimeter.fusion import ekf, evidence
 from perimeter.fusion.associate import Assignment, assign, gate_d2
 from perimeter.fusion.classify import ClassModel, refresh_class
+from perimeter.fusion.clutter import ClutterMap, ClutterMapConfig, moved
 from perimeter.fusion.manage import ManageConfig, TrackManager
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
@@ -46,6 +47,7 @@ def thermal_ifov_rad(thermal: dict[str, object]) -> float:
 class EngineConfig:
     initiator: InitiatorConfig = field(default_factory=InitiatorConfig)
     manage: ManageConfig = field(default_factory=ManageConfig)
+    clutter: ClutterMapConfig = field(default_factory=ClutterMapConfig)
     classes: ClassModel = field(default_factory=ClassModel)
     q_by_class: dict[str, float] = field(default_factory=lambda: {
         "person": 0.05, "group": 0.05, "animal": 0.05, "vehicle": 1.0, "unknown": 0.3})
@@ -94,7 +96,11 @@ class FusionEngine:
         self.thresholds = thresholds
         self.initiator = Initiator(self.config.initiator)
         self.manager = TrackManager(self.config.manage, first_track_number)
-        self._clutter: dict[tuple[int, str], float] = {}
+        self.clutter_map = ClutterMap(self.config.clutter, self.config.fov_rad)
+        self._movers: set[int] = set()
+        """Confirmed tracks that have moved (:func:`.clutter.moved`): their detections do
+        not teach the clutter map."""
+        self._movers_t_s = -math.inf
         self.late_unassigned = 0
         self._newest_s = -math.inf
         self._near_of: list[Track] = []
@@ -113,9 +119,10 @@ class FusionEngine:
             return
         self._newest_s = max(self._newest_s, scan.t_s)
         tracks = self._near(scan)
-        lam = self._observe_clutter(scan)
+        lam = self.clutter_map.observe_mean((scan.tower_index, scan.sensor), scan.size)
         if scan.size == 0 or not tracks:
             self._penalise_misses(tracks, _NOTHING, scan)
+            self._learn_clutter(scan, tracks, _NOTHING)
             if scan.size:
                 self._initiate(scan, np.arange(scan.size))
             return
@@ -134,6 +141,7 @@ class FusionEngine:
             for t_idx in found.tracks[shared].tolist():
                 tracks[t_idx].evidence.ambiguous_t_s = scan.t_s
         self._penalise_misses(tracks, found, scan)
+        self._learn_clutter(scan, tracks, found)
         if all(t.home_tower is None for t in tracks):
             near = rivals > 0
         else:
@@ -170,6 +178,7 @@ class FusionEngine:
         result = StepResult()
         result.confirmed = self.manager.confirmations(t_s, self.thresholds)
         result.deleted = self.manager.expire(t_s, self.thresholds)
+        self._refresh_movers(t_s)
         return result
 
     def _heard(self, tracks: list[Track], x: FloatArray, p: FloatArray,
@@ -222,12 +231,25 @@ class FusionEngine:
         return [unknown if t.evidence.label_probability < 0.6
                 else by_class.get(t.evidence.label, unknown) for t in tracks]
 
-    def _observe_clutter(self, scan: Scan) -> float:
-        key = (scan.tower_index, scan.sensor)
-        ema = self._clutter.get(key, float(scan.size))
-        ema = 0.95 * ema + 0.05 * scan.size
-        self._clutter[key] = ema
-        return max(ema, 0.05) / self.config.fov_rad
+    def _learn_clutter(self, scan: Scan, tracks: list[Track], found: Assignment) -> None:
+        """Teach the clutter map this scan, except the detections of moving tracks."""
+        teach = np.ones(scan.size, dtype=bool)
+        if found.tracks.size and self._movers:
+            movers = self._movers
+            for t_idx, d_idx in zip(found.tracks.tolist(), found.detections.tolist(),
+                                    strict=True):
+                if tracks[t_idx].number in movers:
+                    teach[d_idx] = False
+        self.clutter_map.learn((scan.tower_index, scan.sensor), scan.bearing_rad, teach,
+                               scan.t_s)
+
+    def _refresh_movers(self, t_s: float) -> None:
+        cfg = self.config.clutter
+        if t_s - self._movers_t_s < cfg.mover_refresh_s:
+            return
+        self._movers_t_s = t_s
+        self._movers = {t.number for t in self.manager.tracks if t.score.status == "confirmed"
+                        and moved(t, t_s, cfg.min_age_s, cfg.motion_probability)}
 
     def _update(self, tracks: list[Track], x: FloatArray, p: FloatArray, h: FloatArray,
                 nu: FloatArray, s: FloatArray, found: Assignment, scan: Scan,
@@ -244,13 +266,15 @@ class FusionEngine:
             nu_td, s_td, sigma = nu[ti, di], s[ti, di], scan.sigma_rad[di]
         xn, pn = ekf.update(xs, ps, hs, nu_td, sigma**2)
         key = (scan.tower_index, scan.sensor)
-        clutter = -math.log(lam)
+        # the clutter density at each bearing: the map's where it knows a hot spot
+        lams = self.clutter_map.densities(key, scan.bearing_rad[di], lam, scan.t_s)
         unique = (rivals[di] == 1).tolist()
         pairs = zip(ti.tolist(), di.tolist(), nu_td.tolist(), s_td.tolist(), strict=True)
         for k, (t_idx, d_idx, nu_k, s_k) in enumerate(pairs):
             track = tracks[t_idx]
             # log(Pd N(nu; 0, S) / lambda); np.log as the vectorised form took it (not math.log)
-            gain = (clutter - 0.5 * (nu_k * nu_k) / s_k - 0.5 * float(np.log(2 * math.pi * s_k))
+            gain = (-math.log(lams[k]) - 0.5 * (nu_k * nu_k) / s_k
+                    - 0.5 * float(np.log(2 * math.pi * s_k))
                     + track.score.look_hit(key))
             if (track.home_tower is not None and track.home_tower != scan.tower_index
                     and self._upgrade(track, x[t_idx], p[t_idx], scan, d_idx)):

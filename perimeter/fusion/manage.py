@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import chi2
 
+from perimeter.fusion.clutter import moved
 from perimeter.fusion.duplicates import DuplicateConfig, find_duplicates
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_score import TrackScore
@@ -40,11 +39,6 @@ class ManageConfig:
     fix_motion_probability: float = 0.99
     delete_tentative_llr: float = -6.0
     delete_confirmed_llr: float = -20.0
-
-
-@lru_cache(maxsize=8)
-def _motion_gate(probability: float) -> float:
-    return float(chi2.ppf(probability, 2))
 
 
 def _finite(a: FloatArray) -> bool:
@@ -109,26 +103,10 @@ class TrackManager:
         return track.evidence.fixed(t_s, window) and self._moving(track, t_s)
 
     def _moving(self, track: Track, t_s: float) -> bool:
-        """Sustained motion, required when only the bearings of three towers fix a track.
-
-        The reference is the best-located filtered state at least ``fix_min_age_s`` old; the
-        displacement since then must reject standing still: ``d^T (P_then + P_now)^-1 d``
-        above the chi-square quantile (2 dof, ``fix_motion_probability``). The two errors are
-        positively correlated, so the sum overstates the spread (a conservative test)."""
+        """Sustained motion, required when only the bearings of three towers fix a track
+        (:func:`.clutter.moved`, the test the alerter applies to every track)."""
         cfg = self.config
-        hist = track.state.history
-        old = np.flatnonzero(hist.t[:hist.n] <= t_s - cfg.fix_min_age_s)
-        if old.size == 0:
-            return False
-        p_then = hist.p[old, :2, :2]
-        k = int(old[np.argmin(p_then[:, 0, 0] + p_then[:, 1, 1])])
-        d = track.state.x[:2] - hist.x[k, :2]
-        spread = track.state.p[:2, :2] + hist.p[k, :2, :2]
-        try:
-            d2 = float(d @ np.linalg.solve(spread, d))
-        except np.linalg.LinAlgError:
-            return False
-        return d2 > _motion_gate(cfg.fix_motion_probability)
+        return moved(track, t_s, cfg.fix_min_age_s, cfg.fix_motion_probability)
 
     def expire(self, t_s: float, thresholds: Thresholds) -> list[Track]:
         """Remove tracks that coasted too long or whose uncertainty exploded."""

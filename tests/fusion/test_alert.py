@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from perimeter.fusion.alert import TrackAlerter, confidence, severity
+import numpy as np
+
+from perimeter.fusion.alert import AlertConfig, TrackAlerter, confidence, severity
 from perimeter.fusion.track import Track
 from perimeter.store import AlertRecord
 from perimeter.thresholds import Thresholds
@@ -27,7 +29,22 @@ def alertable(number: int = 1) -> Track:
     track.evidence.towers = {0, 1}
     track.evidence.sensors = {"thermal"}
     track.evidence.previous_seen_by = {(0, "thermal"): 98.0, (1, "thermal"): 98.5}  # triangulated
+    for t_s in range(60, 100, 2):  # walked here at 1.4 m/s: it has moved
+        x = np.array([3000.0 + 1.4 * (100 - t_s), 0.0, -1.4, 0.0])
+        track.state.history.append(float(t_s), x, track.state.p, 0.05)
     return track
+
+
+def test_a_track_that_has_not_moved_does_not_alert() -> None:
+    th = Thresholds()
+    standing = alertable()
+    standing.state.history.reset()
+    for t_s in range(60, 100, 2):  # a hot spot two imagers triangulate: it stays put
+        standing.state.history.append(float(t_s), standing.state.x, standing.state.p, 0.05)
+    assert TrackAlerter(PERIMETER, ["T01", "T02"]).on_track(standing, 100.0, th) is None
+    relaxed = TrackAlerter(PERIMETER, ["T01", "T02"], AlertConfig(require_motion=False))
+    assert relaxed.on_track(standing, 100.0, th) is not None
+    assert TrackAlerter(PERIMETER, ["T01", "T02"]).on_track(alertable(), 100.0, th) is not None
 
 
 def test_confidence_is_existence_times_alerting_class_probability() -> None:
