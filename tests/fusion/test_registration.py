@@ -100,3 +100,40 @@ def test_a_knocked_mast_is_flagged(clean: list[Message]) -> None:
     # it re-converges on the new alignment
     assert abs(t04.azimuth_bias_deg - 1.2) <= 3.0 * t04.azimuth_bias_sigma_deg
     assert all(e.towers == ["T04"] for e in faults)
+
+
+def scanned(messages: list[Message], frame_s: float = 0.5, steps: int = 11) -> list[Message]:
+    """What two scanning heads per tower report: each looks at one of ``steps`` fields of
+    view of its 90 degrees per frame, so a bearing is seen once every ``steps`` frames
+    (5.5 s), at a phase of its own per tower."""
+    out = []
+    for message in messages:
+        payload = json.loads(message.payload)
+        frame = round((payload["t_s"] - EPOCH_S) / frame_s)
+        tower = int(payload["tower_id"][1:])
+        payload["detections"] = [
+            d for d in payload["detections"]
+            if int((d["bearing_deg"] % 90.0) / (90.0 / steps)) == (frame + 5 * tower) % steps]
+        out.append(Message(message.topic, json.dumps(payload).encode()))
+    return out
+
+
+def test_scanning_heads_register_a_small_bias(clean: list[Message]) -> None:
+    """A bearing every 5.5 s per tower: snapshots over seconds, velocity profiled out. A
+    rotation common to all towers is weakly observable, so each bias is judged against the
+    mean of the others' (``relative_sigma_rad``)."""
+    runner, out = fused(distorted(scanned(clean), "T05", bias_deg=lambda t: 0.15))
+    registration = runner.registration
+    status = registration.status()
+    seen = {tid: est for tid, est in status.items() if est.snapshots >= 10}
+    assert len(seen) == 12
+    relative_deg = {tid: float(np.degrees(registration.relative_sigma_rad[k]))
+                    for k, tid in enumerate(registration.tower_ids)}
+    others = np.mean([est.azimuth_bias_deg for tid, est in seen.items() if tid != "T05"])
+    assert 0.0 < relative_deg["T05"] < 0.03
+    assert abs(seen["T05"].azimuth_bias_deg - others - 0.15) <= 3.0 * relative_deg["T05"]
+    assert seen["T05"].applied
+    for tid, est in seen.items():  # the others agree with one another
+        if tid != "T05":
+            assert abs(est.azimuth_bias_deg - others) <= 3.0 * relative_deg[tid], tid
+    assert not [e for e in out.alerts if e.fault]
