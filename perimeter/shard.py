@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol, TypeVar
@@ -42,7 +43,7 @@ from perimeter.contract import (
     dump_payload,
     parse_payload,
 )
-from perimeter.fusion.alert import AlertConfig, AlertState
+from perimeter.fusion.alert import AlertConfig, AlertState, OpenAlert
 from perimeter.fusion.health import TowerHealth
 from perimeter.fusion.runner import FusionOutput, FusionRunner
 from perimeter.fusion.track import Track
@@ -52,7 +53,7 @@ from perimeter.thresholds import Thresholds
 
 log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
-P = TypeVar("P", AlertEvent, Handover)
+P = TypeVar("P", AlertEvent, Handover, ShardStatus)
 
 CLAIM_WAIT_S = 3.0
 """Data time a shard waits before raising a new alert in the low end of its interval
@@ -198,7 +199,9 @@ class ShardRunner:
             if handover is not None:
                 self._heard_handover(handover)
         elif topics.parse_shard_status_topic(message.topic) is not None:
-            self.counters["shard_status"] += 1
+            status = self._parse(ShardStatus, message)
+            if status is not None:
+                self._heard_status(status)
         elif message.topic in _OUTPUT_TOPICS:  # fusion's own outputs: nothing to fuse
             self.counters["ignored_output"] += 1
         else:
@@ -221,6 +224,19 @@ class ShardRunner:
                            sectors=list(self.plan.owned(self.shard_id)),
                            towers=len(self.towers), taken_over=list(self.taken_over),
                            t_s=self.clock_s, run_id=self.fusion.run_id)
+
+    def resume_alerts(self, alerts: Iterable[OpenAlert]) -> int:
+        """Continue the open alerts this shard left before a restart (same run id, docs/
+        fusion.md "Sessions"): track alerts wait for their object's new track, tower faults
+        continue while the tower is faulty. Returns how many were taken."""
+        taken = 0
+        for alert in alerts:
+            self._mine.add(alert.alert_id)
+            if alert.class_ == "tower_fault":
+                taken += self._resume_fault(alert)
+            else:
+                taken += self.fusion.resume_alerts([alert])
+        return taken
 
     # -- takeover -----------------------------------------------------------------------
     def take_over(self, dead_shard: str) -> int:
@@ -250,14 +266,15 @@ class ShardRunner:
         self.counters["alerts_taken_over"] += adopted
         return adopted
 
-    def _resume_fault(self, alert: OtherAlert) -> None:
-        fault = alert.fault or ""
+    def _resume_fault(self, alert: OpenAlert) -> bool:
+        fault = str(getattr(alert, "fault", None) or "")
         health = self.fusion.health
         done = (health.resume_site(alert.alert_id) if fault == "site_silent"
                 else len(alert.towers) == 1
                 and health.resume(alert.towers[0], alert.alert_id, fault, alert.last_t_s))
         if done:
             self._faults_out.add(alert.alert_id)
+        return done
 
     def _adopt_nearest(self, alert: OtherAlert) -> bool:
         """The nearest confirmed local track without an alert that matches ``alert``
@@ -283,9 +300,23 @@ class ShardRunner:
             self.others[event.alert_id] = OtherAlert.of_event(event)
         self.counters["other_alert_events"] += 1
 
+    def _heard_status(self, status: ShardStatus) -> None:
+        """Another shard took over sectors: they are its now in this shard's plan too (so
+        alerts leaving this shard's sectors are handed to it, not to the dead shard)."""
+        self.counters["shard_status"] += 1
+        if status.shard_id == self.shard_id or status.state != "active":
+            return
+        for dead in status.taken_over:
+            if dead != self.shard_id and dead in self.plan.owners:
+                self.plan = self.plan.reassign(dead, status.shard_id)
+                self.towers = self.plan.towers_for(self.shard_id)
+                self.counters["plan_updates"] += 1
+
     def _heard_handover(self, message: Handover) -> None:
         if message.from_shard == self.shard_id:
             return
+        if message.to_shard in self.taken_over:  # sent before the sender knew of the takeover
+            message = message.model_copy(update={"to_shard": self.shard_id})
         if message.to_shard != self.shard_id:
             self.others[message.alert_id] = OtherAlert.of_handover(message)
             return

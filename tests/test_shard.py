@@ -18,11 +18,11 @@ import pytest
 
 from perimeter import topics
 from perimeter.bus import InMemoryBus, Message
-from perimeter.contract import AlertEvent, Handover, parse_payload
+from perimeter.contract import AlertEvent, Handover, dump_payload, parse_payload
 from perimeter.evaluation.run import fuse
 from perimeter.sectors import SectorPlan, plan_sectors
-from perimeter.shard import BusShardOutput, ShardRunner
-from perimeter.site import western_heights
+from perimeter.shard import BusShardOutput, OtherAlert, ShardRunner
+from perimeter.site import Site, TowerSpec, western_heights
 from perimeter.thresholds import Thresholds
 from tests.fusion.synth import EPOCH_S, Target, generate, straight
 
@@ -36,6 +36,7 @@ class Cluster:
     """Shards on one in-memory bus; ``stop`` silences a shard as a crash would."""
 
     plan: SectorPlan
+    site: Site = SITE
     bus: InMemoryBus = field(default_factory=InMemoryBus)
     shards: dict[str, ShardRunner] = field(default_factory=dict)
     dead: set[str] = field(default_factory=set)
@@ -45,7 +46,7 @@ class Cluster:
     def __post_init__(self) -> None:
         output = BusShardOutput(self.bus)
         for shard_id in self.plan.shards:
-            shard = ShardRunner(SITE, self.plan, shard_id, Thresholds(), output,
+            shard = ShardRunner(self.site, self.plan, shard_id, Thresholds(), output,
                                 active=shard_id in self.plan.active_shards)
             self.shards[shard_id] = shard
             self.bus.subscribe("#", self._deliver(shard))
@@ -70,7 +71,10 @@ class Cluster:
                 self.dead.add(stop)  # no finish(): its open alerts stay open
             if (take_over_by is not None and not taken and stop in self.dead
                     and t_s >= stop_t_s + take_over_after_s):
-                self.shards[take_over_by].take_over(stop)
+                taker = self.shards[take_over_by]
+                taker.take_over(stop)
+                self.bus.publish(Message(topics.shard_status(taker.shard_id),
+                                         dump_payload(taker.status()), retain=True))
                 taken = True
             self.bus.publish(message)
         for shard_id, shard in self.shards.items():
@@ -149,7 +153,8 @@ def test_two_shards_seeing_one_intruder_near_a_boundary_raise_one_alert(
 
 TARGETS = [walker(3500.0, -1500.0, -1.4, 0.0),   # in s1's sector all along
            walker(3000.0, -300.0, -0.3, 1.4),    # crosses into s2's at ~255 s
-           walker(3500.0, 1500.0, -1.2, -0.3)]   # in s2's sector
+           walker(3500.0, 1500.0, -1.2, -0.3),   # in s2's sector
+           walker(3400.0, 300.0, -0.2, -1.4)]    # crosses into s1's at ~255 s
 
 
 @pytest.mark.parametrize("taker", ["s3", "s2"])
@@ -158,7 +163,7 @@ def test_a_dead_shard_is_taken_over_without_loss_or_duplicate(taker: str) -> Non
     fault_free = Cluster(PLAN)
     fault_free.run(messages)
     reference = fault_free.new_alerts()
-    assert alerted_targets(reference, TARGETS) == [0, 1, 2]
+    assert alerted_targets(reference, TARGETS) == [0, 1, 2, 3]
 
     cluster = Cluster(PLAN)
     stop_t_s = EPOCH_S + 150.0  # s1 dies with two open alerts, one about to cross
@@ -176,7 +181,54 @@ def test_a_dead_shard_is_taken_over_without_loss_or_duplicate(taker: str) -> Non
     assert cluster.shards[taker].counters["alerts_taken_over"] == 2
     # the crossing walker's alert still moves on to s2 (when s3 holds it)
     crossing = next(a for a in new if alerted_targets([a], TARGETS) == [1]).alert_id
-    last = cluster.events_of(crossing)[-1]
-    assert last.shard_id == "s2"
+    assert cluster.events_of(crossing)[-1].shard_id == "s2"
+    # and the one crossing the other way after the takeover goes to the taker, not to s1
+    inbound = next(a for a in new if alerted_targets([a], TARGETS) == [3]).alert_id
+    assert [(h.from_shard, h.to_shard) for h in cluster.handovers
+            if h.alert_id == inbound] == [("s2", taker)] * (taker != "s2")
+    assert cluster.events_of(inbound)[-1].shard_id == taker
     assert cluster.shards[taker].status().sectors == ([0, 1] if taker == "s2" else [0])
     assert cluster.shards[taker].status().taken_over == ["s1"]
+
+
+def test_a_neighbour_not_fed_the_dead_shards_towers_picks_its_alert_up_cold() -> None:
+    # 20 towers along 10 km, views of 2 km: s2 hears nothing of a walker deep in s1's sector
+    towers = [TowerSpec(id=f"L{i:02d}", x_m=0.0, y_m=250.0 + 500.0 * i) for i in range(20)]
+    site = Site(name="line", towers=towers, perimeter=[(1000.0, 0.0), (1000.0, 10_000.0)])
+    plan = plan_sectors(site, 2, view_range_m=2000.0, margin_m=500.0)
+    target = straight((1900.0, 600.0), (-1.0, 0.5), EPOCH_S + 5.0, EPOCH_S + 5000.0,
+                      size_m=0.75)
+    seen_by = {t.id for t in towers
+               if math.hypot(1900.0 - t.x_m, 700.0 - t.y_m) < 2000.0}
+    assert seen_by and not seen_by & plan.towers_for("s2")
+    messages = generate(site, [target], 250.0, np.random.default_rng(9), max_range_m=2000.0)
+    cluster = Cluster(plan, site=site)
+    stop_t_s = EPOCH_S + 120.0
+    cluster.run(messages, stop="s1", stop_t_s=stop_t_s, take_over_by="s2")
+    new = cluster.new_alerts()
+    assert len(new) == 1 and new[0].shard_id == "s1"
+    s2 = cluster.shards["s2"]
+    assert s2.counters["alerts_waiting"] == 1  # no track of it at the takeover: it waits
+    after = [a for a in cluster.events_of(new[0].alert_id) if a.t_s > stop_t_s]
+    assert after[0].shard_id == "s2" and after[0].event == "update"
+    assert after[0].t_s - stop_t_s < 60.0  # picked up before it would close as lost
+    assert after[-1].reason == "stream_end"
+    assert s2.towers == frozenset(t.id for t in towers)
+
+
+def test_a_restarted_shard_continues_its_own_open_alerts() -> None:
+    messages = stream([walker(3000.0, -1200.0, -0.3, 1.4)], 200.0, seed=3)
+    cut_t_s = EPOCH_S + 120.0
+    first = Cluster(plan_sectors(SITE, 2))
+    first.run([m for m in messages if json.loads(m.payload)["t_s"] < cut_t_s], stop="s1",
+              stop_t_s=cut_t_s - 0.5)
+    (alert,) = first.new_alerts()
+    last = first.events_of(alert.alert_id)[-1]
+    assert last.event == "update"  # left open by the stop
+    second = Cluster(plan_sectors(SITE, 2))  # s1 restarted with the same run, from the store
+    assert second.shards["s1"].resume_alerts([OtherAlert.of_event(last)]) == 1
+    second.run([m for m in messages if json.loads(m.payload)["t_s"] >= cut_t_s])
+    assert second.new_alerts() == []
+    events = second.events_of(alert.alert_id)
+    assert events and events[0].event == "update" and events[0].shard_id == "s1"
+    assert events[-1].reason == "stream_end"
