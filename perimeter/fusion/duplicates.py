@@ -68,63 +68,63 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
 def same_state(a: Track, b: Track, gate_d2: float) -> bool:
     """Whether two tracks' states (position and velocity) agree within their uncertainty."""
     d = a.state.x - b.state.x
-    cov = a.state.p + b.state.p + np.diag([25.0, 25.0, 0.04, 0.04])
+    cov = a.state.p + b.state.p + _STATE_FLOOR
     try:
         return float(d @ np.linalg.solve(cov, d)) <= gate_d2
     except np.linalg.LinAlgError:
         return False
 
 
-_Sight = tuple[FloatArray, FloatArray, FloatArray]
-"""The imagers that recently saw a track: their positions, its bearings from them, and the
-bearing tolerance (``shadow_sigmas`` times each one's sigma)."""
+_STATE_FLOOR = np.diag([25.0, 25.0, 0.04, 0.04])
+"""Floor added to two tracks' summed covariances (5 m, 0.2 m/s), built once, not per pair."""
 
-
-def _sight(track: Track, t_s: float, towers_xy: FloatArray,
-           config: DuplicateConfig) -> _Sight | None:
-    keys = [(tower, sensor) for (tower, sensor), seen in track.evidence.last_seen_by.items()
-            if sensor == "thermal" and t_s - seen <= config.shadow_window_s]
-    if not keys:
-        return None
-    towers = towers_xy[[tower for tower, _ in keys]]
-    b_track = np.arctan2(track.state.x[0] - towers[:, 0], track.state.x[1] - towers[:, 1])
-    sigma = np.array([track.evidence.sigma_by.get(k, math.radians(0.5)) for k in keys])
-    return towers, b_track, config.shadow_sigmas * sigma
+def _sights(tracks: list[Track], xy: FloatArray, t_s: float, towers_xy: FloatArray,
+            config: DuplicateConfig) -> tuple[list[int], FloatArray, FloatArray, FloatArray]:
+    """The thermal imagers that recently saw each track, as rows over every track: the
+    tracks with a sighting, the imagers' positions, each track's bearing from them and the
+    bearing tolerance (``shadow_sigmas`` times each one's sigma), rows grouped by track."""
+    owners: list[int] = []
+    towers: list[int] = []
+    sigmas: list[float] = []
+    for i, track in enumerate(tracks):
+        sigma_by = track.evidence.sigma_by
+        for key, seen in track.evidence.last_seen_by.items():
+            if key[1] == "thermal" and t_s - seen <= config.shadow_window_s:
+                owners.append(i)
+                towers.append(key[0])
+                sigmas.append(sigma_by.get(key, math.radians(0.5)))
+    at = towers_xy[towers].reshape(-1, 2)
+    own = xy[owners].reshape(-1, 2)
+    b_track = np.arctan2(own[:, 0] - at[:, 0], own[:, 1] - at[:, 1])
+    return owners, at, b_track, config.shadow_sigmas * np.array(sigmas, dtype=np.float64)
 
 
 class _Shadows:
-    """Which track is a shadow of which, a track's row (against every track at once) computed
-    when first asked."""
+    """Which track is a shadow of which: every track's row (against every track) at once."""
 
     def __init__(self, tracks: list[Track], xy: FloatArray, t_s: float, towers_xy: FloatArray,
                  config: DuplicateConfig) -> None:
-        self._tracks, self._xy, self._t_s = tracks, xy, t_s
-        self._towers_xy, self._config = towers_xy, config
-        self._rows: dict[int, list[bool] | None] = {}
+        owners, towers, b_track, tolerance = _sights(tracks, xy, t_s, towers_xy, config)
+        self._rows: list[list[bool] | None] = [None] * len(tracks)
+        if not owners:
+            return
+        b_other = np.arctan2(xy[None, :, 0] - towers[:, 0, None],
+                             xy[None, :, 1] - towers[:, 1, None])
+        off = np.abs(wrap_pi(b_track[:, None] - b_other)) <= tolerance[:, None]
+        starts = [k for k in range(len(owners)) if k == 0 or owners[k] != owners[k - 1]]
+        rows = np.logical_and.reduceat(off, starts, axis=0).tolist()
+        for k, row in zip(starts, rows, strict=True):
+            self._rows[owners[k]] = row
 
     def seen(self, i: int) -> bool:
         """Whether a thermal imager saw track ``i`` recently."""
-        if i not in self._rows:
-            self._rows[i] = self._row(i)
         return self._rows[i] is not None
 
     def of(self, i: int, j: int) -> bool:
         """Whether every thermal imager that recently saw track ``i`` sees track ``j`` on its
         bearing (within ``shadow_sigmas`` of that bearing's sigma)."""
-        if i not in self._rows:
-            self._rows[i] = self._row(i)
         row = self._rows[i]
         return row is not None and row[j]
-
-    def _row(self, i: int) -> list[bool] | None:
-        sight = _sight(self._tracks[i], self._t_s, self._towers_xy, self._config)
-        if sight is None:
-            return None
-        towers, b_track, tolerance = sight
-        b_other = np.arctan2(self._xy[None, :, 0] - towers[:, 0, None],
-                             self._xy[None, :, 1] - towers[:, 1, None])
-        off = np.abs(wrap_pi(b_track[:, None] - b_other)) <= tolerance[:, None]
-        return [bool(v) for v in np.asarray(off.all(axis=0))]
 
 
 def weaker(a: Track, b: Track) -> Track:

@@ -194,7 +194,7 @@ class FusionEngine:
         """
         tau = np.hypot(x[:, 0] - scan.tower_xy[0], x[:, 1] - scan.tower_xy[1])
         tau /= self.config.sound_speed_mps
-        q = np.array([self._q(t) for t in tracks])
+        q = np.array(self._qs(tracks))
         xb, pb = ekf.predict(x, p, -tau, q)
         nu, s, h = ekf.innovation(xb, pb, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
         h_eff = np.einsum("ni,nij->nj", h, ekf.transition(-tau))
@@ -375,7 +375,7 @@ class FusionEngine:
         x = np.array([t.state.x for t in tracks])
         p = np.array([t.state.p for t in tracks])
         dt = np.array([scan.t_s - t.state.t_s for t in tracks])
-        q = np.array([self._q(t) for t in tracks])
+        q = np.array(self._qs(tracks))
         xb, pb = ekf.predict(x, p, dt, q)
         nu, s, h = ekf.innovation(xb, pb, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
         found = assign(nu, s, gate_d2(self.thresholds.association_gate_probability))
