@@ -206,8 +206,13 @@ class Registration:
             return
         idx, cmat = fit.idx, fit.cmat
         e = fit.r - cmat @ self.theta[idx]
+        # leave-one-out evidence counts once the snapshot's other towers are known (an
+        # unsettled neighbour shifts it: a false jump at 135 s of the knocked-mast test)
+        ready = math.radians(c.jump_ready_deg)
         for k, res, sig in fit.leave_one_out(e):
-            self._flags[k].loo.append((res + float(self.theta[k]), sig, group.t_s))
+            others = fit.idx[:len(fit.idx) // 2]
+            if all(self.relative_sigma_rad[j] <= ready for j in others.tolist() if j != k):
+                self._flags[k].loo.append((res + float(self.theta[k]), sig, group.t_s))
         # the residual against the current estimate, with its uncertainty, profiled
         cov = (np.diag(1.0 / fit.w)
                + cmat @ self.cov[np.ix_(idx, idx)] @ cmat.T * self.variance_factor)
@@ -281,8 +286,7 @@ class Registration:
                 flag.alert_id = None
             while flag.loo and t_s - flag.loo[0][2] > c.loo_max_age_s:
                 flag.loo.popleft()
-            if (len(flag.loo) < c.loo_window or sigma_deg > c.jump_ready_deg
-                    or self.snapshots[k] < c.jump_min_snapshots):
+            if len(flag.loo) < c.loo_window or sigma_deg > c.jump_ready_deg:
                 continue
             res = np.array(flag.loo)
             median = float(np.median(res[:, 0]))

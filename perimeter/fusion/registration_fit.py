@@ -78,11 +78,8 @@ class RegistrationConfig:
     jump_sigmas: float = 5.0
     min_jump_deg: float = 0.1
     jump_ready_deg: float = 0.05
-    """Jumps are looked for only once the tower's bias is known to this (1 sigma, against
-    the others') ..."""
-    jump_min_snapshots: int = 50
-    """... and rests on this many snapshots (the gated estimate settles more slowly than
-    its sigma says; a neighbour not yet settled shifts a tower's leave-one-out evidence)."""
+    """Jumps are looked for once the tower's bias is known to this (1 sigma, against the
+    others'), on leave-one-out evidence from snapshots whose other towers are as well known."""
     min_alert_s: float = 60.0
     """A bias-jump alert stays open at least this long."""
     converged_deg: float = 0.05
