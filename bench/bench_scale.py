@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -120,19 +121,47 @@ def run_one(shards: int, args: argparse.Namespace, folder: Path) -> dict[str, An
             done = towers.wait_event("done", args.seconds + args.flood_s + 600.0)
             per_tower: dict[str, int] = start["per_tower"]
             expected = {s: sum(per_tower.get(t, 0) for t in fed[s]) for s in plan.shards}
-            deadline = time.monotonic() + 600.0
+            deadline = time.monotonic() + float(os.environ.get("BENCH_SCALE_WAIT_S", "300"))
             while time.monotonic() < deadline and not all(
                     r.samples() and r.samples()[-1]["distinct"] >= expected[s]
                     and r.samples()[-1]["queue"] == 0 for s, r in roles.items()):
                 time.sleep(0.25)
-            fused_wall = time.time()
+            fused_wall = max(settled_wall(r) for r in roles.values())
+            for s, r in roles.items():
+                last = r.samples()[-1] if r.samples() else {}
+                print(f"{shards} shards: {s} took {last.get('distinct')} of {expected[s]}, "
+                      f"queue {last.get('queue')}", file=sys.stderr)
         finally:
             towers.stop()
             for role in roles.values():
                 role.stop()
             watcher.close()
+        report_gaps(shards, start, done, roles, fed)
     return analyse(shards, args, start, flood, done, roles, expected, arrivals, fused_wall,
                    per_tower)
+
+
+def settled_wall(role: Role) -> float:
+    """When a shard had taken all it was going to take (its final count) with an empty queue."""
+    samples = role.samples()
+    final = samples[-1]["distinct"]
+    return float(next(s["wall_s"] for s in samples if s["distinct"] == final and s["queue"] == 0))
+
+
+def report_gaps(shards: int, start: Event, done: Event, roles: dict[str, Role],
+                fed: dict[str, frozenset[str]]) -> None:
+    """Which reports a shard did not take (by topic, with the seq gaps it saw), on stderr."""
+    print(f"{shards} shards: towers published {done['published']}, acked {done['acked']}, "
+          f"outstanding {done['outstanding']}, connects {done['connects']}", file=sys.stderr)
+    for shard_id, role in roles.items():
+        final = next((e for e in role.events if e["event"] == "final"), None)
+        if final is None:
+            continue
+        short = {t: (n, final["counts"].get(t, 0)) for t, n in start["per_topic"].items()
+                 if t.split("/")[3] in fed[shard_id] and final["counts"].get(t, 0) < n}
+        if short or final["gaps"]:
+            print(f"  {shard_id}: short {short}, seq gaps {final['gaps']}, "
+                  f"bus {final['bus']}", file=sys.stderr)
 
 
 def analyse(shards: int, args: argparse.Namespace, start: Event, flood: Event, done: Event,

@@ -45,13 +45,16 @@ def towers(urls: str, n_towers: int, steady_s: float, flood_s: float) -> None:
     for bus in clients:
         bus.start(30.0)
     per_tower: dict[str, int] = {}
+    per_topic: dict[str, int] = {}
     for message in reports:
         parsed = topics.parse_tower_topic(message.topic)
         assert parsed is not None
         per_tower[parsed.tower_id] = per_tower.get(parsed.tower_id, 0) + 1
+        per_topic[message.topic] = per_topic.get(message.topic, 0) + 1
     index = {tower: i % CONNECTIONS for i, tower in enumerate(sorted(per_tower))}
     t0 = scenario.epoch_s
-    emit(event="start", t0_s=t0, steady_s=steady_s, reports=len(reports), per_tower=per_tower)
+    emit(event="start", t0_s=t0, steady_s=steady_s, reports=len(reports), per_tower=per_tower,
+         per_topic=per_topic)
     start = time.time()
     flood_at: float | None = None
     for i, message in enumerate(reports):
@@ -70,7 +73,9 @@ def towers(urls: str, n_towers: int, steady_s: float, flood_s: float) -> None:
         bus.flush(300.0)
     emit(event="done", published=len(reports),
          acked=sum(bus.counters["acked"] for bus in clients),
-         dropped=sum(bus.counters["dropped"] for bus in clients))
+         dropped=sum(bus.counters["dropped"] for bus in clients),
+         connects=sum(bus.counters["connects"] for bus in clients),
+         outstanding=sum(bus.outstanding for bus in clients))
     for bus in clients:
         bus.close()
 
@@ -89,7 +94,8 @@ def shard(urls: str, n_towers: int, steady_s: float, flood_s: float, shard_id: s
     site = load_scenario_for(n_towers, steady_s + flood_s).site_model
     plan = load_plan(plan_file)
     client_id = f"scale-{shard_id}"
-    options = MqttOptions.from_settings(FusionSettings(broker_url=urls), client_id)
+    options = MqttOptions.from_settings(FusionSettings(broker_url=urls), client_id,
+                                        first_node=int(shard_id.lstrip("s")) - 1)
     bus = MqttBus(replace(options, manual_ack=True))
 
     def make(output: ShardBusOutput) -> ShardRunner:
@@ -119,6 +125,13 @@ def shard(urls: str, n_towers: int, steady_s: float, flood_s: float, shard_id: s
              rss_mb=rss_mb(), cpu_s=time.process_time())
     service.stop()
     bus.close()
+    by_topic: dict[str, list[int]] = {}
+    for topic, seq in seen:
+        by_topic.setdefault(topic, []).append(seq)
+    gaps = {t: sorted(set(range(min(q), max(q) + 1)) - set(q)) for t, q in by_topic.items()}
+    emit(event="final", counts={t: len(q) for t, q in by_topic.items()},
+         gaps={t: g for t, g in gaps.items() if g},
+         bus=bus.counters)
 
 
 if __name__ == "__main__":

@@ -246,7 +246,8 @@ class FusionService:
             return  # an in-process bus: never cut off
         up, connects, now_s = connected.is_set(), int(counters.get("connects", 0)), time.monotonic()
         if self.probe is not None:
-            self.probe.tick(now_s)
+            if up:  # probes sent before the first connection would read as a stall
+                self.probe.tick(now_s)
             up = up and not self.probe.stalled(now_s)
             connects += self.probe.stalls  # a stall that ended: the grace, as after a reconnect
         listening = self._link.listening(up, connects, now_s)

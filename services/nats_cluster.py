@@ -78,8 +78,8 @@ def node_config(name: str, host: str, ports: NodePorts, routes: list[int], store
     """A nats-server config: clients, monitoring, JetStream, a cluster route to each peer and
     the MQTT listener. ``ack_wait_s``: a QoS 1 message an MQTT subscriber has not acknowledged
     in this time is sent again; ``max_ack_pending``: unacknowledged messages per subscription
-    before the node stops delivering to it (NATS' default of 1024 throttles a busy fusion; a
-    session may hold at most 65,535 over all its subscriptions, so 8,000 leaves room for 8).
+    before the node stops delivering to it (NATS' default is 1,024; a session may hold at most
+    65,535 over all its subscriptions, so 8,000 leaves room for 8).
     The MQTT streams are replicated on every node, at most 3 (set here: left to itself NATS
     picks the number of peers it knows when the first client connects, 2 of 3 in a freshly
     formed cluster, and a stream on 2 replicas stops accepting QoS 1 when one of them dies)."""
