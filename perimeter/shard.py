@@ -16,16 +16,12 @@ Design and limits: docs/scale.md, "Sectors, handover and takeover".
 from __future__ import annotations
 
 import logging
-import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import chi2
 
 from perimeter import topics
 from perimeter.bus import Message, Publisher
@@ -34,12 +30,8 @@ from perimeter.contract import (
     ContractError,
     DeadLetter,
     Handover,
-    Origin,
-    Position,
-    Severity,
     ShardStatus,
     TracksSnapshot,
-    Velocity,
     dump_payload,
     parse_payload,
 )
@@ -48,6 +40,7 @@ from perimeter.fusion.health import TowerHealth
 from perimeter.fusion.runner import FusionOutput, FusionRunner
 from perimeter.fusion.track import Track
 from perimeter.sectors import Claim, SectorPlan
+from perimeter.shard_match import STALE_S, OtherAlert, handover_distance2
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 
@@ -59,19 +52,6 @@ CLAIM_WAIT_S = 3.0
 """Data time a shard waits before raising a new alert in the low end of its interval
 (:data:`perimeter.sectors.Claim.WAIT`): the neighbour below, which raises there at once, has
 its alert reach this shard meanwhile."""
-MATCH_DISTANCE_M = 150.0
-MATCH_SPEED_MPS = 2.0
-"""Another shard's open alert matches a track within ``MATCH_DISTANCE_M +
-MATCH_SPEED_MPS * age`` of its last position carried on by its velocity (the evaluation's
-150 m; an alert updates every 5 s, or waits up to 60 s for its lost track)."""
-GATE_PROBABILITY = 0.999
-"""Chi-square gate (4 dof) of a handed-over state against a local track."""
-PROCESS_NOISE = 0.3
-"""White-acceleration noise (m²/s³) carrying a handed-over state to the local track's time
-(fusion's value for an unknown class)."""
-STALE_S = 90.0
-"""Another shard's alert unheard of for this long (its 60 s reacquire wait is over) no
-longer blocks a local track."""
 
 
 _OUTPUT_TOPICS = frozenset({topics.TRACKS, topics.DEADLETTER, topics.FUSION_STATUS})
@@ -100,40 +80,6 @@ class BusShardOutput:
 
     def handover(self, message: Handover) -> None:
         self.bus.publish(Message(topics.HANDOVER, dump_payload(message)))
-
-
-@dataclass(slots=True)
-class OtherAlert:
-    """Another shard's open alert as last heard (satisfies ``perimeter.fusion.alert.OpenAlert``,
-    so it can wait to be reacquired here)."""
-
-    alert_id: str
-    holder: str | None
-    last_t_s: float
-    class_: str
-    severity: Severity
-    position: Position | None
-    velocity: Velocity | None
-    origin: Origin | None = None
-    track_id: str | None = None
-    towers: list[str] = field(default_factory=list)
-    fault: str | None = None
-
-    @classmethod
-    def of_event(cls, event: AlertEvent) -> OtherAlert:
-        return cls(event.alert_id, event.shard_id, event.t_s, event.class_, event.severity,
-                   event.position, event.velocity, event.origin, event.track_id,
-                   list(event.towers), event.fault)
-
-    @classmethod
-    def of_handover(cls, message: Handover) -> OtherAlert:
-        return cls(message.alert_id, message.to_shard, message.t_s, message.class_,
-                   message.severity, message.position, message.velocity, message.origin,
-                   message.track_id, list(message.towers))
-
-    def state(self) -> AlertState:
-        return AlertState(self.alert_id, self.last_t_s, self.class_, self.severity,
-                          self.origin, self.last_t_s, adopted=True)
 
 
 class ShardRunner:
@@ -335,23 +281,13 @@ class ShardRunner:
 
     def _gate(self, message: Handover) -> Track | None:
         """The confirmed local track without an alert nearest (chi-square, 4 dof) to the
-        handed-over state carried to its time, if within the gate."""
-        x0 = np.array([message.position.x_m, message.position.y_m,
-                       message.velocity.vx_mps, message.velocity.vy_mps])
-        p0 = np.array(message.covariance, dtype=np.float64)
+        handed-over state, if within the gate."""
         best: tuple[float, Track] | None = None
         for track in self.fusion.engine.tracks:
             if track.score.status != "confirmed" or track.alert_id is not None:
                 continue
-            x, p, t_s = _track_state(track)
-            f, q = _transition(t_s - message.t_s)
-            nu = x - f @ x0
-            s = p + f @ p0 @ f.T + q
-            try:
-                d2 = float(nu @ np.linalg.solve(s, nu))
-            except np.linalg.LinAlgError:
-                continue
-            if d2 <= _gate_limit() and (best is None or d2 < best[0]):
+            d2 = handover_distance2(message, track.state.x, track.state.p, track.state.t_s)
+            if d2 is not None and (best is None or d2 < best[0]):
                 best = (d2, track)
         return best[1] if best else None
 
@@ -387,7 +323,7 @@ class ShardRunner:
 
     def released(self, track: Track, t_s: float, state: AlertState) -> None:
         """Hand the alert to the shard owning the track's sector now."""
-        x, p, _ = _track_state(track)
+        x, p = track.state.x, track.state.p
         to_shard = self.plan.owner_at(self.plan.arc_m(float(x[0]), float(x[1])))
         message = Handover.model_validate({
             "alert_id": state.alert_id, "from_shard": self.shard_id, "to_shard": to_shard,
@@ -413,17 +349,7 @@ class ShardRunner:
                    if alert.class_ != "tower_fault" and t_s - alert.last_t_s <= STALE_S)
 
     def _distance_to(self, alert: OtherAlert, track: Track) -> float | None:
-        """Distance from the track to the alert's last position carried on to the track's
-        time, if within the match distance."""
-        if alert.position is None:
-            return None
-        x, _, t_s = _track_state(track)
-        age = abs(t_s - alert.last_t_s)
-        v = alert.velocity
-        guess_x = alert.position.x_m + (v.vx_mps * age if v else 0.0)
-        guess_y = alert.position.y_m + (v.vy_mps * age if v else 0.0)
-        dist = math.hypot(float(x[0]) - guess_x, float(x[1]) - guess_y)
-        return dist if dist <= MATCH_DISTANCE_M + MATCH_SPEED_MPS * age else None
+        return alert.distance_m(track.state.x, track.state.t_s)
 
     # -- output ---------------------------------------------------------------------------
     def _own_towers(self) -> set[str]:
@@ -497,25 +423,3 @@ class _Sink:
 
 def _track_xy(track: Track) -> tuple[float, float]:
     return float(track.state.x[0]), float(track.state.x[1])
-
-
-def _track_state(track: Track) -> tuple[FloatArray, FloatArray, float]:
-    """A track's state, covariance and their time."""
-    return track.state.x, track.state.p, track.state.t_s
-
-
-def _transition(dt_s: float) -> tuple[FloatArray, FloatArray]:
-    """Constant-velocity transition and white-acceleration noise over ``dt_s``."""
-    f = np.eye(4)
-    f[0, 2] = f[1, 3] = dt_s
-    a = abs(dt_s)
-    q1 = np.array([[a**3 / 3.0, a**2 / 2.0], [a**2 / 2.0, a]]) * PROCESS_NOISE
-    q = np.zeros((4, 4))
-    q[np.ix_([0, 2], [0, 2])] = q1
-    q[np.ix_([1, 3], [1, 3])] = q1
-    return f, q
-
-
-@lru_cache(maxsize=1)
-def _gate_limit() -> float:
-    return float(chi2.ppf(GATE_PROBABILITY, 4))

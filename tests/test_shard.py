@@ -21,7 +21,8 @@ from perimeter.bus import InMemoryBus, Message
 from perimeter.contract import AlertEvent, Handover, dump_payload, parse_payload
 from perimeter.evaluation.run import fuse
 from perimeter.sectors import SectorPlan, plan_sectors
-from perimeter.shard import BusShardOutput, OtherAlert, ShardRunner
+from perimeter.shard import BusShardOutput, ShardRunner
+from perimeter.shard_match import OtherAlert
 from perimeter.site import Site, TowerSpec, western_heights
 from perimeter.thresholds import Thresholds
 from tests.fusion.synth import EPOCH_S, Target, generate, straight
