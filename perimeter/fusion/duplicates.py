@@ -42,23 +42,26 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
     diff = xy[:, None, :] - xy[None, :, :]
     dist2 = np.einsum("ijk,ijk->ij", diff, diff)
     rows, cols = np.nonzero(dist2 <= config.shadow_radius_m**2)
-    shadows = _Shadows(tracks, xy, t_s, towers_xy, config)
+    upper = cols > rows  # row order, as np.triu gave
+    rows, cols = rows[upper], cols[upper]
+    shadow, seen = _shadows(tracks, xy, t_s, towers_xy, config)
+    a_shadow, b_shadow = shadow[rows, cols], shadow[cols, rows]
+    # an imager that recently saw either track and sees the other off its bearing
+    separable = (seen[rows] & ~a_shadow) | (seen[cols] & ~b_shadow)
+    act = a_shadow | b_shadow | ~separable  # the other pairs drop nothing
     dropped: list[Track] = []
     gone: set[int] = set()
-    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):  # row order, as np.triu gave
-        if j <= i:
-            continue
+    for i, j, a_sh, b_sh, apart in zip(rows[act].tolist(), cols[act].tolist(),
+                                      a_shadow[act].tolist(), b_shadow[act].tolist(),
+                                      separable[act].tolist(), strict=True):
         a, b = tracks[i], tracks[j]
         if a.number in gone or b.number in gone:
             continue
         loser: Track | None = None
-        a_shadow, b_shadow = shadows.of(i, j), shadows.of(j, i)
-        # an imager that recently saw either track and sees the other off its bearing
-        separable = (shadows.seen(i) and not a_shadow) or (shadows.seen(j) and not b_shadow)
-        if (not separable and same_state(a, b, config.merge_d2)) or (a_shadow and b_shadow):
+        if (not apart and same_state(a, b, config.merge_d2)) or (a_sh and b_sh):
             loser = weaker(a, b)
-        elif a_shadow or b_shadow:
-            loser = a if a_shadow else b
+        elif a_sh or b_sh:
+            loser = a if a_sh else b
         if loser is not None:
             gone.add(loser.number)
             dropped.append(loser)
@@ -99,32 +102,25 @@ def _sights(tracks: list[Track], xy: FloatArray, t_s: float, towers_xy: FloatArr
     return owners, at, b_track, config.shadow_sigmas * np.array(sigmas, dtype=np.float64)
 
 
-class _Shadows:
-    """Which track is a shadow of which: every track's row (against every track) at once."""
-
-    def __init__(self, tracks: list[Track], xy: FloatArray, t_s: float, towers_xy: FloatArray,
-                 config: DuplicateConfig) -> None:
-        owners, towers, b_track, tolerance = _sights(tracks, xy, t_s, towers_xy, config)
-        self._rows: list[list[bool] | None] = [None] * len(tracks)
-        if not owners:
-            return
-        b_other = np.arctan2(xy[None, :, 0] - towers[:, 0, None],
-                             xy[None, :, 1] - towers[:, 1, None])
-        off = np.abs(wrap_pi(b_track[:, None] - b_other)) <= tolerance[:, None]
-        starts = [k for k in range(len(owners)) if k == 0 or owners[k] != owners[k - 1]]
-        rows = np.logical_and.reduceat(off, starts, axis=0).tolist()
-        for k, row in zip(starts, rows, strict=True):
-            self._rows[owners[k]] = row
-
-    def seen(self, i: int) -> bool:
-        """Whether a thermal imager saw track ``i`` recently."""
-        return self._rows[i] is not None
-
-    def of(self, i: int, j: int) -> bool:
-        """Whether every thermal imager that recently saw track ``i`` sees track ``j`` on its
-        bearing (within ``shadow_sigmas`` of that bearing's sigma)."""
-        row = self._rows[i]
-        return row is not None and row[j]
+def _shadows(tracks: list[Track], xy: FloatArray, t_s: float, towers_xy: FloatArray,
+             config: DuplicateConfig) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Which track is a shadow of which, ``(n, n)``: row ``i`` marks the tracks every thermal
+    imager that recently saw track ``i`` sees on its bearing (within ``shadow_sigmas`` of that
+    bearing's sigma; all False if none saw it); and which tracks such an imager saw."""
+    owners, towers, b_track, tolerance = _sights(tracks, xy, t_s, towers_xy, config)
+    n = len(tracks)
+    shadow = np.zeros((n, n), dtype=bool)
+    seen = np.zeros(n, dtype=bool)
+    if not owners:
+        return shadow, seen
+    b_other = np.arctan2(xy[None, :, 0] - towers[:, 0, None],
+                         xy[None, :, 1] - towers[:, 1, None])
+    off = np.abs(wrap_pi(b_track[:, None] - b_other)) <= tolerance[:, None]
+    starts = [k for k in range(len(owners)) if k == 0 or owners[k] != owners[k - 1]]
+    who = [owners[k] for k in starts]
+    shadow[who] = np.logical_and.reduceat(off, starts, axis=0)
+    seen[who] = True
+    return shadow, seen
 
 
 def weaker(a: Track, b: Track) -> Track:
