@@ -1,34 +1,45 @@
 """Classify: person, group, vehicle, animal or unknown (static) with a probability.
 
 A naive-Bayes combination of independent evidence: the track's path speed and straightness
-over the last minute (:mod:`.motion`; animals amble and wander, people and vehicles head
+over its motion windows (:mod:`.motion`; animals amble and wander, people and vehicles head
 somewhere; until 20 s of track exist the filter's speed is used, with its spread), the thermal
 target size (pixels times range times the pixel's angle), the height of the thermal centroid
-above the (flat) ground from its elevation angle seen from the mast (animals stand half as
-high as people), and the acoustic ``kind_hint`` counts.
+above the ground from its elevation angle seen from the mast (animals stand half as high as
+people), and the acoustic ``kind_hint`` counts. Every nominal comes from :mod:`.priors`
+(published values with their spread, or marked assumed). Size and height are noisy
+observations of the object's own: their likelihood is of the median reading with its error
+(part of it common to all of a track's detections), under the class's range read as +/- 2
+sigma, with a share of tracks whose reading is not their object's (mostly hidden, a
+neighbour's) and so tells nothing.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import logsumexp
+from scipy.special import logsumexp, ndtr
 
+from perimeter.fusion import priors as pr
 from perimeter.fusion.motion import motion_of
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
+from perimeter.fusion.track_evidence import Features
 
 CLASSES = ("person", "group", "vehicle", "animal", "unknown")
 FloatArray = npt.NDArray[np.float64]
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def _default_hints() -> dict[str, tuple[float, ...]]:
     # P(kind_hint | class) in KIND_HINTS order: footsteps, voice, engine, tracks, impulse, unknown;
-    # impulses and unknown sounds are mostly clutter that fell in a track's wide acoustic gate.
+    # impulses and unknown sounds are mostly clutter that fell in a track's wide acoustic gate
+    # (assumed, as the table is).
     return {
         "person": (0.50, 0.25, 0.02, 0.02, 0.1, 0.1),
         "group": (0.40, 0.35, 0.02, 0.02, 0.1, 0.1),
@@ -38,40 +49,71 @@ def _default_hints() -> dict[str, tuple[float, ...]]:
     }
 
 
+def _walk(nominal: pr.Nominal) -> float:
+    return math.hypot(nominal.sigma, pr.speed_scatter_mps())
+
+
+def _size_ranges() -> dict[str, tuple[float, float]]:
+    return {"person": (pr.PERSON_SIZE_M.lo, pr.PERSON_SIZE_M.hi),
+            "group": (pr.GROUP_SIZE_M.lo, pr.GROUP_SIZE_M.hi),
+            "vehicle": (pr.VEHICLE_SIZE_M.lo, pr.VEHICLE_SIZE_M.hi),
+            "animal": pr.animal_size_range_m(), "unknown": (0.3, 3.0)}
+
+
+def _heights() -> dict[str, tuple[float, float]]:
+    lo, hi = pr.animal_height_range_m()
+    standing = (pr.PERSON_CENTRE_M.mid, pr.PERSON_CENTRE_M.sigma + 0.05)
+    return {"person": standing, "group": standing,
+            "vehicle": (pr.VEHICLE_CENTRE_M.mid, pr.VEHICLE_CENTRE_M.sigma),
+            "animal": (0.5 * (lo + hi), 0.25 * (hi - lo)), "unknown": (0.5, 1.5)}
+
+
 @dataclass(frozen=True, slots=True)
 class ClassModel:
-    """Class-conditional models; speeds in m/s, sizes in metres (log-normal)."""
+    """Class-conditional models; speeds in m/s, sizes in metres. The defaults are the
+    published nominals of :mod:`.priors` (each with its source there)."""
 
     prior: dict[str, float] = field(default_factory=lambda: {
         "person": 0.30, "group": 0.10, "vehicle": 0.15, "animal": 0.35, "unknown": 0.10})
+    """Class shares of the moving objects a site's towers see (assumed)."""
     speed_mean_mps: dict[str, float] = field(default_factory=lambda: {
-        "person": 1.35, "group": 1.2, "vehicle": 8.0, "animal": 0.8, "unknown": 0.0})
+        "person": pr.PERSON_WALK_MPS.mid, "group": pr.GROUP_WALK_MPS.mid,
+        "vehicle": math.sqrt(pr.VEHICLE_MPS.lo * pr.VEHICLE_MPS.hi),
+        "animal": math.sqrt(pr.ANIMAL_BOUT_MPS.lo * pr.ANIMAL_BOUT_MPS.hi), "unknown": 0.0})
+    """Walking pace of people; the median speed of vehicles and of animals' bouts."""
     speed_sigma_mps: dict[str, float] = field(default_factory=lambda: {
-        "person": 0.3, "group": 0.3, "vehicle": 3.0, "animal": 0.45, "unknown": 0.2})
-    animal_speed_log_sigma: float = 0.5
-    """Animals amble in bouts whose speed is log-normal about the mean..."""
-    slow_mover_share: float = 0.15
+        "person": _walk(pr.PERSON_WALK_MPS), "group": _walk(pr.GROUP_WALK_MPS),
+        "vehicle": pr.VEHICLE_MPS.sigma, "animal": 0.45, "unknown": 0.2})
+    vehicle_speed_log_sigma: float = field(default_factory=pr.vehicle_speed_log_sigma)
+    """Vehicles drive at log-normal speeds (3-15 m/s as +/- 2 sigma): a car does not creep
+    at a walker's pace for minutes, which a Gaussian 8 +/- 3 m/s hardly said."""
+    animal_speed_log_sigma: float = math.log(pr.ANIMAL_BOUT_MPS.hi / pr.ANIMAL_BOUT_MPS.lo) / 4
+    """Animals amble in bouts whose speed is log-normal about the median..."""
+    slow_mover_share: float = pr.SLOW_MOVER_SHARE.mid
     """Share of people who move slowly on purpose (crawling, stalking: 0.2-1.2 m/s)."""
-    slow_pace_mps: tuple[float, float] = (0.2, 1.2)
+    slow_pace_mps: tuple[float, float] = (pr.SLOW_MOVER_MPS.lo, pr.SLOW_MOVER_MPS.hi)
     """Range of a slow mover's own pace: the same person keeps it from window to window..."""
     slow_pace_sigma_mps: float = 0.2
-    """... within this scatter of the windows' path speeds about it."""
+    """... within this scatter of the windows' path speeds about it (assumed)."""
     slow_straightness_a: float = 8.0
     """Straightness ~ Beta(a, 1) of a slow mover: over a window's few metres of chords the
     filter's position noise makes a crawl look as crooked as an animal's walk."""
-    animal_pause_share: float = 0.4
+    animal_pause_share: float = pr.ANIMAL_PAUSE_SHARE.mid
     """... and stand still between bouts this share of the time (people keep walking)."""
-    size_m: dict[str, tuple[float, float]] = field(default_factory=lambda: {
-        "person": (0.75, 0.75), "group": (0.5, 1.5), "vehicle": (2.3, 3.0),
-        "animal": (0.6, 0.6), "unknown": (0.3, 3.0)})
-    """Fully visible critical size range per class (metres)."""
-    height_m: dict[str, tuple[float, float]] = field(default_factory=lambda: {
-        "person": (0.85, 0.12), "group": (0.85, 0.15), "vehicle": (1.0, 0.35),
-        "animal": (0.45, 0.12), "unknown": (0.5, 1.5)})
+    size_m: dict[str, tuple[float, float]] = field(default_factory=_size_ranges)
+    """Critical dimension of the whole object, +/- 2 sigma in log, per class (metres)."""
+    size_log_sigma: float = pr.SIZE_NOISE_LOG_SIGMA
+    """One detection's size noise (log)..."""
+    size_common_log_sigma: float = pr.SIZE_COMMON_LOG_SIGMA
+    """... and the part all of a track's detections share (its range error)."""
+    height_m: dict[str, tuple[float, float]] = field(default_factory=_heights)
     """Height of the thermal centroid above ground (mean, spread) per class, from elevation."""
-    size_log_sigma: float = 0.08
-    partly_visible: float = 0.15
-    """Share of tracks seen only partly (size uniform below the class's size)."""
+    low_posture_m: tuple[float, float] = (pr.LOW_POSTURE_CENTRE_M.mid,
+                                          pr.LOW_POSTURE_CENTRE_M.sigma + 0.05)
+    """People crouching or crawling (the slow movers' share of them) show a low centroid."""
+    height_common_share: float = pr.HEIGHT_COMMON_SHARE
+    unreliable_share: float = pr.UNRELIABLE_SHARE
+    """Share of tracks whose size or height reading is not their object's: uninformative."""
     hint_likelihood: dict[str, tuple[float, ...]] = field(default_factory=_default_hints)
     max_hint_weight: float = 6.0
     hint_clutter_share: float = 0.5
@@ -82,49 +124,119 @@ class ClassModel:
     straightness_beta_a: dict[str, float] = field(default_factory=lambda: {
         "person": 20.0, "group": 15.0, "vehicle": 40.0, "animal": 8.0, "unknown": 1.0})
     """Straightness ~ Beta(a, 1): heading somewhere (large a) or wandering (a near 1)."""
-    vehicle_min_size_m: float = 1.5
-    """Apparent thermal size no animal or single person shows (vehicles are 2.3-3 m)."""
+    vehicle_min_size_m: float = pr.animal_size_range_m()[1]
+    """Apparent thermal size no animal shows (a party of people may: see
+    :func:`vehicle_corroborated`)."""
+    people_max_speed_mps: float = pr.PEOPLE_TOP_MPS.mid
+    """A speed people on foot do not keep: a vehicle-sized image moving faster is a vehicle."""
     vehicle_min_sounds: int = 2
     """Engine or track sounds, outnumbering footsteps and voices, that corroborate a vehicle."""
     animal_max_speed_mps: float = 5.0
-    """Path speed no animal sustains over a motion window (their bouts stay below 4 m/s)."""
+    """Path speed no animal sustains over a motion window (bouts stay below 3.6 m/s)."""
     vehicle_min_straightness: float = 0.8
     """... and straight (animals wander)."""
 
 
 def _log_normal_pdf(x: float, mean: float, sigma: float) -> float:
-    return -0.5 * ((x - mean) / sigma) ** 2 - math.log(sigma)
+    return -0.5 * ((x - mean) / sigma) ** 2 - math.log(sigma) - _LOG_SQRT_2PI
 
 
 def _log_speed_pdf(speed: float, median: float, log_sigma: float, spread: float) -> float:
     """Log-density of a log-normal speed (widened by the estimate's own spread)."""
     v = max(speed, 0.05)
     sig = math.hypot(log_sigma, spread / max(v, 0.3))
-    return -0.5 * (math.log(v / median) / sig) ** 2 - math.log(sig * v)
+    return -0.5 * (math.log(v / median) / sig) ** 2 - math.log(sig * v) - _LOG_SQRT_2PI
 
 
-def size_log_likelihood(size_m: float, lo_m: float, hi_m: float, model: ClassModel) -> float:
-    """Log-density of an apparent size for a class whose full size lies in ``[lo_m, hi_m]``.
-
-    Sizes within the range (log-normal edges) when fully visible; uniform below it when the
-    object is partly hidden (terrain, buildings) with probability ``partly_visible``.
-    """
-    log_s, log_lo, log_hi = math.log(size_m), math.log(lo_m), math.log(hi_m)
-    sig = model.size_log_sigma
-    width = log_hi - log_lo + math.sqrt(2 * math.pi) * sig
-    if log_s < log_lo:
-        full = math.exp(-0.5 * ((log_s - log_lo) / sig) ** 2) / width
-    elif log_s > log_hi:
-        full = math.exp(-0.5 * ((log_s - log_hi) / sig) ** 2) / width
-    else:
-        full = 1.0 / width
-    partial = (1.0 / (hi_m * 0.9)) * size_m if size_m <= hi_m else 0.0  # density in log space
-    return math.log((1.0 - model.partly_visible) * full + model.partly_visible * partial + 1e-12)
+_BROAD_LOG_SIZE = math.log(5.0 / 0.2)
+"""Width (log) of the sizes an unreliable reading may take: 0.2-5 m."""
 
 
-def _straightness_log_pdf(straightness: float, a: float) -> float:
-    """Log-density of a window's straightness under Beta(a, 1)."""
-    return math.log(a) + (a - 1.0) * math.log(max(straightness, 1e-3))
+def _robust(ll_class: float, ll_broad: float, share: float) -> float:
+    """The class's density mixed with the broad one every class shares."""
+    return float(np.logaddexp(math.log1p(-share) + ll_class, math.log(share) + ll_broad))
+
+
+def size_log_likelihoods(sizes_m: Iterable[float], model: ClassModel) -> dict[str, float]:
+    """Log-likelihood of a track's thermal sizes under each class (0 without any): the
+    median log size, with the error of a median of ``n`` noisy readings and the error they
+    share, against each class's critical-dimension range (+/- 2 sigma in log)."""
+    logs = [math.log(v) for v in sizes_m if v > 0 and not math.isnan(v)]
+    if not logs:
+        return dict.fromkeys(CLASSES, 0.0)
+    med = statistics.median(logs)
+    se = math.hypot(1.25 * model.size_log_sigma / math.sqrt(len(logs)),
+                    model.size_common_log_sigma)
+    broad = -math.log(_BROAD_LOG_SIZE)
+    out = {}
+    for cls in CLASSES:
+        centre, spread = pr.log_range(*model.size_m[cls])
+        ll = _log_normal_pdf(med, math.log(centre), math.hypot(spread, se))
+        out[cls] = _robust(ll, broad, model.unreliable_share)
+    return out
+
+
+def height_log_likelihoods(feats: Features, model: ClassModel
+                           ) -> dict[str, tuple[float, float]]:
+    """Log-likelihood of a track's centroid height under each class, upright and (people's
+    second figure) crouched or crawling; 0 before five readings. The median reading with
+    its error, of which ``height_common_share`` of a reading's does not average out."""
+    height, err = feats.height_m
+    if math.isnan(height):
+        return dict.fromkeys(CLASSES, (0.0, 0.0))
+    common = model.height_common_share * statistics.median(feats.height_sigmas_m)
+    se = math.hypot(err, common)
+    broad = _log_normal_pdf(height, 0.8, 3.0)
+    low_mean, low_spread = model.low_posture_m
+    low = _robust(_log_normal_pdf(height, low_mean, math.hypot(low_spread, se)), broad,
+                  model.unreliable_share)
+    out = {}
+    for cls in CLASSES:
+        mean, spread = model.height_m[cls]
+        ll = _robust(_log_normal_pdf(height, mean, math.hypot(spread, se)), broad,
+                     model.unreliable_share)
+        out[cls] = (ll, low)
+    return out
+
+
+def speed_log_likelihood(cls: str, speed_mps: float, spread_mps: float, model: ClassModel
+                         ) -> float:
+    """Log-density of a speed (with its spread) under a class: people walk (or, a share of
+    them, move slowly at 0.2-1.2 m/s), vehicles drive at log-normal speeds, animals pause or
+    amble in log-normal bouts, static objects stand."""
+    if cls == "vehicle":
+        return _log_speed_pdf(speed_mps, model.speed_mean_mps[cls],
+                              model.vehicle_speed_log_sigma, spread_mps)
+    if cls == "animal":
+        pause = _log_standing_pdf(speed_mps, spread_mps)
+        bout = _log_speed_pdf(speed_mps, model.speed_mean_mps[cls],
+                              model.animal_speed_log_sigma, spread_mps)
+        share = model.animal_pause_share
+        return math.log(share * math.exp(pause) + (1.0 - share) * math.exp(bout) + 1e-300)
+    if cls in ("person", "group"):
+        walk, slow = people_speed_branches(cls, speed_mps, spread_mps, model)
+        share = model.slow_mover_share
+        return float(np.logaddexp(math.log1p(-share) + walk, math.log(share) + slow))
+    return _log_standing_pdf(speed_mps, spread_mps)  # unknown: a static object
+
+
+def _log_standing_pdf(speed_mps: float, spread_mps: float) -> float:
+    """Log-density of the path speed of an object standing still (half-normal: speeds are
+    never negative; 0.2 m/s of the filter's position noise)."""
+    return _log_normal_pdf(speed_mps, 0.0, math.hypot(0.2, spread_mps)) + math.log(2.0)
+
+
+def people_speed_branches(cls: str, speed_mps: float, spread_mps: float, model: ClassModel
+                          ) -> tuple[float, float]:
+    """Log-density of a speed for people walking, and for people moving slowly on purpose
+    (crawling, stalking: uniform over ``slow_pace_mps``)."""
+    sigma = math.hypot(model.speed_sigma_mps[cls], spread_mps)
+    walk = _log_normal_pdf(speed_mps, model.speed_mean_mps[cls], sigma)
+    lo, hi = model.slow_pace_mps
+    slow = math.log(max(float(ndtr((hi - speed_mps) / max(spread_mps, 0.05))
+                              - ndtr((lo - speed_mps) / max(spread_mps, 0.05))), 1e-300)
+                    / (hi - lo))
+    return walk, slow
 
 
 def motion_log_likelihoods(speed_mps: float, spread_mps: float, straightness: float | None,
@@ -132,22 +244,16 @@ def motion_log_likelihoods(speed_mps: float, spread_mps: float, straightness: fl
     """Log-likelihood of a speed (with its spread) and a straightness under each class."""
     out = {}
     for cls in CLASSES:
-        sigma = math.hypot(model.speed_sigma_mps[cls], spread_mps)
-        ll = _log_normal_pdf(speed_mps, model.speed_mean_mps[cls], sigma)
-        if cls in ("person", "group"):  # some walk slowly on purpose (crawl, stalk)
-            slow = model.slow_mover_share * (1.0 if 0.2 <= speed_mps <= 1.2 else 0.0)
-            ll = math.log((1.0 - model.slow_mover_share) * math.exp(ll)
-                          / math.sqrt(2.0 * math.pi) + slow + 1e-300)
-        if cls == "animal":
-            pause = _log_normal_pdf(speed_mps, 0.0, math.hypot(0.2, spread_mps))
-            bout = _log_speed_pdf(speed_mps, model.speed_mean_mps[cls],
-                                  model.animal_speed_log_sigma, spread_mps)
-            share = model.animal_pause_share
-            ll = math.log(share * math.exp(pause) + (1.0 - share) * math.exp(bout) + 1e-300)
+        ll = speed_log_likelihood(cls, speed_mps, spread_mps, model)
         if straightness is not None:
             ll += _straightness_log_pdf(straightness, model.straightness_beta_a[cls])
         out[cls] = ll
     return out
+
+
+def _straightness_log_pdf(straightness: float, a: float) -> float:
+    """Log-density of a window's straightness under Beta(a, 1)."""
+    return math.log(a) + (a - 1.0) * math.log(max(straightness, 1e-3))
 
 
 def slow_paces_mps(model: ClassModel) -> FloatArray:
@@ -163,13 +269,43 @@ def window_log_likelihoods(speed_mps: float, straightness: float, model: ClassMo
     lls = motion_log_likelihoods(speed_mps, 0.0, straightness, model)
     for cls in ("person", "group"):
         lls[cls] = (_log_normal_pdf(speed_mps, model.speed_mean_mps[cls],
-                                    model.speed_sigma_mps[cls]) - 0.5 * math.log(2.0 * math.pi)
+                                    model.speed_sigma_mps[cls])
                     + _straightness_log_pdf(straightness, model.straightness_beta_a[cls]))
     sigma = model.slow_pace_sigma_mps
     slow = (-0.5 * ((speed_mps - slow_paces_mps(model)) / sigma) ** 2
-            - math.log(sigma * math.sqrt(2.0 * math.pi))
+            - math.log(sigma) - _LOG_SQRT_2PI
             + _straightness_log_pdf(straightness, model.slow_straightness_a))
     return lls, slow
+
+
+def _speed_cdfs(speed_mps: float, model: ClassModel) -> tuple[dict[str, float], FloatArray]:
+    """``P(speed <= speed_mps)`` under each class (people as steady walkers) and under a
+    slow mover at each candidate pace; pauses and standing are half-normal about zero."""
+    def lognormal(median: float, log_sigma: float) -> float:
+        return float(ndtr(math.log(max(speed_mps, 1e-3) / median) / log_sigma))
+
+    standing = float(2.0 * ndtr(speed_mps / 0.2) - 1.0)
+    share = model.animal_pause_share
+    out = {"vehicle": lognormal(model.speed_mean_mps["vehicle"], model.vehicle_speed_log_sigma),
+           "animal": share * standing + (1.0 - share) * lognormal(
+               model.speed_mean_mps["animal"], model.animal_speed_log_sigma),
+           "unknown": standing}
+    for cls in ("person", "group"):
+        out[cls] = float(ndtr((speed_mps - model.speed_mean_mps[cls])
+                              / model.speed_sigma_mps[cls]))
+    slow = ndtr((speed_mps - slow_paces_mps(model)) / model.slow_pace_sigma_mps)
+    return out, np.asarray(slow, dtype=np.float64)
+
+
+def ambiguous_window_log_likelihoods(speed_mps: float, model: ClassModel
+                                     ) -> tuple[dict[str, float], FloatArray]:
+    """An ambiguous window's log-likelihood per class and per slow pace: its path may be
+    stitched from several objects, which only adds length, so its speed bounds the object's
+    from above and says no more (``log P(speed <= observed)``). A slow window still rules
+    out a vehicle; a fast one rules out nothing, and straightness is not judged."""
+    cdfs, slow = _speed_cdfs(speed_mps, model)
+    lls = {cls: math.log(max(cdfs[cls], 1e-300)) for cls in CLASSES}
+    return lls, np.log(np.maximum(slow, 1e-300))
 
 
 def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
@@ -180,6 +316,8 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
     not make it a person. A person also keeps a gait: a walker's windows are summed as a
     walker's, a slow mover's (crawling, stalking) at the one pace it keeps, so the share of
     slow movers is paid once per person, not once per window (:func:`motion_evidence`).
+    A window over an ambiguous association counts its speed only as an upper bound
+    (:func:`ambiguous_window_log_likelihoods`).
     """
     ev = track.evidence
     if t_s - ev.class_window_t_s < model.motion_window_s:
@@ -188,11 +326,10 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
                        min_span_s=0.8 * model.motion_window_s)
     if motion is None:
         return
-    if motion_is_ambiguous(track, t_s, model):  # judged, but its motion says nothing
-        ev.class_windows += 1
-        ev.class_window_t_s = t_s
-        return
-    lls, slow = window_log_likelihoods(motion.speed_mps, motion.straightness, model)
+    if motion_is_ambiguous(track, t_s, model):
+        lls, slow = ambiguous_window_log_likelihoods(motion.speed_mps, model)
+    else:
+        lls, slow = window_log_likelihoods(motion.speed_mps, motion.straightness, model)
     for cls, ll in lls.items():
         ev.class_evidence[cls] = ev.class_evidence.get(cls, 0.0) + model.window_weight * ll
     previous = ev.slow_pace_evidence
@@ -225,11 +362,15 @@ def motion_evidence(track: Track, model: ClassModel) -> dict[str, float]:
 
 
 def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
-    """Evidence for a vehicle that an animal cannot give: a vehicle-sized thermal image, engine
-    or track sounds outnumbering footsteps and voices, or a fast straight path over a motion
-    window. Speed from a young filter alone is not enough: a convergence jump looks fast."""
+    """Evidence for a vehicle that neither an animal nor people on foot give: a thermal image
+    larger than any animal's moving faster than people walk (a party abreast is as wide as
+    a car, but at a walker's pace), engine or track sounds outnumbering footsteps and
+    voices, or a fast straight path over a motion window. Speed from a young filter alone is
+    not enough: a convergence jump looks fast."""
     feats = track.evidence.features
-    if len(feats.sizes_m) >= 3 and feats.size_m >= model.vehicle_min_size_m:
+    if (len(feats.sizes_m) >= 3 and feats.size_m >= model.vehicle_min_size_m
+            and track.state.speed_mps - 2.0 * track.state.velocity_sigma_mps
+            >= model.people_max_speed_mps):
         return True
     hints = dict(zip(KIND_HINTS, feats.hint_counts, strict=True))
     machine = float(hints["engine"] + hints["tracks"])
@@ -243,33 +384,63 @@ def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
             and not motion_is_ambiguous(track, track.state.trail[-1][0], model))
 
 
-def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
-    """Log-likelihood of the track's evidence under each class."""
-    if track.evidence.class_windows:  # no evidence yet when every window judged was ambiguous
-        out = dict(track.evidence.motion_evidence) or dict.fromkeys(CLASSES, 0.0)
+def _motion_terms(track: Track, model: ClassModel
+                  ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Motion log-likelihood of the classes that are not people, and of people as walkers
+    and as slow movers (the two branches that :func:`class_log_likelihoods` joins with the
+    posture each implies)."""
+    people = ("person", "group")
+    if track.evidence.class_windows:
+        evidence = track.evidence.class_evidence or dict.fromkeys(CLASSES, 0.0)
+        paces = track.evidence.slow_pace_evidence
+        slow = (0.0 if paces is None
+                else float(logsumexp(paces)) - math.log(paces.size))  # uniform over paces
+        return ({c: evidence[c] for c in CLASSES if c not in people},
+                {c: (evidence[c], slow) for c in people})
+    motion = motion_of(track.state.trail, window_s=model.motion_window_s,
+                       min_span_s=model.motion_min_s)
+    if track.state.trail and motion_is_ambiguous(track, track.state.trail[-1][0], model):
+        return ({c: 0.0 for c in CLASSES if c not in people}, {c: (0.0, 0.0) for c in people})
+    if motion is None:
+        speed, spread, straight = track.state.speed_mps, track.state.velocity_sigma_mps + 0.3, None
     else:
-        motion = motion_of(track.state.trail, window_s=model.motion_window_s,
-                           min_span_s=model.motion_min_s)
-        if track.state.trail and motion_is_ambiguous(track, track.state.trail[-1][0], model):
-            out = dict.fromkeys(CLASSES, 0.0)
-        elif motion is None:
-            state = track.state
-            out = motion_log_likelihoods(state.speed_mps, state.velocity_sigma_mps + 0.3,
-                                         None, model)
-        else:
-            out = motion_log_likelihoods(motion.speed_mps, 0.0, motion.straightness, model)
+        speed, spread, straight = motion.speed_mps, 0.0, motion.straightness
+    others = {c: speed_log_likelihood(c, speed, spread, model)
+              + (0.0 if straight is None
+                 else _straightness_log_pdf(straight, model.straightness_beta_a[c]))
+              for c in CLASSES if c not in people}
+    branches = {}
+    for c in people:
+        walk, slow = people_speed_branches(c, speed, spread, model)
+        if straight is not None:
+            walk += _straightness_log_pdf(straight, model.straightness_beta_a[c])
+            slow += _straightness_log_pdf(straight, model.slow_straightness_a)
+        branches[c] = (walk, slow)
+    return others, branches
+
+
+def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
+    """Log-likelihood of the track's evidence under each class. People are walkers (upright)
+    or, a ``slow_mover_share`` of them, slow movers whose posture is low half the time: the
+    pace and the height are judged together, so a low centroid moving at a walker's pace is
+    not excused as a crawl."""
+    out, branches = _motion_terms(track, model)
     feats = track.evidence.features
-    size = feats.size_m
+    size = size_log_likelihoods(feats.sizes_m, model)
+    height = height_log_likelihoods(feats, model)
+    share = model.slow_mover_share
+    for cls, (walk, slow) in branches.items():
+        upright, low = height[cls]
+        crouched = float(np.logaddexp(upright, low)) - math.log(2.0)
+        out[cls] = float(np.logaddexp(math.log1p(-share) + walk + upright,
+                                      math.log(share) + slow + crouched))
     counts = feats.hint_counts
     total = float(counts.sum())
     weight = min(1.0, model.max_hint_weight / total) if total > 0 else 0.0
-    height, height_err = feats.height_m
     for cls in CLASSES:
-        if not math.isnan(size) and size > 0:
-            out[cls] += size_log_likelihood(size, *model.size_m[cls], model)
-        if not math.isnan(height):
-            mean, spread = model.height_m[cls]
-            out[cls] += _log_normal_pdf(height, mean, math.hypot(spread, height_err))
+        out[cls] += size[cls]
+        if cls not in branches:
+            out[cls] += height[cls][0]
         if total > 0:
             row = _log_hint_row(model.hint_likelihood[cls], model.hint_clutter_share)
             out[cls] += weight * float(counts @ row)

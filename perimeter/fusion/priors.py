@@ -93,47 +93,54 @@ ANIMAL_PAUSE_SHARE = Nominal(0.1, 0.7, "assumed (grazing and browsing pauses; no
 
 PERSON_SIZE_M = Nominal(0.6, 0.9, "NVESD standing-person critical dimension 0.75 m "
                         "(Johnson/TTP literature), +/- for build and aspect")
-GROUP_SIZE_M = Nominal(0.6, 1.8, "two to six people side by side")
-VEHICLE_SIZE_M = Nominal(1.8, 3.2, "NATO standard vehicle target 2.3 m; cars sqrt(4.5 x 1.5)")
+GROUP_PEOPLE = Nominal(2.0, 6.0, "assumed (a party on foot: two to six)")
+GROUP_SPACING_M = Nominal(0.6, 0.9, "assumed (neighbours' centres walking abreast, about an "
+                          "arm's length; Moussaid et al. 2010 observe abreast and V formations)")
+GROUP_SIZE_M = Nominal(1.0, 2.4, "derived: n people abreast are 0.5 + s (n - 1) m wide at a "
+                       "person's height, so their critical dimension is 0.75 sqrt(width / 0.5) "
+                       "(the NVESD person's 0.75 m at 0.5 m wide): 1.05 m for two 0.6 m apart, "
+                       "2.37 m for six 0.9 m apart")
+VEHICLE_SIZE_M = Nominal(1.6, 3.2, "NATO standard vehicle target 2.3 m; a car end-on "
+                         "sqrt(1.8 x 1.5), side-on sqrt(4.5 x 1.5), a truck's more")
 PERSON_CENTRE_M = Nominal(0.8, 1.05, "half a standing adult's stature (1.6-2.0 m)")
 LOW_POSTURE_CENTRE_M = Nominal(0.15, 0.6, "crawling to crouching: assumed")
 VEHICLE_CENTRE_M = Nominal(0.6, 1.4, "half of a car's to a truck's height")
+PEOPLE_TOP_MPS = Nominal(2.0, 3.0, "assumed: a brisk walk (Bohannon 1997's maximal gait "
+                         "2.0-2.5 m/s) to a jog; a party on foot does not keep more")
 
 SIZE_NOISE_LOG_SIGMA = 0.2
 """Segmentation noise of one detection's size in pixels (log scale; assumed): a blob's
 extent moves by a pixel or two of a few."""
+SIZE_COMMON_LOG_SIGMA = 0.1
+"""Size error common to all of a track's detections (log scale; assumed): its range error
+(a few per cent once triangulated) and the optics' blur on a blob of a few pixels."""
+HEIGHT_COMMON_SHARE = 0.5
+"""Share of one detection's height error that all of a track's detections share (assumed):
+the track's position error, which moves the ground under it on a slope, changes slowly."""
+UNRELIABLE_SHARE = 0.15
+"""Share of tracks whose size or height is not their object's (assumed): mostly hidden, a
+neighbour's or clutter's detections, a position error on a slope. Such a reading is
+uninformative (the same broad density for every class) rather than decisive."""
 
 
 def published_class_model() -> ClassModel:
-    """A :class:`~perimeter.fusion.classify.ClassModel` built from these published values
-    (ranges read as +/- 2 sigma; heights as the middle of the range with a quarter of it as
-    spread). Not the default yet: measured, it makes people and animals overlap enough that
-    alerts flip class and reopen (docs/fusion.md, "Classification priors")."""
+    """The :class:`~perimeter.fusion.classify.ClassModel` built from these published values:
+    the default one (``ClassModel()``), kept under this name for its callers."""
     from perimeter.fusion.classify import ClassModel
 
-    scatter = 0.25  # a 25 s window's path-speed scatter about a walker's pace (assumed)
-    bout = ANIMAL_BOUT_MPS
-    animal_h = animal_height_range_m()
-    return ClassModel(
-        speed_mean_mps={"person": PERSON_WALK_MPS.mid, "group": GROUP_WALK_MPS.mid,
-                        "vehicle": VEHICLE_MPS.mid, "animal": math.sqrt(bout.lo * bout.hi),
-                        "unknown": 0.0},
-        speed_sigma_mps={"person": math.hypot(PERSON_WALK_MPS.sigma, scatter),
-                         "group": math.hypot(GROUP_WALK_MPS.sigma, scatter),
-                         "vehicle": VEHICLE_MPS.sigma, "animal": 0.45, "unknown": 0.2},
-        animal_speed_log_sigma=math.log(bout.hi / bout.lo) / 4.0,
-        slow_mover_share=SLOW_MOVER_SHARE.mid,
-        slow_pace_mps=(SLOW_MOVER_MPS.lo, SLOW_MOVER_MPS.hi),
-        animal_pause_share=ANIMAL_PAUSE_SHARE.mid,
-        size_m={"person": (PERSON_SIZE_M.lo, PERSON_SIZE_M.hi),
-                "group": (GROUP_SIZE_M.lo, GROUP_SIZE_M.hi),
-                "vehicle": (VEHICLE_SIZE_M.lo, VEHICLE_SIZE_M.hi),
-                "animal": animal_size_range_m(), "unknown": (0.3, 3.0)},
-        height_m={"person": (PERSON_CENTRE_M.mid, PERSON_CENTRE_M.sigma + 0.05),
-                  "group": (PERSON_CENTRE_M.mid, PERSON_CENTRE_M.sigma + 0.05),
-                  "vehicle": (VEHICLE_CENTRE_M.mid, VEHICLE_CENTRE_M.sigma),
-                  "animal": (0.5 * (animal_h[0] + animal_h[1]),
-                             0.25 * (animal_h[1] - animal_h[0])),
-                  "unknown": (0.5, 1.5)},
-        size_log_sigma=SIZE_NOISE_LOG_SIGMA,
-        vehicle_min_size_m=animal_size_range_m()[1])
+    return ClassModel()
+
+
+def speed_scatter_mps() -> float:
+    """A 25 s window's path-speed scatter about a walker's own pace (assumed)."""
+    return 0.25
+
+
+def vehicle_speed_log_sigma() -> float:
+    """Log-normal spread of a vehicle's speed: the range read as +/- 2 sigma in log."""
+    return math.log(VEHICLE_MPS.hi / VEHICLE_MPS.lo) / 4.0
+
+
+def log_range(nominal_lo: float, nominal_hi: float) -> tuple[float, float]:
+    """Median and log-spread of a quantity ranging ``lo``-``hi`` (+/- 2 sigma in log)."""
+    return math.sqrt(nominal_lo * nominal_hi), math.log(nominal_hi / nominal_lo) / 4.0

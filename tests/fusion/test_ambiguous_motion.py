@@ -27,14 +27,26 @@ def test_a_fast_straight_path_over_an_ambiguous_association_is_no_vehicle() -> N
     assert label(classify(shared, model))[0] != "vehicle"
 
 
-def test_an_ambiguous_window_is_judged_without_evidence_and_a_clear_one_counts() -> None:
+def test_an_ambiguous_window_bounds_the_speed_from_above_and_a_clear_one_counts() -> None:
     model = ClassModel()
     track = stitched(9.0, ambiguous_at_s=55.0)
     classify(track, model, 60.0)
-    # judged, nothing taken
-    assert track.evidence.class_windows == 1 and not track.evidence.class_evidence
+    evidence = track.evidence.class_evidence
+    assert track.evidence.class_windows == 1  # judged: a fast stitched path rules out nothing
+    assert max(evidence.values()) - min(evidence.values()) < 0.5
     for k in range(31, 61):  # a clear window follows
         track.state.trail.append((2.0 * k, 3000.0 - 18.0 * k, 0.0))
     probs = classify(track, model, 120.0)
-    assert track.evidence.class_windows == 2 and track.evidence.class_evidence
+    assert track.evidence.class_windows == 2
     assert label(probs)[0] == "vehicle"
+
+
+def test_a_slow_ambiguous_window_still_rules_out_a_vehicle() -> None:
+    # a party abreast trading bearings with its neighbours, wide as a car, at a walker's pace
+    model = ClassModel()
+    track = stitched(1.2, ambiguous_at_s=55.0)
+    track.evidence.features.sizes_m.extend([2.0] * 30)
+    probs = classify(track, model, 60.0)
+    assert track.evidence.class_evidence["vehicle"] < track.evidence.class_evidence["group"] - 5.0
+    assert label(probs)[0] == "group"
+    assert not vehicle_corroborated(track, model)
