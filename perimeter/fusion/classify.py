@@ -93,7 +93,7 @@ class ClassModel:
     """Share of people who move slowly on purpose (crawling, stalking: 0.2-1.2 m/s)."""
     slow_pace_mps: tuple[float, float] = (pr.SLOW_MOVER_MPS.lo, pr.SLOW_MOVER_MPS.hi)
     """Range of a slow mover's own pace: the same person keeps it from window to window..."""
-    slow_pace_sigma_mps: float = 0.2
+    slow_pace_sigma_mps: float = 0.15
     """... within this scatter of the windows' path speeds about it (assumed)."""
     slow_straightness_a: float = 8.0
     """Straightness ~ Beta(a, 1) of a slow mover: over a window's few metres of chords the
@@ -262,29 +262,42 @@ def slow_paces_mps(model: ClassModel) -> FloatArray:
     return np.linspace(lo, hi, round((hi - lo) / 0.05) + 1)
 
 
-def window_log_likelihoods(speed_mps: float, straightness: float, model: ClassModel
-                           ) -> tuple[dict[str, float], FloatArray]:
+def window_log_likelihoods(speed_mps: float, straightness: float, model: ClassModel,
+                           spread_mps: float = 0.0) -> tuple[dict[str, float], FloatArray]:
     """One motion window's log-likelihood under each class (people as steady walkers), and
-    under a slow mover at each candidate pace of :func:`slow_paces_mps`."""
-    lls = motion_log_likelihoods(speed_mps, 0.0, straightness, model)
+    under a slow mover at each candidate pace of :func:`slow_paces_mps`; ``spread_mps`` is
+    the error of the window's speed itself (:func:`window_speed_error_mps`)."""
+    lls = motion_log_likelihoods(speed_mps, spread_mps, straightness, model)
     for cls in ("person", "group"):
         lls[cls] = (_log_normal_pdf(speed_mps, model.speed_mean_mps[cls],
-                                    model.speed_sigma_mps[cls])
+                                    math.hypot(model.speed_sigma_mps[cls], spread_mps))
                     + _straightness_log_pdf(straightness, model.straightness_beta_a[cls]))
-    sigma = model.slow_pace_sigma_mps
+    sigma = math.hypot(model.slow_pace_sigma_mps, spread_mps)
     slow = (-0.5 * ((speed_mps - slow_paces_mps(model)) / sigma) ** 2
             - math.log(sigma) - _LOG_SQRT_2PI
             + _straightness_log_pdf(straightness, model.slow_straightness_a))
     return lls, slow
 
 
-def _speed_cdfs(speed_mps: float, model: ClassModel) -> tuple[dict[str, float], FloatArray]:
+def window_speed_error_mps(track: Track, span_s: float) -> float:
+    """Error of a window's path speed from the track's position error: two ends each
+    ``sigma`` off (per axis) move the displacement by ``sqrt(2) sigma`` over the span. A
+    filter that follows a walker from one scanning tower at a time drifts along the range
+    axis by tens of metres, half a metre per second over a window."""
+    p = track.state.p
+    sigma_m = math.sqrt(max(float(p[0, 0] + p[1, 1]) / 2.0, 0.0))
+    return math.sqrt(2.0) * sigma_m / max(span_s, 1.0)
+
+
+def _speed_cdfs(speed_mps: float, model: ClassModel, spread_mps: float = 0.0
+                ) -> tuple[dict[str, float], FloatArray]:
     """``P(speed <= speed_mps)`` under each class (people as steady walkers) and under a
     slow mover at each candidate pace; pauses and standing are half-normal about zero."""
     def lognormal(median: float, log_sigma: float) -> float:
-        return float(ndtr(math.log(max(speed_mps, 1e-3) / median) / log_sigma))
+        v = max(speed_mps, 1e-3)
+        return float(ndtr(math.log(v / median) / math.hypot(log_sigma, spread_mps / max(v, 0.3))))
 
-    standing = float(2.0 * ndtr(speed_mps / 0.2) - 1.0)
+    standing = float(2.0 * ndtr(speed_mps / math.hypot(0.2, spread_mps)) - 1.0)
     share = model.animal_pause_share
     out = {"vehicle": lognormal(model.speed_mean_mps["vehicle"], model.vehicle_speed_log_sigma),
            "animal": share * standing + (1.0 - share) * lognormal(
@@ -292,18 +305,20 @@ def _speed_cdfs(speed_mps: float, model: ClassModel) -> tuple[dict[str, float], 
            "unknown": standing}
     for cls in ("person", "group"):
         out[cls] = float(ndtr((speed_mps - model.speed_mean_mps[cls])
-                              / model.speed_sigma_mps[cls]))
-    slow = ndtr((speed_mps - slow_paces_mps(model)) / model.slow_pace_sigma_mps)
+                              / math.hypot(model.speed_sigma_mps[cls], spread_mps)))
+    slow = ndtr((speed_mps - slow_paces_mps(model))
+                / math.hypot(model.slow_pace_sigma_mps, spread_mps))
     return out, np.asarray(slow, dtype=np.float64)
 
 
-def ambiguous_window_log_likelihoods(speed_mps: float, model: ClassModel
+def ambiguous_window_log_likelihoods(speed_mps: float, model: ClassModel,
+                                     spread_mps: float = 0.0
                                      ) -> tuple[dict[str, float], FloatArray]:
     """An ambiguous window's log-likelihood per class and per slow pace: its path may be
     stitched from several objects, which only adds length, so its speed bounds the object's
     from above and says no more (``log P(speed <= observed)``). A slow window still rules
     out a vehicle; a fast one rules out nothing, and straightness is not judged."""
-    cdfs, slow = _speed_cdfs(speed_mps, model)
+    cdfs, slow = _speed_cdfs(speed_mps, model, spread_mps)
     lls = {cls: math.log(max(cdfs[cls], 1e-300)) for cls in CLASSES}
     return lls, np.log(np.maximum(slow, 1e-300))
 
@@ -326,10 +341,12 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
                        min_span_s=0.8 * model.motion_window_s)
     if motion is None:
         return
+    spread = window_speed_error_mps(track, motion.span_s)
     if motion_is_ambiguous(track, t_s, model):
-        lls, slow = ambiguous_window_log_likelihoods(motion.speed_mps, model)
+        lls, slow = ambiguous_window_log_likelihoods(motion.speed_mps, model, spread)
     else:
-        lls, slow = window_log_likelihoods(motion.speed_mps, motion.straightness, model)
+        lls, slow = window_log_likelihoods(motion.speed_mps, motion.straightness, model,
+                                           spread)
     for cls, ll in lls.items():
         ev.class_evidence[cls] = ev.class_evidence.get(cls, 0.0) + model.window_weight * ll
     previous = ev.slow_pace_evidence
@@ -402,9 +419,11 @@ def _motion_terms(track: Track, model: ClassModel
     if track.state.trail and motion_is_ambiguous(track, track.state.trail[-1][0], model):
         return ({c: 0.0 for c in CLASSES if c not in people}, {c: (0.0, 0.0) for c in people})
     if motion is None:
-        speed, spread, straight = track.state.speed_mps, track.state.velocity_sigma_mps + 0.3, None
+        state = track.state
+        speed, spread, straight = state.speed_mps, state.velocity_sigma_mps + 0.3, None
     else:
-        speed, spread, straight = motion.speed_mps, 0.0, motion.straightness
+        speed, straight = motion.speed_mps, motion.straightness
+        spread = window_speed_error_mps(track, motion.span_s)
     others = {c: speed_log_likelihood(c, speed, spread, model)
               + (0.0 if straight is None
                  else _straightness_log_pdf(straight, model.straightness_beta_a[c]))

@@ -124,7 +124,7 @@ def test_a_person_crawling_for_an_hour_stays_a_person() -> None:
     rng = np.random.default_rng(5)
     model = ClassModel()
     pace = 0.5 * np.clip(1.0 + 0.15 * rng.standard_normal(1800), 0.6, 1.4)
-    probs = _hour_of_motion(_seen(track_at(3000.0, 0.0), 0.88, 0.75), pace, rng, model)
+    probs = _hour_of_motion(_seen(track_at(3000.0, 0.0, sigma_m=1.0), 0.88, 0.75), pace, rng, model)
     assert label(probs)[0] in ("person", "group")
     assert probs["animal"] < 0.15
 
@@ -133,7 +133,7 @@ def test_an_animal_ambling_and_pausing_at_a_crawl_stays_an_animal() -> None:
     rng = np.random.default_rng(6)
     model = ClassModel()
     bouts = np.repeat(rng.choice([0.0, 0.5, 0.7, 0.9, 0.0], size=60), 30)  # 1-minute bouts
-    probs = _hour_of_motion(_seen(track_at(3000.0, 0.0), 0.45, 0.6), bouts, rng, model)
+    probs = _hour_of_motion(_seen(track_at(3000.0, 0.0, sigma_m=1.0), 0.45, 0.6), bouts, rng, model)
     assert label(probs)[0] == "animal"
     # a crawler is as slow and as low: only the animal's changing pace and pauses tell
     assert probs["person"] + probs["group"] < 0.2
