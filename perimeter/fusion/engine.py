@@ -301,7 +301,8 @@ class FusionEngine:
             i = scan.tower_index
             eye_m = self._height[i] if self.dem is None else self.dem.eye_above_m(
                 (tx, ty), self._height[i], x0, y0)
-            evidence.add_thermal(track, scan, d, rng, self._ifov[i], eye_m)
+            slope = 0.0 if self.dem is None else evidence.ground_slope(self.dem, x0, y0)
+            evidence.add_thermal(track, scan, d, rng, self._ifov[i], eye_m, slope)
         else:
             evidence.add_acoustic(track, scan, d, rng)
 

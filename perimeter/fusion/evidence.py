@@ -10,11 +10,21 @@ import math
 
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
+from perimeter.terrain import Dem
+
+
+def ground_slope(dem: Dem, x_m: float, y_m: float) -> float:
+    """The ground's gradient (m per m) at a point, by central differences over a cell."""
+    h = dem.cell_m
+    gx = (dem.ground_at(x_m + h, y_m) - dem.ground_at(x_m - h, y_m)) / (2.0 * h)
+    gy = (dem.ground_at(x_m, y_m + h) - dem.ground_at(x_m, y_m - h)) / (2.0 * h)
+    return math.hypot(gx, gy)
 
 
 def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: float,
-                mast_height_m: float) -> None:
-    """Size, height and contrast evidence of thermal detection ``d``."""
+                mast_height_m: float, slope: float = 0.0) -> None:
+    """Size, height and contrast evidence of thermal detection ``d``; ``slope`` is the
+    ground's gradient under the track (its position error moves the ground it stands on)."""
     feats = track.evidence.features
     feats.thermal_hits += 1
     size_px = float(scan.size_px[d])
@@ -23,10 +33,12 @@ def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: floa
     elev = math.nan if scan.elevation_rad is None else float(scan.elevation_rad[d])
     if not math.isnan(elev):
         feats.heights_m.append(mast_height_m + range_m * math.tan(elev))
-        # a pixel of elevation noise, and the range error through the depression angle
+        # a pixel of elevation noise, the range error through the depression angle, and the
+        # position error through the slope of the ground the height is taken over
         range_sigma = math.sqrt(max(float(track.state.p[0, 0] + track.state.p[1, 1]), 0.0))
         feats.height_sigmas_m.append(math.hypot(range_m * ifov_rad,
-                                                range_sigma * math.tan(abs(elev))))
+                                                range_sigma * math.tan(abs(elev)),
+                                                range_sigma * slope))
     contrast = float(scan.contrast_k[d])
     if not math.isnan(contrast):
         feats.contrast_k_sum += contrast

@@ -96,10 +96,19 @@ PERSON_SIZE_M = Nominal(0.6, 0.9, "NVESD standing-person critical dimension 0.75
 GROUP_PEOPLE = Nominal(2.0, 6.0, "assumed (a party on foot: two to six)")
 GROUP_SPACING_M = Nominal(0.6, 0.9, "assumed (neighbours' centres walking abreast, about an "
                           "arm's length; Moussaid et al. 2010 observe abreast and V formations)")
-GROUP_SIZE_M = Nominal(1.0, 2.4, "derived: n people abreast are 0.5 + s (n - 1) m wide at a "
-                       "person's height, so their critical dimension is 0.75 sqrt(width / 0.5) "
-                       "(the NVESD person's 0.75 m at 0.5 m wide): 1.05 m for two 0.6 m apart, "
-                       "2.37 m for six 0.9 m apart")
+
+
+def group_critical_size_m(people: float, spacing_m: float) -> float:
+    """Critical dimension of ``people`` abreast ``spacing_m`` apart: 0.5 + s (n - 1) m wide
+    at a person's height, so ``0.75 sqrt(width / 0.5)`` (the NVESD person's 0.75 m at 0.5 m
+    wide; the critical dimension is the square root of the silhouette's area)."""
+    return 0.75 * math.sqrt((0.5 + spacing_m * (people - 1.0)) / 0.5)
+
+
+GROUP_SIZE_M = Nominal(group_critical_size_m(GROUP_PEOPLE.lo, GROUP_SPACING_M.lo),
+                       group_critical_size_m(GROUP_PEOPLE.hi, GROUP_SPACING_M.hi),
+                       "derived (group_critical_size_m): 1.11 m for two 0.6 m apart, 2.37 m "
+                       "for six 0.9 m apart")
 VEHICLE_SIZE_M = Nominal(1.6, 3.2, "NATO standard vehicle target 2.3 m; a car end-on "
                          "sqrt(1.8 x 1.5), side-on sqrt(4.5 x 1.5), a truck's more")
 PERSON_CENTRE_M = Nominal(0.8, 1.05, "half a standing adult's stature (1.6-2.0 m)")

@@ -47,3 +47,22 @@ def test_an_acoustic_detection_counts_its_hint_and_its_level_at_one_metre() -> N
     assert feats.acoustic_hits == 1 and feats.hint_counts[engine] == 1
     assert feats.hint_counts.sum() == 1
     assert math.isclose(feats.source_db, 40.0 + 60.0)  # spherical spreading over 1 km
+
+
+def test_on_sloping_ground_the_position_error_widens_the_height_error() -> None:
+    # 20 m of position error on a 4 % slope moves the ground under the track by ~1.1 m
+    flat, slope = track_at(2000.0, 0.0, sigma_m=20.0), track_at(2000.0, 0.0, sigma_m=20.0)
+    scan = one_detection("thermal", elevation_rad=-0.007)
+    evidence.add_thermal(flat, scan, 0, 2000.0, 2e-4, 15.0)
+    evidence.add_thermal(slope, scan, 0, 2000.0, 2e-4, 15.0, slope=0.04)
+    on_flat = flat.evidence.features.height_sigmas_m[0]
+    on_slope = slope.evidence.features.height_sigmas_m[0]
+    assert on_slope > on_flat + 0.5
+    assert math.isclose(on_slope, math.hypot(on_flat, 0.04 * math.sqrt(800.0)))
+
+
+def test_the_grounds_slope_comes_from_the_terrain_model() -> None:
+    from perimeter.terrain import Dem
+    ramp = Dem(x0_m=0.0, y0_m=0.0, cell_m=25.0,
+               heights_m=[[0.03 * 25.0 * j for j in range(5)] for _ in range(5)])
+    assert math.isclose(evidence.ground_slope(ramp, 50.0, 50.0), 0.03)
