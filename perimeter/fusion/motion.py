@@ -183,13 +183,36 @@ def _speed_cdfs(speed_mps: float, model: ClassModel, spread_mps: float = 0.0
     return out, np.asarray(slow, dtype=np.float64)
 
 
+UNSTITCHED_SHARE = 0.2
+"""Share of ambiguous windows whose path is the object's alone (assumed: most are not)."""
+STITCH_MAX_MPS = 20.0
+"""A stitched path's excess speed is taken as uniform up to this (assumed: a jump of up to
+200 m between objects per 10 s chord)."""
+
+
 def ambiguous_window_log_likelihoods(speed_mps: float, model: ClassModel,
                                      spread_mps: float = 0.0
                                      ) -> tuple[dict[str, float], FloatArray]:
-    """An ambiguous window's log-likelihood per class and per slow pace: its path may be
-    stitched from several objects, which only adds length, so its speed bounds the object's
-    from above and says no more (``log P(speed <= observed)``). A slow window still rules
-    out a vehicle; a fast one rules out nothing, and straightness is not judged."""
-    cdfs, slow = _speed_cdfs(speed_mps, model, spread_mps)
-    lls = {cls: math.log(max(cdfs[cls], 1e-300)) for cls in CLASSES}
-    return lls, np.log(np.maximum(slow, 1e-300))
+    """An ambiguous window's log-likelihood per class and per slow pace, from its speed
+    alone (straightness is not judged: a stitched path has any shape). Its path may be
+    stitched from several objects, which only adds length: with ``UNSTITCHED_SHARE`` it is
+    the object's own speed, otherwise the object's plus an excess uniform up to
+    ``STITCH_MAX_MPS``, so ``P(speed <= observed) / STITCH_MAX_MPS``. A slow window still
+    rules out a vehicle, a walker's pace favours a mover over a standing object a little,
+    and a fast window favours nothing (a fast straight stitch passed for a vehicle once)."""
+    cdfs, slow_cdf = _speed_cdfs(speed_mps, model, spread_mps)
+    share = UNSTITCHED_SHARE
+    lls = {}
+    for cls in CLASSES:
+        if cls in ("person", "group"):
+            own = log_normal_pdf(speed_mps, model.speed_mean_mps[cls],
+                                 math.hypot(model.speed_sigma_mps[cls], spread_mps))
+        else:
+            own = speed_log_likelihood(cls, speed_mps, spread_mps, model)
+        lls[cls] = math.log(share * math.exp(own) + (1.0 - share) * cdfs[cls] / STITCH_MAX_MPS
+                            + 1e-300)
+    sigma = math.hypot(model.slow_pace_sigma_mps, spread_mps)
+    slow_own = np.exp(-0.5 * ((speed_mps - slow_paces_mps(model)) / sigma) ** 2
+                      - math.log(sigma) - _LOG_SQRT_2PI)
+    slow = np.log(share * slow_own + (1.0 - share) * slow_cdf / STITCH_MAX_MPS + 1e-300)
+    return lls, slow

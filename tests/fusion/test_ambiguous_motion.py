@@ -47,6 +47,6 @@ def test_a_slow_ambiguous_window_still_rules_out_a_vehicle() -> None:
     track = stitched(1.2, ambiguous_at_s=55.0)
     track.evidence.features.sizes_m.extend([2.0] * 30)
     probs = classify(track, model, 60.0)
-    assert track.evidence.class_evidence["vehicle"] < track.evidence.class_evidence["group"] - 5.0
+    assert track.evidence.class_evidence["vehicle"] < track.evidence.class_evidence["group"] - 4.0
     assert label(probs)[0] == "group"
     assert not vehicle_corroborated(track, model)
