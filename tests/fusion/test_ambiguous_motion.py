@@ -50,3 +50,14 @@ def test_a_slow_ambiguous_window_still_rules_out_a_vehicle() -> None:
     assert track.evidence.class_evidence["vehicle"] < track.evidence.class_evidence["group"] - 4.0
     assert label(probs)[0] == "group"
     assert not vehicle_corroborated(track, model)
+
+
+def test_an_ambiguous_window_at_a_walkers_pace_favours_a_mover_over_a_standing_object() -> None:
+    # a party walking on after meeting another: every window shares bearings with the other
+    # party's track, yet an object standing still makes a walker's pace only by stitching
+    model = ClassModel()
+    track = stitched(1.2, ambiguous_at_s=55.0)
+    classify(track, model, 60.0)
+    evidence = track.evidence.class_evidence
+    assert evidence["group"] > evidence["unknown"] + 0.5
+    assert evidence["person"] > evidence["unknown"] + 0.5
