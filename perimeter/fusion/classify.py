@@ -103,7 +103,7 @@ class ClassModel:
     """Range of a slow mover's own pace: the same person keeps it from window to window..."""
     slow_pace_sigma_mps: float = 0.15
     """... within this scatter of the windows' path speeds about it (assumed)."""
-    slow_straightness_a: float = 8.0
+    slow_straightness_a: float = 15.0
     """Straightness ~ Beta(a, 1) of a slow mover: over a window's few metres of chords the
     filter's position noise makes a crawl look as crooked as an animal's walk."""
     animal_pause_share: float = pr.ANIMAL_PAUSE_SHARE.mid

@@ -211,8 +211,7 @@ def ambiguous_window_log_likelihoods(speed_mps: float, model: ClassModel,
             own = speed_log_likelihood(cls, speed_mps, spread_mps, model)
         lls[cls] = math.log(share * math.exp(own) + (1.0 - share) * cdfs[cls] / STITCH_MAX_MPS
                             + 1e-300)
-    sigma = math.hypot(model.slow_pace_sigma_mps, spread_mps)
-    slow_own = np.exp(-0.5 * ((speed_mps - slow_paces_mps(model)) / sigma) ** 2
-                      - math.log(sigma) - _LOG_SQRT_2PI)
-    slow = np.log(share * slow_own + (1.0 - share) * slow_cdf / STITCH_MAX_MPS + 1e-300)
+    # a slow mover's own pace is only learnt from windows that are surely its own: here it
+    # is only bounded from above
+    slow = np.log(slow_cdf / STITCH_MAX_MPS + 1e-300)
     return lls, slow
