@@ -59,17 +59,14 @@ def start_mosquitto(port: int, folder: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-class Role:
-    """One role process; its JSON lines collected as they come."""
+class RoleProcess:
+    """One role process (``argv``); its JSON lines collected as they come."""
 
-    def __init__(self, name: str, port: int, args: argparse.Namespace) -> None:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.name = name
         self.events: list[Event] = []
-        env = child_env()
-        env["BENCH_LOAD_TRACE_S"] = str(args.trace_s)
-        self.proc = subprocess.Popen(
-            [sys.executable, ROLES, name, str(port), str(args.towers), str(args.seconds),
-             str(args.flood_s)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env=env)
         assert self.proc.stdout is not None
         threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
 
@@ -100,6 +97,14 @@ class Role:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def load_role(name: str, port: int, args: argparse.Namespace) -> RoleProcess:
+    """This bench's role ``name`` (bench_load_roles.py) on the broker at ``port``."""
+    env = child_env()
+    env["BENCH_LOAD_TRACE_S"] = str(args.trace_s)
+    return RoleProcess(name, [sys.executable, ROLES, name, str(port), str(args.towers),
+                              str(args.seconds), str(args.flood_s)], env)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -203,11 +208,11 @@ def main() -> None:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         broker = start_mosquitto(port, Path(tmp))
-        roles = [Role("fusion", port, args), Role("subscriber", port, args)]
+        roles = [load_role("fusion", port, args), load_role("subscriber", port, args)]
         try:
             for role in roles:
                 role.wait_event("ready", 60.0)
-            towers = Role("towers", port, args)
+            towers = load_role("towers", port, args)
             started = towers.wait_event("start", 300.0)
             flood = towers.wait_event("flood", args.seconds + 120.0)
             done = towers.wait_event("done", args.flood_s * 10 + 600.0)

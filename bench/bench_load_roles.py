@@ -16,10 +16,12 @@ import tempfile
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from perimeter import topics
+from perimeter.bus import Message
 from perimeter.store import AlertStore
 from sim.scenario import Scenario, load_scenario
 from sim.signatures import SPEED_MPS
@@ -83,6 +85,27 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def publish_paced(reports: list[Message], t0_s: float, steady_s: float,
+                  publish: Callable[[str, Message], None]) -> None:
+    """Publish ``reports`` (each through ``publish(tower_id, message)``): those of the first
+    ``steady_s`` of data in real time, the rest as fast as possible (a ``flood`` event marks
+    the switch)."""
+    start = time.time()
+    flooding = False
+    for i, message in enumerate(reports):
+        t_s = json.loads(message.payload)["t_s"] - t0_s
+        if t_s <= steady_s:
+            delay = start + t_s - time.time()
+            if delay > 0:
+                time.sleep(delay)
+        elif not flooding:
+            flooding = True
+            emit(event="flood", published=i, t_s=t_s)
+        parsed = topics.parse_tower_topic(message.topic)
+        assert parsed is not None
+        publish(parsed.tower_id, message)
+
+
 def towers(port: int, n_towers: int, steady_s: float, flood_s: float) -> None:
     """Publish the steady part in real time, then ``flood_s`` of data as fast as possible."""
     from services.mqtt import MqttBus, MqttOptions
@@ -100,20 +123,7 @@ def towers(port: int, n_towers: int, steady_s: float, flood_s: float) -> None:
         bus.start(15.0)
     index = {f"T{i:03d}": i % len(clients) for i in range(n_towers)}
     emit(event="start", t0_s=t0, steady_s=steady_s, reports=len(reports))
-    start = time.time()
-    flood_start: float | None = None
-    for i, message in enumerate(reports):
-        t_s = json.loads(message.payload)["t_s"] - t0
-        if t_s <= steady_s:
-            delay = start + t_s - time.time()
-            if delay > 0:
-                time.sleep(delay)
-        elif flood_start is None:
-            flood_start = time.time()
-            emit(event="flood", published=i, t_s=t_s)
-        parsed = topics.parse_tower_topic(message.topic)
-        assert parsed is not None
-        clients[index[parsed.tower_id]].publish(message)
+    publish_paced(reports, t0, steady_s, lambda tower, m: clients[index[tower]].publish(m))
     for bus in clients:
         bus.flush(120.0)
     acked = sum(bus.counters["acked"] for bus in clients)

@@ -22,16 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_load import RoleProcess, pct
 from bench_load_roles import load_scenario_for
 
 from perimeter import topics
@@ -48,48 +47,9 @@ REPORTS_PER_TOWER_S = 3.0
 Event = dict[str, Any]
 
 
-class Role:
-    """One role process; its JSON lines collected as they come."""
-
-    def __init__(self, args: list[str]) -> None:
-        self.events: list[Event] = []
-        self.proc = subprocess.Popen([sys.executable, ROLES, *args], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, env=child_env())
-        assert self.proc.stdout is not None
-        threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
-
-    def _read(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            self.events.append(json.loads(line))
-
-    def wait_event(self, kind: str, timeout_s: float) -> Event:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = [e for e in self.events if e["event"] == kind]
-            if found:
-                return found[-1]
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{ROLES} exited with {self.proc.returncode}")
-            time.sleep(0.1)
-        raise SystemExit(f"no {kind!r} within {timeout_s:.0f} s")
-
-    def samples(self) -> list[Event]:
-        return [e for e in self.events if e["event"] == "sample"]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(30.0)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+def scale_role(args: list[str]) -> RoleProcess:
+    """One role of bench_scale_roles.py."""
+    return RoleProcess("role", [sys.executable, ROLES, *args], child_env())
 
 
 def run_one(shards: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
@@ -111,10 +71,10 @@ def run_one(shards: int, args: argparse.Namespace, folder: Path) -> dict[str, An
         watcher.subscribe(topics.ALERTS, on_alert)
         watcher.start(30.0)
         common = [urls, str(args.towers), str(args.seconds), str(args.flood_s)]
-        roles = {s: Role(["shard", *common, s, str(plan_file)]) for s in plan.shards}
+        roles = {s: scale_role(["shard", *common, s, str(plan_file)]) for s in plan.shards}
         for role in roles.values():
             role.wait_event("ready", 180.0)
-        towers = Role(["towers", *common])
+        towers = scale_role(["towers", *common])
         try:
             start = towers.wait_event("start", 300.0)
             flood = towers.wait_event("flood", args.seconds + 120.0)
@@ -141,14 +101,14 @@ def run_one(shards: int, args: argparse.Namespace, folder: Path) -> dict[str, An
                    per_tower)
 
 
-def settled_wall(role: Role) -> float:
+def settled_wall(role: RoleProcess) -> float:
     """When a shard had taken all it was going to take (its final count) with an empty queue."""
     samples = role.samples()
     final = samples[-1]["distinct"]
     return float(next(s["wall_s"] for s in samples if s["distinct"] == final and s["queue"] == 0))
 
 
-def report_gaps(shards: int, start: Event, done: Event, roles: dict[str, Role],
+def report_gaps(shards: int, start: Event, done: Event, roles: dict[str, RoleProcess],
                 fed: dict[str, frozenset[str]]) -> None:
     """Which reports a shard did not take (by topic, with the seq gaps it saw), on stderr."""
     print(f"{shards} shards: towers published {done['published']}, acked {done['acked']}, "
@@ -165,7 +125,7 @@ def report_gaps(shards: int, start: Event, done: Event, roles: dict[str, Role],
 
 
 def analyse(shards: int, args: argparse.Namespace, start: Event, flood: Event, done: Event,
-            roles: dict[str, Role], expected: dict[str, int],
+            roles: dict[str, RoleProcess], expected: dict[str, int],
             arrivals: list[tuple[float, AlertEvent]], fused_wall: float,
             per_tower: dict[str, int]) -> dict[str, Any]:
     start_wall, t0, flood_wall = start["wall_s"], start["t0_s"], flood["wall_s"]

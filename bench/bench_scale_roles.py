@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load_roles import emit, load_scenario_for, rss_mb
+from bench_load_roles import emit, load_scenario_for, publish_paced, rss_mb
 
 from perimeter import topics
 from perimeter.bus import Message
@@ -55,20 +55,7 @@ def towers(urls: str, n_towers: int, steady_s: float, flood_s: float) -> None:
     t0 = scenario.epoch_s
     emit(event="start", t0_s=t0, steady_s=steady_s, reports=len(reports), per_tower=per_tower,
          per_topic=per_topic)
-    start = time.time()
-    flood_at: float | None = None
-    for i, message in enumerate(reports):
-        t_s = json.loads(message.payload)["t_s"] - t0
-        if t_s <= steady_s:
-            delay = start + t_s - time.time()
-            if delay > 0:
-                time.sleep(delay)
-        elif flood_at is None:
-            flood_at = time.time()
-            emit(event="flood", published=i, t_s=t_s)
-        parsed = topics.parse_tower_topic(message.topic)
-        assert parsed is not None
-        clients[index[parsed.tower_id]].publish(message)
+    publish_paced(reports, t0, steady_s, lambda tower, m: clients[index[tower]].publish(m))
     for bus in clients:
         bus.flush(300.0)
     emit(event="done", published=len(reports),
