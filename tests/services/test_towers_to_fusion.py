@@ -111,3 +111,28 @@ def test_dropped_tower_will_fires(any_broker: BrokerHandle) -> None:
         "online", "offline"]
     uplink.close()
     watcher.close()
+
+
+def test_a_tower_announces_its_status_again_after_a_reconnect(
+        any_broker: BrokerHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broker may fire the will of a tower that is still running (a clustered broker's node
+    dies): back, the tower's first message goes after its latest status, so it reads online."""
+    monkeypatch.setattr("services.tower_publisher.REPLAY_WINDOW_S", 0.0)  # no resend of it
+    watcher, inbox = bus_for(any_broker, "test-watcher-3"), Inbox()
+    watcher.subscribe(topics.tower_status("T07"), inbox)
+    watcher.start(10)
+    uplink = MqttUplink(SimSettings(broker_url=any_broker.url))
+    uplink.attach("T07", Message(topics.tower_status("T07"),
+                                 b'{"tower_id":"T07","state":"offline"}', retain=True))
+    uplink.publish(Message(topics.tower_status("T07"), b'{"tower_id":"T07","state":"online"}',
+                           retain=True))
+    assert wait_until(lambda: len(inbox.on("#")) == 1, 10.0)
+    any_broker.restart()
+    assert wait_until(lambda: uplink.counters["connects"] == 2 and watcher.connected.is_set(),
+                      20.0)
+    live = len([m for m in inbox.on("#") if not m.retain])
+    uplink.publish(Message(topics.sensor("T07", "thermal"), b"{}", qos=1))
+    assert wait_until(lambda: len([m for m in inbox.on("#") if not m.retain]) == live + 1,
+                      10.0), "the status, sent again (live, not a retained copy)"
+    uplink.close(announce_offline=False)
+    watcher.close()
