@@ -7,8 +7,9 @@ fed before parsing them. One wildcard, not a subscription per tower: NATS makes 
 subscription a JetStream consumer and refuses a session more than 65,535 unacknowledged
 messages over all its subscriptions (``max_ack_pending`` each), so a shard of hundreds of
 towers cannot subscribe to each (docs/scale.md). Its retained status
-(``perimeter/v1/fusion/shards/{id}/status``) is refreshed every ``status_interval_s``, and its
-last will replaces it with ``offline``.
+(``perimeter/v1/fusion/shards/{id}/status``) is refreshed every ``status_interval_s`` and at
+once after a reconnect (a dying broker node's neighbours may have fired its will while it
+lived), and its last will replaces it with ``offline``.
 
 It takes over a dead shard's sectors, towers and open alerts when :mod:`services.shard_watch`
 finds it dead and names this shard its successor; it watches the broker with a
@@ -64,6 +65,7 @@ class ShardService(FusionService):
                          status_interval_s=status_interval_s, probe=probe, output=output)
         self.feed = self.shard.feed
         self.watch = ShardWatch(self.shard.shard_id, stale_after_s)
+        self._connects = 0  # the bus's connections when the status was last announced
 
     def start(self) -> None:
         for topic_filter in (topics.TOWER_WILDCARD, topics.HANDOVER, topics.ALERTS,
@@ -83,6 +85,11 @@ class ShardService(FusionService):
 
     def _after_step(self) -> None:
         now_s = time.monotonic()
+        connects = int(getattr(self.bus, "counters", {}).get("connects", 0))
+        if connects > self._connects:  # reconnected: its will may have fired, say online now
+            if self._connects > 0:
+                self.publish_status()
+            self._connects = connects
         if not self._listening:
             self.watch.not_listening(now_s)
             return

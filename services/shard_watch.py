@@ -3,9 +3,14 @@
 A shard is dead when its status says ``offline`` (its last will: the broker saw its connection
 drop) or when its status has not been refreshed for ``stale_after_s`` of wall time while the
 watcher was listening (a shard that dies with its broker node leaves no will; while the broker
-is stalled or the watcher cut off, nobody's status ages). Its successor (:func:`successor`) is
-the standby that mirrors it, else the nearest live active shard (the lower one on a tie). Every
-shard applies the same rule to what it has heard, so one takes over.
+is stalled or the watcher cut off, nobody's status ages). Listening means receiving statuses:
+the watcher's own status, which comes back through the same subscription, is its probe, and
+another's status ages only up to when the watcher last heard its own (a subscription still
+stalled after a reconnect, while other topics flow again, is no neighbour's death).
+
+Its successor (:func:`successor`) is the standby that mirrors it, else the nearest live active
+shard (the lower one on a tie). Every shard applies the same rule to what it has heard, so one
+takes over.
 """
 
 from __future__ import annotations
@@ -35,9 +40,13 @@ class ShardWatch:
         self.me, self.stale_after_s = me, stale_after_s
         self.seen_s: dict[str, float] = {}  # live shards -> when their status last came
         self.dead: set[str] = set()
+        self.own_heard_s: float | None = None
+        """When this shard's own status last came back (None: never; ages count up to now)."""
 
     def heard(self, status: ShardStatus, now_s: float) -> None:
         if status.shard_id == self.me:
+            if status.state != "offline":
+                self.own_heard_s = now_s
             return
         if status.state == "offline":
             if status.shard_id in self.seen_s:
@@ -54,8 +63,10 @@ class ShardWatch:
             self.seen_s[shard] = now_s
 
     def newly_dead(self, now_s: float) -> set[str]:
-        """Shards found dead since the last call (offline, or stale)."""
-        stale = {s for s, at in self.seen_s.items() if now_s - at > self.stale_after_s}
+        """Shards found dead since the last call (offline, or stale up to the last time this
+        shard heard its own status)."""
+        heard_to_s = now_s if self.own_heard_s is None else min(now_s, self.own_heard_s)
+        stale = {s for s, at in self.seen_s.items() if heard_to_s - at > self.stale_after_s}
         for shard in stale:
             del self.seen_s[shard]
         found, self.dead = self.dead | stale, set()

@@ -45,6 +45,16 @@ def test_a_shard_is_dead_on_its_will_or_when_its_status_goes_stale() -> None:
     assert watch.alive() == {"s2"}
 
 
+def test_statuses_age_only_while_the_watcher_hears_its_own() -> None:
+    watch = ShardWatch("s2", stale_after_s=10.0)
+    watch.heard(status("s2"), 0.0)
+    watch.heard(status("s1"), 0.0)
+    watch.heard(status("s2"), 5.0)  # then its own stop coming back: the statuses' stall
+    assert watch.newly_dead(30.0) == set(), "s1's silence is the watcher's"
+    watch.heard(status("s2"), 10.5)
+    assert watch.newly_dead(30.0) == {"s1"}, "heard its own, not s1's, for more than 10 s"
+
+
 def test_an_offline_status_of_a_shard_never_seen_alive_or_already_taken_over_is_no_death() -> None:
     watch = ShardWatch("s5")
     watch.heard(status("s1", "offline"), 0.0)  # retained from before: never seen alive here
