@@ -59,8 +59,17 @@ def reference_alerts(scenario: Scenario, plan: SectorPlan,
 
 
 def new_alerts(events: list[AlertEvent]) -> Counter[str]:
-    """How many alerts of each class were raised (``new`` events)."""
-    return Counter(e.class_ for e in events if e.event == "new")
+    """How many alerts of each class were raised (``new`` events), tower faults aside (a
+    broker node's death rightly raises some, see docs/scale.md)."""
+    return Counter(e.class_ for e in events if e.event == "new" and e.class_ != "tower_fault")
+
+
+def unrecovered_faults(events: list[AlertEvent], before_t_s: float) -> list[str]:
+    """Tower faults raised before data time ``before_t_s`` and not closed as recovered."""
+    raised = {e.alert_id for e in events
+              if e.event == "new" and e.class_ == "tower_fault" and e.t_s < before_t_s}
+    recovered = {e.alert_id for e in events if e.event == "closed" and e.reason == "recovered"}
+    return sorted(raised - recovered)
 
 
 class LiveShard:
