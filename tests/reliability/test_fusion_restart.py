@@ -165,7 +165,7 @@ def test_a_crash_with_a_backlog_loses_no_report(durable_mosquitto: DurableMosqui
             fused.append(key)
 
     first = LiveFusion(durable_mosquitto.url, scenario, client_id="rel-crash")
-    first.service.runner.feed = slow_fusion  # type: ignore[method-assign]
+    first.service.feed = slow_fusion  # what the worker hands each message to
     first.start()
     publisher = MqttBus(MqttOptions(host=durable_mosquitto.host, port=durable_mosquitto.port,
                                     client_id="rel-crash-towers"))

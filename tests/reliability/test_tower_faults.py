@@ -33,7 +33,9 @@ def test_a_lost_tower_raises_a_fault_within_30_s_and_closes_it_on_return() -> No
     assert 30.0 <= closed <= 30.0 + 2.0
     assert len({e.alert_id for e in events}) == 1
     assert faults_of(out.alerts, "T04") == [] and rejected_total(runner.counters) == 0
-    assert [e.alert_id for e in vehicle_events(out.alerts) if e.event == "new"] == ["a-000001"]
+    # the crossing car keeps one alert through the outage (its id depends on whether the fault
+    # or the car is raised first: the fault opens at the outage's start)
+    assert len([e for e in vehicle_events(out.alerts) if e.event == "new"]) == 1
 
 
 def test_a_silent_tower_is_a_fault_and_its_stored_reports_are_fused_late() -> None:
