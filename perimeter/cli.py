@@ -213,10 +213,7 @@ def _replay(settings: FusionSettings, path: Path) -> None:
     from perimeter.contract import dump_payload
     from perimeter.fusion.replay import Replay
     from perimeter.site import load_site
-    from perimeter.thresholds import Thresholds, load_thresholds
-
-    thresholds = (load_thresholds(settings.thresholds_file) if settings.thresholds_file
-                  else Thresholds())
+    thresholds = settings.load_thresholds()
     site = load_site(settings.site)
     with path.open(encoding="utf-8") if str(path) != "-" else sys.stdin as lines:
         run = Replay(lines, site, thresholds)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from perimeter.thresholds import Thresholds
 
 
 class _Settings(BaseSettings):
@@ -73,6 +76,12 @@ class FusionSettings(MqttSettings):
     run_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
     """The session: alerts of other runs left open are closed as superseded at start, this
     run's are taken over. None: a new run id at every start."""
+
+    def load_thresholds(self) -> Thresholds:
+        """The thresholds of :attr:`thresholds_file`, or the defaults without one."""
+        from perimeter.thresholds import Thresholds, load_thresholds
+
+        return load_thresholds(self.thresholds_file) if self.thresholds_file else Thresholds()
 
 
 class ApiSettings(MqttSettings):

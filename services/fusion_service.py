@@ -43,6 +43,7 @@ from services.session import new_run_id, superseded
 
 if TYPE_CHECKING:
     from perimeter.store import AlertRecord, AlertStore
+    from services.mqtt import MqttBus
 
 log = logging.getLogger(__name__)
 
@@ -282,12 +283,10 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
     """``perimeter fusion``: the live service until SIGINT / SIGTERM or ``stop``."""
     from perimeter.site import load_site
     from perimeter.store import AlertStore
-    from perimeter.thresholds import Thresholds, load_thresholds
     from services.mqtt import MqttBus, MqttOptions
 
     site = load_site(settings.site)
-    thresholds = (load_thresholds(settings.thresholds_file) if settings.thresholds_file
-                  else Thresholds())
+    thresholds = settings.load_thresholds()
     store = AlertStore.open(settings.db_url)
     first_alert, first_track = store.max_alert_number() + 1, store.max_track_number() + 1
     left_open = store.open_alerts()
@@ -306,13 +305,21 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
 
     probe = BrokerProbe(bus, options.client_id) if len(settings.addresses) > 1 else None
     service = FusionService(bus, make_runner, store.append, probe=probe)
+    serve(service, bus, store, stop, lambda: log.info(
+        "fusion run %s on %s, site %s, store %s (%d alerts of earlier runs closed as "
+        "superseded)", run_id, settings.broker_url, site.name, settings.db_url,
+        service.runner.counters["alerts_superseded"]))
+
+
+def serve(service: FusionService, bus: MqttBus, store: AlertStore,
+          stop: threading.Event | None, started: Callable[[], None]) -> None:
+    """Start ``service`` and ``bus``, call ``started``, run until SIGINT / SIGTERM or ``stop``,
+    then stop the service and close the bus and the store."""
     stop = stop or threading.Event()
     stop_on_signals(stop)
     service.start()
     bus.start()
-    log.info("fusion run %s on %s, site %s, store %s (%d alerts of earlier runs closed as "
-             "superseded)", run_id, settings.broker_url, site.name, settings.db_url,
-             service.runner.counters["alerts_superseded"])
+    started()
     try:
         stop.wait()
     finally:

@@ -116,15 +116,13 @@ def run_shard(settings: FusionSettings, shard_id: str, plan_file: str, *, standb
     from perimeter.shard import ShardRunner
     from perimeter.site import load_site
     from perimeter.store import AlertStore
-    from perimeter.thresholds import Thresholds, load_thresholds
-    from services.fusion_service import stop_on_signals
+    from services.fusion_service import serve
     from services.mqtt import MqttBus, MqttOptions
     from services.session import new_run_id
 
     site = load_site(settings.site)
     plan = load_plan(plan_file)
-    thresholds = (load_thresholds(settings.thresholds_file) if settings.thresholds_file
-                  else Thresholds())
+    thresholds = settings.load_thresholds()
     store = AlertStore.open(settings.db_url)
     first_alert, first_track = store.max_alert_number() + 1, store.max_track_number() + 1
     run_id = settings.run_id or new_run_id()
@@ -140,17 +138,7 @@ def run_shard(settings: FusionSettings, shard_id: str, plan_file: str, *, standb
                            first_track_number=first_track)
 
     service = ShardService(bus, make_shard, store.append, probe=BrokerProbe(bus, client_id))
-    stop = stop or threading.Event()
-    stop_on_signals(stop)
-    service.start()
-    bus.start()
-    log.info("fusion shard %s (%s) of run %s on %s: %d towers, sectors %s", shard_id,
-             "standby" if standby else "active", run_id, settings.broker_url,
-             len(service.shard.towers), list(plan.owned(shard_id)))
-    try:
-        stop.wait()
-    finally:
-        service.stop()
-        bus.close()
-        store.close()
-    log.info("fusion shard %s stopped: %s", shard_id, service.counters())
+    serve(service, bus, store, stop, lambda: log.info(
+        "fusion shard %s (%s) of run %s on %s: %d towers, sectors %s", shard_id,
+        "standby" if standby else "active", run_id, settings.broker_url,
+        len(service.shard.towers), list(plan.owned(shard_id))))
