@@ -64,7 +64,8 @@ class ShardService(FusionService):
         super().__init__(bus, lambda _out: self.shard.fusion, sink,
                          status_interval_s=status_interval_s, probe=probe, output=output)
         self.feed = self.shard.feed
-        self.watch = ShardWatch(self.shard.shard_id, stale_after_s)
+        self.watch = ShardWatch(self.shard.shard_id, stale_after_s,
+                                deaf_after_s=3.0 * status_interval_s)
         self._connects = 0  # the bus's connections when the status was last announced
 
     def start(self) -> None:

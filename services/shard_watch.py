@@ -1,12 +1,17 @@
 """Takeover in sharded fusion: when a shard counts as dead, and who takes over its sectors.
 
-A shard is dead when its status says ``offline`` (its last will: the broker saw its connection
-drop) or when its status has not been refreshed for ``stale_after_s`` of wall time while the
+A shard is dead when its status said ``offline`` (its last will: the broker saw its connection
+drop) and no ``online`` one followed for ``will_grace_s`` of listening (a dying broker node's
+neighbours fire the wills of live clients too; a live shard re-announces itself on reconnect),
+or when its status has not been refreshed for ``stale_after_s`` of wall time while the
 watcher was listening (a shard that dies with its broker node leaves no will; while the broker
 is stalled or the watcher cut off, nobody's status ages). Listening means receiving statuses:
 the watcher's own status, which comes back through the same subscription, is its probe, and
 another's status ages only up to when the watcher last heard its own (a subscription still
-stalled after a reconnect, while other topics flow again, is no neighbour's death).
+stalled after a reconnect, while other topics flow again, is no neighbour's death), and a gap
+of more than ``deaf_after_s`` between two of its own (a reconnect to another node) restarts
+every other's clock: their statuses may still be held by the stalled cluster when its own
+re-announced one comes back.
 
 Its successor (:func:`successor`) is the standby that mirrors it, else the nearest live active
 shard (the lower one on a tie). Every shard applies the same rule to what it has heard, so one
@@ -36,41 +41,49 @@ def successor(plan: SectorPlan, dead: str, alive: set[str]) -> str | None:
 class ShardWatch:
     """What one shard knows of the others from their statuses (wall times, monotonic s)."""
 
-    def __init__(self, me: str, stale_after_s: float = 12.0) -> None:
-        self.me, self.stale_after_s = me, stale_after_s
+    def __init__(self, me: str, stale_after_s: float = 12.0, deaf_after_s: float = 6.0,
+                 will_grace_s: float = 6.0) -> None:
+        self.me, self.stale_after_s, self.deaf_after_s = me, stale_after_s, deaf_after_s
+        self.will_grace_s = will_grace_s
         self.seen_s: dict[str, float] = {}  # live shards -> when their status last came
-        self.dead: set[str] = set()
+        self.wills_s: dict[str, float] = {}  # shards whose will came -> when
         self.own_heard_s: float | None = None
         """When this shard's own status last came back (None: never; ages count up to now)."""
 
     def heard(self, status: ShardStatus, now_s: float) -> None:
         if status.shard_id == self.me:
             if status.state != "offline":
+                if self.own_heard_s is not None and now_s - self.own_heard_s > self.deaf_after_s:
+                    self.not_listening(now_s)  # the others' silence meanwhile was ours
                 self.own_heard_s = now_s
             return
         if status.state == "offline":
             if status.shard_id in self.seen_s:
                 del self.seen_s[status.shard_id]
-                self.dead.add(status.shard_id)
+                self.wills_s[status.shard_id] = now_s
             return
-        self.dead.discard(status.shard_id)
+        self.wills_s.pop(status.shard_id, None)
         self.seen_s[status.shard_id] = now_s
-        self.dead -= set(status.taken_over)  # already taken over by someone
+        for shard in status.taken_over:  # already taken over by someone
+            self.wills_s.pop(shard, None)
 
     def not_listening(self, now_s: float) -> None:
-        """Cut off (or the broker stalled): nobody's status ages meanwhile."""
-        for shard in self.seen_s:
-            self.seen_s[shard] = now_s
+        """Cut off (or the broker stalled): nobody's status or will ages meanwhile."""
+        for times_s in (self.seen_s, self.wills_s):
+            for shard in times_s:
+                times_s[shard] = now_s
 
     def newly_dead(self, now_s: float) -> set[str]:
-        """Shards found dead since the last call (offline, or stale up to the last time this
-        shard heard its own status)."""
+        """Shards found dead since the last call (a will not taken back, or a status gone
+        stale, each counted up to the last time this shard heard its own status)."""
         heard_to_s = now_s if self.own_heard_s is None else min(now_s, self.own_heard_s)
-        stale = {s for s, at in self.seen_s.items() if heard_to_s - at > self.stale_after_s}
-        for shard in stale:
-            del self.seen_s[shard]
-        found, self.dead = self.dead | stale, set()
+        found = {s for s, at in self.seen_s.items() if heard_to_s - at > self.stale_after_s}
+        found |= {s for s, at in self.wills_s.items() if heard_to_s - at > self.will_grace_s}
+        for shard in found:
+            self.seen_s.pop(shard, None)
+            self.wills_s.pop(shard, None)
         return found
 
     def alive(self) -> set[str]:
-        return {*self.seen_s, self.me}
+        """This shard and every other not yet found dead (a will alone is no death yet)."""
+        return {*self.seen_s, *self.wills_s, self.me}

@@ -122,7 +122,12 @@ class LiveShard:
 
 
 class AlertsRecorder:
-    """A client on one node recording every alert event and handover on the bus."""
+    """A client on one node recording every alert event and handover on the bus.
+
+    MQTT QoS 1 is at-least-once: a publish whose PUBACK died with a broker node is sent again
+    on reconnect and may arrive twice. Like the alert store (same alert, kind and ``t_s`` is
+    one event), the recorder keeps one copy of a byte-identical redelivery and counts it; an
+    event that differs in any byte is kept, so a second raise still shows."""
 
     def __init__(self, urls: list[str], first_node: int) -> None:
         settings = FusionSettings(broker_url=",".join(urls))
@@ -130,12 +135,18 @@ class AlertsRecorder:
         self.bus = MqttBus(replace(options, reconnect_min_s=1, reconnect_max_s=2))
         self.alerts: list[AlertEvent] = []
         self.handovers = 0
+        self.redelivered = 0
+        self._payloads: set[bytes] = set()
         self._lock = threading.Lock()
         self.bus.subscribe(topics.ALERTS, self._alert)
         self.bus.subscribe(topics.HANDOVER, self._handover)
 
     def _alert(self, message: Message) -> None:
         with self._lock:
+            if message.payload in self._payloads:
+                self.redelivered += 1
+                return
+            self._payloads.add(message.payload)
             self.alerts.append(parse_payload(AlertEvent, message.payload))
 
     def _handover(self, _message: Message) -> None:

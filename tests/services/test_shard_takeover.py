@@ -33,16 +33,27 @@ def test_the_standby_of_a_dead_shard_takes_over_else_the_nearest_neighbour() -> 
 
 
 def test_a_shard_is_dead_on_its_will_or_when_its_status_goes_stale() -> None:
-    watch = ShardWatch("s2", stale_after_s=10.0)
+    watch = ShardWatch("s2", stale_after_s=10.0, will_grace_s=3.0)
     watch.heard(status("s1"), 0.0)
     watch.heard(status("s3"), 0.0)
     watch.heard(status("s1", "offline"), 1.0)  # s1's will
-    assert watch.newly_dead(1.0) == {"s1"}
-    assert watch.newly_dead(2.0) == set(), "found once"
+    assert watch.newly_dead(3.5) == set(), "a will is taken back by a reconnect in its grace"
+    assert watch.alive() == {"s1", "s2", "s3"}
+    assert watch.newly_dead(4.5) == {"s1"}
+    assert watch.newly_dead(5.0) == set(), "found once"
     watch.not_listening(9.0)  # a stalled broker: s3's silence is not s3's
     assert watch.newly_dead(18.0) == set()
     assert watch.newly_dead(19.5) == {"s3"}
     assert watch.alive() == {"s2"}
+
+
+def test_a_will_fired_while_the_shard_lives_is_taken_back_by_its_next_status() -> None:
+    watch = ShardWatch("s1", will_grace_s=6.0)
+    watch.heard(status("s2"), 0.0)
+    watch.heard(status("s2", "offline"), 1.0)  # a dying broker node fired s2's will
+    watch.heard(status("s2"), 4.0)  # s2 reconnected to another node and says so
+    assert watch.newly_dead(15.0) == set(), "past the will's grace, within its status's"
+    assert watch.alive() == {"s1", "s2"}
 
 
 def test_statuses_age_only_while_the_watcher_hears_its_own() -> None:
@@ -55,6 +66,20 @@ def test_statuses_age_only_while_the_watcher_hears_its_own() -> None:
     assert watch.newly_dead(30.0) == {"s1"}, "heard its own, not s1's, for more than 10 s"
 
 
+def test_a_gap_in_its_own_statuses_restarts_the_others_clocks() -> None:
+    watch = ShardWatch("s1", stale_after_s=12.0, deaf_after_s=6.0)
+    watch.heard(status("s1"), 0.0)
+    watch.heard(status("s2"), 1.0)
+    watch.heard(status("s1"), 2.0)
+    watch.heard(status("s1"), 20.0)  # reconnected to another node: its re-announced status
+    assert watch.newly_dead(20.5) == set(), "s2's status may still be held by the cluster"
+    for now_s in (22.0, 24.0, 26.0, 28.0, 30.0):  # its own, every 2 s: listening
+        watch.heard(status("s1"), now_s)
+    assert watch.newly_dead(31.0) == set()
+    watch.heard(status("s1"), 32.5)
+    assert watch.newly_dead(32.5) == {"s2"}, "silent for 12.5 s while s1 heard its own"
+
+
 def test_an_offline_status_of_a_shard_never_seen_alive_or_already_taken_over_is_no_death() -> None:
     watch = ShardWatch("s5")
     watch.heard(status("s1", "offline"), 0.0)  # retained from before: never seen alive here
@@ -62,7 +87,7 @@ def test_an_offline_status_of_a_shard_never_seen_alive_or_already_taken_over_is_
     watch.heard(status("s1"), 1.0)
     watch.heard(status("s1", "offline"), 2.0)
     watch.heard(status("s2", taken_over=["s1"]), 2.1)  # s2 was faster
-    assert watch.newly_dead(2.2) == set()
+    assert watch.newly_dead(8.5) == set(), "past the will's grace"
 
 
 class StallingBus(InMemoryBus):
