@@ -20,6 +20,7 @@ import numpy.typing as npt
 from scipy.stats import chi2
 
 from perimeter import geometry
+from perimeter.fusion import kernels
 from perimeter.fusion.ranging import Ranger
 from perimeter.fusion.scan import Scan
 
@@ -83,6 +84,8 @@ class Initiator:
         """Ranges a single tower's bearings on the site's terrain (set when it has a DEM)."""
         self.ranged = 0
         """Single-tower seeds ranged that way."""
+        self._min_counts = np.array([config.min_towers, config.min_detections,
+                                     config.min_pair_detections, config.fix_min_towers])
 
     def __len__(self) -> int:
         return len(self._refs)
@@ -134,45 +137,14 @@ class Initiator:
         if not other.any():
             return None
         b0, s0 = float(scan.bearing_rad[i]), self._sigma(scan, i)
-        thermal0 = scan.sensor == "thermal"
-        xy, r0, r1 = geometry.intersect_pairs(scan.tower_xy, np.full(self._b.shape, b0),
-                                              self._xy, self._b)
-        with np.errstate(invalid="ignore"):
-            valid = (other & (r0 > cfg.min_range_m) & (r1 > cfg.min_range_m)
-                     & (r0 < cfg.max_range_m) & (r1 < cfg.max_range_m)
-                     & (geometry.crossing_angle_rad(b0, self._b)
-                        >= math.radians(cfg.min_crossing_deg)))
-        cands = np.flatnonzero(valid)
-        if cands.size == 0:
+        found = kernels.crossing_search(
+            float(scan.tower_xy[0]), float(scan.tower_xy[1]), b0, s0**2, scan.tower_index,
+            scan.sensor == "thermal", (self._xy, self._b, self._sig, self._tower, self._thermal),
+            other, (cfg.min_range_m, cfg.max_range_m, math.radians(cfg.min_crossing_deg),
+                    cfg.gate_d2), self._min_counts)
+        if found is None:
             return None
-        # Support of each crossing: pooled bearings of further towers through it.
-        pts = xy[cands]  # (c, 2)
-        h = geometry.bearing_jacobian(self._xy[None, :, :], pts[:, None, :])  # (c, n, 2)
-        pred = geometry.bearing_rad(self._xy[None, :, :], pts[:, None, :])
-        res = geometry.wrap_pi(self._b[None, :] - pred)
-        cov = _pair_cov(scan.tower_xy, s0, self._xy[cands], self._sig[cands], pts)
-        var = self._sig[None, :] ** 2 + np.einsum("cni,cij,cnj->cn", h, cov, h)
-        d2 = res * res / var
-        ok = d2 <= cfg.gate_d2
-        best: tuple[int, float, int] | None = None
-        for k, j in enumerate(cands):
-            ok[k, j] = True
-            towers = {int(t) for t in self._tower[ok[k]]} | {scan.tower_index}
-            score = len(towers)
-            thermal_towers = {int(t) for t in self._tower[ok[k] & self._thermal]}
-            if thermal0:
-                thermal_towers.add(scan.tower_index)
-            count = int(ok[k].sum()) + 1
-            enough = ((score >= cfg.min_towers and count >= cfg.min_detections)
-                      or count >= cfg.min_pair_detections)
-            if not enough or (len(thermal_towers) < 2 and score < cfg.fix_min_towers):
-                continue
-            key = (score, -float(d2[k, ok[k]].sum()), k)
-            if best is None or key[:2] > best[:2]:
-                best = (score, key[1], k)
-        if best is None:
-            return None
-        k = best[2]
+        k, d2, ok, pts = found
         support = np.flatnonzero(ok[k])
         members = self._best_per_tower(support, d2[k])
         return self._seed(scan, i, members, support, pts[k])
