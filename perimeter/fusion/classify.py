@@ -244,7 +244,7 @@ def motion_evidence(track: Track, model: ClassModel) -> dict[str, float]:
     if track.evidence.slow_pace_evidence is None:
         return out
     paces = track.evidence.slow_pace_evidence
-    slow = float(logsumexp(paces)) - math.log(paces.size)  # uniform prior over the paces
+    slow = _log_mean_exp(paces)  # uniform prior over the paces
     share = model.slow_mover_share
     for cls in ("person", "group"):
         out[cls] = float(np.logaddexp(out[cls] + math.log(1.0 - share), slow + math.log(share)))
@@ -284,7 +284,7 @@ def _motion_terms(track: Track, model: ClassModel
         evidence = track.evidence.class_evidence or dict.fromkeys(CLASSES, 0.0)
         paces = track.evidence.slow_pace_evidence
         slow = (0.0 if paces is None
-                else float(logsumexp(paces)) - math.log(paces.size))  # uniform over paces
+                else _log_mean_exp(paces))  # uniform over paces
         return ({c: evidence[c] for c in CLASSES if c not in people},
                 {c: (evidence[c], slow) for c in people})
     motion = motion_of(track.state.trail, window_s=model.motion_window_s,
@@ -337,6 +337,20 @@ def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
             row = _log_hint_row(model.hint_likelihood[cls], model.hint_clutter_share)
             out[cls] += weight * float(counts @ row)
     return out
+
+
+def _log_mean_exp(values: FloatArray) -> float:
+    """``log(mean(exp(values)))``, memoised on the values: a track's slow-pace evidence
+    changes once per motion window, its class is refreshed up to every housekeeping."""
+    if values.dtype != np.float64:
+        return float(logsumexp(values)) - math.log(values.size)
+    return _log_mean_exp_of(values.tobytes())
+
+
+@lru_cache(maxsize=1024)
+def _log_mean_exp_of(raw: bytes) -> float:
+    values = np.frombuffer(raw, dtype=np.float64)
+    return float(logsumexp(values)) - math.log(values.size)
 
 
 @lru_cache(maxsize=64)
