@@ -48,7 +48,8 @@ def generated_site(n_towers: int) -> dict[str, Any]:
 
 
 def scaled_scenario(n_towers: int, duration_s: float, replicate_targets: bool) -> Scenario:
-    """The default scenario on a generated site; targets repeated per 6 km block if asked."""
+    """The default scenario on a generated site; targets repeated per 6 km block if asked
+    (the copies that would leave the site are left out)."""
     base = yaml.safe_load((Path(__file__).parents[1] / "sim/scenarios/default.yaml")
                           .read_text(encoding="utf-8"))
     site = generated_site(n_towers)
@@ -57,9 +58,12 @@ def scaled_scenario(n_towers: int, duration_s: float, replicate_targets: bool) -
     animals = base["nuisance"]["animals"]
     if replicate_targets:
         blocks = int(span // BLOCK_M)
-        targets = [{**t, "id": f"{t['id']}-{b}",
-                    "path": [[x, y - span / 2.0 + BLOCK_M * (b + 0.5)] for x, y in t["path"]]}
-                   for b in range(blocks) for t in targets]
+        copies = [{**t, "id": f"{t['id']}-{b}",
+                   "path": [[x, y - span / 2.0 + BLOCK_M * (b + 0.5)] for x, y in t["path"]]}
+                  for b in range(blocks) for t in targets]
+        # a copy reaching past the site's end (the first block's southernmost paths) would
+        # start outside the watch zone, which scenario validation refuses: left out
+        targets = [t for t in copies if all(abs(y) <= span / 2.0 for _, y in t["path"])]
         animals = animals * blocks
     return load_scenario({**base, "name": site["name"], "site": site, "duration_s": duration_s,
                           "targets": targets, "nuisance": {**base["nuisance"],
