@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from perimeter.fusion import ekf, evidence
+from perimeter.fusion import ekf, evidence, kernels
 from perimeter.fusion.associate import Assignment, assign, gate_d2
 from perimeter.fusion.classify import ClassModel, refresh_class
 from perimeter.fusion.clutter import ClutterMap, ClutterMapConfig, moved
@@ -377,16 +377,15 @@ class FusionEngine:
         p = np.array([t.state.p for t in tracks])
         dt = np.array([scan.t_s - t.state.t_s for t in tracks])
         q = np.array(self._qs(tracks))
-        xb, pb = ekf.predict(x, p, dt, q)
-        nu, s, h = ekf.innovation(xb, pb, scan.tower_xy, scan.bearing_rad, scan.sigma_rad**2)
+        tx, ty = scan.tower_xy.tolist()
+        nu, s, h = kernels.late_innovation(x, p, dt, q, tx, ty, scan.bearing_rad,
+                                           scan.sigma_rad**2)
         found = assign(nu, s, gate_d2(self.thresholds.association_gate_probability))
         self._late_unassigned(scan, np.flatnonzero(~found.in_some_gate))
         if found.tracks.size == 0:
             return
-        ti, di = found.tracks, found.detections
-        h_eff = np.einsum("ni,nij->nj", h[ti], ekf.transition(dt[ti]))
-        xn, pn = ekf.update_with_gain(x[ti], p[ti], h_eff, nu[ti, di], s[ti, di])
-        for k, t_idx in enumerate(ti.tolist()):
+        xn, pn = kernels.late_update(x, p, h, dt, nu, s, found.tracks, found.detections)
+        for k, t_idx in enumerate(found.tracks.tolist()):
             track = tracks[t_idx]
             track.state.x, track.state.p = xn[k], pn[k]
             track.record_hit(scan.t_s, scan.tower_index, scan.sensor)

@@ -359,3 +359,44 @@ def crossing_search(x0_m: float, y0_m: float, b0_rad: float, s0_rad2: float, tow
                                     pool_sig, pool_tower, pool_thermal, cands, pts, offsets,
                                     pred, gate, min_counts)
     return None if best < 0 else (best, d2, ok, pts)
+
+
+# -- the out-of-sequence path: one call before the assignment, one after -----------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def late_innovation(x: FloatArray, p: FloatArray, dt_s: FloatArray, q: FloatArray,
+                    tower_x_m: float, tower_y_m: float, z_rad: FloatArray, r_rad2: FloatArray
+                    ) -> tuple[FloatArray, FloatArray, FloatArray]:  # pragma: no cover
+    """:func:`predict` back to a late scan's time, then :func:`innovation` (one call)."""
+    xb, pb = predict(x, p, dt_s, q)
+    return innovation(xb, pb, tower_x_m, tower_y_m, z_rad, r_rad2)
+
+
+@numba.njit(cache=True, nogil=True)
+def late_update(x: FloatArray, p: FloatArray, h: FloatArray, dt_s: FloatArray, nu: FloatArray,
+                s: FloatArray, tracks: IntArray, detections: IntArray
+                ) -> tuple[FloatArray, FloatArray]:  # pragma: no cover - compiled
+    """:func:`update_with_gain` of the assigned pairs with ``H F(dt)`` (as numpy's einsum
+    ``ni,nij->nj`` sums it: from 0, over ``i`` in order)."""
+    m = tracks.shape[0]
+    xs = np.empty((m, 4))
+    ps = np.empty((m, 4, 4))
+    h_eff = np.empty((m, 4))
+    nus = np.empty(m)
+    ss = np.empty(m)
+    f = np.eye(4)
+    for k in range(m):
+        t, d = tracks[k], detections[k]
+        f[0, 2] = f[1, 3] = dt_s[t]
+        for j in range(4):
+            acc = 0.0
+            for i in range(4):
+                acc += h[t, i] * f[i, j]
+            h_eff[k, j] = acc
+            xs[k, j] = x[t, j]
+            for i in range(4):
+                ps[k, j, i] = p[t, j, i]
+        nus[k] = nu[t, d]
+        ss[k] = s[t, d]
+    return update_with_gain(xs, ps, h_eff, nus, ss)

@@ -100,3 +100,23 @@ def test_assign_with_a_zero_variance_uses_the_masked_form() -> None:
     assert sorted(zip(found.tracks.tolist(), found.detections.tolist(), strict=True)) == [
         (0, 0), (1, 1)]
     assert found.gated is not None and not found.gated[0, 1]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_late_kernels_are_the_separate_calls_bit_for_bit(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x, p = _states(rng, 6)
+    x[0, 0] = 100.0  # due north of the tower: a zero Jacobian entry
+    dt, q = rng.uniform(-2.0, 0.1, 6), rng.choice([0.05, 0.3, 1.0], 6)
+    tower, z = np.array([100.0, -2000.0]), rng.uniform(-math.pi, math.pi, 4)
+    r2 = rng.uniform(1e-6, 1e-3, 4)
+    xb, pb = ekf.predict(x, p, dt, q)
+    want = ekf.innovation(xb, pb, tower, z, r2)
+    got = kernels.late_innovation(x, p, dt, q, 100.0, -2000.0, z, r2)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want, strict=True))
+    nu, s, h = want
+    ti, di = np.array([4, 0, 2]), np.array([1, 3, 0])
+    h_eff = np.einsum("ni,nij->nj", h[ti], ekf.transition(dt[ti]))
+    want_u = ekf.update_with_gain(x[ti], p[ti], h_eff, nu[ti, di], s[ti, di])
+    got_u = kernels.late_update(x, p, h, dt, nu, s, ti, di)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(got_u, want_u, strict=True))
