@@ -90,18 +90,28 @@ def smoothed_first_state(history: History) -> tuple[float, FloatArray, FloatArra
     return float(history.t[0]), x0, p0
 
 
-def origin_of(track: Track) -> Origin | None:
-    """The track's origin: its smoothed first state carried back to its first detection."""
+def carried_back(track: Track) -> tuple[FloatArray, FloatArray] | None:
+    """The smoothed first state and covariance carried back to the first detection, with the
+    process noise of that interval (the object may have accelerated before it was tracked)."""
     first = smoothed_first_state(track.state.history)
     if first is None:
         return None
     t0, x0, p0 = first
-    back_s = t0 - track.first_t_s
-    x_origin = x0[:2] - x0[2:] * back_s
+    back_s = max(t0 - track.first_t_s, 0.0)
     f = transition(np.array([-back_s]))[0]
-    cov = (f @ p0 @ f.T)[:2, :2]
-    major, minor, orientation = ellipse(cov)
-    return Origin(x_m=float(x_origin[0]), y_m=float(x_origin[1]), t_s=track.first_t_s,
+    q = process_noise(np.array([back_s]), float(track.state.history.q[0]))[0]
+    flip = np.diag([1.0, 1.0, -1.0, -1.0])  # backwards: position and velocity errors oppose
+    return f @ x0, f @ p0 @ f.T + flip @ q @ flip
+
+
+def origin_of(track: Track) -> Origin | None:
+    """The track's origin: its smoothed first state carried back to its first detection."""
+    back = carried_back(track)
+    if back is None:
+        return None
+    x, cov = back
+    major, minor, orientation = ellipse(cov[:2, :2])
+    return Origin(x_m=float(x[0]), y_m=float(x[1]), t_s=track.first_t_s,
                   sigma_major_m=major, sigma_minor_m=minor, orientation_deg=orientation)
 
 
@@ -114,71 +124,100 @@ square root holds 95 % of a Gaussian."""
 class OriginConfig:
     moving_mps: float = 0.2
     """A track surely faster than this (speed - 2 sigma) was moving when first seen."""
-    seen_within_s: float = 20.0
-    """Movement in view is detected and tracked within this (a track's first detections
-    take a few seconds; a crawler's glimpses longer) ..."""
+    seen_within_s: float = 600.0
+    """Movement in view is followed by a track that alerts within this (measured: the tracks
+    whose alerts reported origins began a median ~400 s and up to ~600 s after the coverage
+    model first covered their target; docs/fusion.md, "Origin") ..."""
     seen_margin_m: float = 100.0
     """... plus this: a track whose view goes back further than that began here."""
     start_lag_s: float = 3.0
     """Time from the start of the movement to the first detection, added along the track
     (1 sigma) to an observed origin's ellipse."""
-    beyond_s: float = 300.0
-    """Travel time allowed beyond the edge of view for where an entering object came from."""
+    turn_deg: float = 45.0
+    """Where an entering object came from: back along headings within this of its reversed
+    heading (its path may have turned while it went untracked)."""
+    rays: int = 9
+    """Headings walked back (all around, twice as many, when the heading is unknown)."""
+    beyond_s: float = 600.0
+    """Travel time allowed back along a heading that never meets the edge of a watch zone."""
     beyond_min_m: float = 150.0
-    spread: float = 0.35
-    """Sideways spread (1 sigma) of where it came from, per metre back (heading changes)."""
+
+
+def came_from(reach: Reach, xy: FloatArray, heading_xy: FloatArray | None, speed_mps: float,
+              config: OriginConfig) -> FloatArray:
+    """The 2x2 covariance, centred on ``xy``, whose 95 % ellipse holds every point an object
+    first seen at ``xy`` may have come from: along each walked-back heading, out to where it
+    leaves the site's watch zones (:meth:`Reach.to_edge`), or ``beyond_s`` of its speed."""
+    c = config
+    if heading_xy is None:
+        angles = np.linspace(-math.pi, math.pi, 2 * c.rays, endpoint=False)
+        base = np.array([0.0, 1.0])
+    else:
+        angles = np.radians(np.linspace(-c.turn_deg, c.turn_deg, c.rays))
+        base = -heading_xy
+    cos, sin = np.cos(angles), np.sin(angles)
+    dirs = np.stack([cos * base[0] + sin * base[1], -sin * base[0] + cos * base[1]], axis=1)
+    lengths = reach.to_edge(xy, dirs)
+    lengths = np.where(np.isnan(lengths), max(speed_mps * c.beyond_s, c.beyond_min_m), lengths)
+    lengths = np.maximum(lengths, c.beyond_min_m)
+    fractions = (np.arange(32) + 1.0) / 32.0
+    points = (lengths[:, None, None] * fractions[None, :, None]
+              * dirs[:, None, :]).reshape(-1, 2)  # offsets from xy, uniform along each ray
+    spread = points.T @ points / len(points)
+    d2 = np.einsum("ni,ij,nj->n", points, np.linalg.inv(spread), points)
+    return np.asarray(spread * (float(np.max(d2)) / CHI2_95_2DOF), dtype=np.float64)
+
+
+def _heading(x: FloatArray, cov: FloatArray, track: Track, moving_mps: float
+             ) -> tuple[FloatArray | None, float, bool]:
+    """Unit heading and speed of the movement (the first velocity when surely moving, else
+    the present one: a track first seen still may have stopped there), and whether the track
+    was and is still (estimated slower than ``moving_mps``, and surely moving at neither)."""
+    speed = math.hypot(float(x[2]), float(x[3]))
+    sigma = math.sqrt(max(float(cov[2, 2] + cov[3, 3]) / 2.0, 0.0))
+    if speed - 2.0 * sigma > moving_mps:
+        return x[2:] / speed, speed, False
+    now = track.state
+    if now.speed_mps - 2.0 * now.velocity_sigma_mps > moving_mps:
+        return now.x[2:] / now.speed_mps, now.speed_mps, False
+    still = speed < moving_mps and now.speed_mps < moving_mps
+    return None, max(speed, now.speed_mps), still
 
 
 def honest_origin(track: Track, reach: Reach, config: OriginConfig | None = None
                   ) -> Origin | None:
     """The track's origin, saying whether its movement began in view.
 
-    A track still (or nearly) when first seen began moving there: ``observed``. A moving
-    one began there only if the view goes back along its track further than it would have
-    moved before being tracked (``seen_within_s``): had it been moving there, it would have
-    been seen. Otherwise it **entered** view: the origin is the first-seen point, and its
-    ellipse is stretched along the track, symmetric about that point as the contract's
-    ellipse is, so that its 95 % ellipse reaches back over the view behind it and the
-    ground out of view beyond, to where the view resumes (it would have been seen crossing
-    that: a forest's far side), or by ``beyond_s`` of travel when the view does not resume
-    (out of reach); it widens by ``spread`` per metre.
+    A track still when first seen and still now began there: ``observed``. A moving one
+    (first, or now: it may have stopped where it was first seen) began there only if the
+    view, once learned (:meth:`Reach.learned`), goes back along its heading further than it
+    would have moved in view, at the faster of its first and present speeds, before a track
+    followed it (``seen_within_s``). Otherwise it **entered** view: the origin is the
+    first-seen point, and its ellipse, symmetric about that point as the contract's ellipse
+    is, holds in its 95 % contour every point back along headings within ``turn_deg`` of the
+    reversed heading (all around when no heading is known) out to where they leave the site's
+    watch zones (:func:`came_from`).
     """
     c = config or OriginConfig()
-    first = smoothed_first_state(track.state.history)
-    if first is None:
+    back = carried_back(track)
+    if back is None:
         return None
-    t0, x0, p0 = first
-    back_s = t0 - track.first_t_s
-    f = transition(np.array([-back_s]))[0]
-    x = f @ x0
-    cov = (f @ p0 @ f.T)
-    speed = math.hypot(float(x[2]), float(x[3]))
-    v_sigma = math.sqrt(max(float(cov[2, 2] + cov[3, 3]) / 2.0, 0.0))
+    x, cov = back
     pos = cov[:2, :2].copy()
-    observed = True
+    heading, speed, still = _heading(x, cov, track, c.moving_mps)
+    observed = still
     view_back_m: float | None = None
-    velocity = x[2:]
-    if not speed - 2.0 * v_sigma > c.moving_mps and speed + 2.0 * v_sigma > c.moving_mps:
-        # the first velocity is not known well enough to say: the present one says more
-        # (an object keeps its heading more often than it starts from rest when first seen)
-        velocity = track.state.x[2:]
-        speed = math.hypot(float(velocity[0]), float(velocity[1]))
-        v_sigma = track.state.velocity_sigma_mps
-    if speed - 2.0 * v_sigma > c.moving_mps:
-        ahead = velocity / speed
-        view_back_m, unseen_m = reach.behind(x[:2], -ahead, size_group(track.evidence.label))
-        observed = view_back_m > speed * c.seen_within_s + c.seen_margin_m
+    if heading is not None:
+        group = size_group(track.evidence.label)
+        view_back_m, _ = reach.behind(x[:2], -heading, group)
+        fastest = max(speed, track.state.speed_mps)  # a young track's speed runs low
+        observed = (reach.learned(group)
+                    and view_back_m > fastest * c.seen_within_s + c.seen_margin_m)
         if observed:
             lag = speed * c.start_lag_s
-            pos = pos + lag * lag * np.outer(ahead, ahead)
-        else:
-            beyond = (max(speed * c.beyond_s, c.beyond_min_m) if unseen_m is None
-                      else unseen_m)
-            along = (view_back_m + beyond) / math.sqrt(CHI2_95_2DOF)
-            side = c.spread * along
-            across = np.array([ahead[1], -ahead[0]])
-            pos = (pos + along * along * np.outer(ahead, ahead)
-                   + side * side * np.outer(across, across))
+            pos = pos + lag * lag * np.outer(heading, heading)
+    if not observed:
+        pos = pos + came_from(reach, x[:2], heading, speed, c)
     major, minor, orientation = ellipse(pos)
     return Origin(x_m=float(x[0]), y_m=float(x[1]), t_s=track.first_t_s,
                   sigma_major_m=major, sigma_minor_m=minor, orientation_deg=orientation,

@@ -9,7 +9,9 @@ object is seen only now and then, and may move a long way unseen. A point is **i
 it lies outside the hidden zones and within reach of at least ``min_towers`` imagers.
 :meth:`Reach.behind` walks back from a point along a heading: how far the view goes (a track's
 movement there would have been seen), then how far the ground out of view goes until the view
-resumes (where an object that entered view may have come from).
+resumes (where an object that entered view may have come from). :meth:`Reach.to_edge` walks
+back along several headings at once to where the site's watch zones end: the ground an object
+that entered view may have come from, however long it went untracked in view.
 """
 
 from __future__ import annotations
@@ -94,6 +96,11 @@ class Reach:
         self._reach[group] = out
         return out
 
+    def learned(self, group: str) -> bool:
+        """Some tower's reach for the size group is learned (not ``default_reach_m``)."""
+        return any(len(r) >= self.config.min_samples
+                   for (_, g), r in self._ranges.items() if g == group)
+
     def hidden(self, xy: FloatArray) -> npt.NDArray[np.bool_]:
         """Which of the points ``(n, 2)`` lie in a forest or built-up zone (imagers do not
         see into them)."""
@@ -129,6 +136,26 @@ class Reach:
         if ends.size == 0:
             return float(steps[first]), None
         return float(steps[first]), float(steps[first + ends[0]] - steps[first])
+
+    def to_edge(self, xy: FloatArray, headings_xy: FloatArray) -> FloatArray:
+        """Walking back from ``xy`` along each unit vector of ``headings_xy`` ``(k, 2)``: how
+        far until the ray leaves the site's watch zones, having been in one (``nan`` when it
+        never enters one within ``max_back_m``, or the site has no watch zones)."""
+        c = self.config
+        if not self._watch:
+            return np.full(len(headings_xy), np.nan)
+        steps = np.arange(0.0, c.max_back_m + c.step_m, c.step_m)
+        points = xy[None, None, :] + steps[None, :, None] * headings_xy[:, None, :]
+        inside = self.watched(points.reshape(-1, 2)).reshape(len(headings_xy), len(steps))
+        left = np.maximum.accumulate(inside, axis=1) & ~inside
+        out = np.full(len(headings_xy), np.nan)
+        for k in range(len(headings_xy)):
+            hits = np.flatnonzero(left[k])
+            if hits.size:
+                out[k] = steps[hits[0]]
+            elif inside[k, -1]:
+                out[k] = c.max_back_m
+        return out
 
 
 def _inside_any(xy: FloatArray, polygons: list[list[tuple[float, float]]]

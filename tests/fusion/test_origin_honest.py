@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import pytest
 
 from perimeter.contract import Origin, parse_payload
-from perimeter.fusion.origin import CHI2_95_2DOF, honest_origin
+from perimeter.fusion.origin import CHI2_95_2DOF, honest_origin, origin_of
 from perimeter.fusion.reach import Reach, ReachConfig
 from perimeter.site import Site, TowerSpec, WatchZone, Zone
 from tests.fusion.helpers import track_at
@@ -50,10 +51,30 @@ def test_the_view_behind_a_point_and_the_ground_out_of_view_beyond() -> None:
     assert reach.hidden(np.array([[2000.0, 0.0], [1000.0, 0.0]])).tolist() == [True, False]
 
 
+def learned(config: ReachConfig) -> Reach:
+    """A reach whose towers have each seen ``min_samples`` small objects at 2 km."""
+    reach = Reach(SITE, config)
+    for i in range(len(SITE.towers)):
+        reach._ranges[(i, "small")] = deque([2000.0] * config.min_samples)
+    return reach
+
+
 def test_movement_with_view_behind_it_began_there() -> None:
-    origin = honest_origin(walker(800.0, 500.0, -1.3), Reach(SITE, WIDE))  # type: ignore[arg-type]
+    # 700 m of view behind: more than a slow walker covers before a track follows it
+    origin = honest_origin(walker(800.0, 500.0, -0.5), learned(WIDE))  # type: ignore[arg-type]
     assert origin is not None and origin.observed is True and origin.view_back_m is None
     assert origin.sigma_major_m < 10.0  # the filter's few metres and the start's lag
+
+
+def test_until_the_reach_is_learned_no_movement_is_said_to_begin_in_view() -> None:
+    origin = honest_origin(walker(800.0, 500.0, -0.5), Reach(SITE, WIDE))  # type: ignore[arg-type]
+    assert origin is not None and origin.observed is False
+    assert inside_95(origin, (2900.0, 500.0))  # it may have come out of the forest
+
+
+def test_a_faster_mover_with_the_same_view_behind_it_entered() -> None:
+    origin = honest_origin(walker(800.0, 500.0, -1.3), learned(WIDE))  # type: ignore[arg-type]
+    assert origin is not None and origin.observed is False  # 880 m in 600 s: more than 700
 
 
 def test_an_object_out_of_the_forest_entered_view_and_the_ellipse_covers_its_start() -> None:
@@ -63,8 +84,10 @@ def test_an_object_out_of_the_forest_entered_view_and_the_ellipse_covers_its_sta
     assert (origin.x_m, origin.y_m) == pytest.approx((1400.0, 500.0))  # where first seen
     assert inside_95(origin, (2900.0, 500.0))  # walked out from deep in the forest
     assert inside_95(origin, (4800.0, 500.0))  # or from beyond it, out of reach
-    assert not inside_95(origin, (1400.0, 2500.0))  # not from anywhere at all
-    assert origin.orientation_deg == pytest.approx(90.0, abs=1.0)  # along its track
+    assert inside_95(origin, (4000.0, 2000.0))  # or after a turn, out of the watch zone
+    assert not inside_95(origin, (1400.0, 6000.0))  # not from anywhere at all
+    assert origin.orientation_deg == pytest.approx(90.0, abs=10.0)  # along its track (the zone is
+    # not symmetric about it)
 
 
 def test_a_still_object_began_where_it_was_seen() -> None:
@@ -76,3 +99,23 @@ def test_old_origins_without_the_flag_stay_valid() -> None:
     old = parse_payload(Origin, '{"x_m": 1, "y_m": 2, "t_s": 3, "sigma_major_m": 4, '
                                 '"sigma_minor_m": 1, "orientation_deg": 5}')
     assert old.observed is None and old.view_back_m is None
+
+
+def test_an_object_first_seen_still_that_moves_on_may_have_stopped_there() -> None:
+    track = walker(1400.0, 500.0, 0.0)  # still when first seen ...
+    track.state.x[2] = -1.3  # ... walking west now: it may have come out of the forest
+    origin = honest_origin(track, learned(WIDE))  # type: ignore[arg-type]
+    assert origin is not None and origin.observed is False
+    assert inside_95(origin, (2900.0, 500.0))
+
+
+def test_carrying_the_origin_back_adds_the_process_noise_of_the_interval() -> None:
+    track = walker(800.0, 500.0, -0.5)
+    near = origin_of(track)
+    track.first_t_s = -100.0  # first detected 100 s before the first filtered state
+    far = origin_of(track)
+    assert near is not None and far is not None
+    assert (far.x_m, far.y_m) == pytest.approx((850.0, 500.0))
+    # 3 m, 0.1 m/s over 100 s, and 0.05 m^2/s^3 of acceleration noise over 100 s (q t^3 / 3)
+    assert far.sigma_minor_m == pytest.approx(
+        math.sqrt(9.0 + 0.01 * 100.0**2 + 0.05 * 100.0**3 / 3.0), rel=1e-6)
