@@ -119,3 +119,15 @@ def test_carrying_the_origin_back_adds_the_process_noise_of_the_interval() -> No
     # 3 m, 0.1 m/s over 100 s, and 0.05 m^2/s^3 of acceleration noise over 100 s (q t^3 / 3)
     assert far.sigma_minor_m == pytest.approx(
         math.sqrt(9.0 + 0.01 * 100.0**2 + 0.05 * 100.0**3 / 3.0), rel=1e-6)
+
+
+def test_the_ground_back_to_the_edge_of_the_watch_zones() -> None:
+    reach = Reach(SITE, WIDE)
+    headings = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    edge_m = reach.to_edge(np.array([1400.0, 500.0]), headings)
+    assert edge_m == pytest.approx([3600.0, 1400.0, 2500.0], abs=25.0)
+    outside = reach.to_edge(np.array([-500.0, 0.0]), np.array([[-1.0, 0.0], [1.0, 0.0]]))
+    assert np.isnan(outside[0])  # never enters a watch zone
+    assert outside[1] == pytest.approx(5500.0, abs=25.0)  # through the zone to its far side
+    bare = Reach(SITE.model_copy(update={"watch_zones": []}), WIDE)
+    assert np.isnan(bare.to_edge(np.array([1400.0, 500.0]), headings)).all()
