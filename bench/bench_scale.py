@@ -31,16 +31,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_load import RoleProcess, pct
-from bench_load_roles import load_scenario_for
+from bench_scale_site import long_site, scenario_for
 
 from perimeter import topics
 from perimeter.bus import Message
 from perimeter.config import FusionSettings
 from perimeter.contract import AlertEvent, parse_payload
 from perimeter.sectors import plan_sectors
+from perimeter.site import Site
 from services.broker import child_env
 from services.mqtt import MqttBus, MqttOptions
-from services.nats_cluster import NatsCluster
+from services.nats_cluster import NatsCluster, http_json
 
 ROLES = str(Path(__file__).resolve().parent / "bench_scale_roles.py")
 REPORTS_PER_TOWER_S = 3.0
@@ -54,7 +55,7 @@ def scale_role(args: list[str]) -> RoleProcess:
 
 def run_one(shards: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """One shard count on a fresh cluster: the figures of both phases."""
-    site = load_scenario_for(args.towers, args.seconds + args.flood_s).site_model
+    site = scenario_for(args.spec, args.seconds + args.flood_s).site_model
     plan = plan_sectors(site, shards)
     plan_file = folder / f"plan-{shards}.json"
     plan.save(plan_file)
@@ -70,8 +71,9 @@ def run_one(shards: int, args: argparse.Namespace, folder: Path) -> dict[str, An
 
         watcher.subscribe(topics.ALERTS, on_alert)
         watcher.start(30.0)
-        common = [urls, str(args.towers), str(args.seconds), str(args.flood_s)]
-        roles = {s: scale_role(["shard", *common, s, str(plan_file)]) for s in plan.shards}
+        common = [urls, args.spec, str(args.seconds), str(args.flood_s)]
+        roles = {s: scale_role(["shard", *common, s, str(plan_file), str(args.tower_qos)])
+                 for s in plan.shards}
         for role in roles.values():
             role.wait_event("ready", 180.0)
         towers = scale_role(["towers", *common])
@@ -87,6 +89,8 @@ def run_one(shards: int, args: argparse.Namespace, folder: Path) -> dict[str, An
                     and r.samples()[-1]["queue"] == 0 for s, r in roles.items()):
                 time.sleep(0.25)
             fused_wall = max(settled_wall(r) for r in roles.values())
+            for line in consumer_states(cluster):
+                print(f"{shards} shards: consumer {line}", file=sys.stderr)
             for s, r in roles.items():
                 last = r.samples()[-1] if r.samples() else {}
                 print(f"{shards} shards: {s} took {last.get('distinct')} of {expected[s]}, "
@@ -99,6 +103,25 @@ def run_one(shards: int, args: argparse.Namespace, folder: Path) -> dict[str, An
         report_gaps(shards, start, done, roles, fed)
     return analyse(shards, args, start, flood, done, roles, expected, arrivals, fused_wall,
                    per_tower)
+
+
+def consumer_states(cluster: NatsCluster) -> list[str]:
+    """Each JetStream consumer of the MQTT messages stream with pending or redelivered
+    messages, as its leader reports it (``/jsz``)."""
+    out = []
+    for node in cluster.nodes:
+        jsz = http_json(f"{node.monitor_url}/jsz?consumers=true&accounts=true", 5.0) or {}
+        for account in jsz.get("account_details", []) or []:  # type: ignore[union-attr]
+            for stream in account.get("stream_detail", []) or []:
+                for c in stream.get("consumer_detail", []) or []:
+                    if c.get("cluster", {}).get("leader") == node.name and (
+                            c["num_ack_pending"] or c["num_redelivered"] or c["num_pending"]):
+                        out.append(f"{stream.get('name')} {c.get('name')} on {node.name}: "
+                                   f"delivered {c['delivered']['stream_seq']} ack floor "
+                                   f"{c['ack_floor']['stream_seq']} ack pending "
+                                   f"{c['num_ack_pending']} redelivered "
+                                   f"{c['num_redelivered']} pending {c['num_pending']}")
+    return out
 
 
 def settled_wall(role: RoleProcess) -> float:
@@ -122,6 +145,8 @@ def report_gaps(shards: int, start: Event, done: Event, roles: dict[str, RolePro
         if short or final["gaps"]:
             print(f"  {shard_id}: short {short}, seq gaps {final['gaps']}, "
                   f"bus {final['bus']}", file=sys.stderr)
+        print(f"  {shard_id}: repeats {final.get('repeats')}, towers now "
+              f"{final.get('towers_now')}, {final.get('shard')}", file=sys.stderr)
 
 
 def analyse(shards: int, args: argparse.Namespace, start: Event, flood: Event, done: Event,
@@ -160,21 +185,42 @@ def analyse(shards: int, args: argparse.Namespace, start: Event, flood: Event, d
     }
 
 
+def whole_overlap(site: Site, shards: int) -> float:
+    """Towers fed over towers, summed over the shards of a plan of ``site``."""
+    plan = plan_sectors(site, shards)
+    return sum(len(plan.towers_for(s)) for s in plan.shards) / len(site.towers)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--towers", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--flood-s", type=float, default=40.0)
+    parser.add_argument("--site-towers", type=int, default=0,
+                        help="the long site's towers (3000: 1,500 km), of which --towers are "
+                             "simulated (bench_scale_site.py); 0: a ridge of --towers")
     parser.add_argument("--shards", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--tower-qos", type=int, choices=(0, 1), default=0,
+                        help="0: a QoS 0 subscription per tower fed; 1: the QoS 1 wildcard "
+                             "(services/split_bus.py)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    args.spec = f"{args.towers}/{args.site_towers}" if args.site_towers else str(args.towers)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         for shards in args.shards:
             results.append(run_one(shards, args, Path(tmp)))
             print(json.dumps(results[-1]), file=sys.stderr)
-    print(f"{args.towers} towers ({args.towers * 500 / 1000:g} km), {args.seconds:g} s in real "
-          f"time then {args.flood_s:g} s of data flooded, 3-node NATS cluster")
+    if args.site_towers:
+        whole = Site.model_validate(long_site(args.site_towers))
+        print(f"{args.towers} towers simulated of {args.site_towers} "
+              f"({args.site_towers * 0.5:g} km), windows on the 4-shard boundaries; overlap "
+              f"on the whole site: " + ", ".join(
+                  f"{n} shards {whole_overlap(whole, n):.2f}" for n in args.shards))
+    else:
+        print(f"{args.towers} towers ({args.towers * 500 / 1000:g} km)")
+    print(f"{args.seconds:g} s in real time then {args.flood_s:g} s of data flooded, 3-node "
+          f"NATS cluster, towers subscribed at QoS {args.tower_qos}")
     print(f"{'shards':>6} {'lag p99 s':>10} {'alert p99 s':>12} {'new alerts':>10} "
           f"{'lost':>5} {'fused/s':>9} {'towers RT':>10} {'overlap':>8} {'towers/core':>12}")
     for r in results:

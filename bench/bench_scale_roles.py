@@ -2,7 +2,9 @@
 stream over the cluster's nodes, and one fusion shard. Each prints JSON lines on stdout.
 
     python bench/bench_scale_roles.py towers URLS TOWERS SECONDS FLOOD_S
-    python bench/bench_scale_roles.py shard URLS TOWERS SECONDS FLOOD_S SHARD_ID PLAN_FILE
+    python bench/bench_scale_roles.py shard URLS TOWERS SECONDS FLOOD_S SHARD_ID PLAN_FILE QOS
+
+(TOWERS: ``150``, the short ridge, or ``150/3000``, 150 simulated of the long site.)
 
 (started by bench_scale.py with the checkout on PYTHONPATH).
 """
@@ -18,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load_roles import emit, load_scenario_for, publish_paced, rss_mb
+from bench_load_roles import emit, publish_paced, rss_mb
+from bench_scale_site import scenario_for
 
 from perimeter import topics
 from perimeter.bus import Message
@@ -28,13 +31,13 @@ SAMPLE_S = 0.25
 CONNECTIONS = 9  # publishing clients, three per node
 
 
-def towers(urls: str, n_towers: int, steady_s: float, flood_s: float) -> None:
+def towers(urls: str, n_towers: str, steady_s: float, flood_s: float) -> None:
     """The steady part in real time, then ``flood_s`` of data as fast as possible."""
     from services.mqtt import MqttBus, MqttOptions
     from sim.uplink import MemoryUplink
     from sim.world import World
 
-    scenario = load_scenario_for(n_towers, steady_s + flood_s)
+    scenario = scenario_for(n_towers, steady_s + flood_s)
     uplink = MemoryUplink()
     World(scenario, uplink).run()
     reports = [m for m in uplink.messages if not m.topic.endswith("/status")]
@@ -67,36 +70,41 @@ def towers(urls: str, n_towers: int, steady_s: float, flood_s: float) -> None:
         bus.close()
 
 
-def shard(urls: str, n_towers: int, steady_s: float, flood_s: float, shard_id: str,
-          plan_file: str) -> None:
+def shard(urls: str, n_towers: str, steady_s: float, flood_s: float, shard_id: str,
+          plan_file: str, tower_qos: int = 1) -> None:
     """One shard as ``perimeter fusion --shard`` builds it (no store), sampled every 0.25 s:
     its data time, the distinct reports it took, its queue."""
     from perimeter.sectors import load_plan
     from perimeter.shard import ShardRunner
     from perimeter.thresholds import Thresholds
     from services.broker_probe import BrokerProbe
-    from services.mqtt import MqttBus, MqttOptions
+    from services.mqtt import MqttOptions
     from services.shard_service import ShardBusOutput, ShardService
+    from services.split_bus import SplitBus
 
-    site = load_scenario_for(n_towers, steady_s + flood_s).site_model
+    site = scenario_for(n_towers, steady_s + flood_s).site_model
     plan = load_plan(plan_file)
     client_id = f"scale-{shard_id}"
     options = MqttOptions.from_settings(FusionSettings(broker_url=urls), client_id,
                                         first_node=int(shard_id.lstrip("s")) - 1)
-    bus = MqttBus(replace(options, manual_ack=True))
+    bus = SplitBus(replace(options, manual_ack=True), tower_qos=tower_qos)
 
     def make(output: ShardBusOutput) -> ShardRunner:
         return ShardRunner(site, plan, shard_id, Thresholds(), output, run_id="bench-scale")
 
     service = ShardService(bus, make, probe=BrokerProbe(bus, client_id))
     seen: set[tuple[str, int]] = set()
+    fed = frozenset(service.shard.towers)  # the plan's, whatever takeovers do later
+    repeats = [0]
     feed = service.feed
 
     def counted(message: Message) -> None:
         parsed = topics.parse_tower_topic(message.topic)
-        if parsed is not None and parsed.tower_id in service.shard.towers \
+        if parsed is not None and parsed.tower_id in fed \
                 and parsed.channel is not topics.TowerChannel.STATUS:
-            seen.add((message.topic, int(json.loads(message.payload)["seq"])))
+            key = (message.topic, int(json.loads(message.payload)["seq"]))
+            repeats[0] += key in seen
+            seen.add(key)
         feed(message)
 
     service.feed = counted
@@ -118,12 +126,15 @@ def shard(urls: str, n_towers: int, steady_s: float, flood_s: float, shard_id: s
     gaps = {t: sorted(set(range(min(q), max(q) + 1)) - set(q)) for t, q in by_topic.items()}
     emit(event="final", counts={t: len(q) for t, q in by_topic.items()},
          gaps={t: g for t, g in gaps.items() if g},
-         bus=bus.counters)
+         bus=bus.counters, repeats=repeats[0], towers_now=len(service.shard.towers),
+         shard={k: v for k, v in service.shard.counters.items()
+                if k in ("takeovers", "plan_updates", "late_dropped", "duplicates",
+                         "dropped_not_fed", "received")})
 
 
 if __name__ == "__main__":
     role, urls, n, steady, flood = sys.argv[1:6]
     if role == "towers":
-        towers(urls, int(n), float(steady), float(flood))
+        towers(urls, n, float(steady), float(flood))
     else:
-        shard(urls, int(n), float(steady), float(flood), sys.argv[6], sys.argv[7])
+        shard(urls, n, float(steady), float(flood), sys.argv[6], sys.argv[7], int(sys.argv[8]))

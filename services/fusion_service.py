@@ -44,6 +44,7 @@ from services.session import new_run_id, superseded
 if TYPE_CHECKING:
     from perimeter.store import AlertRecord, AlertStore
     from services.mqtt import MqttBus
+    from services.split_bus import SplitBus
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +312,7 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
         service.runner.counters["alerts_superseded"]))
 
 
-def serve(service: FusionService, bus: MqttBus, store: AlertStore,
+def serve(service: FusionService, bus: MqttBus | SplitBus, store: AlertStore,
           stop: threading.Event | None, started: Callable[[], None]) -> None:
     """Start ``service`` and ``bus``, call ``started``, run until SIGINT / SIGTERM or ``stop``,
     then stop the service and close the bus and the store."""

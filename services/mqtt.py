@@ -101,6 +101,9 @@ class MqttOptions:
     replay_window_s: float = 0.0
     """QoS 1 messages sent this long before a lost connection are sent again after the
     reconnect: a broker that crashed may have acknowledged them and lost them."""
+    subscribe_qos: int = 1
+    """The QoS of every subscription (0: NATS delivers without JetStream, see
+    :mod:`services.split_bus`)."""
     fallbacks: tuple[Address, ...] = ()
     """Other nodes of a clustered broker, in order after ``host:port``: tried in turn when
     a connection attempt fails or the connection is lost."""
@@ -295,7 +298,7 @@ class MqttBus:
         with self._subs_lock:
             self._subs.append((topic_filter, handler))
         if self.connected.is_set():
-            self._client.subscribe(topic_filter, qos=1)
+            self._client.subscribe(topic_filter, qos=self.options.subscribe_qos)
 
     def _send(self, message: Message) -> bool:
         info = self._client.publish(message.topic, message.payload, message.qos, message.retain)
@@ -364,7 +367,7 @@ class MqttBus:
         with self._subs_lock:
             filters = sorted({f for f, _ in self._subs})
         for topic_filter in filters:
-            client.subscribe(topic_filter, qos=1)
+            client.subscribe(topic_filter, qos=self.options.subscribe_qos)
         log.info("mqtt connected to %s:%s (session present: %s)", client.host, client.port,
                  flags.session_present)
         self.connected.set()

@@ -74,12 +74,15 @@ class NodePorts:
 
 
 def node_config(name: str, host: str, ports: NodePorts, routes: list[int], store_dir: Path,
-                *, ack_wait_s: float = 30.0, max_ack_pending: int = 8_000) -> str:
+                *, ack_wait_s: float = 30.0, max_ack_pending: int = 1_000) -> str:
     """A nats-server config: clients, monitoring, JetStream, a cluster route to each peer and
     the MQTT listener. ``ack_wait_s``: a QoS 1 message an MQTT subscriber has not acknowledged
     in this time is sent again; ``max_ack_pending``: unacknowledged messages per subscription
-    before the node stops delivering to it (NATS' default is 1,024; a session may hold at most
-    65,535 over all its subscriptions, so 8,000 leaves room for 8).
+    before the node stops delivering to it, and per session over all its subscriptions (a
+    message past the session's limit waits ``ack_wait`` to be sent again: docs/scale.md,
+    pitfall 6). 1,000 (NATS' default 1,024): a shard's backlog of unacknowledged reports is
+    then fused well within ``ack_wait`` (8,000 took up to 30 s under load and every one was
+    sent again), and a session may hold 65 subscriptions (65,535 in all).
     The MQTT streams are replicated on every node, at most 3 (set here: left to itself NATS
     picks the number of peers it knows when the first client connects, 2 of 3 in a freshly
     formed cluster, and a stream on 2 replicas stops accepting QoS 1 when one of them dies)."""
@@ -201,7 +204,8 @@ class NatsCluster:
     """
 
     def __init__(self, size: int = 3, host: str = "127.0.0.1", folder: Path | None = None,
-                 own_session: bool = False, ack_wait_s: float = 30.0) -> None:
+                 own_session: bool = False, ack_wait_s: float = 30.0,
+                 max_ack_pending: int = 1_000) -> None:
         if size < 1:
             raise ValueError("a cluster needs at least one node")
         binary = find_nats_server()
@@ -219,7 +223,9 @@ class NatsCluster:
             store = self.folder / node.name / "jetstream"
             store.mkdir(parents=True, exist_ok=True)
             node.conf.write_text(node_config(node.name, host, node.ports, routes, store,
-                                             ack_wait_s=ack_wait_s), encoding="utf-8")
+                                             ack_wait_s=ack_wait_s,
+                                             max_ack_pending=max_ack_pending),
+                                 encoding="utf-8")
 
     @property
     def urls(self) -> list[str]:

@@ -3,10 +3,11 @@
 One :class:`~perimeter.shard.ShardRunner` on the bus, driven by the fusion service's worker
 thread (:class:`ShardService`). It subscribes to the towers' topics, the handovers, the alerts
 (the other shards') and the shards' statuses; the runner drops the reports of towers it is not
-fed before parsing them. One wildcard, not a subscription per tower: NATS makes each QoS 1
-subscription a JetStream consumer and refuses a session more than 65,535 unacknowledged
-messages over all its subscriptions (``max_ack_pending`` each), so a shard of hundreds of
-towers cannot subscribe to each (docs/scale.md). Its retained status
+fed before parsing them. The towers' wildcard has an MQTT session of its own
+(:class:`~services.split_bus.SplitBus`). One wildcard, not a subscription per tower: NATS
+makes each QoS 1 subscription a JetStream consumer and refuses a session more than 65,535
+unacknowledged messages over all its subscriptions (``max_ack_pending`` each), so a shard of
+hundreds of towers cannot subscribe to each (docs/scale.md). Its retained status
 (``perimeter/v1/fusion/shards/{id}/status``) is refreshed every ``status_interval_s`` and at
 once after a reconnect (a dying broker node's neighbours may have fired its will while it
 lived), and its last will replaces it with ``offline``.
@@ -67,12 +68,24 @@ class ShardService(FusionService):
         self.watch = ShardWatch(self.shard.shard_id, stale_after_s,
                                 deaf_after_s=3.0 * status_interval_s)
         self._connects = 0  # the bus's connections when the status was last announced
+        self._towers_subscribed: frozenset[str] = frozenset()
 
     def start(self) -> None:
-        for topic_filter in (topics.TOWER_WILDCARD, topics.HANDOVER, topics.ALERTS,
-                             topics.SHARD_STATUS_WILDCARD, topics.THRESHOLDS):
+        self._subscribe_towers()
+        for topic_filter in (topics.HANDOVER, topics.ALERTS, topics.SHARD_STATUS_WILDCARD,
+                             topics.THRESHOLDS):
             self.bus.subscribe(topic_filter, self._enqueue)
         self._start_worker()
+
+    def _subscribe_towers(self) -> None:
+        """The towers' wildcard, or (a :class:`~services.split_bus.SplitBus` at QoS 0) each
+        tower fed, again after a takeover adds some."""
+        by_tower = getattr(self.bus, "subscribe_towers", None)
+        if by_tower is None:
+            self.bus.subscribe(topics.TOWER_WILDCARD, self._enqueue)
+        else:
+            by_tower(frozenset(self.shard.towers), self._enqueue)
+        self._towers_subscribed = frozenset(self.shard.towers)
 
     def _fed(self, message: Message) -> None:
         """On the worker thread: shard statuses go to the watch as well."""
@@ -91,6 +104,8 @@ class ShardService(FusionService):
             if self._connects > 0:
                 self.publish_status()
             self._connects = connects
+        if self.shard.towers - self._towers_subscribed:  # a takeover: its towers too
+            self._subscribe_towers()
         if not self._listening:
             self.watch.not_listening(now_s)
             return
@@ -118,8 +133,9 @@ def run_shard(settings: FusionSettings, shard_id: str, plan_file: str, *, standb
     from perimeter.site import load_site
     from perimeter.store import AlertStore
     from services.fusion_service import serve
-    from services.mqtt import MqttBus, MqttOptions
+    from services.mqtt import MqttOptions
     from services.session import new_run_id
+    from services.split_bus import SplitBus
 
     site = load_site(settings.site)
     plan = load_plan(plan_file)
@@ -131,7 +147,7 @@ def run_shard(settings: FusionSettings, shard_id: str, plan_file: str, *, standb
     client_id = settings.client_id or f"perimeter-fusion-{shard_id}"
     options = replace(MqttOptions.from_settings(settings, client_id), client_id=client_id,
                       manual_ack=True)
-    bus = MqttBus(options, will=will)
+    bus = SplitBus(options, will=will)  # the towers' reports in a session of their own
 
     def make_shard(output: ShardBusOutput) -> ShardRunner:
         return ShardRunner(site, plan, shard_id, thresholds, output, active=not standby,

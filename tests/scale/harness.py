@@ -19,6 +19,7 @@ from perimeter.thresholds import Thresholds
 from services.broker_probe import BrokerProbe
 from services.mqtt import MqttBus, MqttOptions
 from services.shard_service import ShardBusOutput, ShardService, shard_status_message
+from services.split_bus import SplitBus
 from sim.scenario import Scenario
 
 RUN_ID = "scale-test"
@@ -83,7 +84,7 @@ class LiveShard:
                           manual_ack=True, reconnect_min_s=1, reconnect_max_s=2)
         will = shard_status_message(ShardStatus(shard_id=shard_id, state="offline",
                                                 run_id=RUN_ID))
-        self.bus = MqttBus(options, will=will)
+        self.bus = SplitBus(options, will=will)
         self.alerts: list[AlertEvent] = []
         self.taken_over = 0
         """Takeovers counted before the run's end (the test sets it)."""

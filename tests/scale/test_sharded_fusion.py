@@ -46,6 +46,7 @@ def run_live(cluster: NatsCluster, scenario: Scenario, plan: SectorPlan, *,
               for i, shard_id in enumerate(plan.shards)}
     for shard in shards.values():
         assert subscriptions_active(shard.bus)
+        assert subscriptions_active(shard.bus.towers)
     towers = LiveTowers(",".join(cluster.urls), scenario, speed).start()
     if kill_shard is not None or kill_node is not None:
         assert wait_until(lambda: any(e.event == "new" for e in recorder.snapshot()),
