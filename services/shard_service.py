@@ -1,13 +1,11 @@
 """Shard mode of the fusion service: ``perimeter fusion --shard ID --plan FILE [--standby]``.
 
 One :class:`~perimeter.shard.ShardRunner` on the bus, driven by the fusion service's worker
-thread (:class:`ShardService`). It subscribes to the towers' topics, the handovers, the alerts
-(the other shards') and the shards' statuses; the runner drops the reports of towers it is not
-fed before parsing them. The towers' wildcard has an MQTT session of its own
-(:class:`~services.split_bus.SplitBus`). One wildcard, not a subscription per tower: NATS
-makes each QoS 1 subscription a JetStream consumer and refuses a session more than 65,535
-unacknowledged messages over all its subscriptions (``max_ack_pending`` each), so a shard of
-hundreds of towers cannot subscribe to each (docs/scale.md). Its retained status
+thread (:class:`ShardService`). It subscribes to the handovers, the alerts (the other shards'),
+the shards' statuses and the towers' reports: given a :class:`~services.split_bus.SplitBus`
+(as ``run_shard`` builds it), a QoS 0 subscription per tower it is fed, on a session of its
+own, and the towers a takeover adds; given another bus, the towers' wildcard (the runner drops
+the reports of towers it is not fed before parsing them). Its retained status
 (``perimeter/v1/fusion/shards/{id}/status``) is refreshed every ``status_interval_s`` and at
 once after a reconnect (a dying broker node's neighbours may have fired its will while it
 lived), and its last will replaces it with ``offline``.
@@ -147,7 +145,7 @@ def run_shard(settings: FusionSettings, shard_id: str, plan_file: str, *, standb
     client_id = settings.client_id or f"perimeter-fusion-{shard_id}"
     options = replace(MqttOptions.from_settings(settings, client_id), client_id=client_id,
                       manual_ack=True)
-    bus = SplitBus(options, will=will)  # the towers' reports in a session of their own
+    bus = SplitBus(options, will=will)  # the towers' reports at QoS 0, one subscription each
 
     def make_shard(output: ShardBusOutput) -> ShardRunner:
         return ShardRunner(site, plan, shard_id, thresholds, output, active=not standby,

@@ -1,24 +1,25 @@
 """``SplitBus``: a fusion shard's two MQTT sessions, the towers' reports on one, the rest on
 the other (``perimeter fusion --shard``, the scale tests, ``bench/bench_scale.py``).
 
-Why two (docs/scale.md, pitfall 6): NATS' MQTT listener lets a *session* hold at most
-``max_ack_pending`` unacknowledged QoS 1 messages over all its subscriptions, and a message
-that arrives past that is not sent at all: it waits for JetStream to send it again after
-``ack_wait`` (30 s). Each subscription's own JetStream consumer stops at ``max_ack_pending``
-too. A shard acknowledges a message only once fused; with the towers' wildcard in the same
-session as the probe, the statuses, the alerts and the handovers, a backlog of reports fills
-the session and those messages wait 30 s (a probe unanswered for 3 s reads as a stalled
-broker, a status 12 s old as a dead shard), and so do reports whenever the others hold a few.
-Alone in its session, the towers' subscription is held back by its consumer before the session
-limit is reached, so nothing waits for ``ack_wait``; the control session's few messages never
-fill it. Publishing, the last will and the probe use the control session.
+By default (``tower_qos=0``) the towers' session subscribes at QoS 0, one subscription per
+tower the shard is fed (:meth:`SplitBus.subscribe_towers`, again after a takeover adds some).
+NATS delivers a QoS 1 report to a QoS 0 subscriber as a plain NATS message the moment the
+broker takes it: no JetStream consumer, no unacknowledged limit, no redelivery, and only the
+towers the shard is fed. Why (docs/scale.md, pitfall 6): under load NATS 2.9.10 left QoS 1
+reports with a shard's JetStream consumer, delivered and never acknowledged, re-sent by
+JetStream every ``ack_wait`` and never reaching the client (the consumers' state proves it,
+``bench/bench_scale.py`` prints it), and a QoS 1 subscription per tower is refused past 65 in
+a session (65,535 unacknowledged in all). The cost: what is published while the shard is
+disconnected (its node's death, a restart) is lost to it rather than kept in its session;
+fusion holds tower silence while the link is down and for 15 s after, and reports that late
+were dropped as too late to fuse anyway.
 
-``tower_qos=0``: the towers' session subscribes with QoS 0, one subscription per tower fed
-(:meth:`SplitBus.subscribe_towers`). NATS then delivers each report as a plain NATS message the
-moment it is published, with no JetStream consumer, no unacknowledged limit and no
-redelivery, and only the towers a shard is fed (a QoS 1 subscription per tower is refused past
-65 per session). What is published while the shard is disconnected (its node's death, a
-restart) is lost to it, where QoS 1 keeps it in the session: docs/scale.md weighs the two.
+``tower_qos=1``: the towers' wildcard at QoS 1, still in a session of its own: a session's
+unacknowledged QoS 1 messages are capped at ``max_ack_pending`` over all its subscriptions, a
+message past the cap waits ``ack_wait`` (30 s) to be sent again, and with the reports in the
+same session as the probe, the statuses, the alerts and the handovers, a backlog of reports
+made those wait (a probe unanswered for 3 s reads as a stalled broker, a status 12 s old as a
+dead shard). Publishing, the last will and the probe use the control session.
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ from services.mqtt import MqttBus, MqttOptions
 
 class SplitBus:
     """Two :class:`MqttBus` clients as one bus: ``towers`` (client id ``{id}-towers``) takes
-    the towers' wildcard, ``control`` everything else and every publish."""
+    the towers' reports, ``control`` everything else and every publish."""
 
     def __init__(self, options: MqttOptions, will: Message | None = None, *,
-                 tower_qos: int = 1) -> None:
+                 tower_qos: int = 0) -> None:
         self.control = MqttBus(options, will=will)
         self.towers = MqttBus(replace(options, client_id=f"{options.client_id}-towers",
                                       subscribe_qos=tower_qos))
