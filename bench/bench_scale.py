@@ -1,9 +1,12 @@
 """Sharded fusion on a 3-node NATS cluster: 1, 2 and 4 shards side by side in one run.
 
 For each shard count, a fresh local cluster (services/nats_cluster.py), the sector plan of a
-generated ridge of ``--towers`` towers 500 m apart (bench_load_roles.load_scenario_for: a
-crossing every 20 s somewhere along it, animals), each shard a process (ShardService, as
-``perimeter fusion --shard`` builds it), the towers one process publishing over 9 connections
+generated ridge of towers 500 m apart: with ``--site-towers 3000`` the long site of 1,500 km
+of which ``--towers`` are simulated, in windows on the sector boundaries, with cars and walkers
+crossing them (bench_scale_site.py); else a ridge of ``--towers`` (bench_load_roles: a crossing
+every 20 s somewhere along it, animals). Each shard a process (ShardService on a SplitBus, as
+``perimeter fusion --shard`` builds it; ``--tower-qos``: its towers at QoS 0, one subscription
+per tower fed, or the QoS 1 wildcard), the towers one process publishing over 9 connections
 spread over the nodes. Phase 1 (``--seconds``): the towers in real time. Figures: each shard's
 lag (wall clock minus the wall time its data time stands for), end-to-end alert latency (an
 alert event's arrival on a client of the cluster minus the wall time its data time stands for),
@@ -14,7 +17,11 @@ fuse together, and from it the towers they would fuse in real time (3 reports/s 
 counted once however many shards it feeds). Per shard: the reports of its towers per CPU-second
 it used, i.e. what one shard on a core of its own would fuse (``towers_per_core``).
 
-    python bench/bench_scale.py [--towers 300] [--seconds 60] [--flood-s 40] [--shards 1 2 4]
+    python bench/bench_scale.py [--site-towers 3000] [--towers 150] [--seconds 60]
+        [--flood-s 30] [--shards 1 2 4] [--tower-qos 0]
+
+At the end, each JetStream consumer left with unacknowledged messages (docs/scale.md,
+pitfall 6) and each shard's missing reports are printed on stderr.
 """
 
 from __future__ import annotations
@@ -193,10 +200,10 @@ def whole_overlap(site: Site, shards: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--towers", type=int, default=300)
+    parser.add_argument("--towers", type=int, default=150)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--flood-s", type=float, default=40.0)
-    parser.add_argument("--site-towers", type=int, default=0,
+    parser.add_argument("--flood-s", type=float, default=30.0)
+    parser.add_argument("--site-towers", type=int, default=3000,
                         help="the long site's towers (3000: 1,500 km), of which --towers are "
                              "simulated (bench_scale_site.py); 0: a ridge of --towers")
     parser.add_argument("--shards", type=int, nargs="+", default=[1, 2, 4])
