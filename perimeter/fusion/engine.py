@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from perimeter.fusion import ekf, evidence, kernels
+from perimeter.fusion import ekf, evidence, jpda, kernels
 from perimeter.fusion.associate import Assignment, assign, gate_d2
 from perimeter.fusion.classify import ClassModel, refresh_class
 from perimeter.fusion.clutter import ClutterMap, ClutterMapConfig, moved
@@ -49,6 +49,7 @@ class EngineConfig:
     manage: ManageConfig = field(default_factory=ManageConfig)
     clutter: ClutterMapConfig = field(default_factory=ClutterMapConfig)
     classes: ClassModel = field(default_factory=ClassModel)
+    jpda: jpda.JpdaConfig = field(default_factory=jpda.JpdaConfig)
     q_by_class: dict[str, float] = field(default_factory=lambda: {
         "person": 0.05, "group": 0.05, "animal": 0.05, "vehicle": 1.0, "unknown": 0.3})
     llr_init: float = -4.0
@@ -135,11 +136,16 @@ class FusionEngine:
         gated = found.gated
         assert gated is not None
         rivals = gated.sum(axis=0)
-        self._update(tracks, x, p, h, nu, s, found, scan, lam, rivals)
+        soft = self._soft(tracks, x, p, h, nu, s, gated, scan, lam)
+        self._update(tracks, x, p, h, nu, s, found, scan, lam, rivals, soft)
         if found.tracks.size:
             shared = (rivals[found.detections] > 1) | (gated[found.tracks].sum(axis=1) > 1)
             for t_idx in found.tracks[shared].tolist():
                 tracks[t_idx].evidence.ambiguous_t_s = scan.t_s
+        for t_idx, (xs, ps) in soft.items():  # gated, not assigned: a share of the report
+            tracks[t_idx].state.x, tracks[t_idx].state.p = xs, ps
+            tracks[t_idx].state.t_s = scan.t_s
+            tracks[t_idx].evidence.ambiguous_t_s = scan.t_s
         self._penalise_misses(tracks, found, scan)
         self._learn_clutter(scan, tracks, found)
         if all(t.home_tower is None for t in tracks):
@@ -251,9 +257,24 @@ class FusionEngine:
         self._movers = {t.number for t in self.manager.tracks if t.score.status == "confirmed"
                         and moved(t, t_s, cfg.min_age_s, cfg.motion_probability)}
 
+    def _soft(self, tracks: list[Track], x: FloatArray, p: FloatArray, h: FloatArray,
+              nu: FloatArray, s: FloatArray, gated: npt.NDArray[np.bool_], scan: Scan,
+              lam: float) -> dict[int, tuple[FloatArray, FloatArray]]:
+        """JPDA states of the tracks in ambiguous clusters (:mod:`.jpda`), when enabled."""
+        if not self.config.jpda.enabled:
+            return {}
+        key = (scan.tower_index, scan.sensor)
+        return jpda.soft_updates(
+            x, p, h, nu, s, gated, scan.sigma_rad**2,
+            lambda idx: np.array([jpda.detection_rate(tracks[i].score.looks.get(key))
+                                  for i in idx.tolist()]),
+            lambda: np.array(self.clutter_map.densities(key, scan.bearing_rad, lam, scan.t_s)),
+            self.config.jpda)
+
     def _update(self, tracks: list[Track], x: FloatArray, p: FloatArray, h: FloatArray,
                 nu: FloatArray, s: FloatArray, found: Assignment, scan: Scan,
-                lam: float, rivals: npt.NDArray[np.int64]) -> None:
+                lam: float, rivals: npt.NDArray[np.int64],
+                soft: dict[int, tuple[FloatArray, FloatArray]]) -> None:
         if found.tracks.size == 0:
             return
         ti, di = found.tracks, found.detections
@@ -278,9 +299,11 @@ class FusionEngine:
                     + track.score.look_hit(key))
             if (track.home_tower is not None and track.home_tower != scan.tower_index
                     and self._upgrade(track, x[t_idx], p[t_idx], scan, d_idx)):
+                soft.pop(t_idx, None)
                 self._after_update(track, scan, d_idx, 0.0, unique=False)
                 continue
-            track.state.x, track.state.p, track.state.t_s = xn[k], pn[k], scan.t_s
+            track.state.x, track.state.p = soft.pop(t_idx, (xn[k], pn[k]))
+            track.state.t_s = scan.t_s
             self._after_update(track, scan, d_idx, gain, unique=unique[k])
             if unique[k]:
                 track.evidence.record_fix(scan.t_s, scan.tower_index, nu_k**2 / s_k)
