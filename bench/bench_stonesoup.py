@@ -14,14 +14,18 @@ bearings). Scored with GOSPA (c = 150 m, p = 2, ``perimeter.evaluation.gospa``) 
 over the intruders (people, groups, vehicles: a track on an animal counts as false there), and
 over every target (its false term: tracks on nothing). Ours on confirmed tracks, Stone Soup's
 on tracks hit ``--confirm-updates`` times. Throughput is detections per CPU second of each
-tracker loop. Run from the repository root:
+tracker loop. ``--from-s`` drops the reports before it (a scenario whose targets come late,
+as ``crossover-group``'s at 1,500 s); ``--ours-jpda`` adds a row of ours with the JPDA stage
+on (``perimeter.fusion.jpda``, its default settings). Run from the repository root:
 
     python bench/bench_stonesoup.py [--dense] [--duration-s 300] [--trackers gnn jpda mfa]
+        [--scenario line-abreast] [--from-s 0] [--ours-jpda]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -35,6 +39,8 @@ from stonesoup_trackers import KINDS, clutter_per_rad, make_tracker, run, stones
 from perimeter.bus import Message
 from perimeter.contract import TracksSnapshot
 from perimeter.evaluation.gospa import GospaTerms, gospa, present
+from perimeter.fusion.engine import EngineConfig
+from perimeter.fusion.jpda import JpdaConfig
 from perimeter.fusion.replay import CollectingOutput, parse_line
 from perimeter.fusion.runner import FusionRunner
 from perimeter.site import Site
@@ -90,9 +96,10 @@ class Scorer:
                 f"{detections / cpu:10.0f} {cpu:8.2f}")
 
 
-def run_ours(messages: list[Message], site: Site, score: Scorer) -> float:
+def run_ours(messages: list[Message], site: Site, score: Scorer, *, jpda: bool = False) -> float:
     out = CollectingOutput(keep_snapshots=True)
-    runner = FusionRunner(site, Thresholds(), out)
+    config = EngineConfig(jpda=JpdaConfig(enabled=True)) if jpda else None
+    runner = FusionRunner(site, Thresholds(), out, engine_config=config)
     start = time.process_time()
     for message in messages:
         runner.feed(message)
@@ -105,6 +112,15 @@ def run_ours(messages: list[Message], site: Site, score: Scorer) -> float:
     return cpu
 
 
+def report_t_s(message: Message) -> float:
+    """A message's report time (``inf`` for one without: kept by ``--from-s``)."""
+    try:
+        value = json.loads(message.payload).get("t_s")
+    except (ValueError, AttributeError):
+        return float("inf")
+    return float(value) if isinstance(value, int | float) else float("inf")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="default")
@@ -112,6 +128,8 @@ def main() -> None:
     parser.add_argument("--abreast", type=int, default=6)
     parser.add_argument("--spacing-m", type=float, default=40.0)
     parser.add_argument("--duration-s", type=float, default=300.0)
+    parser.add_argument("--from-s", type=float, default=0.0)
+    parser.add_argument("--ours-jpda", action="store_true")
     parser.add_argument("--confirm-updates", type=int, default=5)
     parser.add_argument("--trackers", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--repeats", type=int, default=5,
@@ -121,19 +139,23 @@ def main() -> None:
                 else load_scenario(args.scenario))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rec.jsonl"
-        truth = record(scenario, path, until_s=args.duration_s)
+        truth = record(scenario, path, until_s=args.from_s + args.duration_s)
         lines = path.read_text(encoding="utf-8").splitlines()
-    messages = [m for m in (parse_line(line) for line in lines) if m is not None]
+    messages = [m for m in (parse_line(line) for line in lines)
+                if m is not None and report_t_s(m) >= args.from_s]
     site = scenario.site_model
     batches = stonesoup_batches(messages, site, Thresholds())
     detections = sum(len(d) for _, d in batches)
     clutter = clutter_per_rad(batches)
-    print(f"scenario {scenario.name}, first {args.duration_s:.0f} s: {len(messages)} messages, "
+    print(f"scenario {scenario.name}, {args.from_s:.0f}-{args.from_s + args.duration_s:.0f} s: "
+          f"{len(messages)} messages, "
           f"{detections} detections above the SNR thresholds, {len(truth.targets)} targets "
           f"({sum(t.kind in INTRUDER_KINDS for t in truth.targets)} intruders); Stone Soup's "
           f"clutter density {clutter:.3f}/rad, Pd 0.8, gate 0.99")
     ours = Scorer(truth.targets)
     ours_cpus = [run_ours(messages, site, ours)]
+    ours_jpda = Scorer(truth.targets)
+    jpda_cpu = run_ours(messages, site, ours_jpda, jpda=True) if args.ours_jpda else 0.0
     rows = []
     for kind in args.trackers:
         score = Scorer(truth.targets)
@@ -149,6 +171,8 @@ def main() -> None:
           f"{'false':>6} {'on nothing':>9} {'det/CPU-s':>10} {'CPU s':>8}")
     print(f"{'':12} {'(intruders; a track on an animal is false)':>45} {'(all targets)':>17}")
     print(ours.row("perimeter", ours_cpu, detections))
+    if args.ours_jpda:
+        print(ours_jpda.row("perim. JPDA", jpda_cpu, detections))
     for kind, cpu, score in rows:
         print(score.row(f"SS {kind}", cpu, detections))
     print(f"perimeter CPU s over {len(ours_cpus)} runs: "
