@@ -67,6 +67,7 @@ class ShardService(FusionService):
                                 deaf_after_s=3.0 * status_interval_s)
         self._connects = 0  # the bus's connections when the status was last announced
         self._towers_subscribed: frozenset[str] = frozenset()
+        self._wildcard = False
 
     def start(self) -> None:
         self._subscribe_towers()
@@ -79,10 +80,11 @@ class ShardService(FusionService):
         """The towers' wildcard, or (a :class:`~services.split_bus.SplitBus` at QoS 0) each
         tower fed, again after a takeover adds some."""
         by_tower = getattr(self.bus, "subscribe_towers", None)
-        if by_tower is None:
-            self.bus.subscribe(topics.TOWER_WILDCARD, self._enqueue)
-        else:
+        if by_tower is not None:
             by_tower(frozenset(self.shard.towers), self._enqueue)
+        elif not self._wildcard:  # once: it has every tower
+            self.bus.subscribe(topics.TOWER_WILDCARD, self._enqueue)
+            self._wildcard = True
         self._towers_subscribed = frozenset(self.shard.towers)
 
     def _fed(self, message: Message) -> None:
