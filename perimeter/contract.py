@@ -183,8 +183,8 @@ class TracksSnapshot(_Model):
 
 class TowerRegistration(_Model):
     """Fusion's estimate of one tower's azimuth bias and clock offset (1-sigma errors);
-    ``applied`` once fusion corrects the tower's reports with them; a bias jump (a knocked
-    mast) with its time and size."""
+    ``applied`` once fusion corrects the tower's reports with them; the snapshots (targets) and
+    landmarks (hot spots) they rest on; a bias jump (a knocked mast) with its time and size."""
 
     azimuth_bias_deg: FiniteFloat = 0.0
     azimuth_bias_sigma_deg: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
@@ -192,6 +192,7 @@ class TowerRegistration(_Model):
     clock_offset_sigma_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
     applied: bool = False
     snapshots: Annotated[int, Field(ge=0)] = 0
+    landmarks: Annotated[int, Field(ge=0)] = 0
     bias_jump_t_s: FiniteFloat | None = None
     bias_jump_deg: FiniteFloat | None = None
 

@@ -169,6 +169,23 @@ class ClutterMap:
                 counts[c] = counts[c] * math.exp(-(t_s - stamps[c]) / tau) + 1.0
                 stamps[c] = t_s
 
+    def counts_at(self, key: tuple[int, str], bearings_rad: list[float],
+                  t_s: float) -> list[float]:
+        """The faded detection count over each bearing's window (0 where nothing was
+        learned): where registration finds its landmarks (``landmarks.py``)."""
+        sensor_map = self._maps.get(key)
+        if sensor_map is None or not self.config.enabled:
+            return [0.0] * len(bearings_rad)
+        width = self.config.window_cells
+        tau = self.config.fading_time_s
+        counts, stamps, n = sensor_map.counts, sensor_map.stamp_s, self._cells
+        out = []
+        for b in bearings_rad:
+            c = self._cell(b)
+            out.append(sum(counts[j % n] * math.exp(-(t_s - stamps[j % n]) / tau)
+                           for j in range(c - width, c + width + 1) if counts[j % n] > 0.0))
+        return out
+
     def density_at(self, key: tuple[int, str], bearing_rad: float, t_s: float) -> float:
         """The local density at one bearing (0 where nothing was learned): for tests and
         status."""

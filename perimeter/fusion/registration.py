@@ -41,6 +41,9 @@ import numpy.typing as npt
 from scipy.stats import chi2
 
 from perimeter.contract import AlertEvent, AlertEventKind, Position, TowerRegistration
+from perimeter.fusion.clutter import ClutterMap, ClutterMapConfig
+from perimeter.fusion.landmark_shift import ShiftWatch
+from perimeter.fusion.landmarks import LandmarkConfig, Landmarks
 from perimeter.fusion.registration_fit import (
     Bearing,
     RegistrationConfig,
@@ -74,7 +77,8 @@ class Registration:
 
     def __init__(self, towers_xy: FloatArray, tower_ids: Sequence[str],
                  config: RegistrationConfig | None = None,
-                 next_alert_id: Callable[[], str] | None = None) -> None:
+                 next_alert_id: Callable[[], str] | None = None,
+                 landmark_config: LandmarkConfig | None = None) -> None:
         self.config = config or RegistrationConfig()
         self.towers_xy = np.asarray(towers_xy, dtype=np.float64)
         self.tower_ids = list(tower_ids)
@@ -106,6 +110,18 @@ class Registration:
         self._tower_xy = [(float(x), float(y)) for x, y in self.towers_xy]
         self._flags = [_TowerFlag(loo=deque(maxlen=self.config.loo_window)) for _ in range(n)]
         self._next_alert_id = next_alert_id
+        self.landmarks = Landmarks(self.towers_xy, landmark_config)
+        self._watch = ShiftWatch(n, search_rad=math.radians(3.0 * c.bias_prior_deg),
+                                 tol_rad=math.radians(self.landmarks.config.gate_deg),
+                                 min_jump_rad=math.radians(c.min_jump_deg))
+        self._hot = ClutterMap(ClutterMapConfig())
+        """A clutter map of every thermal scan's raw bearings (the engine's learns from
+        in-sequence scans only, and on corrected bearings): where peaks may start."""
+        self._info_l = np.zeros((n, n))
+        self._y_l = np.zeros(n)
+        self.landmark_counts = np.zeros(n, dtype=np.int64)
+        self._landmark_t_s: float | None = None
+        self._search_t_s: float | None = None
 
     # -- correction -------------------------------------------------------------------
     def correct(self, scan: Scan) -> Scan:
@@ -147,8 +163,19 @@ class Registration:
                 self._flush(number, group)
 
     def observe(self, scan: Scan) -> None:
-        """Pair a (corrected) thermal scan's detections with candidate tracks."""
-        if not self._cands or scan.sensor != "thermal" or scan.size == 0:
+        """Pair a (corrected) thermal scan's detections with candidate tracks, and add them
+        to the hot-spot peaks (landmarks)."""
+        if scan.sensor != "thermal" or scan.size == 0:
+            return
+        if self.landmarks.config.enabled:
+            k = scan.tower_index
+            raw = (scan.bearing_rad + float(self.applied_bias_rad[k])) % (2.0 * math.pi)
+            t_raw = scan.t_s + float(self.applied_clock_s[k])
+            self._hot.learn((k, "thermal"), raw, np.ones(scan.size, dtype=bool), t_raw)
+            values = raw.tolist()
+            self.landmarks.observe(k, values, self._hot.counts_at((k, "thermal"), values, t_raw),
+                                   t_raw)
+        if not self._cands:
             return  # late scans too: towers' clocks a few ms apart make most scans late
         c = self.config
         k = scan.tower_index
@@ -243,21 +270,60 @@ class Registration:
                 self._info *= fade
                 self._y *= fade
             self._faded_t_s = self._solved_t_s = t_s
+            if self._landmark_t_s is None or t_s - self._landmark_t_s >= c.landmark_every_s:
+                events += self._update_landmarks(t_s)
             self._solve()
-            events = self._check_jumps(t_s)
+            events += self._check_jumps(t_s)
         self.refresh(tracks, t_s)
         return events
 
+    def _update_landmarks(self, t_s: float) -> list[AlertEvent]:
+        """Check each tower's shift against the landmarks (acquisition, a knocked mast),
+        re-associate the landmarks (and look for new ones every ``landmark_search_s``);
+        their information on the biases replaces the last. Bias-jump events."""
+        c = self.config
+        self._landmark_t_s = t_s
+        search = self._search_t_s is None or t_s - self._search_t_s >= c.landmark_search_s
+        if search:
+            self._search_t_s = t_s
+        n = self._n
+        mat = self.landmarks.mature(t_s)
+        theta = self.theta[:n]
+        ready = math.radians(c.jump_ready_deg)
+        registered = [bool(self.landmark_counts[k] >= c.min_landmarks
+                           and self.relative_sigma_rad[k] <= ready) for k in range(n)]
+        events = []
+        for k, shift in self._watch.check(self.landmarks, mat.active_tower, mat.active_rad,
+                                          theta, registered, self.landmarks.config.min_towers):
+            events += self._flag_jump(k, shift, t_s)
+            registered[k] = False
+        self.landmarks.update(mat, self._watch.association_theta(self.theta[:n], registered),
+                              self.relative_sigma_rad, search)
+        self._info_l, self._y_l, self.landmark_counts = self.landmarks.information(
+            mat, self.theta[:n])
+        return events
+
+    def landmark_summary(self) -> str:
+        """One line for benches: landmarks in use and their variance factor."""
+        return (f"landmarks {len(self.landmarks.landmarks)} "
+                f"vf {self.landmarks.variance_factor:.2f}")
+
     def _solve(self) -> None:
+        n = self._n
+        info = self._info + np.diag(self._prior)
+        info[:n, :n] += self._info_l
+        y = self._y.copy()
+        y[:n] += self._y_l
         try:
-            cov = np.linalg.inv(self._info + np.diag(self._prior))
+            cov = np.linalg.inv(info)
         except np.linalg.LinAlgError:
             return
         self.cov = 0.5 * (cov + cov.T)
-        self.theta = self.cov @ self._y
+        self.theta = self.cov @ y
         sig = np.sqrt(np.maximum(np.diag(self.cov) * self.variance_factor, 0.0))
-        n = self._n
-        enough = np.tile(self.snapshots >= self.config.min_snapshots, 2)
+        known = self.snapshots >= self.config.min_snapshots
+        enough = np.concatenate([known | (self.landmark_counts >= self.config.min_landmarks),
+                                 known])
         seen = np.flatnonzero(enough[:n])
         if len(seen) >= 2:  # the biases' common rotation is weakly observable (see module
             # docstring): a tower's bias counts as known once known against the others
@@ -300,17 +366,21 @@ class Registration:
                 worst, worst_ratio, worst_shift = k, ratio, shift
         if worst < 0:
             return events
-        flag = self._flags[worst]
-        flag.jump_t_s, flag.jump_deg = t_s, math.degrees(worst_shift)
+        return events + self._flag_jump(worst, worst_shift, t_s)
+
+    def _flag_jump(self, k: int, shift_rad: float, t_s: float) -> list[AlertEvent]:
+        """Tower ``k``'s bias jumped by ``shift_rad``: forget it, raise or update its alert."""
+        flag = self._flags[k]
+        flag.jump_t_s, flag.jump_deg = t_s, math.degrees(shift_rad)
         for other in self._flags:
             other.loo.clear()
-        self._forget_bias(worst)
+        self._forget_bias(k)
         if self._next_alert_id is not None and flag.alert_id is None:
             flag.alert_id = self._next_alert_id()
-            events.append(self._event("new", worst, t_s))
-        elif flag.alert_id is not None:
-            events.append(self._event("update", worst, t_s))
-        return events
+            return [self._event("new", k, t_s)]
+        if flag.alert_id is not None:
+            return [self._event("update", k, t_s)]
+        return []
 
     def _forget_bias(self, k: int) -> None:
         """Drop tower ``k``'s bias information: it is marginalised out of what the rest
@@ -323,6 +393,11 @@ class Registration:
         self._info[k, :] = 0.0
         self._info[:, k] = 0.0
         self._y[k] = 0.0
+        self.landmarks.forget_tower(k)
+        self._info_l[k, :] = 0.0
+        self._info_l[:, k] = 0.0
+        self._y_l[k] = 0.0
+        self.landmark_counts[k] = 0
         self._solve()
 
     def bias_sigma_deg(self, k: int) -> float:
@@ -342,6 +417,7 @@ class Registration:
             clock_offset_sigma_s=round(self.clock_sigma_s(k), 4),
             applied=bool(self.applied_bias_rad[k] != 0.0 or self.applied_clock_s[k] != 0.0),
             snapshots=int(self.snapshots[k]),
+            landmarks=int(self.landmark_counts[k]),
             bias_jump_t_s=self._flags[k].jump_t_s,
             bias_jump_deg=(round(self._flags[k].jump_deg, 4)
                            if self._flags[k].jump_t_s is not None else None))

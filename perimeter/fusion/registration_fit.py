@@ -84,6 +84,13 @@ class RegistrationConfig:
     """A bias-jump alert stays open at least this long."""
     converged_deg: float = 0.05
     """A flagged tower's alert closes once its bias is known to this again (1 sigma)."""
+    landmark_every_s: float = 20.0
+    """How often (data time) the landmarks are re-associated and their information redone."""
+    landmark_search_s: float = 60.0
+    """How often new landmarks are looked for among the free peaks."""
+    min_landmarks: int = 2
+    """A bias counts as resting on enough data with this many landmarks (or
+    ``min_snapshots`` snapshots)."""
 
 
 @dataclass(slots=True)
