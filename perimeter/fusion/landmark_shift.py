@@ -94,6 +94,8 @@ class ShiftWatch:
         self.min_count, self.checks = min_count, checks
         self.moved = [0] * n
         self.hint: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        """Each tower's shift at its last check that moved (consecutive ones must agree)."""
         self.known: dict[int, float] = {}
         """Each tower's bias when last registered by landmarks."""
 
@@ -120,9 +122,12 @@ class ShiftWatch:
             moved = (found is not None and found.count >= self.min_count
                      and abs(found.shift_rad) >= self.min_jump_rad
                      and found.count >= 2 * found.count_at_zero + 1)
-            self.moved[k] = self.moved[k] + 1 if moved else 0
+            same = (found is not None and k in self.last
+                    and abs(found.shift_rad - self.last[k]) <= 2.0 * self.tol_rad)
+            self.moved[k] = (self.moved[k] + 1 if same else 1) if moved else 0
             if found is None or not moved:
                 continue
+            self.last[k] = found.shift_rad
             if not registered[k]:
                 self.hint[k] = base + found.shift_rad
             if self.moved[k] >= self.checks and k in self.known:

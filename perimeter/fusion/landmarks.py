@@ -58,7 +58,9 @@ class LandmarkConfig:
     short_memory_s: float = 180.0
     """The peaks' recent means, for the knocked-mast check."""
     min_active: float = 3.0
-    """(Faded, short memory) detections of a recently active peak."""
+    active_s: float = 60.0
+    """A recently active peak has this many (faded, short memory) detections and its last
+    within ``active_s``."""
     min_weight: float = 6.0
     """(Faded) detections before a peak is used."""
     min_span_s: float = 300.0
@@ -205,7 +207,8 @@ class Landmarks:
                                     math.radians(c.max_half_width_deg))
             for i in range(len(peaks.ref)):
                 dt = max(t_s - peaks.stamp[i], 0.0)
-                if peaks.ws[i] * math.exp(-dt / c.short_memory_s) >= c.min_active:
+                if (dt <= c.active_s
+                        and peaks.ws[i] * math.exp(-dt / c.short_memory_s) >= c.min_active):
                     active_tower.append(k)
                     active.append(peaks.ref[i] + peaks.s1s[i] / peaks.ws[i])
                 if spreads[i] > max(widest, floor2):
