@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perimeter.fusion.landmarks import FloatArray, IntArray, Landmarks, wrap
+from perimeter.fusion.landmark_peaks import FloatArray, IntArray, wrap
+from perimeter.fusion.landmarks import Landmarks
 
 
 @dataclass(frozen=True, slots=True)
