@@ -43,6 +43,9 @@ from perimeter.fusion.landmark_peaks import (
     wrap,
 )
 
+CHI2_1_MEDIAN = 0.4549
+"""Median of a chi-square with one degree of freedom."""
+
 __all__ = ["Landmark", "LandmarkConfig", "Landmarks", "Mature", "wrap"]
 
 
@@ -253,7 +256,6 @@ class Landmarks:
         n = self._n
         info, y = np.zeros((n, n)), np.zeros(n)
         counts = np.zeros(n, dtype=np.int64)
-        ratios = []
         parts = []
         for mark in self.landmarks:
             towers = np.array(sorted(mark.members), dtype=np.int64)
@@ -266,13 +268,21 @@ class Landmarks:
             w = sig ** -2
             gw = g.T * w
             red = np.diag(w) - gw.T @ np.linalg.solve(gw @ g, gw)
-            e = r - theta[towers]
-            ratios.append(float(e @ red @ e) / max(len(towers) - 2, 1))
-            parts.append((towers, red, r))
-        if len(ratios) >= 3:
-            self.variance_factor = max(1.0, float(np.median(ratios)))
-        for towers, red, r in parts:
-            info[np.ix_(towers, towers)] += red / self.variance_factor
-            y[towers] += red @ r / self.variance_factor
+            parts.append((towers, red, r, w))
+            info[np.ix_(towers, towers)] += red
+            y[towers] += red @ r
             counts[towers] += 1
+        # the variance factor from each bearing's post-fit residual against the landmarks'
+        # own solution (not the current estimate, which snapshots may pull), normalised; the
+        # median over all bearings: one wandering "landmark" must not loosen every test
+        prior = math.radians(1.0) ** -2
+        own = np.linalg.solve(info + prior * np.eye(n), y)
+        ratios: list[float] = []
+        for towers, red, r, w in parts:
+            post = (red @ (r - own[towers])) / w
+            ratios.extend((post ** 2 * w * len(towers) / max(len(towers) - 2, 1)).tolist())
+        if len(ratios) >= 15:
+            self.variance_factor = max(1.0, float(np.median(ratios)) / CHI2_1_MEDIAN)
+        info /= self.variance_factor
+        y /= self.variance_factor
         return info, y, counts
