@@ -23,6 +23,10 @@ estimate by more than its error (and ``min_jump_deg``), its bias is flagged as j
 old information dropped and a ``tower_fault`` alert (``fault: bias_jump``) raised until it
 has re-converged.
 
+Hot spots several towers see are registered on as well (``landmarks.py``): their positions
+profiled out, their information on the biases is added to the snapshots' at every solve, and
+a tower's shift against them acquires an unregistered tower and flags a knocked mast.
+
 Bearings are paired with tracks by this module's own wide gate (``window_deg`` about the
 current estimate, one detection and one track only), not the tracker's: a biased tower's
 bearings fall outside the tracker's gate, which is why they must be registered.
