@@ -14,9 +14,10 @@ bearings). Scored with GOSPA (c = 150 m, p = 2, ``perimeter.evaluation.gospa``) 
 over the intruders (people, groups, vehicles: a track on an animal counts as false there), and
 over every target (its false term: tracks on nothing). Ours on confirmed tracks, Stone Soup's
 on tracks hit ``--confirm-updates`` times. Throughput is detections per CPU second of each
-tracker loop. ``--from-s`` drops the reports before it (a scenario whose targets come late,
-as ``crossover-group``'s at 1,500 s); ``--ours-jpda`` adds a row of ours with the JPDA stage
-on (``perimeter.fusion.jpda``, its default settings). Run from the repository root:
+tracker loop. ``--from-s`` drops the reports before that many seconds after the first (a
+scenario whose targets come late, as ``crossover-group``'s at 1,500 s); ``--ours-jpda`` adds a
+row of ours with the JPDA stage on (``perimeter.fusion.jpda``, its default settings). Run
+from the repository root:
 
     python bench/bench_stonesoup.py [--dense] [--duration-s 300] [--trackers gnn jpda mfa]
         [--scenario line-abreast] [--from-s 0] [--ours-jpda]
@@ -141,8 +142,9 @@ def main() -> None:
         path = Path(tmp) / "rec.jsonl"
         truth = record(scenario, path, until_s=args.from_s + args.duration_s)
         lines = path.read_text(encoding="utf-8").splitlines()
-    messages = [m for m in (parse_line(line) for line in lines)
-                if m is not None and report_t_s(m) >= args.from_s]
+    parsed = [m for m in (parse_line(line) for line in lines) if m is not None]
+    start_s = min((report_t_s(m) for m in parsed), default=0.0)  # reports carry epoch times
+    messages = [m for m in parsed if report_t_s(m) >= start_s + args.from_s]
     site = scenario.site_model
     batches = stonesoup_batches(messages, site, Thresholds())
     detections = sum(len(d) for _, d in batches)
