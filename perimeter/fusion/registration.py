@@ -27,9 +27,8 @@ Hot spots several towers see are registered on as well (``landmarks.py``): their
 profiled out, their information on the biases is added to the snapshots' at every solve, and
 a tower's shift against them acquires an unregistered tower and flags a knocked mast.
 
-Bearings are paired with tracks by this module's own wide gate (``window_deg`` about the
-current estimate, one detection and one track only), not the tracker's: a biased tower's
-bearings fall outside the tracker's gate, which is why they must be registered.
+Bearings are paired with tracks into snapshots by ``registration_snapshots.py``, with its own
+wide gate about the current estimate, not the tracker's.
 """
 
 from __future__ import annotations
@@ -48,12 +47,8 @@ from perimeter.contract import AlertEvent, AlertEventKind, Position, TowerRegist
 from perimeter.fusion.clutter import ClutterMap, ClutterMapConfig
 from perimeter.fusion.landmark_shift import ShiftWatch
 from perimeter.fusion.landmarks import LandmarkConfig, Landmarks
-from perimeter.fusion.registration_fit import (
-    Bearing,
-    RegistrationConfig,
-    Snapshot,
-    fit_consistent,
-)
+from perimeter.fusion.registration_fit import RegistrationConfig, Snapshot, fit_consistent
+from perimeter.fusion.registration_snapshots import SnapshotCollector
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
 
@@ -106,12 +101,7 @@ class Registration:
         self._variance_factor = 1.0
         self._solved_t_s: float | None = None
         self._faded_t_s: float | None = None
-        self._groups: dict[int, Snapshot] = {}
-        self._next_snapshot: dict[int, float] = {}
-        self._cands: list[Track] = []
-        self._cand_rows: list[tuple[float, ...]] = []
-        """Each candidate's ``x, y, vx, vy, t_s``."""
-        self._tower_xy = [(float(x), float(y)) for x, y in self.towers_xy]
+        self._collector = SnapshotCollector(self.towers_xy, self.config)
         self._flags = [_TowerFlag(loo=deque(maxlen=self.config.loo_window)) for _ in range(n)]
         self._next_alert_id = next_alert_id
         self.landmarks = Landmarks(self.towers_xy, landmark_config)
@@ -150,21 +140,8 @@ class Registration:
     # -- observation ------------------------------------------------------------------
     def refresh(self, tracks: Sequence[Track], t_s: float) -> None:
         """Pick the tracks that may make snapshots now (run at housekeeping cadence)."""
-        c = self.config
-        limit = c.max_track_sigma_m ** 2
-        cands = [t for t in tracks
-                 if t.score.status == "confirmed" and t.home_tower is None and not t.deleted
-                 and len(t.evidence.thermal_towers) >= 2
-                 and t_s >= self._next_snapshot.get(t.number, -math.inf)
-                 and float(t.state.p[0, 0] + t.state.p[1, 1]) <= limit]
-        self._cands = cands
-        self._cand_rows = [(*t.state.x.tolist(), t.state.t_s) for t in cands]
-        live = {t.number for t in tracks}
-        for number in [n for n in self._groups if n not in live]:
-            del self._groups[number]
-        for number, group in list(self._groups.items()):
-            if group.done(t_s, c):
-                self._flush(number, group)
+        for group in self._collector.refresh(tracks, t_s):
+            self._add_snapshot(group)
 
     def observe(self, scan: Scan) -> None:
         """Pair a (corrected) thermal scan's detections with candidate tracks, and add them
@@ -179,47 +156,14 @@ class Registration:
             values = raw.tolist()
             self.landmarks.observe(k, values, self._hot.counts_at((k, "thermal"), values, t_raw),
                                    t_raw)
-        if not self._cands:
+        if not self._collector.has_candidates:
             return  # late scans too: towers' clocks a few ms apart make most scans late
-        c = self.config
         k = scan.tower_index
         t_raw = scan.t_s + float(self.applied_clock_s[k])
         z_raw = (scan.bearing_rad + float(self.applied_bias_rad[k])).tolist()
-        tx, ty = self._tower_xy[k]
-        window = math.radians(c.window_deg)
-        pairs = []  # plain floats: a scan holds a detection or two, and a track or two
-        for i, (x, y, vx, vy, t_track) in enumerate(self._cand_rows):
-            dx, dy = x + vx * (t_raw - t_track) - tx, y + vy * (t_raw - t_track) - ty
-            if math.hypot(dx, dy) <= c.min_range_m:
-                continue
-            h = math.atan2(dx, dy) + float(self.theta[k])
-            near = [j for j, z in enumerate(z_raw)
-                    if abs((z - h + math.pi) % (2.0 * math.pi) - math.pi) < window]
-            if near:
-                pairs.append((i, near, dx + tx, dy + ty))
-        for i, near, x, y in pairs:  # one detection and one track only
-            j = near[0]
-            if len(near) != 1 or sum(j in other[1] for other in pairs) != 1:
-                continue
-            number = self._cands[i].number
-            group = self._groups.get(number)
-            if group is not None and group.done(t_raw, c, k):
-                self._flush(number, group)
-                group = None
-            if group is None:
-                state = np.array([x, y, self._cand_rows[i][2], self._cand_rows[i][3]])
-                group = self._groups[number] = Snapshot(t_raw, state)
-            elif abs(t_raw - group.last_s.get(k, -math.inf)) < c.bearing_spacing_s:
-                continue
-            group.add(Bearing(k, t_raw, z_raw[j], float(scan.sigma_rad[j])))
-
-    def _flush(self, number: int, group: Snapshot) -> None:
-        del self._groups[number]
-        c = self.config
-        if not group.usable(c):
-            return
-        self._next_snapshot[number] = group.t_last_s + c.snapshot_every_s
-        self._add_snapshot(group)
+        for group in self._collector.pair(k, t_raw, z_raw, scan.sigma_rad,
+                                          float(self.theta[k])):
+            self._add_snapshot(group)
 
     def _add_snapshot(self, group: Snapshot) -> None:
         """Profile out the snapshot's trajectory; add what is left to the information."""
