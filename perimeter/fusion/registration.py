@@ -16,12 +16,9 @@ zero-mean prior holds it, and a bias counts as known (applied, checked for jumps
 against the others' (``relative_sigma_rad``), which is also what its correction adds to the
 bearings' sigma.
 
-A knocked mast is found from *leave-one-out* residuals: each tower's bearings against the
-trajectory the snapshot's other towers give (so the tower's own error does not hide in the
-trajectory). When the median of a tower's recent leave-one-out residuals departs from its
-estimate by more than its error (and ``min_jump_deg``), its bias is flagged as jumped, its
-old information dropped and a ``tower_fault`` alert (``fault: bias_jump``) raised until it
-has re-converged.
+A knocked mast is found from *leave-one-out* residuals (``registration_jumps.py``): its bias
+is flagged as jumped, its old information dropped and a ``tower_fault`` alert (``fault:
+bias_jump``) raised until it has re-converged.
 
 Hot spots several towers see are registered on as well (``landmarks.py``): their positions
 profiled out, their information on the biases is added to the snapshots' at every solve, and
@@ -36,18 +33,18 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import chi2
 
-from perimeter.contract import AlertEvent, AlertEventKind, Position, TowerRegistration
+from perimeter.contract import AlertEvent, TowerRegistration
 from perimeter.fusion.clutter import ClutterMap, ClutterMapConfig
 from perimeter.fusion.landmark_shift import ShiftWatch
 from perimeter.fusion.landmarks import LandmarkConfig, Landmarks
 from perimeter.fusion.registration_fit import RegistrationConfig, Snapshot, fit_consistent
+from perimeter.fusion.registration_jumps import BiasJumps
 from perimeter.fusion.registration_snapshots import SnapshotCollector
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
@@ -55,15 +52,6 @@ from perimeter.fusion.track import Track
 __all__ = ["Registration", "RegistrationConfig"]
 
 FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(slots=True)
-class _TowerFlag:
-    alert_id: str | None = None
-    jump_t_s: float | None = None
-    jump_deg: float = 0.0
-    loo: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=15))
-    """Recent leave-one-out bias evidence ``(bias_rad, sigma_rad, t_s)``."""
 
 
 @lru_cache(maxsize=64)
@@ -102,8 +90,7 @@ class Registration:
         self._solved_t_s: float | None = None
         self._faded_t_s: float | None = None
         self._collector = SnapshotCollector(self.towers_xy, self.config)
-        self._flags = [_TowerFlag(loo=deque(maxlen=self.config.loo_window)) for _ in range(n)]
-        self._next_alert_id = next_alert_id
+        self._jumps = BiasJumps(self.towers_xy, self.tower_ids, self.config, next_alert_id)
         self.landmarks = Landmarks(self.towers_xy, landmark_config)
         self._watch = ShiftWatch(n, search_rad=math.radians(3.0 * c.bias_prior_deg),
                                  tol_rad=math.radians(self.landmarks.config.gate_deg),
@@ -187,7 +174,7 @@ class Registration:
         for k, res, sig in fit.leave_one_out(e):
             others = fit.idx[:len(fit.idx) // 2]
             if all(self.relative_sigma_rad[j] <= ready for j in others.tolist() if j != k):
-                self._flags[k].loo.append((res + float(self.theta[k]), sig, group.t_s))
+                self._jumps.add_evidence(k, res + float(self.theta[k]), sig, group.t_s)
         # the residual against the current estimate, with its uncertainty, profiled
         cov = (np.diag(1.0 / fit.w)
                + cmat @ self.cov[np.ix_(idx, idx)] @ cmat.T * self.variance_factor)
@@ -289,46 +276,17 @@ class Registration:
         departs most from its estimate, if any does. One at a time: a jumped tower also
         shifts its neighbours' leave-one-out evidence (it helped place their targets), so
         all of it is dropped after a flag."""
-        c = self.config
-        events = []
-        worst, worst_ratio, worst_shift = -1, 1.0, 0.0
-        for k, flag in enumerate(self._flags):
-            sigma_deg = math.degrees(float(self.relative_sigma_rad[k]))
-            if (flag.alert_id is not None and sigma_deg <= c.converged_deg
-                    and flag.jump_t_s is not None and t_s - flag.jump_t_s >= c.min_alert_s):
-                events.append(self._event("closed", k, t_s))
-                flag.alert_id = None
-            while flag.loo and t_s - flag.loo[0][2] > c.loo_max_age_s:
-                flag.loo.popleft()
-            if len(flag.loo) < c.loo_window or sigma_deg > c.jump_ready_deg:
-                continue
-            res = np.array(flag.loo)
-            median = float(np.median(res[:, 0]))
-            spread = max(float(np.sqrt(np.mean(res[:, 1] ** 2) * self.variance_factor)),
-                         1.4826 * float(np.median(np.abs(res[:, 0] - median))))
-            # the median's standard error (1.2533 sigma / sqrt n) and the estimate's own
-            err = math.hypot(1.2533 * spread / math.sqrt(len(res)), math.radians(sigma_deg))
-            shift = median - float(self.theta[k])
-            ratio = abs(shift) / max(c.jump_sigmas * err, math.radians(c.min_jump_deg))
-            if ratio > worst_ratio:
-                worst, worst_ratio, worst_shift = k, ratio, shift
+        events, worst, worst_shift = self._jumps.check(t_s, self.theta, self.relative_sigma_rad,
+                                                       self.variance_factor)
         if worst < 0:
             return events
         return events + self._flag_jump(worst, worst_shift, t_s)
 
     def _flag_jump(self, k: int, shift_rad: float, t_s: float) -> list[AlertEvent]:
         """Tower ``k``'s bias jumped by ``shift_rad``: forget it, raise or update its alert."""
-        flag = self._flags[k]
-        flag.jump_t_s, flag.jump_deg = t_s, math.degrees(shift_rad)
-        for other in self._flags:
-            other.loo.clear()
+        events = self._jumps.flag(k, shift_rad, t_s)
         self._forget_bias(k)
-        if self._next_alert_id is not None and flag.alert_id is None:
-            flag.alert_id = self._next_alert_id()
-            return [self._event("new", k, t_s)]
-        if flag.alert_id is not None:
-            return [self._event("update", k, t_s)]
-        return []
+        return events
 
     def _forget_bias(self, k: int) -> None:
         """Drop tower ``k``'s bias information: it is marginalised out of what the rest
@@ -358,6 +316,7 @@ class Registration:
     def status(self) -> dict[str, TowerRegistration]:
         """Per tower: the estimates, their sigma, snapshots used, and any bias jump."""
         n = self._n
+        jumps = [self._jumps.jump(k) for k in range(n)]
         return {tid: TowerRegistration(
             azimuth_bias_deg=round(math.degrees(float(self.theta[k])), 5),
             azimuth_bias_sigma_deg=round(self.bias_sigma_deg(k), 5),
@@ -366,25 +325,9 @@ class Registration:
             applied=bool(self.applied_bias_rad[k] != 0.0 or self.applied_clock_s[k] != 0.0),
             snapshots=int(self.snapshots[k]),
             landmarks=int(self.landmark_counts[k]),
-            bias_jump_t_s=self._flags[k].jump_t_s,
-            bias_jump_deg=(round(self._flags[k].jump_deg, 4)
-                           if self._flags[k].jump_t_s is not None else None))
+            bias_jump_t_s=jumps[k][0], bias_jump_deg=jumps[k][1])
             for k, tid in enumerate(self.tower_ids)}
 
-    def _event(self, kind: AlertEventKind, k: int, t_s: float) -> AlertEvent:
-        flag = self._flags[k]
-        x, y = self.towers_xy[k].tolist()
-        return AlertEvent.model_validate({
-            "event": kind, "alert_id": flag.alert_id, "t_s": t_s, "class": "tower_fault",
-            "class_confidence": 1.0, "confidence": 1.0, "severity": "medium",
-            "position": Position(x_m=x, y_m=y), "towers": [self.tower_ids[k]],
-            "sensors": ["thermal"], "fault": "bias_jump",
-            "bias_jump_deg": round(flag.jump_deg, 4)})
-
     def close_all(self, t_s: float) -> list[AlertEvent]:
-        events = []
-        for k, flag in enumerate(self._flags):
-            if flag.alert_id is not None:
-                events.append(self._event("closed", k, t_s))
-                flag.alert_id = None
-        return events
+        """Close every open bias-jump alert (the run ends)."""
+        return self._jumps.close_all(t_s)

@@ -1,0 +1,120 @@
+"""Registration's knocked-mast check on targets, and the towers' ``bias_jump`` alerts.
+
+A knocked mast is found from *leave-one-out* residuals: each tower's bearings against the
+trajectory a snapshot's other towers give (so the tower's own error does not hide in the
+trajectory). When the median of a tower's recent leave-one-out residuals departs from its
+estimate by more than its error (and ``min_jump_deg``), its bias is flagged as jumped (its
+old information is dropped by :class:`~perimeter.fusion.registration.Registration`) and a
+``tower_fault`` alert (``fault: bias_jump``) raised until it has re-converged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from perimeter.contract import AlertEvent, AlertEventKind, Position
+from perimeter.fusion.registration_fit import RegistrationConfig
+
+__all__ = ["BiasJumps"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(slots=True)
+class _TowerFlag:
+    alert_id: str | None = None
+    jump_t_s: float | None = None
+    jump_deg: float = 0.0
+    loo: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=15))
+    """Recent leave-one-out bias evidence ``(bias_rad, sigma_rad, t_s)``."""
+
+
+class BiasJumps:
+    """Each tower's leave-one-out evidence, its last bias jump and its open alert."""
+
+    def __init__(self, towers_xy: FloatArray, tower_ids: Sequence[str],
+                 config: RegistrationConfig,
+                 next_alert_id: Callable[[], str] | None = None) -> None:
+        self.config = config
+        self.towers_xy = towers_xy
+        self.tower_ids = list(tower_ids)
+        self._flags = [_TowerFlag(loo=deque(maxlen=config.loo_window)) for _ in tower_ids]
+        self._next_alert_id = next_alert_id
+
+    def add_evidence(self, k: int, bias_rad: float, sigma_rad: float, t_s: float) -> None:
+        """Tower ``k``'s bias as one snapshot's other towers place its target."""
+        self._flags[k].loo.append((bias_rad, sigma_rad, t_s))
+
+    def check(self, t_s: float, theta: FloatArray, relative_sigma_rad: FloatArray,
+              variance_factor: float) -> tuple[list[AlertEvent], int, float]:
+        """Close the alerts of re-converged towers; the tower whose leave-one-out bias
+        departs most from its estimate ``theta[k]`` (-1 if none does) and its shift."""
+        c = self.config
+        events = []
+        worst, worst_ratio, worst_shift = -1, 1.0, 0.0
+        for k, flag in enumerate(self._flags):
+            sigma_deg = math.degrees(float(relative_sigma_rad[k]))
+            if (flag.alert_id is not None and sigma_deg <= c.converged_deg
+                    and flag.jump_t_s is not None and t_s - flag.jump_t_s >= c.min_alert_s):
+                events.append(self._event("closed", k, t_s))
+                flag.alert_id = None
+            while flag.loo and t_s - flag.loo[0][2] > c.loo_max_age_s:
+                flag.loo.popleft()
+            if len(flag.loo) < c.loo_window or sigma_deg > c.jump_ready_deg:
+                continue
+            res = np.array(flag.loo)
+            median = float(np.median(res[:, 0]))
+            spread = max(float(np.sqrt(np.mean(res[:, 1] ** 2) * variance_factor)),
+                         1.4826 * float(np.median(np.abs(res[:, 0] - median))))
+            # the median's standard error (1.2533 sigma / sqrt n) and the estimate's own
+            err = math.hypot(1.2533 * spread / math.sqrt(len(res)), math.radians(sigma_deg))
+            shift = median - float(theta[k])
+            ratio = abs(shift) / max(c.jump_sigmas * err, math.radians(c.min_jump_deg))
+            if ratio > worst_ratio:
+                worst, worst_ratio, worst_shift = k, ratio, shift
+        return events, worst, worst_shift
+
+    def flag(self, k: int, shift_rad: float, t_s: float) -> list[AlertEvent]:
+        """Tower ``k``'s bias jumped by ``shift_rad``: every tower's leave-one-out evidence
+        is dropped (the jumped tower helped place their targets); raise or update its
+        alert."""
+        flag = self._flags[k]
+        flag.jump_t_s, flag.jump_deg = t_s, math.degrees(shift_rad)
+        for other in self._flags:
+            other.loo.clear()
+        if self._next_alert_id is not None and flag.alert_id is None:
+            flag.alert_id = self._next_alert_id()
+            return [self._event("new", k, t_s)]
+        if flag.alert_id is not None:
+            return [self._event("update", k, t_s)]
+        return []
+
+    def jump(self, k: int) -> tuple[float | None, float | None]:
+        """Tower ``k``'s last bias jump: its time and size in degrees (None, None if none)."""
+        flag = self._flags[k]
+        return flag.jump_t_s, (round(flag.jump_deg, 4) if flag.jump_t_s is not None else None)
+
+    def _event(self, kind: AlertEventKind, k: int, t_s: float) -> AlertEvent:
+        flag = self._flags[k]
+        x, y = self.towers_xy[k].tolist()
+        return AlertEvent.model_validate({
+            "event": kind, "alert_id": flag.alert_id, "t_s": t_s, "class": "tower_fault",
+            "class_confidence": 1.0, "confidence": 1.0, "severity": "medium",
+            "position": Position(x_m=x, y_m=y), "towers": [self.tower_ids[k]],
+            "sensors": ["thermal"], "fault": "bias_jump",
+            "bias_jump_deg": round(flag.jump_deg, 4)})
+
+    def close_all(self, t_s: float) -> list[AlertEvent]:
+        """Close every open alert (the run ends)."""
+        events = []
+        for k, flag in enumerate(self._flags):
+            if flag.alert_id is not None:
+                events.append(self._event("closed", k, t_s))
+                flag.alert_id = None
+        return events
