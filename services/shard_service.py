@@ -57,14 +57,16 @@ class ShardService(FusionService):
 
     def __init__(self, bus: Bus, shard_factory: Callable[[ShardBusOutput], ShardRunner],
                  sink: AlertSink | None = None, *, status_interval_s: float = 2.0,
-                 stale_after_s: float = 12.0, probe: BrokerProbe | None = None) -> None:
+                 stale_after_s: float = 12.0, will_grace_s: float | None = None,
+                 probe: BrokerProbe | None = None) -> None:
         output = ShardBusOutput(bus, sink)
         self.shard = shard_factory(output)
         super().__init__(bus, lambda _out: self.shard.fusion, sink,
                          status_interval_s=status_interval_s, probe=probe, output=output)
         self.feed = self.shard.feed
+        grace_s = 3.0 * status_interval_s if will_grace_s is None else will_grace_s
         self.watch = ShardWatch(self.shard.shard_id, stale_after_s,
-                                deaf_after_s=3.0 * status_interval_s)
+                                deaf_after_s=3.0 * status_interval_s, will_grace_s=grace_s)
         self._connects = 0  # the bus's connections when the status was last announced
         self._towers_subscribed: frozenset[str] = frozenset()
         self._wildcard = False

@@ -95,7 +95,10 @@ class LiveShard:
                                active=not standby, run_id=RUN_ID)
 
         self.service = ShardService(self.bus, make, self._store,
-                                    probe=BrokerProbe(self.bus, client_id), stale_after_s=12.0)
+                                    probe=BrokerProbe(self.bus, client_id), stale_after_s=12.0,
+                                    will_grace_s=1.5)
+        # a will's grace is wall time: the default 6 s (three status intervals, 6 s of data at
+        # 1x) would be 30 s of data at the tests' 5x, the car across the boundary by then
 
     def _store(self, event: AlertEvent) -> None:
         with self._lock:
