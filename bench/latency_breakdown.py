@@ -36,11 +36,10 @@ from perimeter.evaluation import crb
 from perimeter.evaluation.covered import target_coverage
 from perimeter.evaluation.run import Collector
 from perimeter.evaluation.scoring import score_alerts, target_class
-from perimeter.fusion.alert import AlertConfig, confidence
-from perimeter.fusion.clutter import ClutterMapConfig, moved
+from perimeter.fusion.alert import AlertConfig
+from perimeter.fusion.clutter import ClutterMapConfig
 from perimeter.fusion.engine import EngineConfig
 from perimeter.fusion.gate import GateConfig
-from perimeter.fusion.manage import m_of_n
 from perimeter.fusion.runner import FusionRunner
 from perimeter.fusion.track import Track
 from perimeter.fusion.triangulate import InitiatorConfig
@@ -101,48 +100,22 @@ class Timeline:
 
 
 def blocking(runner: FusionRunner, track: Track, t_s: float) -> str | None:
-    """The first of the alerter's conditions (``TrackAlerter.on_track``) a confirmed track
-    fails now, None when it could alert."""
-    cfg, th, ev = runner.alerter.config, runner.thresholds, track.evidence
-    if not track.triangulated(t_s, cfg.triangulation_window_s):
+    """The first of the alerter's conditions a confirmed track fails now
+    (:meth:`TrackAlerter.blocker`, triangulation first), None when it could alert."""
+    if not track.triangulated(t_s, runner.alerter.config.triangulation_window_s):
         return "untriangulated"
-    if ev.label not in th.alert_classes:
-        return f"label:{ev.label}"
-    if confidence(track, th) < th.alert_min_confidence:
-        return "confidence"
-    if not ((ev.label == "vehicle" and ev.vehicle_corroborated)
-            or ev.class_windows >= cfg.min_motion_windows):
-        return "windows"
-    if ev.label != "animal" and ev.probabilities.get("animal", 0.0) > cfg.max_animal_probability:
-        return "animal"
-    if cfg.require_motion and not moved(track, t_s, cfg.motion_min_age_s,
-                                        cfg.motion_probability):
-        return "not_moved"
-    return None
+    reason = runner.alerter.blocker(track, t_s, runner.thresholds)
+    return f"label:{track.evidence.label}" if reason == "label" else reason
 
 
 TENTATIVE = ["home", "llr", "m_of_n", "not_imaged", "velocity", "unlocated"]
-"""The confirmation's conditions (``TrackManager.confirmations``), furthest last."""
+"""The confirmation's conditions (``TrackManager.blocker``), furthest last."""
 
 
 def unconfirmed(runner: FusionRunner, track: Track, t_s: float) -> str:
-    """The first confirmation condition a tentative track fails now (by the manager's
-    rules; ``unlocated``: imaged with its velocity known, but housekeeping not yet run, or
-    fixed-path conditions)."""
-    manager, th = runner.engine.manager, runner.thresholds
-    cfg = manager.config
-    if track.home_tower is not None:
-        return "home"
-    if track.score.llr < cfg.confirm_llr:
-        return "llr"
-    if not m_of_n(list(track.score.hit_bins), math.floor(t_s), th.track_confirm_m,
-                  th.track_confirm_n):
-        return "m_of_n"
-    if not track.imaged(t_s, cfg.triangulation_window_s):
-        return "not_imaged"
-    if track.state.velocity_sigma_mps > cfg.confirm_velocity_sigma_mps:
-        return "velocity"
-    return "unlocated"
+    """The first confirmation condition a tentative track fails now (``unlocated``: meets
+    them all, housekeeping not yet run)."""
+    return runner.engine.manager.blocker(track, t_s, runner.thresholds) or "unlocated"
 
 
 class ProbedRunner(FusionRunner):

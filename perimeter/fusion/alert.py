@@ -190,6 +190,26 @@ class TrackAlerter:
         self._next += 1
         return alert_id
 
+    def blocker(self, track: Track, t_s: float, thresholds: Thresholds) -> str | None:
+        """The first condition for opening an alert on a triangulated confirmed track that
+        ``track`` fails now (``label``, ``confidence``, ``windows``, ``animal``,
+        ``not_moved``), None when it meets them all."""
+        ev, cfg = track.evidence, self.config
+        if ev.label not in thresholds.alert_classes:
+            return "label"
+        if confidence(track, thresholds) < thresholds.alert_min_confidence:
+            return "confidence"
+        if not ((ev.label == "vehicle" and ev.vehicle_corroborated)
+                or ev.class_windows >= cfg.min_motion_windows):
+            return "windows"
+        animal = ev.probabilities.get("animal", 0.0)
+        if ev.label != "animal" and animal > cfg.max_animal_probability:
+            return "animal"
+        if cfg.require_motion and not moved(track, t_s, cfg.motion_min_age_s,
+                                            cfg.motion_probability):
+            return "not_moved"
+        return None
+
     def on_track(self, track: Track, t_s: float, thresholds: Thresholds) -> AlertEvent | None:
         """A ``new`` or due ``update`` event for a live track, else None."""
         state = self._open.get(track.number)
@@ -205,15 +225,7 @@ class TrackAlerter:
                 track.alert_id = resumed.alert_id
                 self._open[track.number] = resumed
                 return self._event("update", track, t_s, thresholds, resumed)
-            if (ev.label not in thresholds.alert_classes
-                    or confidence(track, thresholds) < thresholds.alert_min_confidence
-                    or not ((ev.label == "vehicle" and ev.vehicle_corroborated)
-                            or ev.class_windows >= self.config.min_motion_windows)
-                    or (ev.label != "animal" and ev.probabilities.get("animal", 0.0)
-                        > self.config.max_animal_probability)
-                    or (self.config.require_motion and not moved(
-                        track, t_s, self.config.motion_min_age_s,
-                        self.config.motion_probability))):
+            if self.blocker(track, t_s, thresholds) is not None:
                 return None
             if self.policy is not None and not self.policy.opens(track, t_s):
                 return None

@@ -79,18 +79,28 @@ class TrackManager:
         whose wide gates could support ghosts, hence the chi-square test, the ghost check and
         the motion test).
         """
-        now_bin = math.floor(t_s)
         out = []
         for track in self.tracks:
-            if (track.score.status == "tentative" and track.home_tower is None
-                    and track.score.llr >= self.config.confirm_llr
-                    and m_of_n(list(track.score.hit_bins), now_bin, thresholds.track_confirm_m,
-                               thresholds.track_confirm_n)
-                    and self._located(track, t_s)):
+            if track.score.status == "tentative" and self.blocker(track, t_s, thresholds) is None:
                 track.score.status = "confirmed"
                 track.score.confirmed_t_s = t_s
                 out.append(track)
         return out
+
+    def blocker(self, track: Track, t_s: float, thresholds: Thresholds) -> str | None:
+        """The first confirmation condition ``track`` fails now (``home``, ``llr``,
+        ``m_of_n``, ``not_imaged``, ``velocity``), None when it meets them all."""
+        if track.home_tower is not None:
+            return "home"
+        if track.score.llr < self.config.confirm_llr:
+            return "llr"
+        if not m_of_n(list(track.score.hit_bins), math.floor(t_s), thresholds.track_confirm_m,
+                      thresholds.track_confirm_n):
+            return "m_of_n"
+        if self._located(track, t_s):
+            return None
+        return ("not_imaged" if not track.imaged(t_s, self.config.triangulation_window_s)
+                else "velocity")
 
     def _located(self, track: Track, t_s: float) -> bool:
         """Two imagers triangulate the track and its velocity is known, or three towers'
