@@ -35,7 +35,7 @@ import numpy as np
 from perimeter.evaluation import crb
 from perimeter.evaluation.covered import target_coverage
 from perimeter.evaluation.run import Collector
-from perimeter.evaluation.scoring import score_alerts, target_class
+from perimeter.evaluation.scoring import MATCH_RADIUS_M, score_alerts, target_class
 from perimeter.fusion.alert import AlertConfig
 from perimeter.fusion.clutter import ClutterMapConfig
 from perimeter.fusion.engine import EngineConfig
@@ -50,7 +50,7 @@ from sim.truth import TargetTruth, Truth
 from sim.uplink import MemoryUplink
 from sim.world import World
 
-RADIUS_M = 150.0
+RADIUS_M = MATCH_RADIUS_M
 
 
 @dataclass(slots=True)

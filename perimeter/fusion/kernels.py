@@ -188,7 +188,7 @@ def update_with_gain(x: FloatArray, p: FloatArray, h_eff: FloatArray, nu: FloatA
 
 # -- initiation: the crossing search of a new bearing against the pool ------------------------
 # Bit for bit the numpy forms of ``triangulate.Initiator._pair`` (``geometry.intersect_pairs``,
-# ``bearing_jacobian``, ``triangulate._pair_cov``, the support einsum, ``np.sum``): IEEE
+# ``bearing_jacobian``, the crossings' covariance, the support einsum, ``np.sum``): IEEE
 # arithmetic in numpy's operation order, ``sin``/``cos``/``%`` as numpy gives them on x86-64
 # (libm). ``atan2`` is not: numpy's SIMD one differs from libm's in the last bit, so the
 # bearings of the crossings from the pooled towers are taken with numpy between the two kernels.

@@ -15,11 +15,27 @@ import pytest
 
 from perimeter import geometry
 from perimeter.fusion import kernels
-from perimeter.fusion.triangulate import InitiatorConfig, _pair_cov
+from perimeter.fusion.triangulate import InitiatorConfig
 
 FloatArray = npt.NDArray[np.float64]
 Found = tuple[int, FloatArray, npt.NDArray[np.bool_], FloatArray] | None
 Pool = tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.int64], npt.NDArray[np.bool_]]
+
+
+def _pair_cov(xy0: FloatArray, s0: float, xy1: FloatArray, s1: FloatArray,
+              points: FloatArray) -> FloatArray:
+    """Covariances ``(c, 2, 2)`` of two-bearing crossings (inverse Fisher information)."""
+    h0 = geometry.bearing_jacobian(xy0, points)
+    h1 = geometry.bearing_jacobian(xy1, points)
+    info = (np.einsum("ci,cj->cij", h0, h0) / s0**2
+            + np.einsum("ci,cj->cij", h1, h1) / (s1**2)[:, None, None])
+    det = info[:, 0, 0] * info[:, 1, 1] - info[:, 0, 1] ** 2
+    det = np.where(np.abs(det) < 1e-30, 1e-30, det)
+    inv = np.empty_like(info)
+    inv[:, 0, 0] = info[:, 1, 1] / det
+    inv[:, 1, 1] = info[:, 0, 0] / det
+    inv[:, 0, 1] = inv[:, 1, 0] = -info[:, 0, 1] / det
+    return np.asarray(inv, dtype=np.float64)
 
 
 def _search_ref(cfg: InitiatorConfig, txy: FloatArray, tower0: int, b0: float, s0: float,
