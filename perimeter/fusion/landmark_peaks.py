@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from perimeter.geometry import TWO_PI
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-TWO_PI = 2.0 * math.pi
-
 
 @dataclass(frozen=True, slots=True)
 class LandmarkConfig:
@@ -97,10 +96,6 @@ class _Peaks:
         for name in ("ref", "w", "s1", "s2", "ws", "s1s", "stamp", "first"):
             values = getattr(self, name)
             setattr(self, name, [v for v, k in zip(values, keep, strict=True) if k])
-
-
-def wrap(a: FloatArray) -> FloatArray:
-    return np.asarray((a + math.pi) % TWO_PI - math.pi, dtype=np.float64)
 
 
 @dataclass(slots=True)

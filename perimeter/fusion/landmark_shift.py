@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perimeter.fusion.landmark_peaks import FloatArray, IntArray, wrap
+from perimeter.fusion.landmark_peaks import FloatArray, IntArray
 from perimeter.fusion.landmarks import Landmarks
+from perimeter.geometry import wrap_pi
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ def best_shift(pred_rad: FloatArray, peaks_rad: FloatArray, search_rad: float,
     the smallest); None without any peak within ``search_rad`` of a landmark."""
     if pred_rad.size == 0 or peaks_rad.size == 0:
         return None
-    off = wrap(peaks_rad[None, :] - pred_rad[:, None])  # (landmarks, peaks)
+    off = wrap_pi(peaks_rad[None, :] - pred_rad[:, None])  # (landmarks, peaks)
     rows, cols = np.nonzero(np.abs(off) <= search_rad)
     if rows.size == 0:
         return None

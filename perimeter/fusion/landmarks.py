@@ -34,19 +34,18 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter.fusion.landmark_peaks import (
-    TWO_PI,
     FloatArray,
     IntArray,
     LandmarkConfig,
     Mature,
     PeakMap,
-    wrap,
 )
+from perimeter.geometry import TWO_PI, wrap_pi
 
 CHI2_1_MEDIAN = 0.4549
 """Median of a chi-square with one degree of freedom."""
 
-__all__ = ["Landmark", "LandmarkConfig", "Landmarks", "Mature", "wrap"]
+__all__ = ["Landmark", "LandmarkConfig", "Landmarks", "Mature"]
 
 
 @dataclass(slots=True)
@@ -99,7 +98,7 @@ class Landmarks:
         x = xy.astype(np.float64).copy()
         for _ in range(6):
             h, g = self.bearings(x, towers)
-            r = wrap(z_rad - h)
+            r = wrap_pi(z_rad - h)
             gw = g.T * w
             a = gw @ g
             if np.linalg.cond(a) > 1e14:
@@ -113,7 +112,7 @@ class Landmarks:
         if not np.all(rng >= self.config.min_range_m) or not np.all(
                 rng <= self.config.max_range_m):
             return None
-        return x, wrap(z_rad - h), g
+        return x, wrap_pi(z_rad - h), g
 
     # -- association ------------------------------------------------------------------
     def gates(self, rel_sigma_rad: FloatArray) -> FloatArray:
@@ -128,7 +127,7 @@ class Landmarks:
         idx = np.flatnonzero((mat.tower == tower) & free)
         if idx.size == 0:
             return np.full(len(pred_rad), -1, dtype=np.int64), np.full(len(pred_rad), np.inf)
-        d = np.abs(wrap(mat.mean_rad[idx][None, :] - pred_rad[:, None]))
+        d = np.abs(wrap_pi(mat.mean_rad[idx][None, :] - pred_rad[:, None]))
         j = np.argmin(d, axis=1)
         return idx[j].astype(np.int64), d[np.arange(len(pred_rad)), j]
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from perimeter.geometry import wrap_pi
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -135,10 +137,6 @@ class Snapshot:
         return tower in self.last_s if tower is not None else t_s - self.t_last_s > c.frame_s
 
 
-def wrap(a: FloatArray | float) -> FloatArray:
-    return np.asarray((np.asarray(a) + math.pi) % (2.0 * math.pi) - math.pi, dtype=np.float64)
-
-
 @dataclass(slots=True)
 class SnapshotFit:
     """The linearised snapshot about its fitted trajectory, rows one per bearing."""
@@ -224,7 +222,7 @@ def fit_snapshot(towers_xy: FloatArray, n_towers: int, towers: IntArray, t_s: Fl
         jac = np.stack([d[:, 1] / r2, -d[:, 0] / r2], axis=1)  # d bearing / d(x, y)
         g = np.hstack([jac, jac * dt[:, None]]) if with_velocity else jac
         cmat[np.arange(m), len(uniq) + col] = -(jac @ v)
-        r = wrap(z_rad - np.arctan2(d[:, 0], d[:, 1]))
+        r = wrap_pi(z_rad - np.arctan2(d[:, 0], d[:, 1]))
         gw = g.T * w
         try:
             pinv = np.linalg.inv(gw @ g)
