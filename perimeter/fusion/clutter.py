@@ -137,17 +137,8 @@ class ClutterMap:
         reports = sensor_map.reports * math.exp(-(t_s - sensor_map.t_s) / tau)
         width = (2 * cfg.window_cells + 1) * self._cell_rad
         norm = 1.0 / ((reports + cfg.prior_reports) * width)
-        counts, stamps, n = sensor_map.counts, sensor_map.stamp_s, self._cells
-        out = []
-        for b in bearings_rad.tolist():
-            c = self._cell(b)
-            total = 0.0
-            for j in range(c - cfg.window_cells, c + cfg.window_cells + 1):
-                j %= n
-                if counts[j] > 0.0:
-                    total += counts[j] * math.exp(-(t_s - stamps[j]) / tau)
-            out.append(max(mean, total * norm))
-        return out
+        return [max(mean, total * norm)
+                for total in self.counts_at(key, bearings_rad.tolist(), t_s)]
 
     def learn(self, key: tuple[int, str], bearings_rad: FloatArray, teach: BoolArray,
               t_s: float) -> None:
@@ -172,7 +163,8 @@ class ClutterMap:
     def counts_at(self, key: tuple[int, str], bearings_rad: list[float],
                   t_s: float) -> list[float]:
         """The faded detection count over each bearing's window (0 where nothing was
-        learned): where registration finds its landmarks (``landmarks.py``)."""
+        learned): the local density's numerator, and where registration finds its
+        landmarks (``landmarks.py``)."""
         sensor_map = self._maps.get(key)
         if sensor_map is None or not self.config.enabled:
             return [0.0] * len(bearings_rad)
