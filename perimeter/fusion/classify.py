@@ -203,7 +203,7 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
     ``window_weight`` for their dependence): one straight stretch of a wandering animal does
     not make it a person. A person also keeps a gait: a walker's windows are summed as a
     walker's, a slow mover's (crawling, stalking) at the one pace it keeps, so the share of
-    slow movers is paid once per person, not once per window (:func:`motion_evidence`).
+    slow movers is paid once per person, not once per window (:func:`class_log_likelihoods`).
     A window over an ambiguous association counts its speed only as an upper bound
     (:func:`ambiguous_window_log_likelihoods`).
     """
@@ -225,7 +225,7 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
     previous = ev.slow_pace_evidence
     ev.slow_pace_evidence = (model.window_weight * slow if previous is None
                              else previous + model.window_weight * slow)
-    ev.motion_evidence = motion_evidence(track, model)
+    ev.slow_pace_log_mean = _log_mean_exp(ev.slow_pace_evidence)
     ev.class_windows += 1
     ev.class_window_t_s = t_s
 
@@ -235,20 +235,6 @@ def motion_is_ambiguous(track: Track, t_s: float, model: ClassModel) -> bool:
     :attr:`.TrackEvidence.ambiguous_t_s`): its speed and straightness may be of a path stitched from
     several objects (a fast straight segment passed for a vehicle among people abreast)."""
     return track.evidence.ambiguous_t_s >= t_s - model.motion_window_s
-
-
-def motion_evidence(track: Track, model: ClassModel) -> dict[str, float]:
-    """The accumulated windows' log-likelihood per class: people walk at their own gait, or
-    (share ``slow_mover_share``) move slowly at a pace of their own, unknown but steady."""
-    out = dict(track.evidence.class_evidence)
-    if track.evidence.slow_pace_evidence is None:
-        return out
-    paces = track.evidence.slow_pace_evidence
-    slow = _log_mean_exp(paces)  # uniform prior over the paces
-    share = model.slow_mover_share
-    for cls in ("person", "group"):
-        out[cls] = float(np.logaddexp(out[cls] + math.log(1.0 - share), slow + math.log(share)))
-    return out
 
 
 def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
@@ -282,9 +268,7 @@ def _motion_terms(track: Track, model: ClassModel
     people = ("person", "group")
     if track.evidence.class_windows:
         evidence = track.evidence.class_evidence or dict.fromkeys(CLASSES, 0.0)
-        paces = track.evidence.slow_pace_evidence
-        slow = (0.0 if paces is None
-                else _log_mean_exp(paces))  # uniform over paces
+        slow = track.evidence.slow_pace_log_mean
         return ({c: evidence[c] for c in CLASSES if c not in people},
                 {c: (evidence[c], slow) for c in people})
     motion = motion_of(track.state.trail, window_s=model.motion_window_s,
@@ -340,16 +324,7 @@ def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
 
 
 def _log_mean_exp(values: FloatArray) -> float:
-    """``log(mean(exp(values)))``, memoised on the values: a track's slow-pace evidence
-    changes once per motion window, its class is refreshed up to every housekeeping."""
-    if values.dtype != np.float64:
-        return float(logsumexp(values)) - math.log(values.size)
-    return _log_mean_exp_of(values.tobytes())
-
-
-@lru_cache(maxsize=1024)
-def _log_mean_exp_of(raw: bytes) -> float:
-    values = np.frombuffer(raw, dtype=np.float64)
+    """``log(mean(exp(values)))``."""
     return float(logsumexp(values)) - math.log(values.size)
 
 

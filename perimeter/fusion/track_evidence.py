@@ -109,8 +109,9 @@ class TrackEvidence:
     slow_pace_evidence: FloatArray | None = None
     """Per candidate pace of a slow mover, the summed log-likelihood of the motion windows
     (see :func:`.classify.accumulate_motion`)."""
-    motion_evidence: dict[str, float] = field(default_factory=dict)
-    """Both combined per class (:func:`.classify.motion_evidence`), once per window."""
+    slow_pace_log_mean: float = 0.0
+    """``log`` of the mean likelihood over those paces (a uniform prior), refreshed with
+    them once per window (0 before any)."""
     class_windows: int = 0
     class_window_t_s: float = -math.inf
     ambiguous_t_s: float = -math.inf
