@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from perimeter.fusion import ekf, evidence, jpda, kernels
+from perimeter.fusion import ekf, evidence, jpda
 from perimeter.fusion.associate import Assignment, assign, gate_d2
 from perimeter.fusion.classify import ClassModel, refresh_class
 from perimeter.fusion.clutter import ClutterMap, ClutterMapConfig, moved
+from perimeter.fusion.late import LateScans
 from perimeter.fusion.manage import ManageConfig, TrackManager
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
@@ -102,8 +103,8 @@ class FusionEngine:
         """Confirmed tracks that have moved (:func:`.clutter.moved`): their detections do
         not teach the clutter map."""
         self._movers_t_s = -math.inf
-        self.late_unassigned = 0
-        self._newest_s = -math.inf
+        self.late = LateScans(self._initiate)
+        """The out-of-sequence path (:mod:`.late`)."""
         self._near_of: list[Track] = []
         self._near_xy = np.zeros((0, 2))
         self._near_until_s = -math.inf
@@ -113,12 +114,19 @@ class FusionEngine:
     def tracks(self) -> list[Track]:
         return self.manager.tracks
 
+    @property
+    def late_unassigned(self) -> int:
+        """Detections of late scans too old to start tracks that no track explained."""
+        return self.late.unassigned
+
     def step(self, scan: Scan) -> None:
         """Fuse one scan (in time order unless ``scan.late``); see :meth:`maintain`."""
         if scan.late:
-            self._late(scan)
+            self.late.fuse(scan, self.manager.tracks, self._qs,
+                           self.thresholds.association_gate_probability,
+                           self.config.late_initiation_s)
             return
-        self._newest_s = max(self._newest_s, scan.t_s)
+        self.late.newest_s = max(self.late.newest_s, scan.t_s)
         tracks = self._near(scan)
         lam = self.clutter_map.observe_mean((scan.tower_index, scan.sensor), scan.size)
         if scan.size == 0 or not tracks:
@@ -383,38 +391,3 @@ class FusionEngine:
         model = self.config.classes
         for track in self.manager.tracks:
             refresh_class(track, t_s, model)
-
-    def _late(self, scan: Scan) -> None:
-        """Out-of-sequence scan: retrodict each track to the scan time and update the present.
-
-        Unexplained detections of a scan only slightly late (network reordering, at most
-        ``late_initiation_s``) are offered to the initiator; older ones are only counted.
-        """
-        tracks = self.manager.tracks
-        if scan.size == 0:
-            return
-        if not tracks:
-            self._late_unassigned(scan, np.arange(scan.size))
-            return
-        x = np.array([t.state.x for t in tracks])
-        p = np.array([t.state.p for t in tracks])
-        dt = np.array([scan.t_s - t.state.t_s for t in tracks])
-        q = np.array(self._qs(tracks))
-        tx, ty = scan.tower_xy.tolist()
-        nu, s, h = kernels.late_innovation(x, p, dt, q, tx, ty, scan.bearing_rad,
-                                           scan.sigma_rad**2)
-        found = assign(nu, s, gate_d2(self.thresholds.association_gate_probability))
-        self._late_unassigned(scan, np.flatnonzero(~found.in_some_gate))
-        if found.tracks.size == 0:
-            return
-        xn, pn = kernels.late_update(x, p, h, dt, nu, s, found.tracks, found.detections)
-        for k, t_idx in enumerate(found.tracks.tolist()):
-            track = tracks[t_idx]
-            track.state.x, track.state.p = xn[k], pn[k]
-            track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
-
-    def _late_unassigned(self, scan: Scan, indices: npt.NDArray[np.int64]) -> None:
-        if self._newest_s - scan.t_s <= self.config.late_initiation_s:
-            self._initiate(scan, indices)
-        else:
-            self.late_unassigned += int(indices.size)

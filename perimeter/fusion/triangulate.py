@@ -20,7 +20,7 @@ import numpy.typing as npt
 from scipy.stats import chi2
 
 from perimeter import geometry
-from perimeter.fusion import kernels
+from perimeter.fusion import crossing_kernels
 from perimeter.fusion.ranging import Ranger
 from perimeter.fusion.scan import Scan
 
@@ -137,7 +137,7 @@ class Initiator:
         if not other.any():
             return None
         b0, s0 = float(scan.bearing_rad[i]), self._sigma(scan, i)
-        found = kernels.crossing_search(
+        found = crossing_kernels.crossing_search(
             float(scan.tower_xy[0]), float(scan.tower_xy[1]), b0, s0**2, scan.tower_index,
             scan.sensor == "thermal", (self._xy, self._b, self._sig, self._tower, self._thermal),
             other, (cfg.min_range_m, cfg.max_range_m, math.radians(cfg.min_crossing_deg),

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pytest
 
 from perimeter import geometry
-from perimeter.fusion import kernels
+from perimeter.fusion import crossing_kernels as kernels
 from perimeter.fusion.triangulate import InitiatorConfig
 
 FloatArray = npt.NDArray[np.float64]
