@@ -64,6 +64,10 @@ def eval_command(
         min=0.0, max=10.0, help="Widen the simulated world's true-parameter draws (sizes, "
         "contrasts, levels, animals) to FACTOR times their documented spread: robustness to "
         "model mismatch (default: each scenario's perturb, 1).")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(
+        envvar="PERIMETER_EVAL_CACHE", help="Keep the simulated runs here and reuse them while "
+        "the scenario and the simulation's source are unchanged (fusion changes reuse them).")
+    ] = None,
 ) -> None:
     """Run scenarios faster than real time through fusion and score them against truth."""
     from perimeter.evaluation.render import report_json, report_table
@@ -71,7 +75,7 @@ def eval_command(
 
     reports = _guarded(lambda: evaluate(scenarios, _thresholds(thresholds), workers=workers,
                                                seeds=seeds, perturb=perturb,
-                                               duration_s=duration))
+                                               duration_s=duration, cache_dir=cache_dir))
     if as_json:
         sys.stdout.write(report_json(reports, include_aggregate=aggregate) + "\n")
     else:
