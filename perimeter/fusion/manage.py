@@ -39,6 +39,16 @@ class ManageConfig:
     fix_motion_probability: float = 0.99
     delete_tentative_llr: float = -6.0
     delete_confirmed_llr: float = -20.0
+    revisit_aware: bool = False
+    """Confirmation for scanning imagers (docs/fusion.md "Track score and confirmation"):
+    misses charged only at a tower's looks, reports of the same frame scored in order, and
+    the windows below in revisits of the slowest imager (:mod:`.looks`). Off: measured worse
+    on the whole (docs/fusion.md)."""
+    revisit_coasts: float = 2.0
+    """Revisit-aware: a tentative track coasts this many revisits and a second."""
+    revisit_window_looks: float = 3.0
+    """Revisit-aware: the triangulation window (imaged, fixed) spans this many revisits and
+    a second (two detections by each imager, one look missed)."""
 
 
 def _finite(a: FloatArray) -> bool:
@@ -51,6 +61,15 @@ def m_of_n(hit_bins: list[int] | tuple[int, ...], now_bin: int, m: int, n: int) 
     return sum(1 for b in hit_bins if now_bin - n < b <= now_bin) >= m
 
 
+def m_of_n_binned(hit_bins: list[int] | tuple[int, ...], t_s: float, m: int, n: int,
+                  bin_s: float) -> bool:
+    """:func:`m_of_n` over bins of ``bin_s`` seconds (a revisit) instead of one second, from
+    the one-second bins of the hits."""
+    now = math.floor(t_s / bin_s)
+    bins = {math.floor(b / bin_s) for b in hit_bins}
+    return sum(1 for b in bins if now - n < b <= now) >= m
+
+
 class TrackManager:
     """Owns the live tracks; numbers them and decides their status."""
 
@@ -58,6 +77,19 @@ class TrackManager:
         self.config = config or ManageConfig()
         self.tracks: list[Track] = []
         self._next = first_number
+        self.revisit_s = 0.0
+        """The longest imager revisit learned from the streams (:mod:`.looks`; 0: unknown),
+        set by the engine; read only when ``revisit_aware``."""
+
+    @property
+    def window_s(self) -> float:
+        """The triangulation window: ``triangulation_window_s``, or when revisit-aware at
+        least ``revisit_window_looks`` revisits and a second."""
+        cfg = self.config
+        if cfg.revisit_aware and self.revisit_s > 0.0:
+            return max(cfg.triangulation_window_s,
+                       cfg.revisit_window_looks * self.revisit_s + 1.0)
+        return cfg.triangulation_window_s
 
     def create(self, seed: Seed) -> Track:
         track = Track(number=self._next, first_t_s=seed.first_t_s,
@@ -94,19 +126,22 @@ class TrackManager:
             return "home"
         if track.score.llr < self.config.confirm_llr:
             return "llr"
-        if not m_of_n(list(track.score.hit_bins), math.floor(t_s), thresholds.track_confirm_m,
-                      thresholds.track_confirm_n):
+        bins = list(track.score.hit_bins)
+        m, n = thresholds.track_confirm_m, thresholds.track_confirm_n
+        if self.config.revisit_aware and self.revisit_s > 1.0:
+            if not m_of_n_binned(bins, t_s, m, n, self.revisit_s):
+                return "m_of_n"
+        elif not m_of_n(bins, math.floor(t_s), m, n):
             return "m_of_n"
         if self._located(track, t_s):
             return None
-        return ("not_imaged" if not track.imaged(t_s, self.config.triangulation_window_s)
-                else "velocity")
+        return "not_imaged" if not track.imaged(t_s, self.window_s) else "velocity"
 
     def _located(self, track: Track, t_s: float) -> bool:
         """Two imagers triangulate the track and its velocity is known, or three towers'
         consistent unshared bearings fix it and it has moved (see :meth:`_moving`)."""
         cfg = self.config
-        window = cfg.triangulation_window_s
+        window = self.window_s
         if (track.imaged(t_s, window)
                 and track.state.velocity_sigma_mps <= cfg.confirm_velocity_sigma_mps):
             return True
@@ -122,10 +157,13 @@ class TrackManager:
         """Remove tracks that coasted too long or whose uncertainty exploded."""
         cfg = self.config
         dead = []
+        tentative_s = max(cfg.tentative_coast_s, float(thresholds.track_confirm_n))
+        if cfg.revisit_aware and self.revisit_s > 0.0:
+            tentative_s = max(tentative_s, cfg.revisit_coasts * self.revisit_s + 1.0)
         for track in self.tracks:
             coast = thresholds.track_max_coast_s
             if track.score.status == "tentative":
-                coast = min(coast, max(cfg.tentative_coast_s, float(thresholds.track_confirm_n)))
+                coast = min(coast, tentative_s)
             x, p = track.state.x, track.state.p
             p00, p11 = float(p[0, 0]), float(p[1, 1])
             big = max(p00, p11) > cfg.max_sigma_m**2

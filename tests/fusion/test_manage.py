@@ -83,3 +83,31 @@ def test_people_abreast_are_not_merged_where_an_imager_separates_them() -> None:
     for track in (a, b):  # heard only: nothing tells them apart, so they are one object
         track.evidence.last_seen_by.clear()
     assert manager.merge_duplicates(0.5, np.zeros((1, 2))) == [b]
+
+
+def test_revisit_aware_m_of_n_counts_revisit_bins() -> None:
+    th = Thresholds().patched({"track.confirm_m": 3, "track.confirm_n": 5})
+    # hits once per 5.5 s revisit (a scanning head): never 3 of 5 one-second bins
+    bins = [0, 5, 11, 16, 22]
+    staring = confirmable(bins, {1, 2})
+    staring.tracks[0].evidence.previous_seen_by = {(1, "thermal"): 20.0, (2, "thermal"): 20.0}
+    assert staring.confirmations(22.2, th) == []
+    aware = confirmable(bins, {1, 2})
+    aware.config = ManageConfig(revisit_aware=True)
+    aware.revisit_s = 5.5
+    aware.tracks[0].evidence.previous_seen_by = {(1, "thermal"): 12.0, (2, "thermal"): 12.0}
+    assert len(aware.confirmations(22.2, th)) == 1  # and imaged within 3 revisits and 1 s
+
+
+def test_revisit_aware_tentative_tracks_coast_two_revisits() -> None:
+    th = Thresholds().patched({"track.max_coast_s": 30.0})
+    aware = TrackManager(ManageConfig(revisit_aware=True))
+    aware.revisit_s = 5.5
+    plain = TrackManager(ManageConfig())
+    for manager in (aware, plain):
+        track = track_at(500, 0)
+        track.home_tower = 3
+        manager.tracks.append(track)
+    assert plain.expire(7.0, th) != []
+    assert aware.expire(11.5, th) == []
+    assert aware.expire(12.5, th) != []
