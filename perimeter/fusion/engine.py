@@ -9,6 +9,7 @@ into the track's existence probability.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,7 @@ from perimeter.fusion.associate import Assignment, assign, gate_d2
 from perimeter.fusion.classify import ClassModel, refresh_class
 from perimeter.fusion.clutter import ClutterMap, ClutterMapConfig, moved
 from perimeter.fusion.late import LateScans
+from perimeter.fusion.looks import Looks, in_frame
 from perimeter.fusion.manage import ManageConfig, TrackManager
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
@@ -105,6 +107,11 @@ class FusionEngine:
         self._movers_t_s = -math.inf
         self.late = LateScans(self._initiate)
         """The out-of-sequence path (:mod:`.late`)."""
+        self.looks = Looks()
+        """Each imager's revisit (:mod:`.looks`), read when ``manage.revisit_aware``."""
+        self.bias_sigma_rad: Callable[[int], float] | None = None
+        """A tower's unapplied registration sigma (the runner's registration), read when
+        ``manage.bias_allowance``."""
         self._near_of: list[Track] = []
         self._near_xy = np.zeros((0, 2))
         self._near_until_s = -math.inf
@@ -121,6 +128,15 @@ class FusionEngine:
 
     def step(self, scan: Scan) -> None:
         """Fuse one scan (in time order unless ``scan.late``); see :meth:`maintain`."""
+        cfg = self.config.manage
+        if cfg.revisit_aware or cfg.bias_allowance:
+            if scan.sensor == "thermal":
+                self.looks.observe((scan.tower_index, scan.sensor), scan.t_s,
+                                   scan.bearing_rad.tolist())
+            allow = self.bias_sigma_rad
+            scan = in_frame(scan, self.late.newest_s,
+                            cfg.same_frame_s if cfg.revisit_aware else -1.0,
+                            allow(scan.tower_index) if cfg.bias_allowance and allow else 0.0)
         if scan.late:
             self.late.fuse(scan, self.manager.tracks, self._qs,
                            self.thresholds.association_gate_probability,
@@ -190,6 +206,7 @@ class FusionEngine:
     def maintain(self, t_s: float) -> StepResult:
         """Confirm and delete tracks at data time ``t_s`` (run at housekeeping cadence)."""
         result = StepResult()
+        self.manager.revisit_s = self.looks.longest_revisit_s()
         result.confirmed = self.manager.confirmations(t_s, self.thresholds)
         result.deleted = self.manager.expire(t_s, self.thresholds)
         self._refresh_movers(t_s)
@@ -297,6 +314,8 @@ class FusionEngine:
         key = (scan.tower_index, scan.sensor)
         # the clutter density at each bearing: the map's where it knows a hot spot
         lams = self.clutter_map.densities(key, scan.bearing_rad[di], lam, scan.t_s)
+        if self.config.manage.revisit_aware:  # densities per report; a look is 1/revisit
+            lams = [v * self.looks.frames(key) for v in lams]
         unique = (rivals[di] == 1).tolist()
         pairs = zip(ti.tolist(), di.tolist(), nu_td.tolist(), s_td.tolist(), strict=True)
         for k, (t_idx, d_idx, nu_k, s_k) in enumerate(pairs):
@@ -368,13 +387,16 @@ class FusionEngine:
         return True
 
     def _penalise_misses(self, tracks: list[Track], found: Assignment, scan: Scan) -> None:
-        """Score the tracks this tower sensor saw within ``miss_window_s`` but not now."""
+        """Score the tracks this tower sensor saw within ``miss_window_s`` but not now
+        (revisit-aware: only when the report was a look at them, :meth:`.Looks.looked`)."""
         hit = set(found.tracks.tolist()) if found.tracks.size else ()
         key = (scan.tower_index, scan.sensor)
         t_s, window_s = scan.t_s, self.config.miss_window_s
+        looks = self.looks if self.config.manage.revisit_aware else None
         for i, track in enumerate(tracks):
             last = track.evidence.last_seen_by.get(key)
-            if last is not None and t_s - last <= window_s and i not in hit:
+            if (last is not None and t_s - last <= window_s and i not in hit
+                    and (looks is None or looks.looked(key, t_s, last))):
                 track.score.look_missed(key)
 
     def _start(self, seed: Seed) -> None:

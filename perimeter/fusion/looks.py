@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from perimeter.fusion.scan import Scan
 
 Key = tuple[int, str]
 
@@ -120,3 +124,16 @@ class Looks:
         gap = t_s - last_seen_s
         k = round(gap / revisit)
         return k >= 1 and abs(gap - k * revisit) <= 0.5 * s.frame_s
+
+
+def in_frame(scan: Scan, newest_s: float, same_frame_s: float, allowance_rad: float) -> Scan:
+    """The scan as the revisit-aware score fuses it: a late report at most ``same_frame_s``
+    behind the newest fused one (the same frame: towers' clocks lie milliseconds apart on
+    the frame grid) fused in order at the newest time, so it scores hits and misses; and its
+    sigmas widened by ``allowance_rad`` (the tower's unapplied registration sigma)."""
+    changes: dict[str, object] = {}
+    if scan.late and newest_s - scan.t_s <= same_frame_s:
+        changes.update(t_s=newest_s, late=False)
+    if allowance_rad > 0.0 and scan.size:
+        changes["sigma_rad"] = np.hypot(scan.sigma_rad, allowance_rad)
+    return replace(scan, **changes) if changes else scan  # type: ignore[arg-type]

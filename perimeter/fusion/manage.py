@@ -44,6 +44,12 @@ class ManageConfig:
     misses charged only at a tower's looks, reports of the same frame scored in order, and
     the windows below in revisits of the slowest imager (:mod:`.looks`). Off: measured worse
     on the whole (docs/fusion.md)."""
+    same_frame_s: float = 0.1
+    """Revisit-aware: a late report at most this far behind the newest is of the same frame
+    and fused in order (frames are 0.5 s; the towers' clocks lie milliseconds apart)."""
+    bias_allowance: bool = False
+    """Widen each tower's bearings by its registration's unapplied bias sigma (its estimate
+    and sigma while no bias is applied: :meth:`.Registration.unapplied_sigma_rad`)."""
     revisit_coasts: float = 2.0
     """Revisit-aware: a tentative track coasts this many revisits and a second."""
     revisit_window_looks: float = 3.0

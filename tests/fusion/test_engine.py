@@ -49,3 +49,44 @@ def test_reclassify_recomputes_only_tracks_that_changed() -> None:
     assert near.evidence.probabilities is not first_near
     for track in (near, far):  # what was kept is what classifying anew gives
         assert track.evidence.probabilities == classify(track, engine.config.classes)
+
+
+def _revisit_engine() -> FusionEngine:
+    from perimeter.fusion.engine import EngineConfig
+    from perimeter.fusion.manage import ManageConfig
+    engine = FusionEngine(TOWERS, Thresholds(),
+                          EngineConfig(manage=ManageConfig(revisit_aware=True)))
+    # tower 1's imager: a hot spot far to the west seen at every 11th frame of 0.5 s
+    for k in range(11 * 40):
+        engine.step(scan_of(1, (0.0, 60_000.0), k * 0.5,
+                            [(-5000.0, 60_000.0)] if k % 11 == 0 else []))
+    assert engine.looks.frames((1, "thermal")) == 11
+    return engine
+
+
+def test_revisit_aware_misses_are_charged_only_at_looks() -> None:
+    engine = _revisit_engine()
+    track = track_at(3000.0, 60_000.0, number=1, t_s=220.0)
+    track.evidence.last_seen_by[(1, "thermal")] = 220.0
+    engine.manager.tracks.append(track)
+    for k in range(1, 11):  # the frames between two looks at it say nothing
+        engine.step(scan_of(1, (0.0, 60_000.0), 220.0 + 0.5 * k, []))
+    assert track.score.llr == 0.0
+    engine.step(scan_of(1, (0.0, 60_000.0), 225.5, []))  # a look that missed it
+    assert track.score.llr < 0.0
+
+
+def test_revisit_aware_scores_a_late_report_of_the_same_frame() -> None:
+    engine = _revisit_engine()
+    track = track_at(3000.0, 0.0, number=1, t_s=220.0)
+    engine.manager.tracks.append(track)
+    engine.step(scan_of(1, (0.0, 60_000.0), 220.003, []))
+    late = scan_of(0, (0.0, 0.0), 220.001, [(3000.0, 0.0)])
+    late.late = True
+    engine.step(late)  # milliseconds behind: the same frame, scored like an in-order one
+    assert track.score.llr > 0.0 and track.evidence.last_seen_by[(0, "thermal")] == 220.003
+    older = scan_of(0, (0.0, 0.0), 219.5, [(3000.0, 0.0)])
+    older.late = True
+    llr = track.score.llr
+    engine.step(older)  # a frame behind: the out-of-sequence path, no score
+    assert track.score.llr == llr
