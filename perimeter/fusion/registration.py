@@ -117,6 +117,15 @@ class Registration:
         scan.t_s -= d
         return scan
 
+    def unapplied_sigma_rad(self, k: int) -> float:
+        """The bias error tower ``k``'s corrected bearings still carry and :meth:`correct`
+        does not add to their sigma: 0 once its bias is applied (the relative sigma is added
+        then); otherwise the root mean square of the bias about zero, its estimate and
+        relative sigma (the prior's, ``bias_prior_deg``, while nothing is known)."""
+        if self.applied_bias_rad[k] != 0.0:
+            return 0.0
+        return math.hypot(float(self.theta[k]), float(self.relative_sigma_rad[k]))
+
     @property
     def variance_factor(self) -> float:
         """How much larger the snapshots' residuals are than their reported sigmas say (the
