@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter import topics
+from perimeter.alert_resume import LeftOpen, resume_alert
 from perimeter.bus import Message, Publisher
 from perimeter.contract import (
     AlertEvent,
@@ -35,7 +36,7 @@ from perimeter.contract import (
     dump_payload,
     parse_payload,
 )
-from perimeter.fusion.alert import AlertConfig, AlertState, OpenAlert
+from perimeter.fusion.alert import AlertConfig, AlertState
 from perimeter.fusion.health import TowerHealth
 from perimeter.fusion.runner import FusionOutput, FusionRunner
 from perimeter.fusion.track import Track
@@ -171,18 +172,17 @@ class ShardRunner:
                            towers=len(self.towers), taken_over=list(self.taken_over),
                            t_s=self.clock_s, run_id=self.fusion.run_id)
 
-    def resume_alerts(self, alerts: Iterable[OpenAlert]) -> int:
+    def resume_alerts(self, alerts: Iterable[LeftOpen]) -> int:
         """Continue the open alerts this shard left before a restart (same run id, docs/
-        fusion.md "Sessions"): track alerts wait for their object's new track, tower faults
-        continue while the tower is faulty. Returns how many were taken."""
-        taken = 0
-        for alert in alerts:
-            self._mine.add(alert.alert_id)
-            if alert.class_ == "tower_fault":
-                taken += self._resume_fault(alert)
-            else:
-                taken += self.fusion.resume_alerts([alert])
-        return taken
+        fusion.md "Sessions"; :mod:`perimeter.alert_resume`). Returns how many were taken."""
+        return sum(self._resume(alert) for alert in alerts)
+
+    def _resume(self, alert: LeftOpen) -> bool:
+        self._mine.add(alert.alert_id)
+        resumed = resume_alert(self.fusion, alert)
+        if resumed and alert.class_ == "tower_fault":
+            self._faults_out.add(alert.alert_id)
+        return resumed
 
     # -- takeover -----------------------------------------------------------------------
     def take_over(self, dead_shard: str) -> int:
@@ -201,26 +201,13 @@ class ShardRunner:
         adopted = 0
         for alert in sorted(alerts, key=lambda a: a.alert_id):
             del self.others[alert.alert_id]
-            self._mine.add(alert.alert_id)
-            if alert.class_ == "tower_fault":
-                self._resume_fault(alert)
-            elif self._adopt_nearest(alert):
+            if alert.class_ != "tower_fault" and self._adopt_nearest(alert):
+                self._mine.add(alert.alert_id)
                 adopted += 1
-            else:
-                self.fusion.resume_alerts([alert])
+            elif self._resume(alert) and alert.class_ != "tower_fault":
                 self.counters["alerts_waiting"] += 1
         self.counters["alerts_taken_over"] += adopted
         return adopted
-
-    def _resume_fault(self, alert: OpenAlert) -> bool:
-        fault = str(getattr(alert, "fault", None) or "")
-        health = self.fusion.health
-        done = (health.resume_site(alert.alert_id) if fault == "site_silent"
-                else len(alert.towers) == 1
-                and health.resume(alert.towers[0], alert.alert_id, fault, alert.last_t_s))
-        if done:
-            self._faults_out.add(alert.alert_id)
-        return done
 
     def _adopt_nearest(self, alert: OtherAlert) -> bool:
         """The nearest confirmed local track without an alert that matches ``alert``

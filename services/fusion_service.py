@@ -23,6 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from perimeter import topics
+from perimeter.alert_resume import resume_alerts
 from perimeter.bus import Bus, Message, Publisher
 from perimeter.config import FusionSettings
 from perimeter.contract import (
@@ -34,8 +35,7 @@ from perimeter.contract import (
     dump_payload,
     status_counter_name,
 )
-from perimeter.fusion.health import SITE_FAULT
-from perimeter.fusion.runner import FusionRunner
+from perimeter.fusion.runner import FusionOutput, FusionRunner
 from perimeter.link_watch import LinkWatch
 from services.broker_probe import BrokerProbe
 from services.idle_clock import IdleClock
@@ -67,7 +67,7 @@ def status_message(state: str, t_s: float | None, counters: dict[str, int],
     return Message(topics.FUSION_STATUS, dump_payload(status), retain=True, qos=1)
 
 
-def supersede_earlier_runs(output: BusOutput, store: AlertStore,
+def supersede_earlier_runs(output: FusionOutput, store: AlertStore,
                            left_open: Sequence[AlertRecord], run_id: str) -> int:
     """Close (``reason: superseded``, stored and published) the alerts that runs other than
     ``run_id`` left open; returns how many."""
@@ -80,24 +80,6 @@ def supersede_earlier_runs(output: BusOutput, store: AlertStore,
             output.alert(superseded(latest, run_id))
             closed += 1
     return closed
-
-
-def resume_open_alerts(runner: FusionRunner, left_open: Sequence[AlertRecord]) -> int:
-    """Take over the alerts an earlier run left open: track alerts wait for the object's new
-    track (see :meth:`FusionRunner.resume_alerts`), tower faults continue while the tower is
-    still faulty and close when it recovers. Returns how many were taken over."""
-    resumed = runner.resume_alerts(left_open)
-    faults = 0
-    for record in left_open:
-        if record.class_ != "tower_fault" or record.fault is None:
-            continue
-        if record.fault == SITE_FAULT:
-            faults += runner.health.resume_site(record.alert_id)
-        elif len(record.towers) == 1 and runner.health.resume(
-                record.towers[0], record.alert_id, record.fault, record.last_t_s):
-            faults += 1
-    runner.counters["faults_resumed"] += faults
-    return resumed + faults
 
 
 class BusOutput:
@@ -301,7 +283,7 @@ def run_fusion(settings: FusionSettings, stop: threading.Event | None = None) ->
                               first_track_number=first_track, run_id=run_id)
         runner.counters["alerts_superseded"] += supersede_earlier_runs(out, store, left_open,
                                                                        run_id)
-        resume_open_alerts(runner, [r for r in left_open if r.run_id == run_id])
+        resume_alerts(runner, [r for r in left_open if r.run_id == run_id])
         return runner
 
     probe = BrokerProbe(bus, options.client_id) if len(settings.addresses) > 1 else None

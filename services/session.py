@@ -3,7 +3,7 @@ an earlier run left open are closed (``reason: superseded``) when a new run star
 
 A restart that should continue its run's alerts (fusion restarted under ``perimeter up``, or a
 service given the same ``--run-id``) takes them over instead (see
-:func:`services.fusion_service.resume_open_alerts`).
+:mod:`perimeter.alert_resume`).
 """
 
 from __future__ import annotations

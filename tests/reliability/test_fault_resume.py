@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from perimeter.alert_resume import resume_alerts
 from perimeter.bus import Message
 from perimeter.contract import AlertEvent
 from perimeter.fusion.replay import CollectingOutput
 from perimeter.fusion.runner import FusionRunner
 from perimeter.store import AlertStore
 from perimeter.thresholds import Thresholds
-from services.fusion_service import resume_open_alerts
 from sim.scenario import Scenario
 from tests.reliability.streams import crossing_spec, report_t_s, simulate
 
@@ -59,7 +59,7 @@ def run_with_restart(store: AlertStore, fault: dict[str, object], restart_at_s: 
     second = StoringOutput(store)
     runner = FusionRunner(scenario.site_model, Thresholds(), second,
                           first_alert_number=store.max_alert_number() + 1)
-    resume_open_alerts(runner, store.open_alerts())
+    resume_alerts(runner, store.open_alerts())
     for message in after:
         runner.feed(message)
     return first.alerts + second.alerts, runner
@@ -118,7 +118,7 @@ def test_a_fault_that_ended_while_fusion_was_down_closes_its_alert(
     second = StoringOutput(store)
     runner = FusionRunner(scenario.site_model, Thresholds(), second,
                           first_alert_number=store.max_alert_number() + 1)
-    resume_open_alerts(runner, store.open_alerts())
+    resume_alerts(runner, store.open_alerts())
     for message in [*retained.values(), *messages[cut:]]:
         runner.feed(message)
     found = faults(first.alerts + second.alerts, "T05")
