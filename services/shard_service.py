@@ -30,11 +30,13 @@ from perimeter.bus import Bus, Message
 from perimeter.config import FusionSettings
 from perimeter.contract import Handover, ShardStatus, dump_payload, parse_payload
 from services.broker_probe import BrokerProbe
-from services.fusion_service import AlertSink, BusOutput, FusionService
+from services.fusion_service import AlertSink, BusOutput, FusionService, supersede_earlier_runs
 from services.shard_watch import ShardWatch, successor
 
 if TYPE_CHECKING:
+    from perimeter.fusion.runner import FusionOutput
     from perimeter.shard import ShardRunner
+    from perimeter.store import AlertRecord, AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,33 @@ class ShardService(FusionService):
         self._warn_late_drops()
 
 
+def held_alerts(store: AlertStore, shard_id: str) -> list[AlertRecord]:
+    """The open alerts in ``store`` whose latest event ``shard_id`` sent (it held them when
+    it stopped; one that another shard took over since is that shard's)."""
+    held = []
+    for record in store.open_alerts():
+        latest = store.latest_event(record.alert_id)
+        if latest is not None and latest.shard_id == shard_id:
+            held.append(record)
+    return held
+
+
+def continue_held_alerts(shard: ShardRunner, output: FusionOutput, store: AlertStore) -> int:
+    """A (re)started active shard, as the single fusion service: the alerts it held that its
+    run left open continue (:meth:`ShardRunner.resume_alerts`), those of earlier runs close
+    as superseded. Returns how many continued."""
+    held = held_alerts(store, shard.shard_id)
+    run_id = shard.fusion.run_id
+    if run_id is not None:
+        superseded = supersede_earlier_runs(output, store, held, run_id)
+        shard.counters["alerts_superseded"] += superseded
+    resumed = shard.resume_alerts([r for r in held if r.run_id == run_id])
+    if held:
+        log.info("shard %s: %d of its %d open alerts continued", shard.shard_id, resumed,
+                 len(held))
+    return resumed
+
+
 def run_shard(settings: FusionSettings, shard_id: str, plan_file: str, *, standby: bool = False,
               stop: threading.Event | None = None) -> None:
     """``perimeter fusion --shard ID --plan FILE [--standby]``: until SIGINT / SIGTERM."""
@@ -152,9 +181,12 @@ def run_shard(settings: FusionSettings, shard_id: str, plan_file: str, *, standb
     bus = SplitBus(options, will=will)  # the towers' reports at QoS 0, one subscription each
 
     def make_shard(output: ShardBusOutput) -> ShardRunner:
-        return ShardRunner(site, plan, shard_id, thresholds, output, active=not standby,
-                           run_id=run_id, first_alert_number=first_alert,
-                           first_track_number=first_track)
+        shard = ShardRunner(site, plan, shard_id, thresholds, output, active=not standby,
+                            run_id=run_id, first_alert_number=first_alert,
+                            first_track_number=first_track)
+        if not standby:
+            continue_held_alerts(shard, output, store)
+        return shard
 
     service = ShardService(bus, make_shard, store.append, probe=BrokerProbe(bus, client_id))
     serve(service, bus, store, stop, lambda: log.info(

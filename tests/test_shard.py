@@ -22,9 +22,10 @@ from perimeter.contract import AlertEvent, Handover, dump_payload, parse_payload
 from perimeter.evaluation.run import fuse
 from perimeter.sectors import SectorPlan, plan_sectors
 from perimeter.shard import BusShardOutput, ShardRunner
-from perimeter.shard_match import OtherAlert
 from perimeter.site import Site, TowerSpec, western_heights
+from perimeter.store import AlertStore
 from perimeter.thresholds import Thresholds
+from services.shard_service import continue_held_alerts
 from tests.fusion.synth import EPOCH_S, Target, generate, straight
 
 SITE = western_heights()
@@ -43,12 +44,13 @@ class Cluster:
     dead: set[str] = field(default_factory=set)
     alerts: list[AlertEvent] = field(default_factory=list)
     handovers: list[Handover] = field(default_factory=list)
+    run_id: str | None = None
 
     def __post_init__(self) -> None:
         output = BusShardOutput(self.bus)
         for shard_id in self.plan.shards:
             shard = ShardRunner(self.site, self.plan, shard_id, Thresholds(), output,
-                                active=shard_id in self.plan.active_shards)
+                                active=shard_id in self.plan.active_shards, run_id=self.run_id)
             self.shards[shard_id] = shard
             self.bus.subscribe("#", self._deliver(shard))
         self.bus.subscribe(topics.ALERTS, lambda m: self.alerts.append(
@@ -217,17 +219,26 @@ def test_a_neighbour_not_fed_the_dead_shards_towers_picks_its_alert_up_cold() ->
     assert s2.towers == frozenset(t.id for t in towers)
 
 
-def test_a_restarted_shard_continues_its_own_open_alerts() -> None:
+def test_a_restarted_shard_continues_the_open_alerts_it_held_from_the_store() -> None:
     messages = stream([walker(3000.0, -1200.0, -0.3, 1.4)], 200.0, seed=3)
     cut_t_s = EPOCH_S + 120.0
-    first = Cluster(plan_sectors(SITE, 2))
+    first = Cluster(plan_sectors(SITE, 2), run_id="r1")
     first.run([m for m in messages if json.loads(m.payload)["t_s"] < cut_t_s], stop="s1",
               stop_t_s=cut_t_s - 0.5)
     (alert,) = first.new_alerts()
     last = first.events_of(alert.alert_id)[-1]
     assert last.event == "update"  # left open by the stop
-    second = Cluster(plan_sectors(SITE, 2))  # s1 restarted with the same run, from the store
-    assert second.shards["s1"].resume_alerts([OtherAlert.of_event(last)]) == 1
+    earlier = last.model_copy(update={"alert_id": "a-s1-000077", "run_id": "r0"})
+    elsewhere = last.model_copy(update={"alert_id": "a-s2-000009", "shard_id": "s2"})
+    with AlertStore.open(":memory:") as store:
+        for event in [*first.alerts, earlier, elsewhere]:
+            store.append(event)
+        # s1 restarted with the same run, as run_shard builds it
+        second = Cluster(plan_sectors(SITE, 2), run_id="r1")
+        s1 = second.shards["s1"]
+        assert continue_held_alerts(s1, s1.output, store) == 1
+    assert s1.counters["alerts_superseded"] == 1  # the earlier run's, not s2's
+    assert [(a.alert_id, a.reason) for a in second.alerts] == [("a-s1-000077", "superseded")]
     second.run([m for m in messages if json.loads(m.payload)["t_s"] >= cut_t_s])
     assert second.new_alerts() == []
     events = second.events_of(alert.alert_id)
