@@ -63,6 +63,10 @@ class Detection(_Model):
     # thermal extras
     elevation_deg: Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)] | None = None
     size_px: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    width_px: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    """The segmented blob's horizontal extent (pixels across the line of sight)."""
+    height_px: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    """The segmented blob's vertical extent (pixels)."""
     contrast_k: FiniteFloat | None = None
     # acoustic extras
     level_db: FiniteFloat | None = None

@@ -92,3 +92,18 @@ def test_tower_status_offline_will() -> None:
     with pytest.raises(ContractError) as err:
         parse_payload(TowerStatus, b'{"tower_id": "T05", "state": "asleep"}')
     assert err.value.field == "state"
+
+
+def test_blob_extent_is_optional_and_non_negative() -> None:
+    old = {"tower_id": "T03", "sensor": "thermal", "seq": 1, "t_s": 10.0,
+           "detections": [{"bearing_deg": 87.4, "bearing_sigma_deg": 0.3, "snr_db": 12.5,
+                           "size_px": 3.2}]}
+    det = parse_payload(SensorReport, json.dumps(old)).detections[0]
+    assert det.width_px is None and det.height_px is None
+    old["detections"][0].update(width_px=2.0, height_px=7.0)  # type: ignore[index]
+    det = parse_payload(SensorReport, json.dumps(old)).detections[0]
+    assert (det.width_px, det.height_px) == (2.0, 7.0)
+    old["detections"][0]["height_px"] = -1.0  # type: ignore[index]
+    with pytest.raises(ContractError) as err:
+        parse_payload(SensorReport, json.dumps(old))
+    assert err.value.field == "detections.0.height_px"

@@ -21,6 +21,13 @@ from sim.sensors.blur import peak_pixel_fraction
 from sim.sensors.clutter_map import ClutterMap
 from sim.sensors.detector import detect, noise_blobs, threshold_sigma
 from sim.sensors.errors import draw_imager_errors
+from sim.sensors.extent import (
+    draw_bodies,
+    extent_px,
+    headings_deg,
+    posture_length_m,
+    silhouette_width_m,
+)
 from sim.sensors.frames import Columns, FrameOut, bearing_deg, group, wrap_deg
 from sim.sensors.glimpse import Glimpses
 from sim.sensors.heads import Heads
@@ -39,7 +46,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
 DECIMALS = {"bearing_deg": 3, "bearing_sigma_deg": 4, "snr_db": 2, "elevation_deg": 3,
-            "size_px": 2, "contrast_k": 3}
+            "size_px": 2, "width_px": 0, "height_px": 0, "contrast_k": 3}
 MIN_RANGE_M = 5.0
 TAU_SPREAD = 0.2
 """Log-std of each tower's true search time constant about the nominal ``glimpse_tau_s``."""
@@ -48,18 +55,24 @@ FWHM_PER_SIGMA = 2.355
 
 @dataclass(frozen=True, slots=True)
 class ThermalStreams:
-    """One random generator per source of the thermal imagers."""
+    """One random generator per source of the thermal imagers; ``extent`` the blobs' width
+    and height readings (its own stream: the other readings are drawn as before), ``seed``
+    the run's, for the targets' bodies (:func:`sim.sensors.extent.draw_bodies`)."""
 
     noise: np.random.Generator
     clutter: np.random.Generator
     glimpse: np.random.Generator
     calibration: np.random.Generator
     sway: np.random.Generator
+    extent: np.random.Generator
+    seed: int
 
     @classmethod
     def for_seed(cls, seed: int) -> ThermalStreams:
-        return cls(*(rng_for(seed, "thermal", name)
-                     for name in ("noise", "clutter", "glimpse", "calibration", "sway")))
+        noise, clutter, glimpse, calibration, sway, extent = (
+            rng_for(seed, "thermal", name) for name in
+            ("noise", "clutter", "glimpse", "calibration", "sway", "extent"))
+        return cls(noise, clutter, glimpse, calibration, sway, extent, seed)
 
 
 def _col(params: list[ThermalParams], name: str) -> FloatArray:
@@ -95,6 +108,9 @@ class ThermalArray:
         self.max_blobs = np.array([p.max_blobs_per_frame for p in params], dtype=np.intp)
         self.max_range = _col(params, "max_range_m")
         self.sig = thermal_table(targets.kinds, targets.counts, targets.signatures)
+        self.bodies = draw_bodies(targets.ids, targets.kinds, targets.counts,
+                                  targets.signatures, streams.seed, perturb)
+        self.headings = headings_deg(targets.xy_m)  # (N, steps)
         cal = streams.calibration
         self.errors = draw_imager_errors(params, env.wind_mps, frame_hz, cal, perturb)
         tau0 = _col(params, "glimpse_tau_s") * np.exp(
@@ -217,9 +233,32 @@ class ThermalArray:
                                apparent[a][hit])
         elev = self.terrain.elevation_deg(self.xy, self.h_m, t_i, xy[f_i, n_i],
                                           0.5 * sig["height_m"][n_i] * stature[a][hit])
+        values.update(self._extent(t[f_i], t_i, n_i, az[cand][a][hit], stature[a][hit],
+                                   v_a[hit], foot[hit], measured[hit]))
         values["elevation_deg"] = elev + rng.standard_normal(len(f_i)) * self.ifov_deg[t_i]
         ids = self.targets.ids
         return Columns(f_i, t_i, [ids[i] for i in n_i.tolist()], values)
+
+    def _extent(self, t_s: FloatArray, t_i: IntArray, n_i: IntArray, az: FloatArray,
+                stature: FloatArray, visible: FloatArray, foot_m: FloatArray,
+                measured: FloatArray) -> dict[str, FloatArray]:
+        """Blob width and height (whole pixels) of detections of targets ``n_i`` seen along
+        true bearing ``az`` in the posture ``stature``, ``visible`` of them not hidden."""
+        b = self.bodies
+        step = np.clip(np.rint(t_s / self.targets.dt_s), 0,
+                       self.headings.shape[1] - 1).astype(np.intp)
+        length = posture_length_m(b.length_m[n_i], stature, b.crouches[n_i])
+        width_m = silhouette_width_m(length, b.breadth_m[n_i], self.headings[n_i, step] - az)
+        return self._extent_px(t_i, width_m / foot_m, b.height_m[n_i] * visible / foot_m,
+                               measured)
+
+    def _extent_px(self, t_i: IntArray, width_px: FloatArray, height_px: FloatArray,
+                   measured: FloatArray) -> dict[str, FloatArray]:
+        """True extents in pixels through the optics, noise and quantisation."""
+        rng = self.streams.extent
+        seg = np.hypot(self.size_noise[t_i], 1.0 / measured)
+        return {"width_px": extent_px(width_px, self.blur_px[t_i], seg, rng),
+                "height_px": extent_px(height_px, self.blur_px[t_i], seg, rng)}
 
     def _search(self, xy: FloatArray, f_c: IntArray, t_c: IntArray, n_c: IntArray,
                 p_inf: FloatArray) -> npt.NDArray[np.bool_]:
@@ -275,6 +314,7 @@ class ThermalArray:
                                sigma, size_px[hit], apparent[hit])
         values["elevation_deg"] = self.terrain.elevation_deg(
             self.xy, self.h_m, t_i, spots.xy_m[s_i], np.zeros(len(s_i)))
+        values.update(self._extent_px(t_i, size_px[hit], size_px[hit], measured[hit]))
         return Columns(f_i, t_i, [None] * len(f_i), values)
 
     def _noise(self, n: int, lo: FloatArray, width: FloatArray, sigma: FloatArray) -> Columns:
@@ -293,4 +333,5 @@ class ThermalArray:
             "size_px": np.exp(self.size_noise[t_i] * rng.standard_normal(m)),
             "contrast_k": peak * sigma[f_i, t_i],
         }
+        values.update(self._extent_px(t_i, np.zeros(m), np.zeros(m), peak))
         return Columns(f_i, t_i, [None] * m, values)
