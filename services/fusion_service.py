@@ -150,10 +150,19 @@ class FusionService:
         return out
 
     def publish_status(self, state: str = "online") -> None:
-        self.bus.publish(status_message(state, self.runner.clock_s, self.counters(),
-                                        self.runner.registration.status(),
-                                        self.runner.run_id))
+        self._announce(status_message(state, self.runner.clock_s, self.counters(),
+                                      self.runner.registration.status(), self.runner.run_id),
+                       online=state != "offline")
         self._warn_late_drops()
+
+    def _announce(self, status: Message, *, online: bool) -> None:
+        """Publish a retained status; an online one on an MQTT bus is announced (sent again
+        by the bus after every reconnect: its will may have fired meanwhile)."""
+        announce = getattr(self.bus, "announce", None)
+        if announce is not None and online:
+            announce(status)
+        else:
+            self.bus.publish(status)
 
     def _warn_late_drops(self) -> None:
         """A warning whenever reports were dropped as too late since the last one."""

@@ -138,7 +138,8 @@ class MqttBus:
         self.connected = threading.Event()
         self.counters: dict[str, int] = {"published": 0, "acked": 0, "buffered": 0,
                                          "dropped": 0, "received": 0, "handler_errors": 0,
-                                         "connects": 0, "disconnects": 0, "replayed": 0}
+                                         "connects": 0, "disconnects": 0, "replayed": 0,
+                                         "announced": 0}
         self._subs: list[tuple[str, Handler]] = []
         self._subs_lock = threading.Lock()
         self._lock = threading.RLock()  # publish path only; never taken in paho callbacks
@@ -149,6 +150,8 @@ class MqttBus:
         self._early_acks: set[int] = set()  # on_publish came before _send noted the mid
         self._acked = threading.Event()
         self._recent: deque[tuple[float, Message]] = deque()  # sent, for replay_window_s
+        self._births: dict[str, Message] = {}  # topic -> latest announced (see announce)
+        self._announce_due = False  # set on a reconnect; the drainer announces them again
         self._lost_at: float | None = None  # when the connection was lost, until replayed
         self._connection = 0  # bumped on every connect: acks of an older one are void
         self._drainer: threading.Thread | None = None
@@ -287,6 +290,16 @@ class MqttBus:
                 self._pending.append(message)
                 self.counters["buffered"] += 1
 
+    def announce(self, message: Message) -> None:
+        """Publish ``message`` (a retained status: a birth message) now, and again after
+        every reconnect, the latest one per topic: a last will the broker fired while the
+        client was cut off (a dying cluster node fires live clients' wills), or a broker that
+        lost its retained messages, is set right as soon as the client is back. Sent by the
+        drainer thread (paho's callbacks never take the publish path's lock)."""
+        with self._subs_lock:
+            self._births[message.topic] = message
+        self.publish(message)
+
     def ack(self, message: Message) -> None:
         """Acknowledge a received QoS 1 message once processed (``manual_ack`` only), in the
         order received; one received on an earlier connection will be delivered again."""
@@ -336,6 +349,8 @@ class MqttBus:
             self._acked.clear()
             if self._lost_at is not None and self.connected.is_set() and not self._closing:
                 self._replay_recent()
+            if self._announce_due and self.connected.is_set() and not self._closing:
+                self._announce_again()
             if self._pending and not self._closing:
                 self._drain_pending()
 
@@ -351,6 +366,17 @@ class MqttBus:
             for message in again:
                 self.publish(message)
             self.counters["replayed"] += len(again)
+
+    def _announce_again(self) -> None:
+        """After a reconnect: every announced message again (:meth:`announce`)."""
+        self._announce_due = False
+        with self._subs_lock:
+            births = list(self._births.values())
+        for message in births:
+            self.publish(message)
+        self.counters["announced"] += len(births)
+        if births:
+            log.info("mqtt reconnected: %d retained statuses announced again", len(births))
 
     # -- paho callbacks (network thread) ------------------------------------------------
     def _on_connect(self, client: mqtt.Client, _userdata: object, flags: mqtt.ConnectFlags,
@@ -372,6 +398,9 @@ class MqttBus:
                  flags.session_present)
         self.connected.set()
         self._attempted.set()
+        if self.counters["connects"] > 1:  # a reconnect: the announced statuses again
+            self._announce_due = True
+            self._acked.set()  # wakes the drainer
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object,
                        _flags: mqtt.DisconnectFlags, reason: ReasonCode,

@@ -6,9 +6,10 @@ the shards' statuses and the towers' reports: given a :class:`~services.split_bu
 (as ``run_shard`` builds it), a QoS 0 subscription per tower it is fed, on a session of its
 own, and the towers a takeover adds; given another bus, the towers' wildcard (the runner drops
 the reports of towers it is not fed before parsing them). Its retained status
-(``perimeter/v1/fusion/shards/{id}/status``) is refreshed every ``status_interval_s`` and at
-once after a reconnect (a dying broker node's neighbours may have fired its will while it
-lived), and its last will replaces it with ``offline``.
+(``perimeter/v1/fusion/shards/{id}/status``) is refreshed every ``status_interval_s`` and
+sent again by the bus as soon as it reconnects (:meth:`services.mqtt.MqttBus.announce`: a
+dying broker node's neighbours may have fired its will while it lived), and its last will
+replaces it with ``offline``.
 
 It takes over a dead shard's sectors, towers and open alerts when :mod:`services.shard_watch`
 finds it dead and names this shard its successor; it watches the broker with a
@@ -69,7 +70,6 @@ class ShardService(FusionService):
         grace_s = 3.0 * status_interval_s if will_grace_s is None else will_grace_s
         self.watch = ShardWatch(self.shard.shard_id, stale_after_s,
                                 deaf_after_s=3.0 * status_interval_s, will_grace_s=grace_s)
-        self._connects = 0  # the bus's connections when the status was last announced
         self._towers_subscribed: frozenset[str] = frozenset()
         self._wildcard = False
 
@@ -103,11 +103,6 @@ class ShardService(FusionService):
 
     def _after_step(self) -> None:
         now_s = time.monotonic()
-        connects = int(getattr(self.bus, "counters", {}).get("connects", 0))
-        if connects > self._connects:  # reconnected: its will may have fired, say online now
-            if self._connects > 0:
-                self.publish_status()
-            self._connects = connects
         if self.shard.towers - self._towers_subscribed:  # a takeover: its towers too
             self._subscribe_towers()
         if not self._listening:
@@ -125,7 +120,7 @@ class ShardService(FusionService):
         status = self.shard.status()
         if state == "offline":
             status = status.model_copy(update={"state": "offline"})
-        self.bus.publish(shard_status_message(status))
+        self._announce(shard_status_message(status), online=state != "offline")
         self._warn_late_drops()
 
 

@@ -83,6 +83,10 @@ class SplitBus:
     def publish(self, message: Message) -> None:
         self.control.publish(message)
 
+    def announce(self, message: Message) -> None:
+        """On the control session (whose will it replaces), again after its reconnects."""
+        self.control.announce(message)
+
     def ack(self, message: Message) -> None:
         self._bus_for(message.topic).ack(message)
 

@@ -10,8 +10,9 @@ tower logs in as its own id, with a client id that has a random part. Each carri
 last will (its retained ``offline`` status), so the broker itself announces a tower lost
 abruptly (``drop``). A broker may fire the will of a tower that is still running (a
 clustered broker's node dies and the others close the connections waiting on it, see
-docs/scale.md): a tower that reconnects therefore announces its latest status again, with its
-first message after the reconnect, as a device's birth message after every connection.
+docs/scale.md): a tower's status is therefore announced (:meth:`MqttBus.announce`): its client
+sends its latest status again as soon as it reconnects, as a device's birth message after
+every connection.
 """
 
 from __future__ import annotations
@@ -50,8 +51,6 @@ class MqttUplink:
         self.connect_timeout_s = connect_timeout_s
         self._clients: dict[str, MqttBus] = {}
         self._wills: dict[str, Message] = {}
-        self._statuses: dict[str, Message] = {}  # each tower's latest retained status
-        self._connects: dict[str, int] = {}  # each tower's connections, as last announced
         self._lock = threading.Lock()
         self._nodes: dict[str, int] = {}  # tower id -> the cluster node it starts on (index)
         self._mqtt5 = True
@@ -97,7 +96,6 @@ class MqttUplink:
         bus = self._connect(tower_id, will)
         with self._lock:
             self._clients[tower_id] = bus
-            self._connects[tower_id] = bus.counters["connects"]
 
     def publish(self, message: Message) -> None:
         """Publish on the client of the tower the topic names (QoS and retain as given)."""
@@ -112,22 +110,10 @@ class MqttUplink:
             bus = self._connect(parsed.tower_id, None)
             with self._lock:
                 self._clients[parsed.tower_id] = bus
-        again = self._announce_again(parsed.tower_id, bus, message)
-        if again is not None:
-            bus.publish(again)
-        bus.publish(message)
-
-    def _announce_again(self, tower_id: str, bus: MqttBus, message: Message) -> Message | None:
-        """The tower's latest status, to send before ``message`` if the client reconnected
-        since it last announced it (its will may have fired); remembers a status it sends."""
-        connects = bus.counters["connects"]
-        with self._lock:
-            reconnected = connects > self._connects.get(tower_id, connects)
-            self._connects[tower_id] = connects
-            if message.retain and message.topic == topics.tower_status(tower_id):
-                self._statuses[tower_id] = message
-                return None
-            return self._statuses.get(tower_id) if reconnected else None
+        if message.retain and message.topic == topics.tower_status(parsed.tower_id):
+            bus.announce(message)  # sent again after every reconnect: its will may have fired
+        else:
+            bus.publish(message)
 
     def drop(self, tower_id: str) -> None:
         """Lose the tower abruptly: close its socket without DISCONNECT, so the will fires."""

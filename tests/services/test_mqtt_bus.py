@@ -137,6 +137,29 @@ def test_resubscribes_after_broker_crash(mosquitto_broker: BrokerHandle,
     assert sub.counters["connects"] >= 2
 
 
+def test_announced_status_is_sent_again_after_a_reconnect(
+        mosquitto_broker: BrokerHandle, make_bus: Callable[..., MqttBus]) -> None:
+    """A crashed broker that lost its retained messages (its store wiped): the client's
+    announced status is back as soon as the client reconnects, with nothing else sent; a
+    plain retained message is not."""
+    bus = make_bus(mosquitto_broker, "announcer-7")
+    bus.announce(Message("s/status", b"online", retain=True))
+    bus.publish(Message("s/plain", b"plain", retain=True))
+    assert bus.flush(5.0)
+    mosquitto_broker.kill()
+    for saved in mosquitto_broker.data_dir.glob("*.db"):
+        saved.unlink()
+    mosquitto_broker.start()
+    assert wait_until(lambda: bus.counters["connects"] >= 2 and bus.connected.is_set())
+    assert wait_until(lambda: bus.counters["announced"] >= 1 and bus.outstanding == 0)
+    reader, inbox = make_bus(mosquitto_broker, "reader-7"), Inbox()
+    reader.subscribe("s/#", inbox)
+    assert subscriptions_active(reader)  # the retained ones of s/# came before its probe
+    got = inbox.on("s/#")
+    assert [(m.topic, m.payload, m.retain) for m in got] == [("s/status", b"online", True)]
+    assert bus.counters["announced"] == 1
+
+
 def test_unreachable_broker_fails_clearly(free_port: Callable[[], int]) -> None:
     bus = MqttBus(MqttOptions(port=free_port(), client_id="nobody"))
     with pytest.raises(MqttConnectError, match="cannot connect"):
