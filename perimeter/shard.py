@@ -97,6 +97,8 @@ class ShardRunner:
             raise ValueError(f"the plan is for site {plan.site!r}, not {site.name!r}")
         self.site = site
         self.plan = plan
+        self.base_plan = plan
+        """The plan as given: what every shard owns while none is taken over."""
         self.shard_id = shard_id
         self.active = active
         self.output = output
@@ -116,6 +118,8 @@ class ShardRunner:
         alerter.policy = self
         self.fusion.health = TowerHealth(site, alerter.next_alert_id, heartbeat_timeout_s,
                                          towers=self._own_towers() if active else ())
+        self._takers: dict[str, tuple[str, ...]] = {}
+        """Other active shards -> the shards they last said they had taken over."""
         self.others: dict[str, OtherAlert] = {}
         """Other shards' open alerts (tower faults included), by alert id."""
         self._mine: set[str] = set()
@@ -148,7 +152,7 @@ class ShardRunner:
         elif topics.parse_shard_status_topic(message.topic) is not None:
             status = self._parse(ShardStatus, message)
             if status is not None:
-                self._heard_status(status)
+                self._heard_status(status, live=not message.retain)
         elif message.topic in _OUTPUT_TOPICS:  # fusion's own outputs: nothing to fuse
             self.counters["ignored_output"] += 1
         else:
@@ -178,10 +182,11 @@ class ShardRunner:
         return sum(self._resume(alert) for alert in alerts)
 
     def _resume(self, alert: LeftOpen) -> bool:
-        self._mine.add(alert.alert_id)
         resumed = resume_alert(self.fusion, alert)
-        if resumed and alert.class_ == "tower_fault":
-            self._faults_out.add(alert.alert_id)
+        if resumed:
+            self._mine.add(alert.alert_id)
+            if alert.class_ == "tower_fault":
+                self._faults_out.add(alert.alert_id)
         return resumed
 
     # -- takeover -----------------------------------------------------------------------
@@ -190,10 +195,9 @@ class ShardRunner:
         and its open alerts: each continues with the local track that matches it (no second
         ``new``), or waits, like a lost track's, to be reacquired; its tower faults continue.
         Returns how many alerts continued with a track at once."""
-        self.plan = self.plan.reassign(dead_shard, self.shard_id)
-        self.towers = self.plan.towers_for(self.shard_id)
-        self.active = True
         self.taken_over.append(dead_shard)
+        self._replan()
+        self.active = True
         self.counters["takeovers"] += 1
         health = self.fusion.health
         health.watch(self._own_towers(), self.clock_s)
@@ -208,6 +212,40 @@ class ShardRunner:
                 self.counters["alerts_waiting"] += 1
         self.counters["alerts_taken_over"] += adopted
         return adopted
+
+    def hand_back(self, shard_id: str) -> None:
+        """``shard_id``, taken over by this shard, is back (restarted): its sectors and towers
+        are its own again. Alerts of tracks in them are handed to it as they are next checked
+        (:meth:`keeps` no longer holds them), its towers' faults are its again (it resumes
+        them from the store); a standby with nothing left goes back to standby."""
+        if shard_id not in self.taken_over:
+            return
+        self.taken_over.remove(shard_id)
+        self._replan()
+        health = self.fusion.health
+        health.unwatch(health.watched - self._own_towers())
+        self.active = bool(self.plan.owned(self.shard_id))
+        self.counters["handed_back"] += 1
+        log.warning("shard %s handed %s its sectors back (now %s)", self.shard_id, shard_id,
+                    "active" if self.active else "standby")
+
+    def _replan(self) -> None:
+        """The plan: the base plan with every takeover this shard made or heard of applied
+        (a chain too: a taker taken over in its turn), and the towers it is fed."""
+        pairs = [(dead, self.shard_id) for dead in self.taken_over]
+        pairs += [(dead, taker) for taker, deads in sorted(self._takers.items())
+                  for dead in deads if dead != self.shard_id]
+        plan = self.base_plan
+        for _ in range(len(pairs) + 1):  # until nothing moves (each pass applies what it can)
+            moved = False
+            for dead, taker in pairs:
+                if dead in plan.owners and dead != taker:
+                    plan = plan.reassign(dead, taker)
+                    moved = True
+            if not moved:
+                break
+        self.plan = plan
+        self.towers = plan.towers_for(self.shard_id)
 
     def _adopt_nearest(self, alert: OtherAlert) -> bool:
         """The nearest confirmed local track without an alert that matches ``alert``
@@ -233,17 +271,24 @@ class ShardRunner:
             self.others[event.alert_id] = OtherAlert.of_event(event)
         self.counters["other_alert_events"] += 1
 
-    def _heard_status(self, status: ShardStatus) -> None:
+    def _heard_status(self, status: ShardStatus, *, live: bool = True) -> None:
         """Another shard took over sectors: they are its now in this shard's plan too (so
-        alerts leaving this shard's sectors are handed to it, not to the dead shard)."""
+        alerts leaving this shard's sectors are handed to it, not to the dead shard); one it
+        no longer lists (handed back) is its owner's again. A shard this one took over that
+        says it is active (live, not a retained copy) is back: :meth:`hand_back`."""
         self.counters["shard_status"] += 1
-        if status.shard_id == self.shard_id or status.state != "active":
+        if status.shard_id == self.shard_id:
             return
-        for dead in status.taken_over:
-            if dead != self.shard_id and dead in self.plan.owners:
-                self.plan = self.plan.reassign(dead, status.shard_id)
-                self.towers = self.plan.towers_for(self.shard_id)
-                self.counters["plan_updates"] += 1
+        if status.state == "active" and live and status.shard_id in self.taken_over:
+            self.hand_back(status.shard_id)
+        if status.state == "offline":  # its takeovers stand until its own taker's status
+            return
+        taken = tuple(status.taken_over) if status.state == "active" else ()
+        if self._takers.get(status.shard_id, ()) == taken:
+            return
+        self._takers[status.shard_id] = taken
+        self._replan()
+        self.counters["plan_updates"] += 1
 
     def _heard_handover(self, message: Handover) -> None:
         if message.from_shard == self.shard_id:

@@ -30,6 +30,7 @@ from perimeter import topics
 from perimeter.bus import Bus, Message
 from perimeter.config import FusionSettings
 from perimeter.contract import Handover, ShardStatus, dump_payload, parse_payload
+from perimeter.fusion.health import SITE_FAULT
 from services.broker_probe import BrokerProbe
 from services.fusion_service import AlertSink, BusOutput, FusionService, supersede_earlier_runs
 from services.shard_watch import ShardWatch, successor
@@ -71,6 +72,7 @@ class ShardService(FusionService):
         self.watch = ShardWatch(self.shard.shard_id, stale_after_s,
                                 deaf_after_s=3.0 * status_interval_s, will_grace_s=grace_s)
         self._towers_subscribed: frozenset[str] = frozenset()
+        self._taken_over: list[str] = []  # as last published
         self._wildcard = False
 
     def start(self) -> None:
@@ -105,6 +107,8 @@ class ShardService(FusionService):
         now_s = time.monotonic()
         if self.shard.towers - self._towers_subscribed:  # a takeover: its towers too
             self._subscribe_towers()
+        if self.shard.taken_over != self._taken_over:  # handed back: say so at once
+            self.publish_status()
         if not self._listening:
             self.watch.not_listening(now_s)
             return
@@ -118,33 +122,39 @@ class ShardService(FusionService):
 
     def publish_status(self, state: str = "online") -> None:
         status = self.shard.status()
+        self._taken_over = list(status.taken_over)
         if state == "offline":
             status = status.model_copy(update={"state": "offline"})
         self._announce(shard_status_message(status), online=state != "offline")
         self._warn_late_drops()
 
 
-def held_alerts(store: AlertStore, shard_id: str) -> list[AlertRecord]:
+def held_alerts(store: AlertStore, shard_id: str) -> tuple[list[AlertRecord], list[AlertRecord]]:
     """The open alerts in ``store`` whose latest event ``shard_id`` sent (it held them when
-    it stopped; one that another shard took over since is that shard's)."""
-    held = []
+    it stopped; a track alert another shard took over since is that shard's, and comes back
+    by handover), and the other shards' open tower faults (those of this shard's own towers
+    are its again: the shard that took them over stops watching them when it hands back)."""
+    held, faults = [], []
     for record in store.open_alerts():
         latest = store.latest_event(record.alert_id)
         if latest is not None and latest.shard_id == shard_id:
             held.append(record)
-    return held
+        elif record.class_ == "tower_fault" and record.fault != SITE_FAULT:
+            faults.append(record)
+    return held, faults
 
 
 def continue_held_alerts(shard: ShardRunner, output: FusionOutput, store: AlertStore) -> int:
     """A (re)started active shard, as the single fusion service: the alerts it held that its
-    run left open continue (:meth:`ShardRunner.resume_alerts`), those of earlier runs close
-    as superseded. Returns how many continued."""
-    held = held_alerts(store, shard.shard_id)
+    run left open continue (:meth:`ShardRunner.resume_alerts`), and the faults of its own
+    towers that a shard which took it over raised; those it held of earlier runs close as
+    superseded. Returns how many continued."""
+    held, faults = held_alerts(store, shard.shard_id)
     run_id = shard.fusion.run_id
     if run_id is not None:
         superseded = supersede_earlier_runs(output, store, held, run_id)
         shard.counters["alerts_superseded"] += superseded
-    resumed = shard.resume_alerts([r for r in held if r.run_id == run_id])
+    resumed = shard.resume_alerts([r for r in [*held, *faults] if r.run_id == run_id])
     if held:
         log.info("shard %s: %d of its %d open alerts continued", shard.shard_id, resumed,
                  len(held))

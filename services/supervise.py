@@ -1,7 +1,8 @@
 """How ``perimeter up`` watches its children: the simulation ending normally leaves the rest
-serving; a service given a restart function (fusion) is started again with back-off and a line
-in the output; a survivable one (a fusion shard, which another shard takes over) is reported;
-any other child exiting stops the stack."""
+serving; a service given a restart function (fusion, a fusion shard) is started again with
+back-off and a line in the output; a survivable one (a fusion shard, which another shard takes
+over meanwhile) is reported, and left down once its restarts are exhausted; any other child
+exiting stops the stack."""
 
 from __future__ import annotations
 
@@ -61,22 +62,29 @@ def supervise(procs: dict[str, subprocess.Popen[bytes]], stop: threading.Event,
                 finished.add(name)
                 console.print("simulation finished; fusion and API keep serving (Ctrl-C stops)")
                 continue
-            if name in survivable:
-                finished.add(name)
-                console.print(f"[yellow]{name} exited with code {code}; its standby or a "
-                              "neighbour takes over its sectors[/]")
-                continue
+            taken_over = ("; its standby or a neighbour takes over its sectors"
+                          if name in survivable else "")
             if name in restarts:
                 backoff = backoffs[name]
                 delay_s = backoff.next_delay_s(now - started_at[name])
                 if not backoff.exhausted():
-                    console.print(f"[yellow]{name} exited with code {code}; restarting in "
-                                  f"{delay_s:g} s (restart {backoff.quick or 1})[/]")
+                    console.print(f"[yellow]{name} exited with code {code}{taken_over}; "
+                                  f"restarting in {delay_s:g} s (restart {backoff.quick or 1})[/]")
                     due[name] = now + delay_s
                     continue
+                if name not in survivable:
+                    console.print(f"[red]{name} exited with code {code} after "
+                                  f"{MAX_QUICK_RESTARTS} quick restarts; stopping[/]")
+                    return 1
                 console.print(f"[red]{name} exited with code {code} after "
-                              f"{MAX_QUICK_RESTARTS} quick restarts; stopping[/]")
-                return 1
+                              f"{MAX_QUICK_RESTARTS} quick restarts; not restarted again "
+                              "(its sectors stay taken over)[/]")
+                finished.add(name)
+                continue
+            if name in survivable:
+                finished.add(name)
+                console.print(f"[yellow]{name} exited with code {code}{taken_over}[/]")
+                continue
             console.print(f"[red]{name} exited with code {code}; stopping[/]")
             return 1
     return 0

@@ -5,7 +5,9 @@ sector plan of the site for ``N`` shards and ``standby`` hot standbys (written t
 folder), each shard a ``perimeter fusion --shard`` child whose node list starts at its own
 node (shard ``i`` on node ``i mod M``), the API on the first node, and the simulation with its
 towers spread over every node. All share one run id and one alert store. A shard that dies is
-not restarted: its standby (or a neighbour) takes over its sectors (:mod:`services.shard_service`).
+taken over by its standby (or a neighbour) (:mod:`services.shard_service`) and restarted with
+back-off (:mod:`services.supervise`, up to 8 quick restarts); back, it continues the alerts it
+held and its taker hands its sectors back (:meth:`perimeter.shard.ShardRunner.hand_back`).
 The broker is not locked down in this mode: anonymous clients, loopback only.
 """
 
@@ -26,7 +28,7 @@ from rich.table import Table
 
 from services.broker import child_env
 from services.nats_cluster import ClusterError, NatsCluster
-from services.supervise import supervise
+from services.supervise import Restart, supervise
 from services.up import STOP_TIMEOUT_S, UpConfig, site_reference, stop_children, wait_http
 
 
@@ -53,6 +55,12 @@ def shard_commands(config: UpConfig, urls: list[str], site: str, plan_file: Path
     commands["sim"] = [*py, "sim", "--broker", ",".join(urls), "--scenario", config.scenario,
                        "--speed", str(config.speed), *(["--site", site] if config.site else [])]
     return commands
+
+
+def restart_of(command: list[str], env: dict[str, str]) -> Restart:
+    """Start ``command`` again (a shard: same shard, plan, run id and store, so it continues
+    the alerts it held and its taker hands its sectors back)."""
+    return lambda: subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
 
 
 def _summary(config: UpConfig, cluster: NatsCluster, commands: dict[str, list[str]],
@@ -116,7 +124,8 @@ def run_up_cluster(config: UpConfig, console: Console, shards: int, nodes: int,
             if wait_http(f"http://{config.api_host}:{config.api_port}/healthz", 60.0, procs):
                 console.print(_summary(config, cluster, commands, plan_file, token))
             shard_names = {name for name in commands if name.startswith("fusion-")}
-            return supervise(procs, stop, console, {}, survivable=shard_names)
+            restarts = {name: restart_of(commands[name], env) for name in shard_names}
+            return supervise(procs, stop, console, restarts, survivable=shard_names)
         except ClusterError as exc:
             console.print(f"[red]error:[/] {exc}")
             return 1

@@ -8,6 +8,7 @@ talk through an :class:`InMemoryBus` as they would through the broker.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -45,40 +46,68 @@ class Cluster:
     alerts: list[AlertEvent] = field(default_factory=list)
     handovers: list[Handover] = field(default_factory=list)
     run_id: str | None = None
+    _announced: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        output = BusShardOutput(self.bus)
         for shard_id in self.plan.shards:
-            shard = ShardRunner(self.site, self.plan, shard_id, Thresholds(), output,
-                                active=shard_id in self.plan.active_shards, run_id=self.run_id)
-            self.shards[shard_id] = shard
-            self.bus.subscribe("#", self._deliver(shard))
+            self.shards[shard_id] = self._start(shard_id)
+            self.bus.subscribe("#", self._deliver(shard_id))
         self.bus.subscribe(topics.ALERTS, lambda m: self.alerts.append(
             parse_payload(AlertEvent, m.payload)))
         self.bus.subscribe(topics.HANDOVER, lambda m: self.handovers.append(
             parse_payload(Handover, m.payload)))
 
-    def _deliver(self, shard: ShardRunner):  # type: ignore[no-untyped-def]
+    def _start(self, shard_id: str) -> ShardRunner:
+        return ShardRunner(self.site, self.plan, shard_id, Thresholds(),
+                           BusShardOutput(self.bus), active=shard_id in self.plan.active_shards,
+                           run_id=self.run_id)
+
+    def _deliver(self, shard_id: str):  # type: ignore[no-untyped-def]
         def handler(message: Message) -> None:
-            if shard.shard_id not in self.dead:
+            if shard_id not in self.dead:
+                shard = self.shards[shard_id]
                 shard.feed(message)
+                if (topics.parse_shard_status_topic(message.topic) is not None
+                        and shard.taken_over != self._announced.get(shard_id, [])):
+                    self.announce(shard)  # handed back: as ShardService publishes it at once
         return handler
+
+    def announce(self, shard: ShardRunner) -> None:
+        """The shard's status, delivered live (MQTT clears the retain flag of a live one)."""
+        self._announced[shard.shard_id] = list(shard.taken_over)
+        self.bus.publish(Message(topics.shard_status(shard.shard_id),
+                                 dump_payload(shard.status())))
+
+    def restart(self, shard_id: str) -> ShardRunner:
+        """Start the dead shard again as run_shard does: from a store of every alert event so
+        far (continue_held_alerts), then its status."""
+        shard = self._start(shard_id)
+        with AlertStore.open(":memory:") as store:
+            for event in self.alerts:
+                store.append(event)
+            continue_held_alerts(shard, shard.output, store)
+        self.shards[shard_id] = shard
+        self.dead.discard(shard_id)
+        self.announce(shard)
+        return shard
 
     def run(self, messages: Sequence[Message], *, stop: str | None = None,
             stop_t_s: float = math.inf, take_over_by: str | None = None,
-            take_over_after_s: float = 5.0) -> None:
-        taken = False
+            take_over_after_s: float = 5.0, restart_t_s: float = math.inf) -> None:
+        taken = restarted = False
         for message in messages:
             t_s = json.loads(message.payload)["t_s"]
-            if stop is not None and t_s >= stop_t_s and stop not in self.dead:
+            if stop is not None and t_s >= stop_t_s and stop not in self.dead and not restarted:
                 self.dead.add(stop)  # no finish(): its open alerts stay open
             if (take_over_by is not None and not taken and stop in self.dead
                     and t_s >= stop_t_s + take_over_after_s):
                 taker = self.shards[take_over_by]
                 taker.take_over(stop)
-                self.bus.publish(Message(topics.shard_status(taker.shard_id),
-                                         dump_payload(taker.status()), retain=True))
+                self.announce(taker)
                 taken = True
+            if stop is not None and taken and not restarted and t_s >= restart_t_s:
+                self.restart(stop)
+                restarted = True
             self.bus.publish(message)
         for shard_id, shard in self.shards.items():
             if shard_id not in self.dead:
@@ -192,6 +221,38 @@ def test_a_dead_shard_is_taken_over_without_loss_or_duplicate(taker: str) -> Non
     assert cluster.events_of(inbound)[-1].shard_id == taker
     assert cluster.shards[taker].status().sectors == ([0, 1] if taker == "s2" else [0])
     assert cluster.shards[taker].status().taken_over == ["s1"]
+
+
+@pytest.mark.parametrize("taker", ["s3", "s2"])
+def test_a_restarted_shard_gets_its_sectors_and_alerts_back_from_its_taker(taker: str) -> None:
+    messages = stream(TARGETS, 330.0, seed=7)
+    fault_free = Cluster(PLAN, run_id="r1")
+    fault_free.run(messages)
+    reference = fault_free.new_alerts()
+
+    cluster = Cluster(PLAN, run_id="r1")
+    stop_t_s, restart_t_s = EPOCH_S + 150.0, EPOCH_S + 200.0
+    cluster.run(messages, stop="s1", stop_t_s=stop_t_s, take_over_by=taker,
+                restart_t_s=restart_t_s)
+    new = cluster.new_alerts()
+    assert alerted_targets(new, TARGETS) == alerted_targets(reference, TARGETS)
+    assert len(new) == len(reference)  # no second new: not from the taker, not from s1 back
+    s1, back = cluster.shards["s1"], cluster.shards[taker]
+    assert back.counters["handed_back"] == 1 and back.taken_over == []
+    assert back.status().sectors == list(PLAN.owned(taker))
+    assert back.status().state == ("standby" if taker == "s3" else "active")
+    assert back.plan == PLAN and s1.plan == PLAN
+    assert cluster.shards["s2"].plan == PLAN, "the other shards' plans are whole again"
+    # the alert of the walker in s1's sector all along: s1, the taker, then s1 again
+    stays = next(a for a in new if alerted_targets([a], TARGETS) == [0]).alert_id
+    holders = [shard for shard, _ in itertools.groupby(a.shard_id for a in
+                                                        cluster.events_of(stays))]
+    assert holders == ["s1", taker, "s1"]
+    assert [(h.from_shard, h.to_shard) for h in cluster.handovers if h.alert_id == stays
+            and h.t_s >= restart_t_s] == [(taker, "s1")]
+    # and the walker crossing into s1's sector after the restart goes to s1 itself
+    inbound = next(a for a in new if alerted_targets([a], TARGETS) == [3]).alert_id
+    assert cluster.events_of(inbound)[-1].shard_id == "s1"
 
 
 def test_a_neighbour_not_fed_the_dead_shards_towers_picks_its_alert_up_cold() -> None:

@@ -85,6 +85,12 @@ class TowerHealth:
                 self.site.tower(tower_id)  # KeyError for a tower not in the site
                 self._towers[tower_id] = _Tower(last_heard_t_s=t_s)
 
+    def unwatch(self, tower_ids: Iterable[str]) -> None:
+        """Stop watching these towers (a shard handed sectors back); an open fault of one is
+        dropped without an event (the shard that watches the tower now continues it)."""
+        for tower_id in tower_ids:
+            self._towers.pop(tower_id, None)
+
     def heard(self, tower_id: str, t_s: float) -> None:
         """Any message from the tower at data time ``t_s``."""
         tower = self._towers.get(tower_id)

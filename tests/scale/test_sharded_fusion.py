@@ -35,10 +35,12 @@ DURATION_S = 100.0
 
 
 def run_live(cluster: NatsCluster, scenario: Scenario, plan: SectorPlan, *,
-             kill_shard: str | None = None, kill_node: int | None = None, speed: float = SPEED
+             kill_shard: str | None = None, kill_node: int | None = None, speed: float = SPEED,
+             restart: bool = False
              ) -> tuple[list[AlertEvent], dict[str, LiveShard], AlertsRecorder]:
     """The shards (shard i starting on node i mod 3) and towers on the cluster; ``kill_*``
-    once the car's alert is open, while the car is still in the first shard's sectors."""
+    once the car's alert is open, while the car is still in the first shard's sectors;
+    ``restart``: the killed shard started again once taken over."""
     recorder = AlertsRecorder(cluster.urls, 2).start()
     assert subscriptions_active(recorder.bus)
     shards = {shard_id: LiveShard(cluster.urls, i, scenario, plan, shard_id,
@@ -55,6 +57,14 @@ def run_live(cluster: NatsCluster, scenario: Scenario, plan: SectorPlan, *,
             shards[kill_shard].kill()
         if kill_node is not None:
             cluster.kill(kill_node)
+    if restart and kill_shard is not None:
+        assert wait_until(lambda: any(s.counters.get("takeovers", 0) for s in shards.values()),
+                          30.0), "taken over before the restart"
+        killed = shards[kill_shard]
+        shards[kill_shard] = LiveShard(cluster.urls, plan.shards.index(kill_shard), scenario,
+                                       plan, kill_shard).start()
+        killed.bus.close(0.1)
+        kill_shard = None
     assert towers.join(DURATION_S / speed + 90.0), "towers did not finish"
     live = {i: s for i, s in shards.items() if i != kill_shard}
     for shard in live.values():
@@ -104,6 +114,21 @@ def test_a_shard_killed_mid_run_is_taken_over_without_a_lost_or_second_alert(
     assert shards["s3"].taken_over == 1, "the standby took over s1"
     after = [e for e in events if e.alert_id == alert_id and e.shard_id != "s1"]
     assert after, "the alert continued after s1 died"
+    assert new_alerts(events) == new_alerts(reference)
+
+
+def test_a_killed_shard_started_again_gets_its_sectors_back_from_its_standby(
+        nats_cluster: NatsCluster, recording: tuple[Scenario, SectorPlan, list[AlertEvent]]
+) -> None:
+    scenario, plan, reference = recording
+    events, shards, _ = run_live(nats_cluster, scenario, plan, kill_shard="s1", restart=True)
+    alert_id = the_car_alert(events)
+    standby = shards["s3"]
+    assert standby.taken_over == 1 and standby.counters["handed_back"] == 1
+    assert standby.service.shard.status().state == "standby"
+    assert standby.service.shard.plan == plan and shards["s2"].service.shard.plan == plan
+    holders = [e.shard_id for e in events if e.alert_id == alert_id]
+    assert holders[0] == "s1" and holders[-1] == "s2", f"s1, (s3, s1,) then s2: {holders}"
     assert new_alerts(events) == new_alerts(reference)
 
 

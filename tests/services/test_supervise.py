@@ -3,10 +3,12 @@ the access rules both brokers get."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
 
+import pytest
 from rich.console import Console
 
 from perimeter.access import check_password, hash_password, may_publish, write_filters
@@ -62,3 +64,38 @@ def test_a_survivable_child_that_dies_leaves_the_rest_running() -> None:
         api.wait()
     assert code == 0, "stopped by the stop event, not by the shard's death"
     assert "fusion-s1 exited with code 3" in console.export_text()
+
+
+def test_a_killed_shard_is_restarted_and_left_down_once_its_restarts_are_spent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("services.supervise.FIRST_DELAY_S", 0.1)
+    monkeypatch.setattr("services.supervise.MAX_QUICK_RESTARTS", 2)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    started: list[subprocess.Popen[bytes]] = []
+
+    def restart() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(sleeper)
+        started.append(proc)
+        proc.kill()  # each restart dies at once, killed (SIGKILL), until they are spent
+        return proc
+
+    shard = subprocess.Popen(sleeper)
+    api = subprocess.Popen(sleeper)
+    shard.send_signal(signal.SIGKILL)  # a real kill of the running shard
+    stop = threading.Event()
+    console = Console(record=True, width=200)
+    threading.Timer(4.0, stop.set).start()
+    try:
+        code = supervise({"fusion-s1": shard, "api": api}, stop, console,
+                         {"fusion-s1": restart}, survivable={"fusion-s1"})
+    finally:
+        api.kill()
+        api.wait()
+        for proc in started:
+            proc.wait()
+    out = console.export_text()
+    assert code == 0, "a shard whose restarts are spent stops nothing"
+    assert f"fusion-s1 exited with code {-signal.SIGKILL}" in out
+    assert "takes over its sectors; restarting in" in out
+    assert len(started) == 2  # MAX_QUICK_RESTARTS restarts, each dying quickly
+    assert "not restarted again (its sectors stay taken over)" in out
