@@ -18,30 +18,29 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from perimeter import topics
 from perimeter.alert_resume import LeftOpen, resume_alert
-from perimeter.bus import Message, Publisher
+from perimeter.bus import Message
 from perimeter.contract import (
     AlertEvent,
     ContractError,
     DeadLetter,
     Handover,
     ShardStatus,
-    TracksSnapshot,
-    dump_payload,
     parse_payload,
 )
 from perimeter.fusion.alert import AlertConfig, AlertState
 from perimeter.fusion.health import TowerHealth
-from perimeter.fusion.runner import FusionOutput, FusionRunner
+from perimeter.fusion.runner import FusionRunner
 from perimeter.fusion.track import Track
 from perimeter.sectors import Claim, SectorPlan
 from perimeter.shard_match import STALE_S, OtherAlert, handover_distance2
+from perimeter.shard_output import ShardOutput, ShardSink
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 
@@ -56,31 +55,6 @@ its alert reach this shard meanwhile."""
 
 
 _OUTPUT_TOPICS = frozenset({topics.TRACKS, topics.DEADLETTER, topics.FUSION_STATUS})
-
-
-class ShardOutput(FusionOutput, Protocol):
-    """Where a shard's alerts, track snapshots, dead letters and handovers go."""
-
-    def handover(self, message: Handover) -> None: ...
-
-
-class BusShardOutput:
-    """A :class:`ShardOutput` publishing on a bus: alerts, tracks, dead letters, handovers."""
-
-    def __init__(self, bus: Publisher) -> None:
-        self.bus = bus
-
-    def alert(self, event: AlertEvent) -> None:
-        self.bus.publish(Message(topics.ALERTS, dump_payload(event)))
-
-    def tracks(self, snapshot: TracksSnapshot) -> None:
-        self.bus.publish(Message(topics.TRACKS, dump_payload(snapshot), qos=0))
-
-    def reject(self, dead_letter: DeadLetter) -> None:
-        self.bus.publish(Message(topics.DEADLETTER, dump_payload(dead_letter)))
-
-    def handover(self, message: Handover) -> None:
-        self.bus.publish(Message(topics.HANDOVER, dump_payload(message)))
 
 
 class ShardRunner:
@@ -105,7 +79,8 @@ class ShardRunner:
         self.claim_wait_s = claim_wait_s
         self.towers = plan.towers_for(shard_id)
         self.taken_over: list[str] = []
-        self.fusion = FusionRunner(site, thresholds, _Sink(self), run_id=run_id,
+        self.sink = ShardSink(self)
+        self.fusion = FusionRunner(site, thresholds, self.sink, run_id=run_id,
                                    heartbeat_timeout_s=heartbeat_timeout_s,
                                    tracks_interval_s=tracks_interval_s,
                                    first_alert_number=first_alert_number,
@@ -123,7 +98,6 @@ class ShardRunner:
         self.others: dict[str, OtherAlert] = {}
         """Other shards' open alerts (tower faults included), by alert id."""
         self._mine: set[str] = set()
-        self._faults_out: set[str] = set()
         self._waiting: dict[int, float] = {}
 
     # -- input --------------------------------------------------------------------------
@@ -186,7 +160,7 @@ class ShardRunner:
         if resumed:
             self._mine.add(alert.alert_id)
             if alert.class_ == "tower_fault":
-                self._faults_out.add(alert.alert_id)
+                self.sink.faults_out.add(alert.alert_id)
         return resumed
 
     # -- takeover -----------------------------------------------------------------------
@@ -383,47 +357,11 @@ class ShardRunner:
     def _distance_to(self, alert: OtherAlert, track: Track) -> float | None:
         return alert.distance_m(track.state.x, track.state.t_s)
 
-    # -- output ---------------------------------------------------------------------------
+    # -- output (the filters: perimeter.shard_output.ShardSink) ----------------------------
     def _own_towers(self) -> set[str]:
         """The towers whose faults this shard reports: those standing in its sectors."""
         owned = set(self.plan.owned(self.shard_id))
         return {t.id for t in self.site.towers if self.plan.sector_of(t.x_m, t.y_m) in owned}
-
-    def _emit_alert(self, event: AlertEvent) -> None:
-        if not self.active:
-            self.counters["suppressed_standby"] += 1
-            return
-        if event.class_ == "tower_fault" and not self._fault_is_mine(event):
-            return
-        if event.event == "closed":
-            self._mine.discard(event.alert_id)
-        else:
-            self._mine.add(event.alert_id)
-        self.output.alert(event.model_copy(update={"shard_id": self.shard_id}))
-
-    def _fault_is_mine(self, event: AlertEvent) -> bool:
-        """Tower faults: those of this shard's own towers (a boundary tower is fed to two
-        shards; its registration faults are reported once)."""
-        if event.event == "new":
-            mine = self.fusion.health.watched
-            if event.fault == "site_silent" or set(event.towers) <= mine:
-                self._faults_out.add(event.alert_id)
-                return True
-            return False
-        if event.alert_id in self._faults_out:
-            if event.event == "closed":
-                self._faults_out.discard(event.alert_id)
-            return True
-        return False
-
-    def _emit_tracks(self, snapshot: TracksSnapshot) -> None:
-        """Only the tracks in this shard's sectors (the shards' snapshots add up)."""
-        if not self.active:
-            return
-        owned = set(self.plan.owned(self.shard_id))
-        mine = [t for t in snapshot.tracks
-                if self.plan.sector_of(t.position.x_m, t.position.y_m) in owned]
-        self.output.tracks(snapshot.model_copy(update={"tracks": mine}))
 
     def _parse(self, model: type[P], message: Message) -> P | None:
         try:
@@ -435,22 +373,6 @@ class ShardRunner:
                                           reason=f"bad_payload: {exc}"[:500],
                                           first_bytes=first, t_s=self.clock_s))
             return None
-
-
-class _Sink:
-    """The fusion runner's output, through the shard's filters."""
-
-    def __init__(self, shard: ShardRunner) -> None:
-        self.shard = shard
-
-    def alert(self, event: AlertEvent) -> None:
-        self.shard._emit_alert(event)
-
-    def tracks(self, snapshot: TracksSnapshot) -> None:
-        self.shard._emit_tracks(snapshot)
-
-    def reject(self, dead_letter: DeadLetter) -> None:
-        self.shard.output.reject(dead_letter)
 
 
 def _track_xy(track: Track) -> tuple[float, float]:

@@ -22,7 +22,8 @@ from perimeter.bus import InMemoryBus, Message
 from perimeter.contract import AlertEvent, Handover, dump_payload, parse_payload
 from perimeter.evaluation.run import fuse
 from perimeter.sectors import SectorPlan, plan_sectors
-from perimeter.shard import BusShardOutput, ShardRunner
+from perimeter.shard import ShardRunner
+from perimeter.shard_output import BusShardOutput
 from perimeter.site import Site, TowerSpec, western_heights
 from perimeter.store import AlertStore
 from perimeter.thresholds import Thresholds

@@ -14,7 +14,8 @@ from perimeter.bus import InMemoryBus, Message
 from perimeter.config import FusionSettings
 from perimeter.contract import AlertEvent, ShardStatus, parse_payload
 from perimeter.sectors import SectorPlan
-from perimeter.shard import BusShardOutput, ShardRunner
+from perimeter.shard import ShardRunner
+from perimeter.shard_output import BusShardOutput
 from perimeter.thresholds import Thresholds
 from services.broker_probe import BrokerProbe
 from services.mqtt import MqttBus, MqttOptions
