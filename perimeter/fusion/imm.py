@@ -32,6 +32,7 @@ import numpy.typing as npt
 from scipy.linalg import expm
 
 from perimeter.fusion import ekf
+from perimeter.fusion.track_state import ModeState, TrackState
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -87,10 +88,40 @@ class ImmConfig:
 
 def transition_matrix(config: ImmConfig, dt_s: FloatArray) -> FloatArray:
     """``Π (n, M, M)``, ``Π[i, j]`` the probability of mode ``j`` after ``dt_s`` from ``i``."""
-    dt = np.maximum(np.asarray(dt_s, dtype=np.float64), 0.0)
-    pi = expm(config.generator()[None] * dt[:, None, None])
-    pi = np.clip(pi, 0.0, 1.0)
-    return np.asarray(pi / pi.sum(axis=2, keepdims=True), dtype=np.float64)
+    return _chain(config)(dt_s)
+
+
+class _Exponential:
+    """``expm(Λ dt)`` for many ``dt`` from one eigendecomposition of ``Λ`` (scipy's ``expm``
+    where ``Λ`` is defective)."""
+
+    def __init__(self, generator: FloatArray) -> None:
+        self.generator = generator
+        w, v = np.linalg.eig(generator)
+        self.eig: tuple[npt.NDArray[np.complex128], npt.NDArray[np.complex128],
+                        npt.NDArray[np.complex128]] | None = None
+        if np.linalg.cond(v) < 1e8:
+            self.eig = (w, v, np.linalg.inv(v))
+
+    def __call__(self, dt_s: FloatArray) -> FloatArray:
+        dt = np.maximum(np.asarray(dt_s, dtype=np.float64), 0.0)
+        if self.eig is None:
+            pi = np.asarray(expm(self.generator[None] * dt[:, None, None]), dtype=np.float64)
+        else:
+            w, v, vi = self.eig
+            pi = np.einsum("ik,nk,kj->nij", v, np.exp(w[None] * dt[:, None]), vi).real
+        pi = np.clip(pi, 0.0, 1.0)
+        return np.asarray(pi / pi.sum(axis=2, keepdims=True), dtype=np.float64)
+
+
+_CHAINS: dict[ImmConfig, _Exponential] = {}
+
+
+def _chain(config: ImmConfig) -> _Exponential:
+    chain = _CHAINS.get(config)
+    if chain is None:
+        chain = _CHAINS[config] = _Exponential(config.generator())
+    return chain
 
 
 def mix(x: FloatArray, p: FloatArray, mu: FloatArray,
@@ -228,3 +259,63 @@ def predict(x: FloatArray, p: FloatArray, mu: FloatArray, dt_s: FloatArray,
     x0, p0, cbar = mix(x, p, mu, transition_matrix(config, dt_s))
     xp, pp = predict_modes(x0, p0, dt_s, config)
     return xp, pp, cbar
+
+
+class ImmTracker:
+    """The IMM run on the engine's tracks: predictions to a scan's time (kept while a track's
+    estimate is unchanged, as :class:`.ekf.PredictionCache`) and the assigned tracks'
+    updates. Each track's modes live on its state (:class:`.ModeState`); the combined
+    estimate is the track's ``x, p``, which every other stage reads as before."""
+
+    def __init__(self, config: ImmConfig) -> None:
+        self.config = config
+        self.t_s = math.nan
+        self._rows: dict[int, tuple[FloatArray, FloatArray, FloatArray, FloatArray,
+                                    FloatArray, FloatArray]] = {}
+        """id(state) -> (state.x it was predicted from, modes' x, p, c̄, combined x, P)."""
+
+    def _start(self, states: list[TrackState]) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """The tracks' modes, restarted from the estimate where it is not theirs."""
+        n, m = len(states), len(MODES)
+        x, p, mu = np.empty((n, m, 4)), np.empty((n, m, 4, 4)), np.empty((n, m))
+        prior = np.asarray(self.config.prior, dtype=np.float64)
+        for k, state in enumerate(states):
+            modes = state.modes
+            if modes is not None and modes.describes(state.x, state.t_s):
+                x[k], p[k], mu[k] = modes.x, modes.p, modes.mu
+            else:
+                x[k], p[k] = state.x, state.p
+                mu[k] = prior if modes is None else modes.mu
+        return x, p, mu
+
+    def predicted(self, states: list[TrackState], t_s: float) -> tuple[FloatArray, FloatArray]:
+        """The combined predictions ``(n, 4)``, ``(n, 4, 4)`` of ``states`` at ``t_s``."""
+        if t_s != self.t_s:
+            self.t_s, self._rows = t_s, {}
+        rows = self._rows
+        stale = [s for s in states if (r := rows.get(id(s))) is None or r[0] is not s.x]
+        if stale:
+            x, p, mu = self._start(stale)
+            dt = np.array([t_s - s.t_s for s in stale])
+            xm, pm, cbar = predict(x, p, mu, dt, self.config)
+            xc, pc = combine(xm, pm, cbar)
+            for k, s in enumerate(stale):
+                rows[id(s)] = (s.x, xm[k], pm[k], cbar[k], xc[k], pc[k])
+        return (np.array([rows[id(s)][4] for s in states]),
+                np.array([rows[id(s)][5] for s in states]))
+
+    def update(self, states: list[TrackState], tower_xy: FloatArray, z_rad: FloatArray,
+               r_rad2: FloatArray, back_s: FloatArray | None = None
+               ) -> tuple[FloatArray, FloatArray]:
+        """Update the (predicted, :meth:`predicted`) ``states`` with one bearing each; their
+        modes are kept on the states and the combined estimates ``(n, 4)``, ``(n, 4, 4)``
+        returned for the engine to write."""
+        rows = [self._rows[id(s)] for s in states]
+        xm = np.array([r[1] for r in rows])
+        pm = np.array([r[2] for r in rows])
+        cbar = np.array([r[3] for r in rows])
+        xn, pn, mu = update_modes(xm, pm, cbar, tower_xy, z_rad, r_rad2, self.config, back_s)
+        xc, pc = combine(xn, pn, mu)
+        for k, s in enumerate(states):
+            s.modes = ModeState(xn[k], pn[k], mu[k], xc[k].copy(), self.t_s)
+        return xc, pc

@@ -58,6 +58,25 @@ class History:
 
 
 @dataclass(slots=True)
+class ModeState:
+    """The motion modes behind a track's estimate when the engine runs the IMM
+    (:mod:`.imm`): each mode's state ``x (M, 4)`` and covariance ``p (M, 4, 4)``, their
+    probabilities ``mu (M,)`` (order :data:`.imm.MODES`), and the combined estimate they gave
+    at ``t_s``; a track whose estimate is no longer that one was re-estimated by another path
+    (shared report, re-triangulation, late report) and its modes restart from it."""
+
+    x: FloatArray
+    p: FloatArray
+    mu: FloatArray
+    combined_x: FloatArray
+    t_s: float
+
+    def describes(self, x: FloatArray, t_s: float) -> bool:
+        """Whether the modes are still those behind the estimate ``x`` at ``t_s``."""
+        return t_s == self.t_s and bool(np.array_equal(x, self.combined_x))
+
+
+@dataclass(slots=True)
 class TrackState:
     """``x, p`` (position, velocity; m, m/s) hold the filter's estimate at ``t_s``."""
 
@@ -68,6 +87,14 @@ class TrackState:
     trail: list[tuple[float, float, float]] = field(default_factory=list)
     """``(t_s, x_m, y_m)`` every :data:`TRAIL_SPACING_S` while located (see
     :data:`TRAIL_MAX_SIGMA_M`): the motion classifier's input."""
+    modes: ModeState | None = None
+    """The IMM's modes (``EngineConfig.imm`` set), else None."""
+
+    @property
+    def mode_probability(self) -> FloatArray | None:
+        """Probabilities of the motion modes (standing, walking, driving; :data:`.imm.MODES`)
+        at the last update, when the engine runs the IMM: a feature for the classifier."""
+        return None if self.modes is None else self.modes.mu
 
     @property
     def speed_mps(self) -> float:

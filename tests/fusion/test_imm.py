@@ -7,6 +7,7 @@ import pytest
 from scipy.linalg import expm
 
 from perimeter.fusion import ekf, imm
+from perimeter.fusion.track_state import TrackState
 from perimeter.geometry import bearing_rad
 
 TOWERS = np.array([[0.0, 0.0], [2000.0, 0.0]])
@@ -187,3 +188,29 @@ def test_nees_is_near_the_state_dimension_on_a_constant_velocity_truth() -> None
     nees = np.einsum("ka,kab,kb->k", e, np.linalg.inv(ps[200:]), e)
     assert np.mean(nees) == pytest.approx(4.0, rel=0.35)
     assert np.median(mus[200:, imm.WALKING]) > 0.5
+
+
+def test_tracker_keeps_modes_on_the_state_and_restarts_them_after_another_estimate() -> None:
+    rng = np.random.default_rng(4)
+    truth, _stopped = stop_and_go(rng, legs=1)
+    towers, z = bearings(rng, truth)
+    config = imm.ImmConfig()
+    x, p = start_state(truth[0])
+    state = TrackState(x[0], p[0], 0.0)
+    tracker = imm.ImmTracker(config)
+    r = np.array([SIGMA_RAD**2])
+    for k in range(len(truth)):
+        tracker.predicted([state], k * DT_S)
+        xc, pc = tracker.update([state], TOWERS[towers[k]], z[k:k + 1], r)
+        state.x, state.p, state.t_s = xc[0], pc[0], k * DT_S
+    xs, _ps, mus = run_imm(truth, towers, z, config)
+    mode_probability = state.mode_probability
+    assert mode_probability is not None
+    assert np.allclose(state.x, xs[-1]) and np.allclose(mode_probability, mus[-1])
+    assert state.modes is not None and state.modes.describes(state.x, state.t_s)
+    # another path re-estimates the track: its modes restart there, probabilities kept
+    state.x = state.x + np.array([5.0, 0.0, 0.0, 0.0])
+    before = state.modes.mu.copy()
+    xp, _pp = tracker.predicted([state], state.t_s)
+    assert np.allclose(xp[0], state.x)
+    assert np.allclose(state.modes.mu, before)
