@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from perimeter.fusion import ekf, evidence, jpda
+from perimeter.fusion import ekf, evidence, imm, jpda
 from perimeter.fusion.associate import Assignment, assign, gate_d2
 from perimeter.fusion.classify import ClassModel, refresh_class
 from perimeter.fusion.clutter import ClutterMap, ClutterMapConfig, moved
@@ -53,6 +53,10 @@ class EngineConfig:
     clutter: ClutterMapConfig = field(default_factory=ClutterMapConfig)
     classes: ClassModel = field(default_factory=ClassModel)
     jpda: jpda.JpdaConfig = field(default_factory=jpda.JpdaConfig)
+    imm: imm.ImmConfig | None = None
+    """None: one constant-velocity EKF per track, its noise by class (``q_by_class``); set:
+    the interacting multiple model of :mod:`.imm` (standing, walking, driving), whose modes
+    carry their own noise (docs/fusion.md, "IMM")."""
     q_by_class: dict[str, float] = field(default_factory=lambda: {
         "person": 0.05, "group": 0.05, "animal": 0.05, "vehicle": 1.0, "unknown": 0.3})
     llr_init: float = -4.0
@@ -105,6 +109,8 @@ class FusionEngine:
         """Confirmed tracks that have moved (:func:`.clutter.moved`): their detections do
         not teach the clutter map."""
         self._movers_t_s = -math.inf
+        self.imm = None if self.config.imm is None else imm.ImmTracker(self.config.imm)
+        """The motion estimator: None for one constant velocity per track (:mod:`.ekf`)."""
         self.late = LateScans(self._initiate)
         """The out-of-sequence path (:mod:`.late`)."""
         self.looks = Looks()
@@ -246,6 +252,8 @@ class FusionEngine:
         """Tracks predicted to ``t_s`` (shared arrays: read only), reused within a frame."""
         if not tracks:
             return np.zeros((0, 4)), np.zeros((0, 4, 4))
+        if self.imm is not None:
+            return self.imm.predicted([t.state for t in tracks], t_s)
         cache = self._prediction_cache
         if cache is None or cache.t_s != t_s:
             cache = self._prediction_cache = ekf.PredictionCache(t_s)
@@ -310,7 +318,13 @@ class FusionEngine:
         else:
             xs, ps, hs = x[ti], p[ti], h[ti]
             nu_td, s_td, sigma = nu[ti, di], s[ti, di], scan.sigma_rad[di]
-        xn, pn = ekf.update(xs, ps, hs, nu_td, sigma**2)
+        if self.imm is None:
+            xn, pn = ekf.update(xs, ps, hs, nu_td, sigma**2)
+        else:  # the modes' own innovations (acoustic: of the state the sound left)
+            back = (np.hypot(xs[:, 0] - scan.tower_xy[0], xs[:, 1] - scan.tower_xy[1])
+                    / self.config.sound_speed_mps if scan.sensor == "acoustic" else None)
+            xn, pn = self.imm.update([tracks[i].state for i in ti.tolist()], scan.tower_xy,
+                                     scan.bearing_rad[di], sigma**2, back)
         key = (scan.tower_index, scan.sensor)
         # the clutter density at each bearing: the map's where it knows a hot spot
         lams = self.clutter_map.densities(key, scan.bearing_rad[di], lam, scan.t_s)
