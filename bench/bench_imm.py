@@ -85,8 +85,14 @@ def main() -> None:
         first = load_scenario(ref).seed if args.seeds > 1 else None
         for k in range(args.seeds):
             seed = None if first is None else first + k * SEED_STEP
-            for name, report in run(ref, seed, cpu_s, args.duration).items():
+            pair = run(ref, seed, cpu_s, args.duration)
+            for name, report in pair.items():
                 reports[name].append(report)
+            print(f"{ref} seed {seed}: " + "; ".join(
+                f"{name} {sum(t.detected for t in r.targets)}/{len(r.targets)} detected "
+                f"(tta {[round(t.time_to_alert_s) for t in r.targets if t.time_to_alert_s]}), "
+                f"false {r.false_alerts}, dup {sum(t.duplicate_alerts for t in r.targets)}"
+                for name, r in pair.items()), flush=True)
     pooled = {name: figures(r) for name, r in reports.items()}
     if args.out is not None:
         args.out.write_text(json.dumps({**pooled, "fusion_cpu_s": cpu_s}, indent=1))
