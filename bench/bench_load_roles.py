@@ -35,16 +35,35 @@ def emit(**fields: Any) -> None:
     sys.stdout.flush()
 
 
-def load_site(n_towers: int) -> dict[str, Any]:
-    """A ridge of ``n_towers`` towers 500 m apart, the perimeter 1 km east along all of it."""
+def load_site(n_towers: int, towers: list[int] | None = None, digits: int = 3
+              ) -> dict[str, Any]:
+    """A ridge of ``n_towers`` towers 500 m apart (``T000`` at y = 0, ids of ``digits``
+    digits), the perimeter 1 km east along all of it, the approach 6 km deep; only ``towers``
+    (indices) if given (bench_scale_site's long site simulates windows of it)."""
     length_m = 500.0 * n_towers
+    keep = range(n_towers) if towers is None else sorted(set(towers))
     return {"name": f"ridge-{n_towers}",
-            "towers": [{"id": f"T{i:03d}", "x_m": 0.0, "y_m": 500.0 * i}
-                       for i in range(n_towers)],
+            "towers": [{"id": f"T{i:0{digits}d}", "x_m": 0.0, "y_m": 500.0 * i} for i in keep],
             "perimeter": [[1000.0, -500.0], [1000.0, length_m]],
             "watch_zones": [{"name": "approach", "polygon": [
                 [1000.0, -1000.0], [7000.0, -1000.0], [7000.0, length_m + 500.0],
                 [1000.0, length_m + 500.0]]}]}
+
+
+def crossing(k: int, lane_m: float, kind: str, start_s: float) -> dict[str, Any] | None:
+    """Crossing ``k``: from 4.5 km out to the perimeter near ``lane_m``, starting at
+    ``start_s``; one that started before 0 s is on its way already (started where it would be
+    now), None if it would have arrived."""
+    (x0, y0), (x1, y1) = (4500.0, lane_m + 100.0), (1100.0, lane_m + 400.0)
+    done = 0.0
+    if start_s < 0.0:  # on its way already: start where it would be now
+        done = -start_s * SPEED_MPS[kind][0] / math.hypot(x1 - x0, y1 - y0)
+        if done >= 0.95:
+            return None
+        start_s = 0.0
+    return {"id": f"x{k}".replace("-", "m"), "kind": kind, "start_s": start_s,
+            "count": 3 if kind == "group" else 1,
+            "path": [[x0 + done * (x1 - x0), y0 + done * (y1 - y0)], [x1, y1]]}
 
 
 def load_scenario_for(n_towers: int, duration_s: float, seed: int = 1,
@@ -59,18 +78,9 @@ def load_scenario_for(n_towers: int, duration_s: float, seed: int = 1,
     first = -int(3600 // every_s) if in_flight else 0
     targets = []
     for k in range(first, max(1, int(duration_s // every_s))):
-        kind = kinds[k % 3]
-        lane = 500.0 * ((7 * k) % n_towers)
-        (x0, y0), (x1, y1) = (4500.0, lane + 100.0), (1100.0, lane + 400.0)
-        start_s, done = 2.0 + every_s * k, 0.0
-        if start_s < 0.0:  # on its way already: start where it would be now
-            done = -start_s * SPEED_MPS[kind][0] / math.hypot(x1 - x0, y1 - y0)
-            if done >= 0.95:
-                continue
-            start_s = 0.0
-        targets.append({"id": f"x{k}".replace("-", "m"), "kind": kind, "start_s": start_s,
-                        "count": 3 if kind == "group" else 1,
-                        "path": [[x0 + done * (x1 - x0), y0 + done * (y1 - y0)], [x1, y1]]})
+        target = crossing(k, 500.0 * ((7 * k) % n_towers), kinds[k % 3], 2.0 + every_s * k)
+        if target is not None:
+            targets.append(target)
     return load_scenario({
         "name": f"load-{n_towers}", "seed": seed, "duration_s": duration_s,
         "site": load_site(n_towers), "targets": targets,

@@ -2,7 +2,7 @@
 bias the simulated world drew for it (scoring only: the truth is read beside the run, never fed
 to fusion). Run from the repository root:
 
-    python bench/bench_registration.py default --until 1500 [--every 300]
+    python bench/bench_registration.py default --until 1500 [--every 300] [--cache DIR]
 
 Printed per checkpoint (data time since the first report): the rms error of the estimates
 over all towers, the same with their common rotation removed (weakly observable, see
@@ -12,6 +12,7 @@ docs/fusion.md), how many are applied, and the landmarks in use; at the end, per
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import pickle
 from pathlib import Path
@@ -19,26 +20,39 @@ from pathlib import Path
 import numpy as np
 
 from perimeter.bus import Message
+from perimeter.evaluation.stream_cache import source_digest
 from perimeter.fusion.replay import CollectingOutput
 from perimeter.fusion.runner import FusionRunner
 from perimeter.thresholds import Thresholds
-from sim.scenario import load_scenario
+from sim.scenario import Scenario, load_scenario
 from sim.uplink import MemoryUplink
 from sim.world import World
 
 
-def simulate(name: str, until_s: float, cache: Path | None) -> tuple[list[Message], np.ndarray]:
-    """The scenario's messages up to ``until_s`` and its towers' true biases (deg)."""
-    if cache is not None and cache.exists():
-        with cache.open("rb") as handle:
-            messages, bias = pickle.load(handle)
-        return messages, bias
+def simulate(scenario: Scenario, until_s: float, cache: Path | None
+             ) -> tuple[list[Message], np.ndarray]:
+    """The scenario's messages up to ``until_s`` and its towers' true biases (deg); with
+    ``cache`` (a directory), kept there keyed by the scenario as run, ``until_s`` and the
+    simulation's source digest (as ``perimeter eval``'s cache), so another scenario, length
+    or world is simulated afresh rather than served a stale stream."""
+    path = None
+    if cache is not None:
+        key = hashlib.sha256(source_digest().encode())
+        key.update(scenario.model_dump_json().encode())
+        key.update(repr(float(until_s)).encode())
+        path = cache / f"registration-{key.hexdigest()[:32]}.pickle"
+        if path.exists():
+            with path.open("rb") as handle:
+                messages, bias = pickle.load(handle)
+            print(f"simulated stream from {path}", flush=True)
+            return messages, bias
     uplink = MemoryUplink()
-    world = World(load_scenario(name), uplink)
+    world = World(scenario, uplink)
     world.run(until_s=until_s)
     bias = np.asarray(world.imager_errors.bias_deg, dtype=np.float64)
-    if cache is not None:
-        with cache.open("wb") as handle:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
             pickle.dump((uplink.messages, bias), handle)
     return uplink.messages, bias
 
@@ -49,10 +63,11 @@ def main() -> None:
     parser.add_argument("--until", type=float, default=1500.0)
     parser.add_argument("--every", type=float, default=300.0)
     parser.add_argument("--cache", type=Path, default=None,
-                        help="pickle of the simulated stream, made if missing")
+                        help="directory of simulated streams (keyed by scenario, --until and "
+                             "the simulation's source), made if missing")
     args = parser.parse_args()
     scenario = load_scenario(args.scenario)
-    messages, truth = simulate(args.scenario, args.until, args.cache)
+    messages, truth = simulate(scenario, args.until, args.cache)
     runner = FusionRunner(scenario.site_model, Thresholds(), CollectingOutput())
     ids = [t.id for t in scenario.site_model.towers]
     start: float | None = None

@@ -48,7 +48,7 @@ from perimeter.sectors import plan_sectors
 from perimeter.site import Site
 from services.broker import child_env
 from services.mqtt import MqttBus, MqttOptions
-from services.nats_cluster import NatsCluster, http_json
+from services.nats_cluster import NatsCluster
 
 ROLES = str(Path(__file__).resolve().parent / "bench_scale_roles.py")
 REPORTS_PER_TOWER_S = 3.0
@@ -113,22 +113,12 @@ def run_one(shards: int, args: argparse.Namespace, folder: Path) -> dict[str, An
 
 
 def consumer_states(cluster: NatsCluster) -> list[str]:
-    """Each JetStream consumer of the MQTT messages stream with pending or redelivered
-    messages, as its leader reports it (``/jsz``)."""
-    out = []
-    for node in cluster.nodes:
-        jsz = http_json(f"{node.monitor_url}/jsz?consumers=true&accounts=true", 5.0) or {}
-        for account in jsz.get("account_details", []) or []:  # type: ignore[union-attr]
-            for stream in account.get("stream_detail", []) or []:
-                for c in stream.get("consumer_detail", []) or []:
-                    if c.get("cluster", {}).get("leader") == node.name and (
-                            c["num_ack_pending"] or c["num_redelivered"] or c["num_pending"]):
-                        out.append(f"{stream.get('name')} {c.get('name')} on {node.name}: "
-                                   f"delivered {c['delivered']['stream_seq']} ack floor "
-                                   f"{c['ack_floor']['stream_seq']} ack pending "
-                                   f"{c['num_ack_pending']} redelivered "
-                                   f"{c['num_redelivered']} pending {c['num_pending']}")
-    return out
+    """Each JetStream consumer with pending or redelivered messages, as its leader reports it
+    (:meth:`NatsCluster.consumers`)."""
+    return [f"{c['stream']} {c['name']} on {c['node']}: delivered {c['delivered']} ack floor "
+            f"{c['ack_floor']} ack pending {c['ack_pending']} redelivered {c['redelivered']} "
+            f"pending {c['pending']}"
+            for c in cluster.consumers() if c["ack_pending"] or c["redelivered"] or c["pending"]]
 
 
 def settled_wall(role: RoleProcess) -> float:

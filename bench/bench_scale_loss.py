@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from perimeter.bus import Message
 from perimeter.config import FusionSettings
 from services.mqtt import MqttBus, MqttOptions
-from services.nats_cluster import NatsCluster, http_json
+from services.nats_cluster import NatsCluster
 
 OTHER_FILTERS = ("perimeter/v1/alerts", "perimeter/v1/fusion/handover",
                  "perimeter/v1/fusion/shards/+/status")
@@ -48,6 +48,8 @@ class Subscriber:
         self.queue: queue.Queue[Message] = queue.Queue()
         self.seen: set[tuple[str, int]] = set()
         self.received = 0
+        self.towers_seen = 0
+        """Distinct tower reports taken (the settle check: the side traffic is not counted)."""
         self.worker = threading.Thread(target=self._work, daemon=True)
         for topic_filter in ("perimeter/v1/towers/+/+", *OTHER_FILTERS):
             self.bus.subscribe(topic_filter, self._on_message)
@@ -65,7 +67,10 @@ class Subscriber:
             if self.work_s > 0:
                 time.sleep(self.work_s)
             self.received += 1
-            self.seen.add((message.topic, int(json.loads(message.payload)["seq"])))
+            key = (message.topic, int(json.loads(message.payload)["seq"]))
+            if key not in self.seen and "/towers/" in message.topic:
+                self.towers_seen += 1
+            self.seen.add(key)
             if self.mode == "after":
                 self.bus.ack(message)
             if self.window is not None:
@@ -74,27 +79,6 @@ class Subscriber:
     def start(self) -> None:
         self.worker.start()
         self.bus.start(60.0)
-
-
-def consumers(cluster: NatsCluster) -> list[dict[str, object]]:
-    """The MQTT messages stream's consumers as the node leading each reports them."""
-    out = []
-    for node in cluster.nodes:
-        jsz = http_json(f"{node.monitor_url}/jsz?consumers=true&accounts=true", 5.0) or {}
-        for account in jsz.get("account_details", []) or []:  # type: ignore[union-attr]
-            for stream in account.get("stream_detail", []) or []:
-                if stream.get("name") != "$MQTT_msgs":
-                    continue
-                for c in stream.get("consumer_detail", []) or []:
-                    if c.get("cluster", {}).get("leader") != node.name:
-                        continue
-                    out.append({"node": node.name, "name": c.get("name"),
-                                "delivered": c["delivered"]["stream_seq"],
-                                "ack_floor": c["ack_floor"]["stream_seq"],
-                                "ack_pending": c["num_ack_pending"],
-                                "redelivered": c["num_redelivered"],
-                                "pending": c["num_pending"]})
-    return out
 
 
 def main() -> None:
@@ -129,6 +113,7 @@ def main() -> None:
             time.sleep(0.5)
         for s in subs:
             s.seen.clear()
+            s.towers_seen = 0
         side = threading.Event()
 
         def side_traffic() -> None:  # what else a shard's session carries: statuses, alerts
@@ -153,7 +138,7 @@ def main() -> None:
         acked = sum(p.counters["acked"] for p in pubs)
         deadline = time.monotonic() + args.settle_s
         while time.monotonic() < deadline and not all(
-                len(s.seen) >= args.messages and s.queue.empty() for s in subs):
+                s.towers_seen >= args.messages and s.queue.empty() for s in subs):
             time.sleep(0.5)
         print(f"published {args.messages} in {published_s:.1f} s, acked {acked}; "
               f"max_ack_pending {args.max_ack_pending}, ack_wait {args.ack_wait_s:g} s, "
@@ -166,8 +151,9 @@ def main() -> None:
                   f"repeats "
                   f"{sub.received - len(sub.seen)}, queue {sub.queue.qsize()}, connects "
                   f"{sub.bus.counters['connects']}, first missing {missing[:5]}")
-        for c in consumers(cluster):
-            print("consumer", json.dumps(c))
+        for c in cluster.consumers():
+            if c["stream"] == "$MQTT_msgs":
+                print("consumer", json.dumps(c))
         for bus in (*pubs, *(s.bus for s in subs)):
             bus.close(1.0)
 

@@ -11,7 +11,8 @@ that see its sectors; towers not simulated are not in it (a tower never heard wo
 tower fault). Targets (:func:`long_scenario`): a crossing every ``every_s`` in one of the
 windows (as ``bench_load_roles.load_scenario_for``, already on their way at 0 s), and in each
 window a car driving along the approach and a person walking along it, both across the sector
-boundary; the animals roam the first window.
+boundary; the animals roam the first window. The ridge and the crossings are
+``bench_load_roles``'s (``load_site``, ``crossing``).
 
     python bench/bench_scale_site.py [--towers 3000] [--simulated 150]   # the plans, printed
 """
@@ -19,29 +20,22 @@ boundary; the animals roam the first window.
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
+
+from bench_load_roles import crossing, load_scenario_for, load_site
 
 from perimeter.sectors import plan_sectors
 from perimeter.site import Site
 from sim.scenario import Scenario, load_scenario
-from sim.signatures import SPEED_MPS
 
 SPACING_M = 500.0
 WINDOW_SHARDS = 4  # the simulated windows sit on this plan's sector boundaries
 
 
 def long_site(n_towers: int = 3000, towers: list[int] | None = None) -> dict[str, Any]:
-    """A ridge of ``n_towers`` towers ``SPACING_M`` apart (``T0000`` at y = 0), the perimeter
-    1 km east along all of it, the approach 6 km deep; only ``towers`` (indices) if given."""
-    length_m = SPACING_M * n_towers
-    keep = range(n_towers) if towers is None else sorted(set(towers))
-    return {"name": f"ridge-{n_towers}",
-            "towers": [{"id": f"T{i:04d}", "x_m": 0.0, "y_m": SPACING_M * i} for i in keep],
-            "perimeter": [[1000.0, -500.0], [1000.0, length_m]],
-            "watch_zones": [{"name": "approach", "polygon": [
-                [1000.0, -1000.0], [7000.0, -1000.0], [7000.0, length_m + 500.0],
-                [1000.0, length_m + 500.0]]}]}
+    """The ridge of ``bench_load_roles.load_site`` with ``n_towers`` towers (``T0000`` at
+    y = 0); only ``towers`` (indices) if given."""
+    return load_site(n_towers, towers, digits=4)
 
 
 def boundaries_y_m(n_towers: int) -> list[float]:
@@ -68,19 +62,6 @@ def simulated_site(n_towers: int, simulated: int) -> dict[str, Any]:
     return long_site(n_towers, window_towers(n_towers, simulated))
 
 
-def _crossing(k: int, lane_m: float, kind: str, start_s: float) -> dict[str, Any] | None:
-    (x0, y0), (x1, y1) = (4500.0, lane_m + 100.0), (1100.0, lane_m + 400.0)
-    done = 0.0
-    if start_s < 0.0:  # on its way already: start where it would be now
-        done = -start_s * SPEED_MPS[kind][0] / math.hypot(x1 - x0, y1 - y0)
-        if done >= 0.95:
-            return None
-        start_s = 0.0
-    return {"id": f"x{k}".replace("-", "m"), "kind": kind, "start_s": start_s,
-            "count": 3 if kind == "group" else 1,
-            "path": [[x0 + done * (x1 - x0), y0 + done * (y1 - y0)], [x1, y1]]}
-
-
 def long_scenario(n_towers: int, simulated: int, duration_s: float, seed: int = 1,
                   every_s: float = 20.0) -> Scenario:
     """The simulated site with crossings in its windows and boundary crossers (module doc)."""
@@ -91,9 +72,9 @@ def long_scenario(n_towers: int, simulated: int, duration_s: float, seed: int = 
     targets = []
     for k in range(-int(3600 // every_s), max(1, int(duration_s // every_s))):
         lane = lanes[(7 * k) % len(lanes)]
-        crossing = _crossing(k, lane, kinds[k % 3], 2.0 + every_s * k)
-        if crossing is not None:
-            targets.append(crossing)
+        target = crossing(k, lane, kinds[k % 3], 2.0 + every_s * k)
+        if target is not None:
+            targets.append(target)
     for j, c in enumerate(centres):
         sign = 1.0 if j % 2 == 0 else -1.0  # alternate directions along the line
         targets.append({"id": f"car{j}", "kind": "light_vehicle", "start_s": 5.0, "count": 1,
@@ -113,8 +94,6 @@ def long_scenario(n_towers: int, simulated: int, duration_s: float, seed: int = 
 def scenario_for(spec: str, duration_s: float) -> Scenario:
     """``"150/3000"``: 150 towers simulated of the long site of 3,000 (:func:`long_scenario`);
     ``"150"``: the short ridge of 150 (``bench_load_roles.load_scenario_for``)."""
-    from bench_load_roles import load_scenario_for
-
     simulated, _, whole = spec.partition("/")
     if whole:
         return long_scenario(int(whole), int(simulated), duration_s)

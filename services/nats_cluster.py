@@ -280,6 +280,29 @@ class NatsCluster:
         self.nodes[index].start()
         return self.wait_ready(timeout_s)
 
+    def consumers(self) -> list[dict[str, object]]:
+        """Every JetStream consumer, as the node leading it reports it (``/jsz``): node,
+        stream, name, delivered and ack floor (stream sequences), ack pending, redelivered
+        and pending counts (docs/scale.md, pitfall 6; the benches print them)."""
+        out: list[dict[str, object]] = []
+        for node in self.nodes:
+            jsz = http_json(f"{node.monitor_url}/jsz?consumers=true&accounts=true", 5.0) or {}
+            for account in _dicts(jsz.get("account_details")):
+                for stream in _dicts(account.get("stream_detail")):
+                    for c in _dicts(stream.get("consumer_detail")):
+                        leader = c.get("cluster")
+                        if not isinstance(leader, dict) or leader.get("leader") != node.name:
+                            continue
+                        delivered, floor = c.get("delivered"), c.get("ack_floor")
+                        out.append({
+                            "node": node.name, "stream": stream.get("name"),
+                            "name": c.get("name"),
+                            "delivered": _seq(delivered), "ack_floor": _seq(floor),
+                            "ack_pending": c.get("num_ack_pending", 0),
+                            "redelivered": c.get("num_redelivered", 0),
+                            "pending": c.get("num_pending", 0)})
+        return out
+
     def stop(self) -> None:
         """Stop every node; remove the temporary folder if this cluster made it."""
         for node in self.nodes:
@@ -293,3 +316,13 @@ class NatsCluster:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def _dicts(value: object) -> list[dict[str, object]]:
+    """The dicts of a JSON list (none for anything else)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _seq(position: object) -> object:
+    """The stream sequence of a consumer's position (``delivered``, ``ack_floor``)."""
+    return position.get("stream_seq") if isinstance(position, dict) else None
