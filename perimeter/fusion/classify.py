@@ -26,6 +26,7 @@ import numpy.typing as npt
 from scipy.special import logsumexp
 
 from perimeter.fusion import priors as pr
+from perimeter.fusion.aspect import aspect_log_likelihoods
 from perimeter.fusion.motion import (
     CLASSES,
     ambiguous_window_log_likelihoods,
@@ -120,6 +121,10 @@ class ClassModel:
                                           pr.LOW_POSTURE_CENTRE_M.sigma + 0.05)
     """People crouching or crawling (the slow movers' share of them) show a low centroid."""
     height_common_share: float = pr.HEIGHT_COMMON_SHARE
+    use_aspect: bool = True
+    """Judge the thermal blob's aspect (height over width: posture, :mod:`.aspect`)."""
+    aspect_blur_fwhm_px: float = pr.BLUR_FWHM_PX
+    aspect_common_log_sigma: float = pr.ASPECT_COMMON_LOG_SIGMA
     unreliable_share: float = pr.UNRELIABLE_SHARE
     """Share of tracks whose size or height reading is not their object's: uninformative."""
     hint_likelihood: dict[str, tuple[float, ...]] = field(default_factory=_default_hints)
@@ -298,15 +303,20 @@ def _motion_terms(track: Track, model: ClassModel
 def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
     """Log-likelihood of the track's evidence under each class. People are walkers (upright)
     or, a ``slow_mover_share`` of them, slow movers whose posture is low half the time: the
-    pace and the height are judged together, so a low centroid moving at a walker's pace is
-    not excused as a crawl."""
+    pace, the height and the blob's aspect are judged together, so a low centroid or a long
+    low blob moving at a walker's pace is not excused as a crawl."""
     out, branches = _motion_terms(track, model)
     feats = track.evidence.features
     size = size_log_likelihoods(feats.sizes_m, model)
     height = height_log_likelihoods(feats, model)
+    aspect = (aspect_log_likelihoods(feats, model.aspect_blur_fwhm_px, model.size_log_sigma,
+                                     model.aspect_common_log_sigma, model.unreliable_share,
+                                     CLASSES)
+              if model.use_aspect else dict.fromkeys(CLASSES, (0.0, 0.0)))
     share = model.slow_mover_share
     for cls, (walk, slow) in branches.items():
-        upright, low = height[cls]
+        upright = height[cls][0] + aspect[cls][0]
+        low = height[cls][1] + aspect[cls][1]
         crouched = float(np.logaddexp(upright, low)) - math.log(2.0)
         out[cls] = float(np.logaddexp(math.log1p(-share) + walk + upright,
                                       math.log(share) + slow + crouched))
@@ -316,7 +326,7 @@ def class_log_likelihoods(track: Track, model: ClassModel) -> dict[str, float]:
     for cls in CLASSES:
         out[cls] += size[cls]
         if cls not in branches:
-            out[cls] += height[cls][0]
+            out[cls] += height[cls][0] + aspect[cls][0]
         if total > 0:
             row = _log_hint_row(model.hint_likelihood[cls], model.hint_clutter_share)
             out[cls] += weight * float(counts @ row)

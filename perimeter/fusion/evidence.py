@@ -23,7 +23,7 @@ def ground_slope(dem: Dem, x_m: float, y_m: float) -> float:
 
 def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: float,
                 mast_height_m: float, slope: float = 0.0) -> None:
-    """Size, height and contrast evidence of thermal detection ``d``; ``slope`` is the
+    """Size, height, aspect and contrast evidence of thermal detection ``d``; ``slope`` is the
     ground's gradient under the track (its position error moves the ground it stands on)."""
     feats = track.evidence.features
     feats.thermal_hits += 1
@@ -39,6 +39,11 @@ def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: floa
         feats.height_sigmas_m.append(math.hypot(range_m * ifov_rad,
                                                 range_sigma * math.tan(abs(elev)),
                                                 range_sigma * slope))
+    if scan.width_px is not None and scan.height_px is not None:
+        width, height = float(scan.width_px[d]), float(scan.height_px[d])
+        if width > 0 and height > 0:  # NaN (absent) fails both
+            feats.aspects.append(math.log(height / width))
+            feats.aspect_footprints_m.append(range_m * ifov_rad)
     contrast = float(scan.contrast_k[d])
     if not math.isnan(contrast):
         feats.contrast_k_sum += contrast

@@ -117,12 +117,38 @@ VEHICLE_CENTRE_M = Nominal(0.6, 1.4, "half of a car's to a truck's height")
 PEOPLE_TOP_MPS = Nominal(2.0, 3.0, "assumed: a brisk walk (Bohannon 1997's maximal gait "
                          "2.0-2.5 m/s) to a jog; a party on foot does not keep more")
 
+# Silhouettes (blob aspect, height over width): extents along the heading, across it, and
+# upright, in metres. The width seen is |L sin a| + |B cos a| at relative heading a.
+PERSON_STATURE_M = Nominal(1.6, 2.0, "adult stature: NCD-RisC 2016, eLife 5:e13410 (national "
+                           "means 1.5-1.8 m), with the taller tail")
+PERSON_BREADTH_M = Nominal(0.4, 0.5, "shoulder (bideltoid) breadth of adults: anthropometric "
+                           "surveys (ANSUR II, Gordon et al. 2014) ~0.42-0.51 m by sex")
+PERSON_DEPTH_M = Nominal(0.3, 0.7, "assumed: chest depth ~0.25 m, with the swing of arms and "
+                         "legs in a walking stride (a step ~0.7 m)")
+LOW_POSTURE_HEIGHT_M = Nominal(0.3, 1.2, "assumed: on hands and knees ~0.4 m to crouching "
+                               "~1.1 m (no source found)")
+LOW_POSTURE_LENGTH_M = Nominal(0.6, 1.8, "assumed: crouching ~0.6 m to crawling or prone "
+                               "~1.8 m along the heading (no source found)")
+VEHICLE_LENGTH_M = Nominal(3.5, 8.0, "assumed: a car ~4.5 m to a truck")
+VEHICLE_BREADTH_M = Nominal(1.6, 2.5, "assumed: a car ~1.8 m to a truck 2.5 m (road limit)")
+VEHICLE_HEIGHT_M = Nominal(1.4, 3.0, "assumed: a car ~1.5 m to a truck")
+ANIMAL_BREADTH_SHARE = Nominal(0.2, 0.45, "assumed: trunk breadth over body length (a deer "
+                               "narrow, a boar broad)")
+ANIMAL_SILHOUETTE_OVER_SHOULDER = Nominal(1.0, 1.35, "assumed: the head carried at or above "
+                                          "the withers")
+
 SIZE_NOISE_LOG_SIGMA = 0.2
 """Segmentation noise of one detection's size in pixels (log scale; assumed): a blob's
 extent moves by a pixel or two of a few."""
 SIZE_COMMON_LOG_SIGMA = 0.1
 """Size error common to all of a track's detections (log scale; assumed): its range error
 (a few per cent once triangulated) and the optics' blur on a blob of a few pixels."""
+BLUR_FWHM_PX = 0.75
+"""The optics' blur as a blob's extent sees it (FWHM, pixels; assumed): the Airy core of an f/1
+lens at 10 um on 17 um pixels is ~0.6 px wide at half maximum, with aberrations a little more."""
+ASPECT_COMMON_LOG_SIGMA = 0.15
+"""Aspect error common to all of a track's readings (log scale; assumed): the same body at a
+slowly changing heading and range, the segmentation's habits on it."""
 HEIGHT_COMMON_SHARE = 0.5
 """Share of one detection's height error that all of a track's detections share (assumed):
 the track's position error, which moves the ground under it on a slope, changes slowly."""
@@ -130,6 +156,39 @@ UNRELIABLE_SHARE = 0.15
 """Share of tracks whose size or height is not their object's (assumed): mostly hidden, a
 neighbour's or clutter's detections, a position error on a slope. Such a reading is
 uninformative (the same broad density for every class) rather than decisive."""
+
+
+@dataclass(frozen=True, slots=True)
+class Silhouette:
+    """A class's body: length along its heading, breadth across it, height (metres)."""
+
+    length_m: tuple[float, float]
+    breadth_m: tuple[float, float]
+    height_m: tuple[float, float]
+
+
+def _r(n: Nominal) -> tuple[float, float]:
+    return (n.lo, n.hi)
+
+
+def silhouettes() -> dict[str, tuple[tuple[Silhouette, ...], tuple[Silhouette, ...]]]:
+    """Per class, its bodies upright and in a low posture (people crouching or crawling;
+    the other classes have one posture): a group abreast is its people's front wide and a
+    person's depth long; the animals of the table above, each kind by itself."""
+    person = Silhouette(_r(PERSON_DEPTH_M), _r(PERSON_BREADTH_M), _r(PERSON_STATURE_M))
+    low = Silhouette(_r(LOW_POSTURE_LENGTH_M), _r(PERSON_BREADTH_M), _r(LOW_POSTURE_HEIGHT_M))
+    front = (0.5 + GROUP_SPACING_M.lo * (GROUP_PEOPLE.lo - 1.0),
+             0.5 + GROUP_SPACING_M.hi * (GROUP_PEOPLE.hi - 1.0))
+    group = Silhouette(_r(PERSON_DEPTH_M), front, _r(PERSON_STATURE_M))
+    group_low = Silhouette(_r(LOW_POSTURE_LENGTH_M), front, _r(LOW_POSTURE_HEIGHT_M))
+    vehicle = Silhouette(_r(VEHICLE_LENGTH_M), _r(VEHICLE_BREADTH_M), _r(VEHICLE_HEIGHT_M))
+    share, over = ANIMAL_BREADTH_SHARE, ANIMAL_SILHOUETTE_OVER_SHOULDER
+    animals = tuple(Silhouette(
+        _r(a.body_length_m),
+        (share.lo * a.body_length_m.lo, share.hi * a.body_length_m.hi),
+        (over.lo * a.shoulder_height_m.lo, over.hi * a.shoulder_height_m.hi)) for a in ANIMALS)
+    return {"person": ((person,), (low,)), "group": ((group,), (group_low,)),
+            "vehicle": ((vehicle,), (vehicle,)), "animal": (animals, animals)}
 
 
 def published_class_model() -> ClassModel:

@@ -36,6 +36,9 @@ class Scan:
     kind_hint: IntArray
     elevation_rad: FloatArray | None = None
     late: bool = field(default=False)
+    width_px: FloatArray | None = None
+    """Thermal blobs' horizontal and vertical extents (NaN where a detection has none)."""
+    height_px: FloatArray | None = None
 
     @property
     def size(self) -> int:
@@ -47,7 +50,9 @@ class Scan:
                     self.t_s, self.bearing_rad[keep], self.sigma_rad[keep], self.snr_db[keep],
                     self.size_px[keep], self.contrast_k[keep], self.level_db[keep],
                     self.kind_hint[keep],
-                    None if self.elevation_rad is None else self.elevation_rad[keep], self.late)
+                    None if self.elevation_rad is None else self.elevation_rad[keep], self.late,
+                    None if self.width_px is None else self.width_px[keep],
+                    None if self.height_px is None else self.height_px[keep])
 
 
 def _opt(value: float | None) -> float:
@@ -75,11 +80,12 @@ def scan_from_report(report: SensorReport, tower_index: int, tower_xy: FloatArra
     radians = math.radians
     table = np.array([(radians(d.bearing_deg), radians(d.bearing_sigma_deg), d.snr_db,
                        _opt(d.size_px), _opt(d.contrast_k), _opt(d.level_db),
-                       math.nan if d.elevation_deg is None else radians(d.elevation_deg))
+                       math.nan if d.elevation_deg is None else radians(d.elevation_deg),
+                       _opt(d.width_px), _opt(d.height_px))
                       for d in dets], dtype=np.float64)
     return Scan(report.tower_id, tower_index, tower_xy, report.sensor, report.seq, report.t_s,
                 bearing_rad=table[:, 0], sigma_rad=table[:, 1], snr_db=table[:, 2],
                 size_px=table[:, 3], contrast_k=table[:, 4], level_db=table[:, 5],
                 kind_hint=np.array([_HINTS[d.kind_hint] if d.kind_hint else -1 for d in dets],
                                    dtype=np.int64),
-                elevation_rad=table[:, 6])
+                elevation_rad=table[:, 6], width_px=table[:, 7], height_px=table[:, 8])

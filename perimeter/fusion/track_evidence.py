@@ -34,6 +34,10 @@ class Features:
     sizes_m: deque[float] = field(default_factory=lambda: deque(maxlen=101))
     heights_m: deque[float] = field(default_factory=lambda: deque(maxlen=101))
     height_sigmas_m: deque[float] = field(default_factory=lambda: deque(maxlen=101))
+    aspects: deque[float] = field(default_factory=lambda: deque(maxlen=101))
+    """Blob aspect readings, ``log(height_px / width_px)``..."""
+    aspect_footprints_m: deque[float] = field(default_factory=lambda: deque(maxlen=101))
+    """... and each reading's pixel footprint at the track's range (metres per pixel)."""
     contrast_k_sum: float = 0.0
     contrast_n: int = 0
     source_db_sum: float = 0.0
