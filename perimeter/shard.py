@@ -10,7 +10,9 @@ to :meth:`ShardRunner.feed`): a track that matches another shard's open alert op
 two shards that see one intruder near a boundary raise one alert. A shard that dies is taken
 over (:meth:`ShardRunner.take_over`) by a standby or a neighbour, whose tracks that match the
 dead shard's open alerts continue them (no second ``new``); the rest wait to be reacquired.
-Design and limits: docs/scale.md, "Sectors, handover and takeover".
+Restarted, the dead shard gets its sectors back (:meth:`ShardRunner.hand_back`, on its live
+``active`` status) and the alerts in them by handover. Design and limits: docs/scale.md,
+"Sectors, handover and takeover".
 """
 
 from __future__ import annotations
