@@ -97,9 +97,11 @@ class Reach:
         return out
 
     def learned(self, group: str) -> bool:
-        """Some tower's reach for the size group is learned (not ``default_reach_m``)."""
-        return any(len(r) >= self.config.min_samples
-                   for (_, g), r in self._ranges.items() if g == group)
+        """The towers' reach for the size group is learned (not ``default_reach_m``): the
+        towers together have ``min_samples`` of it, as :meth:`reach_m` pools them (a tower
+        with too few takes the others')."""
+        return sum(len(r) for (_, g), r in self._ranges.items()
+                   if g == group) >= self.config.min_samples
 
     def hidden(self, xy: FloatArray) -> npt.NDArray[np.bool_]:
         """Which of the points ``(n, 2)`` lie in a forest or built-up zone (imagers do not

@@ -66,6 +66,26 @@ def test_movement_with_view_behind_it_began_there() -> None:
     assert origin.sigma_major_m < 10.0  # the filter's few metres and the start's lag
 
 
+def pooled(config: ReachConfig, per_tower: int, range_m: float) -> Reach:
+    """A reach whose towers have each seen ``per_tower`` small objects at ``range_m``."""
+    reach = Reach(SITE, config)
+    for i in range(len(SITE.towers)):
+        reach._ranges[(i, "small")] = deque([range_m] * per_tower)
+    return reach
+
+
+def test_a_reach_learned_only_over_the_towers_together_is_learned() -> None:
+    few = WIDE.min_samples // len(SITE.towers) + 1  # too few for any tower, enough for all
+    reach = pooled(WIDE, few, 2200.0)
+    assert reach.reach_m("small").tolist() == [2200.0] * 3  # the pooled quantile, not 2000
+    assert reach.learned("small") and not reach.learned("vehicle")
+    origin = honest_origin(walker(800.0, 500.0, -0.5), reach)  # type: ignore[arg-type]
+    assert origin is not None and origin.observed is True  # as with each tower's own
+    short = pooled(WIDE, (WIDE.min_samples - 1) // len(SITE.towers), 2200.0)
+    assert short.reach_m("small").tolist() == [2000.0] * 3  # not enough even together
+    assert not short.learned("small")
+
+
 def test_until_the_reach_is_learned_no_movement_is_said_to_begin_in_view() -> None:
     origin = honest_origin(walker(800.0, 500.0, -0.5), Reach(SITE, WIDE))  # type: ignore[arg-type]
     assert origin is not None and origin.observed is False
