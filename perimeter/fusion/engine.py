@@ -173,9 +173,10 @@ class FusionEngine:
             for t_idx in found.tracks[shared].tolist():
                 tracks[t_idx].evidence.ambiguous_t_s = scan.t_s
         for t_idx, (xs, ps) in soft.items():  # gated, not assigned: a share of the report
-            tracks[t_idx].state.x, tracks[t_idx].state.p = xs, ps
-            tracks[t_idx].state.t_s = scan.t_s
-            tracks[t_idx].evidence.ambiguous_t_s = scan.t_s
+            track = tracks[t_idx]
+            track.state.x, track.state.p, track.state.t_s = xs, ps, scan.t_s
+            track.state.history.append(scan.t_s, xs, ps, self._q(track))  # origin smoothing
+            track.evidence.ambiguous_t_s = scan.t_s
         self._penalise_misses(tracks, found, scan)
         self._learn_clutter(scan, tracks, found)
         if all(t.home_tower is None for t in tracks):

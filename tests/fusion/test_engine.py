@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from perimeter.fusion.classify import classify
 from perimeter.fusion.engine import FusionEngine
+from perimeter.fusion.jpda import JpdaConfig
 from perimeter.thresholds import Thresholds
 from tests.fusion.helpers import scan_of, track_at
 
@@ -90,3 +93,18 @@ def test_revisit_aware_scores_a_late_report_of_the_same_frame() -> None:
     llr = track.score.llr
     engine.step(older)  # a frame behind: the out-of-sequence path, no score
     assert track.score.llr == llr
+
+
+def test_jpda_soft_updates_join_the_filtered_history() -> None:
+    engine = engine_with((3000.0, 0.0), (3000.0, 20.0))
+    engine.config = replace(engine.config, jpda=JpdaConfig(enabled=True))
+    before = [t.state.x.copy() for t in engine.tracks]
+    engine.step(scan_of(0, (0.0, 0.0), 1.0, [(3000.0, 10.0)]))  # one bearing, both gates
+    assigned = [t for t in engine.tracks if t.score.updates == 1]
+    assert len(assigned) == 1  # the other takes only its JPDA share of the bearing
+    for track, x0 in zip(engine.tracks, before, strict=True):
+        assert not np.array_equal(track.state.x, x0) and track.state.t_s == 1.0
+        history = track.state.history  # what origin smoothing reads: every filtered state
+        assert history.n == 1 and history.t[0] == 1.0
+        assert np.array_equal(history.x[0], track.state.x)
+        assert np.array_equal(history.p[0], track.state.p)
