@@ -115,6 +115,7 @@ class Registration:
             scan.bearing_rad = (scan.bearing_rad - b) % (2.0 * math.pi)
             scan.sigma_rad = np.hypot(scan.sigma_rad, float(self.relative_sigma_rad[k]))
         scan.t_s -= d
+        scan.bias_rad, scan.clock_s = b, d
         return scan
 
     def unapplied_sigma_rad(self, k: int) -> float:
@@ -141,22 +142,22 @@ class Registration:
 
     def observe(self, scan: Scan) -> None:
         """Pair a (corrected) thermal scan's detections with candidate tracks, and add them
-        to the hot-spot peaks (landmarks)."""
+        to the hot-spot peaks (landmarks). Its raw bearings and time are rebuilt with the
+        correction it was given (``scan.bias_rad``, ``scan.clock_s``), not the estimate in
+        force now: a scan waits in the reorder buffer while a solve may change it."""
         if scan.sensor != "thermal" or scan.size == 0:
             return
+        k = scan.tower_index
+        t_raw = scan.t_s + scan.clock_s
         if self.landmarks.config.enabled:
-            k = scan.tower_index
-            raw = (scan.bearing_rad + float(self.applied_bias_rad[k])) % (2.0 * math.pi)
-            t_raw = scan.t_s + float(self.applied_clock_s[k])
+            raw = (scan.bearing_rad + scan.bias_rad) % (2.0 * math.pi)
             self._hot.learn((k, "thermal"), raw, np.ones(scan.size, dtype=bool), t_raw)
             values = raw.tolist()
             self.landmarks.observe(k, values, self._hot.counts_at((k, "thermal"), values, t_raw),
                                    t_raw)
         if not self._collector.has_candidates:
             return  # late scans too: towers' clocks a few ms apart make most scans late
-        k = scan.tower_index
-        t_raw = scan.t_s + float(self.applied_clock_s[k])
-        z_raw = (scan.bearing_rad + float(self.applied_bias_rad[k])).tolist()
+        z_raw = (scan.bearing_rad + scan.bias_rad).tolist()
         for group in self._collector.pair(k, t_raw, z_raw, scan.sigma_rad,
                                           float(self.theta[k])):
             self._add_snapshot(group)

@@ -39,6 +39,11 @@ class Scan:
     width_px: FloatArray | None = None
     """Thermal blobs' horizontal and vertical extents (NaN where a detection has none)."""
     height_px: FloatArray | None = None
+    bias_rad: float = 0.0
+    """The azimuth bias registration took off the bearings (:meth:`.Registration.correct`):
+    the raw bearings are ``bearing_rad + bias_rad``, whatever the estimate is by now."""
+    clock_s: float = 0.0
+    """The clock offset registration took off ``t_s``."""
 
     @property
     def size(self) -> int:
@@ -52,7 +57,8 @@ class Scan:
                     self.kind_hint[keep],
                     None if self.elevation_rad is None else self.elevation_rad[keep], self.late,
                     None if self.width_px is None else self.width_px[keep],
-                    None if self.height_px is None else self.height_px[keep])
+                    None if self.height_px is None else self.height_px[keep],
+                    self.bias_rad, self.clock_s)
 
 
 def _opt(value: float | None) -> float:

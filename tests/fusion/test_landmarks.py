@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 
 from perimeter.contract import AlertEvent
 from perimeter.fusion.landmark_shift import best_shift
@@ -98,3 +99,19 @@ def test_best_shift_counts_each_landmark_once() -> None:
     assert found is not None
     assert found.count == 3 and found.count_at_zero == 0
     assert abs(math.degrees(found.shift_rad) - 1.0) < 0.03
+
+
+def test_raw_bearings_are_rebuilt_with_the_correction_the_scan_was_given() -> None:
+    reg = Registration(TOWERS_XY, IDS)
+    seen: list[tuple[int, list[float], float]] = []
+    reg.landmarks.observe = lambda k, raw, hot, t_s: seen.append((k, raw, t_s))  # type: ignore[method-assign]
+    raw_rad = [0.5, 1.2, 2.0]
+    reg.applied_bias_rad[2], reg.applied_clock_s[2] = math.radians(0.3), 0.2
+    scan = reg.correct(_scan(2, 100.0, raw_rad))
+    assert scan.bearing_rad[0] == pytest.approx(0.5 - math.radians(0.3), abs=1e-12)
+    # a solve while the scan waited in the reorder buffer: another estimate is in force
+    reg.applied_bias_rad[2], reg.applied_clock_s[2] = math.radians(0.8), 0.5
+    reg.observe(scan)
+    assert len(seen) == 1 and seen[0][0] == 2
+    assert seen[0][1] == pytest.approx(raw_rad, abs=1e-12)  # not 0.5 deg off
+    assert seen[0][2] == pytest.approx(100.0, abs=1e-9)  # the report's own time
