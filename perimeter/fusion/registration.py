@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -65,7 +66,8 @@ class Registration:
     def __init__(self, towers_xy: FloatArray, tower_ids: Sequence[str],
                  config: RegistrationConfig | None = None,
                  next_alert_id: Callable[[], str] | None = None,
-                 landmark_config: LandmarkConfig | None = None) -> None:
+                 landmark_config: LandmarkConfig | None = None,
+                 clutter_config: ClutterMapConfig | None = None) -> None:
         self.config = config or RegistrationConfig()
         self.towers_xy = np.asarray(towers_xy, dtype=np.float64)
         self.tower_ids = list(tower_ids)
@@ -95,9 +97,12 @@ class Registration:
         self._watch = ShiftWatch(n, search_rad=math.radians(3.0 * c.bias_prior_deg),
                                  tol_rad=math.radians(self.landmarks.config.gate_deg),
                                  min_jump_rad=math.radians(c.min_jump_deg))
-        self._hot = ClutterMap(ClutterMapConfig())
+        self._hot = ClutterMap(replace(clutter_config or ClutterMapConfig(), enabled=True,
+                                       sensors=("thermal",)))
         """A clutter map of every thermal scan's raw bearings (the engine's learns from
-        in-sequence scans only, and on corrected bearings): where peaks may start."""
+        in-sequence scans only, and on corrected bearings): where peaks may start. Its cells,
+        window and fading are the engine's (``clutter_config``); it is on whether or not the
+        engine's is (the landmarks have their own switch)."""
         self._info_l = np.zeros((n, n))
         self._y_l = np.zeros(n)
         self.landmark_counts = np.zeros(n, dtype=np.int64)

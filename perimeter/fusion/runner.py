@@ -103,7 +103,8 @@ class FusionRunner:
         self.reach = Reach(site)
         self.alerter.origin_of = lambda track: honest_origin(track, self.reach)
         self.registration = Registration(self._towers_xy, [t.id for t in site.towers],
-                                         registration_config, self.alerter.next_alert_id)
+                                         registration_config, self.alerter.next_alert_id,
+                                         clutter_config=self.engine.config.clutter)
         self.engine.bias_sigma_rad = self.registration.unapplied_sigma_rad
         self._processed_s: float | None = None
         self._jumps: dict[str, float] = {}

@@ -9,10 +9,15 @@ import numpy as np
 import pytest
 
 from perimeter.contract import AlertEvent
+from perimeter.fusion.clutter import ClutterMapConfig
+from perimeter.fusion.engine import EngineConfig
 from perimeter.fusion.landmark_shift import best_shift
 from perimeter.fusion.registration import Registration
+from perimeter.fusion.replay import CollectingOutput
+from perimeter.fusion.runner import FusionRunner
 from perimeter.fusion.scan import Scan
 from perimeter.site import western_heights
+from perimeter.thresholds import Thresholds
 
 SITE = western_heights()
 TOWERS_XY = np.array([t.xy for t in SITE.towers], dtype=np.float64)
@@ -115,3 +120,15 @@ def test_raw_bearings_are_rebuilt_with_the_correction_the_scan_was_given() -> No
     assert len(seen) == 1 and seen[0][0] == 2
     assert seen[0][1] == pytest.approx(raw_rad, abs=1e-12)  # not 0.5 deg off
     assert seen[0][2] == pytest.approx(100.0, abs=1e-9)  # the report's own time
+
+
+def test_the_hot_spot_map_takes_the_engines_cells_and_fading() -> None:
+    wide = ClutterMapConfig(cell_deg=0.5, fading_time_s=60.0, enabled=False)
+    runner = FusionRunner(SITE, Thresholds(), CollectingOutput(),
+                          engine_config=EngineConfig(clutter=wide))
+    reg = runner.registration
+    reg.observe(_scan(0, 100.0, [1.0 + math.radians(d) for d in (-0.6, -0.3, 0.0, 0.3, 0.6)]))
+    # 0.5 deg cells, one either side: all five in the window (0.1 deg cells: one of them)
+    assert reg._hot.counts_at((0, "thermal"), [1.0], 100.0) == [5.0]
+    # faded over the engine's 60 s, and on although the engine's map is off
+    assert reg._hot.counts_at((0, "thermal"), [1.0], 160.0)[0] == pytest.approx(5.0 / math.e)
