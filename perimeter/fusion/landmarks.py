@@ -53,6 +53,10 @@ class Landmark:
     xy: FloatArray
     members: dict[int, int]
     """Tower -> index of its peak (in the arrays of the last :meth:`Landmarks.mature`)."""
+    residual_rad: FloatArray
+    """The members' bearings (in tower order) less those of ``xy``, where it was fitted."""
+    gradient: FloatArray
+    """The members' bearings' gradient in ``(x, y)`` at ``xy``."""
 
 
 class Landmarks:
@@ -78,8 +82,11 @@ class Landmarks:
         """Drop a tower's landmark memberships (its mast moved; its peaks stay: the old ones
         fall silent, the new ones are associated at its new bias)."""
         for mark in self.landmarks:
-            mark.members.pop(tower, None)
-
+            if tower in mark.members:
+                at = sorted(mark.members).index(tower)
+                del mark.members[tower]
+                mark.residual_rad = np.delete(mark.residual_rad, at)
+                mark.gradient = np.delete(mark.gradient, at, axis=0)
 
     # -- geometry ---------------------------------------------------------------------
     def bearings(self, xy: FloatArray, towers: IntArray) -> tuple[FloatArray, FloatArray]:
@@ -143,7 +150,7 @@ class Landmarks:
 
     def _consistent(self, xy: FloatArray, members: dict[int, int], mat: Mature,
                     theta: FloatArray, rel_sigma_rad: FloatArray,
-                    need: int) -> tuple[FloatArray, dict[int, int]] | None:
+                    need: int) -> Landmark | None:
         """Fit the landmark to its members' peaks, dropping the worst while one departs by
         more than ``outlier_sigmas`` (the peak's sigma and its tower's relative bias sigma,
         the first scaled by the variance factor); None if fewer than ``need`` are left."""
@@ -163,7 +170,7 @@ class Landmarks:
             excess = np.abs(resid) / (self.config.outlier_sigmas * test)
             worst = int(np.argmax(excess))
             if excess[worst] <= 1.0:
-                return xy, members
+                return Landmark(xy, members, r, g)
             del members[int(towers[worst])]
         return None
 
@@ -179,11 +186,10 @@ class Landmarks:
             members = self._members(mark.xy, mat, free, theta, gates)
             fitted = self._consistent(mark.xy, members, mat, theta, rel_sigma_rad,
                                       self.config.min_towers)
-            if fitted is None or self._near_kept(fitted[0], kept):
+            if fitted is None or self._near_kept(fitted.xy, kept):
                 continue
-            mark.xy, mark.members = fitted
-            free[list(mark.members.values())] = False
-            kept.append(mark)
+            free[list(fitted.members.values())] = False
+            kept.append(fitted)
         self.landmarks = kept
         if search:
             self._search(mat, free, theta, rel_sigma_rad, gates)
@@ -238,20 +244,19 @@ class Landmarks:
             sure = all(rel_sigma_rad[k] <= ready for k in members)
             fitted = self._consistent(pts[i], members, mat, theta, rel_sigma_rad,
                                       c.min_towers if sure else c.seed_towers)
-            if fitted is None or self._near_kept(fitted[0], self.landmarks):
+            if fitted is None or self._near_kept(fitted.xy, self.landmarks):
                 continue
-            xy, members = fitted
-            self.landmarks.append(Landmark(xy, members))
-            free[list(members.values())] = False
+            self.landmarks.append(fitted)
+            free[list(fitted.members.values())] = False
             added += 1
 
     # -- information --------------------------------------------------------------------
-    def information(self, mat: Mature, theta: FloatArray) -> tuple[FloatArray, FloatArray,
-                                                                  IntArray]:
+    def information(self, mat: Mature) -> tuple[FloatArray, FloatArray, IntArray]:
         """The biases' information and its right-hand side from every landmark, positions
         profiled out (``(n, n)``, ``(n,)``), and each tower's landmark count. The model:
-        ``z = h(P0) + G dP + b + e`` about the fitted ``P0``; ``R = W - W G (G'WG)^-1 G'W``
-        gives ``(C'RC) b = C'R (z - h(P0))``."""
+        ``z = h(P0) + G dP + b + e`` about the ``P0`` :meth:`update` fitted (``R`` annihilates
+        ``G dP``: where about the fit ``P0`` lies matters to second order only);
+        ``R = W - W G (G'WG)^-1 G'W`` gives ``(C'RC) b = C'R (z - h(P0))``."""
         n = self._n
         info, y = np.zeros((n, n)), np.zeros(n)
         counts = np.zeros(n, dtype=np.int64)
@@ -260,10 +265,7 @@ class Landmarks:
             towers = np.array(sorted(mark.members), dtype=np.int64)
             peaks = np.array([mark.members[k] for k in towers.tolist()])
             sig = mat.sigma_rad[peaks]
-            fitted = self.fit(mark.xy, towers, mat.mean_rad[peaks], sig, theta)
-            if fitted is None:
-                continue
-            mark.xy, r, g = fitted
+            r, g = mark.residual_rad, mark.gradient
             w = sig ** -2
             gw = g.T * w
             red = np.diag(w) - gw.T @ np.linalg.solve(gw @ g, gw)

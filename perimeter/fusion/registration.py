@@ -249,8 +249,7 @@ class Registration:
             registered[k] = False
         self.landmarks.update(mat, self._watch.association_theta(self.theta[:n], registered),
                               self.relative_sigma_rad, search)
-        self._info_l, self._y_l, self.landmark_counts = self.landmarks.information(
-            mat, self.theta[:n])
+        self._info_l, self._y_l, self.landmark_counts = self.landmarks.information(mat)
         return events
 
     def landmark_summary(self) -> str:

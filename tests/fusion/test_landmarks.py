@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 
@@ -132,3 +133,27 @@ def test_the_hot_spot_map_takes_the_engines_cells_and_fading() -> None:
     assert reg._hot.counts_at((0, "thermal"), [1.0], 100.0) == [5.0]
     # faded over the engine's 60 s, and on although the engine's map is off
     assert reg._hot.counts_at((0, "thermal"), [1.0], 160.0)[0] == pytest.approx(5.0 / math.e)
+
+
+def test_the_information_takes_each_landmark_as_the_update_fitted_it() -> None:
+    reg, _ = run(600.0, lambda k, t: float(BIAS_DEG[k]), np.random.default_rng(3))
+    marks, theta = reg.landmarks, reg.theta[:len(IDS)].copy()
+    mat = marks.mature(600.0)
+    marks.update(mat, theta, reg.relative_sigma_rad, search=False)
+    assert len(marks.landmarks) >= 4
+    refit = copy.deepcopy(marks)  # each landmark fitted once more, about theta
+    for mark in refit.landmarks:
+        towers = np.array(sorted(mark.members), dtype=np.int64)
+        peaks = np.array([mark.members[k] for k in towers.tolist()])
+        fitted = refit.fit(mark.xy, towers, mat.mean_rad[peaks], mat.sigma_rad[peaks], theta)
+        assert fitted is not None
+        mark.xy, mark.residual_rad, mark.gradient = fitted
+    calls: list[object] = []
+    fit = marks.fit
+    marks.fit = lambda *args: calls.append(args) or fit(*args)  # type: ignore[method-assign]
+    info, y, counts = marks.information(mat)
+    assert not calls  # fitted once, by the update
+    info_r, y_r, counts_r = refit.information(mat)
+    assert counts.tolist() == counts_r.tolist() and counts.sum() >= 20
+    assert np.allclose(info, info_r, rtol=1e-9, atol=0.0)  # the same to second order
+    assert np.allclose(y, y_r, rtol=1e-6, atol=1e-6 * float(np.abs(y_r).max()))
