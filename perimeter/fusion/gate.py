@@ -5,12 +5,17 @@ follows the report that raises it without waiting) and released in ``t_s`` order
 older than what has been released (network reordering, or store and forward after a link
 outage) is marked ``late`` and fused by the engine's out-of-sequence path, as long as it is at
 most ``max_late_s`` old; older ones are rejected as stale.
+
+Reports that share a ``t_s`` (a common frame grid, a tower's thermal and acoustic reports) are
+fused in the order :func:`tie_key` gives them, not in the order they arrived: consecutive
+reports of one time wait in a :class:`SameTimeHold` until a report of another time comes.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -84,14 +89,48 @@ def apply_snr_threshold(scan: Scan, thresholds: Thresholds) -> Scan:
     return scan if bool(np.all(keep)) else scan.select(keep)
 
 
+def tie_key(scan: Scan) -> tuple[float, str, str, int]:
+    """The order scans are fused in: by time, and reports of one time by tower, sensor and
+    sequence number (never by arrival, which the network decides)."""
+    return (scan.t_s, scan.tower_id, scan.sensor, scan.seq)
+
+
+class SameTimeHold:
+    """Scans arriving one after another with one ``t_s``, held until a scan of another time
+    comes and then released in :func:`tie_key` order, so that their fused result does not
+    depend on the order they arrived in. Each scan thus waits for the next scan of another
+    time (on a common frame grid, the next frame's first report)."""
+
+    def __init__(self) -> None:
+        self._held: list[Scan] = []
+
+    def push(self, scan: Scan) -> list[Scan]:
+        """Hold ``scan``; the scans held before it, in order, when its time is another."""
+        out = self.release() if self._held and self._held[0].t_s != scan.t_s else []
+        self._held.append(scan)
+        return out
+
+    def release(self, before_s: float = math.inf) -> list[Scan]:
+        """The held scans, in order, if their time is before ``before_s`` (all by default)."""
+        if not self._held or not self._held[0].t_s < before_s:
+            return []
+        out = sorted(self._held, key=tie_key)
+        self._held = []
+        return out
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
 class ReorderBuffer:
-    """Holds scans for a bounded lag of data time and releases them in ``t_s`` order."""
+    """Holds scans for a bounded lag of data time and releases them in :func:`tie_key`
+    order."""
 
     def __init__(self, config: GateConfig) -> None:
         self.config = config
         self.clock_s: float | None = None
         self.released_s: float = -np.inf
-        self._heap: list[tuple[float, int, Scan]] = []
+        self._heap: list[tuple[tuple[float, str, str, int], int, Scan]] = []
         self._order = itertools.count()
 
     def admit(self, t_s: float) -> None:
@@ -112,7 +151,7 @@ class ReorderBuffer:
         if scan.t_s < self.released_s:
             scan.late = True
             return scan
-        heapq.heappush(self._heap, (scan.t_s, next(self._order), scan))
+        heapq.heappush(self._heap, (tie_key(scan), next(self._order), scan))
         return None
 
     def release(self, *, flush: bool = False) -> list[Scan]:
@@ -121,9 +160,9 @@ class ReorderBuffer:
             return []
         horizon = np.inf if flush else self.clock_s - self.config.reorder_lag_s
         out = []
-        while self._heap and self._heap[0][0] <= horizon:
-            t_s, _, scan = heapq.heappop(self._heap)
-            self.released_s = max(self.released_s, t_s)
+        while self._heap and self._heap[0][0][0] <= horizon:
+            scan = heapq.heappop(self._heap)[2]
+            self.released_s = max(self.released_s, scan.t_s)
             out.append(scan)
         return out
 

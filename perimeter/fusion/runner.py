@@ -32,7 +32,13 @@ from perimeter.contract import (
 )
 from perimeter.fusion.alert import AlertConfig, OpenAlert, TrackAlerter
 from perimeter.fusion.engine import EngineConfig, FusionEngine, thermal_ifov_rad
-from perimeter.fusion.gate import DuplicateFilter, GateConfig, GateRejectedError, ReorderBuffer
+from perimeter.fusion.gate import (
+    DuplicateFilter,
+    GateConfig,
+    GateRejectedError,
+    ReorderBuffer,
+    SameTimeHold,
+)
 from perimeter.fusion.health import TowerHealth
 from perimeter.fusion.origin import honest_origin
 from perimeter.fusion.ranging import Ranger
@@ -88,6 +94,7 @@ class FusionRunner:
         self._index = {t.id: i for i, t in enumerate(site.towers)}
         self._towers_xy = np.array([t.xy for t in site.towers], dtype=np.float64)
         gate = self.gate_config = gate_config or GateConfig()
+        self._hold = SameTimeHold()
         self._buffer = ReorderBuffer(gate)
         self._dupes = DuplicateFilter(gate.seq_memory, gate.max_late_s)
         ifov = np.array([thermal_ifov_rad(t.thermal) for t in site.towers])
@@ -135,6 +142,8 @@ class FusionRunner:
             done_s = max(self._processed_s or -np.inf, self._idle_s or -np.inf)
             if self.clock_s is None or t_s <= done_s:
                 return
+            self._push(self._hold.release(before_s=t_s))  # no more of their time is coming
+            self._process(self._buffer.release())
             self._idle_s = t_s
             self._housekeeping(t_s)
         except Exception:  # pragma: no cover - defensive, like feed
@@ -159,6 +168,7 @@ class FusionRunner:
     def finish(self) -> None:
         """End of stream: fuse everything buffered and close every open alert."""
         try:
+            self._push(self._hold.release())
             self._process(self._buffer.release(flush=True))
             t_s = self._processed_s if self._processed_s is not None else 0.0
             self._housekeeping(t_s, force=True)
@@ -245,11 +255,16 @@ class FusionRunner:
         self.counters["reports"] += 1
         self.counters["detections"] += len(report.detections)
         self.counters["detections_kept"] += scan.size
-        late = self._buffer.push(scan)
-        if late is not None:
-            self.counters["late_reports"] += 1
-            self._process([late])
+        self._push(self._hold.push(scan))
         self._after_input()
+
+    def _push(self, scans: list[Scan]) -> None:
+        """Into the reorder buffer; a late scan is fused at once (out of sequence)."""
+        for scan in scans:
+            late = self._buffer.push(scan)
+            if late is not None:
+                self.counters["late_reports"] += 1
+                self._process([late])
 
     def _parse(self, model: type[M], message: Message) -> M:
         try:

@@ -8,6 +8,7 @@ from perimeter.fusion.gate import (
     GateConfig,
     GateRejectedError,
     ReorderBuffer,
+    SameTimeHold,
     apply_snr_threshold,
 )
 from perimeter.fusion.scan import Scan
@@ -63,3 +64,28 @@ def test_admit_rejects_stale_and_future_reports() -> None:
     with pytest.raises(GateRejectedError) as future:
         buf.admit(1400.0)
     assert future.value.reason == "future_t_s"
+
+
+def test_reports_of_one_time_are_released_by_tower_sensor_and_seq_not_arrival() -> None:
+    def report(tower: str, sensor: str, seq: int, t_s: float) -> Scan:
+        out = scan(t_s, sensor=sensor)
+        out.tower_id, out.seq = tower, seq
+        return out
+
+    hold = SameTimeHold()
+    arrived = [report("T02", "thermal", 4, 10.0), report("T01", "thermal", 9, 10.0),
+               report("T02", "acoustic", 7, 10.0), report("T01", "thermal", 8, 10.0)]
+    assert all(hold.push(s) == [] for s in arrived)  # held while more of their time may come
+    assert hold.release(before_s=10.0) == [] and len(hold) == 4
+    out = hold.push(report("T00", "thermal", 1, 10.5))  # another time: the frame is complete
+    assert [(s.tower_id, s.sensor, s.seq) for s in out] == [
+        ("T01", "thermal", 8), ("T01", "thermal", 9), ("T02", "acoustic", 7),
+        ("T02", "thermal", 4)]
+    assert [s.t_s for s in hold.release(before_s=11.0)] == [10.5] and len(hold) == 0
+    buf = ReorderBuffer(GateConfig(reorder_lag_s=1.0))  # ties in the buffer: the same order
+    buf.advance(20.0)
+    for s in reversed(arrived):
+        assert buf.push(s) is None
+    assert [(s.tower_id, s.sensor, s.seq) for s in buf.release()] == [
+        ("T01", "thermal", 8), ("T01", "thermal", 9), ("T02", "acoustic", 7),
+        ("T02", "thermal", 4)]

@@ -226,16 +226,18 @@ def test_data_time_jumps_when_two_towers_agree() -> None:
     assert runner.counters["rejected:future_t_s"] == 1
 
 
-def test_alert_is_raised_by_the_report_that_confirms_it_without_a_hold(
+def test_alert_is_raised_as_soon_as_a_report_of_another_time_arrives(
         crossing: tuple[list[Message], tuple[float, float]]) -> None:
     out = CollectingOutput()
     runner = FusionRunner(SITE, Thresholds(), out)
-    raised_at: list[tuple[float, float | None]] = []
-    for message in crossing[0]:
+    times = [json.loads(m.payload)["t_s"] for m in crossing[0]]
+    raised_at: list[tuple[float, int]] = []
+    for k, message in enumerate(crossing[0]):
         runner.feed(message)
-        raised_at += [(e.t_s, runner.clock_s) for e in track_alerts(out.drain_alerts())]
-    (t_s, clock_s), = raised_at
-    assert t_s == clock_s  # emitted while fusing the report of its own data time
+        raised_at += [(e.t_s, k) for e in track_alerts(out.drain_alerts())]
+    (t_s, k), = raised_at
+    # no reorder hold: only the reports of its own time wait (for the rest of their time)
+    assert times[k] > t_s and max(times[:k]) == t_s
 
 
 def test_reports_reordered_by_the_network_still_start_and_alert_a_track(
@@ -310,3 +312,24 @@ def test_reports_too_late_to_fuse_are_counted_as_late_drops(
     messages.append(Message(topics.sensor("T04", "thermal"), json.dumps(stale).encode()))
     runner, _ = run(messages)
     assert runner.counters["late_dropped"] == runner.counters["rejected:stale"] == 1
+
+
+def test_reports_sharing_a_time_give_the_same_alerts_in_any_arrival_order() -> None:
+    rng = np.random.default_rng(1)
+    targets = [straight((4000.0, -500.0), (-1.3, 0.2), EPOCH_S + 10.0, EPOCH_S + 1000.0,
+                        size_m=0.75),
+               straight((4200.0, -300.0), (-1.2, 0.1), EPOCH_S + 20.0, EPOCH_S + 1000.0,
+                        size_m=0.75),
+               wandering((3000.0, 1500.0), 0.3, EPOCH_S, EPOCH_S + 400.0, rng, size_m=1.2)]
+    messages = generate(SITE, targets, 200.0, rng, sensors=("thermal", "acoustic"),
+                        clutter_per_report=1.0)
+    frames = [list(f) for _, f in itertools.groupby(
+        messages, key=lambda m: json.loads(m.payload)["t_s"])]
+    assert sum(len(f) > 1 for f in frames) > 300  # reports of one time, in two orders
+    outputs = []
+    for order in (messages, [m for f in frames for m in reversed(f)]):
+        _, out = run(order)
+        outputs.append(([e.model_dump() for e in out.alerts],
+                        [s.model_dump() for s in out.snapshots]))
+    assert len(track_alerts([AlertEvent.model_validate(e) for e in outputs[0][0]])) >= 2
+    assert outputs[0] == outputs[1]
