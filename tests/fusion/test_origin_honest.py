@@ -111,8 +111,15 @@ def test_an_object_out_of_the_forest_entered_view_and_the_ellipse_covers_its_sta
 
 
 def test_a_still_object_began_where_it_was_seen() -> None:
+    # at the forest's edge, reach unlearned: a mover there would be said to have entered
     origin = honest_origin(walker(1400.0, 500.0, 0.0), Reach(SITE, WIDE))  # type: ignore[arg-type]
-    assert origin is not None and origin.observed is True
+    assert origin is not None and origin.observed is True and origin.view_back_m is None
+    assert (origin.x_m, origin.y_m) == pytest.approx((1400.0, 500.0))
+    assert origin.sigma_major_m < 10.0  # the filter's few metres, no ground it came from
+    # 0.3 m/s, not surely moving (0.1 m/s sigma) but not still either: it may have come in
+    drifting = honest_origin(walker(1400.0, 500.0, 0.3), Reach(SITE, WIDE))  # type: ignore[arg-type]
+    assert drifting is not None and drifting.observed is False
+    assert drifting.sigma_major_m > 100.0 and inside_95(drifting, (2900.0, 500.0))
 
 
 def test_old_origins_without_the_flag_stay_valid() -> None:
