@@ -40,6 +40,7 @@ from perimeter.fusion.alert import AlertConfig
 from perimeter.fusion.clutter import ClutterMapConfig
 from perimeter.fusion.engine import EngineConfig
 from perimeter.fusion.gate import GateConfig
+from perimeter.fusion.revisit_seed import RevisitConfig
 from perimeter.fusion.runner import FusionRunner
 from perimeter.fusion.track import Track
 from perimeter.fusion.triangulate import InitiatorConfig
@@ -189,11 +190,19 @@ VARIANTS: dict[str, dict[str, Any]] = {
                      "engine_config": EngineConfig(initiator=replace(InitiatorConfig(),
                                                                      window_s=6.0))},
     "one-window": {"alert_config": AlertConfig(min_motion_windows=1)},
+    "revisit": {"engine_config": EngineConfig(initiator=replace(
+        InitiatorConfig(), revisit=RevisitConfig(enabled=True)))},
 }
 """Diagnostic variants (configuration only): what each suspected cause costs."""
 
 
 def run(scenario_ref: str, kinds: set[str], variant: str = "as-is") -> list[Timeline]:
+    return run_variants(scenario_ref, kinds, [variant])
+
+
+def run_variants(scenario_ref: str, kinds: set[str], variants: list[str]) -> list[Timeline]:
+    """The scenario simulated once and fused by each variant (side by side: the same stream);
+    with several, each line's scenario is ``variant:scenario``."""
     scenario = load_scenario(scenario_ref)
     uplink = MemoryUplink()
     truth: Truth = World(scenario, uplink).run(speed=None)
@@ -201,35 +210,39 @@ def run(scenario_ref: str, kinds: set[str], variant: str = "as-is") -> list[Time
     coverage = target_coverage(scenario, truth, thresholds)
     targets = {t.id: t for t in truth.targets
                if t.id in coverage and target_class(t.kind) in kinds}
-    lines = {tid: Timeline(scenario_ref, tid, t.kind, t.start_t_s, t.end_t_s,
-                           covered_s=coverage[tid].first_covered_t_s)
-             for tid, t in targets.items()}
-    output = Collector()
-    runner = ProbedRunner(scenario.site_model, thresholds, output, lines, targets,
-                          **VARIANTS[variant])
-    for message in uplink.messages:
-        runner.feed(message)
-    runner.finish()
-    c = runner.counters
-    print(f"{scenario_ref}: {c['late_reports']} of {c['reports']} reports on the "
-          f"out-of-sequence path", file=sys.stderr)
-    for tid, sightings in crb.sightings_by_target(truth, uplink.messages).items():
-        if tid not in lines:
-            continue
-        first: dict[str, float] = {}
-        for s in sorted(sightings, key=lambda s: s.t_s):
-            first.setdefault(s.tower_id, s.t_s)
-        times = sorted(first.values())
-        lines[tid].det1_s = times[0] if times else None
-        lines[tid].det2_s = times[1] if len(times) > 1 else None
-        lines[tid].img2_s = imaged_s(sightings)
-    scoring = score_alerts(truth, output.alerts, thresholds.alert_classes,
-                           scenario.site_model.perimeter, RADIUS_M)
-    for score in scoring.intrusions:
-        line = lines.get(score.target.id)
-        if line is not None and score.first_alert is not None:
-            line.alert_s = score.first_alert.first_t_s
-    return list(lines.values())
+    out: list[Timeline] = []
+    for variant in variants:
+        name = scenario_ref if len(variants) == 1 else f"{variant}:{scenario_ref}"
+        lines = {tid: Timeline(name, tid, t.kind, t.start_t_s, t.end_t_s,
+                               covered_s=coverage[tid].first_covered_t_s)
+                 for tid, t in targets.items()}
+        output = Collector()
+        runner = ProbedRunner(scenario.site_model, thresholds, output, lines, targets,
+                              **VARIANTS[variant])
+        for message in uplink.messages:
+            runner.feed(message)
+        runner.finish()
+        c = runner.counters
+        print(f"{name}: {c['late_reports']} of {c['reports']} reports on the "
+              f"out-of-sequence path", file=sys.stderr)
+        for tid, sightings in crb.sightings_by_target(truth, uplink.messages).items():
+            if tid not in lines:
+                continue
+            first: dict[str, float] = {}
+            for s in sorted(sightings, key=lambda s: s.t_s):
+                first.setdefault(s.tower_id, s.t_s)
+            times = sorted(first.values())
+            lines[tid].det1_s = times[0] if times else None
+            lines[tid].det2_s = times[1] if len(times) > 1 else None
+            lines[tid].img2_s = imaged_s(sightings)
+        scoring = score_alerts(truth, output.alerts, thresholds.alert_classes,
+                               scenario.site_model.perimeter, RADIUS_M)
+        for score in scoring.intrusions:
+            line = lines.get(score.target.id)
+            if line is not None and score.first_alert is not None:
+                line.alert_s = score.first_alert.first_t_s
+        out += lines.values()
+    return out
 
 
 IMAGED_WINDOW_S = 11.0
@@ -282,10 +295,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenarios", nargs="+")
     parser.add_argument("--kinds", default="vehicle,person,group")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--variant", choices=sorted(VARIANTS), default="as-is")
+    parser.add_argument("--variant", default="as-is",
+                        help=f"one of {sorted(VARIANTS)}, or several joined by commas (each "
+                        "scenario simulated once, fused by each)")
     args = parser.parse_args(argv)
     kinds = set(args.kinds.split(","))
-    lines = [line for ref in args.scenarios for line in run(ref, kinds, args.variant)]
+    variants = args.variant.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}; known: {sorted(VARIANTS)}")
+    lines = [line for ref in args.scenarios for line in run_variants(ref, kinds, variants)]
     if args.json:
         out = []
         for line in lines:

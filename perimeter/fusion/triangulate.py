@@ -7,12 +7,18 @@ it (chi-square gate), and the best crossing seeds a track from the least-squares
 supporting bearings. Repeated bearings from one tower that no other tower confirms seed a
 single-tower track, ranged by its elevation angles on the site's terrain where the geometry
 allows (:mod:`.ranging`), else with a weak range prior.
+
+With ``revisit.enabled`` (:mod:`.revisit_seed`) the pool holds scanning imagers' last revisits
+and a bearing no crossing above seeds is fitted with the pooled imager bearings as one moving
+target (two towers' repeated looks suffice); the searches above still see only the last
+``window_s``.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +28,7 @@ from scipy.stats import chi2
 from perimeter import geometry
 from perimeter.fusion import crossing_kernels
 from perimeter.fusion.ranging import Ranger
+from perimeter.fusion.revisit_seed import Pool, RevisitConfig, RevisitSearch
 from perimeter.fusion.scan import Scan
 
 FloatArray = npt.NDArray[np.float64]
@@ -50,6 +57,8 @@ class InitiatorConfig:
     at ``v`` shifts it by up to ``v / c`` radians. Pooled acoustic bearings add this angle
     (at this speed) to their sigma, as towers at different ranges hear different instants."""
     sound_speed_mps: float = 337.0
+    revisit: RevisitConfig = field(default_factory=RevisitConfig)
+    """The revisit-spanning search of scanning imagers' bearings (off unless enabled)."""
 
 
 @dataclass(slots=True)
@@ -86,12 +95,21 @@ class Initiator:
         """Single-tower seeds ranged that way."""
         self._min_counts = np.array([config.min_towers, config.min_detections,
                                      config.min_pair_detections, config.fix_min_towers])
+        self.revisit = RevisitSearch(config.revisit, config.min_range_m, config.max_range_m,
+                                     config.min_crossing_deg)
+        self._window_s = (max(config.window_s, self.revisit.window_s) if config.revisit.enabled
+                          else config.window_s)
+        self.bias_sigma_rad: Callable[[int], float] | None = None
+        """A tower's azimuth-bias uncertainty its bearings' sigma does not carry (set by the
+        runner from registration); none when unset."""
+        self.revisit_seeds = 0
+        """Seeds of the revisit search."""
 
     def __len__(self) -> int:
         return len(self._refs)
 
     def _prune(self, t_s: float) -> None:
-        cutoff = t_s - self.config.window_s
+        cutoff = t_s - self._window_s
         if self._oldest_s >= cutoff:
             return
         self._take(self._t >= cutoff)
@@ -124,30 +142,76 @@ class Initiator:
         self._prune(scan.t_s)
         seeds = []
         for i in indices.tolist():
-            seed = self._pair(scan, i) or self._single(scan, i)
+            seed = self._pair(scan, i) or self._revisit(scan, i) or self._single(scan, i)
             if seed is None:
                 self._add(scan, i)
             else:
                 seeds.append(seed)
         return seeds
 
+    def _recent(self, t_s: float) -> npt.NDArray[np.int64] | None:
+        """The pool rows of the last ``window_s`` when the pool holds more (None: all)."""
+        if not self.config.revisit.enabled:
+            return None
+        return np.flatnonzero(self._t >= t_s - self.config.window_s)
+
     def _pair(self, scan: Scan, i: int) -> Seed | None:
         cfg = self.config
-        other = self._tower != scan.tower_index
+        rows = self._recent(scan.t_s)
+        pool = (self._xy, self._b, self._sig, self._tower, self._thermal)
+        if rows is not None:
+            pool = (self._xy[rows], self._b[rows], self._sig[rows], self._tower[rows],
+                    self._thermal[rows])
+        other = pool[3] != scan.tower_index
         if not other.any():
             return None
         b0, s0 = float(scan.bearing_rad[i]), self._sigma(scan, i)
         found = crossing_kernels.crossing_search(
             float(scan.tower_xy[0]), float(scan.tower_xy[1]), b0, s0**2, scan.tower_index,
-            scan.sensor == "thermal", (self._xy, self._b, self._sig, self._tower, self._thermal),
+            scan.sensor == "thermal", pool,
             other, (cfg.min_range_m, cfg.max_range_m, math.radians(cfg.min_crossing_deg),
                     cfg.gate_d2), self._min_counts)
         if found is None:
             return None
         k, d2, ok, pts = found
         support = np.flatnonzero(ok[k])
-        members = self._best_per_tower(support, d2[k])
+        d2k = d2[k]
+        if rows is not None:
+            support = rows[support]
+            d2k = np.full(len(self._refs), np.inf)
+            d2k[rows] = d2[k]
+        members = self._best_per_tower(support, d2k)
         return self._seed(scan, i, members, support, pts[k])
+
+    def _revisit(self, scan: Scan, i: int) -> Seed | None:
+        """A seed from the imager bearings of the last revisits (:mod:`.revisit_seed`)."""
+        if not self.config.revisit.enabled or scan.sensor != "thermal":
+            return None
+        rows = np.flatnonzero(self._thermal & (self._t <= scan.t_s))
+        if not (self._tower[rows] != scan.tower_index).any():
+            return None
+        towers = np.append(self._tower[rows], scan.tower_index)
+        bias = self.bias_sigma_rad
+        by_tower = {k: 0.0 if bias is None else bias(k) for k in set(towers.tolist())}
+        pool = Pool(np.append(self._t[rows], scan.t_s), towers,
+                    np.vstack([self._xy[rows], scan.tower_xy[None, :]]),
+                    np.append(self._b[rows], scan.bearing_rad[i]),
+                    np.append(self._sig[rows], scan.sigma_rad[i]),
+                    np.array([by_tower[k] for k in towers.tolist()]))
+        fit = self.revisit.search(pool, rows.size)
+        if fit is None:
+            return None
+        members = [int(rows[j]) for j in fit.members.tolist() if j < rows.size]
+        refs = [(scan, i)] + [self._refs[j] for j in members]
+        p = fit.p * 2.0
+        seed = Seed(scan.t_s, float(pool.t_s[fit.members].min()), fit.x.copy(), p,
+                    sorted({scan.tower_index, *(int(self._tower[j]) for j in members)}),
+                    ["thermal"], None, refs)
+        keep = np.ones(len(self._refs), dtype=bool)
+        keep[members] = False
+        self._take(keep)
+        self.revisit_seeds += 1
+        return seed
 
     def _best_per_tower(self, idx: npt.NDArray[np.int64], d2: FloatArray) -> list[int]:
         chosen: dict[int, int] = {}
@@ -210,6 +274,8 @@ class Initiator:
             return None
         b0, s0 = float(scan.bearing_rad[i]), float(scan.sigma_rad[i])
         same = (self._tower == scan.tower_index) & self._thermal
+        if cfg.revisit.enabled:
+            same &= self._t >= scan.t_s - cfg.window_s
         res = geometry.wrap_pi(self._b - b0)
         near = same & (res * res <= cfg.gate_d2 * (self._sig**2 + s0**2))
         if int(near.sum()) + 1 < cfg.single_min_hits:
