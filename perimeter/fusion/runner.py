@@ -113,6 +113,7 @@ class FusionRunner:
                                          registration_config, self.alerter.next_alert_id,
                                          clutter_config=self.engine.config.clutter)
         self.engine.bias_sigma_rad = self.registration.unapplied_sigma_rad
+        self.engine.initiator.bias_sigma_rad = self.registration.unapplied_sigma_rad
         self._processed_s: float | None = None
         self._jumps: dict[str, float] = {}
         self._next_housekeeping_s = -np.inf
