@@ -114,6 +114,7 @@ class FusionEngine:
         self.late = LateScans(self._initiate)
         """The out-of-sequence path (:mod:`.late`)."""
         self.looks = Looks()
+        self.initiator.revisit_source = self.looks.longest_revisit_s
         """Each imager's revisit (:mod:`.looks`), read when ``manage.revisit_aware``."""
         self.bias_sigma_rad: Callable[[int], float] | None = None
         """A tower's unapplied registration sigma (the runner's registration), read when

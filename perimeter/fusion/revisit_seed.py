@@ -12,7 +12,7 @@ velocity with a zero-mean prior (``speed_sigma_mps``). The fit's chi-square over
 that the looks agree with one moving object; a bias uncertain by a degree then cannot reject a
 tower's bearings for their offset, only for their motion.
 
-Two towers suffice when each contributed two looks at least ``min_span_s`` apart (one revisit),
+Two towers suffice when each contributed two looks about a revisit apart (``min_span_revisits``),
 the lines of sight cross at ``pair_min_crossing_deg`` or more at the fitted point, and the pair
 is unambiguous: the same two towers' pooled bearings do not fit another object through either
 tower's looks. Several targets seen by two towers make ghosts (the crossings of one target's
@@ -43,17 +43,18 @@ class RevisitConfig:
 
     enabled: bool = False
     revisit_s: float = 5.5
-    """A scanning head's revisit: the measured interval between one head's looks at a point
-    (docs/sensors.md; the commonest interval between one tower's detections in a 0.2° cell
-    was 5.50 s on all twelve towers of the scanning scenarios, docs/fusion.md "Where people
-    are lost"). A site with staring imagers sets one frame."""
+    """A scanning head's revisit until the engine has learned the towers' own
+    (:meth:`.Looks.longest_revisit_s`, read when the revisit-aware score runs it): the
+    measured interval between one head's looks at a point (docs/sensors.md; the commonest
+    interval between one tower's detections in a 0.2° cell was 5.50 s on all twelve towers of
+    the scanning scenarios, docs/fusion.md "Where people are lost")."""
     pool_revisits: float = 2.0
     """The pool holds this many revisits (plus ``slack_s``): two looks of each tower, three
     for some."""
     slack_s: float = 0.5
-    min_span_s: float = 5.0
-    """Each tower of a two-tower seed looked at least this far apart (one revisit less the
-    frames' jitter)."""
+    min_span_revisits: float = 0.9
+    """Two of a seed's towers each looked at least this many revisits apart (one revisit
+    less the frames' jitter)."""
     max_speed_mps: float = 20.0
     """Fastest target the gate allows for between looks (a vehicle off road, 72 km/h)."""
     speed_sigma_mps: float = 8.0
@@ -70,8 +71,10 @@ class RevisitConfig:
     """Bearings beyond the parameters the data determine (:func:`cv_fit`) a seed needs: at
     least one test of its looks against one another that no unknown bias absorbs (0.9: the
     weak velocity prior determines a little)."""
-    max_fits: int = 24
+    max_fits: int = 12
     """Fits tried per new bearing (the candidates with most support first)."""
+    max_drops: int = 2
+    """Bearings a fit may leave out, worst first, before its candidate is given up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,7 @@ def cv_fit(t_s: FloatArray, xy: FloatArray, b_rad: FloatArray, sigma_rad: FloatA
         theta = theta + step
         if not (np.all(np.isfinite(theta)) and abs(theta[0]) + abs(theta[1]) < 1e7):
             return None
-        if abs(step[0]) + abs(step[1]) < 0.01 and abs(step[2]) + abs(step[3]) < 0.001:
+        if abs(step[0]) + abs(step[1]) < 0.1 and abs(step[2]) + abs(step[3]) < 0.01:
             break
     px = theta[0] + theta[2] * dt - xy[:, 0]
     py = theta[1] + theta[3] * dt - xy[:, 1]
@@ -173,12 +176,14 @@ class RevisitSearch:
         self.min_range_m = min_range_m
         self.max_range_m = max_range_m
         self.min_crossing_rad = math.radians(min_crossing_deg)
+        self.revisit_s = config.revisit_s
+        """The revisit in force (the configured one until a learned one is given)."""
         self.ambiguous = 0
         """Two-tower seeds refused for another fit through the same looks (ghost guard)."""
 
     @property
     def window_s(self) -> float:
-        return self.config.pool_revisits * self.config.revisit_s + self.config.slack_s
+        return self.config.pool_revisits * self.revisit_s + self.config.slack_s
 
     def search(self, pool: Pool, new: int, exclude: BoolArray | None = None,
                unique: bool = True) -> Fit | None:
@@ -197,7 +202,10 @@ class RevisitSearch:
         support = self._support(pool, new, pts, pool.t_s[new] - pool.t_s[cands], usable)
         fits: list[Fit] = []
         seen: set[bytes] = set()
-        order = np.argsort(-support.sum(axis=1), kind="stable")
+        count = support.sum(axis=1)
+        viable = (count >= cfg.min_detections) & self._twice(pool, support)
+        order = np.argsort(-count, kind="stable")
+        order = order[viable[order]]
         for k in order[:cfg.max_fits].tolist():
             rows = np.flatnonzero(support[k])
             key = rows.tobytes()
@@ -250,7 +258,9 @@ class RevisitSearch:
         one bearing per look (tower and time) and the new one throughout."""
         cfg = self.config
         rows = self._one_per_look(pool, new, rows, start)
-        while rows.size >= cfg.min_detections:
+        for _ in range(cfg.max_drops + 1):
+            if rows.size < cfg.min_detections:
+                return None
             if not self._enough(pool, rows):
                 return None
             got = cv_fit(pool.t_s[rows], pool.xy[rows], pool.b_rad[rows], pool.sigma_rad[rows],
@@ -259,9 +269,11 @@ class RevisitSearch:
             if got is None:
                 return None
             x, p, total, norm, checks = got
-            if (checks >= cfg.min_checks and total <= _gate(cfg.gate_probability, rows.size - 2)
+            if checks < cfg.min_checks:  # fewer bearings test still less
+                return None
+            if (total <= _gate(cfg.gate_probability, rows.size - 2)
                     and math.hypot(x[2], x[3]) <= cfg.max_speed_mps
-                    and self._in_range(pool, rows, x)):
+                    and self._in_range(pool, rows, x, float(pool.t_s[new]))):
                 towers = int(np.unique(pool.tower[rows]).size)
                 if towers == 2 and not self._pair_geometry(pool, rows, x):
                     return None
@@ -285,17 +297,31 @@ class RevisitSearch:
                 best[key] = (e, j)
         return np.array(sorted(j for _, j in best.values()), dtype=np.int64)
 
+    def _twice(self, pool: Pool, support: BoolArray) -> BoolArray:
+        """Per candidate (row of ``support``): two towers among its rows looked about a
+        revisit apart (:meth:`_enough` before one bearing per look is chosen)."""
+        span = self.config.min_span_revisits * self.revisit_s
+        twice = np.zeros(support.shape[0], dtype=np.int64)
+        for k in np.unique(pool.tower).tolist():
+            m = support & (pool.tower == k)[None, :]
+            hi = np.where(m, pool.t_s[None, :], -np.inf).max(axis=1)
+            lo = np.where(m, pool.t_s[None, :], np.inf).min(axis=1)
+            with np.errstate(invalid="ignore"):
+                twice += hi - lo >= span
+        return twice >= 2
+
     def _enough(self, pool: Pool, rows: IntArray) -> bool:
-        """Two towers that each looked twice at least ``min_span_s`` apart (their bearings'
+        """Two towers that each looked twice about a revisit apart (their bearings'
         motion is what an unknown bias cannot fake); others may add single looks."""
         twice = 0
         for k in np.unique(pool.tower[rows]).tolist():
             t = pool.t_s[rows[pool.tower[rows] == k]]
-            twice += t.size >= 2 and float(t.max() - t.min()) >= self.config.min_span_s
+            span_s = float(t.max() - t.min()) if t.size >= 2 else 0.0
+            twice += span_s >= self.config.min_span_revisits * self.revisit_s
         return twice >= 2
 
-    def _in_range(self, pool: Pool, rows: IntArray, x: FloatArray) -> bool:
-        dt = pool.t_s[rows] - pool.t_s[rows].max()
+    def _in_range(self, pool: Pool, rows: IntArray, x: FloatArray, t0_s: float) -> bool:
+        dt = pool.t_s[rows] - t0_s
         d = x[None, :2] + dt[:, None] * x[None, 2:] - pool.xy[rows]
         r = np.hypot(d[:, 0], d[:, 1])
         return bool(np.all((r > self.min_range_m) & (r < self.max_range_m)))
@@ -304,8 +330,8 @@ class RevisitSearch:
         towers = np.unique(pool.tower[rows])
         xy = [pool.xy[rows[pool.tower[rows] == k][0]] for k in towers.tolist()]
         b = [math.atan2(x[0] - v[0], x[1] - v[1]) for v in xy]
-        return geometry.crossing_angle_rad(b[0], b[1]) >= math.radians(
-            self.config.pair_min_crossing_deg)
+        return bool(geometry.crossing_angle_rad(b[0], b[1]) >= math.radians(
+            self.config.pair_min_crossing_deg))
 
     def _ambiguous(self, pool: Pool, new: int, best: Fit, fits: list[Fit],
                    usable: BoolArray) -> bool:

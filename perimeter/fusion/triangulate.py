@@ -102,6 +102,8 @@ class Initiator:
         self.bias_sigma_rad: Callable[[int], float] | None = None
         """A tower's azimuth-bias uncertainty its bearings' sigma does not carry (set by the
         runner from registration); none when unset."""
+        self.revisit_source: Callable[[], float] | None = None
+        """The towers' longest learned revisit (0 until learned; set by the engine)."""
         self.revisit_seeds = 0
         """Seeds of the revisit search."""
 
@@ -139,6 +141,11 @@ class Initiator:
 
     def offer(self, scan: Scan, indices: npt.NDArray[np.int64]) -> list[Seed]:
         """Try to start tracks from the unexplained detections ``indices`` of ``scan``."""
+        if self.config.revisit.enabled and self.revisit_source is not None:
+            learned = self.revisit_source()
+            if learned > 0.0 and learned != self.revisit.revisit_s:
+                self.revisit.revisit_s = learned
+                self._window_s = max(self.config.window_s, self.revisit.window_s)
         self._prune(scan.t_s)
         seeds = []
         for i in indices.tolist():
