@@ -5,12 +5,13 @@ over its motion windows (:mod:`.motion`; animals amble and wander, people and ve
 somewhere; until 20 s of track exist the filter's speed is used, with its spread), the thermal
 target size (pixels times range times the pixel's angle), the height of the thermal centroid
 above the ground from its elevation angle seen from the mast (animals stand half as high as
-people), and the acoustic ``kind_hint`` counts. Every nominal comes from :mod:`.priors`
-(published values with their spread, or marked assumed). Size and height are noisy
-observations of the object's own: their likelihood is of the median reading with its error
-(part of it common to all of a track's detections), under the class's range read as +/- 2
-sigma, with a share of tracks whose reading is not their object's (mostly hidden, a
-neighbour's) and so tells nothing.
+people), the thermal blob's aspect (:mod:`.aspect`: an upright person is tall and narrow, a
+quadruped broadside long and low), and the acoustic ``kind_hint`` counts. Every nominal
+comes from :mod:`.priors` (published values with their spread, or marked assumed). Size and
+height are noisy observations of the object's own: their likelihood is of the median reading
+with its error (part of it common to all of a track's detections), under the class's range
+read as +/- 2 sigma, with a share of tracks whose reading is not their object's (mostly
+hidden, a neighbour's) and so tells nothing.
 """
 
 from __future__ import annotations
