@@ -52,6 +52,11 @@ class AlertConfig:
     min_motion_windows: int = 2
     """Completed motion windows (see :mod:`.classify`) before a track alerts, unless it is a
     vehicle with evidence no animal gives (``TrackEvidence.vehicle_corroborated``)."""
+    own_window_s: float = 0.0
+    """A track alerts only once none of its associations of the last ``own_window_s`` was
+    ambiguous (:attr:`.TrackEvidence.ambiguous_t_s`: a bearing another track also gated, or
+    one of several in its gate), so the motion and features it alerts on are its own. 0: off
+    (docs/fusion.md "Track score and confirmation")."""
     max_animal_probability: float = 0.15
     """A track of another class does not raise an alert while it may still be an animal."""
     close_confidence_ratio: float = 0.2
@@ -192,8 +197,8 @@ class TrackAlerter:
 
     def blocker(self, track: Track, t_s: float, thresholds: Thresholds) -> str | None:
         """The first condition for opening an alert on a triangulated confirmed track that
-        ``track`` fails now (``label``, ``confidence``, ``windows``, ``animal``,
-        ``not_moved``), None when it meets them all."""
+        ``track`` fails now (``label``, ``confidence``, ``windows``, ``ambiguous``,
+        ``animal``, ``not_moved``), None when it meets them all."""
         ev, cfg = track.evidence, self.config
         if ev.label not in thresholds.alert_classes:
             return "label"
@@ -202,6 +207,8 @@ class TrackAlerter:
         if not ((ev.label == "vehicle" and ev.vehicle_corroborated)
                 or ev.class_windows >= cfg.min_motion_windows):
             return "windows"
+        if cfg.own_window_s > 0.0 and t_s - ev.ambiguous_t_s < cfg.own_window_s:
+            return "ambiguous"
         animal = ev.probabilities.get("animal", 0.0)
         if ev.label != "animal" and animal > cfg.max_animal_probability:
             return "animal"

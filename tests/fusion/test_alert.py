@@ -188,3 +188,15 @@ def test_a_vehicle_alerts_at_once_only_with_evidence_an_animal_cannot_give() -> 
     track.evidence.vehicle_corroborated = True  # a vehicle-sized image, engine sound or a fast path
     new = alerter.on_track(track, 101.0, th)
     assert new is not None and new.event == "new" and new.class_ == "vehicle"
+
+
+def test_own_window_holds_an_alert_while_associations_are_ambiguous() -> None:
+    th = Thresholds()
+    config = AlertConfig(own_window_s=25.0)
+    shared = alertable()
+    shared.evidence.ambiguous_t_s = 90.0  # a bearing another track gated, 10 s ago
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(shared, 100.0, th) == "ambiguous"
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], config).on_track(shared, 100.0, th) is None
+    assert TrackAlerter(PERIMETER, ["T01", "T02"]).on_track(shared, 100.0, th) is not None
+    shared.evidence.ambiguous_t_s = 74.0  # 26 s ago: the last window is its own
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], config).on_track(shared, 100.0, th) is not None
