@@ -57,6 +57,9 @@ class AlertConfig:
     ambiguous (:attr:`.TrackEvidence.ambiguous_t_s`: a bearing another track also gated, or
     one of several in its gate), so the motion and features it alerts on are its own. 0: off
     (docs/fusion.md "Track score and confirmation")."""
+    own_window_labels: tuple[str, ...] = ("person", "group")
+    """The labels ``own_window_s`` holds: people's (a vehicle heard by a dozen towers
+    shares its wide acoustic gates with every track near it)."""
     max_animal_probability: float = 0.15
     """A track of another class does not raise an alert while it may still be an animal."""
     close_confidence_ratio: float = 0.2
@@ -207,7 +210,8 @@ class TrackAlerter:
         if not ((ev.label == "vehicle" and ev.vehicle_corroborated)
                 or ev.class_windows >= cfg.min_motion_windows):
             return "windows"
-        if cfg.own_window_s > 0.0 and t_s - ev.ambiguous_t_s < cfg.own_window_s:
+        if (cfg.own_window_s > 0.0 and ev.label in cfg.own_window_labels
+                and t_s - ev.ambiguous_t_s < cfg.own_window_s):
             return "ambiguous"
         animal = ev.probabilities.get("animal", 0.0)
         if ev.label != "animal" and animal > cfg.max_animal_probability:

@@ -198,5 +198,9 @@ def test_own_window_holds_an_alert_while_associations_are_ambiguous() -> None:
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(shared, 100.0, th) == "ambiguous"
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).on_track(shared, 100.0, th) is None
     assert TrackAlerter(PERIMETER, ["T01", "T02"]).on_track(shared, 100.0, th) is not None
+    car = alertable()
+    car.evidence.label, car.evidence.probabilities = "vehicle", {"vehicle": 0.9, "animal": 0.1}
+    car.evidence.ambiguous_t_s = 90.0  # people's labels only: a car shares acoustic gates
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(car, 100.0, th) is None
     shared.evidence.ambiguous_t_s = 74.0  # 26 s ago: the last window is its own
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).on_track(shared, 100.0, th) is not None
