@@ -2,6 +2,7 @@
 confirmation and alert, and what held its confirmed tracks back from alerting.
 
     python bench/latency_breakdown.py SCENARIO... [--kinds vehicle,person,group] [--json]
+        [--variant as-is,revisit]  (several: each scenario simulated once, fused by each)
 
 Simulates each scenario at its own seed, feeds the stream to the live ``FusionRunner`` and
 probes its tracks at every housekeeping step (0.5 s of data time). Times are seconds after the
