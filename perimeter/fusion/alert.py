@@ -1,7 +1,17 @@
 """Alert: one alert per track — ``new``, rate-limited ``update``s, ``closed`` — with severity.
 
-A track lost for less than ``reacquire_s`` and picked up again near where it was heading keeps
-its alert (the new track continues it with ``update`` events; its origin stays the first one).
+A track lost for less than ``reacquire_s`` and picked up again where the object could have got
+to keeps its alert (the new track continues it with ``update`` events; its origin stays the
+first one): one object out of sight for a few minutes (a far group at night, a car behind a
+ridge) is one alert, not one per track. *Could have got to* is a chi-square gate
+(``reacquire_gate_d2``, 2 dof) on the new track's position against the lost one's, predicted at
+constant velocity for at most ``reacquire_horizon_s`` (a walker does not keep a heading for ten
+minutes) with its covariance grown over the gap: the lost track's position and velocity
+covariance, plus the new one's, plus ``reacquire_floor_m`` (two triangulations of one object
+differ by up to ~100 m at range), plus a speed spread times the gap (``reacquire_speed_sigma_mps``
+by class family: walkers 0.7 m/s, ~2 m/s at the 99 % gate; vehicles 4 m/s). The new track's
+class must be of the alert's family when both are known (a person's alert is not continued by
+an animal or a vehicle).
 
 A confirmed track alerts when its confidence (existence probability times the probability of
 the classes in ``alert.classes``) reaches ``alert.min_confidence``. Severity rises with the
@@ -71,8 +81,18 @@ class AlertConfig:
     (imaged or fixed): a hot spot two imagers triangulate, a blast or a ghost stays put."""
     motion_min_age_s: float = 10.0
     motion_probability: float = 0.99
-    reacquire_s: float = 60.0
-    reacquire_distance_m: float = 300.0
+    reacquire_s: float = 900.0
+    """A lost track's alert stays open this long for a new track to continue it (was 60 s:
+    a far group at night is lost for 4-10 minutes between stretches of track, and each new
+    track raised a duplicate alert)."""
+    reacquire_gate_d2: float = 9.21  # chi-square 2 dof, 99 %
+    reacquire_horizon_s: float = 60.0
+    reacquire_floor_m: float = 100.0
+    reacquire_speed_sigma_mps: tuple[tuple[str, float], ...] = (
+        ("people", 0.7), ("vehicle", 4.0), ("other", 1.5))
+    """Nominal spread of an object's average speed change over a gap, by class family:
+    walkers and groups 1-1.5 m/s, not above ~2 m/s sustained (0.7 m/s x 3.03 at the 99 %
+    gate); vehicles off road 5-15 m/s. Nominal values, not fitted to any run."""
     triangulation_window_s: float = 10.0
     origin_refresh_s: float = 120.0
     critical_distance_m: float = 250.0
@@ -104,6 +124,33 @@ def confidence(track: Track, thresholds: Thresholds) -> float:
     """Existence probability times the probability of an alerting class."""
     p_cls = sum(track.evidence.probabilities.get(c, 0.0) for c in thresholds.alert_classes)
     return max(0.0, min(1.0, track.score.existence * p_cls))
+
+
+def family(cls: str) -> str:
+    """A class's family: person and group are ``people``; ``unknown`` and the rest their own."""
+    return "people" if cls in ("person", "group") else cls
+
+
+def compatible(alert_cls: str, track_cls: str) -> bool:
+    """Whether a track labelled ``track_cls`` may continue an alert of ``alert_cls``: same
+    family, or either one not yet known (``unknown``)."""
+    known = ("people", "vehicle", "animal")
+    a, b = family(alert_cls), family(track_cls)
+    return a == b or a not in known or b not in known
+
+
+def reacquire_d2(lost: Track, new: Track, config: AlertConfig) -> float:
+    """Squared Mahalanobis distance of ``new``'s position from where ``lost`` could have got
+    to by ``new``'s time (see the module docstring)."""
+    gap_s = max(0.0, new.state.t_s - lost.state.t_s)
+    ahead_s = min(gap_s, config.reacquire_horizon_s)
+    guess = lost.state.x[:2] + lost.state.x[2:] * ahead_s
+    spreads = dict(config.reacquire_speed_sigma_mps)
+    sigma_mps = spreads.get(family(lost.evidence.label), spreads.get("other", 1.5))
+    cov = (lost.state.p[:2, :2] + ahead_s**2 * lost.state.p[2:, 2:] + new.state.p[:2, :2]
+           + (config.reacquire_floor_m**2 + (sigma_mps * gap_s) ** 2) * np.eye(2))
+    d = new.state.x[:2] - guess
+    return float(d @ np.linalg.solve(cov, d))
 
 
 class OpenAlert(Protocol):
@@ -321,16 +368,15 @@ class TrackAlerter:
         return True
 
     def _reacquire(self, track: Track, t_s: float) -> _Open | None:
-        """The dormant alert of a lost track this new track continues, if any."""
+        """The dormant alert of a lost track this new track continues, if any: the nearest
+        (by :func:`reacquire_d2`) within the gate whose class is compatible."""
         best: tuple[float, _Dormant] | None = None
         for dormant in self._dormant:
-            old = dormant.track
-            gap = t_s - old.state.t_s
-            guess = old.state.x[:2] + old.state.x[2:] * gap
-            dist = float(np.hypot(*(track.state.x[:2] - guess)))
-            reach = self.config.reacquire_distance_m + 2.0 * gap
-            if dist <= reach and (best is None or dist < best[0]):
-                best = (dist, dormant)
+            if not compatible(dormant.state.cls, track.evidence.label):
+                continue
+            d2 = reacquire_d2(dormant.track, track, self.config)
+            if d2 <= self.config.reacquire_gate_d2 and (best is None or d2 < best[0]):
+                best = (d2, dormant)
         if best is None:
             return None
         self._dormant.remove(best[1])

@@ -68,8 +68,9 @@ def test_new_then_rate_limited_updates_then_closed() -> None:
     track.evidence.label = "vehicle"
     assert alerter.on_track(track, 106.0, th) is not None
     assert alerter.on_deleted(track, 130.0, th) is None  # lost: waits to be reacquired
-    assert alerter.expire(150.0, th) == []
-    (closed,) = alerter.expire(191.0, th)  # not reacquired within 60 s
+    wait_s = AlertConfig().reacquire_s
+    assert alerter.expire(130.0 + wait_s - 1.0, th) == []
+    (closed,) = alerter.expire(130.0 + wait_s + 1.0, th)  # not reacquired in time
     assert (closed.event, closed.alert_id, closed.reason) == ("closed", "a-000007", "track_lost")
     assert alerter.on_deleted(track, 192.0, th, final=True) is None
 
@@ -171,8 +172,9 @@ def test_an_alert_left_open_by_a_crashed_run_is_continued_or_closed() -> None:
     # one left open and never seen again closes once reacquire_s has passed
     other = TrackAlerter(PERIMETER, ["T01", "T02"], first_number=2)
     assert other.resume(stored)
-    assert other.expire(150.0, th) == []
-    (closed,) = other.expire(161.0, th)
+    wait_s = AlertConfig().reacquire_s
+    assert other.expire(100.0 + wait_s - 1.0, th) == []
+    (closed,) = other.expire(100.0 + wait_s + 1.0, th)
     assert closed.event == "closed" and closed.alert_id == new.alert_id
     assert closed.reason == "track_lost"
     assert closed.towers == ["T01", "T02"]
@@ -204,3 +206,43 @@ def test_own_window_holds_an_alert_while_associations_are_ambiguous() -> None:
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(car, 100.0, th) is None
     shared.evidence.ambiguous_t_s = 74.0  # 26 s ago: the last window is its own
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).on_track(shared, 100.0, th) is not None
+
+
+def test_an_object_lost_for_minutes_and_found_where_it_could_be_keeps_its_alert() -> None:
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    th = Thresholds()
+    first = alertable(1)
+    new = alerter.on_track(first, 100.0, th)
+    assert new is not None and new.event == "new"
+    alerter.on_deleted(first, 130.0, th)
+    # six minutes out of sight; it turned and walked 500 m north instead of 500 m west
+    assert alerter.expire(460.0, th) == []
+    again = alertable(2)
+    again.state.t_s = 460.0
+    again.state.x[:2] = (3000.0, 500.0)
+    again.evidence.previous_seen_by = {(0, "thermal"): 458.0, (1, "thermal"): 459.0}
+    resumed = alerter.on_track(again, 460.0, th)
+    assert resumed is not None and resumed.event == "update"
+    assert resumed.alert_id == new.alert_id and resumed.track_id == "k-000002"
+
+
+def test_a_lost_alert_is_not_continued_by_what_could_not_be_the_object() -> None:
+    th = Thresholds()
+    seen = {(0, "thermal"): 158.0, (1, "thermal"): 159.0}
+    # a walker cannot cover 1.5 km in a minute; an animal or a car does not continue a person
+    for x_m, y_m, label in ((3000.0, 1500.0, "person"), (2920.0, 0.0, "animal"),
+                            (2920.0, 0.0, "vehicle")):
+        alerter = TrackAlerter(PERIMETER, ["T01", "T02"], AlertConfig(require_motion=False))
+        first = alertable(1)
+        new = alerter.on_track(first, 100.0, th)
+        assert new is not None
+        alerter.on_deleted(first, 130.0, th)
+        other = alertable(2)
+        other.state.t_s = 160.0
+        other.state.x[:2] = (x_m, y_m)
+        other.evidence.label = label
+        other.evidence.probabilities = {label: 0.9, "animal": 0.1 if label != "animal" else 0.9}
+        other.evidence.vehicle_corroborated = True
+        other.evidence.previous_seen_by = seen
+        event = alerter.on_track(other, 160.0, th)
+        assert event is None or (event.event == "new" and event.alert_id != new.alert_id)
