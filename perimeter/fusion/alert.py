@@ -81,10 +81,12 @@ class AlertConfig:
     (imaged or fixed): a hot spot two imagers triangulate, a blast or a ghost stays put."""
     motion_min_age_s: float = 10.0
     motion_probability: float = 0.99
-    reacquire_s: float = 900.0
+    reacquire_s: float = 300.0
     """A lost track's alert stays open this long for a new track to continue it (was 60 s:
-    a far group at night is lost for 4-10 minutes between stretches of track, and each new
-    track raised a duplicate alert)."""
+    a far group at night is lost for 2-10 minutes between stretches of track, and each new
+    track raised a duplicate alert). 900 s measured better still (docs/fusion.md "Alerts"),
+    but the live service's idle clock runs at most 600 s past the last report, so a stream
+    that stops would leave such an alert open."""
     reacquire_gate_d2: float = 9.21  # chi-square 2 dof, 99 %
     reacquire_horizon_s: float = 60.0
     reacquire_floor_m: float = 100.0

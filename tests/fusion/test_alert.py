@@ -215,13 +215,13 @@ def test_an_object_lost_for_minutes_and_found_where_it_could_be_keeps_its_alert(
     new = alerter.on_track(first, 100.0, th)
     assert new is not None and new.event == "new"
     alerter.on_deleted(first, 130.0, th)
-    # six minutes out of sight; it turned and walked 500 m north instead of 500 m west
-    assert alerter.expire(460.0, th) == []
+    # four minutes out of sight; it turned and walked 350 m north instead of on west
+    assert alerter.expire(370.0, th) == []
     again = alertable(2)
-    again.state.t_s = 460.0
-    again.state.x[:2] = (3000.0, 500.0)
-    again.evidence.previous_seen_by = {(0, "thermal"): 458.0, (1, "thermal"): 459.0}
-    resumed = alerter.on_track(again, 460.0, th)
+    again.state.t_s = 370.0
+    again.state.x[:2] = (3000.0, 350.0)
+    again.evidence.previous_seen_by = {(0, "thermal"): 368.0, (1, "thermal"): 369.0}
+    resumed = alerter.on_track(again, 370.0, th)
     assert resumed is not None and resumed.event == "update"
     assert resumed.alert_id == new.alert_id and resumed.track_id == "k-000002"
 

@@ -10,6 +10,7 @@ import pytest
 from perimeter import topics
 from perimeter.bus import Message
 from perimeter.contract import AlertEvent
+from perimeter.fusion.alert import AlertConfig
 from perimeter.fusion.replay import CollectingOutput
 from perimeter.fusion.runner import FusionRunner
 from perimeter.site import western_heights
@@ -289,12 +290,13 @@ def test_when_reports_stop_data_time_goes_on_alerts_end_and_the_site_is_one_faul
     assert track_alerts(out.alerts, "closed") == []
     clock_s = runner.clock_s
     assert clock_s is not None
-    for k in range(1, 400):  # the live service's idle clock: 200 s with nothing heard
+    wait_s = AlertConfig().reacquire_s
+    for k in range(1, int(2 * (wait_s + 140.0))):  # the live service's idle clock: nothing heard
         runner.idle(clock_s + 0.5 * k)
     (closed,) = track_alerts(out.alerts, "closed")
     assert (closed.alert_id, closed.reason) == (new.alert_id, "track_lost")
-    # lost for the track's coast (30 s) plus the reacquire wait (60 s)
-    assert 60.0 < closed.t_s - clock_s <= 30.0 + 60.0 + 10.0
+    # lost for the track's coast (30 s) plus the reacquire wait
+    assert wait_s < closed.t_s - clock_s <= 30.0 + wait_s + 10.0
     faults = [e for e in out.alerts if e.class_ == "tower_fault"]
     assert [(e.event, e.fault, len(e.towers)) for e in faults] == [("new", "site_silent", 12)]
     assert {e.run_id for e in out.alerts} == {"r-7"}
