@@ -46,6 +46,7 @@ from perimeter.contract import (
 )
 from perimeter.fusion.clutter import moved
 from perimeter.fusion.origin import origin_of
+from perimeter.fusion.reacquire import compatible, reacquire_d2
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_evidence import TrackEvidence
 from perimeter.fusion.track_score import TrackScore
@@ -126,33 +127,6 @@ def confidence(track: Track, thresholds: Thresholds) -> float:
     """Existence probability times the probability of an alerting class."""
     p_cls = sum(track.evidence.probabilities.get(c, 0.0) for c in thresholds.alert_classes)
     return max(0.0, min(1.0, track.score.existence * p_cls))
-
-
-def family(cls: str) -> str:
-    """A class's family: person and group are ``people``; ``unknown`` and the rest their own."""
-    return "people" if cls in ("person", "group") else cls
-
-
-def compatible(alert_cls: str, track_cls: str) -> bool:
-    """Whether a track labelled ``track_cls`` may continue an alert of ``alert_cls``: same
-    family, or either one not yet known (``unknown``)."""
-    known = ("people", "vehicle", "animal")
-    a, b = family(alert_cls), family(track_cls)
-    return a == b or a not in known or b not in known
-
-
-def reacquire_d2(lost: Track, new: Track, config: AlertConfig) -> float:
-    """Squared Mahalanobis distance of ``new``'s position from where ``lost`` could have got
-    to by ``new``'s time (see the module docstring)."""
-    gap_s = max(0.0, new.state.t_s - lost.state.t_s)
-    ahead_s = min(gap_s, config.reacquire_horizon_s)
-    guess = lost.state.x[:2] + lost.state.x[2:] * ahead_s
-    spreads = dict(config.reacquire_speed_sigma_mps)
-    sigma_mps = spreads.get(family(lost.evidence.label), spreads.get("other", 1.5))
-    cov = (lost.state.p[:2, :2] + ahead_s**2 * lost.state.p[2:, 2:] + new.state.p[:2, :2]
-           + (config.reacquire_floor_m**2 + (sigma_mps * gap_s) ** 2) * np.eye(2))
-    d = new.state.x[:2] - guess
-    return float(d @ np.linalg.solve(cov, d))
 
 
 class OpenAlert(Protocol):
@@ -376,7 +350,10 @@ class TrackAlerter:
         for dormant in self._dormant:
             if not compatible(dormant.state.cls, track.evidence.label):
                 continue
-            d2 = reacquire_d2(dormant.track, track, self.config)
+            cfg = self.config
+            d2 = reacquire_d2(dormant.track, track, horizon_s=cfg.reacquire_horizon_s,
+                              floor_m=cfg.reacquire_floor_m,
+                              speed_sigma_mps=dict(cfg.reacquire_speed_sigma_mps))
             if d2 <= self.config.reacquire_gate_d2 and (best is None or d2 < best[0]):
                 best = (d2, dormant)
         if best is None:

@@ -1,0 +1,40 @@
+"""Reacquire: whether a new track may continue the alert of a lost one (:mod:`.alert`).
+
+The gate and its nominal values are described in :mod:`.alert` and docs/fusion.md "Alerts".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from perimeter.fusion.track import Track
+
+
+def family(cls: str) -> str:
+    """A class's family: person and group are ``people``; ``unknown`` and the rest their own."""
+    return "people" if cls in ("person", "group") else cls
+
+
+def compatible(alert_cls: str, track_cls: str) -> bool:
+    """Whether a track labelled ``track_cls`` may continue an alert of ``alert_cls``: same
+    family, or either one not yet known (``unknown``)."""
+    known = ("people", "vehicle", "animal")
+    a, b = family(alert_cls), family(track_cls)
+    return a == b or a not in known or b not in known
+
+
+def reacquire_d2(lost: Track, new: Track, *, horizon_s: float, floor_m: float,
+                 speed_sigma_mps: dict[str, float]) -> float:
+    """Squared Mahalanobis distance of ``new``'s position from where ``lost`` could have got
+    to by ``new``'s time: ``lost`` predicted at constant velocity for at most ``horizon_s``,
+    the covariance grown by ``floor_m`` and the class family's speed spread
+    (``speed_sigma_mps``, key ``other`` for the rest) times the gap."""
+    gap_s = max(0.0, new.state.t_s - lost.state.t_s)
+    ahead_s = min(gap_s, horizon_s)
+    guess = lost.state.x[:2] + lost.state.x[2:] * ahead_s
+    sigma_mps = speed_sigma_mps.get(family(lost.evidence.label),
+                                    speed_sigma_mps.get("other", 1.5))
+    cov = (lost.state.p[:2, :2] + ahead_s**2 * lost.state.p[2:, 2:] + new.state.p[:2, :2]
+           + (floor_m**2 + (sigma_mps * gap_s) ** 2) * np.eye(2))
+    d = new.state.x[:2] - guess
+    return float(d @ np.linalg.solve(cov, d))
