@@ -71,6 +71,11 @@ class AlertConfig:
     own_window_labels: tuple[str, ...] = ("person", "group")
     """The labels ``own_window_s`` holds: people's (a vehicle heard by a dozen towers
     shares its wide acoustic gates with every track near it)."""
+    max_height_m: float = 0.0
+    """A track whose thermal centroid reads further than this above or below the ground
+    (the median of its readings, :attr:`.Features.height_m`) is not where the track puts
+    it: the elevation angles disagree with its range (a mislocated track, a ghost), and it
+    does not alert. 0: off (docs/fusion.md "Track score and confirmation")."""
     max_animal_probability: float = 0.15
     """A track of another class does not raise an alert while it may still be an animal."""
     close_confidence_ratio: float = 0.2
@@ -224,7 +229,7 @@ class TrackAlerter:
     def blocker(self, track: Track, t_s: float, thresholds: Thresholds) -> str | None:
         """The first condition for opening an alert on a triangulated confirmed track that
         ``track`` fails now (``label``, ``confidence``, ``windows``, ``ambiguous``,
-        ``animal``, ``not_moved``), None when it meets them all."""
+        ``mislocated``, ``animal``, ``not_moved``), None when it meets them all."""
         ev, cfg = track.evidence, self.config
         if ev.label not in thresholds.alert_classes:
             return "label"
@@ -236,6 +241,8 @@ class TrackAlerter:
         if (cfg.own_window_s > 0.0 and ev.label in cfg.own_window_labels
                 and t_s - ev.ambiguous_t_s < cfg.own_window_s):
             return "ambiguous"
+        if cfg.max_height_m > 0.0 and abs(ev.features.height_m[0]) > cfg.max_height_m:
+            return "mislocated"  # a NaN (fewer than five readings) compares False
         animal = ev.probabilities.get("animal", 0.0)
         if ev.label != "animal" and animal > cfg.max_animal_probability:
             return "animal"

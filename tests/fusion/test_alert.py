@@ -246,3 +246,21 @@ def test_a_lost_alert_is_not_continued_by_what_could_not_be_the_object() -> None
         other.evidence.previous_seen_by = seen
         event = alerter.on_track(other, 160.0, th)
         assert event is None or (event.event == "new" and event.alert_id != new.alert_id)
+
+
+def test_a_track_whose_centroid_reads_far_off_the_ground_does_not_alert() -> None:
+    th = Thresholds()
+    config = AlertConfig(max_height_m=5.0)
+    ghost = alertable()
+    feats = ghost.evidence.features
+    for _ in range(6):  # elevation angles that put its centroid 50 m up: not at that range
+        feats.heights_m.append(50.0)
+        feats.height_sigmas_m.append(0.5)
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(ghost, 100.0, th) == "mislocated"
+    assert TrackAlerter(PERIMETER, ["T01", "T02"]).blocker(ghost, 100.0, th) is None
+    walker = alertable()
+    for _ in range(6):
+        walker.evidence.features.heights_m.append(0.9)
+        walker.evidence.features.height_sigmas_m.append(0.5)
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(walker, 100.0, th) is None
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(alertable(), 100.0, th) is None
