@@ -1,17 +1,8 @@
 """Alert: one alert per track — ``new``, rate-limited ``update``s, ``closed`` — with severity.
 
 A track lost for less than ``reacquire_s`` and picked up again where the object could have got
-to keeps its alert (the new track continues it with ``update`` events; its origin stays the
-first one): one object out of sight for a few minutes (a far group at night, a car behind a
-ridge) is one alert, not one per track. *Could have got to* is a chi-square gate
-(``reacquire_gate_d2``, 2 dof) on the new track's position against the lost one's, predicted at
-constant velocity for at most ``reacquire_horizon_s`` (a walker does not keep a heading for ten
-minutes) with its covariance grown over the gap: the lost track's position and velocity
-covariance, plus the new one's, plus ``reacquire_floor_m`` (two triangulations of one object
-differ by up to ~100 m at range), plus a speed spread times the gap (``reacquire_speed_sigma_mps``
-by class family: walkers 0.7 m/s, ~2 m/s at the 99 % gate; vehicles 4 m/s). The new track's
-class must be of the alert's family when both are known (a person's alert is not continued by
-an animal or a vehicle).
+to (:mod:`.reacquire`'s gate, a compatible class) keeps its alert: the new track continues it
+with ``update`` events, its origin the first one.
 
 A confirmed track alerts when its confidence (existence probability times the probability of
 the classes in ``alert.classes``) reaches ``alert.min_confidence``. Severity rises with the
@@ -82,6 +73,12 @@ class AlertConfig:
     """An open alert closes as reclassified only below this share of ``alert.min_confidence``
     (hysteresis: a slow mover judged near the animal boundary must not open and close
     alerts window after window)."""
+    reclassify_hold_s: float = 180.0
+    """An alert whose track falls below the close threshold is held (no events) this long
+    before it closes as reclassified; if the track meets every condition to alert again
+    meanwhile, the alert goes on (one alert, not two, for an object judged an animal for a
+    while). 0: closes at once. 180 s: on long-lens-night the far group's track was judged an
+    animal and alerted again 175 s later (docs/fusion.md "Alerts")."""
     require_motion: bool = True
     """A track alerts only once it has moved (:func:`.clutter.moved`), on every path
     (imaged or fixed): a hot spot two imagers triangulate, a blast or a ghost stays put."""
@@ -168,6 +165,7 @@ class AlertState:
     origin: Origin | None
     origin_t_s: float
     adopted: bool = False
+    doubted_t_s: float | None = None
 
 
 _Open = AlertState
@@ -279,9 +277,20 @@ class TrackAlerter:
             track.alert_id = None
             self.policy.released(track, t_s, state)
             return None
-        if (ev.label not in thresholds.alert_classes
-                and confidence(track, thresholds)
-                < self.config.close_confidence_ratio * thresholds.alert_min_confidence):
+        low = (ev.label not in thresholds.alert_classes
+               and confidence(track, thresholds)
+               < self.config.close_confidence_ratio * thresholds.alert_min_confidence)
+        hold_s = self.config.reclassify_hold_s
+        if low and hold_s > 0.0 and state.doubted_t_s is None:
+            state.doubted_t_s = t_s
+        if state.doubted_t_s is not None:
+            if self.blocker(track, t_s, thresholds) is None:
+                state.doubted_t_s = None  # alerting again: the alert goes on
+            elif t_s - state.doubted_t_s < hold_s:
+                return None
+            else:
+                low = True
+        if low:
             del self._open[track.number]
             track.alert_id = None
             return self._event("closed", track, t_s, thresholds, state, reason="reclassified")
@@ -302,6 +311,8 @@ class TrackAlerter:
         state = self._open.pop(track.number, None)
         if state is None:
             return None
+        if state.doubted_t_s is not None:  # held after a reclassification: it ends so
+            return self._event("closed", track, t_s, thresholds, state, reason="reclassified")
         if final:
             return self._event("closed", track, t_s, thresholds, state, reason="stream_end")
         self._dormant.append(_Dormant(state, track, t_s))

@@ -1,6 +1,18 @@
 """Reacquire: whether a new track may continue the alert of a lost one (:mod:`.alert`).
 
-The gate and its nominal values are described in :mod:`.alert` and docs/fusion.md "Alerts".
+A track lost for less than ``AlertConfig.reacquire_s`` and picked up again where the object
+could have got to keeps its alert (the new track continues it with ``update`` events; its origin
+stays the first one): one object out of sight for a few minutes (a far group at night, a car
+behind a ridge) is one alert, not one per track. *Could have got to* is a chi-square gate
+(``reacquire_gate_d2``, 2 dof) on the new track's position against the lost one's, predicted at
+constant velocity for at most ``reacquire_horizon_s`` (a walker does not keep a heading for ten
+minutes) with its covariance grown over the gap: the lost track's position and velocity
+covariance, plus the new one's, plus ``reacquire_floor_m`` (two triangulations of one object
+differ by up to ~100 m at range), plus a speed spread times the gap
+(``reacquire_speed_sigma_mps`` by class family: walkers 0.7 m/s, ~2 m/s at the 99 % gate;
+vehicles 4 m/s). The new track's class must be of the alert's family when both are known (a
+person's alert is not continued by an animal or a vehicle).
+The values are ``AlertConfig``'s (docs/fusion.md "Alerts").
 """
 
 from __future__ import annotations

@@ -143,13 +143,15 @@ def test_an_alert_reclassified_as_an_animal_is_closed_once() -> None:
     held = alerter.on_track(track, 110.0, th)
     assert held is not None and held.event == "update" and held.alert_id == new.alert_id
     track.evidence.probabilities = {"animal": 0.95, "person": 0.05}
-    closed = alerter.on_track(track, 115.0, th)
+    hold_s = AlertConfig().reclassify_hold_s  # held that long first, in case it comes back
+    assert hold_s == 0.0 or alerter.on_track(track, 115.0, th) is None
+    closed = alerter.on_track(track, 115.0 + hold_s, th)
     assert closed is not None and closed.event == "closed"
     assert closed.alert_id == new.alert_id
     assert closed.to_payload()["reason"] == "reclassified"
     assert track.alert_id is None
-    assert alerter.on_track(track, 120.0, th) is None  # an animal raises nothing more
-    assert alerter.on_deleted(track, 130.0, th, final=True) is None
+    assert alerter.on_track(track, 120.0 + hold_s, th) is None  # an animal raises nothing more
+    assert alerter.on_deleted(track, 130.0 + hold_s, th, final=True) is None
 
 
 def test_an_alert_left_open_by_a_crashed_run_is_continued_or_closed() -> None:
@@ -264,3 +266,25 @@ def test_a_track_whose_centroid_reads_far_off_the_ground_does_not_alert() -> Non
         walker.evidence.features.height_sigmas_m.append(0.5)
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(walker, 100.0, th) is None
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(alertable(), 100.0, th) is None
+
+
+def test_with_a_hold_an_object_judged_an_animal_for_a_while_keeps_its_one_alert() -> None:
+    th = Thresholds()
+    config = AlertConfig(reclassify_hold_s=180.0)
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"], config)
+    track = alertable()
+    new = alerter.on_track(track, 100.0, th)
+    assert new is not None
+    person = (track.evidence.label, dict(track.evidence.probabilities))
+    track.evidence.label, track.evidence.probabilities = "animal", {"animal": 0.95, "person": 0.05}
+    assert alerter.on_track(track, 110.0, th) is None  # held, not closed
+    assert alerter.on_track(track, 200.0, th) is None
+    track.evidence.label, track.evidence.probabilities = person
+    back = alerter.on_track(track, 250.0, th)
+    assert back is not None and (back.event, back.alert_id) == ("update", new.alert_id)
+    # judged an animal for longer than the hold: closed as reclassified
+    track.evidence.label, track.evidence.probabilities = "animal", {"animal": 0.95, "person": 0.05}
+    assert alerter.on_track(track, 260.0, th) is None
+    closed = alerter.on_track(track, 441.0, th)
+    assert closed is not None and (closed.event, closed.reason) == ("closed", "reclassified")
+    assert alerter.on_track(track, 450.0, th) is None
