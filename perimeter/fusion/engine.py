@@ -17,60 +17,22 @@ import numpy.typing as npt
 
 from perimeter.fusion import ekf, evidence, imm, jpda
 from perimeter.fusion.associate import Assignment, assign, gate_d2
-from perimeter.fusion.classify import ClassModel, refresh_class
-from perimeter.fusion.clutter import ClutterMap, ClutterMapConfig, moved
+from perimeter.fusion.classify import refresh_class
+from perimeter.fusion.clutter import ClutterMap, moved
+from perimeter.fusion.engine_config import DEFAULT_IFOV_RAD, EngineConfig
 from perimeter.fusion.late import LateScans
 from perimeter.fusion.looks import Looks, in_frame
-from perimeter.fusion.manage import ManageConfig, TrackManager
+from perimeter.fusion.manage import TrackManager
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
-from perimeter.fusion.triangulate import Initiator, InitiatorConfig, Seed
+from perimeter.fusion.triangulate import Initiator, Seed
 from perimeter.geometry import crossing_angle_rad, fisher_information, intersect_pairs
 from perimeter.terrain import Dem
 from perimeter.thresholds import Thresholds
 
+__all__ = ["EngineConfig", "FusionEngine", "StepResult"]
+
 FloatArray = npt.NDArray[np.float64]
-
-
-DEFAULT_IFOV_RAD = 17e-6 / 0.075
-"""A thermal pixel's angle when the site does not say (17 µm pitch behind a 75 mm lens)."""
-
-
-def thermal_ifov_rad(thermal: dict[str, object]) -> float:
-    """Pixel angle of a tower's imager from its site parameters (``pixel_pitch_um``,
-    ``focal_length_mm``), defaulting to :data:`DEFAULT_IFOV_RAD`."""
-    pitch = thermal.get("pixel_pitch_um", 17.0)
-    focal = thermal.get("focal_length_mm", 75.0)
-    if isinstance(pitch, int | float) and isinstance(focal, int | float) and focal > 0:
-        return float(pitch) * 1e-6 / (float(focal) * 1e-3)
-    return DEFAULT_IFOV_RAD
-
-
-@dataclass(frozen=True, slots=True)
-class EngineConfig:
-    initiator: InitiatorConfig = field(default_factory=InitiatorConfig)
-    manage: ManageConfig = field(default_factory=ManageConfig)
-    clutter: ClutterMapConfig = field(default_factory=ClutterMapConfig)
-    classes: ClassModel = field(default_factory=ClassModel)
-    jpda: jpda.JpdaConfig = field(default_factory=jpda.JpdaConfig)
-    imm: imm.ImmConfig | None = None
-    """None: one constant-velocity EKF per track, its noise by class (``q_by_class``); set:
-    the interacting multiple model of :mod:`.imm` (standing, walking, driving), whose modes
-    carry their own noise (docs/fusion.md, "IMM")."""
-    q_by_class: dict[str, float] = field(default_factory=lambda: {
-        "person": 0.05, "group": 0.05, "animal": 0.05, "vehicle": 1.0, "unknown": 0.3})
-    llr_init: float = -4.0
-    llr_max: float = 60.0
-    miss_window_s: float = 120.0
-    late_initiation_s: float = 1.0
-    """A late scan at most this far behind the newest may still start tracks (reordering)."""
-    relevance_range_m: float = 20_000.0
-    """Tracks farther than this from a tower (beyond any sensor's range) are neither gated
-    against nor penalised by its reports: on a long site each report meets only its own."""
-    fov_rad: float = math.pi
-    sound_speed_mps: float = 337.0
-    """Speed of sound for the acoustic travel time (331.3 sqrt(1 + T/273.15) at 10 °C; the
-    site's temperature is not known to fusion, and ±20 °C changes it by 3.5 %)."""
 
 
 _NOTHING = Assignment(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),

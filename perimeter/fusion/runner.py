@@ -31,7 +31,8 @@ from perimeter.contract import (
     parse_payload,
 )
 from perimeter.fusion.alert import AlertConfig, OpenAlert, TrackAlerter
-from perimeter.fusion.engine import EngineConfig, FusionEngine, thermal_ifov_rad
+from perimeter.fusion.engine import FusionEngine
+from perimeter.fusion.engine_config import EngineConfig, thermal_ifov_rad
 from perimeter.fusion.gate import (
     DuplicateFilter,
     GateConfig,
