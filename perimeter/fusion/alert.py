@@ -35,6 +35,7 @@ from perimeter.contract import (
     Severity,
     Velocity,
 )
+from perimeter.fusion.alert_config import AlertConfig
 from perimeter.fusion.clutter import moved
 from perimeter.fusion.origin import origin_of
 from perimeter.fusion.reacquire import compatible, reacquire_d2
@@ -45,66 +46,10 @@ from perimeter.fusion.track_state import TrackState
 from perimeter.geometry import Point, Polyline
 from perimeter.thresholds import Thresholds
 
+__all__ = ["AlertConfig", "AlertPolicy", "AlertState", "OpenAlert", "TrackAlerter", "confidence",
+           "severity"]
+
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
-
-
-@dataclass(frozen=True, slots=True)
-class AlertConfig:
-    update_interval_s: float = 5.0
-    min_motion_windows: int = 2
-    """Completed motion windows (see :mod:`.classify`) before a track alerts, unless it is a
-    vehicle with evidence no animal gives (``TrackEvidence.vehicle_corroborated``)."""
-    own_window_s: float = 0.0
-    """A track alerts only once none of its associations of the last ``own_window_s`` was
-    ambiguous (:attr:`.TrackEvidence.ambiguous_t_s`: a bearing another track also gated, or
-    one of several in its gate), so the motion and features it alerts on are its own. 0: off
-    (docs/fusion.md "Track score and confirmation")."""
-    own_window_labels: tuple[str, ...] = ("person", "group")
-    """The labels ``own_window_s`` holds: people's (a vehicle heard by a dozen towers
-    shares its wide acoustic gates with every track near it)."""
-    max_height_m: float = 0.0
-    """A track whose thermal centroid reads further than this above or below the ground
-    (the median of its readings, :attr:`.Features.height_m`) is not where the track puts
-    it: the elevation angles disagree with its range (a mislocated track, a ghost), and it
-    does not alert. 0: off (docs/fusion.md "Track score and confirmation")."""
-    max_animal_probability: float = 0.15
-    """A track of another class does not raise an alert while it may still be an animal."""
-    close_confidence_ratio: float = 0.2
-    """An open alert closes as reclassified only below this share of ``alert.min_confidence``
-    (hysteresis: a slow mover judged near the animal boundary must not open and close
-    alerts window after window)."""
-    reclassify_hold_s: float = 180.0
-    """An alert whose track falls below the close threshold is held (no events) this long
-    before it closes as reclassified; if the track meets every condition to alert again
-    meanwhile, the alert goes on (one alert, not two, for an object judged an animal for a
-    while). 0: closes at once. 180 s: on long-lens-night the far group's track was judged an
-    animal and alerted again 175 s later (docs/fusion.md "Alerts")."""
-    require_motion: bool = True
-    """A track alerts only once it has moved (:func:`.clutter.moved`), on every path
-    (imaged or fixed): a hot spot two imagers triangulate, a blast or a ghost stays put."""
-    motion_min_age_s: float = 10.0
-    motion_probability: float = 0.99
-    reacquire_s: float = 300.0
-    """A lost track's alert stays open this long for a new track to continue it (was 60 s:
-    a far group at night is lost for 2-10 minutes between stretches of track, and each new
-    track raised a duplicate alert). 900 s measured better still (docs/fusion.md "Alerts"),
-    but the live service's idle clock runs at most 600 s past the last report, so a stream
-    that stops would leave such an alert open."""
-    reacquire_gate_d2: float = 9.21  # chi-square 2 dof, 99 %
-    reacquire_horizon_s: float = 60.0
-    reacquire_floor_m: float = 100.0
-    reacquire_speed_sigma_mps: tuple[tuple[str, float], ...] = (
-        ("people", 0.7), ("vehicle", 4.0), ("other", 1.5))
-    """Nominal spread of an object's average speed change over a gap, by class family:
-    walkers and groups 1-1.5 m/s, not above ~2 m/s sustained (0.7 m/s x 3.03 at the 99 %
-    gate); vehicles off road 5-15 m/s. Nominal values, not fitted to any run."""
-    triangulation_window_s: float = 10.0
-    origin_refresh_s: float = 120.0
-    critical_distance_m: float = 250.0
-    high_distance_m: float = 1000.0
-    medium_distance_m: float = 3000.0
-    critical_time_s: float = 180.0
-    high_time_s: float = 1200.0
 
 
 def severity(cls: str, distance_m: float, closing_mps: float,
