@@ -117,7 +117,7 @@ def test_up_restarts_a_killed_shard_and_its_standby_hands_it_back(
             s3 = status_of("s3")
             return s3 is not None and s3.taken_over == ["s1"]
 
-        assert wait_until(taken_over, 90.0, step_s=0.1), "s3 takes over the killed s1"
+        assert wait_until(taken_over, 180.0, step_s=0.1), "s3 takes over the killed s1"
         assert wait_until(lambda: state("s3")[0] == "standby", 90.0), \
             "s3 hands back, a standby again"
         s1, s3 = status_of("s1"), status_of("s3")
