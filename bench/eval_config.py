@@ -1,0 +1,89 @@
+"""``perimeter eval`` with fusion options that are off by default switched on, by name.
+
+The fusion stages built and measured but not in force (docs/fusion.md) are settings of the
+engine and the alerter, not thresholds, so ``perimeter eval`` cannot switch them. This runs the
+same evaluation with one named configuration, so the figures quoted for them in
+``docs/results.md`` can be measured again::
+
+    python bench/eval_config.py candidate -- default night-crossing --seeds 1 --aggregate --json
+
+Configurations (``--list`` prints them): ``default``; ``candidate`` (the revisit-aware score
+with the own-window and height alert rules); ``candidate+initiation`` (and the revisit-spanning
+initiator); ``imm``; ``revisit-initiation``; ``no-aspect`` (the blob-aspect term off).
+Evaluation workers are forked, so they run the same configuration.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+import perimeter.evaluation.run as evaluation_run
+from perimeter.bus import Message
+from perimeter.cli import app
+from perimeter.fusion.alert_config import AlertConfig
+from perimeter.fusion.classify import ClassModel
+from perimeter.fusion.engine_config import EngineConfig
+from perimeter.fusion.imm import ImmConfig
+from perimeter.fusion.manage import ManageConfig
+from perimeter.fusion.revisit_seed import RevisitConfig
+from perimeter.fusion.runner import FusionRunner
+from perimeter.site import Site
+from perimeter.thresholds import Thresholds
+
+
+def _revisit_initiation(engine: EngineConfig) -> EngineConfig:
+    return replace(engine, initiator=replace(engine.initiator,
+                                             revisit=RevisitConfig(enabled=True)))
+
+
+def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
+    """Each name's keyword arguments for :class:`FusionRunner`."""
+    revisit_aware = EngineConfig(manage=ManageConfig(revisit_aware=True))
+    alert_rules = AlertConfig(own_window_s=25.0, max_height_m=5.0)
+    return {
+        "default": dict,
+        "candidate": lambda: {"engine_config": revisit_aware, "alert_config": alert_rules},
+        "candidate+initiation": lambda: {"engine_config": _revisit_initiation(revisit_aware),
+                                         "alert_config": alert_rules},
+        "imm": lambda: {"engine_config": EngineConfig(imm=ImmConfig())},
+        "revisit-initiation": lambda: {"engine_config": _revisit_initiation(EngineConfig())},
+        "no-aspect": lambda: {"engine_config": EngineConfig(
+            classes=ClassModel(use_aspect=False))},
+    }
+
+
+def fuse_with(options: dict[str, Any]) -> Callable[[Site, Thresholds, Iterable[Message]],
+                                                   evaluation_run.Collector]:
+    """:func:`perimeter.evaluation.run.fuse` with the runner built from ``options``."""
+    def fuse(site: Site, thresholds: Thresholds,
+             messages: Iterable[Message]) -> evaluation_run.Collector:
+        output = evaluation_run.Collector()
+        runner = FusionRunner(site, thresholds, output, **options)
+        for message in messages:
+            runner.feed(message)
+        runner.finish()
+        return output
+    return fuse
+
+
+def main(argv: list[str]) -> None:
+    known = configurations()
+    if not argv or argv[0] in {"--list", "-h", "--help"}:
+        print(__doc__)
+        print("configurations:", ", ".join(known))
+        return
+    name, rest = argv[0], argv[1:]
+    if name not in known:
+        raise SystemExit(f"unknown configuration {name!r}; one of: {', '.join(known)}")
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    evaluation_run.fuse = fuse_with(known[name]())  # type: ignore[assignment]
+    sys.argv = ["perimeter", "eval", *rest]
+    app()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
