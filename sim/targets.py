@@ -12,6 +12,7 @@ from scipy.signal import lfilter
 
 from sim.draws import drawn_signature, drawn_sounds
 from sim.fauna import BIRD, draw_animals, draw_species_mix, posture_series, wander
+from sim.sensors import extent
 from sim.signatures import LATERAL_SIGMA_M, SPEED_MPS, SoundSource, ThermalSignature
 from sim.truth import TargetTruth
 
@@ -78,6 +79,7 @@ class Targets:
         self._xy: list[FloatArray] = []
         self._active: list[BoolArray] = []
         self._stature: list[FloatArray | None] = []
+        self._heading: list[FloatArray | None] = []
         self._stacked: tuple[FloatArray, BoolArray] | None = None
         self._statures: FloatArray | None = None
 
@@ -108,11 +110,20 @@ class Targets:
         k = np.clip(np.rint(np.asarray(sim_s) / self.dt_s), 0, self.n_steps - 1).astype(np.intp)
         return np.asarray(self._statures[:, k].T, dtype=np.float64)
 
+    def headings_deg(self) -> FloatArray:
+        """Each target's body heading (clockwise from grid north) on the time grid,
+        ``(N, steps)``: a scripted target faces along its route (the leg it is on, held
+        through stops; the path's lateral wobble does not turn it), any other the direction
+        of its last step (:func:`sim.sensors.extent.headings_deg`)."""
+        rows = [extent.headings_deg(xy[None])[0] if h is None else h
+                for xy, h in zip(self._xy, self._heading, strict=True)]
+        return np.stack(rows) if rows else np.zeros((0, self.n_steps))
+
     def _add(self, tid: str, kind: str, scripted: bool, count: int, start_s: float,
              end_s: float, xy: FloatArray, active: BoolArray, *,
              signature: ThermalSignature | None = None,
              sounds: tuple[SoundSource, ...] | None = None, species: str | None = None,
-             stature: FloatArray | None = None) -> None:
+             stature: FloatArray | None = None, heading_deg: FloatArray | None = None) -> None:
         self.ids.append(tid)
         self.kinds.append(kind)
         self.scripted.append(scripted)
@@ -126,6 +137,7 @@ class Targets:
         self.sounds.append(sounds)
         self.species.append(species)
         self._stature.append(stature)
+        self._heading.append(heading_deg)
         self._stacked = None
         self._statures = None
 
@@ -170,7 +182,8 @@ class Targets:
             drawn_signature(move.kind, move.count, truth_rng, perturb),
             drawn_sounds(move.kind, truth_rng, perturb))
         self._add(move.id, move.kind, True, move.count, move.start_s, end_s, xy, active,
-                  stature=stature, signature=own[0], sounds=own[1])
+                  stature=stature, signature=own[0], sounds=own[1],
+                  heading_deg=np.degrees(np.arctan2(seg[k, 0], seg[k, 1])))
         self.origins[-1] = (float(path[0, 0]), float(path[0, 1]))
 
     def add_fauna(self, n_animals: int, box: tuple[float, float, float, float],

@@ -24,7 +24,6 @@ from sim.sensors.errors import draw_imager_errors
 from sim.sensors.extent import (
     draw_bodies,
     extent_px,
-    headings_deg,
     posture_length_m,
     silhouette_width_m,
 )
@@ -110,7 +109,7 @@ class ThermalArray:
         self.sig = thermal_table(targets.kinds, targets.counts, targets.signatures)
         self.bodies = draw_bodies(targets.ids, targets.kinds, targets.counts,
                                   targets.signatures, streams.seed, perturb)
-        self.headings = headings_deg(targets.xy_m)  # (N, steps)
+        self.headings = targets.headings_deg()  # (N, steps)
         cal = streams.calibration
         self.errors = draw_imager_errors(params, env.wind_mps, frame_hz, cal, perturb)
         tau0 = _col(params, "glimpse_tau_s") * np.exp(

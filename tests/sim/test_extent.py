@@ -19,6 +19,7 @@ from sim.sensors.extent import (
     silhouette_width_m,
 )
 from sim.signatures import signature
+from sim.targets import ScriptedMove, Targets
 from sim.uplink import MemoryUplink
 from sim.world import World
 
@@ -69,6 +70,20 @@ def test_heading_follows_the_path_and_is_held_through_pauses() -> None:
     assert heading[2] == pytest.approx(90.0)
     assert heading[4] == pytest.approx(90.0) and heading[5] == pytest.approx(90.0)
     assert heading[6] == pytest.approx(45.0) and heading[7] == pytest.approx(45.0)
+
+
+def test_a_scripted_target_faces_along_its_route_through_wobble_and_stops() -> None:
+    targets = Targets(dt_s=0.5, n_steps=800)
+    move = ScriptedMove(id="p1", kind="person", start_s=10.0, speed_mps=1.3,
+                        path=[(0.0, 0.0), (300.0, 0.0), (300.0, 300.0)],
+                        stops=((100.0, 60.0),))
+    targets.add_scripted(move, np.random.default_rng(2))
+    heading = targets.headings_deg()[0]
+    by_step = headings_deg(targets.xy_m)[0]  # the last step's direction, wobble and all
+    east = slice(40, 190)  # walking the first leg
+    assert np.all(heading[:590] == pytest.approx(90.0))  # before the start, east, in the stop
+    assert np.std(by_step[east]) > 10.0  # the path wobbles from step to step
+    assert heading[-1] == pytest.approx(0.0)  # north on the second leg
 
 
 def test_bodies_are_drawn_per_target_around_the_nominals() -> None:
