@@ -226,15 +226,13 @@ class TrackAlerter:
                and confidence(track, thresholds)
                < self.config.close_confidence_ratio * thresholds.alert_min_confidence)
         hold_s = self.config.reclassify_hold_s
-        if low and hold_s > 0.0 and state.doubted_t_s is None:
-            state.doubted_t_s = t_s
-        if state.doubted_t_s is not None:
-            if self.blocker(track, t_s, thresholds) is None:
-                state.doubted_t_s = None  # alerting again: the alert goes on
-            elif t_s - state.doubted_t_s < hold_s:
-                return None
-            else:
-                low = True
+        if not low:
+            state.doubted_t_s = None  # above the close threshold again: the alert goes on
+        elif hold_s > 0.0:
+            if state.doubted_t_s is None:
+                state.doubted_t_s = t_s
+            if t_s - state.doubted_t_s < hold_s:
+                return None  # held without events while the class is in doubt
         if low:
             del self._open[track.number]
             track.alert_id = None

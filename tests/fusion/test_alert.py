@@ -288,3 +288,21 @@ def test_with_a_hold_an_object_judged_an_animal_for_a_while_keeps_its_one_alert(
     closed = alerter.on_track(track, 441.0, th)
     assert closed is not None and (closed.event, closed.reason) == ("closed", "reclassified")
     assert alerter.on_track(track, 450.0, th) is None
+
+
+def test_an_alert_back_above_the_close_threshold_is_not_closed_by_the_hold() -> None:
+    """The hold is for doubt: once the class is back above the close threshold (hysteresis),
+    the alert goes on even while another condition still keeps a new alert from opening."""
+    th = Thresholds()
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"], AlertConfig(reclassify_hold_s=180.0))
+    track = alertable()
+    new = alerter.on_track(track, 100.0, th)
+    assert new is not None
+    track.evidence.label, track.evidence.probabilities = "animal", {"animal": 0.95, "person": 0.05}
+    assert alerter.on_track(track, 110.0, th) is None  # in doubt: held
+    # a person again, but with an animal probability that would keep a new alert from opening
+    track.evidence.label, track.evidence.probabilities = "person", {"person": 0.8, "animal": 0.2}
+    assert alerter.blocker(track, 150.0, th) is not None
+    events = [alerter.on_track(track, t_s, th) for t_s in (150.0, 300.0, 400.0)]
+    kinds = [(e.event, e.alert_id) for e in events if e is not None]
+    assert kinds and all(k == ("update", new.alert_id) for k in kinds)
