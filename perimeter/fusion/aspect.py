@@ -32,8 +32,10 @@ FloatArray = npt.NDArray[np.float64]
 
 MIN_READINGS = 5
 """Readings before the aspect says anything (as the centroid height)."""
-QUANT_PX_SIGMA = 1.0 / math.sqrt(12.0)
-"""A whole-pixel count's error about the extent it stands for (a uniform phase)."""
+QUANT_PX_SIGMA = 1.0 / math.sqrt(6.0)
+"""A whole-pixel count's error about the extent it stands for: at a random sub-pixel phase
+the count is the extent's whole part plus one with probability its fraction ``f``, a variance
+``f (1 - f)``, 1/6 on average over ``f``."""
 BROAD_LOG_ASPECT = 5.0
 """Width of the log aspects an unreliable reading may take (1:12 to 12:1)."""
 TRIM_EFFICIENCY = 1.1

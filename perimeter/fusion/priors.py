@@ -143,12 +143,16 @@ extent moves by a pixel or two of a few."""
 SIZE_COMMON_LOG_SIGMA = 0.1
 """Size error common to all of a track's detections (log scale; assumed): its range error
 (a few per cent once triangulated) and the optics' blur on a blob of a few pixels."""
-BLUR_FWHM_PX = 0.75
-"""The optics' blur as a blob's extent sees it (FWHM, pixels; assumed): the Airy core of an f/1
-lens at 10 um on 17 um pixels is ~0.6 px wide at half maximum, with aberrations a little more."""
-ASPECT_COMMON_LOG_SIGMA = 0.15
-"""Aspect error common to all of a track's readings (log scale; assumed): the same body at a
-slowly changing heading and range, the segmentation's habits on it."""
+OPTICS_BLUR_FWHM_PX = Nominal(0.6, 1.2, "the Airy core of an f/1 lens at 10 um (FWHM 1.03 "
+                              "lambda N = 10.3 um) on 17 um pixels is 0.6 px at half maximum; "
+                              "aberration and defocus add up to as much again (assumed)")
+BLUR_FWHM_PX = OPTICS_BLUR_FWHM_PX.mid
+"""The optics' blur as a blob's extent sees it (FWHM, pixels): the middle of
+:data:`OPTICS_BLUR_FWHM_PX`."""
+ASPECT_COMMON_LOG_SIGMA = 0.2
+"""Aspect error common to all of a track's readings (log scale; assumed): the body's own
+proportions within its class (a walker's depth 0.3-0.7 m is +/-0.21 in log read as +/-2
+sigma), at a slowly changing heading and range, and the segmentation's habits on it."""
 HEIGHT_COMMON_SHARE = 0.5
 """Share of one detection's height error that all of a track's detections share (assumed):
 the track's position error, which moves the ground under it on a slope, changes slowly."""
