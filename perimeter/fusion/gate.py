@@ -1,7 +1,7 @@
 """Gate and threshold: SNR thresholds, duplicate and stale reports, and the reorder buffer.
 
-Reports are held for ``reorder_lag_s`` of data time (default 0: fused on arrival, so an alert
-follows the report that raises it without waiting) and released in ``t_s`` order. A report
+Reports are held for ``reorder_lag_s`` of data time (default 0: no wait beyond the same-time
+hold below) and released in ``t_s`` order. A report
 older than what has been released (network reordering, or store and forward after a link
 outage) is marked ``late`` and fused by the engine's out-of-sequence path, as long as it is at
 most ``max_late_s`` old; older ones are rejected as stale.

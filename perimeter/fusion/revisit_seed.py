@@ -6,7 +6,7 @@ so two towers' looks at a target are seconds apart and the target moves between 
 (at 2 km, a car's 5.5 s is 1.7°, seventy reported sigmas: every ghost would pass), the pooled
 imager bearings near a new bearing's crossings are fitted by one constant-velocity target at
 the new bearing's time, each tower's azimuth bias a nuisance parameter with its current
-uncertainty as prior (registration's, :meth:`.Registration.residual_bias_sigma_rad`) and the
+uncertainty as prior (registration's, :meth:`.Registration.unapplied_sigma_rad`) and the
 velocity with a zero-mean prior (``speed_sigma_mps``). The fit's chi-square over the bearings
 (``n - 2`` degrees of freedom: four state parameters, every prior a pseudo-measurement) tests
 that the looks agree with one moving object; a bias uncertain by a degree then cannot reject a

@@ -141,11 +141,13 @@ class FusionRunner:
         towers are faulted) without moving the gate's clock, so the next real report is
         fused as usual. Nothing happens before the first report or at a time already passed."""
         try:
-            done_s = max(self._processed_s or -np.inf, self._idle_s or -np.inf)
-            if self.clock_s is None or t_s <= done_s:
+            if self.clock_s is None:
                 return
             self._push(self._hold.release(before_s=t_s))  # no more of their time is coming
             self._process(self._buffer.release())
+            done_s = max(self._processed_s or -np.inf, self._idle_s or -np.inf)
+            if t_s <= done_s:
+                return
             self._idle_s = t_s
             self._housekeeping(t_s)
         except Exception:  # pragma: no cover - defensive, like feed
