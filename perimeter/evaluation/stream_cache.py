@@ -62,9 +62,11 @@ class StreamCache:
         self.directory = directory
 
     def key(self, scenario: Scenario) -> str:
-        """The entry's name: the scenario as run and the simulation's source digest."""
+        """The entry's name: the scenario as run, its site and the simulation's source."""
         digest = hashlib.sha256(source_digest().encode())
         digest.update(scenario.model_dump_json().encode())
+        # the scenario names its site by a path: the site's content, wherever it lies
+        digest.update(scenario.site_model.model_dump_json().encode())
         return digest.hexdigest()[:32]
 
     def load(self, scenario: Scenario) -> SimulatedRun | None:

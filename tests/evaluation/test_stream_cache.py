@@ -5,9 +5,12 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+import pytest
+
 from perimeter.evaluation.run import run_scenario, simulate
 from perimeter.evaluation.stream_cache import StreamCache
 from sim.scenario import Scenario, load_scenario
+from sim.world import World
 
 
 def _scenario(seed: int | None = None) -> Scenario:
@@ -25,6 +28,20 @@ def test_a_cached_run_is_the_fresh_run(tmp_path: Path) -> None:
     assert [m.topic for m in again.messages] == [m.topic for m in first.messages]
     assert [t.id for t in again.truth.targets] == [t.id for t in fresh.truth.targets]
     assert list(tmp_path.glob("*.pickle")) == entries
+    assert StreamCache(tmp_path).load(_scenario()) is not None  # the entry itself is served
+
+
+def test_a_cached_run_is_not_simulated_again(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    simulate(_scenario(), tmp_path)
+
+    def no_world(*args: object, **kwargs: object) -> None:
+        raise AssertionError("simulated again")
+
+    monkeypatch.setattr(World, "run", no_world)
+    assert simulate(_scenario(), tmp_path).messages
+    with pytest.raises(AssertionError, match="simulated again"):
+        simulate(_scenario(seed=11), tmp_path)
 
 
 def test_the_report_is_the_same_from_the_cache(tmp_path: Path) -> None:
