@@ -25,7 +25,7 @@ from typing import Any
 from perimeter.evaluation.covered import target_coverage
 from perimeter.evaluation.render import headline
 from perimeter.evaluation.report import RunReport, aggregate
-from perimeter.evaluation.run import SEED_STEP, Collector, simulate
+from perimeter.evaluation.run import SEED_STEP, Collector, fuse, simulate
 from perimeter.evaluation.score_run import score_run
 from perimeter.fusion.engine import EngineConfig
 from perimeter.fusion.imm import ImmConfig
@@ -53,12 +53,8 @@ def run(ref: str, seed: int | None, cpu_s: dict[str, float],
         cpu_s["warm"] = 1.0
     out = {}
     for name, config in CONFIGS.items():
-        output = Collector()
         start = time.process_time()
-        runner = FusionRunner(scenario.site_model, thresholds, output, engine_config=config)
-        for message in world.messages:
-            runner.feed(message)
-        runner.finish()
+        output = fuse(scenario.site_model, thresholds, world.messages, {"engine_config": config})
         cpu_s[name] += time.process_time() - start
         out[name] = score_run(world.truth, scenario.site_model, output.alerts,
                               output.snapshots, world.messages, thresholds, None,

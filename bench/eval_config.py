@@ -15,6 +15,7 @@ Evaluation workers are forked, so they run the same configuration.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -29,7 +30,6 @@ from perimeter.fusion.engine_config import EngineConfig
 from perimeter.fusion.imm import ImmConfig
 from perimeter.fusion.manage import ManageConfig
 from perimeter.fusion.revisit_seed import RevisitConfig
-from perimeter.fusion.runner import FusionRunner
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 
@@ -58,15 +58,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
 def fuse_with(options: dict[str, Any]) -> Callable[[Site, Thresholds, Iterable[Message]],
                                                    evaluation_run.Collector]:
     """:func:`perimeter.evaluation.run.fuse` with the runner built from ``options``."""
-    def fuse(site: Site, thresholds: Thresholds,
-             messages: Iterable[Message]) -> evaluation_run.Collector:
-        output = evaluation_run.Collector()
-        runner = FusionRunner(site, thresholds, output, **options)
-        for message in messages:
-            runner.feed(message)
-        runner.finish()
-        return output
-    return fuse
+    return functools.partial(evaluation_run.fuse, options=options)
 
 
 def main(argv: list[str]) -> None:

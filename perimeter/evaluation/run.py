@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from perimeter.bus import Message
 from perimeter.contract import AlertEvent, DeadLetter, TracksSnapshot
@@ -48,10 +49,12 @@ class Collector:
         self.rejects.append(letter)
 
 
-def fuse(site: Site, thresholds: Thresholds, messages: Iterable[Message]) -> Collector:
-    """Everything fusion makes of a recorded stream, fed in order to the live fusion code."""
+def fuse(site: Site, thresholds: Thresholds, messages: Iterable[Message],
+         options: Mapping[str, Any] | None = None) -> Collector:
+    """Everything fusion makes of a recorded stream, fed in order to the live fusion code;
+    ``options`` are the runner's keyword settings (``engine_config``, ``alert_config``, ...)."""
     output = Collector()
-    runner = FusionRunner(site, thresholds, output)
+    runner = FusionRunner(site, thresholds, output, **(options or {}))
     for message in messages:
         runner.feed(message)
     runner.finish()

@@ -71,9 +71,8 @@ def m_of_n_binned(hit_bins: list[int] | tuple[int, ...], t_s: float, m: int, n: 
                   bin_s: float) -> bool:
     """:func:`m_of_n` over bins of ``bin_s`` seconds (a revisit) instead of one second, from
     the one-second bins of the hits."""
-    now = math.floor(t_s / bin_s)
-    bins = {math.floor(b / bin_s) for b in hit_bins}
-    return sum(1 for b in bins if now - n < b <= now) >= m
+    bins = tuple({math.floor(b / bin_s) for b in hit_bins})
+    return m_of_n(bins, math.floor(t_s / bin_s), m, n)
 
 
 class TrackManager:

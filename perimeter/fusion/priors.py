@@ -102,7 +102,12 @@ def group_critical_size_m(people: float, spacing_m: float) -> float:
     """Critical dimension of ``people`` abreast ``spacing_m`` apart: 0.5 + s (n - 1) m wide
     at a person's height, so ``0.75 sqrt(width / 0.5)`` (the NVESD person's 0.75 m at 0.5 m
     wide; the critical dimension is the square root of the silhouette's area)."""
-    return 0.75 * math.sqrt((0.5 + spacing_m * (people - 1.0)) / 0.5)
+    return 0.75 * math.sqrt(group_front_m(people, spacing_m) / 0.5)
+
+
+def group_front_m(people: float, spacing_m: float) -> float:
+    """Width of ``people`` abreast ``spacing_m`` apart: a person's 0.5 m plus the gaps."""
+    return 0.5 + spacing_m * (people - 1.0)
 
 
 GROUP_SIZE_M = Nominal(group_critical_size_m(GROUP_PEOPLE.lo, GROUP_SPACING_M.lo),
@@ -181,8 +186,8 @@ def silhouettes() -> dict[str, tuple[tuple[Silhouette, ...], tuple[Silhouette, .
     person's depth long; the animals of the table above, each kind by itself."""
     person = Silhouette(_r(PERSON_DEPTH_M), _r(PERSON_BREADTH_M), _r(PERSON_STATURE_M))
     low = Silhouette(_r(LOW_POSTURE_LENGTH_M), _r(PERSON_BREADTH_M), _r(LOW_POSTURE_HEIGHT_M))
-    front = (0.5 + GROUP_SPACING_M.lo * (GROUP_PEOPLE.lo - 1.0),
-             0.5 + GROUP_SPACING_M.hi * (GROUP_PEOPLE.hi - 1.0))
+    front = (group_front_m(GROUP_PEOPLE.lo, GROUP_SPACING_M.lo),
+             group_front_m(GROUP_PEOPLE.hi, GROUP_SPACING_M.hi))
     group = Silhouette(_r(PERSON_DEPTH_M), front, _r(PERSON_STATURE_M))
     group_low = Silhouette(_r(LOW_POSTURE_LENGTH_M), front, _r(LOW_POSTURE_HEIGHT_M))
     vehicle = Silhouette(_r(VEHICLE_LENGTH_M), _r(VEHICLE_BREADTH_M), _r(VEHICLE_HEIGHT_M))

@@ -42,6 +42,9 @@ class RevisitConfig:
     """The revisit-spanning search (``InitiatorConfig.revisit``)."""
 
     enabled: bool = False
+    seed_inflation: float = 2.0
+    """A seed's covariance is the fit's times this: the fit treats the pooled looks as one
+    constant-velocity object exactly, which a turning or pausing target is not (assumed)."""
     revisit_s: float = 5.5
     """A scanning head's revisit until the engine has learned the towers' own
     (:meth:`.Looks.longest_revisit_s`, read when the revisit-aware score runs it): the

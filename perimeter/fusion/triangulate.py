@@ -104,7 +104,6 @@ class Initiator:
         runner from registration); none when unset."""
         self.revisit_source: Callable[[], float] | None = None
         """The towers' longest learned revisit (0 until learned; set by the engine)."""
-        self.revisit_seeds = 0
         """Seeds of the revisit search."""
 
     def __len__(self) -> int:
@@ -210,14 +209,13 @@ class Initiator:
             return None
         members = [int(rows[j]) for j in fit.members.tolist() if j < rows.size]
         refs = [(scan, i)] + [self._refs[j] for j in members]
-        p = fit.p * 2.0
+        p = fit.p * self.config.revisit.seed_inflation
         seed = Seed(scan.t_s, float(pool.t_s[fit.members].min()), fit.x.copy(), p,
                     sorted({scan.tower_index, *(int(self._tower[j]) for j in members)}),
                     ["thermal"], None, refs)
         keep = np.ones(len(self._refs), dtype=bool)
         keep[members] = False
         self._take(keep)
-        self.revisit_seeds += 1
         return seed
 
     def _best_per_tower(self, idx: npt.NDArray[np.int64], d2: FloatArray) -> list[int]:

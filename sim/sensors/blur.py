@@ -16,6 +16,8 @@ from scipy.special import ndtr
 
 FloatArray = npt.NDArray[np.float64]
 
+FWHM_PER_SIGMA = 2.355
+"""A Gaussian's full width at half maximum over its sigma (2 sqrt(2 ln 2))."""
 AIRY_GAUSS_SIGMA = 0.42
 """Sigma of the Gaussian fitted to the Airy core, in units of ``lambda N``."""
 AIRY_CORE_ENERGY = 0.838

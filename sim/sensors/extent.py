@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.rand import rng_for
+from sim.sensors.blur import FWHM_PER_SIGMA
 from sim.signatures import ThermalSignature, signature
 
 FloatArray = npt.NDArray[np.float64]
@@ -35,7 +36,6 @@ LOG_SPREAD = 0.15
 CRAWL_EXTRA_M = 1.3
 """How much longer a person gets along the heading per unit of stature lost: ~0.8 m crouching
 (stature 0.63), ~1.3 m on hands and knees (0.26) (*estimates*)."""
-FWHM_PER_SIGMA = 2.355
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from perimeter.site import TowerSpec
 from sim.environment import Environment
 from sim.rand import rng_for
-from sim.sensors.blur import peak_pixel_fraction
+from sim.sensors.blur import FWHM_PER_SIGMA, peak_pixel_fraction
 from sim.sensors.clutter_map import ClutterMap
 from sim.sensors.detector import detect, noise_blobs, threshold_sigma
 from sim.sensors.errors import draw_imager_errors
@@ -49,7 +49,6 @@ DECIMALS = {"bearing_deg": 3, "bearing_sigma_deg": 4, "snr_db": 2, "elevation_de
 MIN_RANGE_M = 5.0
 TAU_SPREAD = 0.2
 """Log-std of each tower's true search time constant about the nominal ``glimpse_tau_s``."""
-FWHM_PER_SIGMA = 2.355
 
 
 @dataclass(frozen=True, slots=True)

@@ -211,6 +211,8 @@ def test_tracker_keeps_modes_on_the_state_and_restarts_them_after_another_estima
     # another path re-estimates the track: its modes restart there, probabilities kept
     state.x = state.x + np.array([5.0, 0.0, 0.0, 0.0])
     before = state.modes.mu.copy()
+    assert not np.allclose(before, config.prior)  # so a reset to the prior would show
     xp, _pp = tracker.predicted([state], state.t_s)
     assert np.allclose(xp[0], state.x)
-    assert np.allclose(state.modes.mu, before)
+    restarted_mu = tracker._rows[id(state)][3]  # the modes it predicted from (no time passed)
+    assert np.allclose(restarted_mu, before)
