@@ -37,12 +37,25 @@ class ScriptedMove:
 
 def ou_series(rng: np.random.Generator, n: int, sigma: float, dt_s: float,
               tau_s: float) -> FloatArray:
-    """A stationary Ornstein–Uhlenbeck (AR(1)) series of ``n`` samples with std ``sigma``."""
+    """A stationary Ornstein–Uhlenbeck (AR(1)) series of ``n`` samples with std ``sigma``,
+    ``dt_s`` apart with memory ``tau_s`` (or any other variable than time, in one unit)."""
     a = float(np.exp(-dt_s / tau_s))
     noise = rng.standard_normal(n)
     noise[0] *= 1.0 / max(np.sqrt(1.0 - a * a), 1e-9)  # start in the stationary distribution
     out = lfilter([sigma * np.sqrt(1.0 - a * a)], [1.0, -a], noise)
     return np.asarray(out, dtype=np.float64)
+
+
+def route_wobble_m(rng: np.random.Generator, dist_m: FloatArray, route_m: float,
+                   sigma_m: float, step_m: float, memory_m: float) -> FloatArray:
+    """The lateral wobble off a route at each distance travelled ``dist_m``: a stationary
+    Ornstein–Uhlenbeck process in distance (std ``sigma_m``, correlation length
+    ``memory_m``), drawn every ``step_m`` along the ``route_m`` metres and interpolated. A
+    function of the distance walked, not of time: it is still while the target is, and its
+    shape on the ground does not depend on the pace."""
+    n = int(np.ceil(route_m / step_m)) + 2
+    series = ou_series(rng, n, sigma_m, step_m, memory_m)
+    return np.asarray(np.interp(dist_m, np.arange(n) * step_m, series), dtype=np.float64)
 
 
 def pause_mask(rng: np.random.Generator, n: int, dt_s: float, move_mean_s: float = 60.0,
@@ -174,7 +187,10 @@ class Targets:
         y = np.interp(dist, cum, path[:, 1])
         k = np.clip(np.searchsorted(cum, dist, side="right") - 1, 0, len(seg) - 1)
         nx, ny = -seg[k, 1] / seg_len[k], seg[k, 0] / seg_len[k]
-        lateral = ou_series(rng, self.n_steps, LATERAL_SIGMA_M[move.kind], self.dt_s, 40.0)
+        # the wobble advances with the distance walked (still in stops and pauses): as
+        # wide, and as long in time at the scripted pace, as a 40 s memory
+        lateral = route_wobble_m(rng, dist, float(cum[-1]), LATERAL_SIGMA_M[move.kind],
+                                 move.speed_mps * self.dt_s, move.speed_mps * 40.0)
         lateral *= np.clip(dist / 50.0, 0.0, 1.0)  # the origin is the first waypoint itself
         xy = np.stack([x + lateral * nx, y + lateral * ny], axis=1)
         active = moving & ~done

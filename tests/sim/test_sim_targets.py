@@ -62,8 +62,21 @@ def test_a_scripted_stop_holds_the_target_and_delays_its_arrival() -> None:
     plain.add_scripted(ScriptedMove("p1", "person", 0.0, 1.4, path), rng_for(1, "p1"))
     halted.add_scripted(ScriptedMove("p1", "person", 0.0, 1.4, path, stops=((300.0, 600.0),)),
                         rng_for(1, "p1"))
-    xy, active = halted.at(np.array([310.0, 890.0]))
+    xy, active = halted.at(np.arange(300.0, 900.0, 0.5))
     assert active[:, 0].all()
-    assert xy[0, 0, 0] == pytest.approx(xy[1, 0, 0], abs=0.01)  # no progress along the path
+    # stands still: no progress along the path (x) and no sideways slide (y)
+    assert np.ptp(xy[:, 0, 0]) == pytest.approx(0.0, abs=1e-9)
+    assert np.ptp(xy[:, 0, 1]) == pytest.approx(0.0, abs=1e-9)
+    # the wobble belongs to the ground covered, not to the clock: after the stop the halted
+    # walker is where the other one was at the same point of the route, not 600 s of
+    # wander further on (the wobble's std is 4 m; the samples differ within 0.7 m steps)
+    after = halted.xy_m[0, 1900:2600]
+    x_plain, y_plain = plain.xy_m[0, 1:2600, 0], plain.xy_m[0, 1:2600, 1]
+    y_there = np.interp(-after[:, 0], -x_plain, y_plain)  # x falls along this path
+    assert np.median(np.abs(after[:, 1] - y_there)) < 0.1
+    again = Targets(0.5, 6000)  # seeded: the same stream gives the same walk
+    again.add_scripted(ScriptedMove("p1", "person", 0.0, 1.4, path, stops=((300.0, 600.0),)),
+                       rng_for(1, "p1"))
+    assert np.array_equal(again.xy_m, halted.xy_m)
     # arrives about the stop later (its speed varies slowly in time, so not exactly)
     assert halted.end_s[0] - plain.end_s[0] == pytest.approx(600.0, rel=0.15)
