@@ -75,7 +75,8 @@ class MqttBus:
         self._early_acks: set[int] = set()  # on_publish came before _send noted the mid
         self._acked = threading.Event()
         self._recent: deque[tuple[float, Message]] = deque()  # sent, for replay_window_s
-        self._births: dict[str, Message] = {}  # topic -> latest announced (see announce)
+        self._births: dict[str, Message] = {}  # topic -> latest status (see announce)
+        self._retained_lock = threading.RLock()  # births; held sending retained: before _lock
         self._announce_due = False  # set on a reconnect; the drainer announces them again
         self._lost_at: float | None = None  # when the connection was lost, until replayed
         self._connection = 0  # bumped on every connect: acks of an older one are void
@@ -205,7 +206,18 @@ class MqttBus:
 
     # -- Bus ------------------------------------------------------------------------------
     def publish(self, message: Message) -> None:
-        """Hand a message to paho; if its queue is full, buffer it in order (bounded)."""
+        """Hand a message to paho; if its queue is full, buffer it in order (bounded). A
+        retained message on an announced topic takes the announced one's place
+        (:meth:`announce`)."""
+        if message.retain:  # in one order with re-sends of the same topic
+            with self._retained_lock:
+                if message.topic in self._births:
+                    self._births[message.topic] = message
+                self._send_or_buffer(message)
+        else:
+            self._send_or_buffer(message)
+
+    def _send_or_buffer(self, message: Message) -> None:
         with self._lock:
             if not self._started or self._pending or not self._send(message):
                 if len(self._pending) >= self.options.max_pending:
@@ -220,10 +232,17 @@ class MqttBus:
         every reconnect, the latest one per topic: a last will the broker fired while the
         client was cut off (a dying cluster node fires live clients' wills), or a broker that
         lost its retained messages, is set right as soon as the client is back. Sent by the
-        drainer thread (paho's callbacks never take the publish path's lock)."""
-        with self._subs_lock:
+        drainer thread (paho's callbacks never take the publish path's lock).
+
+        One slot per topic holds the latest status, and whatever sends it (this, a re-send
+        after a reconnect, a retained :meth:`publish` on the topic, which replaces it: the
+        ``offline`` a service publishes when it stops) holds one lock while it hands it on,
+        so an older status is never sent after a newer one (a re-send that read the slot
+        before a newer status came would otherwise go out after it, and an ``online`` re-sent
+        during a stop would overtake its ``offline``)."""
+        with self._retained_lock:
             self._births[message.topic] = message
-        self.publish(message)
+            self.publish(message)
 
     def ack(self, message: Message) -> None:
         """Acknowledge a received QoS 1 message once processed (``manual_ack`` only), in the
@@ -281,13 +300,21 @@ class MqttBus:
 
     def _replay_recent(self) -> None:
         """Send again what was sent in ``replay_window_s`` before the connection was lost
-        (what was sent later waits in paho's queue and goes out on its own)."""
-        with self._lock:
+        (what was sent later waits in paho's queue and goes out on its own). A retained
+        message is not sent again if a later one on its topic was sent or waits, nor an
+        announced status (the latest is announced again): an old status must not follow a
+        newer one."""
+        with self._retained_lock, self._lock:
             lost_at, self._lost_at = self._lost_at, None
             if lost_at is None:
                 return
             since = lost_at - self.options.replay_window_s
-            again = [m for t, m in self._recent if since <= t <= lost_at]
+            sent = list(self._recent)
+            last_retained = {m.topic: i for i, (_, m) in enumerate(sent) if m.retain}
+            superseded = {m.topic for m in self._pending if m.retain} | set(self._births)
+            again = [m for i, (t, m) in enumerate(sent) if since <= t <= lost_at
+                     and not (m.retain and (m.topic in superseded
+                                            or last_retained[m.topic] != i))]
             for message in again:
                 self.publish(message)
             self.counters["replayed"] += len(again)
@@ -295,10 +322,10 @@ class MqttBus:
     def _announce_again(self) -> None:
         """After a reconnect: every announced message again (:meth:`announce`)."""
         self._announce_due = False
-        with self._subs_lock:
+        with self._retained_lock:  # a newer status waits until these are handed on
             births = list(self._births.values())
-        for message in births:
-            self.publish(message)
+            for message in births:
+                self.publish(message)
         self.counters["announced"] += len(births)
         if births:
             log.info("mqtt reconnected: %d retained statuses announced again", len(births))

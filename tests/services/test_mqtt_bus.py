@@ -1,7 +1,10 @@
-"""MqttBus against real brokers: round trip, bounded queue, will, reconnect and resubscribe."""
+"""MqttBus against real brokers: round trip, bounded queue, will, reconnect and resubscribe,
+announced statuses in order through reconnects."""
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -23,9 +26,10 @@ def make_bus() -> Iterator[Callable[..., MqttBus]]:
     made: list[MqttBus] = []
 
     def make(broker: BrokerHandle, client_id: str, will: Message | None = None,
-             max_queued: int = 10_000) -> MqttBus:
+             max_queued: int = 10_000, replay_window_s: float = 0.0) -> MqttBus:
         bus = MqttBus(MqttOptions(host=broker.host, port=broker.port, client_id=client_id,
-                                  reconnect_min_s=1, reconnect_max_s=2, max_queued=max_queued),
+                                  reconnect_min_s=1, reconnect_max_s=2, max_queued=max_queued,
+                                  replay_window_s=replay_window_s),
                       will=will)
         bus.start(timeout_s=10)
         made.append(bus)
@@ -158,6 +162,101 @@ def test_announced_status_is_sent_again_after_a_reconnect(
     got = inbox.on("s/#")
     assert [(m.topic, m.payload, m.retain) for m in got] == [("s/status", b"online", True)]
     assert bus.counters["announced"] == 1
+
+
+class HeldResend:
+    """Holds the bus's first re-send of ``topic`` after a reconnect (on its drainer thread)
+    until the test has done its step or ``hold_s`` passed, to force the interleaving: the
+    re-send has read what to send and another thread sends a newer status meanwhile."""
+
+    def __init__(self, bus: MqttBus, topic: str, hold_s: float = 1.0) -> None:
+        self.reached, self.release, self.sent = (threading.Event(), threading.Event(),
+                                                 threading.Event())
+        publish = bus.publish
+
+        def held(message: Message) -> None:
+            if (threading.current_thread().name == "mqtt-drain" and message.topic == topic
+                    and not self.reached.is_set()):
+                self.reached.set()
+                self.release.wait(hold_s)
+                publish(message)
+                self.sent.set()
+            else:
+                publish(message)
+
+        bus.publish = held  # type: ignore[method-assign]
+
+
+def retained(broker: BrokerHandle, make_bus: Callable[..., MqttBus], topic: str) -> bytes:
+    """The retained payload the broker holds on ``topic`` (a new reader's first message)."""
+    reader, inbox = make_bus(broker, f"reader-{uuid.uuid4().hex[:8]}"), Inbox()
+    reader.subscribe(topic, inbox)
+    assert subscriptions_active(reader)
+    got = inbox.on(topic)
+    assert got and got[0].retain
+    return got[0].payload
+
+
+def test_a_re_announce_never_follows_a_newer_status(
+        mosquitto_broker: BrokerHandle, make_bus: Callable[..., MqttBus]) -> None:
+    """A reconnect's re-send of the announced status, caught between reading it and sending
+    it while the service announces a newer one: the newer one is what the broker keeps."""
+    bus = make_bus(mosquitto_broker, "announcer-8")
+    bus.announce(Message("s/status", b"degraded", retain=True))
+    assert bus.flush(5.0)
+    hold = HeldResend(bus, "s/status")
+    mosquitto_broker.restart()
+    assert hold.reached.wait(15.0)  # the drainer is re-sending "degraded"
+    bus.announce(Message("s/status", b"online", retain=True))
+    hold.release.set()
+    assert hold.sent.wait(5.0) and bus.flush(5.0)
+    assert retained(mosquitto_broker, make_bus, "s/status") == b"online"
+
+
+def test_an_offline_at_stop_is_not_overtaken_by_a_re_sent_online(
+        mosquitto_broker: BrokerHandle, make_bus: Callable[..., MqttBus]) -> None:
+    """A service stopping while its bus re-sends its ``online`` after a reconnect publishes
+    its retained ``offline`` (as FusionService.stop, ShardService and TowerPublisher.close
+    do) and closes: ``offline`` is what the broker keeps."""
+    bus = make_bus(mosquitto_broker, "announcer-9")
+    bus.announce(Message("s/status", b"online", retain=True))
+    assert bus.flush(5.0)
+    hold = HeldResend(bus, "s/status")
+    mosquitto_broker.restart()
+    assert hold.reached.wait(15.0)  # the drainer is re-sending "online"
+    bus.publish(Message("s/status", b"offline", retain=True))
+    hold.release.set()
+    assert hold.sent.wait(5.0)
+    bus.close(5.0)
+    assert retained(mosquitto_broker, make_bus, "s/status") == b"offline"
+
+
+def test_a_replay_after_a_reconnect_never_resends_an_older_status(
+        mosquitto_broker: BrokerHandle, make_bus: Callable[..., MqttBus]) -> None:
+    """A tower's bus replays what it sent just before a lost connection: not its status
+    from then (``degraded``) after the newer one it sent while cut off (``online``), neither
+    an announced one nor a plain retained one; a watcher sees no step back."""
+    watcher, inbox = make_bus(mosquitto_broker, "watcher-10"), Inbox()
+    watcher.subscribe("s/#", inbox)
+    assert subscriptions_active(watcher)
+    bus = make_bus(mosquitto_broker, "tower-10", replay_window_s=30.0)
+    bus.announce(Message("s/status", b"degraded", retain=True))
+    bus.publish(Message("s/plain", b"degraded", retain=True))
+    assert bus.flush(5.0)
+    mosquitto_broker.stop()
+    assert wait_until(lambda: not bus.connected.is_set())
+    bus.announce(Message("s/status", b"online", retain=True))  # queued while cut off
+    bus.publish(Message("s/plain", b"online", retain=True))
+    mosquitto_broker.start()
+    assert wait_until(lambda: bus.counters["connects"] >= 2 and bus.counters["announced"] >= 1
+                      and bus.outstanding == 0)
+    assert wait_until(lambda: watcher.counters["connects"] >= 2 and watcher.connected.is_set())
+    assert subscriptions_active(watcher)
+    for topic in ("s/status", "s/plain"):
+        seen = [m.payload for m in inbox.on(topic)]
+        assert b"online" in seen
+        assert b"degraded" not in seen[seen.index(b"online"):], (topic, seen)
+    assert retained(mosquitto_broker, make_bus, "s/status") == b"online"
 
 
 def test_unreachable_broker_fails_clearly(free_port: Callable[[], int]) -> None:
