@@ -7,12 +7,28 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from rich.console import Console
 
 from perimeter.access import check_password, hash_password, may_publish, write_filters
 from services.supervise import MAX_QUICK_RESTARTS, STABLE_S, Backoff, supervise
+
+
+def stop_once_printed(console: Console, text: str, stop: threading.Event,
+                      deadline_s: float = 60.0) -> None:
+    """Set ``stop`` once ``console`` shows ``text`` (or after a generous ``deadline_s``):
+    ``supervise`` is stopped when what the test waits for has happened, not after a guess."""
+    def watch() -> None:
+        deadline = time.monotonic() + deadline_s
+        while not stop.is_set() and time.monotonic() < deadline:
+            if text in console.export_text(clear=False):
+                break
+            time.sleep(0.05)
+        stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def test_backoff_doubles_on_quick_deaths_and_resets_after_a_stable_run() -> None:
@@ -55,14 +71,17 @@ def test_a_survivable_child_that_dies_leaves_the_rest_running() -> None:
     shard.wait()
     stop = threading.Event()
     console = Console(record=True, width=200)
-    threading.Timer(1.0, stop.set).start()
+    stop_once_printed(console, "fusion-s1 exited with code 3", stop)
     try:
         code = supervise({"fusion-s1": shard, "api": api}, stop, console, {},
                          survivable={"fusion-s1"})
+        api_running = api.poll() is None
     finally:
+        stop.set()
         api.kill()
         api.wait()
     assert code == 0, "stopped by the stop event, not by the shard's death"
+    assert api_running
     assert "fusion-s1 exited with code 3" in console.export_text()
 
 
@@ -84,11 +103,12 @@ def test_a_killed_shard_is_restarted_and_left_down_once_its_restarts_are_spent(
     shard.send_signal(signal.SIGKILL)  # a real kill of the running shard
     stop = threading.Event()
     console = Console(record=True, width=200)
-    threading.Timer(4.0, stop.set).start()
+    stop_once_printed(console, "not restarted again", stop)
     try:
         code = supervise({"fusion-s1": shard, "api": api}, stop, console,
                          {"fusion-s1": restart}, survivable={"fusion-s1"})
     finally:
+        stop.set()
         api.kill()
         api.wait()
         for proc in started:

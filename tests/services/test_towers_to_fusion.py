@@ -19,7 +19,7 @@ from services.tower_publisher import MqttUplink, run_towers
 from sim.scenario import load_scenario
 from sim.uplink import MemoryUplink
 from sim.world import World
-from tests.services.mqtt_helpers import Inbox, wait_until
+from tests.services.mqtt_helpers import CuttableLink, Inbox, subscriptions_active, wait_until
 
 if TYPE_CHECKING:
     from tests.conftest import BrokerHandle
@@ -113,31 +113,51 @@ def test_dropped_tower_will_fires(any_broker: BrokerHandle) -> None:
     watcher.close()
 
 
-def test_a_tower_announces_its_status_again_after_a_reconnect(
-        any_broker: BrokerHandle, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A broker may fire the will of a tower that is still running (a clustered broker's node
-    dies): as soon as it is back, the tower's client sends its latest status again, so it
-    reads online (before, only with the tower's next message: a tower with nothing to say
-    stayed offline)."""
-    monkeypatch.setattr("services.tower_publisher.REPLAY_WINDOW_S", 0.0)  # no resend of it
-    watcher, inbox = bus_for(any_broker, "test-watcher-3"), Inbox()
-    watcher.subscribe(topics.tower_status("T07"), inbox)
-    watcher.start(10)
-    uplink = MqttUplink(SimSettings(broker_url=any_broker.url))
-    uplink.attach("T07", Message(topics.tower_status("T07"),
-                                 b'{"tower_id":"T07","state":"offline"}', retain=True))
-    uplink.publish(Message(topics.tower_status("T07"), b'{"tower_id":"T07","state":"online"}',
-                           retain=True))
-    assert wait_until(lambda: len(inbox.on("#")) == 1, 10.0)
-    any_broker.restart()
-    assert wait_until(lambda: uplink.counters["connects"] == 2 and watcher.connected.is_set(),
-                      20.0)
-    # sent again with nothing else from the tower (the watcher may get it live or, when it
-    # resubscribes after it, retained: a broker that keeps retained messages over a restart
-    # would give that copy anyway, so the count of announcements is the proof; a broker that
-    # lost them: tests/services/test_mqtt_bus.py)
-    assert wait_until(lambda: uplink.counters["announced"] == 1, 10.0)
-    assert wait_until(lambda: len(inbox.on("#")) >= 2, 10.0)
-    assert parse_payload(TowerStatus, inbox.on("#")[-1].payload).state == "online"
-    uplink.close(announce_offline=False)
-    watcher.close()
+def test_a_cut_tower_link_fires_its_will_and_the_tower_announces_itself_again(
+        any_broker: BrokerHandle, crossing_scenario: dict[str, Any]) -> None:
+    """A running tower's connection dies abruptly (its link cut, no DISCONNECT): the broker
+    publishes the tower's will and fusion takes the tower for offline; as soon as the
+    tower's client is back it sends its latest status again, so fusion sees it online (before
+    that re-send, only with the tower's next message: a tower with nothing to say stayed
+    offline)."""
+    site = load_scenario(crossing_scenario).site_model
+    seen: list[str] = []  # T07's states as fusion's tower health is told them
+
+    def runner(out: Any) -> FusionRunner:
+        made = FusionRunner(site, Thresholds(), out)
+        told = made.health.status
+
+        def status(status: TowerStatus, t_s: float) -> None:
+            if status.tower_id == "T07":
+                seen.append(status.state)
+            told(status, t_s)
+
+        made.health.status = status  # type: ignore[method-assign]
+        return made
+
+    def states() -> list[str]:  # repeats of one state (a retained copy) collapsed
+        now = list(seen)
+        return [s for i, s in enumerate(now) if i == 0 or now[i - 1] != s]
+
+    fusion_bus = bus_for(any_broker, "test-fusion-3")
+    service = FusionService(fusion_bus, runner, lambda _event: None)
+    service.start()
+    fusion_bus.start(10)
+    link = CuttableLink(any_broker.host, any_broker.port)
+    uplink = MqttUplink(SimSettings(broker_url=link.url))
+    try:
+        assert subscriptions_active(fusion_bus)
+        uplink.attach("T07", Message(topics.tower_status("T07"),
+                                     b'{"tower_id":"T07","state":"offline"}', retain=True))
+        uplink.publish(Message(topics.tower_status("T07"),
+                               b'{"tower_id":"T07","state":"online"}', retain=True))
+        assert wait_until(lambda: states() == ["online"], 10.0), seen
+        link.cut()
+        assert wait_until(lambda: states() == ["online", "offline", "online"], 20.0), seen
+        # the tower sent nothing after the cut: its client re-sent the status on its own
+        assert uplink.counters["connects"] == 2 and uplink.counters["announced"] == 1
+    finally:
+        uplink.close(announce_offline=False)
+        link.close()
+        service.stop()
+        fusion_bus.close()
