@@ -67,6 +67,14 @@ class Conditions:
     daylight: float | None = None
     """The body-contrast factor and daylight fraction of one moment (``sim.environment``),
     instead of those of ``lighting``."""
+    count: int | None = None
+    """Head count: a group's thermal signature widens with it and its sounds add
+    ``10 log10(count)`` dB, as in the simulation; None for the kind's usual (a group of 3)."""
+
+    @property
+    def head_count(self) -> int:
+        """The head count in force (``count``, or 3 for a group and 1 for anything else)."""
+        return self.count if self.count is not None else (3 if self.kind == "group" else 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +98,7 @@ def thermal_terms(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
     """``(T, N)`` search probability ``P_inf`` and the per-look probability that an acquired
     target's detection reaches fusion, and ``(T,)`` looks per second at a point (the head's
     revisit rate)."""
-    sig = signature(cond.kind)
+    sig = signature(cond.kind, cond.head_count)
     factor, day = LIGHTING[cond.lighting]
     factor = factor if cond.contrast_factor is None else cond.contrast_factor
     day = day if cond.daylight is None else cond.daylight
@@ -154,13 +162,15 @@ def acoustic_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
         _, forest_m, built_m = terrain.paths(np.array([tower.xy]), np.array([SOURCE_HEIGHT_M]),
                                              xy[None, :, :], np.ones(len(xy)))
         total = np.zeros(len(xy))
+        count_db = 10.0 * np.log10(cond.head_count)
         for source in SOUNDS[cond.kind]:
             alpha = float(absorption_db_per_m(source.peak_hz, cond.temperature_c,
                                               cond.humidity_pct))
             excess = (ground_attenuation_db(rng_m, 0.5 * (tower.height_m + SOURCE_HEIGHT_M))
                       + foliage_attenuation_db(forest_m[0], np.full(len(xy), source.peak_hz))
                       + np.minimum(0.02 * built_m[0], 10.0))
-            snr = (received_level_db(np.full(len(xy), source.level_db), rng_m, alpha, excess)
+            snr = (received_level_db(np.full(len(xy), source.level_db + count_db), rng_m,
+                                     alpha, excess)
                    - noise_db + 10.0 * np.log10(p.n_mics))
             detect = expit((snr - p.detector_snr_db) / 1.5)
             total += source.probability * detect * ndtr((snr - min_snr_db) / ACOUSTIC_SIGMA_DB)

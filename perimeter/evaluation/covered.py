@@ -95,7 +95,7 @@ def pd_along_path(scenario: Scenario, target: TargetTruth, thresholds: Threshold
                                 temperature_c=spec.temperature_c,
                                 humidity_pct=spec.humidity_pct, frame_hz=sensors.frame_hz,
                                 window_s=sensors.window_s, contrast_factor=contrast,
-                                daylight=daylight)
+                                daylight=daylight, count=target.count)
         p_inf[:, rows], p_look[:, rows], rate = thermal_terms(
             towers, xy[rows], conditions, terrain, thresholds.thermal_min_snr_db)
         p_acoustic[:, rows] = acoustic_pd(towers, xy[rows], conditions, terrain,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from perimeter.evaluation.covered import (
@@ -100,3 +102,18 @@ def test_a_car_s_coverage_starts_later_than_the_static_map_says() -> None:
     assert static_first - car.start_t_s <= 20.0
     # ... the search followed along its path minutes later (measured: 10 s against 240 s)
     assert first - static_first > 100.0
+
+
+def test_a_group_is_covered_as_its_head_count_is_seen() -> None:
+    # groups-meeting's g1 (three abreast, 3 km out) was detected by 4-5 towers in every 10 s
+    # from its start (one seed, by the truth tags); modelled as one person's signature and
+    # sounds it was first covered after 1,570 s, with its head count's after 150 s
+    scenario = load_scenario("groups-meeting")
+    truth = truth_of(scenario)
+    group = next(t for t in truth.targets if t.id == "g1")
+    assert group.kind == "group" and group.count == 3
+    first = target_coverage(scenario, truth, Thresholds())["g1"].first_covered_t_s
+    assert first is not None and first - group.start_t_s < 600.0
+    alone = dataclasses.replace(group, count=1)
+    times, pd = pd_along_path(scenario, alone, Thresholds())
+    assert float(times[pd >= 0.9][0]) - first > 600.0

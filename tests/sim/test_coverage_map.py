@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from perimeter.site import Site, load_site
-from sim.coverage_map import Conditions, at_least_two, coverage
+from sim.coverage_map import Conditions, acoustic_pd, at_least_two, coverage
+from sim.terrain import Terrain
 
 SITE: dict[str, Any] = {
     "name": "two-towers", "origin": {"lat": 50.0, "lon": 10.0},
@@ -58,3 +59,23 @@ def test_forest_shadows_fog_shortens_and_one_tower_alone_gives_no_fix(site: Site
 def test_bad_requests_name_the_field(site: Site, kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=f"^{field}:"):
         coverage(site, **kwargs)
+
+
+def test_a_group_is_mapped_with_its_head_count(site: Site) -> None:
+    # the simulation widens a group's signature with its head count and adds
+    # 10 log10(count) dB to its sounds; the map for a group of 3 (the default) must too
+    extent = (-500.0, 6000.0, -300.0, 300.0)
+    def reach_m(**kw: Any) -> float:
+        grid = coverage(site, Conditions(dwell_s=0.0, **kw), resolution_m=100.0,
+                        extent_m=extent)
+        row = grid.pd[np.argmin(abs(grid.y_m))]
+        return float(grid.x_m[row >= 0.5].max())
+    one, three, five = reach_m(kind="group", count=1), reach_m(kind="group"), \
+        reach_m(kind="group", count=5)
+    assert one == reach_m(kind="person") and one + 500.0 < three <= five
+    assert reach_m(kind="group", count=3) == three
+    terrain_free = load_site(SITE)
+    acoustic = [float(acoustic_pd(terrain_free.towers, np.array([[1500.0, 0.0]]),
+                                  Conditions(kind="group", count=n), Terrain(terrain_free),
+                                  0.0)[0, 0]) for n in (1, 10)]
+    assert acoustic[1] > acoustic[0]
