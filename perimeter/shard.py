@@ -42,7 +42,7 @@ from perimeter.fusion.runner import FusionRunner
 from perimeter.fusion.track import Track
 from perimeter.sectors import Claim, SectorPlan
 from perimeter.shard_match import STALE_S, OtherAlert, handover_distance2
-from perimeter.shard_output import ShardOutput, ShardSink
+from perimeter.shard_output import ShardOutput, ShardSink, handover_of
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 
@@ -170,14 +170,17 @@ class ShardRunner:
         """Take over ``dead_shard``'s sectors and towers (this shard a standby or a neighbour)
         and its open alerts: each continues with the local track that matches it (no second
         ``new``), or waits, like a lost track's, to be reacquired; its tower faults continue.
-        Returns how many alerts continued with a track at once."""
-        self.taken_over.append(dead_shard)
+        What the dead shard held for others (a chain of takeovers) comes with it, and this
+        shard's status names them all. Returns how many alerts continued with a track at once."""
+        chain = [s for s in self._takers.get(dead_shard, ())
+                 if s != self.shard_id and s not in self.taken_over]
+        self.taken_over += [dead_shard, *chain]
         self._replan()
         self.active = True
         self.counters["takeovers"] += 1
         health = self.fusion.health
         health.watch(self._own_towers(), self.clock_s)
-        alerts = [a for a in self.others.values() if a.holder == dead_shard]
+        alerts = [a for a in self.others.values() if a.holder in {dead_shard, *chain}]
         adopted = 0
         for alert in sorted(alerts, key=lambda a: a.alert_id):
             del self.others[alert.alert_id]
@@ -191,23 +194,34 @@ class ShardRunner:
 
     def hand_back(self, shard_id: str) -> None:
         """``shard_id``, taken over by this shard, is back (restarted): its sectors and towers
-        are its own again. Alerts of tracks in them are handed to it as they are next checked
-        (:meth:`keeps` no longer holds them), its towers' faults are its again (it resumes
-        them from the store); a standby with nothing left goes back to standby."""
+        are its own again (:meth:`_replan`). Alerts of tracks in them are handed to it as they
+        are next checked (:meth:`keeps` no longer holds them)."""
         if shard_id not in self.taken_over:
             return
         self.taken_over.remove(shard_id)
         self._replan()
-        health = self.fusion.health
-        health.unwatch(health.watched - self._own_towers())
-        self.active = bool(self.plan.owned(self.shard_id))
         self.counters["handed_back"] += 1
         log.warning("shard %s handed %s its sectors back (now %s)", self.shard_id, shard_id,
                     "active" if self.active else "standby")
 
+    def _back(self, shard_id: str) -> None:
+        """``shard_id`` says it is live and active: no shard holds its sectors any more, by
+        this shard's account, whoever took them (a chain too: its taker taken over in turn)."""
+        stale = [taker for taker, deads in self._takers.items() if shard_id in deads]
+        for taker in stale:
+            self._takers[taker] = tuple(d for d in self._takers[taker] if d != shard_id)
+        if shard_id in self.taken_over:
+            self.hand_back(shard_id)
+        elif stale:
+            self._replan()
+            self.counters["plan_updates"] += 1
+
     def _replan(self) -> None:
         """The plan: the base plan with every takeover this shard made or heard of applied
-        (a chain too: a taker taken over in its turn), and the towers it is fed."""
+        (a chain too), and the towers it is fed. Sectors given back: their towers' faults are
+        dropped (their owner resumes them from the store), the alerts waiting there are handed
+        on (:meth:`_release_waiting`), and a standby with none left is one again."""
+        owned_before = set(self.plan.owned(self.shard_id))
         pairs = [(dead, self.shard_id) for dead in self.taken_over]
         pairs += [(dead, taker) for taker, deads in sorted(self._takers.items())
                   for dead in deads if dead != self.shard_id]
@@ -222,6 +236,19 @@ class ShardRunner:
                 break
         self.plan = plan
         self.towers = plan.towers_for(self.shard_id)
+        if owned_before - set(plan.owned(self.shard_id)):
+            health = self.fusion.health
+            health.unwatch(health.watched - self._own_towers())
+            self.active = bool(plan.owned(self.shard_id))
+            self._release_waiting()
+
+    def _release_waiting(self) -> None:
+        """Alerts waiting here for a track whose last position this shard no longer holds go
+        to the owner as a held one would (left here, they would close ``track_lost``)."""
+        released = self.fusion.alerter.release_dormant(lambda track: self.keeps(track, 0.0))
+        for track, state in released:
+            self.released(track, track.state.t_s, state)
+        self.counters["waiting_handed_on"] += len(released)
 
     def _adopt_nearest(self, alert: OtherAlert) -> bool:
         """The nearest confirmed local track without an alert that matches ``alert``
@@ -251,12 +278,12 @@ class ShardRunner:
         """Another shard took over sectors: they are its now in this shard's plan too (so
         alerts leaving this shard's sectors are handed to it, not to the dead shard); one it
         no longer lists (handed back) is its owner's again. A shard this one took over that
-        says it is active (live, not a retained copy) is back: :meth:`hand_back`."""
+        says it is active (live, not a retained copy) is back (:meth:`_back`)."""
         self.counters["shard_status"] += 1
         if status.shard_id == self.shard_id:
             return
-        if status.state == "active" and live and status.shard_id in self.taken_over:
-            self.hand_back(status.shard_id)
+        if status.state == "active" and live:
+            self._back(status.shard_id)
         if status.state == "offline":  # its takeovers stand until its own taker's status
             return
         taken = tuple(status.taken_over) if status.state == "active" else ()
@@ -331,17 +358,11 @@ class ShardRunner:
 
     def released(self, track: Track, t_s: float, state: AlertState) -> None:
         """Hand the alert to the shard owning the track's sector now."""
-        x, p = track.state.x, track.state.p
+        x = track.state.x
         to_shard = self.plan.owner_at(self.plan.arc_m(float(x[0]), float(x[1])))
-        message = Handover.model_validate({
-            "alert_id": state.alert_id, "from_shard": self.shard_id, "to_shard": to_shard,
-            "t_s": t_s, "position": {"x_m": float(x[0]), "y_m": float(x[1])},
-            "velocity": {"vx_mps": float(x[2]), "vy_mps": float(x[3])},
-            "covariance": [[float(v) for v in row] for row in 0.5 * (p + p.T)],
-            "class": state.cls, "severity": state.severity, "origin": state.origin,
-            "track_id": track.track_id,
-            "towers": sorted(self.site.towers[i].id for i in track.evidence.towers),
-            "run_id": self.fusion.run_id})
+        message = handover_of(track, t_s, state, self.shard_id, to_shard,
+                              [self.site.towers[i].id for i in track.evidence.towers],
+                              self.fusion.run_id)
         self._mine.discard(state.alert_id)
         self.others[state.alert_id] = OtherAlert.of_handover(message)
         self.counters["handovers_sent"] += 1

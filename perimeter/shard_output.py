@@ -12,10 +12,25 @@ from typing import TYPE_CHECKING, Protocol
 from perimeter import topics
 from perimeter.bus import Message, Publisher
 from perimeter.contract import AlertEvent, DeadLetter, Handover, TracksSnapshot, dump_payload
+from perimeter.fusion.alert import AlertState
 from perimeter.fusion.runner import FusionOutput
+from perimeter.fusion.track import Track
 
 if TYPE_CHECKING:
     from perimeter.shard import ShardRunner
+
+
+def handover_of(track: Track, t_s: float, state: AlertState, from_shard: str, to_shard: str,
+                towers: list[str], run_id: str | None) -> Handover:
+    """The handover of ``state``'s alert, with its track's state and covariance at ``t_s``."""
+    x, p = track.state.x, track.state.p
+    return Handover.model_validate({
+        "alert_id": state.alert_id, "from_shard": from_shard, "to_shard": to_shard,
+        "t_s": t_s, "position": {"x_m": float(x[0]), "y_m": float(x[1])},
+        "velocity": {"vx_mps": float(x[2]), "vy_mps": float(x[3])},
+        "covariance": [[float(v) for v in row] for row in 0.5 * (p + p.T)],
+        "class": state.cls, "severity": state.severity, "origin": state.origin,
+        "track_id": track.track_id, "towers": sorted(towers), "run_id": run_id})
 
 
 class ShardOutput(FusionOutput, Protocol):

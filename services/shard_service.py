@@ -33,7 +33,7 @@ from perimeter.contract import Handover, ShardStatus, dump_payload, parse_payloa
 from perimeter.fusion.health import SITE_FAULT
 from services.broker_probe import BrokerProbe
 from services.fusion_service import AlertSink, BusOutput, FusionService, supersede_earlier_runs
-from services.shard_watch import ShardWatch, successor
+from services.shard_watch import ShardWatch, take_over_dead
 
 if TYPE_CHECKING:
     from perimeter.fusion.runner import FusionOutput
@@ -70,7 +70,8 @@ class ShardService(FusionService):
         self.feed = self.shard.feed
         grace_s = 3.0 * status_interval_s if will_grace_s is None else will_grace_s
         self.watch = ShardWatch(self.shard.shard_id, stale_after_s,
-                                deaf_after_s=3.0 * status_interval_s, will_grace_s=grace_s)
+                                deaf_after_s=3.0 * status_interval_s, will_grace_s=grace_s,
+                                run_id=self.shard.fusion.run_id)
         self._towers_subscribed: frozenset[str] = frozenset()
         self._taken_over: list[str] = []  # as last published
         self._wildcard = False
@@ -112,10 +113,7 @@ class ShardService(FusionService):
         if not self._listening:
             self.watch.not_listening(now_s)
             return
-        for dead in sorted(self.watch.newly_dead(now_s)):
-            if successor(self.shard.plan, dead, self.watch.alive()) != self.shard.shard_id:
-                continue
-            adopted = self.shard.take_over(dead)
+        for dead, adopted in take_over_dead(self.watch, self.shard, now_s):
             log.warning("shard %s took over %s (%d open alerts continued with a track)",
                         self.shard.shard_id, dead, adopted)
             self.publish_status()

@@ -2,7 +2,10 @@
 
 A shard is dead when its status said ``offline`` (its last will: the broker saw its connection
 drop) and no ``online`` one followed for ``will_grace_s`` of listening (a dying broker node's
-neighbours fire the wills of live clients too; a live shard re-announces itself on reconnect),
+neighbours fire the wills of live clients too; a live shard re-announces itself on reconnect;
+the retained ``offline`` of a shard not seen alive counts only if it is of the watcher's run, as
+when a taker restarts after the shard it had taken over died for good: that shard is taken over
+again; an earlier run's is no death),
 or when its status has not been refreshed for ``stale_after_s`` of wall time while the
 watcher was listening (a shard that dies with its broker node leaves no will; while the broker
 is stalled or the watcher cut off, nobody's status ages). Listening means receiving statuses:
@@ -20,8 +23,13 @@ takes over.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from perimeter.contract import ShardStatus
 from perimeter.sectors import SectorPlan
+
+if TYPE_CHECKING:
+    from perimeter.shard import ShardRunner
 
 
 def successor(plan: SectorPlan, dead: str, alive: set[str]) -> str | None:
@@ -42,9 +50,10 @@ class ShardWatch:
     """What one shard knows of the others from their statuses (wall times, monotonic s)."""
 
     def __init__(self, me: str, stale_after_s: float = 12.0, deaf_after_s: float = 6.0,
-                 will_grace_s: float = 6.0) -> None:
+                 will_grace_s: float = 6.0, run_id: str | None = None) -> None:
         self.me, self.stale_after_s, self.deaf_after_s = me, stale_after_s, deaf_after_s
         self.will_grace_s = will_grace_s
+        self.run_id = run_id
         self.seen_s: dict[str, float] = {}  # live shards -> when their status last came
         self.wills_s: dict[str, float] = {}  # shards whose will came -> when
         self.own_heard_s: float | None = None
@@ -60,6 +69,9 @@ class ShardWatch:
         if status.state == "offline":
             if status.shard_id in self.seen_s:
                 del self.seen_s[status.shard_id]
+                self.wills_s[status.shard_id] = now_s
+            elif (status.shard_id not in self.wills_s and self.run_id is not None
+                  and status.run_id == self.run_id):  # retained: it died before this started
                 self.wills_s[status.shard_id] = now_s
             return
         self.wills_s.pop(status.shard_id, None)
@@ -87,3 +99,12 @@ class ShardWatch:
     def alive(self) -> set[str]:
         """This shard and every other not yet found dead (a will alone is no death yet)."""
         return {*self.seen_s, *self.wills_s, self.me}
+
+
+def take_over_dead(watch: ShardWatch, shard: ShardRunner, now_s: float
+                   ) -> list[tuple[str, int]]:
+    """Take over (:meth:`ShardRunner.take_over`) the shards found dead by ``now_s`` that
+    ``shard`` succeeds by its plan (as it stands after each takeover): per takeover, the dead
+    shard and how many of its alerts continued with a track at once."""
+    return [(dead, shard.take_over(dead)) for dead in sorted(watch.newly_dead(now_s))
+            if successor(shard.plan, dead, watch.alive()) == shard.shard_id]

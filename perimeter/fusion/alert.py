@@ -293,6 +293,13 @@ class TrackAlerter:
         self._dormant.append(_Dormant(state, track, alert.last_t_s))
         return True
 
+    def release_dormant(self, keep: Callable[[Track], bool]) -> list[tuple[Track, AlertState]]:
+        """Take out the alerts waiting for their object whose lost track ``keep`` rejects
+        (sharded fusion: its sector is another shard's now); their lost tracks and states."""
+        out = [d for d in self._dormant if not keep(d.track)]
+        self._dormant = [d for d in self._dormant if d not in out]
+        return [(d.track, d.state) for d in out]
+
     def adopt(self, track: Track, state: AlertState) -> bool:
         """``track`` continues an open alert that came from elsewhere (handed over by, or
         taken over from, another shard): no ``new`` event, its next events are updates with

@@ -81,13 +81,27 @@ def test_a_gap_in_its_own_statuses_restarts_the_others_clocks() -> None:
 
 
 def test_an_offline_status_of_a_shard_never_seen_alive_or_already_taken_over_is_no_death() -> None:
-    watch = ShardWatch("s5")
-    watch.heard(status("s1", "offline"), 0.0)  # retained from before: never seen alive here
-    assert watch.newly_dead(0.0) == set()
+    watch = ShardWatch("s5", run_id="r2")
+    earlier = ShardStatus(shard_id="s1", state="offline", run_id="r1")
+    watch.heard(earlier, 0.0)  # retained from an earlier run: never seen alive here
+    assert watch.newly_dead(8.5) == set(), "past the will's grace"
     watch.heard(status("s1"), 1.0)
     watch.heard(status("s1", "offline"), 2.0)
     watch.heard(status("s2", taken_over=["s1"]), 2.1)  # s2 was faster
     assert watch.newly_dead(8.5) == set(), "past the will's grace"
+
+
+def test_the_retained_will_of_a_shard_of_the_same_run_is_its_death_after_the_grace() -> None:
+    # the watcher started after s4 died (a taker restarted cold): s4 is dead all the same
+    watch = ShardWatch("s5", will_grace_s=6.0, run_id="r2")
+    watch.heard(ShardStatus(shard_id="s4", state="offline", run_id="r2"), 0.0)
+    assert watch.alive() == {"s4", "s5"}, "a will alone is no death yet"
+    assert watch.newly_dead(5.0) == set()
+    watch.heard(ShardStatus(shard_id="s4", state="offline", run_id="r2"), 5.5)  # again
+    assert watch.newly_dead(6.5) == {"s4"}, "the grace counts from the first"
+    watch.heard(ShardStatus(shard_id="s3", state="offline", run_id="r2"), 7.0)
+    watch.heard(status("s3"), 9.0)  # restarting, and back within the grace
+    assert watch.newly_dead(20.0) == set()
 
 
 class StallingBus(InMemoryBus):
