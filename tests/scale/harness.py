@@ -12,7 +12,7 @@ from typing import Any
 from perimeter import topics
 from perimeter.bus import InMemoryBus, Message
 from perimeter.config import FusionSettings
-from perimeter.contract import AlertEvent, ShardStatus, parse_payload
+from perimeter.contract import AlertEvent, Handover, ShardStatus, parse_payload
 from perimeter.sectors import SectorPlan
 from perimeter.shard import ShardRunner
 from perimeter.shard_output import BusShardOutput
@@ -26,17 +26,19 @@ from sim.scenario import Scenario
 RUN_ID = "scale-test"
 
 
-def crossing_along_spec(duration_s: float = 100.0) -> dict[str, Any]:
-    """One car driving along the approach of western-heights, 1 km out, from y = -500 m to
-    +600 m: across the boundary of a 2-shard plan (y = 0) about 44 s in. Staring, aligned
-    imagers and ideal clocks, as the reliability tests' crossing."""
+def crossing_along_spec(duration_s: float = 100.0, start_y_m: float = -500.0
+                        ) -> dict[str, Any]:
+    """One car driving at 12 m/s along the approach of western-heights, 1 km out, from
+    ``start_y_m`` to +600 m: across the boundary of a 2-shard plan (y = 0) about 44 s in from
+    the default start. Staring, aligned imagers and ideal clocks, as the reliability tests'
+    crossing."""
     return {
         "name": "scale-boundary", "seed": 5, "duration_s": duration_s,
         "site": "western-heights",
         "environment": {"start_time": "2026-01-15T22:00:00Z", "weather": "clear",
                         "wind_mps": 1.0},
         "targets": [{"id": "v1", "kind": "light_vehicle", "start_s": 2, "speed_mps": 12.0,
-                     "path": [[2000, -500], [2000, 600]]}],
+                     "path": [[2000, start_y_m], [2000, 600]]}],
         "nuisance": {"animals": 0},
         "sensors": {"thermal": {"pointing": "staring", "hot_spot_scale": 0.0,
                                 "azimuth_bias_deg": [0.0, 0.0], "detector_snr_db": 16.0},
@@ -139,7 +141,7 @@ class AlertsRecorder:
         options = MqttOptions.from_settings(settings, "scale-recorder", first_node=first_node)
         self.bus = MqttBus(replace(options, reconnect_min_s=1, reconnect_max_s=2))
         self.alerts: list[AlertEvent] = []
-        self.handovers = 0
+        self.handovers: list[Handover] = []
         self.redelivered = 0
         self._payloads: set[bytes] = set()
         self._lock = threading.Lock()
@@ -154,9 +156,9 @@ class AlertsRecorder:
             self._payloads.add(message.payload)
             self.alerts.append(parse_payload(AlertEvent, message.payload))
 
-    def _handover(self, _message: Message) -> None:
+    def _handover(self, message: Message) -> None:
         with self._lock:
-            self.handovers += 1
+            self.handovers.append(parse_payload(Handover, message.payload))
 
     def start(self) -> AlertsRecorder:
         self.bus.start(30.0)

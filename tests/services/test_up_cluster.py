@@ -49,19 +49,32 @@ def test_shards_spread_over_nodes_share_one_run_and_the_standby_says_so() -> Non
     assert sim[sim.index("--broker") + 1] == ",".join(URLS), "the towers spread themselves"
 
 
-def shard_pid(shard: str) -> int | None:
-    """The pid of the ``perimeter fusion --shard SHARD`` process, if one runs."""
+def shard_pid(shard: str, parent: int) -> int | None:
+    """The pid of the ``perimeter fusion --shard SHARD`` child of ``parent`` (this test's
+    ``perimeter up``), if one runs: never another run's on the same machine."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if b"fusion" in argv and b"--shard" in argv and (
+        if ppid == parent and b"fusion" in argv and b"--shard" in argv and (
                 argv[argv.index(b"--shard") + 1] == shard.encode()):
             return int(entry.name)
     return None
+
+
+def test_only_the_shard_of_its_own_stack_is_found() -> None:
+    decoy = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", "fusion",
+                              "--shard", "s1"], stdin=subprocess.PIPE)
+    try:
+        assert wait_until(lambda: shard_pid("s1", os.getpid()) == decoy.pid, 10.0)
+        assert shard_pid("s1", decoy.pid) is None, "another parent's fusion --shard s1"
+        assert shard_pid("s2", os.getpid()) is None
+    finally:
+        decoy.communicate(b"", timeout=10.0)
 
 
 @pytest.mark.integration
@@ -72,6 +85,9 @@ def test_up_restarts_a_killed_shard_and_its_standby_hands_it_back(
     the next restart lives, s1 says it is active again and s3 hands its sectors back."""
     if find_nats_server() is None:
         unavailable("no nats-server binary (apt-get install -y nats-server)")
+    # another run's shard s1 on the machine (its argv as a shard's): not this test's to kill
+    decoy = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", "fusion",
+                              "--shard", "s1"], stdin=subprocess.PIPE)
     log_path = tmp_path / "up.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -110,7 +126,7 @@ def test_up_restarts_a_killed_shard_and_its_standby_hands_it_back(
         killed: set[int] = set()
 
         def taken_over() -> bool:
-            pid = shard_pid("s1")
+            pid = shard_pid("s1", proc.pid)
             if pid is not None and pid not in killed:
                 os.kill(pid, signal.SIGKILL)
                 killed.add(pid)
@@ -124,7 +140,10 @@ def test_up_restarts_a_killed_shard_and_its_standby_hands_it_back(
         assert s1 is not None and s1.state == "active" and s1.sectors == [0]
         assert s3 is not None and s3.taken_over == [] and s3.sectors == []
         assert proc.poll() is None, "a shard's deaths stop nothing"
+        assert decoy.poll() is None, "only the stack's own shard was killed"
     finally:
+        if decoy.poll() is None:
+            decoy.communicate(b"", timeout=10.0)
         if watcher is not None:
             watcher.close(1.0)
         os.killpg(proc.pid, signal.SIGINT)
