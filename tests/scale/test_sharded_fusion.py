@@ -145,14 +145,18 @@ def test_a_killed_shard_started_again_gets_its_sectors_back_from_its_standby(
     assert standby.service.shard.status().state == "standby"
     for shard in shards.values():
         assert shard.service.shard.plan == plan, f"{shard.service.shard.shard_id}'s plan"
-    # the car's alert: s1's, the standby's after the kill, s1's again once it is back (a
-    # handover from s3, the car still in s1's sectors), then s2's past the boundary
-    holders = [s for s, _ in itertools.groupby(e.shard_id for e in events
-                                                if e.alert_id == alert_id)]
-    assert holders == ["s1", "s3", "s1", "s2"], holders
-    handed = [pair for pair, _ in itertools.groupby(  # (a QoS 1 copy sent again is one)
-        (h.from_shard, h.to_shard) for h in recorder.handovers if h.alert_id == alert_id)]
-    assert handed == [("s3", "s1"), ("s1", "s2")], handed
+    # the car's alert: s1's, the standby's after the kill (it may hold it without an event
+    # before it hands it back), s1's again once it is back (a handover from s3, the car still
+    # in s1's sectors), then s2's past the boundary
+    handed = [h for h, _ in itertools.groupby(  # (a QoS 1 copy sent again is one)
+        (h.from_shard, h.to_shard, h.t_s) for h in recorder.handovers if h.alert_id == alert_id)]
+    assert [(f, t) for f, t, _ in handed] == [("s3", "s1"), ("s1", "s2")], handed
+    back_t_s, on_t_s = handed[0][2], handed[1][2]
+    by = [(e.shard_id, e.t_s) for e in events if e.alert_id == alert_id]
+    assert by[0][0] == "s1" and by[-1][0] == "s2"
+    assert all(t_s <= back_t_s for s, t_s in by if s == "s3")
+    assert any(back_t_s <= t_s <= on_t_s for s, t_s in by if s == "s1"), "s1 continued it"
+    assert all(t_s >= on_t_s for s, t_s in by if s == "s2")
     assert new_alerts(events) == new_alerts(reference)
 
 
