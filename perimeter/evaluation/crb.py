@@ -32,6 +32,16 @@ class Sighting:
     sensor: str
     t_s: float
     bearing_sigma_deg: float
+    snr_db: float = math.inf
+    """As reported; fusion drops a detection below its sensor's threshold (:func:`usable`)."""
+
+
+def usable(sightings: Iterable[Sighting], thermal_min_snr_db: float,
+           acoustic_min_snr_db: float) -> list[Sighting]:
+    """The sightings fusion keeps: at or above their sensor's SNR threshold in force (the
+    bounds count only data the tracker had)."""
+    return [s for s in sightings
+            if s.snr_db >= (thermal_min_snr_db if s.sensor == "thermal" else acoustic_min_snr_db)]
 
 
 def bearing_crb_m(target_xy_m: Point, observers: Sequence[tuple[Point, float]]) -> float:
@@ -101,7 +111,9 @@ def sightings_by_target(truth: Truth, messages: Iterable[Message]) -> dict[str, 
         detections = report["detections"]
         for index, target_id in tags:
             if 0 <= index < len(detections):
-                sigma = float(detections[index]["bearing_sigma_deg"])
-                found[target_id].append(
-                    Sighting(parsed.tower_id, parsed.channel.value, float(report["t_s"]), sigma))
+                detection = detections[index]
+                sigma = float(detection["bearing_sigma_deg"])
+                snr_db = float(detection.get("snr_db", math.inf))
+                found[target_id].append(Sighting(parsed.tower_id, parsed.channel.value,
+                                                 float(report["t_s"]), sigma, snr_db))
     return dict(found)

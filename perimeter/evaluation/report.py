@@ -64,6 +64,15 @@ class TargetReport(_Model):
     origin_error_to_crb: float | None = None
     origin_normalised_error: float | None = None
     origin_in_95_ellipse: bool | None = None
+    origin_track_lag_s: float | None = None
+    """The first alert's origin time less the target's first published detection: how late
+    the alerting track began (its origin is carried back no further)."""
+    origin_track_error_m: float | None = None
+    """The first alert's origin to the truth at the origin's own time."""
+    origin_track_crb_m: float | None = None
+    """Posterior CRB of the state at the origin's own time from the looks of ``crb_window_s``
+    after it: the bound for the data the alerting track began with."""
+    origin_track_error_to_crb: float | None = None
     matched_alert_distance_m: float | None = None
     """Median distance of its matched alerts' positions to the truth at each event."""
     first_alert_distance_to_perimeter_m: float | None = None
@@ -106,6 +115,10 @@ class Summary(_Model):
     origins_in_95_ellipse: int = 0
     origin_in_95_ellipse_rate: float | None = None
     origin_normalised_error: Spread = Spread()
+    origin_track_lag_s: Spread = Spread()
+    origin_track_error_m: Spread = Spread()
+    origin_track_crb_m: Spread = Spread()
+    origin_track_error_to_crb: Spread = Spread()
     matched_alert_distance_m: Spread = Spread()
     first_alert_distance_to_perimeter_m: Median
 
@@ -158,6 +171,10 @@ def summarise(targets: Sequence[TargetReport]) -> Summary:
         origins_with_ellipse=len(ellipses), origins_in_95_ellipse=inside,
         origin_in_95_ellipse_rate=stats.ratio(inside, len(ellipses)),
         origin_normalised_error=Spread.of(values("origin_normalised_error")),
+        origin_track_lag_s=Spread.of(values("origin_track_lag_s")),
+        origin_track_error_m=Spread.of(values("origin_track_error_m")),
+        origin_track_crb_m=Spread.of(values("origin_track_crb_m")),
+        origin_track_error_to_crb=Spread.of(values("origin_track_error_to_crb")),
         matched_alert_distance_m=Spread.of(values("matched_alert_distance_m", targets)),
         first_alert_distance_to_perimeter_m=Median(
             median=stats.median(values("first_alert_distance_to_perimeter_m"))),

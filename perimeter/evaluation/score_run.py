@@ -76,9 +76,12 @@ def score_run(truth: Truth, site: Site, events: Sequence[AlertEvent],
         if isinstance(coverage, bool):
             coverage = TargetCoverage(covered=coverage, covered_s=0.0, first_covered_t_s=None)
         seen = {s.tower_id for s in sightings.get(tid, []) if s.t_s < score.target.end_t_s}
+        kept = crb.usable(sightings.get(tid, []), thresholds.thermal_min_snr_db,
+                          thresholds.acoustic_min_snr_db)
         targets.append(_target_report(
-            score, truth.epoch_s, _Origin.of(score, coverage, sightings.get(tid, []), towers_xy,
+            score, truth.epoch_s, _Origin.of(score, coverage, kept, towers_xy,
                                              opts.crb_window_s),
+            _TrackStart.of(score, kept, towers_xy, opts.crb_window_s),
             series.tracks_by_target.get(tid), len(seen), len(seen) >= opts.observable_min_towers,
             coverage))
     return build_run_report(
@@ -121,7 +124,33 @@ class _Origin:
         return cls(_finite(bound), _finite(single), observable)
 
 
-def _target_report(score: TargetScore, epoch_s: float, origin: _Origin,
+@dataclass(frozen=True, slots=True)
+class _TrackStart:
+    """The first alert's origin against the data its track began with: how late the track
+    began, its error at its own first detection and the bound for that moment."""
+
+    lag_s: float | None = None
+    error_m: float | None = None
+    crb_m: float | None = None
+
+    @classmethod
+    def of(cls, score: TargetScore, sightings: Sequence[crb.Sighting],
+           towers_xy: Mapping[str, tuple[float, float]], window_s: float) -> _TrackStart:
+        first, target = score.first_alert, score.target
+        if not score.detected or first is None or first.origin is None:
+            return cls()
+        o = first.origin
+        if not target.start_t_s <= o.t_s <= target.end_t_s:
+            return cls()
+        x, y = target.position(o.t_s)
+        seen = [s.t_s for s in sightings if s.t_s >= target.start_t_s]
+        bound = pcrb.origin_pcrb_m(o.t_s, o.t_s, window_s, sightings, target.position,
+                                   towers_xy, pcrb.class_q(score.class_))
+        return cls(lag_s=o.t_s - min(seen) if seen else None,
+                   error_m=math.hypot(o.x_m - x, o.y_m - y), crb_m=_finite(bound))
+
+
+def _target_report(score: TargetScore, epoch_s: float, origin: _Origin, start: _TrackStart,
                    tracks: set[str] | None, towers_seen: int, observable: bool,
                    coverage: TargetCoverage | None) -> TargetReport:
     target, first = score.target, score.first_alert
@@ -151,6 +180,10 @@ def _target_report(score: TargetScore, epoch_s: float, origin: _Origin,
         origin_observable=origin.observable, origin_error_to_crb=ratio,
         origin_normalised_error=_finite(normalised) if normalised is not None else None,
         origin_in_95_ellipse=None if normalised is None else ellipse.inside_95(normalised),
+        origin_track_lag_s=start.lag_s, origin_track_error_m=start.error_m,
+        origin_track_crb_m=start.crb_m,
+        origin_track_error_to_crb=(start.error_m / start.crb_m
+                                   if start.error_m is not None and start.crb_m else None),
         matched_alert_distance_m=stats.median(distances),
         first_alert_distance_to_perimeter_m=score.first_alert_distance_to_perimeter_m,
         alert_ids=[a.alert_id for a in score.alerts],

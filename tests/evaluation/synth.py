@@ -32,15 +32,18 @@ def truth(*targets: TargetTruth, duration_s: float = 3600.0) -> Truth:
 def alert(alert_id: str, points: Sequence[tuple[float, float, float]], *, cls: str = "person",
           origin: tuple[float, float] | None = None, track_id: str | None = None,
           classes: Sequence[str] | None = None,
-          ellipse: tuple[float, float, float] = (30.0, 10.0, 0.0)) -> list[AlertEvent]:
+          ellipse: tuple[float, float, float] = (30.0, 10.0, 0.0),
+          origin_elapsed_s: float = 0.0) -> list[AlertEvent]:
     """Events ``new``, ``update``... at ``(elapsed_s, x_m, y_m)`` points; origin on the first,
     with the 1-sigma ``ellipse`` ``(sigma_major_m, sigma_minor_m, orientation_deg)``;
-    ``classes`` gives each event's class (else ``cls`` for all)."""
+    ``classes`` gives each event's class (else ``cls`` for all); the origin's time is
+    ``origin_elapsed_s`` after the epoch."""
     events = []
     for i, (elapsed_s, x, y) in enumerate(points):
         org = None
         if i == 0 and origin is not None:
-            org = Origin(x_m=origin[0], y_m=origin[1], t_s=EPOCH_S, sigma_major_m=ellipse[0],
+            org = Origin(x_m=origin[0], y_m=origin[1], t_s=EPOCH_S + origin_elapsed_s,
+                         sigma_major_m=ellipse[0],
                          sigma_minor_m=ellipse[1], orientation_deg=ellipse[2])
         events.append(AlertEvent.model_validate({
             "event": "new" if i == 0 else "update", "alert_id": alert_id,

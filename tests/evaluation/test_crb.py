@@ -60,9 +60,10 @@ def test_origin_bound_uses_only_the_first_seconds() -> None:
     assert crb.origin_crb_m((2000.0, 0.0), 100.0, [early[0], late], towers, 30.0) == math.inf
 
 
-def _report(tower: str, seq: int, t_s: float, sigmas: list[float]) -> Message:
+def _report(tower: str, seq: int, t_s: float, sigmas: list[float],
+            snr_db: float = 10.0) -> Message:
     report = SensorReport(tower_id=tower, sensor="thermal", seq=seq, t_s=t_s, detections=[
-        {"bearing_deg": 90.0, "bearing_sigma_deg": s, "snr_db": 10.0} for s in sigmas])
+        {"bearing_deg": 90.0, "bearing_sigma_deg": s, "snr_db": snr_db} for s in sigmas])
     return Message(sensor(tower, "thermal"), dump_payload(report))
 
 
@@ -70,8 +71,12 @@ def test_sightings_join_tags_with_reports() -> None:
     truth = Truth("s", 1, 0.0, 10.0, 6000.0, detections=[
         DetectionTag("T01", "thermal", 4, 1, "p1"), DetectionTag("T01", "thermal", 4, 0, None),
         DetectionTag("T02", "thermal", 9, 0, "p1")])
-    messages = [_report("T01", 4, 12.5, [0.7, 0.3]), _report("T02", 9, 13.0, [0.5]),
+    messages = [_report("T01", 4, 12.5, [0.7, 0.3]), _report("T02", 9, 13.0, [0.5], 7.0),
                 _report("T02", 10, 14.0, [0.9]), Message("perimeter/v1/towers/T01/status", b"{}")]
     found = crb.sightings_by_target(truth, messages)
-    assert found == {"p1": [crb.Sighting("T01", "thermal", 12.5, 0.3),
-                            crb.Sighting("T02", "thermal", 13.0, 0.5)]}
+    assert found == {"p1": [crb.Sighting("T01", "thermal", 12.5, 0.3, 10.0),
+                            crb.Sighting("T02", "thermal", 13.0, 0.5, 7.0)]}
+    # fusion drops a thermal detection below 8 dB: the bounds do not count it
+    assert crb.usable(found["p1"], 8.0, 6.0) == [found["p1"][0]]
+    acoustic = crb.Sighting("T03", "acoustic", 13.0, 9.0, 7.0)
+    assert crb.usable([acoustic], 8.0, 6.0) == [acoustic]

@@ -105,3 +105,29 @@ def test_covered_intrusions_are_pooled_apart() -> None:
     assert (covered.covered_intrusions, covered.covered_detected, covered.pd_covered) == (1, 1, 1.0)
     outside = score_run(world, western_heights(), [], [], [], Thresholds(), covered={"p1": False})
     assert (outside.intrusions, outside.covered_intrusions, outside.pd_covered) == (1, 0, None)
+
+
+def test_a_track_begun_late_is_scored_against_the_data_it_began_with() -> None:
+    world = truth(WALKER, duration_s=86_400.0)
+    world.detections = [DetectionTag(t, "thermal", seq, 0, "p1")
+                        for t in ("T06", "T07") for seq in (1, 2)]
+    # seen by both towers 5 s after it set out and again 200 s later, where its alerting
+    # track began: the origin is that track's first point, 20 m off the truth then
+    messages = [_report("T06", 1, 105.0), _report("T07", 1, 106.0),
+                _report("T06", 2, 305.0), _report("T07", 2, 306.0)]
+    events = alert("a-1", along(WALKER, [360, 370]), origin=(3800.0, 20.0),
+                   origin_elapsed_s=300.0)
+    report = score_run(world, western_heights(), events, [], messages, Thresholds(),
+                       covered={"p1": TargetCoverage(True, 600.0, EPOCH_S + 100.0)})
+    (row,) = report.targets
+    assert row.origin_error_m == pytest.approx(math.hypot(200.0, 20.0))
+    assert row.origin_track_lag_s == pytest.approx(195.0)
+    assert row.origin_track_error_m == pytest.approx(20.0)
+    r = math.hypot(3800.0, 250.0)
+    crb_m = math.sqrt(2) * math.radians(1.0) * r / math.sin(2 * math.atan2(250.0, 3800.0))
+    assert row.origin_track_crb_m == pytest.approx(crb_m, rel=0.02)
+    assert row.origin_track_error_to_crb == pytest.approx(20.0 / row.origin_track_crb_m)
+    # against the start, the bound of the first looks: the lag, not the estimate, dominates
+    assert row.origin_error_to_crb is not None
+    assert row.origin_error_to_crb > 5.0 * row.origin_track_error_to_crb
+    assert report.origin_track_lag_s.median == pytest.approx(195.0)
