@@ -224,7 +224,10 @@ def update_modes(x: FloatArray, p: FloatArray, cbar: FloatArray, tower_xy: Float
     back = None if back_s is None else np.repeat(np.asarray(back_s, dtype=np.float64), m)
     q = np.tile(config.cv_q, n)
     nu, s, h = bearing_innovation(xf, pf, tower_xy, z, r, back, q)
-    xn, pn = ekf.update(xf, pf, h, nu, r)
+    if back is None:
+        xn, pn = ekf.update(xf, pf, h, nu, r)
+    else:  # the gain of the innovation variance the likelihood uses: the gap's noise in it
+        xn, pn = ekf.update_with_gain(xf, pf, h, nu, s)
     log_l = (-0.5 * (nu * nu / s + np.log(2.0 * math.pi * s))).reshape(n, m)
     mu = posterior_probabilities(log_l, cbar, config.floor)
     return xn.reshape(n, m, 4), pn.reshape(n, m, 4, 4), mu

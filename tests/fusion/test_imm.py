@@ -216,3 +216,33 @@ def test_tracker_keeps_modes_on_the_state_and_restarts_them_after_another_estima
     assert np.allclose(xp[0], state.x)
     restarted_mu = tracker._rows[id(state)][3]  # the modes it predicted from (no time passed)
     assert np.allclose(restarted_mu, before)
+
+
+def test_acoustic_update_gain_allows_for_the_travel_gaps_process_noise() -> None:
+    """A sound heard now left the source ``r / c`` ago: the bearing is of a state the present
+    one reaches only through the gap's process noise. The mode-matched update must weigh the
+    bearing by the innovation variance that includes it (the likelihood's ``S``), or a sharp
+    bearing pins the present state to a line the target has since left: the updated
+    covariance would not cover the error (NEES far above the state dimension)."""
+    rng = np.random.default_rng(5)
+    config = imm.ImmConfig()
+    n = 4000
+    tower = np.array([0.0, 0.0])
+    back_s = np.full(n, 6.0)  # 2 km at 337 m/s
+    sigma_rad = 1e-4  # a sharp bearing beside the gap's ~8 m (driving) across 2 km
+    xhat = np.array([0.0, 2000.0, 10.0, 0.0])
+    p0 = np.diag([10.0**2, 10.0**2, 2.0**2, 2.0**2])
+    truth = rng.multivariate_normal(xhat, p0, n)
+    q_gap = ekf.process_noise(back_s, config.driving_q)
+    w = np.array([rng.multivariate_normal(np.zeros(4), q) for q in q_gap])
+    left = np.einsum("nij,nj->ni", ekf.transition(-back_s), truth - w)
+    z = bearing_rad(tower, left[:, :2]) + rng.normal(0.0, sigma_rad, n)
+    m = len(imm.MODES)
+    xm = np.repeat(np.repeat(xhat[None, None], n, axis=0), m, axis=1)
+    pm = np.repeat(np.repeat(p0[None, None], n, axis=0), m, axis=1)
+    cbar = np.full((n, m), 1.0 / m)
+    xn, pn, _mu = imm.update_modes(xm, pm, cbar, tower, z, np.full(n, sigma_rad**2), config,
+                                   back_s)
+    e = truth - xn[:, imm.DRIVING]
+    nees = np.einsum("ni,ni->n", e, np.linalg.solve(pn[:, imm.DRIVING], e[..., None])[..., 0])
+    assert 3.5 < float(nees.mean()) < 4.6
