@@ -76,8 +76,9 @@ class FusionEngine:
         self.late = LateScans(self._initiate)
         """The out-of-sequence path (:mod:`.late`)."""
         self.looks = Looks()
-        self.initiator.revisit_source = self.looks.longest_revisit_s
-        """Each imager's revisit (:mod:`.looks`), read when ``manage.revisit_aware``."""
+        self.initiator.revisit_source = self.looks.longest_learned_revisit_s
+        """Each imager's revisit (:mod:`.looks`), learned when the revisit-aware score or the
+        revisit-spanning initiator runs."""
         self.bias_sigma_rad: Callable[[int], float] | None = None
         """A tower's unapplied registration sigma (the runner's registration), read when
         ``manage.bias_allowance``."""
@@ -98,10 +99,11 @@ class FusionEngine:
     def step(self, scan: Scan) -> None:
         """Fuse one scan (in time order unless ``scan.late``); see :meth:`maintain`."""
         cfg = self.config.manage
+        if scan.sensor == "thermal" and (cfg.revisit_aware or cfg.bias_allowance
+                                         or self.config.initiator.revisit.enabled):
+            self.looks.observe((scan.tower_index, scan.sensor), scan.t_s,
+                               scan.bearing_rad.tolist())
         if cfg.revisit_aware or cfg.bias_allowance:
-            if scan.sensor == "thermal":
-                self.looks.observe((scan.tower_index, scan.sensor), scan.t_s,
-                                   scan.bearing_rad.tolist())
             allow = self.bias_sigma_rad
             scan = in_frame(scan, self.late.newest_s,
                             cfg.same_frame_s if cfg.revisit_aware else -1.0,

@@ -114,6 +114,14 @@ class Looks:
         """The longest revisit of any sensor learned so far (0 before any)."""
         return max((self.revisit_s(k) for k in self._sensors), default=0.0)
 
+    def longest_learned_revisit_s(self) -> float:
+        """As :meth:`longest_revisit_s` over the sensors whose revisit is learned
+        (``min_intervals`` counted; 0 before any): until then :meth:`revisit_s` is one frame,
+        which a search sized in revisits must not take for a scanning head's."""
+        learned = [k for k, s in self._sensors.items()
+                   if sum(s.intervals.values()) >= self.config.min_intervals]
+        return max((self.revisit_s(k) for k in learned), default=0.0)
+
     def looked(self, key: Key, t_s: float, last_seen_s: float) -> bool:
         """Whether a report of ``key`` at ``t_s`` looked at an object it last detected at
         ``last_seen_s``: a whole number (>= 1) of revisits later, within half a frame."""

@@ -47,7 +47,7 @@ class RevisitConfig:
     constant-velocity object exactly, which a turning or pausing target is not (assumed)."""
     revisit_s: float = 5.5
     """A scanning head's revisit until the engine has learned the towers' own
-    (:meth:`.Looks.longest_revisit_s`, read when the revisit-aware score runs it): the
+    (:meth:`.Looks.longest_learned_revisit_s`, learned whenever this search runs): the
     measured interval between one head's looks at a point (docs/sensors.md; the commonest
     interval between one tower's detections in a 0.2° cell was 5.50 s on all twelve towers of
     the scanning scenarios, docs/fusion.md "Where people are lost")."""

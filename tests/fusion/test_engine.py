@@ -108,3 +108,30 @@ def test_jpda_soft_updates_join_the_filtered_history() -> None:
         assert history.n == 1 and history.t[0] == 1.0
         assert np.array_equal(history.x[0], track.state.x)
         assert np.array_equal(history.p[0], track.state.p)
+
+
+def _revisit_initiator_engine(frames: int) -> FusionEngine:
+    """Only the revisit-spanning initiator on (the revisit-aware score off); tower 1's imager
+    sees a hot spot at every 11th frame of 0.5 s for ``frames`` frames."""
+    from perimeter.fusion.engine import EngineConfig
+    from perimeter.fusion.revisit_seed import RevisitConfig
+    from perimeter.fusion.triangulate import InitiatorConfig
+    config = EngineConfig(initiator=InitiatorConfig(revisit=RevisitConfig(enabled=True,
+                                                                          revisit_s=3.0)))
+    engine = FusionEngine(TOWERS, Thresholds(), config)
+    for k in range(frames):
+        engine.step(scan_of(1, (0.0, 60_000.0), k * 0.5,
+                            [(-5000.0, 60_000.0)] if k % 11 == 0 else []))
+    return engine
+
+
+def test_the_revisit_initiator_learns_the_revisit_without_the_revisit_aware_score() -> None:
+    engine = _revisit_initiator_engine(11 * 40)
+    assert engine.looks.frames((1, "thermal")) == 11
+    assert abs(engine.initiator.revisit.revisit_s - 5.5) < 1e-6  # not the configured 3 s
+
+
+def test_the_revisit_initiator_keeps_its_default_until_the_revisit_is_learned() -> None:
+    engine = _revisit_initiator_engine(11 * 5)  # the frame known, the revisit not yet
+    assert engine.looks.revisit_s((1, "thermal")) == 0.5  # one frame: not learned
+    assert engine.initiator.revisit.revisit_s == 3.0
