@@ -9,7 +9,10 @@ same evaluation with one named configuration, so the figures quoted for them in
 
 Configurations (``--list`` prints them): ``default``; ``candidate`` (the revisit-aware score
 with the own-window and height alert rules); ``candidate+initiation`` (and the revisit-spanning
-initiator); ``imm``; ``revisit-initiation``; ``no-aspect`` (the blob-aspect term off).
+initiator); ``imm``; ``revisit-initiation``; ``no-aspect`` (the blob-aspect term off); the
+three scanning-imager pieces alone and together, without the alert rules: ``revisit-aware``
+(the score), ``revisit+aware``, ``revisit+imm``, ``aware+imm``, ``all`` (initiator, score and
+IMM) and ``all+rules`` (and the candidate's alert rules).
 Evaluation workers are forked, so they run the same configuration.
 """
 
@@ -50,6 +53,16 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
                                          "alert_config": alert_rules},
         "imm": lambda: {"engine_config": EngineConfig(imm=ImmConfig())},
         "revisit-initiation": lambda: {"engine_config": _revisit_initiation(EngineConfig())},
+        "revisit-aware": lambda: {"engine_config": revisit_aware},
+        "revisit+aware": lambda: {"engine_config": _revisit_initiation(revisit_aware)},
+        "revisit+imm": lambda: {"engine_config": _revisit_initiation(EngineConfig(
+            imm=ImmConfig()))},
+        "aware+imm": lambda: {"engine_config": replace(revisit_aware, imm=ImmConfig())},
+        "all": lambda: {"engine_config": _revisit_initiation(replace(revisit_aware,
+                                                                     imm=ImmConfig()))},
+        "all+rules": lambda: {"engine_config": _revisit_initiation(replace(revisit_aware,
+                                                                           imm=ImmConfig())),
+                              "alert_config": alert_rules},
         "no-aspect": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(use_aspect=False))},
     }

@@ -31,6 +31,7 @@ import numpy.typing as npt
 from scipy.stats import chi2
 
 from perimeter import geometry
+from perimeter.fusion import revisit_kernels
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -78,6 +79,11 @@ class RevisitConfig:
     """Fits tried per new bearing (the candidates with most support first)."""
     max_drops: int = 2
     """Bearings a fit may leave out, worst first, before its candidate is given up."""
+    tracker_frame: bool = True
+    """A seed's state and covariance are the fit of its bearings with no bias (the tracker's
+    own measurement model, as the 3 s pool's seeds), the free-bias fit only testing them.
+    False: the free-bias fit's, whose covariance with biases a degree uncertain placed cars
+    at a sigma of 70-220 m, so wide a gate that a track gained little per hit (docs/fusion.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +120,8 @@ def cv_fit(t_s: FloatArray, xy: FloatArray, b_rad: FloatArray, sigma_rad: FloatA
            speed_sigma_mps: float, iterations: int = 8
            ) -> tuple[FloatArray, FloatArray, float, FloatArray, float] | None:
     """Gauss-Newton fit of one constant-velocity target (state at ``t0_s``) and one bias per
-    tower (prior ``bias_sigma_rad`` of each bearing's tower) to bearings ``b_rad``.
+    tower (prior ``bias_sigma_rad`` of each bearing's tower) to bearings ``b_rad``; a zero-mean
+    velocity prior ``speed_sigma_mps`` per axis (compiled: :mod:`.revisit_kernels`).
 
     Returns the state ``[x, y, vx, vy]``, its covariance (biases marginalised), the chi-square
     (bearings and priors), the normalised residuals and the *checks*: bearings less the
@@ -122,52 +129,15 @@ def cv_fit(t_s: FloatArray, xy: FloatArray, b_rad: FloatArray, sigma_rad: FloatA
     its prior leaves free absorbs its tower's offset: one look of such a tower tests nothing,
     and five towers' single looks fit any five bearings (zero checks). None when it
     diverges."""
-    towers, which = np.unique(tower, return_inverse=True)
-    m = towers.size
-    bias_sig = np.zeros(m)
-    bias_sig[which] = np.maximum(bias_sigma_rad, 1e-7)
-    n_par = 4 + m
-    theta = np.zeros(n_par)
-    theta[:2] = start_xy
-    dt = t_s - t0_s
-    prior = np.concatenate([[0.0, 0.0], np.full(2, speed_sigma_mps**-2), bias_sig**-2])
-    w = sigma_rad**-2
-    rows = np.arange(t_s.size)
-    info = np.eye(n_par)
-    for _ in range(iterations):
-        px = theta[0] + theta[2] * dt - xy[:, 0]
-        py = theta[1] + theta[3] * dt - xy[:, 1]
-        r2 = np.maximum(px * px + py * py, 1.0)
-        res = geometry.wrap_pi(b_rad - (np.arctan2(px, py) + theta[4 + which]))
-        jac = np.zeros((t_s.size, n_par))
-        jac[:, 0], jac[:, 1] = py / r2, -px / r2
-        jac[:, 2], jac[:, 3] = jac[:, 0] * dt, jac[:, 1] * dt
-        jac[rows, 4 + which] = 1.0
-        info = jac.T @ (jac * w[:, None]) + np.diag(prior)
-        grad = jac.T @ (res * w) - prior * theta
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            return None
-        theta = theta + step
-        if not (np.all(np.isfinite(theta)) and abs(theta[0]) + abs(theta[1]) < 1e7):
-            return None
-        if abs(step[0]) + abs(step[1]) < 0.1 and abs(step[2]) + abs(step[3]) < 0.01:
-            break
-    px = theta[0] + theta[2] * dt - xy[:, 0]
-    py = theta[1] + theta[3] * dt - xy[:, 1]
-    if np.any(px * px + py * py < 1.0):
-        return None
-    res = geometry.wrap_pi(b_rad - (np.arctan2(px, py) + theta[4 + which]))
-    norm = res / sigma_rad
-    total = float(np.sum(norm**2) + np.sum(prior * theta**2))
-    try:
-        inv = np.linalg.inv(info)
-    except np.linalg.LinAlgError:
-        return None
-    checks = t_s.size - (n_par - float(np.sum(np.diag(inv) * prior)))
-    cov = inv[:4, :4]
-    return theta[:4], 0.5 * (cov + cov.T), total, norm, checks
+    ok, x, p, total, norm, checks = revisit_kernels.cv_fit(
+        _f64(t_s), _f64(xy), _f64(b_rad), _f64(sigma_rad), np.ascontiguousarray(tower,
+                                                                              dtype=np.int64),
+        _f64(bias_sigma_rad), float(t0_s), _f64(start_xy), float(speed_sigma_mps), iterations)
+    return (x, p, total, norm, checks) if ok else None
+
+
+def _f64(a: object) -> FloatArray:
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 class RevisitSearch:
@@ -221,12 +191,24 @@ class RevisitSearch:
         if not fits:
             return None
         best = max(fits, key=lambda f: (f.towers, f.members.size, -f.chi2))
-        if best.towers >= 3 or not unique:
+        if not unique:
             return best
-        if self._ambiguous(pool, new, best, fits, usable):
+        if best.towers < 3 and self._ambiguous(pool, new, best, fits, usable):
             self.ambiguous += 1
             return None
-        return best
+        return self._tracker_frame(pool, new, best) if cfg.tracker_frame else best
+
+    def _tracker_frame(self, pool: Pool, new: int, fit: Fit) -> Fit | None:
+        """The seed as the tracker models its bearings (no bias): the same looks fitted with
+        the biases held at zero, from the free-bias fit's state; None when that fit fails or
+        is faster than any target (looks the tracker could not follow as one object)."""
+        rows = fit.members
+        got = cv_fit(pool.t_s[rows], pool.xy[rows], pool.b_rad[rows], pool.sigma_rad[rows],
+                     pool.tower[rows], np.zeros(rows.size), float(pool.t_s[new]), fit.x[:2],
+                     self.config.speed_sigma_mps)
+        if got is None or math.hypot(got[0][2], got[0][3]) > self.config.max_speed_mps:
+            return None
+        return Fit(rows, got[0], got[1], fit.towers, fit.chi2)
 
     def _crossings(self, pool: Pool, new: int, cands: IntArray) -> tuple[FloatArray, BoolArray]:
         b0 = pool.b_rad[new]

@@ -149,3 +149,19 @@ def test_cv_fit_recovers_position_velocity_and_a_bias() -> None:
     known = cv_fit(t, xy, b, np.full(5, math.radians(0.025)), tower, np.zeros(5), 8.2,
                    np.array(car(8.2)), 8.0)
     assert known is not None and known[4] > 0.9  # known biases: the fifth bearing tests
+
+
+def test_a_seed_is_placed_as_the_tracker_models_bearings() -> None:
+    """Unknown biases (a degree, before registration) let the search accept looks whose
+    towers disagree by their biases; the seed itself is the looks' fit without biases, as the
+    tracker models bearings (and as the 3 s pool seeds): the free-bias fit's covariance, a
+    hundred metres here, made a gate so wide that a track gained little per hit."""
+    loose = Initiator(ON)
+    loose.bias_sigma_rad = lambda k: math.radians(1.0)
+    schedule = looks([0, 1, 2], 3, [0.0, 2.0, 4.0])
+    got = run(loose, schedule, [car], bias_deg={0: 0.2, 1: -0.15, 2: 0.1}, noise_deg=0.02)
+    assert len(got) == 1
+    seed = got[0]
+    assert math.sqrt(np.trace(seed.p[:2, :2])) < 30.0
+    assert np.hypot(*(seed.x[:2] - np.array(car(seed.t_s)))) < 30.0
+    assert np.hypot(*(seed.x[2:] - np.array([10.0, -3.0]))) < 4.0
