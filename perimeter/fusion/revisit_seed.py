@@ -180,8 +180,8 @@ class RevisitSearch:
         order = np.argsort(-count, kind="stable")
         order = order[viable[order]]
         for k in order[:cfg.max_fits].tolist():
-            rows = np.flatnonzero(support[k])
-            key = rows.tobytes()
+            rows = self._one_per_look(pool, new, np.flatnonzero(support[k]), pts[k])
+            key = rows.tobytes()  # candidates near one another mostly choose the same looks
             if key in seen:
                 continue
             seen.add(key)
@@ -239,10 +239,9 @@ class RevisitSearch:
         return ok
 
     def _fit(self, pool: Pool, new: int, rows: IntArray, start: FloatArray) -> Fit | None:
-        """Fit the candidate's rows, dropping the worst bearing while the test fails; keep
-        one bearing per look (tower and time) and the new one throughout."""
+        """Fit the candidate's rows (one bearing per look: :meth:`_one_per_look`), dropping
+        the worst bearing while the test fails; the new one is kept throughout."""
         cfg = self.config
-        rows = self._one_per_look(pool, new, rows, start)
         for _ in range(cfg.max_drops + 1):
             if rows.size < cfg.min_detections:
                 return None
@@ -298,12 +297,13 @@ class RevisitSearch:
     def _enough(self, pool: Pool, rows: IntArray) -> bool:
         """Two towers that each looked twice about a revisit apart (their bearings'
         motion is what an unknown bias cannot fake); others may add single looks."""
-        twice = 0
-        for k in np.unique(pool.tower[rows]).tolist():
-            t = pool.t_s[rows[pool.tower[rows] == k]]
-            span_s = float(t.max() - t.min()) if t.size >= 2 else 0.0
-            twice += span_s >= self.config.min_span_revisits * self.revisit_s
-        return twice >= 2
+        first: dict[int, float] = {}
+        last: dict[int, float] = {}
+        for k, t in zip(pool.tower[rows].tolist(), pool.t_s[rows].tolist(), strict=True):
+            first[k] = min(first.get(k, t), t)
+            last[k] = max(last.get(k, t), t)
+        span_s = self.config.min_span_revisits * self.revisit_s
+        return sum(last[k] - first[k] >= span_s for k in first) >= 2
 
     def _in_range(self, pool: Pool, rows: IntArray, x: FloatArray, t0_s: float) -> bool:
         dt = pool.t_s[rows] - t0_s
