@@ -61,14 +61,14 @@ nu, s, h = ekf.innovation(xp, pp, np.zeros(2), np.array([1.57]), np.array([1e-5]
 assign(nu, s, 6.6)
 ekf.update(xp, pp, h, nu[:, 0], np.array([1e-5]))
 ekf.update_with_gain(xp, pp, h, nu[:, 0], s[:, 0])
-from perimeter.fusion import kernels
+from perimeter.fusion import crossing_kernels, kernels
 nu, s, h = kernels.late_innovation(x, p, np.array([-0.1]), np.array([0.05]), 0.0, 0.0,
                                    np.array([1.57]), np.array([1e-5]))
 kernels.late_update(x, p, h, np.array([-0.1]), nu, s, np.zeros(1, np.int64), np.zeros(1, np.int64))
 pool = (np.array([[0.0, 0.0], [500.0, 0.0], [1000.0, 0.0]]), np.array([0.3, 0.0, -0.3]),
         np.full(3, 1e-3), np.arange(3), np.ones(3, bool))
-kernels.crossing_search(-500.0, 0.0, 0.5, 1e-6, 3, True, pool, np.ones(3, bool),
-                        (100.0, 8000.0, 0.035, 9.0), np.array([3, 4, 5, 3]))
+crossing_kernels.crossing_search(-500.0, 0.0, 0.5, 1e-6, 3, True, pool, np.ones(3, bool),
+                                 (100.0, 8000.0, 0.035, 9.0), np.array([3, 4, 5, 3]))
 print(time.process_time() - t)
 """
 

@@ -112,6 +112,9 @@ def tune_command(
     judged: Annotated[str | None, typer.Option(
         help="Alert store (SQLite path or postgresql://...) whose resolved alerts to replay "
              "each point's alert thresholds on.")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(
+        envvar="PERIMETER_EVAL_CACHE", help="Keep the simulated runs here and reuse them (as "
+        "eval does): each scenario and seed is simulated once.")] = None,
 ) -> None:
     """Sweep thresholds over scenarios; recommend the best Pd within the false-alert budget."""
     from perimeter.tuning.command import TuneOptions, tune
@@ -124,7 +127,7 @@ def tune_command(
                           random=random, random_seed=random_seed, plot=plot,
                           json_path=json_path, csv_path=csv_path, workers=workers,
                           executor=kind, address=address, apply_url=apply, force=force,
-                          judged_db=judged, duration_s=duration)
+                          judged_db=judged, duration_s=duration, cache_dir=cache_dir)
     _guarded(lambda: tune(scenarios, param, options, base=_thresholds(thresholds)))
 
 

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
 import numpy as np
@@ -105,13 +105,14 @@ class FusionRunner:
                                    tower_height_m=heights, dem=site.elevation)
         self.alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers], alert_config,
                                     first_alert_number)
-        self.health = TowerHealth(site, self.alerter.next_alert_id, heartbeat_timeout_s)
+        fault_ids = self._fault_ids()
+        self.health = TowerHealth(site, fault_ids, heartbeat_timeout_s)
         if one_tower_ranging and site.elevation is not None:  # one-tower ranging on the DEM
             self.engine.initiator.ranger = Ranger(site.elevation, self._towers_xy, heights, ifov)
         self.reach = Reach(site)
         self.alerter.origin_of = lambda track: honest_origin(track, self.reach)
         self.registration = Registration(self._towers_xy, [t.id for t in site.towers],
-                                         registration_config, self.alerter.next_alert_id,
+                                         registration_config, fault_ids,
                                          clutter_config=self.engine.config.clutter)
         self.engine.bias_sigma_rad = self.registration.unapplied_sigma_rad
         self.engine.initiator.bias_sigma_rad = self.registration.unapplied_sigma_rad
@@ -177,13 +178,12 @@ class FusionRunner:
             t_s = self._processed_s if self._processed_s is not None else 0.0
             self._housekeeping(t_s, force=True)
             for track in list(self.engine.tracks):
-                self._emit(self.alerter.on_deleted(track, t_s, self.thresholds, final=True))
-            for event in self.alerter.expire(t_s, self.thresholds, final=True):
-                self._emit(event)
+                self._track_deleted(track, t_s, final=True)
+            self._expire(t_s, final=True)
             for event in self.health.close_all(self.clock_s or t_s):
-                self._emit(event)
+                self._fault(event)
             for event in self.registration.close_all(self.clock_s or t_s):
-                self._emit(event)
+                self._fault(event)
         except Exception:  # pragma: no cover - defensive, finish must not crash a service
             log.exception("fusion finish failed")
             self.counters["errors:finish"] += 1
@@ -338,24 +338,50 @@ class FusionRunner:
         self.counters["tracks_confirmed"] += len(result.confirmed)
         for track in result.deleted:
             self.counters["tracks_deleted"] += 1
-            self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
-        for track in self.engine.merge(t_s):
+            self._track_deleted(track, t_s)
+        for track in self._merge(t_s):
             self.counters["tracks_merged"] += 1
-            self._emit(self.alerter.on_deleted(track, t_s, self.thresholds))
+            self._track_deleted(track, t_s)
         self.engine.reclassify(t_s)
         self.reach.learn(self.engine.tracks, t_s)
         for event in self.registration.maintain(t_s, self.engine.tracks):
-            self._emit(event)
-        for track in self.engine.tracks:
-            self._emit(self.alerter.on_track(track, t_s, self.thresholds))
-        for event in self.alerter.expire(t_s, self.thresholds):
-            self._emit(event)
+            self._fault(event)
+        self._track_alerts(t_s)
+        self._expire(t_s)
         if self.clock_s is not None:
             for event in self.health.check(max(self.clock_s, t_s)):
-                self._emit(event)
+                self._fault(event)
         if t_s >= self._next_snapshot_s or force:
             self._next_snapshot_s = t_s + self.tracks_interval_s
-            self.output.tracks(_snapshot(t_s, self.engine.tracks, self.site))
+            self._publish_tracks(t_s)
+
+    # -- the alert stage: what acts after tracking (a subclass may run several) --------
+    def _fault_ids(self) -> Callable[[], str]:
+        """Where tower-fault alerts (health, registration) take their ids: the alerter's."""
+        return self.alerter.next_alert_id
+
+    def _merge(self, t_s: float) -> list[Track]:
+        """Duplicate removal: the one tracker step that reads alerts (``duplicates.weaker``
+        keeps the track with an alert)."""
+        return self.engine.merge(t_s)
+
+    def _track_deleted(self, track: Track, t_s: float, *, final: bool = False) -> None:
+        self._emit(self.alerter.on_deleted(track, t_s, self.thresholds, final=final))
+
+    def _track_alerts(self, t_s: float) -> None:
+        for track in self.engine.tracks:
+            self._emit(self.alerter.on_track(track, t_s, self.thresholds))
+
+    def _expire(self, t_s: float, *, final: bool = False) -> None:
+        for event in self.alerter.expire(t_s, self.thresholds, final=final):
+            self._emit(event)
+
+    def _fault(self, event: AlertEvent) -> None:
+        """A tower-fault event of health or registration."""
+        self._emit(event)
+
+    def _publish_tracks(self, t_s: float) -> None:
+        self.output.tracks(tracks_snapshot(t_s, self.engine.tracks, self.site))
 
     def _emit(self, event: AlertEvent | None) -> None:
         if event is None:
@@ -367,7 +393,7 @@ class FusionRunner:
         self.output.alert(event)
 
 
-def _snapshot(t_s: float, tracks: list[Track], site: Site) -> TracksSnapshot:
+def tracks_snapshot(t_s: float, tracks: list[Track], site: Site) -> TracksSnapshot:
     """The tracks snapshot, validated in one call (``sigma_major_m`` as
     :func:`perimeter.geometry.ellipse` gives it: the eigenvalues of all tracks at once)."""
     if tracks:

@@ -50,6 +50,8 @@ class TuneOptions:
     """An alert store (SQLite path or ``postgresql://``) whose resolved alerts to replay."""
     duration_s: float | None = None
     """Run each scenario for this many simulated seconds instead of its own duration."""
+    cache_dir: Path | None = None
+    """The simulated-stream cache (None: ``$PERIMETER_EVAL_CACHE``, else none)."""
 
 
 def tune(scenarios: Sequence[str], params: Sequence[str], options: TuneOptions, *,
@@ -74,7 +76,7 @@ def tune(scenarios: Sequence[str], params: Sequence[str], options: TuneOptions, 
         job = bar.add_task(f"{len(points)} points", total=None)
         result = run_sweep(list(scenarios), points, base=base, seeds=options.seeds,
                            executor=executor, min_tasks=max(4, 2 * options.workers),
-                           duration_s=options.duration_s,
+                           duration_s=options.duration_s, cache_dir=options.cache_dir,
                            progress=lambda done, total: bar.update(job, completed=done,
                                                                    total=total))
     choice = recommend(result.points, options.max_false_alerts_per_km_day)

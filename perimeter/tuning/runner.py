@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from scipy.stats import binomtest
@@ -19,6 +20,7 @@ from perimeter.evaluation.report import AggregateReport, RunReport, aggregate
 from perimeter.evaluation.score_run import EvalOptions
 from perimeter.thresholds import Thresholds
 from perimeter.tuning.executor import Executor, LocalExecutor
+from perimeter.tuning.shared_fusion import tracker_key
 from perimeter.tuning.sweep import Point, valid_points
 from perimeter.tuning.tasks import ScenarioRef, Task, run_task, scenario_seed
 
@@ -105,12 +107,17 @@ def _label(ref: ScenarioRef) -> str:
 
 def plan_tasks(scenarios: Sequence[ScenarioRef], seeds: int,
                points: Sequence[tuple[int, Thresholds]], options: EvalOptions | None = None,
-               *, min_tasks: int = 4, duration_s: float | None = None) -> list[Task]:
-    """One task per scenario and seed, split into point chunks until there are ``min_tasks``."""
+               *, min_tasks: int = 4, duration_s: float | None = None,
+               cache_dir: Path | None = None) -> list[Task]:
+    """One task per scenario and seed, split into point chunks until there are ``min_tasks``;
+    points that share a tracker (:func:`.shared_fusion.tracker_key`) are put next to each
+    other first, so a chunk holds whole groups where it can."""
     runs = [(ref, scenario_seed(ref) + k) for ref in scenarios for k in range(seeds)]
+    keys = list(dict.fromkeys(tracker_key(t) for _, t in points))
+    points = sorted(points, key=lambda p: keys.index(tracker_key(p[1])))
     chunks = max(1, min(len(points), math.ceil(min_tasks / max(1, len(runs)))))
     size = math.ceil(len(points) / chunks)
-    return [Task(ref, seed, tuple(points[i:i + size]), options, duration_s)
+    return [Task(ref, seed, tuple(points[i:i + size]), options, duration_s, cache_dir)
             for ref, seed in runs for i in range(0, len(points), size)]
 
 
@@ -118,8 +125,10 @@ def run_sweep(scenarios: Sequence[ScenarioRef], points: Sequence[Point], *,
               base: Thresholds | None = None, seeds: int = 1,
               executor: Executor | None = None, options: EvalOptions | None = None,
               progress: Progress | None = None, min_tasks: int = 4,
-              duration_s: float | None = None) -> SweepResult:
-    """Score the base thresholds (the current point) and every valid point; pool per point."""
+              duration_s: float | None = None, cache_dir: Path | None = None) -> SweepResult:
+    """Score the base thresholds (the current point) and every valid point; pool per point.
+    ``cache_dir``: the simulated-stream cache (default ``$PERIMETER_EVAL_CACHE``), so each
+    scenario and seed is simulated once across sweeps and ``perimeter eval``."""
     if not scenarios:
         raise ValueError("scenarios: give at least one scenario")
     if seeds < 1:
@@ -135,7 +144,7 @@ def run_sweep(scenarios: Sequence[ScenarioRef], points: Sequence[Point], *,
     entries += kept
     indexed = list(enumerate(t for _, t in entries))
     tasks = plan_tasks(scenarios, seeds, indexed, options, min_tasks=min_tasks,
-                       duration_s=duration_s)
+                       duration_s=duration_s, cache_dir=cache_dir)
     by_task: dict[int, list[tuple[int, RunReport]]] = {}
     for done, (i, result) in enumerate((executor or LocalExecutor()).run(run_task, tasks), 1):
         by_task[i] = result

@@ -1,0 +1,221 @@
+"""Fuse one stream at several points with one tracker: points that differ only after tracking.
+
+``alert.min_confidence`` and ``alert.classes`` act only in the alert stage
+(:class:`~perimeter.fusion.alert.TrackAlerter`): every other threshold is read by the tracker.
+The alert stage feeds back into tracking at one place: duplicate removal keeps, of two
+duplicate tracks, the one with an alert (``duplicates.weaker``). So points whose thresholds
+agree but for those two share one :class:`SharedRunner`: one tracker and one alert stage per
+point beside it (its own alerter, alert ids, fault ids, outputs), each stage seeing the tracks'
+``alert_id`` as its own run would have set it. At every duplicate removal the stages' alerted
+tracks are compared; where they differ, the removal is worked out under each stage's alerts,
+and stages whose removals differ from the tracker's leave the group and are fused again from
+the start with the stages that agree with them (:func:`fuse_points`). Each point's outputs are
+hence those of its own :func:`~perimeter.evaluation.run.fuse` run (``tests/tuning``
+compares them), however often the alert stages meet a removal they disagree on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from perimeter import topics
+from perimeter.bus import Message
+from perimeter.contract import AlertEvent, DeadLetter, TracksSnapshot
+from perimeter.evaluation.run import Collector, fuse
+from perimeter.fusion.alert import TrackAlerter
+from perimeter.fusion.duplicates import find_duplicates
+from perimeter.fusion.runner import FusionRunner, tracks_snapshot
+from perimeter.fusion.track import Track
+from perimeter.site import Site
+from perimeter.thresholds import Thresholds
+
+__all__ = ["ALERT_STAGE", "SharedRunner", "fuse_points", "tracker_key"]
+
+ALERT_STAGE = ("alert_min_confidence", "alert_classes")
+"""The thresholds only the alert stage reads (attribute names)."""
+
+
+def tracker_key(thresholds: Thresholds) -> Thresholds:
+    """The thresholds the tracker reads: the alert stage's set to their defaults, so two
+    points with equal keys differ only after tracking."""
+    default = Thresholds()
+    return thresholds.model_copy(update={name: getattr(default, name) for name in ALERT_STAGE})
+
+
+@dataclass(slots=True)
+class _Stage:
+    """One point's alert stage beside the shared tracker."""
+
+    point: int
+    thresholds: Thresholds
+    alerter: TrackAlerter
+    output: Collector = field(default_factory=Collector)
+    ids: dict[int, str] = field(default_factory=dict)
+    """Live track number -> the alert id this stage's run gave it."""
+    faults: dict[str, str] = field(default_factory=dict)
+    """Shared tower-fault token -> this stage's alert id."""
+
+
+class _Rejects:
+    """The runner's output: only dead letters reach it (alerts and tracks go per stage)."""
+
+    def __init__(self, stages: list[_Stage]) -> None:
+        self.stages = stages
+
+    def alert(self, event: AlertEvent) -> None:  # pragma: no cover - never called
+        raise AssertionError("alerts go to a stage")
+
+    def tracks(self, snapshot: TracksSnapshot) -> None:  # pragma: no cover - never called
+        raise AssertionError("tracks go to every stage")
+
+    def reject(self, letter: DeadLetter) -> None:
+        for stage in self.stages:
+            stage.output.reject(letter)
+
+
+class SharedRunner(FusionRunner):
+    """A :class:`FusionRunner` with one alert stage per point of ``points`` (thresholds that
+    share :func:`tracker_key`); ``left`` lists the points that left the group (their
+    duplicate removal differed) and must be fused again."""
+
+    def __init__(self, site: Site, points: Mapping[int, Thresholds],
+                 options: Mapping[str, Any] | None = None) -> None:
+        if len({tracker_key(t) for t in points.values()}) != 1:
+            raise ValueError("points: a shared runner's points must differ only in "
+                             f"{', '.join(ALERT_STAGE)}")
+        self._token = 0
+        self.stages: list[_Stage] = []
+        self.left: list[int] = []
+        opts = dict(options or {})
+        first = next(iter(points.values()))
+        super().__init__(site, first, _Rejects(self.stages), **opts)
+        for point, thresholds in points.items():
+            alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers],
+                                   opts.get("alert_config"), opts.get("first_alert_number", 1))
+            alerter.origin_of = self.alerter.origin_of
+            self.stages.append(_Stage(point, thresholds, alerter))
+
+    def outputs(self) -> dict[int, Collector]:
+        """Each remaining point's outputs, by point."""
+        return {stage.point: stage.output for stage in self.stages}
+
+    # -- the alert stages -------------------------------------------------------------
+    def _fault_ids(self) -> Callable[[], str]:
+        return self._new_fault
+
+    def _new_fault(self) -> str:
+        """A tower-fault alert: each stage numbers it from its own alert ids."""
+        self._token += 1
+        token = f"fault-{self._token}"
+        for stage in self.stages:
+            stage.faults[token] = stage.alerter.next_alert_id()
+        return token
+
+    def _fault(self, event: AlertEvent) -> None:
+        for stage in self.stages:
+            self._to(stage, event.model_copy(update={"alert_id": stage.faults[event.alert_id]}))
+
+    def _wear(self, stage: _Stage) -> None:
+        """Give the live tracks the alert ids of ``stage``'s run."""
+        for track in self.engine.tracks:
+            track.alert_id = stage.ids.get(track.number)
+
+    def _take_off(self, stage: _Stage) -> None:
+        stage.ids = {t.number: t.alert_id for t in self.engine.tracks if t.alert_id is not None}
+
+    def _track_deleted(self, track: Track, t_s: float, *, final: bool = False) -> None:
+        for stage in self.stages:
+            track.alert_id = stage.ids.pop(track.number, None)
+            self._to(stage, stage.alerter.on_deleted(track, t_s, stage.thresholds, final=final))
+
+    def _track_alerts(self, t_s: float) -> None:
+        for stage in self.stages:
+            self._wear(stage)
+            for track in self.engine.tracks:
+                self._to(stage, stage.alerter.on_track(track, t_s, stage.thresholds))
+            self._take_off(stage)
+
+    def _expire(self, t_s: float, *, final: bool = False) -> None:
+        for stage in self.stages:
+            for event in stage.alerter.expire(t_s, stage.thresholds, final=final):
+                self._to(stage, event)
+
+    def _merge(self, t_s: float) -> list[Track]:
+        """Duplicate removal under the first stage's alerts; stages whose alerted tracks
+        would have removed other tracks (or in another order) leave the group."""
+        patterns: dict[frozenset[int], list[_Stage]] = {}
+        for stage in self.stages:
+            patterns.setdefault(frozenset(stage.ids), []).append(stage)
+        if len(patterns) > 1:
+            candidates = [t for t in self.engine.tracks if t.home_tower is None]
+            removals: dict[frozenset[int], list[int]] = {}
+            for alerted, group in list(patterns.items())[1:]:
+                self._wear(group[0])
+                removals[alerted] = [t.number for t in find_duplicates(
+                    candidates, t_s, self.engine.towers_xy,
+                    self.engine.manager.config.duplicates)]
+        self._wear(self.stages[0])
+        dropped = self.engine.merge(t_s)
+        if len(patterns) > 1:
+            numbers = [t.number for t in dropped]
+            gone = {id(s) for a, g in patterns.items() if removals.get(a, numbers) != numbers
+                    for s in g}
+            self.left += [s.point for s in self.stages if id(s) in gone]
+            self.stages[:] = [s for s in self.stages if id(s) not in gone]
+        return dropped
+
+    def _publish_tracks(self, t_s: float) -> None:
+        tracks = self.engine.tracks
+        self._wear(self.stages[0])
+        first = tracks_snapshot(t_s, tracks, self.site)
+        ids0 = [t.alert_id for t in tracks]
+        for stage in self.stages:
+            ids = [stage.ids.get(t.number) for t in tracks]
+            if ids == ids0:
+                stage.output.tracks(first)
+                continue
+            own = [row.model_copy(update={"alert_id": alert_id})
+                   for row, alert_id in zip(first.tracks, ids, strict=True)]
+            stage.output.tracks(first.model_copy(update={"tracks": own}))
+
+    def _to(self, stage: _Stage, event: AlertEvent | None) -> None:
+        """What :meth:`FusionRunner._emit` does, into one stage's output."""
+        if event is None:
+            return
+        if self.run_id is not None and event.run_id is None:
+            event = event.model_copy(update={"run_id": self.run_id})
+        stage.output.alert(event)
+
+
+def fuse_points(site: Site, points: Sequence[Thresholds], messages: Iterable[Message],
+                options: Mapping[str, Any] | None = None, *,
+                again: list[int] | None = None) -> list[Collector]:
+    """Each point's :func:`~perimeter.evaluation.run.fuse` outputs, in order, with one tracker
+    per group of points that differ only in the alert stage (:class:`SharedRunner`); points
+    that left a group are appended to ``again`` each time they are fused again. A stream
+    that sets thresholds itself is fused once per point."""
+    stream = list(messages)
+    if any(m.topic == topics.THRESHOLDS for m in stream):
+        return [fuse(site, t, stream, options) for t in points]
+    groups: dict[Thresholds, list[int]] = {}
+    for i, thresholds in enumerate(points):
+        groups.setdefault(tracker_key(thresholds), []).append(i)
+    out: dict[int, Collector] = {}
+    queue = list(groups.values())
+    while queue:
+        group = queue.pop(0)
+        if len(group) == 1:
+            out[group[0]] = fuse(site, points[group[0]], stream, options)
+            continue
+        runner = SharedRunner(site, {i: points[i] for i in group}, options)
+        for message in stream:
+            runner.feed(message)
+        runner.finish()
+        out.update(runner.outputs())
+        if runner.left:
+            queue.append(runner.left)
+            if again is not None:
+                again += runner.left
+    return [out[i] for i in range(len(points))]
