@@ -4,20 +4,24 @@
 second on the 12-tower recorded stream (``default``, ``--duration-12`` s, median of
 ``--repeats``) against 50,000/s, and the wall time of a ``--points``-point ``perimeter tune``
 over the whole evaluation set (every built-in scenario at 3 seeds) on 2 cores, *extrapolated*:
-each scenario is simulated for its first ``--sample-s`` s and fused and scored at two points;
-the CPU per simulated second of the simulation and of a point is scaled to the scenarios' full
-durations, 3 seeds and the points (+ the current one), and divided by the 2 workers (the sweep's
-measured 2-worker speed-up on this machine is below 2, so the estimate is a lower bound). The
-numba kernels' compile time is measured cold (empty cache) and warm, in fresh processes.
+each scenario is simulated for its first ``--sample-s`` s, fused at the current thresholds
+alone, fused at the five ``alert.min_confidence`` values of the grid on one tracker (as the
+sweep fuses points that differ only in the alert stage, :mod:`perimeter.tuning.shared_fusion`),
+and each point scored. The CPU per simulated second is scaled to the scenarios' full
+durations, 3 seeds and the sweep's points and trackers (30 points: 6 SNR values, so 6
+trackers), and divided by the 2 workers (the sweep's measured 2-worker speed-up on this machine
+is below 2, so the estimate is a lower bound); it is printed for a fusion run per point (the
+sweep before trackers were shared) and for the sweep as it runs, with the simulation and
+without it (a warm stream cache, ``PERIMETER_EVAL_CACHE``). The numba kernels' compile time
+is measured cold (empty cache) and warm, in fresh processes.
 
-The issue's benchmark is 20 scenarios x 30 points; each point fuses every scenario once (the
-simulation runs once per scenario and task), so that sweep costs about 600 fusion runs of
-the full scenarios -- hours of CPU on two cores. This bench takes the built-in scenarios
-(cycled up to ``--scenarios``), cuts each to ``--duration-s`` of simulated time, and sweeps
-``--points`` grid points of ``alert.min_confidence`` x ``thermal.min_snr_db``. Prints the
-median wall time per worker count over ``--repeats``, the CPU time used (CPU seconds per wall
-second shows how much of the cores the sweep actually got on a shared machine) and the
-speed-up; the pooled figures are checked to be identical across worker counts.
+Without ``--figures``: the built-in scenarios (cycled up to ``--scenarios``), each cut to
+``--duration-s`` of simulated time, swept over ``--points`` grid points of
+``alert.min_confidence`` x ``thermal.min_snr_db`` by ``run_sweep`` (the simulation runs once per
+scenario and task). Prints the median wall time per worker count over ``--repeats``, the CPU
+time used (CPU seconds per wall second shows how much of the cores the sweep actually got on a
+shared machine) and the speed-up; the pooled figures are checked to be identical across worker
+counts.
 
     python bench/bench_tune.py [--scenarios 20] [--points 30] [--duration-s 300] [--repeats 1]
     python bench/bench_tune.py --figures [--repeats 3] [--duration-12 600] [--sample-s 600]
@@ -44,7 +48,8 @@ from perimeter.evaluation.score_run import score_run
 from perimeter.thresholds import Thresholds
 from perimeter.tuning.executor import LocalExecutor
 from perimeter.tuning.runner import run_sweep
-from perimeter.tuning.sweep import Point
+from perimeter.tuning.shared_fusion import fuse_points, tracker_key
+from perimeter.tuning.sweep import Point, valid_points
 from sim.scenario import builtin_scenarios, load_scenario
 from sim.uplink import MemoryUplink
 from sim.world import World
@@ -85,12 +90,14 @@ def shortened(name: str, duration_s: float) -> dict[str, Any]:
     return data
 
 
+CONFIDENCES = (0.4, 0.5, 0.6, 0.7, 0.8)
+
+
 def points(count: int) -> list[Point]:
     """``count`` points of a confidence x SNR grid (5 confidences, then SNR steps)."""
-    confidences = [0.4, 0.5, 0.6, 0.7, 0.8]
-    snrs = [6.0 + i for i in range(-(-count // len(confidences)))]
+    snrs = [6.0 + i for i in range(-(-count // len(CONFIDENCES)))]
     grid = [{"alert.min_confidence": c, "thermal.min_snr_db": s}
-            for s, c in itertools.product(snrs, confidences)]
+            for s, c in itertools.product(snrs, CONFIDENCES)]
     return grid[:count]
 
 
@@ -112,24 +119,42 @@ def compile_cpu_s() -> tuple[float, float]:
     return cold, warm
 
 
-def point_cpu_s(name: str, sample_s: float) -> tuple[float, float, float]:
-    """A scenario's first ``sample_s`` s: CPU s of its simulation and, per point, of fusing and
-    scoring it (median of the current thresholds and ``thermal.min_snr_db`` 7); sim s."""
+def point_cpu_s(name: str, sample_s: float) -> dict[str, float]:
+    """A scenario's first ``sample_s`` s: CPU s of its simulation (``sim``); of fusing it at
+    the current thresholds alone (``fuse``); of fusing the five ``alert.min_confidence`` values
+    of :func:`points` at the current SNR with one tracker (``group``, the sweep's way); of
+    scoring one point (``score``, the median of those five); and the sampled s (``sim_s``)."""
     scenario = load_scenario(shortened(name, sample_s))
     site = scenario.site_model
     start = time.process_time()
     uplink = MemoryUplink()
     truth = World(scenario, uplink).run(speed=None)
     sim = time.process_time() - start
-    costs = []
-    for thresholds in (Thresholds(), Thresholds().patched({"thermal.min_snr_db": 7.0})):
+    start = time.process_time()
+    fuse(site, Thresholds(), uplink.messages)
+    alone = time.process_time() - start
+    group = [Thresholds().patched({"alert.min_confidence": c}) for c in CONFIDENCES]
+    start = time.process_time()
+    outputs = fuse_points(site, group, uplink.messages)
+    shared = time.process_time() - start
+    scores = []
+    for thresholds, collector in zip(group, outputs, strict=True):
         start = time.process_time()
-        collector = fuse(site, thresholds, uplink.messages)
         score_run(truth, site, collector.alerts, collector.snapshots, uplink.messages,
                   thresholds, None, rejected_messages=0, run_time_s=0.0,
                   covered=covered_targets(scenario, truth, thresholds))
-        costs.append(time.process_time() - start)
-    return sim, statistics.median(costs), scenario.duration_s
+        scores.append(time.process_time() - start)
+    return {"sim": sim, "fuse": alone, "group": shared, "score": statistics.median(scores),
+            "sim_s": scenario.duration_s}
+
+
+def sweep_shape(count: int) -> tuple[int, int]:
+    """The fusion runs a ``count``-point sweep of :func:`points` makes: points scored (the
+    current thresholds added when not on the grid, as ``run_sweep`` does) and trackers (one
+    per group of points that differ only in the alert stage)."""
+    kept = [t for _, t in valid_points(points(count), Thresholds())[0]]
+    scored = kept if Thresholds() in kept else [Thresholds(), *kept]
+    return len(scored), len({tracker_key(t) for t in scored})
 
 
 def figures(args: argparse.Namespace) -> None:
@@ -145,19 +170,28 @@ def figures(args: argparse.Namespace) -> None:
           f"{runs[0][1] / cpu:,.0f} detections per CPU s (median of {args.repeats}: "
           f"{', '.join(f'{r[0]:.2f}' for r in runs)} s), "
           f"{runs[0][1] / cpu / TARGET_DETECTIONS_PER_S:.2f} of {TARGET_DETECTIONS_PER_S:,.0f}")
-    total = 0.0
+    scored, trackers = sweep_shape(args.points)
+    sims = separate = shared = 0.0
     for name in builtin_scenarios():
-        sim, point, sampled_s = point_cpu_s(name, args.sample_s)
-        full_s = load_scenario(name).duration_s
-        per_seed = (sim + (args.points + 1) * point) * full_s / sampled_s
-        total += 3 * per_seed
-        print(f"  {name:22} sampled {sampled_s:6.0f} of {full_s:6.0f} s: sim {sim:6.2f} CPU s, "
-              f"fuse + score {point:6.2f} CPU s per point", flush=True)
-    wall = total / 2
-    print(f"{args.points}-point tune, {len(builtin_scenarios())} scenarios x 3 seeds, 2 workers: "
-          f"{total:,.0f} CPU s, >= {wall / 60:,.1f} min wall (extrapolated from the first "
-          f"{args.sample_s:g} s of each scenario), {wall / TUNE_TARGET_S:.1f}x the "
-          f"{TUNE_TARGET_S / 60:.0f} min target")
+        c = point_cpu_s(name, args.sample_s)
+        scale = 3 * load_scenario(name).duration_s / c["sim_s"]
+        sims += c["sim"] * scale
+        separate += scored * (c["fuse"] + c["score"]) * scale
+        shared += (trackers * c["group"] + scored * c["score"]) * scale
+        print(f"  {name:22} sampled {c['sim_s']:6.0f} of {load_scenario(name).duration_s:6.0f} s:"
+              f" sim {c['sim']:6.2f}, fuse {c['fuse']:6.2f} per point alone, "
+              f"{c['group']:6.2f} per {len(CONFIDENCES)} points on one tracker, "
+              f"score {c['score']:5.2f} per point (CPU s)", flush=True)
+    print(f"{args.points}-point tune ({scored} points scored, {trackers} trackers), "
+          f"{len(builtin_scenarios())} scenarios x 3 seeds, 2 workers, extrapolated from the "
+          f"first {args.sample_s:g} s of each scenario (simulation {sims:,.0f} CPU s, none "
+          f"with a warm stream cache):")
+    for label, fusion in (("a fusion run per point", separate),
+                          ("points sharing a tracker (the sweep)", shared)):
+        wall = (sims + fusion) / 2
+        print(f"  {label:38}: {sims + fusion:7,.0f} CPU s, >= {wall / 60:6.1f} min wall "
+              f"({fusion / 2 / 60:.1f} min warm), {wall / TUNE_TARGET_S:.1f}x the "
+              f"{TUNE_TARGET_S / 60:.0f} min target")
 
 
 def main() -> None:
