@@ -22,7 +22,7 @@ from typing import Any
 
 from perimeter import topics
 from perimeter.bus import Message
-from perimeter.contract import AlertEvent, DeadLetter, TracksSnapshot
+from perimeter.contract import AlertEvent, DeadLetter, Origin, TracksSnapshot
 from perimeter.evaluation.run import Collector, fuse
 from perimeter.fusion.alert import TrackAlerter
 from perimeter.fusion.duplicates import find_duplicates
@@ -91,11 +91,19 @@ class SharedRunner(FusionRunner):
         opts = dict(options or {})
         first = next(iter(points.values()))
         super().__init__(site, first, _Rejects(self.stages), **opts)
+        self._origins: dict[int, Origin | None] = {}
+        """Origins found in this housekeeping's alert decisions, by track (every stage asks
+        the same tracks at the same time)."""
         for point, thresholds in points.items():
             alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers],
                                    opts.get("alert_config"), opts.get("first_alert_number", 1))
-            alerter.origin_of = self.alerter.origin_of
+            alerter.origin_of = self._origin
             self.stages.append(_Stage(point, thresholds, alerter))
+
+    def _origin(self, track: Track) -> Origin | None:
+        if track.number not in self._origins:
+            self._origins[track.number] = self.alerter.origin_of(track)
+        return self._origins[track.number]
 
     def outputs(self) -> dict[int, Collector]:
         """Each remaining point's outputs, by point."""
@@ -131,6 +139,7 @@ class SharedRunner(FusionRunner):
             self._to(stage, stage.alerter.on_deleted(track, t_s, stage.thresholds, final=final))
 
     def _track_alerts(self, t_s: float) -> None:
+        self._origins.clear()
         for stage in self.stages:
             self._wear(stage)
             for track in self.engine.tracks:

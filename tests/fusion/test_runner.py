@@ -260,7 +260,7 @@ def test_reports_reordered_by_the_network_still_start_and_alert_a_track(
 
 def test_tracks_snapshot_holds_each_track_with_its_error_ellipse(
         crossing: tuple[list[Message], tuple[float, float]]) -> None:
-    from perimeter.fusion.runner import _snapshot
+    from perimeter.fusion.runner import tracks_snapshot
     from perimeter.geometry import ellipse
 
     out = CollectingOutput(keep_snapshots=True)
@@ -269,13 +269,13 @@ def test_tracks_snapshot_holds_each_track_with_its_error_ellipse(
         runner.feed(message)
     tracks = runner.engine.tracks
     assert tracks
-    snap = _snapshot(123.0, tracks, SITE)
+    snap = tracks_snapshot(123.0, tracks, SITE)
     assert snap.t_s == 123.0 and [s.track_id for s in snap.tracks] == [t.track_id for t in tracks]
     for state, track in zip(snap.tracks, tracks, strict=True):
         assert state.sigma_major_m == ellipse(track.state.p[:2, :2])[0]  # exactly
         assert (state.position.x_m, state.velocity.vy_mps) == (track.state.x[0], track.state.x[3])
         assert state.towers == sorted(SITE.towers[i].id for i in track.evidence.towers)
-    assert _snapshot(5.0, [], SITE).tracks == []
+    assert tracks_snapshot(5.0, [], SITE).tracks == []
     assert out.snapshots and out.snapshots[-1].tracks
 
 
