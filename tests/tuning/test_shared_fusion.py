@@ -55,14 +55,15 @@ def test_each_point_gets_what_its_own_run_gives(stream: tuple[Scenario, list[Any
 
 def test_points_whose_duplicate_removal_differs_are_fused_again(
         stream: tuple[Scenario, list[Any]], monkeypatch: pytest.MonkeyPatch) -> None:
-    """A removal rule that turns on alerts, and duplicates everywhere: the alert stages
-    disagree on which track goes, the disagreeing points leave and are fused again."""
-    def alerted_goes(a: Track, b: Track) -> Track:
-        return a if (a.alert_id is not None and b.alert_id is None) else b
+    """A removal rule that turns on alerts (of a pair where one track has an alert, the first
+    goes; else the second), and every two tracks within 3 km duplicates: the alert stages
+    disagree on which track goes, and the disagreeing points leave and are fused again."""
+    def alert_decides(a: Track, b: Track) -> Track:
+        return a if (a.alert_id is None) != (b.alert_id is None) else b
 
-    monkeypatch.setattr(duplicates, "weaker", alerted_goes)
-    config = EngineConfig(manage=ManageConfig(
-        duplicates=DuplicateConfig(merge_d2=1e6, shadow_sigmas=1000.0)))
+    monkeypatch.setattr(duplicates, "weaker", alert_decides)
+    config = EngineConfig(manage=ManageConfig(duplicates=DuplicateConfig(
+        merge_d2=1e6, shadow_window_s=0.0, shadow_radius_m=3000.0)))
     options = {"engine_config": config}
     scenario, messages = stream
     again: list[int] = []
