@@ -7,12 +7,12 @@ over the whole evaluation set (every built-in scenario at 3 seeds) on 2 cores, *
 each scenario is simulated for its first ``--sample-s`` s, fused at the current thresholds
 alone, fused at the five ``alert.min_confidence`` values of the grid on one tracker (as the
 sweep fuses points that differ only in the alert stage, :mod:`perimeter.tuning.shared_fusion`),
-and each point scored. The CPU per simulated second is scaled to the scenarios' full
-durations, 3 seeds and the sweep's points and trackers (30 points: 6 SNR values, so 6
-trackers), and divided by the 2 workers (the sweep's measured 2-worker speed-up on this machine
-is below 2, so the estimate is a lower bound); it is printed for a fusion run per point (the
-sweep before trackers were shared) and for the sweep as it runs, with the simulation and
-without it (a warm stream cache, ``PERIMETER_EVAL_CACHE``). The numba kernels' compile time
+its intrusions' coverage computed and each point scored. The CPU per simulated second is scaled
+to the scenarios' full durations, 3 seeds and the sweep's points and trackers (30 points: 6 SNR
+values, so 6 trackers), and divided by the 2 workers (the sweep's measured 2-worker speed-up on
+this machine is below 2, so the estimate is a lower bound); it is printed for a fusion run per
+point (the sweep before trackers were shared) and for the sweep as it runs, with the simulation
+and without it (a warm stream cache, ``PERIMETER_EVAL_CACHE``). The numba kernels' compile time
 is measured cold (empty cache) and warm, in fresh processes.
 
 Without ``--figures``: the built-in scenarios (cycled up to ``--scenarios``), each cut to
@@ -42,7 +42,7 @@ from typing import Any
 
 from bench_fusion import TARGET_DETECTIONS_PER_S, fuse_cpu_s, recorded
 
-from perimeter.evaluation.covered import covered_targets
+from perimeter.evaluation.covered import target_coverage
 from perimeter.evaluation.run import fuse
 from perimeter.evaluation.score_run import score_run
 from perimeter.thresholds import Thresholds
@@ -123,7 +123,9 @@ def point_cpu_s(name: str, sample_s: float) -> dict[str, float]:
     """A scenario's first ``sample_s`` s: CPU s of its simulation (``sim``); of fusing it at
     the current thresholds alone (``fuse``); of fusing the five ``alert.min_confidence`` values
     of :func:`points` at the current SNR with one tracker (``group``, the sweep's way); of
-    scoring one point (``score``, the median of those five); and the sampled s (``sim_s``)."""
+    the intrusions' coverage (``cover``: once per point alone, once per tracker in a sweep's
+    task); of scoring one point (``score``, the median of those five); and the sampled s
+    (``sim_s``)."""
     scenario = load_scenario(shortened(name, sample_s))
     site = scenario.site_model
     start = time.process_time()
@@ -137,15 +139,17 @@ def point_cpu_s(name: str, sample_s: float) -> dict[str, float]:
     start = time.process_time()
     outputs = fuse_points(site, group, uplink.messages)
     shared = time.process_time() - start
+    start = time.process_time()
+    covered = target_coverage(scenario, truth, Thresholds())  # once per tracker in a task
+    cover = time.process_time() - start
     scores = []
     for thresholds, collector in zip(group, outputs, strict=True):
         start = time.process_time()
         score_run(truth, site, collector.alerts, collector.snapshots, uplink.messages,
-                  thresholds, None, rejected_messages=0, run_time_s=0.0,
-                  covered=covered_targets(scenario, truth, thresholds))
+                  thresholds, None, rejected_messages=0, run_time_s=0.0, covered=covered)
         scores.append(time.process_time() - start)
-    return {"sim": sim, "fuse": alone, "group": shared, "score": statistics.median(scores),
-            "sim_s": scenario.duration_s}
+    return {"sim": sim, "fuse": alone, "group": shared, "cover": cover,
+            "score": statistics.median(scores), "sim_s": scenario.duration_s}
 
 
 def sweep_shape(count: int) -> tuple[int, int]:
@@ -176,12 +180,13 @@ def figures(args: argparse.Namespace) -> None:
         c = point_cpu_s(name, args.sample_s)
         scale = 3 * load_scenario(name).duration_s / c["sim_s"]
         sims += c["sim"] * scale
-        separate += scored * (c["fuse"] + c["score"]) * scale
-        shared += (trackers * c["group"] + scored * c["score"]) * scale
+        separate += scored * (c["fuse"] + c["cover"] + c["score"]) * scale
+        shared += (trackers * (c["group"] + c["cover"]) + scored * c["score"]) * scale
         print(f"  {name:22} sampled {c['sim_s']:6.0f} of {load_scenario(name).duration_s:6.0f} s:"
               f" sim {c['sim']:6.2f}, fuse {c['fuse']:6.2f} per point alone, "
               f"{c['group']:6.2f} per {len(CONFIDENCES)} points on one tracker, "
-              f"score {c['score']:5.2f} per point (CPU s)", flush=True)
+              f"coverage {c['cover']:5.2f}, score {c['score']:5.2f} per point (CPU s)",
+              flush=True)
     print(f"{args.points}-point tune ({scored} points scored, {trackers} trackers), "
           f"{len(builtin_scenarios())} scenarios x 3 seeds, 2 workers, extrapolated from the "
           f"first {args.sample_s:g} s of each scenario (simulation {sims:,.0f} CPU s, none "
