@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from perimeter import topics
 from perimeter.bus import Message
@@ -75,6 +75,15 @@ class _Rejects:
             stage.output.reject(letter)
 
 
+class _NoAlerter:
+    """In a shared runner every alert decision goes through a stage: a runner step that asks
+    the runner's own alerter (one added without a hook) fails loudly instead of deciding for
+    all points at once."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"a shared runner's alerts go through its stages (alerter.{name})")
+
+
 class SharedRunner(FusionRunner):
     """A :class:`FusionRunner` with one alert stage per point of ``points`` (thresholds that
     share :func:`tracker_key`); ``left`` lists the points that left the group (their
@@ -91,6 +100,8 @@ class SharedRunner(FusionRunner):
         opts = dict(options or {})
         first = next(iter(points.values()))
         super().__init__(site, first, _Rejects(self.stages), **opts)
+        self._origin_of = self.alerter.origin_of
+        self.alerter = cast(TrackAlerter, _NoAlerter())
         self._origins: dict[int, Origin | None] = {}
         """Origins found in this housekeeping's alert decisions, by track (every stage asks
         the same tracks at the same time)."""
@@ -102,7 +113,7 @@ class SharedRunner(FusionRunner):
 
     def _origin(self, track: Track) -> Origin | None:
         if track.number not in self._origins:
-            self._origins[track.number] = self.alerter.origin_of(track)
+            self._origins[track.number] = self._origin_of(track)
         return self._origins[track.number]
 
     def outputs(self) -> dict[int, Collector]:
