@@ -111,6 +111,9 @@ class AlertState:
     origin_t_s: float
     adopted: bool = False
     doubted_t_s: float | None = None
+    seen: TrackState | None = None
+    """The track's state at the alert's last event: where the alert last put the object
+    (a track that is then no longer believed leaves its alert waiting there)."""
 
 
 _Open = AlertState
@@ -204,6 +207,8 @@ class TrackAlerter:
                 return None
             if self.policy is not None and not self.policy.admits(track, t_s):
                 return None
+            if self._unbelieved(track, thresholds):
+                return None  # neither continues an alert nor opens one where it is not
             resumed = self._reacquire(track, t_s)
             if resumed is not None:
                 track.alert_id = resumed.alert_id
@@ -221,6 +226,13 @@ class TrackAlerter:
             del self._open[track.number]
             track.alert_id = None
             self.policy.released(track, t_s, state)
+            return None
+        if self._unbelieved(track, thresholds):
+            # the track no longer shows where its object is: its alert waits, as a lost
+            # track's does, at the last position it reported, for a track that does
+            del self._open[track.number]
+            track.alert_id = None
+            self._dormant.append(_Dormant(state, self._seen(track, state), t_s))
             return None
         low = (ev.label not in thresholds.alert_classes
                and confidence(track, thresholds)
@@ -246,6 +258,30 @@ class TrackAlerter:
                 and t_s - confirmed_t_s <= self.config.origin_refresh_s):
             state.origin = self.origin_of(track) or state.origin
         return self._event("update", track, t_s, thresholds, state, place)
+
+    def _unbelieved(self, track: Track, thresholds: Thresholds) -> bool:
+        """The track no longer shows where its object is: its last thermal elevation reading
+        was impossible at its range (:attr:`.TrackEvidence.mislocated`), or its existence
+        fell below the close threshold (``close_confidence_ratio`` of
+        ``alert.min_confidence``: its detections no longer hold it)."""
+        return (track.evidence.mislocated
+                or track.score.existence
+                < self.config.close_confidence_ratio * thresholds.alert_min_confidence)
+
+    @staticmethod
+    def _seen(track: Track, state: _Open) -> Track:
+        """A stand-in for ``track`` where its alert last put it (``state.seen``), to wait for
+        reacquisition: its number, class, towers and sensors, its score now."""
+        seen = state.seen or track.state
+        ev = track.evidence
+        return Track(number=track.number, first_t_s=track.first_t_s,
+                     state=TrackState(seen.x.copy(), seen.p.copy(), seen.t_s),
+                     score=TrackScore(status=track.score.status, llr=track.score.llr,
+                                      last_update_t_s=track.score.last_update_t_s),
+                     evidence=TrackEvidence(label=state.cls, probabilities=dict(ev.probabilities),
+                                            label_probability=ev.label_probability,
+                                            towers=set(ev.towers), sensors=set(ev.sensors)),
+                     alert_id=state.alert_id)
 
     def on_deleted(self, track: Track, t_s: float, thresholds: Thresholds, *,
                    final: bool = False) -> AlertEvent | None:
@@ -346,6 +382,7 @@ class TrackAlerter:
         dist, sev = place or self._place(track)
         point = (float(track.state.x[0]), float(track.state.x[1]))
         state.last_t_s, state.cls, state.severity = t_s, track.evidence.label, sev
+        state.seen = TrackState(track.state.x.copy(), track.state.p.copy(), track.state.t_s)
         return AlertEvent(
             event=kind, alert_id=state.alert_id, track_id=track.track_id, t_s=t_s,
             class_=track.evidence.label,

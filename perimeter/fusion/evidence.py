@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from perimeter.fusion.priors import impossible_height
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
 from perimeter.terrain import Dem
@@ -24,21 +25,31 @@ def ground_slope(dem: Dem, x_m: float, y_m: float) -> float:
 def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: float,
                 mast_height_m: float, slope: float = 0.0) -> None:
     """Size, height, aspect and contrast evidence of thermal detection ``d``; ``slope`` is the
-    ground's gradient under the track (its position error moves the ground it stands on)."""
+    ground's gradient under the track (its position error moves the ground it stands on).
+
+    A heat centre at an impossible height at the track's range (:func:`.priors.impossible_height`)
+    marks the track mislocated (:attr:`.TrackEvidence.mislocated`): its range, and so the
+    size, height and aspect footprint this reading would give, are not the object's; none of
+    them is kept."""
     feats = track.evidence.features
     feats.thermal_hits += 1
-    size_px = float(scan.size_px[d])
-    if not math.isnan(size_px) and size_px > 0:
-        feats.sizes_m.append(size_px * range_m * ifov_rad)
     elev = math.nan if scan.elevation_rad is None else float(scan.elevation_rad[d])
     if not math.isnan(elev):
-        feats.heights_m.append(mast_height_m + range_m * math.tan(elev))
+        height_m = mast_height_m + range_m * math.tan(elev)
         # a pixel of elevation noise, the range error through the depression angle, and the
         # position error through the slope of the ground the height is taken over
         range_sigma = math.sqrt(max(float(track.state.p[0, 0] + track.state.p[1, 1]), 0.0))
-        feats.height_sigmas_m.append(math.hypot(range_m * ifov_rad,
-                                                range_sigma * math.tan(abs(elev)),
-                                                range_sigma * slope))
+        sigma_m = math.hypot(range_m * ifov_rad, range_sigma * math.tan(abs(elev)),
+                             range_sigma * slope)
+        if impossible_height(height_m, sigma_m):
+            track.evidence.mislocated_t_s = scan.t_s
+            return
+        track.evidence.located_t_s = scan.t_s
+        feats.heights_m.append(height_m)
+        feats.height_sigmas_m.append(sigma_m)
+    size_px = float(scan.size_px[d])
+    if not math.isnan(size_px) and size_px > 0:
+        feats.sizes_m.append(size_px * range_m * ifov_rad)
     if scan.width_px is not None and scan.height_px is not None:
         width, height = float(scan.width_px[d]), float(scan.height_px[d])
         if width > 0 and height > 0:  # NaN (absent) fails both

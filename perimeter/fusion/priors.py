@@ -119,6 +119,11 @@ VEHICLE_SIZE_M = Nominal(1.6, 3.2, "NATO standard vehicle target 2.3 m; a car en
 PERSON_CENTRE_M = Nominal(0.8, 1.05, "half a standing adult's stature (1.6-2.0 m)")
 LOW_POSTURE_CENTRE_M = Nominal(0.15, 0.6, "crawling to crouching: assumed")
 VEHICLE_CENTRE_M = Nominal(0.6, 1.4, "half of a car's to a truck's height")
+GROUND_MODEL_ERROR_M = 2.0
+"""How far the true ground may lie from the site's elevation model under a track, beyond the
+reading's own error (assumed: a bank, a ditch, a hedge's foot between grid posts). A heat
+centre further than this from every class's centre height is not an object on the ground
+where the track puts it (:func:`impossible_height`)."""
 PEOPLE_TOP_MPS = Nominal(2.0, 3.0, "assumed: a brisk walk (Bohannon 1997's maximal gait "
                          "2.0-2.5 m/s) to a jog; a party on foot does not keep more")
 
@@ -198,6 +203,17 @@ def silhouettes() -> dict[str, tuple[tuple[Silhouette, ...], tuple[Silhouette, .
         (over.lo * a.shoulder_height_m.lo, over.hi * a.shoulder_height_m.hi)) for a in ANIMALS)
     return {"person": ((person,), (low,)), "group": ((group,), (group_low,)),
             "vehicle": ((vehicle,), (vehicle,)), "animal": (animals, animals)}
+
+
+def impossible_height(height_m: float, sigma_m: float) -> bool:
+    """Whether a heat centre read ``height_m`` above the ground (its error ``sigma_m``) at the
+    track's position is physically impossible for any object on the ground there: higher
+    than the tallest class's centre (a truck's, :data:`VEHICLE_CENTRE_M`) or lower than the
+    ground itself, by more than :data:`GROUND_MODEL_ERROR_M` plus three times its error. Such
+    a reading says the track's range is wrong (its elevation angle belongs to an object much
+    nearer or farther along the line of sight) or the detection is not the object's."""
+    margin_m = GROUND_MODEL_ERROR_M + 3.0 * sigma_m
+    return height_m > VEHICLE_CENTRE_M.hi + margin_m or height_m < -margin_m
 
 
 def published_class_model() -> ClassModel:

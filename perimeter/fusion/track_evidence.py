@@ -128,6 +128,19 @@ class TrackEvidence:
     depends on nothing else, so an unchanged pair needs no new classification."""
     vehicle_corroborated: bool = False
     """Once seen, evidence only a vehicle gives (see :func:`.classify.vehicle_corroborated`)."""
+    located_t_s: float = -math.inf
+    mislocated_t_s: float = -math.inf
+    """When the track's last thermal reading with an elevation put the heat centre at a
+    possible height above the ground at the track's range, and when at an impossible one
+    (:func:`.priors.impossible_height`; :func:`.evidence.add_thermal`)."""
+
+    @property
+    def mislocated(self) -> bool:
+        """The last thermal elevation reading put the heat centre at an impossible height:
+        the track is not where its object is (its range slid along a line of sight), or it
+        took a detection that is not its object's. The alerter reports no position of it
+        until a reading is possible again (:mod:`.alert`)."""
+        return self.mislocated_t_s > self.located_t_s
 
     def record_detection(self, t_s: float, tower: int, sensor: str) -> None:
         """An associated detection by ``tower``'s ``sensor`` at ``t_s``."""

@@ -306,3 +306,44 @@ def test_an_alert_back_above_the_close_threshold_is_not_closed_by_the_hold() -> 
     events = [alerter.on_track(track, t_s, th) for t_s in (150.0, 300.0, 400.0)]
     kinds = [(e.event, e.alert_id) for e in events if e is not None]
     assert kinds and all(k == ("update", new.alert_id) for k in kinds)
+
+
+def test_a_track_that_slid_off_its_object_leaves_its_alert_where_it_last_showed_it() -> None:
+    # default: a car's track, followed by one tower, slid a kilometre along its line of sight
+    # (impossible heat-centre heights); the car's next track continued nothing and alerted again
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    th = Thresholds()
+    first = alertable(1)
+    new = alerter.on_track(first, 100.0, th)
+    assert new is not None
+    first.evidence.mislocated_t_s = 104.0  # a reading 20 m below the ground at its range
+    first.state.x[:2] = (3900.0, 0.0)
+    assert alerter.on_track(first, 106.0, th) is None  # no event at a position not believed
+    assert alerter.on_track(first, 111.0, th) is None
+    again = alertable(2)  # the object's next track, near where the alert last put it
+    again.state.x[0] = 3000.0 - 1.4 * 40.0
+    again.evidence.previous_seen_by = {(0, "thermal"): 138.0, (1, "thermal"): 139.0}
+    resumed = alerter.on_track(again, 140.0, th)
+    assert resumed is not None and resumed.event == "update" and resumed.alert_id == new.alert_id
+    assert alerter.on_deleted(first, 150.0, th) is None  # its alert went on with the new track
+
+
+def test_a_track_no_longer_held_by_its_detections_frees_its_alert() -> None:
+    # day-vehicles-flanks: a car's track ran off at 24 m/s with its existence near 0 and kept
+    # reporting until the stream ended, while the car's next track raised another alert
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    th = Thresholds()
+    first = alertable(1)
+    new = alerter.on_track(first, 100.0, th)
+    assert new is not None
+    first.score.llr = 0.0  # existence 0.007: far below the close threshold
+    assert alerter.on_track(first, 106.0, th) is None
+    first.score.llr = 30.0  # held again where the alert left it: the same track goes on
+    first.evidence.previous_seen_by = {(0, "thermal"): 110.0, (1, "thermal"): 111.0}
+    back = alerter.on_track(first, 112.0, th)
+    assert back is not None and back.event == "update" and back.alert_id == new.alert_id
+    first.score.llr = 0.0
+    assert alerter.on_track(first, 118.0, th) is None
+    (closed,) = alerter.expire(118.0 + AlertConfig().reacquire_s + 1.0, th)
+    assert closed.reason == "track_lost" and closed.position is not None
+    assert closed.position.x_m == 3000.0  # where it was last shown, not where it ran off to

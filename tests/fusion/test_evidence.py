@@ -66,3 +66,28 @@ def test_the_grounds_slope_comes_from_the_terrain_model() -> None:
     ramp = Dem(x0_m=0.0, y0_m=0.0, cell_m=25.0,
                heights_m=[[0.03 * 25.0 * j for j in range(5)] for _ in range(5)])
     assert math.isclose(evidence.ground_slope(ramp, 50.0, 50.0), 0.03)
+
+
+def test_a_heat_centre_at_an_impossible_height_marks_the_track_mislocated() -> None:
+    # default's drifted car track: from 2 km a car's heat centre ~1 m up; the same elevation
+    # read at a range 900 m too long puts it 20 m below the ground
+    track = track_at(2900.0, 0.0)
+    elev = math.atan((1.0 - 15.0) / 2000.0)
+    scan = one_detection("thermal", size_px=8.0, elevation_rad=elev, contrast_k=4.0)
+    evidence.add_thermal(track, scan, 0, 2900.0, ifov_rad=2e-4, mast_height_m=15.0)
+    feats = track.evidence.features
+    assert 15.0 + 2900.0 * math.tan(elev) < -5.0
+    assert track.evidence.mislocated
+    # the range is wrong: no size, height or aspect from it (a 4.6 m "car" from 8 px at 2.9 km)
+    assert not feats.sizes_m and not feats.heights_m and feats.thermal_hits == 1
+    evidence.add_thermal(track, scan, 0, 2000.0, ifov_rad=2e-4, mast_height_m=15.0)
+    assert not track.evidence.mislocated  # at the right range the reading is possible again
+    assert math.isclose(feats.heights_m[0], 1.0) and feats.sizes_m[0] == 8.0 * 2000.0 * 2e-4
+
+
+def test_impossible_heights_are_judged_with_the_readings_error() -> None:
+    from perimeter.fusion.priors import impossible_height
+
+    assert not impossible_height(1.0, 0.3) and not impossible_height(-1.5, 0.3)
+    assert impossible_height(68.0, 1.0) and impossible_height(-19.0, 1.0)
+    assert impossible_height(-3.0, 0.2) and not impossible_height(-3.0, 1.0)  # 3 sigma more
