@@ -2,16 +2,19 @@
 
 An upright person is tall and narrow, a quadruped broadside long and low (head on narrower),
 a crawling person low and long, a party abreast or a vehicle wide. Each class's bodies
-(:func:`.priors.silhouettes`: length along the heading, breadth across it, height) are seen at
-every relative heading with equal weight, their ranges by a three-point rule, and read as the
-imager would at the track's pixel footprint: blur in quadrature and at least one whole pixel
-per axis. So at long range, where a person is a pixel wide and an animal two, the classes'
-predicted readings draw together and the likelihood flattens by itself. The track's evidence
-is the trimmed mean (a tenth off each end) of its readings' ``log(height_px / width_px)``: a
-median of whole-pixel counts sticks to one count where the mean of a blob read at random
-phases follows its extent. Its error is a mean's of ``n`` readings (segmentation noise and
-whole pixels on both axes) with a part they share; and
-the same share of unreliable readings as size and height (a neighbour's blob, a partly hidden
+(:func:`.priors.silhouettes`: length along the heading, breadth across it, height) are seen
+at the track's headings relative to each reading tower's line of sight (the width seen is
+``L |sin a| + B |cos a|``: a car end on is narrow, a quadruped broadside long, a party
+abreast wide whichever way it is seen), or, while fewer than :data:`MIN_READINGS` readings
+have a known heading, at every relative heading with equal weight; their ranges by a three-
+point rule, and read as the imager would at the track's pixel footprint: blur in quadrature
+and at least one whole pixel per axis. So at long range, where a person is a pixel wide and
+an animal two, the classes' predicted readings draw together and the likelihood flattens by
+itself. The track's evidence is the trimmed mean (a tenth off each end) of its readings'
+``log(height_px / width_px)``: a median of whole-pixel counts sticks to one count where the
+mean of a blob read at random phases follows its extent. Its error is a mean's of ``n``
+readings (segmentation noise and whole pixels on both axes) with a part they share; and the
+same share of unreliable readings as size and height (a neighbour's blob, a partly hidden
 one): uninformative, not decisive.
 """
 
@@ -42,6 +45,7 @@ TRIM_EFFICIENCY = 1.1
 """A 10 % trimmed mean's error over a mean's (about 1.06 for normal readings, rounded up)."""
 HEADINGS = 9
 """Relative headings, equally spaced over a quadrant (the silhouette's width is symmetric)."""
+UNIFORM = tuple([1.0 / HEADINGS] * HEADINGS)
 _NODES = ((-math.sqrt(3.0), 1.0 / 6.0), (0.0, 2.0 / 3.0), (math.sqrt(3.0), 1.0 / 6.0))
 """Three-point Gauss-Hermite rule: a range ``lo``-``hi`` read as mean +/- 2 sigma."""
 
@@ -62,8 +66,8 @@ def trimmed_mean(values: Iterable[float], cut: float = 0.1) -> float:
 
 @lru_cache(maxsize=16)
 def _grid(bodies: tuple[pr.Silhouette, ...]) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Widths, heights (metres) and weights of a class's silhouettes over the bodies' ranges
-    and the relative headings (weights sum to 1)."""
+    """Widths and heights (metres, one row per body, one column per relative heading) and
+    each body's weight (summing to 1)."""
     angles = (np.arange(HEADINGS) + 0.5) * (0.5 * math.pi / HEADINGS)
     sin, cos = np.sin(angles), np.cos(angles)
     widths, heights, weights = [], [], []
@@ -73,8 +77,20 @@ def _grid(bodies: tuple[pr.Silhouette, ...]) -> tuple[FloatArray, FloatArray, Fl
                 for height, wh in _points(body.height_m):
                     widths.append(length * sin + breadth * cos)
                     heights.append(np.full(HEADINGS, height))
-                    weights.append(np.full(HEADINGS, wl * wb * wh / (HEADINGS * len(bodies))))
-    return np.concatenate(widths), np.concatenate(heights), np.concatenate(weights)
+                    weights.append(wl * wb * wh / len(bodies))
+    return np.array(widths), np.array(heights), np.array(weights)
+
+
+def heading_shares(headings_rad: Iterable[float]) -> tuple[float, ...]:
+    """Share of a track's readings in each relative-heading bin (0 to pi/2 in
+    :data:`HEADINGS` bins, to a twentieth), from the readings with a known heading;
+    :data:`UNIFORM` with fewer than :data:`MIN_READINGS` of those."""
+    known = [a for a in headings_rad if not math.isnan(a)]
+    if len(known) < MIN_READINGS:
+        return UNIFORM
+    bins = np.minimum((np.asarray(known) / (0.5 * math.pi) * HEADINGS).astype(int), HEADINGS - 1)
+    counts = np.round(np.bincount(bins, minlength=HEADINGS) / len(known) * 20.0)
+    return tuple((counts / counts.sum()).tolist())
 
 
 _SILHOUETTES = pr.silhouettes()
@@ -88,13 +104,22 @@ def _read_px(extent_m: FloatArray, footprint_m: float, blur_fwhm_px: float) -> F
 
 def _mixture_log_pdf(value: float, bodies: tuple[pr.Silhouette, ...], footprint_m: float,
                      n: int, blur_fwhm_px: float, noise_log_sigma: float,
-                     common_log_sigma: float) -> float:
-    widths, heights, weights = _grid(bodies)
+                     common_log_sigma: float, shares: tuple[float, ...]) -> float:
+    """Each body's predicted mean reading: over the headings in ``shares`` when the track's
+    are known (its readings' mean is the mean of their headings' readings), else at each
+    heading in turn (one unknown heading, each equally likely)."""
+    widths, heights, body_weights = _grid(bodies)
     w_px = _read_px(widths, footprint_m, blur_fwhm_px)
     h_px = _read_px(heights, footprint_m, blur_fwhm_px)
     predicted = np.log(h_px / w_px)
     one = (2.0 * noise_log_sigma**2 + (QUANT_PX_SIGMA / w_px) ** 2
            + (QUANT_PX_SIGMA / h_px) ** 2)
+    if shares == UNIFORM:
+        weights = np.repeat(body_weights[:, None] / HEADINGS, HEADINGS, axis=1).ravel()
+        predicted, one = predicted.ravel(), one.ravel()
+    else:
+        w = np.asarray(shares)
+        weights, predicted, one = body_weights, predicted @ w, one @ w
     var = TRIM_EFFICIENCY**2 * one / n + common_log_sigma**2
     log_pdf = -0.5 * ((value - predicted) ** 2 / var + np.log(2.0 * math.pi * var))
     top = float(np.max(log_pdf))
@@ -103,15 +128,16 @@ def _mixture_log_pdf(value: float, bodies: tuple[pr.Silhouette, ...], footprint_
 
 @lru_cache(maxsize=4096)
 def _table(value: float, log_footprint: float, n: int, blur_fwhm_px: float,
-           noise_log_sigma: float, common_log_sigma: float, unreliable_share: float
-           ) -> tuple[tuple[str, float, float], ...]:
+           noise_log_sigma: float, common_log_sigma: float, unreliable_share: float,
+           shares: tuple[float, ...] = UNIFORM) -> tuple[tuple[str, float, float], ...]:
     footprint = math.exp(log_footprint)
     broad = math.log(unreliable_share / BROAD_LOG_ASPECT)
     keep = math.log1p(-unreliable_share)
     out = []
     for cls, (upright, low) in _SILHOUETTES.items():
         pair = [float(np.logaddexp(keep + _mixture_log_pdf(
-            value, bodies, footprint, n, blur_fwhm_px, noise_log_sigma, common_log_sigma),
+            value, bodies, footprint, n, blur_fwhm_px, noise_log_sigma, common_log_sigma,
+            shares),
             broad)) for bodies in (upright, low)]
         out.append((cls, pair[0], pair[1]))
     return tuple(out)
@@ -121,7 +147,8 @@ def aspect_log_likelihoods(feats: Features, blur_fwhm_px: float, noise_log_sigma
                            common_log_sigma: float, unreliable_share: float,
                            classes: tuple[str, ...]) -> dict[str, tuple[float, float]]:
     """Log-likelihood of a track's blob aspects under each class, upright and in a low
-    posture (people's second figure; the same for the others); ``(0, 0)`` for every class
+    posture (people's second figure; the same for the others), at the track's relative
+    headings where known (:func:`heading_shares`); ``(0, 0)`` for every class
     before :data:`MIN_READINGS` readings. The class ``unknown`` (anything) takes the broad
     density the unreliable readings have; shifted by a constant, so that it is 0."""
     n = len(feats.aspects)
@@ -130,7 +157,7 @@ def aspect_log_likelihoods(feats: Features, blur_fwhm_px: float, noise_log_sigma
     value = round(trimmed_mean(feats.aspects), 2)
     log_foot = round(math.log(statistics.median(feats.aspect_footprints_m)), 2)
     table = _table(value, log_foot, n, blur_fwhm_px, noise_log_sigma, common_log_sigma,
-                   unreliable_share)
+                   unreliable_share, heading_shares(feats.aspect_headings_rad))
     flat = -math.log(BROAD_LOG_ASPECT)
     out = {cls: (upright - flat, low - flat) for cls, upright, low in table}
     return {cls: out.get(cls, (0.0, 0.0)) for cls in classes}

@@ -55,10 +55,31 @@ def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: floa
         if width > 0 and height > 0:  # NaN (absent) fails both
             feats.aspects.append(math.log(height / width))
             feats.aspect_footprints_m.append(range_m * ifov_rad)
+            feats.aspect_headings_rad.append(relative_heading_rad(track, scan))
     contrast = float(scan.contrast_k[d])
     if not math.isnan(contrast):
         feats.contrast_k_sum += contrast
         feats.contrast_n += 1
+
+
+HEADING_MIN_MPS = 0.5
+"""Below this speed a track's heading says little of its body's (a standing or turning
+object); assumed."""
+HEADING_MAX_SIGMA_RAD = 0.35
+"""A heading known to within about 20 degrees (one sigma, ``velocity sigma / speed``)."""
+
+
+def relative_heading_rad(track: Track, scan: Scan) -> float:
+    """The track's heading relative to the line of sight from ``scan``'s tower, folded into
+    0 (moving along it: end on) to pi/2 (across it: broadside), or NaN when the filter's
+    heading is not known well enough (slow, or its velocity uncertain)."""
+    x, y, vx, vy = (float(v) for v in track.state.x[:4])
+    speed = math.hypot(vx, vy)
+    if speed < HEADING_MIN_MPS or track.state.velocity_sigma_mps > HEADING_MAX_SIGMA_RAD * speed:
+        return math.nan
+    tx, ty = (float(v) for v in scan.tower_xy[:2])
+    sight = math.atan2(x - tx, y - ty)
+    return math.asin(min(1.0, abs(math.sin(math.atan2(vx, vy) - sight))))
 
 
 def add_acoustic(track: Track, scan: Scan, d: int, range_m: float) -> None:

@@ -37,7 +37,10 @@ class Features:
     aspects: deque[float] = field(default_factory=lambda: deque(maxlen=101))
     """Blob aspect readings, ``log(height_px / width_px)``..."""
     aspect_footprints_m: deque[float] = field(default_factory=lambda: deque(maxlen=101))
-    """... and each reading's pixel footprint at the track's range (metres per pixel)."""
+    """... and each reading's pixel footprint at the track's range (metres per pixel)..."""
+    aspect_headings_rad: deque[float] = field(default_factory=lambda: deque(maxlen=101))
+    """... and the track's heading relative to the reading tower's line of sight, folded
+    into 0 (end on) to pi/2 (broadside); NaN while the heading is not known."""
     contrast_k_sum: float = 0.0
     contrast_n: int = 0
     source_db_sum: float = 0.0

@@ -9,7 +9,13 @@ import pytest
 
 from perimeter.contract import SensorReport
 from perimeter.fusion import evidence
-from perimeter.fusion.aspect import MIN_READINGS, aspect_log_likelihoods, trimmed_mean
+from perimeter.fusion.aspect import (
+    MIN_READINGS,
+    UNIFORM,
+    aspect_log_likelihoods,
+    heading_shares,
+    trimmed_mean,
+)
 from perimeter.fusion.classify import ClassModel, classify, label
 from perimeter.fusion.motion import CLASSES
 from perimeter.fusion.scan import Scan, scan_from_report
@@ -139,3 +145,52 @@ def test_aspect_tells_a_roe_deer_from_a_person_that_size_and_pace_do_not() -> No
     assert deer["person"] < 0.5 * blind["person"]  # a crawler stays possible: not zero
     assert label(person)[0] == "person" and person["person"] > blind["person"]
     assert classify(_aspect(_walker(1.2, 0.75, 0.62), 4.0, 3.0), off) == blind
+
+
+def _lls_heading(width_px: float, height_px: float, heading_rad: float, n: int = 20
+                 ) -> dict[str, float]:
+    feats = Features()
+    for _ in range(n):
+        feats.aspects.append(math.log(height_px / width_px))
+        feats.aspect_footprints_m.append(0.4)
+        feats.aspect_headings_rad.append(heading_rad)
+    lls = aspect_log_likelihoods(feats, MODEL.aspect_blur_fwhm_px, MODEL.size_log_sigma,
+                                 MODEL.aspect_common_log_sigma, MODEL.unreliable_share, CLASSES)
+    return {cls: upright for cls, (upright, _) in lls.items()}
+
+
+def test_the_heading_relative_to_the_tower_tells_what_a_wide_low_blob_is() -> None:
+    # a blob 2.0 m wide and 1.6 m high (5 x 4 px at 0.4 m a pixel): seen broadside it is a
+    # quadruped's side (a party walking across the line of sight is seen in file: narrow);
+    # seen end on it is a car's back or a party abreast (a deer end on is narrow)
+    unknown = _lls_heading(5.0, 4.0, math.nan)
+    broadside = _lls_heading(5.0, 4.0, 0.5 * math.pi - 0.05)
+    end_on = _lls_heading(5.0, 4.0, 0.05)
+    assert broadside["animal"] - broadside["group"] > 3.0
+    assert broadside["animal"] - broadside["group"] > unknown["animal"] - unknown["group"] + 2.0
+    assert end_on["vehicle"] - end_on["animal"] > 1.0 > unknown["vehicle"] - unknown["animal"]
+    # a car seen side on (4.8 x 1.6 m) is a vehicle; the same blob end on is no car's back
+    assert _lls_heading(12.0, 4.0, 0.5 * math.pi - 0.05)["vehicle"] > 1.0
+    assert _lls_heading(12.0, 4.0, 0.05)["vehicle"] < -1.0
+    # an upright person stays a person whichever way it walks
+    for heading in (0.05, 0.5 * math.pi - 0.05, math.nan):
+        lls = _lls_heading(1.5, 5.0, heading)
+        assert lls["person"] == max(lls.values())
+
+
+def test_readings_without_a_known_heading_leave_every_heading_equally_likely() -> None:
+    assert heading_shares([math.nan] * 10 + [0.1] * (MIN_READINGS - 1)) == UNIFORM
+    shares = heading_shares([0.01] * 6 + [0.5 * math.pi] * 4 + [math.nan] * 30)
+    assert shares[0] == pytest.approx(0.6) and shares[-1] == pytest.approx(0.4)
+
+
+def test_a_reading_records_the_tracks_heading_relative_to_the_towers_line_of_sight() -> None:
+    scan = _thermal(3.0, 2.0)  # tower T01 at the origin
+    toward = track_at(0.0, 2000.0, 0.0, -1.4)
+    across = track_at(0.0, 2000.0, 1.4, 0.0)
+    standing = track_at(0.0, 2000.0, 0.1, 0.0)
+    for track in (toward, across, standing):
+        evidence.add_thermal(track, scan, 0, 2000.0, ifov_rad=2e-4, mast_height_m=15.0)
+    assert toward.evidence.features.aspect_headings_rad[0] == pytest.approx(0.0, abs=1e-9)
+    assert across.evidence.features.aspect_headings_rad[0] == pytest.approx(0.5 * math.pi)
+    assert math.isnan(standing.evidence.features.aspect_headings_rad[0])
