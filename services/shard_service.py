@@ -102,7 +102,7 @@ class ShardService(FusionService):
             except ValueError:
                 status = None
             if status is not None:
-                self.watch.heard(status, time.monotonic())
+                self.watch.heard(status, time.monotonic(), retained=message.retain)
 
     def _after_step(self) -> None:
         now_s = time.monotonic()

@@ -3,9 +3,14 @@
 A shard is dead when its status said ``offline`` (its last will: the broker saw its connection
 drop) and no ``online`` one followed for ``will_grace_s`` of listening (a dying broker node's
 neighbours fire the wills of live clients too; a live shard re-announces itself on reconnect;
-the retained ``offline`` of a shard not seen alive counts only if it is of the watcher's run, as
-when a taker restarts after the shard it had taken over died for good: that shard is taken over
-again; an earlier run's is no death),
+the retained ``offline`` of a shard not seen alive counts only if it is of the watcher's run and
+the watcher's own previous process held that shard (its retained status, heard on subscribing,
+listed it in ``taken_over``), as when a taker restarts after the shard it had taken over died
+for good: that shard is taken over again; if that previous status was a bare last will (a
+crash: what it held is unknown) every retained ``offline`` of the run counts; a clean restart
+of the whole cluster (each left a full ``offline`` status) takes none over for being slow to
+start. A retained ``offline`` counts at most once per process: a reconnect subscribes again
+and gets it again, which is no new death; an earlier run's is none),
 or when its status has not been refreshed for ``stale_after_s`` of wall time while the
 watcher was listening (a shard that dies with its broker node leaves no will; while the broker
 is stalled or the watcher cut off, nobody's status ages). Listening means receiving statuses:
@@ -58,9 +63,21 @@ class ShardWatch:
         self.wills_s: dict[str, float] = {}  # shards whose will came -> when
         self.own_heard_s: float | None = None
         """When this shard's own status last came back (None: never; ages count up to now)."""
+        self.held_before: set[str] | None = None
+        """What this shard's previous process had taken over, by its retained ``offline``
+        status (None: not heard, or a bare last will: unknown)."""
+        self._cold: set[str] = set()
+        """Shards whose will is a retained ``offline``, not seen alive since this started."""
+        self._gone: set[str] = set()
+        """Shards found dead, or whose retained ``offline`` was taken as a will, and not seen
+        alive since: their retained ``offline`` (again on every re-subscribe) is no new will."""
 
-    def heard(self, status: ShardStatus, now_s: float) -> None:
+    def heard(self, status: ShardStatus, now_s: float, *, retained: bool = False) -> None:
+        """A shard's status heard at ``now_s``; ``retained``: sent on subscribing (the
+        broker's copy from before, not a live one)."""
         if status.shard_id == self.me:
+            if status.state == "offline" and retained and not _bare_will(status):
+                self.held_before = set(status.taken_over)
             if status.state != "offline":
                 if self.own_heard_s is not None and now_s - self.own_heard_s > self.deaf_after_s:
                     self.not_listening(now_s)  # the others' silence meanwhile was ours
@@ -70,11 +87,16 @@ class ShardWatch:
             if status.shard_id in self.seen_s:
                 del self.seen_s[status.shard_id]
                 self.wills_s[status.shard_id] = now_s
-            elif (status.shard_id not in self.wills_s and self.run_id is not None
-                  and status.run_id == self.run_id):  # retained: it died before this started
+            elif (status.shard_id not in self._gone | set(self.wills_s)
+                  and self.run_id is not None and status.run_id == self.run_id):
+                if retained:  # it died before this started
+                    self._cold.add(status.shard_id)
+                self._gone.add(status.shard_id)
                 self.wills_s[status.shard_id] = now_s
             return
         self.wills_s.pop(status.shard_id, None)
+        self._cold.discard(status.shard_id)
+        self._gone.discard(status.shard_id)
         self.seen_s[status.shard_id] = now_s
         for shard in status.taken_over:  # already taken over by someone
             self.wills_s.pop(shard, None)
@@ -94,11 +116,19 @@ class ShardWatch:
         for shard in found:
             self.seen_s.pop(shard, None)
             self.wills_s.pop(shard, None)
-        return found
+        self._gone |= found
+        held = self.held_before
+        return {s for s in found if held is None or s in held or s not in self._cold}
 
     def alive(self) -> set[str]:
         """This shard and every other not yet found dead (a will alone is no death yet)."""
         return {*self.seen_s, *self.wills_s, self.me}
+
+
+def _bare_will(status: ShardStatus) -> bool:
+    """A shard's last will (``run_shard`` builds it with no sectors nor towers), not the
+    ``offline`` status it publishes when it stops (its full status)."""
+    return not status.sectors and status.towers == 0 and status.t_s is None
 
 
 def take_over_dead(watch: ShardWatch, shard: ShardRunner, now_s: float

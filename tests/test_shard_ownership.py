@@ -121,7 +121,8 @@ class Watched:
 
     def heard(self, message: Message) -> None:
         if self.shard.shard_id not in self.cluster.dead:
-            self.watch.heard(parse_payload(ShardStatus, message.payload), self.now_s)
+            self.watch.heard(parse_payload(ShardStatus, message.payload), self.now_s,
+                               retained=message.retain)
 
     def tick(self, now_s: float) -> None:
         self.now_s = now_s
@@ -186,3 +187,30 @@ def test_an_alert_waiting_in_a_taker_goes_back_with_its_sector_and_is_not_closed
     end_t_s = json.loads(messages[-1].payload)["t_s"]
     last_s1_t_s = max(e.t_s for e in events if e.t_s <= stop_t_s)
     assert end_t_s > last_s1_t_s + AlertConfig().reacquire_s
+
+
+def stopped(shard_id: str, taken_over: list[str]) -> ShardStatus:
+    """The full ``offline`` status a shard publishes when it stops (not its bare will)."""
+    return ShardStatus(shard_id=shard_id, state="offline", sectors=[0], towers=3,
+                       taken_over=taken_over, t_s=EPOCH_S, run_id=RUN)
+
+
+def test_a_cluster_restarted_with_its_run_id_takes_no_slow_shard_over() -> None:
+    # s1 and s2 stopped cleanly; s1's new process hears both retained offlines, s2 is slow
+    watch = ShardWatch("s1", will_grace_s=6.0, run_id=RUN)
+    watch.heard(stopped("s2", []), 0.0, retained=True)
+    watch.heard(stopped("s1", []), 0.0, retained=True)  # its own: it held nobody's sectors
+    assert not watch.newly_dead(20.0), "a shard slow to start is not dead"
+    # what it held before it stopped it takes over again (the shard left dead)
+    watch = ShardWatch("s1", will_grace_s=6.0, run_id=RUN)
+    watch.heard(stopped("s1", ["s2"]), 0.0, retained=True)
+    watch.heard(stopped("s2", []), 0.0, retained=True)
+    assert watch.newly_dead(20.0) == {"s2"}
+
+
+def test_a_retained_offline_heard_again_on_a_reconnect_is_no_second_death() -> None:
+    watch = ShardWatch("s1", will_grace_s=6.0, run_id=RUN)
+    watch.heard(ShardStatus(shard_id="s2", state="offline", run_id=RUN), 0.0, retained=True)
+    assert watch.newly_dead(7.0) == {"s2"}  # its own previous status unknown: taken over
+    watch.heard(ShardStatus(shard_id="s2", state="offline", run_id=RUN), 10.0, retained=True)
+    assert not watch.newly_dead(20.0), "the re-subscribe's copy is the same death"
