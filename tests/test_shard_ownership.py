@@ -4,7 +4,8 @@ The rule: a shard owns its own sectors while it lives; a dead shard's sectors, w
 sector it held for others, go to its successor (:func:`services.shard_watch.successor`), whose
 status lists them all; a shard back (its live ``active`` status) gets its own sectors back from
 whoever holds them, down a chain of takeovers too; a shard starting cold takes the retained
-``offline`` status of a shard of its run as a will, so a shard left dead is taken over again.
+``offline`` status of a shard of its run that its own previous process held (after a crash,
+any) as a will, once, so a shard left dead is taken over again.
 Every live shard's plan must end the same, with one live owner per sector.
 
 In process (an :class:`InMemoryBus`), with the service's watch driven by explicit times.
