@@ -243,9 +243,12 @@ class ShardRunner:
             self._release_waiting()
 
     def _release_waiting(self) -> None:
-        """Alerts waiting here for a track whose last position this shard no longer holds go
-        to the owner as a held one would (left here, they would close ``track_lost``)."""
-        released = self.fusion.alerter.release_dormant(lambda track: self.keeps(track, 0.0))
+        """Alerts waiting here for a track whose last position this shard no longer owns go
+        to the owner as a held one would (left here, they would close ``track_lost``). By the
+        strict owner, not :meth:`keeps` (its hysteresis): the owner, restarted, resumes them
+        from the store, so a copy kept here would be a second holder."""
+        released = self.fusion.alerter.release_dormant(
+            lambda track: self.plan.owner_at(self.plan.arc_m(*_track_xy(track))) == self.shard_id)
         for track, state in released:
             self.released(track, track.state.t_s, state)
         self.counters["waiting_handed_on"] += len(released)

@@ -13,16 +13,18 @@ In process (an :class:`InMemoryBus`), with the service's watch driven by explici
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
 
 from perimeter import topics
 from perimeter.bus import Message
-from perimeter.contract import ShardStatus, dump_payload, parse_payload
+from perimeter.contract import Position, ShardStatus, dump_payload, parse_payload
 from perimeter.fusion.alert_config import AlertConfig
 from perimeter.sectors import SectorPlan, plan_sectors
 from perimeter.shard import ShardRunner
+from perimeter.shard_match import OtherAlert
 from perimeter.site import Site, TowerSpec
 from services.shard_watch import ShardWatch, take_over_dead
 from tests.fusion.synth import EPOCH_S, generate, straight
@@ -215,3 +217,30 @@ def test_a_retained_offline_heard_again_on_a_reconnect_is_no_second_death() -> N
     assert watch.newly_dead(7.0) == {"s2"}  # its own previous status unknown: taken over
     watch.heard(ShardStatus(shard_id="s2", state="offline", run_id=RUN), 10.0, retained=True)
     assert not watch.newly_dead(20.0), "the re-subscribe's copy is the same death"
+
+
+def point_at_arc(plan: SectorPlan, site: Site, arc_m: float) -> tuple[float, float]:
+    """A point on the perimeter within 1 m of arc position ``arc_m``."""
+    ring = [*site.perimeter, site.perimeter[0]]
+    for (x0, y0), (x1, y1) in itertools.pairwise(ring):
+        for f in np.linspace(0.0, 1.0, 2000):
+            x, y = x0 + f * (x1 - x0), y0 + f * (y1 - y0)
+            if abs(plan.arc_m(x, y) - arc_m) < 1.0:
+                return x, y
+    raise AssertionError(f"no point at arc {arc_m} m")
+
+
+def test_a_waiting_alert_in_a_sector_given_back_goes_back_even_within_the_hysteresis() -> None:
+    plan = plan_sectors(SITE, 2)
+    cluster = Cluster(plan, run_id=RUN)
+    s2 = cluster.shards["s2"]
+    arc_m = plan.boundaries_m[1] - plan.hysteresis_m / 2  # s1's sector, s2's hysteresis
+    x, y = point_at_arc(plan, SITE, arc_m)
+    assert plan.owner_at(plan.arc_m(x, y)) == "s1" and plan.holds("s2", plan.arc_m(x, y))
+    s2.others["a-s1-1"] = OtherAlert("a-s1-1", "s1", EPOCH_S, "person", "high",
+                                     Position(x_m=x, y_m=y), None)
+    die(cluster, "s1")
+    assert s2.take_over("s1") == 0 and s2.counters["alerts_waiting"] == 1
+    s2.hand_back("s1")  # s1 restarted resumes it from the store: s2 must not keep a copy
+    assert s2.counters["waiting_handed_on"] == 1
+    assert [h.to_shard for h in cluster.handovers] == ["s1"]
