@@ -25,7 +25,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from perimeter import topics
+from perimeter import shard_takeover, topics
 from perimeter.alert_resume import LeftOpen, resume_alert
 from perimeter.bus import Message
 from perimeter.contract import (
@@ -165,107 +165,16 @@ class ShardRunner:
                 self.sink.faults_out.add(alert.alert_id)
         return resumed
 
-    # -- takeover -----------------------------------------------------------------------
+    # -- takeover (perimeter.shard_takeover) --------------------------------------------
     def take_over(self, dead_shard: str) -> int:
-        """Take over ``dead_shard``'s sectors and towers (this shard a standby or a neighbour)
-        and its open alerts: each continues with the local track that matches it (no second
-        ``new``), or waits, like a lost track's, to be reacquired; its tower faults continue.
-        What the dead shard held for others (a chain of takeovers) comes with it, and this
-        shard's status names them all. Returns how many alerts continued with a track at once."""
-        chain = [s for s in self._takers.get(dead_shard, ())
-                 if s != self.shard_id and s not in self.taken_over]
-        self.taken_over += [dead_shard, *chain]
-        self._replan()
-        self.active = True
-        self.counters["takeovers"] += 1
-        health = self.fusion.health
-        health.watch(self._own_towers(), self.clock_s)
-        alerts = [a for a in self.others.values() if a.holder in {dead_shard, *chain}]
-        adopted = 0
-        for alert in sorted(alerts, key=lambda a: a.alert_id):
-            del self.others[alert.alert_id]
-            if alert.class_ != "tower_fault" and self._adopt_nearest(alert):
-                self._mine.add(alert.alert_id)
-                adopted += 1
-            elif self._resume(alert) and alert.class_ != "tower_fault":
-                self.counters["alerts_waiting"] += 1
-        self.counters["alerts_taken_over"] += adopted
-        return adopted
+        """Take over ``dead_shard`` (:func:`perimeter.shard_takeover.take_over`); how many
+        of its alerts continued with a track at once."""
+        return shard_takeover.take_over(self, dead_shard)
 
     def hand_back(self, shard_id: str) -> None:
-        """``shard_id``, taken over by this shard, is back (restarted): its sectors and towers
-        are its own again (:meth:`_replan`). Alerts of tracks in them are handed to it as they
-        are next checked (:meth:`keeps` no longer holds them)."""
-        if shard_id not in self.taken_over:
-            return
-        self.taken_over.remove(shard_id)
-        self._replan()
-        self.counters["handed_back"] += 1
-        log.warning("shard %s handed %s its sectors back (now %s)", self.shard_id, shard_id,
-                    "active" if self.active else "standby")
-
-    def _back(self, shard_id: str) -> None:
-        """``shard_id`` says it is live and active: no shard holds its sectors any more, by
-        this shard's account, whoever took them (a chain too: its taker taken over in turn)."""
-        stale = [taker for taker, deads in self._takers.items() if shard_id in deads]
-        for taker in stale:
-            self._takers[taker] = tuple(d for d in self._takers[taker] if d != shard_id)
-        if shard_id in self.taken_over:
-            self.hand_back(shard_id)
-        elif stale:
-            self._replan()
-            self.counters["plan_updates"] += 1
-
-    def _replan(self) -> None:
-        """The plan: the base plan with every takeover this shard made or heard of applied
-        (a chain too), and the towers it is fed. Sectors given back: their towers' faults are
-        dropped (their owner resumes them from the store), the alerts waiting there are handed
-        on (:meth:`_release_waiting`), and a standby with none left is one again."""
-        owned_before = set(self.plan.owned(self.shard_id))
-        pairs = [(dead, self.shard_id) for dead in self.taken_over]
-        pairs += [(dead, taker) for taker, deads in sorted(self._takers.items())
-                  for dead in deads if dead != self.shard_id]
-        plan = self.base_plan
-        for _ in range(len(pairs) + 1):  # until nothing moves (each pass applies what it can)
-            moved = False
-            for dead, taker in pairs:
-                if dead in plan.owners and dead != taker:
-                    plan = plan.reassign(dead, taker)
-                    moved = True
-            if not moved:
-                break
-        self.plan = plan
-        self.towers = plan.towers_for(self.shard_id)
-        if owned_before - set(plan.owned(self.shard_id)):
-            health = self.fusion.health
-            health.unwatch(health.watched - self._own_towers())
-            self.active = bool(plan.owned(self.shard_id))
-            self._release_waiting()
-
-    def _release_waiting(self) -> None:
-        """Alerts waiting here for a track whose last position this shard no longer owns go
-        to the owner as a held one would (left here, they would close ``track_lost``). By the
-        strict owner, not :meth:`keeps` (its hysteresis): the owner, restarted, resumes them
-        from the store, so a copy kept here would be a second holder."""
-        released = self.fusion.alerter.release_dormant(
-            lambda track: self.plan.owner_at(self.plan.arc_m(*_track_xy(track))) == self.shard_id)
-        for track, state in released:
-            self.released(track, track.state.t_s, state)
-        self.counters["waiting_handed_on"] += len(released)
-
-    def _adopt_nearest(self, alert: OtherAlert) -> bool:
-        """The nearest confirmed local track without an alert that matches ``alert``
-        (position gate) continues it."""
-        best: tuple[float, Track] | None = None
-        for track in self.fusion.engine.tracks:
-            if track.score.status != "confirmed" or track.alert_id is not None:
-                continue
-            dist = self._distance_to(alert, track)
-            if dist is not None and (best is None or dist < best[0]):
-                best = (dist, track)
-        if best is None:
-            return False
-        return self.fusion.alerter.adopt(best[1], alert.state())
+        """``shard_id``, taken over by this shard, is back: its sectors are its own again
+        (:func:`perimeter.shard_takeover.hand_back`)."""
+        shard_takeover.hand_back(self, shard_id)
 
     # -- other shards' messages ---------------------------------------------------------
     def _heard_alert(self, event: AlertEvent) -> None:
@@ -281,19 +190,20 @@ class ShardRunner:
         """Another shard took over sectors: they are its now in this shard's plan too (so
         alerts leaving this shard's sectors are handed to it, not to the dead shard); one it
         no longer lists (handed back) is its owner's again. A shard this one took over that
-        says it is active (live, not a retained copy) is back (:meth:`_back`)."""
+        says it is active (live, not a retained copy) is back
+        (:func:`perimeter.shard_takeover.back`)."""
         self.counters["shard_status"] += 1
         if status.shard_id == self.shard_id:
             return
         if status.state == "active" and live:
-            self._back(status.shard_id)
+            shard_takeover.back(self, status.shard_id)
         if status.state == "offline":  # its takeovers stand until its own taker's status
             return
         taken = tuple(status.taken_over) if status.state == "active" else ()
         if self._takers.get(status.shard_id, ()) == taken:
             return
         self._takers[status.shard_id] = taken
-        self._replan()
+        shard_takeover.replan(self)
         self.counters["plan_updates"] += 1
 
     def _heard_handover(self, message: Handover) -> None:
