@@ -332,8 +332,11 @@ class TrackAlerter:
     def release_dormant(self, keep: Callable[[Track], bool]) -> list[tuple[Track, AlertState]]:
         """Take out the alerts waiting for their object whose lost track ``keep`` rejects
         (sharded fusion: its sector is another shard's now); their lost tracks and states."""
-        out = [d for d in self._dormant if not keep(d.track)]
-        self._dormant = [d for d in self._dormant if d not in out]
+        kept: list[_Dormant] = []
+        out: list[_Dormant] = []
+        for d in self._dormant:
+            (kept if keep(d.track) else out).append(d)
+        self._dormant = kept
         return [(d.track, d.state) for d in out]
 
     def adopt(self, track: Track, state: AlertState) -> bool:
