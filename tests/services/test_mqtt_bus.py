@@ -166,10 +166,10 @@ def test_announced_status_is_sent_again_after_a_reconnect(
 
 class HeldResend:
     """Holds the bus's first re-send of ``topic`` after a reconnect (on its drainer thread)
-    until the test has done its step or ``hold_s`` passed, to force the interleaving: the
+    until the test releases it (``hold_s``: only a deadline), to force the interleaving: the
     re-send has read what to send and another thread sends a newer status meanwhile."""
 
-    def __init__(self, bus: MqttBus, topic: str, hold_s: float = 1.0) -> None:
+    def __init__(self, bus: MqttBus, topic: str, hold_s: float = 60.0) -> None:
         self.reached, self.release, self.sent = (threading.Event(), threading.Event(),
                                                  threading.Event())
         publish = bus.publish
@@ -185,6 +185,19 @@ class HeldResend:
                 publish(message)
 
         bus.publish = held  # type: ignore[method-assign]
+
+
+def send_beside(hold: HeldResend, send: Callable[[], None]) -> None:
+    """``send`` (a newer status) from another thread while the re-send is held: it must wait
+    for the re-send (still blocked while held), and go out once that is released."""
+    newer = threading.Thread(target=send, name="newer-status")
+    newer.start()
+    newer.join(0.5)
+    assert newer.is_alive(), "the newer status did not wait for the re-send it would follow"
+    assert not hold.sent.is_set()
+    hold.release.set()
+    newer.join(10.0)
+    assert not newer.is_alive() and hold.sent.is_set()
 
 
 def retained(broker: BrokerHandle, make_bus: Callable[..., MqttBus], topic: str) -> bytes:
@@ -207,9 +220,8 @@ def test_a_re_announce_never_follows_a_newer_status(
     hold = HeldResend(bus, "s/status")
     mosquitto_broker.restart()
     assert hold.reached.wait(15.0)  # the drainer is re-sending "degraded"
-    bus.announce(Message("s/status", b"online", retain=True))
-    hold.release.set()
-    assert hold.sent.wait(5.0) and bus.flush(5.0)
+    send_beside(hold, lambda: bus.announce(Message("s/status", b"online", retain=True)))
+    assert bus.flush(5.0)
     assert retained(mosquitto_broker, make_bus, "s/status") == b"online"
 
 
@@ -224,9 +236,7 @@ def test_an_offline_at_stop_is_not_overtaken_by_a_re_sent_online(
     hold = HeldResend(bus, "s/status")
     mosquitto_broker.restart()
     assert hold.reached.wait(15.0)  # the drainer is re-sending "online"
-    bus.publish(Message("s/status", b"offline", retain=True))
-    hold.release.set()
-    assert hold.sent.wait(5.0)
+    send_beside(hold, lambda: bus.publish(Message("s/status", b"offline", retain=True)))
     bus.close(5.0)
     assert retained(mosquitto_broker, make_bus, "s/status") == b"offline"
 
