@@ -78,7 +78,7 @@ class MqttBus:
         self._births: dict[str, Message] = {}  # topic -> latest status (see announce)
         self._retained_lock = threading.RLock()  # births; held sending retained: before _lock
         self._announce_due = False  # set on a reconnect; the drainer announces them again
-        self._lost_at: float | None = None  # when the connection was lost, until replayed
+        self._lost_at_s: float | None = None  # when the connection was lost, until replayed
         self._connection = 0  # bumped on every connect: acks of an older one are void
         self._drainer: threading.Thread | None = None
         self._refused: ReasonCode | None = None
@@ -231,8 +231,9 @@ class MqttBus:
         """Publish ``message`` (a retained status: a birth message) now, and again after
         every reconnect, the latest one per topic: a last will the broker fired while the
         client was cut off (a dying cluster node fires live clients' wills), or a broker that
-        lost its retained messages, is set right as soon as the client is back. Sent by the
-        drainer thread (paho's callbacks never take the publish path's lock).
+        lost its retained messages, is set right as soon as the client is back. Sent now on
+        the caller's thread; the re-sends go from the drainer thread (paho's callbacks never
+        take the publish path's lock).
 
         One slot per topic holds the latest status, and whatever sends it (this, a re-send
         after a reconnect, a retained :meth:`publish` on the topic, which replaces it: the
@@ -291,7 +292,7 @@ class MqttBus:
         while not self._closing:
             self._acked.wait(0.2)
             self._acked.clear()
-            if self._lost_at is not None and self.connected.is_set() and not self._closing:
+            if self._lost_at_s is not None and self.connected.is_set() and not self._closing:
                 self._replay_recent()
             if self._announce_due and self.connected.is_set() and not self._closing:
                 self._announce_again()
@@ -305,14 +306,14 @@ class MqttBus:
         announced status (the latest is announced again): an old status must not follow a
         newer one."""
         with self._retained_lock, self._lock:
-            lost_at, self._lost_at = self._lost_at, None
-            if lost_at is None:
+            lost_at_s, self._lost_at_s = self._lost_at_s, None
+            if lost_at_s is None:
                 return
-            since = lost_at - self.options.replay_window_s
+            since_s = lost_at_s - self.options.replay_window_s
             sent = list(self._recent)
             last_retained = {m.topic: i for i, (_, m) in enumerate(sent) if m.retain}
             superseded = {m.topic for m in self._pending if m.retain} | set(self._births)
-            again = [m for i, (t, m) in enumerate(sent) if since <= t <= lost_at
+            again = [m for i, (t_s, m) in enumerate(sent) if since_s <= t_s <= lost_at_s
                      and not (m.retain and (m.topic in superseded
                                             or last_retained[m.topic] != i))]
             for message in again:
@@ -363,7 +364,7 @@ class MqttBus:
         if was_connected:
             self.counters["disconnects"] += 1
             if self.options.replay_window_s > 0 and not self._closing:
-                self._lost_at = time.monotonic()
+                self._lost_at_s = time.monotonic()
             if not self._closing:
                 log.warning("mqtt connection lost (%s); reconnecting", reason)
 
