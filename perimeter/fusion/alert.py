@@ -37,6 +37,7 @@ from perimeter.contract import (
 )
 from perimeter.fusion.alert_config import AlertConfig
 from perimeter.fusion.clutter import moved
+from perimeter.fusion.duplicates import elsewhere
 from perimeter.fusion.origin import origin_of
 from perimeter.fusion.reacquire import compatible, reacquire_d2
 from perimeter.fusion.track import Track
@@ -352,10 +353,17 @@ class TrackAlerter:
 
     def _reacquire(self, track: Track, t_s: float) -> _Open | None:
         """The dormant alert of a lost track this new track continues, if any: the nearest
-        (by :func:`reacquire_d2`) within the gate whose class is compatible."""
+        (by :func:`reacquire_d2`) within the gate whose class is compatible; first the alert
+        of a track merged into this one, never one of a track it was elsewhere beside
+        (:func:`.duplicates.elsewhere`)."""
         best: tuple[float, _Dormant] | None = None
         for dormant in self._dormant:
             if not compatible(dormant.state.cls, track.evidence.label):
+                continue
+            if dormant.track.successor == track.number:
+                best = (-1.0, dormant)
+                continue
+            if elsewhere(dormant.track, track):
                 continue
             cfg = self.config
             d2 = reacquire_d2(dormant.track, track, horizon_s=cfg.reacquire_horizon_s,

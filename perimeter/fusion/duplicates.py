@@ -8,7 +8,12 @@ agree in velocity and, with tracks located to 10-20 m, in position too; a fixed 
 track every recent thermal bearing of which another track would explain as well: seen from a
 cluster of nearby towers, a point a few hundred metres along the line of sight gets the same
 bearings as the real object, and the towers that could tell them apart see only the real one.
-Of each pair the weaker track goes.
+Of each pair the weaker track goes, and the survivor is its ``successor``: it continues the
+dropped track's alert (:meth:`.TrackAlerter.on_track`), which the reacquisition gate alone
+could refuse (a shadow sits hundreds of metres off its object).
+
+The same test says when a track alive beside an alerted one was another object
+(:func:`elsewhere`): it may not continue that track's alert once it is lost.
 """
 
 from __future__ import annotations
@@ -25,9 +30,13 @@ from perimeter.geometry import wrap_pi
 FloatArray = npt.NDArray[np.float64]
 
 
+SAME_STATE_D2 = 13.28
+"""Chi-square, 4 dof, 99 %: two states (position and velocity) of one object."""
+
+
 @dataclass(frozen=True, slots=True)
 class DuplicateConfig:
-    merge_d2: float = 13.28  # chi-square 4 dof, 99 %
+    merge_d2: float = SAME_STATE_D2
     shadow_radius_m: float = 2000.0
     shadow_window_s: float = 10.0
     shadow_sigmas: float = 3.0
@@ -64,18 +73,37 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
             loser = a if a_sh else b
         if loser is not None:
             gone.add(loser.number)
+            loser.successor = (b if loser is a else a).number
             dropped.append(loser)
     return dropped
 
 
 def same_state(a: Track, b: Track, gate_d2: float) -> bool:
     """Whether two tracks' states (position and velocity) agree within their uncertainty."""
-    d = a.state.x - b.state.x
-    cov = a.state.p + b.state.p + _STATE_FLOOR
+    return _agree(a.state.x - b.state.x, a.state.p + b.state.p, gate_d2)
+
+
+def _agree(d: FloatArray, cov: FloatArray, gate_d2: float) -> bool:
     try:
-        return float(d @ np.linalg.solve(cov, d)) <= gate_d2
+        return float(d @ np.linalg.solve(cov + _STATE_FLOOR, d)) <= gate_d2
     except np.linalg.LinAlgError:
         return False
+
+
+def elsewhere(lost: Track, other: Track, gate_d2: float = SAME_STATE_D2) -> bool:
+    """Whether ``other``, a track alive while ``lost`` was still updated, was then another
+    object: its state taken back (constant velocity) to ``lost``'s last update disagrees with
+    ``lost``'s there (:func:`same_state`'s test, that of a duplicate). A track born after that
+    is never elsewhere: whether it is the lost object again is the reacquisition gate's
+    question."""
+    t_s = lost.state.t_s
+    if other.first_t_s >= t_s:
+        return False
+    f = np.eye(4)
+    f[0, 2] = f[1, 3] = t_s - other.state.t_s
+    x = f @ other.state.x
+    p = f @ other.state.p @ f.T
+    return not _agree(lost.state.x - x, lost.state.p + p, gate_d2)
 
 
 _STATE_FLOOR = np.diag([25.0, 25.0, 0.04, 0.04])

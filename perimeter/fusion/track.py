@@ -36,6 +36,9 @@ class Track:
     home_tower: int | None = None  # set while only one tower has seen it
     alert_id: str | None = None
     deleted: bool = False
+    successor: int | None = None
+    """The track a duplicate merge kept in this one's place (:mod:`.duplicates`): the same
+    object, so it continues this track's alert."""
 
     @property
     def track_id(self) -> str:
