@@ -167,6 +167,7 @@ def test_an_alert_left_open_by_a_crashed_run_is_continued_or_closed() -> None:
     assert restarted.resume(stored)
     again = alertable(5)
     again.state.x[0] = 3000.0 - 1.4 * 20.0  # the object 20 s later, tracked afresh
+    again.first_t_s = again.state.t_s = 115.0  # by the restarted run
     again.evidence.previous_seen_by = {(0, "thermal"): 119.0, (1, "thermal"): 119.5}
     continued = restarted.on_track(again, 120.0, th)
     assert continued is not None and continued.event == "update"

@@ -1,0 +1,87 @@
+"""One object, one alert: which track may continue a lost or merged track's alert."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from perimeter.fusion.alert import AlertConfig, TrackAlerter
+from perimeter.fusion.manage import TrackManager
+from perimeter.fusion.track import Track
+from perimeter.thresholds import Thresholds
+from tests.fusion.test_alert import PERIMETER, alertable
+
+
+def lost_walker(alerter: TrackAlerter, th: Thresholds) -> tuple[Track, str]:
+    """A walker alerted at 100 s, its track last updated then and lost at 105 s."""
+    first = alertable(1)
+    first.first_t_s, first.state.t_s = 60.0, 100.0
+    new = alerter.on_track(first, 100.0, th)
+    assert new is not None and new.event == "new"
+    assert alerter.on_deleted(first, 105.0, th) is None
+    return first, new.alert_id
+
+
+def hot_spot(first_t_s: float) -> Track:
+    """A track standing 250 m from where the walker was lost, located to 2 m."""
+    spot = alertable(2)
+    spot.first_t_s = first_t_s
+    spot.state.t_s = 110.0
+    spot.state.x = np.array([3000.0, 250.0, 0.0, 0.0])
+    spot.state.p = np.diag([4.0, 4.0, 0.01, 0.01])
+    spot.evidence.previous_seen_by = {(0, "thermal"): 108.0, (1, "thermal"): 109.0}
+    return spot
+
+
+def test_a_track_that_stood_elsewhere_while_the_alerted_one_lived_does_not_take_its_alert(
+) -> None:
+    # the reacquisition gate (100 m floor) passes 250 m ten seconds on; but this track stood
+    # there, 250 m off and still, while the walker's track was alive: another object (in the
+    # runs, a hot spot tracked for 1,000 s took a lost vehicle's alert; the vehicle's next
+    # track raised a second alert)
+    th = Thresholds()
+    relaxed = AlertConfig(require_motion=False)
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"], relaxed)
+    _, alert_id = lost_walker(alerter, th)
+    event = alerter.on_track(hot_spot(first_t_s=0.0), 110.0, th)
+    assert event is None or event.alert_id != alert_id
+    # the same track begun after the walker's was lost may be the walker again: the gate's
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"], relaxed)
+    _, alert_id = lost_walker(alerter, th)
+    event = alerter.on_track(hot_spot(first_t_s=104.0), 110.0, th)
+    assert event is not None and event.alert_id == alert_id
+
+
+def test_a_track_beside_the_alerted_one_on_the_same_object_continues_its_alert() -> None:
+    th = Thresholds()
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    _, alert_id = lost_walker(alerter, th)
+    twin = alertable(2)  # followed the walker since 50 s, 10 m behind
+    twin.first_t_s, twin.state.t_s = 50.0, 104.0
+    twin.state.x = np.array([3000.0 - 1.4 * 4.0 + 10.0, 3.0, -1.4, 0.0])
+    twin.evidence.previous_seen_by = {(0, "thermal"): 103.0, (1, "thermal"): 103.5}
+    event = alerter.on_track(twin, 104.0, th)
+    assert event is not None and event.event == "update" and event.alert_id == alert_id
+
+
+def test_the_track_a_shadow_is_merged_into_continues_the_shadows_alert() -> None:
+    # tower 0 at the origin sees the object at 3,000 m and a shadow 400 m beyond on one
+    # bearing; tower 1, south of the object, sees only the object. The shadow carried the
+    # alert; the merge keeps the object's track, 400 m away: beyond the reacquisition gate
+    th = Thresholds()
+    towers_xy = np.array([[0.0, 0.0], [3000.0, -2000.0]])
+    shadow, real = alertable(1), alertable(2)
+    shadow.state.x = np.array([3400.0, 0.0, -1.4, 0.0])
+    shadow.evidence.last_seen_by = {(0, "thermal"): 100.0}
+    real.evidence.last_seen_by = {(0, "thermal"): 100.0, (1, "thermal"): 100.0}
+    for track in (shadow, real):
+        track.state.t_s = 100.0
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    new = alerter.on_track(shadow, 100.0, th)
+    assert new is not None and new.event == "new"
+    manager = TrackManager()
+    manager.tracks += [shadow, real]
+    assert manager.merge_duplicates(100.5, towers_xy) == [shadow]
+    assert shadow.successor == real.number
+    assert alerter.on_deleted(shadow, 100.5, th) is None
+    event = alerter.on_track(real, 100.5, th)
+    assert event is not None and event.event == "update" and event.alert_id == new.alert_id
