@@ -42,6 +42,8 @@ class TargetReport(_Model):
     detected: bool
     late: bool = False
     towers_seen: int = 0
+    """Distinct towers with a kept detection of it (at or above the SNR threshold in force)
+    before its last waypoint."""
     observable: bool = True
     covered: bool | None = None
     """Within the coverage the model reports (:mod:`.covered`); None when not assessed."""
@@ -65,7 +67,7 @@ class TargetReport(_Model):
     origin_normalised_error: float | None = None
     origin_in_95_ellipse: bool | None = None
     origin_track_lag_s: float | None = None
-    """The first alert's origin time less the target's first published detection: how late
+    """The first alert's origin time less the target's first kept detection: how late
     the alerting track began (its origin is carried back no further)."""
     origin_track_error_m: float | None = None
     """The first alert's origin to the truth at the origin's own time."""

@@ -18,10 +18,10 @@ DEER = target("a1", "animal", [(5000.0, 2000.0), (5000.0, 2600.0)], speed_mps=0.
               scripted=False)
 
 
-def _report(tower: str, seq: int, elapsed_s: float) -> Message:
+def _report(tower: str, seq: int, elapsed_s: float, snr_db: float = 10.0) -> Message:
     report = SensorReport.model_validate({
         "tower_id": tower, "sensor": "thermal", "seq": seq, "t_s": EPOCH_S + elapsed_s,
-        "detections": [{"bearing_deg": 90.0, "bearing_sigma_deg": 1.0, "snr_db": 10.0}]})
+        "detections": [{"bearing_deg": 90.0, "bearing_sigma_deg": 1.0, "snr_db": snr_db}]})
     return Message(sensor(tower, "thermal"), dump_payload(report))
 
 
@@ -86,6 +86,24 @@ def test_target_seen_by_one_tower_has_no_finite_bound() -> None:
     # Seen by one tower only: not counted among the observable intrusions.
     assert (report.targets[0].towers_seen, report.observable_intrusions) == (1, 0)
     assert report.pd_observable is None and report.pd == 1.0
+
+
+def test_a_tower_seen_only_below_threshold_does_not_make_an_intrusion_observable() -> None:
+    # T07's detection is published but below the thermal threshold (8 dB): fusion drops it,
+    # so it counts neither in the towers seen nor in the bounds.
+    world = truth(WALKER)
+    world.detections = [DetectionTag("T06", "thermal", 1, 0, "p1"),
+                        DetectionTag("T07", "thermal", 1, 0, "p1")]
+    messages = [_report("T06", 1, 105.0), _report("T07", 1, 106.0, snr_db=5.0)]
+    events = alert("a-1", along(WALKER, [160, 170]), origin=(4000.0, 10.0))
+    report = score_run(world, western_heights(), events, [], messages, Thresholds(),
+                       covered={"p1": TargetCoverage(True, 600.0, EPOCH_S + 100.0)})
+    (row,) = report.targets
+    assert (row.towers_seen, row.observable, report.observable_intrusions) == (1, False, 0)
+    assert row.origin_single_look_crb_m is None
+    kept = score_run(world, western_heights(), events, [], messages,
+                     Thresholds(thermal_min_snr_db=4.0))
+    assert (kept.targets[0].towers_seen, kept.observable_intrusions) == (2, 1)
 
 
 def test_options_are_validated() -> None:
