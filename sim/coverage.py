@@ -18,7 +18,7 @@ from sim.sensors.propagation import (
     received_level_db,
     wind_noise_db,
 )
-from sim.signatures import KINDS, SOUNDS, signature
+from sim.signatures import KINDS, SOUNDS, signature, usual_count
 
 FloatArray = npt.NDArray[np.float64]
 RANGES_M = np.geomspace(20.0, 30_000.0, 4000)
@@ -34,7 +34,7 @@ def _last_above(values: np.ndarray, level: float) -> float:
 def _thermal_terms(kind: str, weather: str, lighting: str, p: ThermalParams,
                    temperature_c: float, humidity_pct: float) -> tuple[FloatArray, FloatArray]:
     """``P_inf`` and the long-run share of looks that detect, over :data:`RANGES_M`."""
-    sig = signature(kind, 3 if kind == "group" else 1)
+    sig = signature(kind, usual_count(kind))
     factor, day = LIGHTING[lighting]
     contrast = sig.contrast_floor_k + (sig.contrast_night_k - sig.contrast_floor_k) * factor
     scene = p.scene_clutter_night_k + (p.scene_clutter_day_k - p.scene_clutter_night_k) * day

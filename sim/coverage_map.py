@@ -37,7 +37,7 @@ from sim.sensors.propagation import (
     received_level_db,
     wind_noise_db,
 )
-from sim.signatures import SOUNDS, signature
+from sim.signatures import SOUNDS, count_level_db, signature, usual_count
 from sim.terrain import Terrain
 
 FloatArray = npt.NDArray[np.float64]
@@ -69,12 +69,13 @@ class Conditions:
     instead of those of ``lighting``."""
     count: int | None = None
     """Head count: a group's thermal signature widens with it and its sounds add
-    ``10 log10(count)`` dB, as in the simulation; None for the kind's usual (a group of 3)."""
+    ``10 log10(count)`` dB, as in the simulation; None for the kind's usual
+    (``sim.signatures.usual_count``: a group of 3, as in a scenario that gives no count)."""
 
     @property
     def head_count(self) -> int:
-        """The head count in force (``count``, or 3 for a group and 1 for anything else)."""
-        return self.count if self.count is not None else (3 if self.kind == "group" else 1)
+        """The head count in force (``count``, or the kind's usual)."""
+        return self.count if self.count is not None else usual_count(self.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,7 @@ def acoustic_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
         _, forest_m, built_m = terrain.paths(np.array([tower.xy]), np.array([SOURCE_HEIGHT_M]),
                                              xy[None, :, :], np.ones(len(xy)))
         total = np.zeros(len(xy))
-        count_db = 10.0 * np.log10(cond.head_count)
+        count_db = float(count_level_db(cond.head_count))
         for source in SOUNDS[cond.kind]:
             alpha = float(absorption_db_per_m(source.peak_hz, cond.temperature_c,
                                               cond.humidity_pct))

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from perimeter.geometry import crosses_polyline, point_in_polygon
 from perimeter.site import Site, SiteError, load_site
 from sim.environment import WEATHERS, Weather
 from sim.sensors.acoustic import AcousticParams
 from sim.sensors.optics import ThermalParams
-from sim.signatures import SPEED_MPS
+from sim.signatures import SPEED_MPS, usual_count
 
 TargetKind = Literal["person", "group", "light_vehicle", "heavy_vehicle", "animal"]
 FaultKind = Literal["offline", "link_down", "sensor_fail"]
@@ -89,8 +89,16 @@ class TargetSpec(_Spec):
     """Mean speed along the path; the kind's typical speed when left out."""
     path: Annotated[list[tuple[Finite, Finite]], Field(min_length=2)]
     count: Annotated[int, Field(ge=1, le=100)] = 1
+    """Head count; when left out, the kind's usual (``usual_count``: a group of 3)."""
     stops: list[StopSpec] = []
     """Halts on the way (scenario seconds), in increasing, non-overlapping order."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _usual_count(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "count" not in data and isinstance(data.get("kind"), str):
+            return {**data, "count": usual_count(data["kind"])}
+        return data
 
     @property
     def mean_speed_mps(self) -> float:

@@ -50,6 +50,22 @@ SOUNDS: dict[str, tuple[SoundSource, ...]] = {
                SoundSource(72.0, 800.0, "unknown", 0.15)),
 }
 
+GROUP_HEAD_COUNT = 3
+"""A group's head count when its scenario gives none: the group the tables and the coverage
+model draw (``THERMAL["group"]`` is a group of 3)."""
+
+
+def usual_count(kind: str) -> int:
+    """The head count of a target of ``kind`` whose count is not given."""
+    return GROUP_HEAD_COUNT if kind == "group" else 1
+
+
+def count_level_db(count: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """What ``count`` heads add to one's sound level: ``10 log10(count)`` dB (incoherent
+    sources of equal level; a count below 1 counts as 1)."""
+    return 10.0 * np.log10(np.maximum(np.asarray(count, dtype=np.float64), 1.0))
+
+
 BLAST = SoundSource(170.0, 40.0, "impulse", 1.0)
 """A distant blast (quarry, demolition, artillery far away): impulsive nuisance."""
 

@@ -21,7 +21,7 @@ from sim.sensors.propagation import (
     received_level_db,
     stoica_nehorai_sigma_deg,
 )
-from sim.signatures import BLAST, HINTS, SOUNDS
+from sim.signatures import BLAST, HINTS, SOUNDS, count_level_db
 from sim.targets import Targets, positions_at
 from sim.terrain import LOS_INTERVAL_S, Terrain
 
@@ -109,7 +109,7 @@ class AcousticArray:
         self.gain_db = 10.0 * np.log10(self.n_mics)
         kinds = targets.kinds
         self.src = [own or SOUNDS[k] for k, own in zip(kinds, targets.sounds, strict=True)]
-        self.count_db = 10.0 * np.log10(np.maximum(np.array(targets.counts, dtype=float), 1.0))
+        self.count_db = count_level_db(targets.counts)
 
     def _sigma(self, snr_db: FloatArray, freq_hz: FloatArray, t_i: npt.NDArray[np.intp],
                az_deg: FloatArray) -> FloatArray:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sim.coverage_map import Conditions
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
 MINIMAL: dict[str, Any] = {
@@ -127,6 +128,16 @@ def test_speed_defaults_to_the_kind_typical_speed() -> None:
     truck = {**target, "id": "t1", "kind": "heavy_vehicle"}
     scenario = load_scenario(_with(targets=[target, truck]))
     assert [t.mean_speed_mps for t in scenario.targets] == [1.4, 6.0]
+
+
+def test_a_group_left_without_a_count_is_the_usual_group_of_the_coverage_model() -> None:
+    # one default head count: the scenario's (what the sim draws) and the coverage map's
+    walker = MINIMAL["targets"][0]
+    group, pair = {**walker, "id": "g1", "kind": "group"}, {**walker, "id": "g2", "kind": "group",
+                                                            "count": 2}
+    scenario = load_scenario(_with(targets=[walker, group, pair]))
+    assert [t.count for t in scenario.targets] == [1, 3, 2]
+    assert [Conditions(kind=k).head_count for k in ("person", "group")] == [1, 3]
 
 
 def test_stops_must_not_overlap() -> None:
