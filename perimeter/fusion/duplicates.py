@@ -33,6 +33,10 @@ FloatArray = npt.NDArray[np.float64]
 SAME_STATE_D2 = 13.28
 """Chi-square, 4 dof, 99 %: two states (position and velocity) of one object."""
 
+ELSEWHERE_FLOOR_M = 100.0
+"""Added (1 sigma, each axis) to the positions :func:`elsewhere` compares: two tracks of one
+vehicle, each located to a few metres, stood 240 m apart (the reacquisition gate's floor)."""
+
 
 @dataclass(frozen=True, slots=True)
 class DuplicateConfig:
@@ -93,7 +97,8 @@ def _agree(d: FloatArray, cov: FloatArray, gate_d2: float) -> bool:
 def elsewhere(lost: Track, other: Track, gate_d2: float = SAME_STATE_D2) -> bool:
     """Whether ``other``, a track alive while ``lost`` was still updated, was then another
     object: its state taken back (constant velocity) to ``lost``'s last update disagrees with
-    ``lost``'s there (:func:`same_state`'s test, that of a duplicate). A track born after that
+    ``lost``'s there (:func:`same_state`'s test, that of a duplicate, with
+    :data:`ELSEWHERE_FLOOR_M` added to the positions' covariance). A track born after that
     is never elsewhere: whether it is the lost object again is the reacquisition gate's
     question."""
     t_s = lost.state.t_s
@@ -103,6 +108,7 @@ def elsewhere(lost: Track, other: Track, gate_d2: float = SAME_STATE_D2) -> bool
     f[0, 2] = f[1, 3] = t_s - other.state.t_s
     x = f @ other.state.x
     p = f @ other.state.p @ f.T
+    p[:2, :2] += ELSEWHERE_FLOOR_M**2 * np.eye(2)
     return not _agree(lost.state.x - x, lost.state.p + p, gate_d2)
 
 

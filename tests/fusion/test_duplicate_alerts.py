@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from perimeter.fusion.alert import AlertConfig, TrackAlerter
+from perimeter.fusion.duplicates import elsewhere
 from perimeter.fusion.manage import TrackManager
 from perimeter.fusion.track import Track
+from perimeter.fusion.track_state import TrackState
 from perimeter.thresholds import Thresholds
 from tests.fusion.test_alert import PERIMETER, alertable
 
@@ -85,3 +87,16 @@ def test_the_track_a_shadow_is_merged_into_continues_the_shadows_alert() -> None
     assert alerter.on_deleted(shadow, 100.5, th) is None
     event = alerter.on_track(real, 100.5, th)
     assert event is not None and event.event == "update" and event.alert_id == new.alert_id
+
+
+def test_two_tracks_of_one_vehicle_are_not_elsewhere_for_their_overconfidence() -> None:
+    # beyond-range's heavy vehicle: its alerted track and a second one, both fed by it and
+    # located to metres, 240 m and 5.5 m/s apart (the covariances understate the spread of
+    # two triangulations of one vehicle): the second one continues the alert
+    lost = Track(number=88, first_t_s=488.0, state=TrackState(
+        np.array([1624.0, 288.0, -12.9, -0.6]), np.diag([13.5, 3.2, 3.2, 1.9]) ** 2, 658.0))
+    other = Track(number=100, first_t_s=644.0, state=TrackState(
+        np.array([1866.0, 283.0, -7.4, -0.8]), np.diag([5.5, 2.4, 1.4, 1.0]) ** 2, 658.0))
+    assert not elsewhere(lost, other)
+    other.state.x[2:] = 0.0  # a hot spot standing there is another object
+    assert elsewhere(lost, other)
