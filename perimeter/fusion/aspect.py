@@ -1,12 +1,14 @@
 """Blob aspect (posture) evidence: how tall a track's thermal blob is for its width.
 
 An upright person is tall and narrow, a quadruped broadside long and low (head on narrower),
-a crawling person low and long, a party abreast or a vehicle wide. Each class's bodies
-(:func:`.priors.silhouettes`: length along the heading, breadth across it, height) are seen
-at the track's headings relative to each reading tower's line of sight (the width seen is
-``L |sin a| + B |cos a|``: a car end on is narrow, a quadruped broadside long, a party
-abreast wide whichever way it is seen), or, while fewer than :data:`MIN_READINGS` readings
-have a known heading, at every relative heading with equal weight; their ranges by a three-
+a crawling person low and long, a vehicle wide, a party as its formation makes it (abreast,
+in file, a cluster: :func:`.priors.group_formations`, weighed by their shares). Each class's
+bodies (:func:`.priors.silhouettes`: length along the heading, breadth across it, height)
+are seen at the track's headings relative to each reading tower's line of sight (the width
+seen is ``L |sin a| + B |cos a|``: a car end on is narrow, a quadruped broadside long, a
+party in file narrow end on and long side on) for the readings with a known heading; the
+others (all of them while fewer than :data:`MIN_READINGS` have one) at one unknown relative
+heading, each equally likely; their ranges by a three-
 point rule, and read as the imager would at the track's pixel footprint: blur in quadrature
 and at least one whole pixel per axis. So at long range, where a person is a pixel wide and
 an animal two, the classes' predicted readings draw together and the likelihood flattens by
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -71,14 +73,24 @@ def _grid(bodies: tuple[pr.Silhouette, ...]) -> tuple[FloatArray, FloatArray, Fl
     angles = (np.arange(HEADINGS) + 0.5) * (0.5 * math.pi / HEADINGS)
     sin, cos = np.sin(angles), np.cos(angles)
     widths, heights, weights = [], [], []
+    total = math.fsum(body.share for body in bodies)
     for body in bodies:
         for length, wl in _points(body.length_m):
             for breadth, wb in _points(body.breadth_m):
                 for height, wh in _points(body.height_m):
                     widths.append(length * sin + breadth * cos)
                     heights.append(np.full(HEADINGS, height))
-                    weights.append(wl * wb * wh / len(bodies))
+                    weights.append(wl * wb * wh * body.share / total)
     return np.array(widths), np.array(heights), np.array(weights)
+
+
+def known_share(headings_rad: Sequence[float]) -> float:
+    """Share of a track's readings whose relative heading is known (to a twentieth); 0 with
+    fewer than :data:`MIN_READINGS` of those (:func:`heading_shares` is then uniform)."""
+    known = sum(1 for a in headings_rad if not math.isnan(a))
+    if known < MIN_READINGS:
+        return 0.0
+    return round(20.0 * known / len(headings_rad)) / 20.0
 
 
 def heading_shares(headings_rad: Iterable[float]) -> tuple[float, ...]:
@@ -104,22 +116,24 @@ def _read_px(extent_m: FloatArray, footprint_m: float, blur_fwhm_px: float) -> F
 
 def _mixture_log_pdf(value: float, bodies: tuple[pr.Silhouette, ...], footprint_m: float,
                      n: int, blur_fwhm_px: float, noise_log_sigma: float,
-                     common_log_sigma: float, shares: tuple[float, ...]) -> float:
-    """Each body's predicted mean reading: over the headings in ``shares`` when the track's
-    are known (its readings' mean is the mean of their headings' readings), else at each
-    heading in turn (one unknown heading, each equally likely)."""
+                     common_log_sigma: float, shares: tuple[float, ...],
+                     known: float = 1.0) -> float:
+    """Each body's predicted mean reading: the share ``known`` of the readings over the
+    headings in ``shares`` (their mean is the mean of their headings' readings), the rest at
+    one unknown heading (each equally likely): all of them so without known headings."""
     widths, heights, body_weights = _grid(bodies)
     w_px = _read_px(widths, footprint_m, blur_fwhm_px)
     h_px = _read_px(heights, footprint_m, blur_fwhm_px)
     predicted = np.log(h_px / w_px)
     one = (2.0 * noise_log_sigma**2 + (QUANT_PX_SIGMA / w_px) ** 2
            + (QUANT_PX_SIGMA / h_px) ** 2)
-    if shares == UNIFORM:
-        weights = np.repeat(body_weights[:, None] / HEADINGS, HEADINGS, axis=1).ravel()
-        predicted, one = predicted.ravel(), one.ravel()
-    else:
-        w = np.asarray(shares)
+    w = np.asarray(shares)
+    if known >= 1.0:
         weights, predicted, one = body_weights, predicted @ w, one @ w
+    else:
+        weights = np.repeat(body_weights[:, None] / HEADINGS, HEADINGS, axis=1).ravel()
+        predicted = (known * (predicted @ w)[:, None] + (1.0 - known) * predicted).ravel()
+        one = (known * (one @ w)[:, None] + (1.0 - known) * one).ravel()
     var = TRIM_EFFICIENCY**2 * one / n + common_log_sigma**2
     log_pdf = -0.5 * ((value - predicted) ** 2 / var + np.log(2.0 * math.pi * var))
     top = float(np.max(log_pdf))
@@ -129,7 +143,8 @@ def _mixture_log_pdf(value: float, bodies: tuple[pr.Silhouette, ...], footprint_
 @lru_cache(maxsize=4096)
 def _table(value: float, log_footprint: float, n: int, blur_fwhm_px: float,
            noise_log_sigma: float, common_log_sigma: float, unreliable_share: float,
-           shares: tuple[float, ...] = UNIFORM) -> tuple[tuple[str, float, float], ...]:
+           shares: tuple[float, ...] = UNIFORM, known: float = 0.0
+           ) -> tuple[tuple[str, float, float], ...]:
     footprint = math.exp(log_footprint)
     broad = math.log(unreliable_share / BROAD_LOG_ASPECT)
     keep = math.log1p(-unreliable_share)
@@ -137,7 +152,7 @@ def _table(value: float, log_footprint: float, n: int, blur_fwhm_px: float,
     for cls, (upright, low) in _SILHOUETTES.items():
         pair = [float(np.logaddexp(keep + _mixture_log_pdf(
             value, bodies, footprint, n, blur_fwhm_px, noise_log_sigma, common_log_sigma,
-            shares),
+            shares, known),
             broad)) for bodies in (upright, low)]
         out.append((cls, pair[0], pair[1]))
     return tuple(out)
@@ -148,7 +163,8 @@ def aspect_log_likelihoods(feats: Features, blur_fwhm_px: float, noise_log_sigma
                            classes: tuple[str, ...]) -> dict[str, tuple[float, float]]:
     """Log-likelihood of a track's blob aspects under each class, upright and in a low
     posture (people's second figure; the same for the others), at the track's relative
-    headings where known (:func:`heading_shares`); ``(0, 0)`` for every class
+    headings where known (:func:`heading_shares`, for the share of readings that have one,
+    :func:`known_share`); ``(0, 0)`` for every class
     before :data:`MIN_READINGS` readings. The class ``unknown`` (anything) takes the broad
     density the unreliable readings have; shifted by a constant, so that it is 0."""
     n = len(feats.aspects)
@@ -156,8 +172,9 @@ def aspect_log_likelihoods(feats: Features, blur_fwhm_px: float, noise_log_sigma
         return dict.fromkeys(classes, (0.0, 0.0))
     value = round(trimmed_mean(feats.aspects), 2)
     log_foot = round(math.log(statistics.median(feats.aspect_footprints_m)), 2)
+    headings = list(feats.aspect_headings_rad)[-n:]
     table = _table(value, log_foot, n, blur_fwhm_px, noise_log_sigma, common_log_sigma,
-                   unreliable_share, heading_shares(feats.aspect_headings_rad))
+                   unreliable_share, heading_shares(headings), known_share(headings))
     flat = -math.log(BROAD_LOG_ASPECT)
     out = {cls: (upright - flat, low - flat) for cls, upright, low in table}
     return {cls: out.get(cls, (0.0, 0.0)) for cls in classes}

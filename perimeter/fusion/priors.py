@@ -110,6 +110,16 @@ def group_front_m(people: float, spacing_m: float) -> float:
     return 0.5 + spacing_m * (people - 1.0)
 
 
+GROUP_FILE_SPACING_M = Nominal(0.9, 1.5, "assumed: a walker's step (~0.7 m) and a following "
+                               "gap between one person's centre and the next's in single file "
+                               "(no source found)")
+GROUP_FORMATION_SHARES = (("abreast", 0.4), ("file", 0.3), ("cluster", 0.3))
+"""How often a party on foot keeps each formation (assumed; no count found): abreast or in a
+V on open ground (Moussaid et al. 2010, PLoS ONE 5:e10047, on pavements), in file on a path,
+a hedge line or rough ground, a loose cluster when it slows or meets. Each formation's
+extents span its own range (two to six people, its spacing), read as +/- 2 sigma."""
+
+
 GROUP_SIZE_M = Nominal(group_critical_size_m(GROUP_PEOPLE.lo, GROUP_SPACING_M.lo),
                        group_critical_size_m(GROUP_PEOPLE.hi, GROUP_SPACING_M.hi),
                        "derived (group_critical_size_m): 1.11 m for two 0.6 m apart, 2.37 m "
@@ -179,6 +189,8 @@ class Silhouette:
     length_m: tuple[float, float]
     breadth_m: tuple[float, float]
     height_m: tuple[float, float]
+    share: float = 1.0
+    """Weight among its class's bodies (relative; equal by default)."""
 
 
 def _r(n: Nominal) -> tuple[float, float]:
@@ -187,22 +199,44 @@ def _r(n: Nominal) -> tuple[float, float]:
 
 def silhouettes() -> dict[str, tuple[tuple[Silhouette, ...], tuple[Silhouette, ...]]]:
     """Per class, its bodies upright and in a low posture (people crouching or crawling;
-    the other classes have one posture): a group abreast is its people's front wide and a
-    person's depth long; the animals of the table above, each kind by itself."""
+    the other classes have one posture): a group in each of its formations
+    (:func:`group_formations`); the animals of the table above, each kind by itself."""
     person = Silhouette(_r(PERSON_DEPTH_M), _r(PERSON_BREADTH_M), _r(PERSON_STATURE_M))
     low = Silhouette(_r(LOW_POSTURE_LENGTH_M), _r(PERSON_BREADTH_M), _r(LOW_POSTURE_HEIGHT_M))
-    front = (group_front_m(GROUP_PEOPLE.lo, GROUP_SPACING_M.lo),
-             group_front_m(GROUP_PEOPLE.hi, GROUP_SPACING_M.hi))
-    group = Silhouette(_r(PERSON_DEPTH_M), front, _r(PERSON_STATURE_M))
-    group_low = Silhouette(_r(LOW_POSTURE_LENGTH_M), front, _r(LOW_POSTURE_HEIGHT_M))
     vehicle = Silhouette(_r(VEHICLE_LENGTH_M), _r(VEHICLE_BREADTH_M), _r(VEHICLE_HEIGHT_M))
     share, over = ANIMAL_BREADTH_SHARE, ANIMAL_SILHOUETTE_OVER_SHOULDER
     animals = tuple(Silhouette(
         _r(a.body_length_m),
         (share.lo * a.body_length_m.lo, share.hi * a.body_length_m.hi),
         (over.lo * a.shoulder_height_m.lo, over.hi * a.shoulder_height_m.hi)) for a in ANIMALS)
-    return {"person": ((person,), (low,)), "group": ((group,), (group_low,)),
+    return {"person": ((person,), (low,)),
+            "group": (group_formations(PERSON_DEPTH_M, PERSON_STATURE_M),
+                      group_formations(LOW_POSTURE_LENGTH_M, LOW_POSTURE_HEIGHT_M)),
             "vehicle": ((vehicle,), (vehicle,)), "animal": (animals, animals)}
+
+
+def group_formations(depth_m: Nominal, height_m: Nominal) -> tuple[Silhouette, ...]:
+    """A party's bodies, one per formation of :data:`GROUP_FORMATION_SHARES` and party size
+    (two or three, four to six: :data:`GROUP_PEOPLE` split, equally likely, so that each
+    body's extents span a range the three-point rule follows), its people ``depth_m`` long
+    along the heading and ``height_m`` high: abreast, the people's front across the heading
+    (:func:`group_front_m`); in file, one person's breadth across and the file along it
+    (:data:`GROUP_FILE_SPACING_M` between centres); a loose cluster, the people on a square
+    ``sqrt(n)`` a side, :data:`GROUP_SPACING_M` apart each way (a person's depth beyond
+    0.5 m added along the heading)."""
+    sp, fsp = GROUP_SPACING_M, GROUP_FILE_SPACING_M
+    cut = 0.5 * (GROUP_PEOPLE.lo + GROUP_PEOPLE.hi)
+    bodies = []
+    for n_lo, n_hi in ((GROUP_PEOPLE.lo, cut - 1.0), (cut, GROUP_PEOPLE.hi)):
+        front = (group_front_m(n_lo, sp.lo), group_front_m(n_hi, sp.hi))
+        file_m = (depth_m.lo + fsp.lo * (n_lo - 1.0), depth_m.hi + fsp.hi * (n_hi - 1.0))
+        across = (0.5 + sp.lo * (math.sqrt(n_lo) - 1.0), 0.5 + sp.hi * (math.sqrt(n_hi) - 1.0))
+        along = (max(depth_m.lo - 0.5, 0.0) + across[0], max(depth_m.hi - 0.5, 0.0) + across[1])
+        shapes = {"abreast": (_r(depth_m), front), "file": (file_m, _r(PERSON_BREADTH_M)),
+                  "cluster": (along, across)}
+        bodies += [Silhouette(shapes[name][0], shapes[name][1], _r(height_m), 0.5 * share)
+                   for name, share in GROUP_FORMATION_SHARES]
+    return tuple(bodies)
 
 
 def impossible_height(height_m: float, sigma_m: float) -> bool:
