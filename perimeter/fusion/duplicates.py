@@ -47,8 +47,10 @@ class DuplicateConfig:
 
 
 def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
-                    config: DuplicateConfig) -> list[Track]:
-    """The tracks to drop, each the weaker of a duplicate or shadow pair."""
+                    config: DuplicateConfig) -> list[tuple[Track, Track]]:
+    """The tracks to drop, each the weaker of a duplicate or shadow pair, with the track
+    kept in its place: ``(loser, survivor)`` pairs. Pure: the tracks are not touched (a
+    trial under other alerts, :mod:`perimeter.tuning.shared_fusion`, leaves no trace)."""
     if len(tracks) < 2:
         return []
     xy = np.stack([t.state.x[:2] for t in tracks])
@@ -62,7 +64,7 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
     # an imager that recently saw either track and sees the other off its bearing
     separable = (seen[rows] & ~a_shadow) | (seen[cols] & ~b_shadow)
     act = a_shadow | b_shadow | ~separable  # the other pairs drop nothing
-    dropped: list[Track] = []
+    dropped: list[tuple[Track, Track]] = []
     gone: set[int] = set()
     for i, j, a_sh, b_sh, apart in zip(rows[act].tolist(), cols[act].tolist(),
                                       a_shadow[act].tolist(), b_shadow[act].tolist(),
@@ -77,8 +79,7 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
             loser = a if a_sh else b
         if loser is not None:
             gone.add(loser.number)
-            loser.successor = (b if loser is a else a).number
-            dropped.append(loser)
+            dropped.append((loser, b if loser is a else a))
     return dropped
 
 

@@ -188,10 +188,12 @@ class TrackManager:
 
     def merge_duplicates(self, t_s: float, towers_xy: FloatArray) -> list[Track]:
         """Drop tracks that duplicate or shadow another (see :mod:`.duplicates`)."""
-        dropped = find_duplicates([t for t in self.tracks if t.home_tower is None], t_s,
-                                  towers_xy, self.config.duplicates)
-        for track in dropped:
+        pairs = find_duplicates([t for t in self.tracks if t.home_tower is None], t_s,
+                                towers_xy, self.config.duplicates)
+        for track, survivor in pairs:
             track.deleted = True
+            track.successor = survivor.number
+        dropped = [track for track, _ in pairs]
         if dropped:
             self.tracks = [t for t in self.tracks if not t.deleted]
         return dropped

@@ -173,7 +173,7 @@ class SharedRunner(FusionRunner):
             removals: dict[frozenset[int], list[int]] = {}
             for alerted, group in list(patterns.items())[1:]:
                 self._wear(group[0])
-                removals[alerted] = [t.number for t in find_duplicates(
+                removals[alerted] = [t.number for t, _ in find_duplicates(
                     candidates, t_s, self.engine.towers_xy,
                     self.engine.manager.config.duplicates)]
         self._wear(self.stages[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from perimeter.fusion.alert import AlertConfig, TrackAlerter
-from perimeter.fusion.duplicates import elsewhere
+from perimeter.fusion.duplicates import DuplicateConfig, elsewhere, find_duplicates
 from perimeter.fusion.manage import TrackManager
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_state import TrackState
@@ -80,6 +80,11 @@ def test_the_track_a_shadow_is_merged_into_continues_the_shadows_alert() -> None
     alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
     new = alerter.on_track(shadow, 100.0, th)
     assert new is not None and new.event == "new"
+    # a trial (the shared tune runner's, under another point's alerts) leaves no trace: a
+    # successor set by a merge that did not happen would hand a later loss's alert over
+    pairs = find_duplicates([shadow, real], 100.5, towers_xy, DuplicateConfig())
+    assert shadow.successor is None and real.successor is None
+    assert pairs == [(shadow, real)]
     manager = TrackManager()
     manager.tracks += [shadow, real]
     assert manager.merge_duplicates(100.5, towers_xy) == [shadow]
