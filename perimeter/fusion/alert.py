@@ -148,6 +148,12 @@ class _Dormant:
     state: _Open
     track: Track
     lost_t_s: float
+    live: Track | None = None
+    """The live track a stand-in ``track`` waits for (:meth:`TrackAlerter._seen`): a merge
+    that later drops it names its :attr:`.Track.successor`."""
+    resumed: bool = False
+    """Left open by another run or shard (:meth:`TrackAlerter.resume`): no track here was
+    alive beside its track, so none was elsewhere then (:func:`.duplicates.elsewhere`)."""
 
 
 class TrackAlerter:
@@ -233,7 +239,7 @@ class TrackAlerter:
             # track's does, at the last position it reported, for a track that does
             del self._open[track.number]
             track.alert_id = None
-            self._dormant.append(_Dormant(state, self._seen(track, state), t_s))
+            self._dormant.append(_Dormant(state, self._seen(track, state), t_s, track))
             return None
         low = (ev.label not in thresholds.alert_classes
                and confidence(track, thresholds)
@@ -327,7 +333,7 @@ class TrackAlerter:
                       alert_id=alert.alert_id)
         state = _Open(alert.alert_id, alert.last_t_s, alert.class_, alert.severity,
                       alert.origin, alert.last_t_s, adopted=True)
-        self._dormant.append(_Dormant(state, track, alert.last_t_s))
+        self._dormant.append(_Dormant(state, track, alert.last_t_s, resumed=True))
         return True
 
     def release_dormant(self, keep: Callable[[Track], bool]) -> list[tuple[Track, AlertState]]:
@@ -355,15 +361,16 @@ class TrackAlerter:
         """The dormant alert of a lost track this new track continues, if any: the nearest
         (by :func:`reacquire_d2`) within the gate whose class is compatible; first the alert
         of a track merged into this one, never one of a track it was elsewhere beside
-        (:func:`.duplicates.elsewhere`)."""
+        (:func:`.duplicates.elsewhere`; an alert resumed from another run or shard had no
+        track beside it here)."""
         best: tuple[float, _Dormant] | None = None
         for dormant in self._dormant:
             if not compatible(dormant.state.cls, track.evidence.label):
                 continue
-            if dormant.track.successor == track.number:
+            if (dormant.live or dormant.track).successor == track.number:
                 best = (-1.0, dormant)
                 continue
-            if elsewhere(dormant.track, track):
+            if not dormant.resumed and elsewhere(dormant.track, track):
                 continue
             cfg = self.config
             d2 = reacquire_d2(dormant.track, track, horizon_s=cfg.reacquire_horizon_s,

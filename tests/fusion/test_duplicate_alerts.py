@@ -9,6 +9,7 @@ from perimeter.fusion.duplicates import DuplicateConfig, elsewhere, find_duplica
 from perimeter.fusion.manage import TrackManager
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_state import TrackState
+from perimeter.store import AlertRecord
 from perimeter.thresholds import Thresholds
 from tests.fusion.test_alert import PERIMETER, alertable
 
@@ -105,3 +106,44 @@ def test_two_tracks_of_one_vehicle_are_not_elsewhere_for_their_overconfidence() 
     assert not elsewhere(lost, other)
     other.state.x[2:] = 0.0  # a hot spot standing there is another object
     assert elsewhere(lost, other)
+
+
+def test_an_alert_resumed_from_another_run_goes_on_with_a_track_begun_before_its_last_event(
+) -> None:
+    # an alert left open at 100 s waits as a stand-in (position only, no covariance of its
+    # own): a track this run began at 80 s on the same object, 40 m off the alert's position,
+    # was alive beside no track here, so it is not "elsewhere" and continues the alert
+    th = Thresholds()
+    first = TrackAlerter(PERIMETER, ["T01", "T02"])
+    new = first.on_track(alertable(1), 100.0, th)
+    assert new is not None and new.event == "new"
+    restarted = TrackAlerter(PERIMETER, ["T01", "T02"], first_number=2)
+    assert restarted.resume(AlertRecord.from_latest(new, status="open", first_t_s=100.0,
+                                                    last_t_s=100.0, updates=1, last_seq=1))
+    again = alertable(5)
+    again.first_t_s, again.state.t_s = 80.0, 110.0
+    again.state.x[:2] = (3000.0 - 1.4 * 10.0 + 40.0, 0.0)
+    again.evidence.previous_seen_by = {(0, "thermal"): 109.0, (1, "thermal"): 109.5}
+    event = restarted.on_track(again, 110.0, th)
+    assert event is not None and event.event == "update" and event.alert_id == new.alert_id
+
+
+def test_a_mislocated_tracks_waiting_alert_goes_to_the_track_it_is_later_merged_into() -> None:
+    # the alert of a track at impossible heights waits where it last showed the object; the
+    # track, still alive, is then merged into another 400 m off (beyond the reacquisition
+    # gate): that one continues the alert, as it would had the alert stayed on the track
+    th = Thresholds()
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    first = alertable(1)
+    new = alerter.on_track(first, 100.0, th)
+    assert new is not None
+    first.evidence.mislocated_t_s = 104.0
+    assert alerter.on_track(first, 106.0, th) is None  # its alert waits
+    survivor = alertable(2)
+    survivor.first_t_s, survivor.state.t_s = 50.0, 108.0
+    survivor.state.x[:2] = (3400.0, 0.0)
+    survivor.evidence.previous_seen_by = {(0, "thermal"): 107.0, (1, "thermal"): 107.5}
+    first.successor = survivor.number  # TrackManager.merge_duplicates dropped it
+    assert alerter.on_deleted(first, 108.0, th) is None
+    event = alerter.on_track(survivor, 108.0, th)
+    assert event is not None and event.event == "update" and event.alert_id == new.alert_id
