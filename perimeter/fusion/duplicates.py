@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from perimeter.fusion import ekf
 from perimeter.fusion.track import Track
 from perimeter.geometry import wrap_pi
 
@@ -97,20 +98,26 @@ def _agree(d: FloatArray, cov: FloatArray, gate_d2: float) -> bool:
 
 def elsewhere(lost: Track, other: Track, gate_d2: float = SAME_STATE_D2) -> bool:
     """Whether ``other``, a track alive while ``lost`` was still updated, was then another
-    object: its state taken back (constant velocity) to ``lost``'s last update disagrees with
-    ``lost``'s there (:func:`same_state`'s test, that of a duplicate, with
-    :data:`ELSEWHERE_FLOOR_M` added to the positions' covariance). A track born after that
-    is never elsewhere: whether it is the lost object again is the reacquisition gate's
-    question."""
+    object: its state at ``lost``'s last update disagrees with ``lost``'s there
+    (:func:`same_state`'s test, that of a duplicate, with :data:`ELSEWHERE_FLOOR_M` added to
+    the positions' covariance). Its state then is predicted, with its
+    process noise, from the nearest in time of its filtered states (:attr:`.TrackState.history`,
+    the last one before; it keeps the first :data:`.HISTORY_CAP`) and its present one. A track
+    born after that is never elsewhere: whether it is the lost object again is the
+    reacquisition gate's question."""
     t_s = lost.state.t_s
     if other.first_t_s >= t_s:
         return False
-    f = np.eye(4)
-    f[0, 2] = f[1, 3] = t_s - other.state.t_s
-    x = f @ other.state.x
-    p = f @ other.state.p @ f.T
-    p[:2, :2] += ELSEWHERE_FLOOR_M**2 * np.eye(2)
-    return not _agree(lost.state.x - x, lost.state.p + p, gate_d2)
+    h = other.state.history
+    x0, p0, t0 = other.state.x, other.state.p, other.state.t_s
+    q = float(h.q[h.n - 1]) if h.n else 0.0
+    if h.n:
+        i = max(int(np.searchsorted(h.t[:h.n], t_s, side="right")) - 1, 0)
+        if abs(t_s - h.t[i]) < abs(t_s - t0):
+            x0, p0, t0, q = h.x[i], h.p[i], float(h.t[i]), float(h.q[i])
+    x, p = ekf.predict(x0[None], p0[None], np.array([t_s - t0]), np.array([q]))
+    p[0, :2, :2] += ELSEWHERE_FLOOR_M**2 * np.eye(2)
+    return not _agree(lost.state.x - x[0], lost.state.p + p[0], gate_d2)
 
 
 _STATE_FLOOR = np.diag([25.0, 25.0, 0.04, 0.04])

@@ -8,7 +8,7 @@ from perimeter.fusion.alert import AlertConfig, TrackAlerter
 from perimeter.fusion.duplicates import DuplicateConfig, elsewhere, find_duplicates
 from perimeter.fusion.manage import TrackManager
 from perimeter.fusion.track import Track
-from perimeter.fusion.track_state import TrackState
+from perimeter.fusion.track_state import History, TrackState
 from perimeter.store import AlertRecord
 from perimeter.thresholds import Thresholds
 from tests.fusion.test_alert import PERIMETER, alertable
@@ -32,6 +32,9 @@ def hot_spot(first_t_s: float) -> Track:
     spot.state.x = np.array([3000.0, 250.0, 0.0, 0.0])
     spot.state.p = np.diag([4.0, 4.0, 0.01, 0.01])
     spot.evidence.previous_seen_by = {(0, "thermal"): 108.0, (1, "thermal"): 109.0}
+    spot.state.history = History()  # filtered there all along, every 2 s
+    for t_s in np.arange(max(first_t_s, 60.0), 110.0, 2.0):
+        spot.state.history.append(float(t_s), spot.state.x, spot.state.p, 0.05)
     return spot
 
 
@@ -147,3 +150,22 @@ def test_a_mislocated_tracks_waiting_alert_goes_to_the_track_it_is_later_merged_
     assert alerter.on_deleted(first, 108.0, th) is None
     event = alerter.on_track(survivor, 108.0, th)
     assert event is not None and event.event == "update" and event.alert_id == new.alert_id
+
+
+def test_a_track_that_followed_the_alerted_one_and_then_turned_was_not_elsewhere() -> None:
+    # a twin on the walker until 100 s, turned north then (the walker's track was lost): its
+    # filtered state at 100 s agrees with the walker's; its present velocity taken back 30 s
+    # would not (a straight line through where it never was)
+    th = Thresholds()
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    _, alert_id = lost_walker(alerter, th)
+    twin = alertable(2)
+    twin.first_t_s = 60.0
+    twin.state.history.append(100.0, np.array([3000.0, 0.0, -1.4, 0.0]), twin.state.p, 0.05)
+    for t_s in range(102, 132, 2):
+        twin.state.history.append(float(t_s), np.array([3000.0, 1.4 * (t_s - 100), 0.0, 1.4]),
+                                  twin.state.p, 0.05)
+    twin.state.x, twin.state.t_s = np.array([3000.0, 42.0, 0.0, 1.4]), 130.0
+    twin.evidence.previous_seen_by = {(0, "thermal"): 129.0, (1, "thermal"): 129.5}
+    event = alerter.on_track(twin, 130.0, th)
+    assert event is not None and event.event == "update" and event.alert_id == alert_id
