@@ -28,9 +28,10 @@ def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: floa
     ground's gradient under the track (its position error moves the ground it stands on).
 
     A heat centre at an impossible height at the track's range (:func:`.priors.impossible_height`)
-    marks the track mislocated (:attr:`.TrackEvidence.mislocated`): its range, and so the
-    size, height and aspect footprint this reading would give, are not the object's; none of
-    them is kept."""
+    gives no size, height or aspect: the range, or the detection, is not the object's. A
+    second scan's such reading, none possible between, marks the track mislocated
+    (:attr:`.TrackEvidence.mislocated`): a stray detection (clutter, another object) is
+    one scan's association, a range slid along a line of sight stays wrong at the next look."""
     feats = track.evidence.features
     feats.thermal_hits += 1
     elev = math.nan if scan.elevation_rad is None else float(scan.elevation_rad[d])
@@ -41,10 +42,15 @@ def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: floa
         range_sigma = math.sqrt(max(float(track.state.p[0, 0] + track.state.p[1, 1]), 0.0))
         sigma_m = math.hypot(range_m * ifov_rad, range_sigma * math.tan(abs(elev)),
                              range_sigma * slope)
+        ev = track.evidence
         if impossible_height(height_m, sigma_m):
-            track.evidence.mislocated_t_s = scan.t_s
+            this = (scan.t_s, scan.tower_index)
+            if ev.impossible_at is None:
+                ev.impossible_at = this
+            elif ev.impossible_at != this:
+                ev.mislocated_t_s = scan.t_s
             return
-        track.evidence.located_t_s = scan.t_s
+        ev.located_t_s, ev.impossible_at = scan.t_s, None
         feats.heights_m.append(height_m)
         feats.height_sigmas_m.append(sigma_m)
     size_px = float(scan.size_px[d])

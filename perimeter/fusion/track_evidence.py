@@ -134,15 +134,19 @@ class TrackEvidence:
     located_t_s: float = -math.inf
     mislocated_t_s: float = -math.inf
     """When the track's last thermal reading with an elevation put the heat centre at a
-    possible height above the ground at the track's range, and when at an impossible one
-    (:func:`.priors.impossible_height`; :func:`.evidence.add_thermal`)."""
+    possible height above the ground at the track's range, and when the second of the
+    impossible ones since (:func:`.priors.impossible_height`; :func:`.evidence.add_thermal`)."""
+    impossible_at: tuple[float, int] | None = None
+    """``(t_s, tower)`` of the scan of the first impossible reading since the last possible
+    one, None if there is none."""
 
     @property
     def mislocated(self) -> bool:
-        """The last thermal elevation reading put the heat centre at an impossible height:
-        the track is not where its object is (its range slid along a line of sight), or it
-        took a detection that is not its object's. The alerter reports no position of it
-        until a reading is possible again (:mod:`.alert`)."""
+        """Two scans' thermal elevation readings (two looks, or two towers) put the heat
+        centre at an impossible height, none possible between: the track is not where its
+        object is (its range slid along a line of sight; one such reading alone may be a
+        detection that is not its object's). The alerter reports no position of it until a
+        reading is possible again (:mod:`.alert`)."""
         return self.mislocated_t_s > self.located_t_s
 
     def record_detection(self, t_s: float, tower: int, sensor: str) -> None:

@@ -68,7 +68,7 @@ def test_the_grounds_slope_comes_from_the_terrain_model() -> None:
     assert math.isclose(evidence.ground_slope(ramp, 50.0, 50.0), 0.03)
 
 
-def test_a_heat_centre_at_an_impossible_height_marks_the_track_mislocated() -> None:
+def test_heat_centres_at_impossible_heights_from_two_scans_mark_the_track_mislocated() -> None:
     # default's drifted car track: from 2 km a car's heat centre ~1 m up; the same elevation
     # read at a range 900 m too long puts it 20 m below the ground
     track = track_at(2900.0, 0.0)
@@ -77,12 +77,24 @@ def test_a_heat_centre_at_an_impossible_height_marks_the_track_mislocated() -> N
     evidence.add_thermal(track, scan, 0, 2900.0, ifov_rad=2e-4, mast_height_m=15.0)
     feats = track.evidence.features
     assert 15.0 + 2900.0 * math.tan(elev) < -5.0
-    assert track.evidence.mislocated
+    # one such reading may be a detection that is not the object's: only it is set aside
+    assert not track.evidence.mislocated
     # the range is wrong: no size, height or aspect from it (a 4.6 m "car" from 8 px at 2.9 km)
     assert not feats.sizes_m and not feats.heights_m and feats.thermal_hits == 1
+    evidence.add_thermal(track, scan, 0, 2900.0, ifov_rad=2e-4, mast_height_m=15.0)
+    assert not track.evidence.mislocated, "the same scan's reading again: still one scan"
+    scan.t_s = 1.0  # the next look: impossible again, none possible between
+    evidence.add_thermal(track, scan, 0, 2900.0, ifov_rad=2e-4, mast_height_m=15.0)
+    assert track.evidence.mislocated
+    assert not feats.sizes_m and not feats.heights_m and feats.thermal_hits == 3
     evidence.add_thermal(track, scan, 0, 2000.0, ifov_rad=2e-4, mast_height_m=15.0)
     assert not track.evidence.mislocated  # at the right range the reading is possible again
     assert math.isclose(feats.heights_m[0], 1.0) and feats.sizes_m[0] == 8.0 * 2000.0 * 2e-4
+    # impossible readings with a possible one between are two stray detections, not a range
+    for t_s, range_m in ((2.0, 2900.0), (3.0, 2000.0), (4.0, 2900.0)):
+        scan.t_s = t_s
+        evidence.add_thermal(track, scan, 0, range_m, ifov_rad=2e-4, mast_height_m=15.0)
+        assert not track.evidence.mislocated
 
 
 def test_impossible_heights_are_judged_with_the_readings_error() -> None:
