@@ -21,10 +21,7 @@ closed, and one that comes from another shard is :meth:`TrackAlerter.adopt`-ed b
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
-
-import numpy as np
 
 from perimeter.contract import (
     AlertEvent,
@@ -36,13 +33,17 @@ from perimeter.contract import (
     Velocity,
 )
 from perimeter.fusion.alert_config import AlertConfig
+from perimeter.fusion.alert_waiting import (
+    AlertState,
+    Dormant,
+    OpenAlert,
+    reacquire,
+    resumed,
+    stand_in,
+)
 from perimeter.fusion.clutter import moved
-from perimeter.fusion.duplicates import elsewhere
 from perimeter.fusion.origin import origin_of
-from perimeter.fusion.reacquire import compatible, reacquire_d2
 from perimeter.fusion.track import Track
-from perimeter.fusion.track_evidence import TrackEvidence
-from perimeter.fusion.track_score import TrackScore
 from perimeter.fusion.track_state import TrackState
 from perimeter.geometry import Point, Polyline
 from perimeter.thresholds import Thresholds
@@ -77,46 +78,6 @@ def confidence(track: Track, thresholds: Thresholds) -> float:
     return max(0.0, min(1.0, track.score.existence * p_cls))
 
 
-class OpenAlert(Protocol):
-    """An alert an earlier run left open (a stored alert record)."""
-
-    @property
-    def alert_id(self) -> str: ...
-    @property
-    def track_id(self) -> str | None: ...
-    @property
-    def class_(self) -> str: ...
-    @property
-    def severity(self) -> Severity: ...
-    @property
-    def position(self) -> Position | None: ...
-    @property
-    def velocity(self) -> Velocity | None: ...
-    @property
-    def origin(self) -> Origin | None: ...
-    @property
-    def towers(self) -> list[str]: ...
-    @property
-    def last_t_s(self) -> float: ...
-
-
-@dataclass(slots=True)
-class AlertState:
-    """An open alert's state: what a track's alert carries between its events."""
-
-    alert_id: str
-    last_t_s: float
-    cls: str
-    severity: Severity
-    origin: Origin | None
-    origin_t_s: float
-    adopted: bool = False
-    doubted_t_s: float | None = None
-    seen: TrackState | None = None
-    """The track's state at the alert's last event: where the alert last put the object
-    (a track that is then no longer believed leaves its alert waiting there)."""
-
-
 _Open = AlertState
 
 
@@ -141,21 +102,6 @@ class AlertPolicy(Protocol):
         ...
 
 
-@dataclass(slots=True)
-class _Dormant:
-    """An alert whose track was lost, waiting ``reacquire_s`` for the object to come back."""
-
-    state: _Open
-    track: Track
-    lost_t_s: float
-    live: Track | None = None
-    """The live track a stand-in ``track`` waits for (:meth:`TrackAlerter._seen`): a merge
-    that later drops it names its :attr:`.Track.successor`."""
-    resumed: bool = False
-    """Left open by another run or shard (:meth:`TrackAlerter.resume`): no track here was
-    alive beside its track, so none was elsewhere then (:func:`.duplicates.elsewhere`)."""
-
-
 class TrackAlerter:
     """Decides and builds the alert events of tracks."""
 
@@ -168,7 +114,7 @@ class TrackAlerter:
         self.origin_of: Callable[[Track], Origin | None] = origin_of
         """How a track's origin is found (the runner's says whether it was observed)."""
         self._open: dict[int, _Open] = {}
-        self._dormant: list[_Dormant] = []
+        self._dormant: list[Dormant] = []
         self._next = first_number
         self.id_prefix = id_prefix
         """Alert ids are ``{id_prefix}{number:06d}`` (a shard's: ``a-s2-``)."""
@@ -239,7 +185,7 @@ class TrackAlerter:
             # track's does, at the last position it reported, for a track that does
             del self._open[track.number]
             track.alert_id = None
-            self._dormant.append(_Dormant(state, self._seen(track, state), t_s, track))
+            self._dormant.append(Dormant(state, stand_in(track, state), t_s, track))
             return None
         low = (ev.label not in thresholds.alert_classes
                and confidence(track, thresholds)
@@ -275,21 +221,6 @@ class TrackAlerter:
                 or track.score.existence
                 < self.config.close_confidence_ratio * thresholds.alert_min_confidence)
 
-    @staticmethod
-    def _seen(track: Track, state: _Open) -> Track:
-        """A stand-in for ``track`` where its alert last put it (``state.seen``), to wait for
-        reacquisition: its number, class, towers and sensors, its score now."""
-        seen = state.seen or track.state
-        ev = track.evidence
-        return Track(number=track.number, first_t_s=track.first_t_s,
-                     state=TrackState(seen.x.copy(), seen.p.copy(), seen.t_s),
-                     score=TrackScore(status=track.score.status, llr=track.score.llr,
-                                      last_update_t_s=track.score.last_update_t_s),
-                     evidence=TrackEvidence(label=state.cls, probabilities=dict(ev.probabilities),
-                                            label_probability=ev.label_probability,
-                                            towers=set(ev.towers), sensors=set(ev.sensors)),
-                     alert_id=state.alert_id)
-
     def on_deleted(self, track: Track, t_s: float, thresholds: Thresholds, *,
                    final: bool = False) -> AlertEvent | None:
         """A track ended: its alert waits ``reacquire_s`` for the object to be tracked again
@@ -301,7 +232,7 @@ class TrackAlerter:
             return self._event("closed", track, t_s, thresholds, state, reason="reclassified")
         if final:
             return self._event("closed", track, t_s, thresholds, state, reason="stream_end")
-        self._dormant.append(_Dormant(state, track, t_s))
+        self._dormant.append(Dormant(state, track, t_s))
         return None
 
     def expire(self, t_s: float, thresholds: Thresholds, *, final: bool = False
@@ -317,30 +248,17 @@ class TrackAlerter:
         """Take over an alert an earlier run left open (fusion restarted): it waits, like a
         lost track's, ``reacquire_s`` for the object's new track to continue it, then closes.
         Tower faults and alerts without a position are not resumed (False)."""
-        if alert.position is None or alert.class_ == "tower_fault":
+        waiting = resumed(alert, self.tower_ids)
+        if waiting is None:
             return False
-        number = alert.track_id[2:] if alert.track_id else ""
-        v = alert.velocity
-        x = np.array([alert.position.x_m, alert.position.y_m,
-                      v.vx_mps if v else 0.0, v.vy_mps if v else 0.0])
-        track = Track(number=int(number) if number.isdigit() else 0, first_t_s=alert.last_t_s,
-                      state=TrackState(x, np.eye(4), alert.last_t_s),
-                      score=TrackScore(last_update_t_s=alert.last_t_s),
-                      evidence=TrackEvidence(
-                          label=alert.class_, probabilities={alert.class_: 1.0},
-                          towers={self.tower_ids.index(t) for t in alert.towers
-                                  if t in self.tower_ids}),
-                      alert_id=alert.alert_id)
-        state = _Open(alert.alert_id, alert.last_t_s, alert.class_, alert.severity,
-                      alert.origin, alert.last_t_s, adopted=True)
-        self._dormant.append(_Dormant(state, track, alert.last_t_s, resumed=True))
+        self._dormant.append(waiting)
         return True
 
     def release_dormant(self, keep: Callable[[Track], bool]) -> list[tuple[Track, AlertState]]:
         """Take out the alerts waiting for their object whose lost track ``keep`` rejects
         (sharded fusion: its sector is another shard's now); their lost tracks and states."""
-        kept: list[_Dormant] = []
-        out: list[_Dormant] = []
+        kept: list[Dormant] = []
+        out: list[Dormant] = []
         for d in self._dormant:
             (kept if keep(d.track) else out).append(d)
         self._dormant = kept
@@ -358,30 +276,12 @@ class TrackAlerter:
         return True
 
     def _reacquire(self, track: Track, t_s: float) -> _Open | None:
-        """The dormant alert of a lost track this new track continues, if any: the nearest
-        (by :func:`reacquire_d2`) within the gate whose class is compatible; first the alert
-        of a track merged into this one, never one of a track it was elsewhere beside
-        (:func:`.duplicates.elsewhere`; an alert resumed from another run or shard had no
-        track beside it here)."""
-        best: tuple[float, _Dormant] | None = None
-        for dormant in self._dormant:
-            if not compatible(dormant.state.cls, track.evidence.label):
-                continue
-            if (dormant.live or dormant.track).successor == track.number:
-                best = (-1.0, dormant)
-                continue
-            if not dormant.resumed and elsewhere(dormant.track, track):
-                continue
-            cfg = self.config
-            d2 = reacquire_d2(dormant.track, track, horizon_s=cfg.reacquire_horizon_s,
-                              floor_m=cfg.reacquire_floor_m,
-                              speed_sigma_mps=dict(cfg.reacquire_speed_sigma_mps))
-            if d2 <= self.config.reacquire_gate_d2 and (best is None or d2 < best[0]):
-                best = (d2, dormant)
-        if best is None:
+        """The waiting alert this new track continues, if any (:func:`.alert_waiting.reacquire`)."""
+        found = reacquire(self._dormant, track, self.config)
+        if found is None:
             return None
-        self._dormant.remove(best[1])
-        state = best[1].state
+        self._dormant.remove(found)
+        state = found.state
         state.adopted = True
         return state
 

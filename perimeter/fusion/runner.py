@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections import Counter
-from collections.abc import Callable, Iterable
-from typing import Protocol, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
 
 from perimeter import topics
 from perimeter.bus import Message
 from perimeter.contract import (
-    AlertEvent,
     ContractError,
     DeadLetter,
     SensorReport,
     TowerStatus,
-    TracksSnapshot,
     parse_payload,
 )
 from perimeter.fusion.alert import AlertConfig, OpenAlert, TrackAlerter
@@ -45,8 +42,10 @@ from perimeter.fusion.origin import honest_origin
 from perimeter.fusion.ranging import Ranger
 from perimeter.fusion.reach import Reach
 from perimeter.fusion.registration import Registration, RegistrationConfig
+from perimeter.fusion.runner_stage import AlertStage
+from perimeter.fusion.runner_stage import FusionOutput as FusionOutput
+from perimeter.fusion.runner_stage import tracks_snapshot as tracks_snapshot
 from perimeter.fusion.scan import Scan, scan_from_report
-from perimeter.fusion.track import Track
 from perimeter.site import Site
 from perimeter.thresholds import ThresholdError, Thresholds
 
@@ -62,12 +61,6 @@ HOUSEKEEPING_S = 0.5
 alert decisions and health checks (the per-report work is only the tracker step)."""
 
 
-class FusionOutput(Protocol):
-    def alert(self, event: AlertEvent) -> None: ...
-    def tracks(self, snapshot: TracksSnapshot) -> None: ...
-    def reject(self, dead_letter: DeadLetter) -> None: ...
-
-
 class _RejectedError(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(reason)
@@ -75,7 +68,7 @@ class _RejectedError(Exception):
         self.detail = detail
 
 
-class FusionRunner:
+class FusionRunner(AlertStage):
     """Decode, gate and fuse a message stream; publish alerts, track snapshots, dead letters."""
 
     def __init__(self, site: Site, thresholds: Thresholds, output: FusionOutput, *,
@@ -354,58 +347,3 @@ class FusionRunner:
         if t_s >= self._next_snapshot_s or force:
             self._next_snapshot_s = t_s + self.tracks_interval_s
             self._publish_tracks(t_s)
-
-    # -- the alert stage: what acts after tracking (a subclass may run several) --------
-    def _fault_ids(self) -> Callable[[], str]:
-        """Where tower-fault alerts (health, registration) take their ids: the alerter's."""
-        return self.alerter.next_alert_id
-
-    def _merge(self, t_s: float) -> list[Track]:
-        """Duplicate removal: the one tracker step that reads alerts (``duplicates.weaker``
-        keeps the track with an alert)."""
-        return self.engine.merge(t_s)
-
-    def _track_deleted(self, track: Track, t_s: float, *, final: bool = False) -> None:
-        self._emit(self.alerter.on_deleted(track, t_s, self.thresholds, final=final))
-
-    def _track_alerts(self, t_s: float) -> None:
-        for track in self.engine.tracks:
-            self._emit(self.alerter.on_track(track, t_s, self.thresholds))
-
-    def _expire(self, t_s: float, *, final: bool = False) -> None:
-        for event in self.alerter.expire(t_s, self.thresholds, final=final):
-            self._emit(event)
-
-    def _fault(self, event: AlertEvent) -> None:
-        """A tower-fault event of health or registration."""
-        self._emit(event)
-
-    def _publish_tracks(self, t_s: float) -> None:
-        self.output.tracks(tracks_snapshot(t_s, self.engine.tracks, self.site))
-
-    def _emit(self, event: AlertEvent | None) -> None:
-        if event is None:
-            return
-        kind = "faults" if event.class_ == "tower_fault" else "alerts"
-        self.counters[f"{kind}_{event.event}"] += 1
-        if self.run_id is not None and event.run_id is None:
-            event = event.model_copy(update={"run_id": self.run_id})
-        self.output.alert(event)
-
-
-def tracks_snapshot(t_s: float, tracks: list[Track], site: Site) -> TracksSnapshot:
-    """The tracks snapshot, validated in one call (``sigma_major_m`` as
-    :func:`perimeter.geometry.ellipse` gives it: the eigenvalues of all tracks at once)."""
-    if tracks:
-        c = np.array([t.state.p[:2, :2] for t in tracks])
-        vals = np.maximum(np.linalg.eigh(0.5 * (c + np.swapaxes(c, -1, -2)))[0], 0.0)
-        majors = [math.sqrt(v) for v in vals[:, 1].tolist()]
-    else:
-        majors = []
-    return TracksSnapshot.model_validate({"t_s": t_s, "tracks": [{
-        "track_id": t.track_id, "status": t.score.status, "class": t.evidence.label,
-        "class_confidence": round(t.evidence.label_probability, 4),
-        "position": {"x_m": float(t.state.x[0]), "y_m": float(t.state.x[1])},
-        "velocity": {"vx_mps": float(t.state.x[2]), "vy_mps": float(t.state.x[3])},
-        "sigma_major_m": major, "towers": sorted(site.towers[i].id for i in t.evidence.towers),
-        "alert_id": t.alert_id} for t, major in zip(tracks, majors, strict=True)]})

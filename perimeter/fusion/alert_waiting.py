@@ -1,0 +1,138 @@
+"""Waiting alerts: an alert whose track was lost (or no longer shows its object), or that
+another run or shard left open, waits ``reacquire_s`` for a track of its object to continue it
+(:class:`.alert.TrackAlerter`): which track may (:func:`reacquire`) and the stand-in tracks
+such an alert waits as (:func:`stand_in`, :func:`resumed`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from perimeter.contract import Origin, Position, Severity, Velocity
+from perimeter.fusion.alert_config import AlertConfig
+from perimeter.fusion.duplicates import elsewhere
+from perimeter.fusion.reacquire import compatible, reacquire_d2
+from perimeter.fusion.track import Track
+from perimeter.fusion.track_evidence import TrackEvidence
+from perimeter.fusion.track_score import TrackScore
+from perimeter.fusion.track_state import TrackState
+
+
+class OpenAlert(Protocol):
+    """An alert an earlier run left open (a stored alert record)."""
+
+    @property
+    def alert_id(self) -> str: ...
+    @property
+    def track_id(self) -> str | None: ...
+    @property
+    def class_(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def position(self) -> Position | None: ...
+    @property
+    def velocity(self) -> Velocity | None: ...
+    @property
+    def origin(self) -> Origin | None: ...
+    @property
+    def towers(self) -> list[str]: ...
+    @property
+    def last_t_s(self) -> float: ...
+
+
+@dataclass(slots=True)
+class AlertState:
+    """An open alert's state: what a track's alert carries between its events."""
+
+    alert_id: str
+    last_t_s: float
+    cls: str
+    severity: Severity
+    origin: Origin | None
+    origin_t_s: float
+    adopted: bool = False
+    doubted_t_s: float | None = None
+    seen: TrackState | None = None
+    """The track's state at the alert's last event: where the alert last put the object
+    (a track that is then no longer believed leaves its alert waiting there)."""
+
+
+@dataclass(slots=True)
+class Dormant:
+    """An alert whose track was lost, waiting ``reacquire_s`` for the object to come back."""
+
+    state: AlertState
+    track: Track
+    lost_t_s: float
+    live: Track | None = None
+    """The live track a stand-in ``track`` waits for (:func:`stand_in`): a merge
+    that later drops it names its :attr:`.Track.successor`."""
+    resumed: bool = False
+    """Left open by another run or shard (:func:`resumed`): no track here was
+    alive beside its track, so none was elsewhere then (:func:`.duplicates.elsewhere`)."""
+
+
+
+
+def stand_in(track: Track, state: AlertState) -> Track:
+    """A stand-in for ``track`` where its alert last put it (``state.seen``), to wait for
+    reacquisition: its number, class, towers and sensors, its score now."""
+    seen = state.seen or track.state
+    ev = track.evidence
+    return Track(number=track.number, first_t_s=track.first_t_s,
+                 state=TrackState(seen.x.copy(), seen.p.copy(), seen.t_s),
+                 score=TrackScore(status=track.score.status, llr=track.score.llr,
+                                  last_update_t_s=track.score.last_update_t_s),
+                 evidence=TrackEvidence(label=state.cls, probabilities=dict(ev.probabilities),
+                                        label_probability=ev.label_probability,
+                                        towers=set(ev.towers), sensors=set(ev.sensors)),
+                 alert_id=state.alert_id)
+
+
+def resumed(alert: OpenAlert, tower_ids: list[str]) -> Dormant | None:
+    """An alert an earlier run (or another shard) left open, waiting as a stand-in track at
+    its last position; None for tower faults and alerts without a position."""
+    if alert.position is None or alert.class_ == "tower_fault":
+        return None
+    number = alert.track_id[2:] if alert.track_id else ""
+    v = alert.velocity
+    x = np.array([alert.position.x_m, alert.position.y_m,
+                  v.vx_mps if v else 0.0, v.vy_mps if v else 0.0])
+    track = Track(number=int(number) if number.isdigit() else 0, first_t_s=alert.last_t_s,
+                  state=TrackState(x, np.eye(4), alert.last_t_s),
+                  score=TrackScore(last_update_t_s=alert.last_t_s),
+                  evidence=TrackEvidence(
+                      label=alert.class_, probabilities={alert.class_: 1.0},
+                      towers={tower_ids.index(t) for t in alert.towers if t in tower_ids}),
+                  alert_id=alert.alert_id)
+    state = AlertState(alert.alert_id, alert.last_t_s, alert.class_, alert.severity,
+                       alert.origin, alert.last_t_s, adopted=True)
+    return Dormant(state, track, alert.last_t_s, resumed=True)
+
+
+def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig) -> Dormant | None:
+    """The waiting alert this new track continues, if any: the nearest (by
+    :func:`reacquire_d2`) within the gate whose class is compatible; first the alert of a
+    track merged into this one, never one of a track it was elsewhere beside
+    (:func:`.duplicates.elsewhere`; an alert resumed from another run or shard had no track
+    beside it here)."""
+    best: tuple[float, Dormant] | None = None
+    for dormant in waiting:
+        if not compatible(dormant.state.cls, track.evidence.label):
+            continue
+        if (dormant.live or dormant.track).successor == track.number:
+            best = (-1.0, dormant)
+            continue
+        if not dormant.resumed and elsewhere(dormant.track, track):
+            continue
+        cfg = config
+        d2 = reacquire_d2(dormant.track, track, horizon_s=cfg.reacquire_horizon_s,
+                          floor_m=cfg.reacquire_floor_m,
+                          speed_sigma_mps=dict(cfg.reacquire_speed_sigma_mps))
+        if d2 <= config.reacquire_gate_d2 and (best is None or d2 < best[0]):
+            best = (d2, dormant)
+    return None if best is None else best[1]
