@@ -284,7 +284,11 @@ class FusionEngine:
         else:
             xs, ps, hs = x[ti], p[ti], h[ti]
             nu_td, s_td, sigma = nu[ti, di], s[ti, di], scan.sigma_rad[di]
-        if self.imm is None:
+        if self.imm is None and scan.sensor == "acoustic":
+            # the gain of the innovation variance the gate and score use: the object's
+            # motion over the sound's travel gap is noise the bearing cannot see
+            xn, pn = ekf.update_with_gain(xs, ps, hs, nu_td, s_td)
+        elif self.imm is None:
             xn, pn = ekf.update(xs, ps, hs, nu_td, sigma**2)
         else:  # the modes' own innovations (acoustic: of the state the sound left)
             back = (np.hypot(xs[:, 0] - scan.tower_xy[0], xs[:, 1] - scan.tower_xy[1])

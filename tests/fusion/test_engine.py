@@ -4,9 +4,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from perimeter.fusion import ekf
 from perimeter.fusion.classify import classify
 from perimeter.fusion.engine import FusionEngine
+from perimeter.fusion.engine_config import EngineConfig
 from perimeter.fusion.jpda import JpdaConfig
+from perimeter.geometry import bearing_rad
 from perimeter.thresholds import Thresholds
 from tests.fusion.helpers import scan_of, track_at
 
@@ -135,3 +138,38 @@ def test_the_revisit_initiator_keeps_its_default_until_the_revisit_is_learned() 
     engine = _revisit_initiator_engine(11 * 5)  # the frame known, the revisit not yet
     assert engine.looks.revisit_s((1, "thermal")) == 0.5  # one frame: not learned
     assert engine.initiator.revisit.revisit_s == 3.0
+
+
+def test_an_acoustic_update_allows_for_the_travel_gaps_process_noise() -> None:
+    """A sound heard now left the object ``r / c`` ago; the object's motion over that gap is
+    noise the bearing cannot see, so the update's gain must use the innovation variance with
+    the gap's process noise (the variance the gate and the score use). Truth drawn from the
+    tracker's own model (present state from its covariance, the state the sound left a
+    backward step with the gap's noise): with that gain the updated error is about as large
+    as the updated covariance says (NEES near the state dimension, 4); with the gain of the
+    bearing noise alone it is overconfident (NEES about 25 here)."""
+    rng = np.random.default_rng(11)
+    tower = np.zeros(2)
+    nees = []
+    base = EngineConfig()
+    q = 10.0 * base.q_by_class["unknown"]  # a fast manoeuvre: the gap's noise matters
+    config = replace(base, q_by_class={k: q for k in base.q_by_class})
+    for _ in range(600):
+        engine = FusionEngine(TOWERS, Thresholds(), config)
+        track = track_at(3000.0, 0.0, 0.0, 8.0, sigma_m=4.0, t_s=-1.0)
+        track.evidence.last_seen_by[(0, "acoustic")] = -1.0
+        engine.manager.tracks.append(track)
+        ahead_x, ahead_p = ekf.predict(track.state.x[None], track.state.p[None], 1.0, q)
+        truth = rng.multivariate_normal(ahead_x[0], ahead_p[0])
+        tau_s = float(np.hypot(*truth[:2])) / engine.config.sound_speed_mps
+        back_x, back_q = ekf.predict(truth[None], np.zeros((1, 4, 4)), -tau_s, q)
+        left = rng.multivariate_normal(back_x[0], back_q[0])
+        bearing = float(bearing_rad(tower, left[:2])) + rng.normal(0.0, np.radians(0.1))
+        heard = 3000.0 * np.array([np.sin(bearing), np.cos(bearing)])
+        engine.step(scan_of(0, (0.0, 0.0), 0.0, [(heard[0], heard[1])], sensor="acoustic"))
+        if track.score.updates == 0:  # outside the gate (its 0.3 %)
+            continue
+        e = track.state.x - truth
+        nees.append(float(e @ np.linalg.solve(track.state.p, e)))
+    assert len(nees) > 580
+    assert 3.4 < float(np.mean(nees)) < 4.6
