@@ -81,6 +81,13 @@ SPEED_MPS: dict[str, tuple[float, float]] = {
 LATERAL_SIGMA_M: dict[str, float] = {
     "person": 4.0, "group": 4.0, "light_vehicle": 2.0, "heavy_vehicle": 2.0, "animal": 10.0,
 }
+LATERAL_MEMORY_M: dict[str, float] = {
+    "person": 60.0, "group": 60.0, "light_vehicle": 300.0, "heavy_vehicle": 300.0,
+    "animal": 60.0,
+}
+"""A scripted route's lateral wander (std and correlation length along the ground, metres):
+a few metres off the line over tens of metres for people (about 40 s of walking), a lane's
+width over hundreds of metres for vehicles."""
 
 
 def signature(kind: str, count: int = 1) -> ThermalSignature:

@@ -8,12 +8,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.interpolate import CubicSpline
 from scipy.signal import lfilter
 
 from sim.draws import drawn_signature, drawn_sounds
 from sim.fauna import BIRD, draw_animals, draw_species_mix, posture_series, wander
 from sim.sensors import extent
-from sim.signatures import LATERAL_SIGMA_M, SPEED_MPS, SoundSource, ThermalSignature
+from sim.signatures import (
+    LATERAL_MEMORY_M,
+    LATERAL_SIGMA_M,
+    SPEED_MPS,
+    SoundSource,
+    ThermalSignature,
+)
 from sim.truth import TargetTruth
 
 FloatArray = npt.NDArray[np.float64]
@@ -35,11 +42,11 @@ class ScriptedMove:
     """``(at_s, duration_s)`` halts: the target stands still then."""
 
 
-def ou_series(rng: np.random.Generator, n: int, sigma: float, dt_s: float,
-              tau_s: float) -> FloatArray:
+def ou_series(rng: np.random.Generator, n: int, sigma: float, step: float,
+              memory: float) -> FloatArray:
     """A stationary Ornstein–Uhlenbeck (AR(1)) series of ``n`` samples with std ``sigma``,
-    ``dt_s`` apart with memory ``tau_s`` (or any other variable than time, in one unit)."""
-    a = float(np.exp(-dt_s / tau_s))
+    ``step`` apart with correlation length ``memory`` (in time or distance, one unit)."""
+    a = float(np.exp(-step / memory))
     noise = rng.standard_normal(n)
     noise[0] *= 1.0 / max(np.sqrt(1.0 - a * a), 1e-9)  # start in the stationary distribution
     out = lfilter([sigma * np.sqrt(1.0 - a * a)], [1.0, -a], noise)
@@ -47,15 +54,17 @@ def ou_series(rng: np.random.Generator, n: int, sigma: float, dt_s: float,
 
 
 def route_wobble_m(rng: np.random.Generator, dist_m: FloatArray, route_m: float,
-                   sigma_m: float, step_m: float, memory_m: float) -> FloatArray:
+                   sigma_m: float, memory_m: float) -> FloatArray:
     """The lateral wobble off a route at each distance travelled ``dist_m``: a stationary
-    Ornstein–Uhlenbeck process in distance (std ``sigma_m``, correlation length
-    ``memory_m``), drawn every ``step_m`` along the ``route_m`` metres and interpolated. A
-    function of the distance walked, not of time: it is still while the target is, and its
-    shape on the ground does not depend on the pace."""
-    n = int(np.ceil(route_m / step_m)) + 2
-    series = ou_series(rng, n, sigma_m, step_m, memory_m)
-    return np.asarray(np.interp(dist_m, np.arange(n) * step_m, series), dtype=np.float64)
+    Ornstein–Uhlenbeck offset in distance (std ``sigma_m``, correlation length ``memory_m``)
+    drawn at knots a quarter of ``memory_m`` apart along the ``route_m`` metres and joined
+    by a cubic spline, so the path is smooth (a sideways slope of about a quarter, not a
+    jitter at every step). A function of the distance covered, not of time or pace: it is
+    still while the target is, and its shape on the ground is the same at any speed."""
+    knot_m = memory_m / 4.0
+    n = int(np.ceil(route_m / knot_m)) + 2
+    series = ou_series(rng, n, sigma_m, knot_m, memory_m)
+    return np.asarray(CubicSpline(np.arange(n) * knot_m, series)(dist_m), dtype=np.float64)
 
 
 def pause_mask(rng: np.random.Generator, n: int, dt_s: float, move_mean_s: float = 60.0,
@@ -187,10 +196,9 @@ class Targets:
         y = np.interp(dist, cum, path[:, 1])
         k = np.clip(np.searchsorted(cum, dist, side="right") - 1, 0, len(seg) - 1)
         nx, ny = -seg[k, 1] / seg_len[k], seg[k, 0] / seg_len[k]
-        # the wobble advances with the distance walked (still in stops and pauses): as
-        # wide, and as long in time at the scripted pace, as a 40 s memory
+        # the wobble advances with the distance covered (still in stops and pauses)
         lateral = route_wobble_m(rng, dist, float(cum[-1]), LATERAL_SIGMA_M[move.kind],
-                                 move.speed_mps * self.dt_s, move.speed_mps * 40.0)
+                                 LATERAL_MEMORY_M[move.kind])
         lateral *= np.clip(dist / 50.0, 0.0, 1.0)  # the origin is the first waypoint itself
         xy = np.stack([x + lateral * nx, y + lateral * ny], axis=1)
         active = moving & ~done

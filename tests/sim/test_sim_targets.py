@@ -74,9 +74,36 @@ def test_a_scripted_stop_holds_the_target_and_delays_its_arrival() -> None:
     x_plain, y_plain = plain.xy_m[0, 1:2600, 0], plain.xy_m[0, 1:2600, 1]
     y_there = np.interp(-after[:, 0], -x_plain, y_plain)  # x falls along this path
     assert np.median(np.abs(after[:, 1] - y_there)) < 0.1
-    again = Targets(0.5, 6000)  # seeded: the same stream gives the same walk
+    again = Targets(0.5, 6000)  # seeded: the same stream gives the same walk, another not
     again.add_scripted(ScriptedMove("p1", "person", 0.0, 1.4, path, stops=((300.0, 600.0),)),
                        rng_for(1, "p1"))
     assert np.array_equal(again.xy_m, halted.xy_m)
+    other = Targets(0.5, 6000)
+    other.add_scripted(ScriptedMove("p1", "person", 0.0, 1.4, path), rng_for(2, "p1"))
+    assert np.abs(other.xy_m[0, 200:2600, 1] - plain.xy_m[0, 200:2600, 1]).max() > 1.0
     # arrives about the stop later (its speed varies slowly in time, so not exactly)
     assert halted.end_s[0] - plain.end_s[0] == pytest.approx(600.0, rel=0.15)
+
+
+@pytest.mark.parametrize(("kind", "speed_mps", "sigma_m"),
+                         [("person", 0.5, 4.0), ("person", 1.4, 4.0), ("light_vehicle", 8.0, 2.0)])
+def test_the_lateral_wander_is_smooth_a_few_metres_wide_and_the_same_at_any_pace(
+        kind: str, speed_mps: float, sigma_m: float) -> None:
+    """A walker or a crawler wanders a few metres off its line over tens of metres, not
+    sideways at every step: the ground covered is the scripted distance, within 5 %."""
+    steps = int(5000.0 / speed_mps / 0.5) + 10
+    lateral, slopes = [], []
+    for seed in range(8):
+        targets = Targets(0.5, steps)
+        targets.add_scripted(ScriptedMove("t", kind, 0.0, speed_mps, [(6000.0, 0.0),
+                                                                      (1000.0, 0.0)]),
+                             rng_for(seed, "t"))
+        xy = targets.xy_m[0]
+        step = np.diff(xy, axis=0)
+        forward = np.abs(step[:, 0]) > 1e-6
+        ground_m = np.hypot(step[forward, 0], step[forward, 1]).sum()
+        assert ground_m / np.abs(step[forward, 0]).sum() < 1.05
+        slopes.append(np.abs(step[forward, 1] / step[forward, 0]))
+        lateral.append(xy[forward.nonzero()[0][200:], 1])
+    assert np.std(np.concatenate(lateral)) == pytest.approx(sigma_m, rel=0.35)
+    assert np.percentile(np.concatenate(slopes), 95) < (0.5 if kind == "person" else 0.1)
