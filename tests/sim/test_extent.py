@@ -82,7 +82,7 @@ def test_a_scripted_target_faces_along_its_route_through_wobble_and_stops() -> N
     by_step = headings_deg(targets.xy_m)[0]  # the last step's direction, wobble and all
     east = slice(40, 190)  # walking the first leg
     assert np.all(heading[:590] == pytest.approx(90.0))  # before the start, east, in the stop
-    assert np.std(by_step[east]) > 10.0  # the path wobbles from step to step
+    assert np.std(by_step[east]) > 3.0  # the path wanders off the leg's direction
     assert heading[-1] == pytest.approx(0.0)  # north on the second leg
 
 
