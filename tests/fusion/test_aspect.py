@@ -150,14 +150,7 @@ def test_aspect_tells_a_roe_deer_from_a_person_that_size_and_pace_do_not() -> No
 
 def _lls_heading(width_px: float, height_px: float, heading_rad: float, n: int = 20
                  ) -> dict[str, float]:
-    feats = Features()
-    for _ in range(n):
-        feats.aspects.append(math.log(height_px / width_px))
-        feats.aspect_footprints_m.append(0.4)
-        feats.aspect_headings_rad.append(heading_rad)
-    lls = aspect_log_likelihoods(feats, MODEL.aspect_blur_fwhm_px, MODEL.size_log_sigma,
-                                 MODEL.aspect_common_log_sigma, MODEL.unreliable_share, CLASSES)
-    return {cls: upright for cls, (upright, _) in lls.items()}
+    return _lls_headings(width_px, height_px, [heading_rad] * n)
 
 
 def test_the_heading_relative_to_the_tower_tells_what_a_wide_low_blob_is() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from scipy.linalg import expm
 
@@ -218,6 +219,22 @@ def test_tracker_keeps_modes_on_the_state_and_restarts_them_after_another_estima
     assert np.allclose(restarted_mu, before)
 
 
+def _driving_nees(xhat: npt.NDArray[np.float64], p: npt.NDArray[np.float64],
+                  tower: npt.NDArray[np.float64], z: npt.NDArray[np.float64], sigma_rad: float,
+                  back_s: npt.NDArray[np.float64], truth: npt.NDArray[np.float64],
+                  config: imm.ImmConfig) -> npt.NDArray[np.float64]:
+    """Every mode starts at ``xhat, p`` with equal weights, takes the acoustic bearings ``z``
+    heard ``back_s`` late; the driving mode's NEES against ``truth``, per case."""
+    n, m = len(z), len(imm.MODES)
+    xm = np.repeat(np.repeat(xhat[None, None], n, axis=0), m, axis=1)
+    pm = np.repeat(np.repeat(p[None, None], n, axis=0), m, axis=1)
+    cbar = np.full((n, m), 1.0 / m)
+    xn, pn, _mu = imm.update_modes(xm, pm, cbar, tower, z, np.full(n, sigma_rad**2), config,
+                                   back_s)
+    e = truth - xn[:, imm.DRIVING]
+    return np.einsum("ni,ni->n", e, np.linalg.solve(pn[:, imm.DRIVING], e[..., None])[..., 0])
+
+
 def test_acoustic_update_gain_allows_for_the_travel_gaps_process_noise() -> None:
     """A sound heard now left the source ``r / c`` ago: the bearing is of a state the present
     one reaches only through the gap's process noise. The mode-matched update must weigh the
@@ -237,14 +254,7 @@ def test_acoustic_update_gain_allows_for_the_travel_gaps_process_noise() -> None
     w = np.array([rng.multivariate_normal(np.zeros(4), q) for q in q_gap])
     left = np.einsum("nij,nj->ni", ekf.transition(-back_s), truth - w)
     z = bearing_rad(tower, left[:, :2]) + rng.normal(0.0, sigma_rad, n)
-    m = len(imm.MODES)
-    xm = np.repeat(np.repeat(xhat[None, None], n, axis=0), m, axis=1)
-    pm = np.repeat(np.repeat(p0[None, None], n, axis=0), m, axis=1)
-    cbar = np.full((n, m), 1.0 / m)
-    xn, pn, _mu = imm.update_modes(xm, pm, cbar, tower, z, np.full(n, sigma_rad**2), config,
-                                   back_s)
-    e = truth - xn[:, imm.DRIVING]
-    nees = np.einsum("ni,ni->n", e, np.linalg.solve(pn[:, imm.DRIVING], e[..., None])[..., 0])
+    nees = _driving_nees(xhat, p0, tower, z, sigma_rad, back_s, truth, config)
     assert 3.5 < float(nees.mean()) < 4.6
 
 
@@ -269,12 +279,5 @@ def test_acoustic_update_gain_holds_when_the_prediction_crossed_the_gap() -> Non
     truth = then @ f.T + rng.multivariate_normal(np.zeros(4), q_gap, n)
     z = bearing_rad(tower, then[:, :2]) + rng.normal(0.0, sigma_rad, n)
     xhat, p_now = f @ x_then, f @ p_then @ f.T + q_gap  # predicted through the gap
-    m = len(imm.MODES)
-    xm = np.repeat(np.repeat(xhat[None, None], n, axis=0), m, axis=1)
-    pm = np.repeat(np.repeat(p_now[None, None], n, axis=0), m, axis=1)
-    cbar = np.full((n, m), 1.0 / m)
-    xn, pn, _mu = imm.update_modes(xm, pm, cbar, tower, z, np.full(n, sigma_rad**2), config,
-                                   back_s)
-    e = truth - xn[:, imm.DRIVING]
-    nees = np.einsum("ni,ni->n", e, np.linalg.solve(pn[:, imm.DRIVING], e[..., None])[..., 0])
+    nees = _driving_nees(xhat, p_now, tower, z, sigma_rad, back_s, truth, config)
     assert 3.5 < float(nees.mean()) < 5.0
