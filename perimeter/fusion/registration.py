@@ -189,7 +189,8 @@ class Registration:
         for k, res, sig in fit.leave_one_out(e):
             others = fit.idx[:len(fit.idx) // 2]
             if all(self.relative_sigma_rad[j] <= ready for j in others.tolist() if j != k):
-                self._jumps.add_evidence(k, res + float(self.theta[k]), sig, group.t_s)
+                self._jumps.add_evidence(k, res + float(self.theta[k]), sig, group.t_s,
+                                        group.track)
         # the residual against the current estimate, with its uncertainty, profiled
         cov = (np.diag(1.0 / fit.w)
                + cmat @ self.cov[np.ix_(idx, idx)] @ cmat.T * self.variance_factor)

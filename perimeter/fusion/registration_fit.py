@@ -79,6 +79,10 @@ class RegistrationConfig:
     """Leave-one-out evidence older than this is dropped (the others' estimates moved)."""
     jump_sigmas: float = 5.0
     min_jump_deg: float = 0.1
+    jump_min_tracks: int = 2
+    """A jump must be seen on this many tracks' leave-one-out evidence, each on its own
+    (one target's evidence is not independent: a nearby hot spot paired in its place shifts
+    all of it alike)."""
     jump_ready_deg: float = 0.05
     """Jumps are looked for once the tower's bias is known to this (1 sigma, against the
     others'), on leave-one-out evidence from snapshots whose other towers are as well known."""
@@ -114,6 +118,8 @@ class Snapshot:
     bearings: list[Bearing] = field(default_factory=list)
     last_s: dict[int, float] = field(default_factory=dict)
     """Each tower's latest bearing time in the snapshot."""
+    track: int = -1
+    """The number of the track the snapshot follows."""
 
     def add(self, bearing: Bearing) -> None:
         self.bearings.append(bearing)

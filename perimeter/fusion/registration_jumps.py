@@ -3,9 +3,13 @@
 A knocked mast is found from *leave-one-out* residuals: each tower's bearings against the
 trajectory a snapshot's other towers give (so the tower's own error does not hide in the
 trajectory). When the median of a tower's recent leave-one-out residuals departs from its
-estimate by more than its error (and ``min_jump_deg``), its bias is flagged as jumped (its
-old information is dropped by :class:`~perimeter.fusion.registration.Registration`) and a
-``tower_fault`` alert (``fault: bias_jump``) raised until it has re-converged.
+estimate by more than its error (and ``min_jump_deg``), and the evidence of each of
+``jump_min_tracks`` tracks departs on its own the same way, its bias is flagged as jumped
+(its old information is dropped by :class:`~perimeter.fusion.registration.Registration`) and
+a ``tower_fault`` alert (``fault: bias_jump``) raised until it has re-converged. One track's
+snapshots are not independent evidence: a hot spot or a group's other member that the tower
+pairs in its place shifts every one of them alike (three false jumps on ``crossover-group``,
+15 snapshots of one still track, or of a group, 1-3 deg off on one tower).
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ class _TowerFlag:
     alert_id: str | None = None
     jump_t_s: float | None = None
     jump_deg: float = 0.0
-    loo: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=15))
-    """Recent leave-one-out bias evidence ``(bias_rad, sigma_rad, t_s)``."""
+    loo: deque[tuple[float, float, float, int]] = field(
+        default_factory=lambda: deque(maxlen=15))
+    """Recent leave-one-out bias evidence ``(bias_rad, sigma_rad, t_s, track)``."""
 
 
 class BiasJumps:
@@ -47,9 +52,11 @@ class BiasJumps:
         self._flags = [_TowerFlag(loo=deque(maxlen=config.loo_window)) for _ in tower_ids]
         self._next_alert_id = next_alert_id
 
-    def add_evidence(self, k: int, bias_rad: float, sigma_rad: float, t_s: float) -> None:
-        """Tower ``k``'s bias as one snapshot's other towers place its target."""
-        self._flags[k].loo.append((bias_rad, sigma_rad, t_s))
+    def add_evidence(self, k: int, bias_rad: float, sigma_rad: float, t_s: float,
+                     track: int = -1) -> None:
+        """Tower ``k``'s bias as one snapshot's other towers place its target (the track
+        ``track``)."""
+        self._flags[k].loo.append((bias_rad, sigma_rad, t_s, track))
 
     def check(self, t_s: float, theta: FloatArray, relative_sigma_rad: FloatArray,
               variance_factor: float) -> tuple[list[AlertEvent], int, float]:
@@ -69,16 +76,28 @@ class BiasJumps:
             if len(flag.loo) < c.loo_window or sigma_deg > c.jump_ready_deg:
                 continue
             res = np.array(flag.loo)
-            median = float(np.median(res[:, 0]))
-            spread = max(float(np.sqrt(np.mean(res[:, 1] ** 2) * variance_factor)),
-                         1.4826 * float(np.median(np.abs(res[:, 0] - median))))
-            # the median's standard error (1.2533 sigma / sqrt n) and the estimate's own
-            err = math.hypot(1.2533 * spread / math.sqrt(len(res)), math.radians(sigma_deg))
-            shift = median - float(theta[k])
-            ratio = abs(shift) / max(c.jump_sigmas * err, math.radians(c.min_jump_deg))
-            if ratio > worst_ratio:
+            shift, ratio = self._departure(res, float(theta[k]), sigma_deg, variance_factor)
+            if ratio <= worst_ratio:
+                continue
+            # each track on its own, from two snapshots at least (its own spread)
+            tracks = [self._departure(mine, float(theta[k]), sigma_deg, variance_factor)
+                      for n in np.unique(res[:, 3]) if len(mine := res[res[:, 3] == n]) >= 2]
+            if sum(s * shift > 0.0 and r > 1.0 for s, r in tracks) >= c.jump_min_tracks:
                 worst, worst_ratio, worst_shift = k, ratio, shift
         return events, worst, worst_shift
+
+    def _departure(self, res: FloatArray, theta_rad: float, sigma_deg: float,
+                   variance_factor: float) -> tuple[float, float]:
+        """The median of the evidence ``res`` less the estimate, and its ratio to the
+        threshold (``jump_sigmas`` times its error, at least ``min_jump_deg``)."""
+        c = self.config
+        median = float(np.median(res[:, 0]))
+        spread = max(float(np.sqrt(np.mean(res[:, 1] ** 2) * variance_factor)),
+                     1.4826 * float(np.median(np.abs(res[:, 0] - median))))
+        # the median's standard error (1.2533 sigma / sqrt n) and the estimate's own
+        err = math.hypot(1.2533 * spread / math.sqrt(len(res)), math.radians(sigma_deg))
+        shift = median - theta_rad
+        return shift, abs(shift) / max(c.jump_sigmas * err, math.radians(c.min_jump_deg))
 
     def flag(self, k: int, shift_rad: float, t_s: float) -> list[AlertEvent]:
         """Tower ``k``'s bias jumped by ``shift_rad``: every tower's leave-one-out evidence

@@ -91,7 +91,7 @@ class SnapshotCollector:
                 group = None
             if group is None:
                 state = np.array([x, y, self._cand_rows[i][2], self._cand_rows[i][3]])
-                group = self._groups[number] = Snapshot(t_raw, state)
+                group = self._groups[number] = Snapshot(t_raw, state, track=number)
             elif abs(t_raw - group.last_s.get(k, -math.inf)) < c.bearing_spacing_s:
                 continue
             group.add(Bearing(k, t_raw, z_raw[j], float(sigma_rad[j])))

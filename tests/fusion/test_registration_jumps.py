@@ -21,12 +21,14 @@ def _jumps() -> BiasJumps:
     return BiasJumps(TOWERS_XY, IDS, RegistrationConfig(), lambda: f"a-{next(counter):06d}")
 
 
-def _evidence(jumps: BiasJumps, k: int, bias_deg: float, t0_s: float = 0.0) -> None:
+def _evidence(jumps: BiasJumps, k: int, bias_deg: float, t0_s: float = 0.0,
+              tracks: int = 3) -> None:
+    """A window of evidence on tower ``k`` at ``bias_deg``, from ``tracks`` tracks in turn."""
     rng = np.random.default_rng(3)
     for i in range(RegistrationConfig().loo_window):
         noise_deg = float(rng.normal(0.0, 0.01))
         jumps.add_evidence(k, math.radians(bias_deg + noise_deg), math.radians(0.01),
-                           t0_s + 10.0 * i)
+                           t0_s + 10.0 * i, i % tracks)
 
 
 def test_evidence_that_agrees_with_the_estimate_flags_nothing() -> None:
@@ -58,6 +60,25 @@ def test_a_knocked_mast_is_flagged_alerted_and_closed_once_re_converged() -> Non
     (closed,) = jumps.check(300.0, THETA, KNOWN, 1.0)[0]
     assert (closed.event, closed.alert_id) == ("closed", "a-000001")
     assert jumps.close_all(400.0) == []
+
+
+def test_a_shift_seen_on_one_track_only_is_no_jump() -> None:
+    # one still track whose tower pairs a hot spot beside it: every snapshot of it is off
+    # alike (crossover-group's T06, 11 of 15 snapshots of one track 3 deg off)
+    jumps = _jumps()
+    _evidence(jumps, 0, 0.0)
+    _evidence(jumps, 1, -3.0, tracks=1)
+    assert jumps.check(150.0, THETA, KNOWN, 1.0) == ([], -1, 0.0)
+    # a second track that sees it too makes it a jump
+    jumps = _jumps()
+    _evidence(jumps, 1, -3.0, tracks=2)
+    assert jumps.check(150.0, THETA, KNOWN, 1.0)[1] == 1
+    # ... but not one whose own snapshots scatter more than they depart
+    jumps = _jumps()
+    _evidence(jumps, 1, -3.0, tracks=1)
+    for i, scattered_deg in enumerate([-0.6, -11.4, -2.4]):
+        jumps.add_evidence(1, math.radians(scattered_deg), math.radians(0.05), 150.0 + i, 7)
+    assert jumps.check(155.0, THETA, KNOWN, 1.0)[1] == -1
 
 
 def test_close_all_closes_the_open_alerts() -> None:
