@@ -162,7 +162,7 @@ class TrackAlerter:
                 return None
             if self._unbelieved(track, thresholds):
                 return None  # neither continues an alert nor opens one where it is not
-            resumed = self._reacquire(track, t_s)
+            resumed = self._reacquire(track, t_s, thresholds)
             if resumed is not None:
                 track.alert_id = resumed.alert_id
                 self._open[track.number] = resumed
@@ -187,9 +187,7 @@ class TrackAlerter:
             track.alert_id = None
             self._dormant.append(Dormant(state, stand_in(track, state), t_s, track))
             return None
-        low = (ev.label not in thresholds.alert_classes
-               and confidence(track, thresholds)
-               < self.config.close_confidence_ratio * thresholds.alert_min_confidence)
+        low = self._low(track, thresholds)
         hold_s = self.config.reclassify_hold_s
         if not low:
             state.doubted_t_s = None  # above the close threshold again: the alert goes on
@@ -224,14 +222,16 @@ class TrackAlerter:
     def on_deleted(self, track: Track, t_s: float, thresholds: Thresholds, *,
                    final: bool = False) -> AlertEvent | None:
         """A track ended: its alert waits ``reacquire_s`` for the object to be tracked again
-        (one alert per object through a short loss), or closes now when ``final``."""
+        (one alert per object through a short loss), or closes now when ``final``. One held
+        in doubt (:attr:`.AlertState.doubted_t_s`) waits too: the loss does not settle its
+        class; only a track above the close threshold continues it (:meth:`_reacquire`)."""
         state = self._open.pop(track.number, None)
         if state is None:
             return None
-        if state.doubted_t_s is not None:  # held after a reclassification: it ends so
-            return self._event("closed", track, t_s, thresholds, state, reason="reclassified")
         if final:
-            return self._event("closed", track, t_s, thresholds, state, reason="stream_end")
+            return self._event("closed", track, t_s, thresholds, state,
+                               reason="reclassified" if state.doubted_t_s is not None
+                               else "stream_end")
         self._dormant.append(Dormant(state, track, t_s))
         return None
 
@@ -240,8 +240,11 @@ class TrackAlerter:
         """``closed`` events of lost tracks that were not reacquired in time (all if ``final``)."""
         due = [d for d in self._dormant if final or t_s - d.lost_t_s > self.config.reacquire_s]
         self._dormant = [d for d in self._dormant if d not in due]
-        reason: CloseReason = "stream_end" if final else "track_lost"
-        return [self._event("closed", d.track, t_s, thresholds, d.state, reason=reason)
+        def reason(d: Dormant) -> CloseReason:
+            if d.state.doubted_t_s is not None:
+                return "reclassified"  # its class in doubt to the last
+            return "stream_end" if final else "track_lost"
+        return [self._event("closed", d.track, t_s, thresholds, d.state, reason=reason(d))
                 for d in due]
 
     def resume(self, alert: OpenAlert) -> bool:
@@ -275,14 +278,27 @@ class TrackAlerter:
         self._open[track.number] = state
         return True
 
-    def _reacquire(self, track: Track, t_s: float) -> _Open | None:
-        """The waiting alert this new track continues, if any (:func:`.alert_waiting.reacquire`)."""
-        found = reacquire(self._dormant, track, self.config)
+    def _low(self, track: Track, thresholds: Thresholds) -> bool:
+        """The track's class is outside ``alert.classes`` and its confidence below the close
+        threshold (``close_confidence_ratio`` of ``alert.min_confidence``)."""
+        return (track.evidence.label not in thresholds.alert_classes
+                and confidence(track, thresholds)
+                < self.config.close_confidence_ratio * thresholds.alert_min_confidence)
+
+    def _reacquire(self, track: Track, t_s: float, thresholds: Thresholds) -> _Open | None:
+        """The waiting alert this new track continues, if any (:func:`.alert_waiting.reacquire`);
+        one whose track was lost in doubt only if this one is above the close threshold."""
+        waiting = self._dormant
+        if self._low(track, thresholds):
+            waiting = [d for d in waiting if d.state.doubted_t_s is None]
+        found = reacquire(waiting, track, self.config,
+                          settles_doubt=track.evidence.label in thresholds.alert_classes)
         if found is None:
             return None
         self._dormant.remove(found)
         state = found.state
         state.adopted = True
+        state.doubted_t_s = None
         return state
 
     def _place(self, track: Track) -> tuple[float, Severity]:

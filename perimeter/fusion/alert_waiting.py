@@ -114,15 +114,19 @@ def resumed(alert: OpenAlert, tower_ids: list[str]) -> Dormant | None:
     return Dormant(state, track, alert.last_t_s, resumed=True)
 
 
-def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig) -> Dormant | None:
+def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig, *,
+              settles_doubt: bool = False) -> Dormant | None:
     """The waiting alert this new track continues, if any: the nearest (by
     :func:`reacquire_d2`) within the gate whose class is compatible; first the alert of a
     track merged into this one, never one of a track it was elsewhere beside
     (:func:`.duplicates.elsewhere`; an alert resumed from another run or shard had no track
-    beside it here)."""
+    beside it here). ``settles_doubt``: the track is of an alerting class, so an alert whose
+    track was lost while its class was in doubt (:attr:`AlertState.doubted_t_s`; it may
+    show the doubted class) needs no compatible class: the doubt was whether it is one."""
     best: tuple[float, Dormant] | None = None
     for dormant in waiting:
-        if not compatible(dormant.state.cls, track.evidence.label):
+        doubt = settles_doubt and dormant.state.doubted_t_s is not None
+        if not doubt and not compatible(dormant.state.cls, track.evidence.label):
             continue
         if (dormant.live or dormant.track).successor == track.number:
             best = (-1.0, dormant)

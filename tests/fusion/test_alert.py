@@ -348,3 +348,42 @@ def test_a_track_no_longer_held_by_its_detections_frees_its_alert() -> None:
     (closed,) = alerter.expire(118.0 + AlertConfig().reacquire_s + 1.0, th)
     assert closed.reason == "track_lost" and closed.position is not None
     assert closed.position.x_m == 3000.0  # where it was last shown, not where it ran off to
+
+
+def test_an_alert_in_doubt_whose_track_ends_waits_for_the_object_in_an_alerting_class() -> None:
+    # haze-slow-movers, long-lens-night: a person's alert held in doubt (its track judged an
+    # animal for a while) was closed the moment that track ended, and the person's next
+    # track, a person again 100 s later and 150 m on, raised a second alert
+    th = Thresholds()
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"], AlertConfig(reclassify_hold_s=180.0))
+    first = alertable(1)
+    new = alerter.on_track(first, 100.0, th)
+    assert new is not None
+    first.evidence.label, first.evidence.probabilities = "animal", {"animal": 0.6, "person": 0.4}
+    shown = alerter.on_track(first, 105.0, th)  # the alert now shows an animal
+    assert shown is not None and shown.class_ == "animal"
+    first.evidence.probabilities = {"animal": 0.95, "person": 0.05}
+    assert alerter.on_track(first, 110.0, th) is None  # in doubt: held
+    assert alerter.on_deleted(first, 120.0, th) is None  # lost in doubt: it waits
+    doubtful = alertable(2)  # a track there still in doubt does not continue it
+    doubtful.state.x[0] = 3000.0 - 1.4 * 60.0
+    doubtful.evidence.previous_seen_by = {(0, "thermal"): 158.0, (1, "thermal"): 159.0}
+    doubtful.evidence.label = "unknown"
+    doubtful.evidence.probabilities = {"unknown": 0.9, "person": 0.05}
+    assert alerter.on_track(doubtful, 160.0, th) is None
+    # the object's next track, a person, where it could have got to: it settles the doubt
+    again = alertable(3)
+    again.state.x[0] = 3000.0 - 1.4 * 100.0
+    again.evidence.previous_seen_by = {(0, "thermal"): 198.0, (1, "thermal"): 199.0}
+    resumed = alerter.on_track(again, 200.0, th)
+    assert resumed is not None and (resumed.event, resumed.alert_id) == ("update", new.alert_id)
+    # had no track come back, it closes as reclassified once the wait is over
+    alerter2 = TrackAlerter(PERIMETER, ["T01", "T02"], AlertConfig(reclassify_hold_s=180.0))
+    lone = alertable(1)
+    assert alerter2.on_track(lone, 100.0, th) is not None
+    lone.evidence.label, lone.evidence.probabilities = "animal", {"animal": 0.95, "person": 0.05}
+    assert alerter2.on_track(lone, 110.0, th) is None
+    assert alerter2.on_deleted(lone, 120.0, th) is None
+    assert alerter2.expire(121.0, th) == []
+    (closed,) = alerter2.expire(120.0 + AlertConfig().reacquire_s + 1.0, th)
+    assert (closed.event, closed.reason) == ("closed", "reclassified")
