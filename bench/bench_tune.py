@@ -178,11 +178,12 @@ def figures(args: argparse.Namespace) -> None:
     sims = separate = shared = 0.0
     for name in builtin_scenarios():
         c = point_cpu_s(name, args.sample_s)
-        scale = 3 * load_scenario(name).duration_s / c["sim_s"]
+        full_s = load_scenario(name).duration_s
+        scale = 3 * full_s / c["sim_s"]
         sims += c["sim"] * scale
         separate += scored * (c["fuse"] + c["cover"] + c["score"]) * scale
         shared += (trackers * (c["group"] + c["cover"]) + scored * c["score"]) * scale
-        print(f"  {name:22} sampled {c['sim_s']:6.0f} of {load_scenario(name).duration_s:6.0f} s:"
+        print(f"  {name:22} sampled {c['sim_s']:6.0f} of {full_s:6.0f} s:"
               f" sim {c['sim']:6.2f}, fuse {c['fuse']:6.2f} per point alone, "
               f"{c['group']:6.2f} per {len(CONFIDENCES)} points on one tracker, "
               f"coverage {c['cover']:5.2f}, score {c['score']:5.2f} per point (CPU s)",

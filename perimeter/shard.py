@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import numpy as np
@@ -230,14 +230,24 @@ class ShardRunner:
     def _gate(self, message: Handover) -> Track | None:
         """The confirmed local track without an alert nearest (chi-square, 4 dof) to the
         handed-over state, if within the gate."""
+        return self.nearest_free(lambda track: handover_distance2(
+            message, track.state.x, track.state.p, track.state.t_s))
+
+    def nearest_free(self, distance: Callable[[Track], float | None]) -> Track | None:
+        """The confirmed local track without an alert of least ``distance`` (None: out of
+        its gate), if any."""
         best: tuple[float, Track] | None = None
         for track in self.fusion.engine.tracks:
             if track.score.status != "confirmed" or track.alert_id is not None:
                 continue
-            d2 = handover_distance2(message, track.state.x, track.state.p, track.state.t_s)
-            if d2 is not None and (best is None or d2 < best[0]):
-                best = (d2, track)
+            d = distance(track)
+            if d is not None and (best is None or d < best[0]):
+                best = (d, track)
         return best[1] if best else None
+
+    def owner_of(self, track: Track) -> str:
+        """The shard whose sector the track's position lies in now."""
+        return self.plan.owner_at(self.plan.arc_m(*_track_xy(track)))
 
     # -- the alert policy (perimeter.fusion.alert.AlertPolicy) ----------------------------
     def admits(self, track: Track, t_s: float) -> bool:
@@ -271,8 +281,7 @@ class ShardRunner:
 
     def released(self, track: Track, t_s: float, state: AlertState) -> None:
         """Hand the alert to the shard owning the track's sector now."""
-        x = track.state.x
-        to_shard = self.plan.owner_at(self.plan.arc_m(float(x[0]), float(x[1])))
+        to_shard = self.owner_of(track)
         message = handover_of(track, t_s, state, self.shard_id, to_shard,
                               [self.site.towers[i].id for i in track.evidence.towers],
                               self.fusion.run_id)

@@ -9,7 +9,6 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from perimeter.fusion.track import Track
     from perimeter.shard import ShardRunner
     from perimeter.shard_match import OtherAlert
 
@@ -30,7 +29,8 @@ def take_over(shard: ShardRunner, dead_shard: str) -> int:
     shard.counters["takeovers"] += 1
     health = shard.fusion.health
     health.watch(shard._own_towers(), shard.clock_s)
-    alerts = [a for a in shard.others.values() if a.holder in {dead_shard, *chain}]
+    gone = {dead_shard, *chain}
+    alerts = [a for a in shard.others.values() if a.holder in gone]
     adopted = 0
     for alert in sorted(alerts, key=lambda a: a.alert_id):
         del shard.others[alert.alert_id]
@@ -102,7 +102,7 @@ def release_waiting(shard: ShardRunner) -> None:
     strict owner, not :meth:`keeps` (its hysteresis): the owner, restarted, resumes them
     from the store, so a copy kept here would be a second holder."""
     released = shard.fusion.alerter.release_dormant(
-        lambda track: shard.plan.owner_at(shard.plan.arc_m(*_track_xy(track))) == shard.shard_id)
+        lambda track: shard.owner_of(track) == shard.shard_id)
     for track, state in released:
         shard.released(track, track.state.t_s, state)
     shard.counters["waiting_handed_on"] += len(released)
@@ -111,17 +111,5 @@ def release_waiting(shard: ShardRunner) -> None:
 def adopt_nearest(shard: ShardRunner, alert: OtherAlert) -> bool:
     """The nearest confirmed local track without an alert that matches ``alert``
     (position gate) continues it."""
-    best: tuple[float, Track] | None = None
-    for track in shard.fusion.engine.tracks:
-        if track.score.status != "confirmed" or track.alert_id is not None:
-            continue
-        dist = shard._distance_to(alert, track)
-        if dist is not None and (best is None or dist < best[0]):
-            best = (dist, track)
-    if best is None:
-        return False
-    return shard.fusion.alerter.adopt(best[1], alert.state())
-
-
-def _track_xy(track: Track) -> tuple[float, float]:
-    return float(track.state.x[0]), float(track.state.x[1])
+    track = shard.nearest_free(lambda t: shard._distance_to(alert, t))
+    return track is not None and shard.fusion.alerter.adopt(track, alert.state())

@@ -243,7 +243,7 @@ class MqttBus:
         during a stop would overtake its ``offline``)."""
         with self._retained_lock:
             self._births[message.topic] = message
-            self.publish(message)
+            self._send_or_buffer(message)
 
     def ack(self, message: Message) -> None:
         """Acknowledge a received QoS 1 message once processed (``manual_ack`` only), in the

@@ -87,7 +87,7 @@ class ShardWatch:
             if status.shard_id in self.seen_s:
                 del self.seen_s[status.shard_id]
                 self.wills_s[status.shard_id] = now_s
-            elif (status.shard_id not in self._gone | set(self.wills_s)
+            elif (status.shard_id not in self._gone and status.shard_id not in self.wills_s
                   and self.run_id is not None and status.run_id == self.run_id):
                 if retained:  # it died before this started
                     self._cold.add(status.shard_id)

@@ -156,6 +156,7 @@ def acoustic_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
     if WEATHER_PROPS[cond.weather].acoustic_noise_db > 0.0:
         parts.append(RURAL_BACKGROUND_DB + WEATHER_PROPS[cond.weather].acoustic_noise_db)
     noise_db = 10.0 * np.log10(sum(10.0 ** (x / 10.0) for x in parts))
+    count_db = float(count_level_db(cond.head_count))
     out = np.zeros((len(towers), len(xy)))
     for i, tower in enumerate(towers):
         p = AcousticParams.model_validate(tower.acoustic) if tower.acoustic else AcousticParams()
@@ -163,7 +164,6 @@ def acoustic_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
         _, forest_m, built_m = terrain.paths(np.array([tower.xy]), np.array([SOURCE_HEIGHT_M]),
                                              xy[None, :, :], np.ones(len(xy)))
         total = np.zeros(len(xy))
-        count_db = float(count_level_db(cond.head_count))
         for source in SOUNDS[cond.kind]:
             alpha = float(absorption_db_per_m(source.peak_hz, cond.temperature_c,
                                               cond.humidity_pct))

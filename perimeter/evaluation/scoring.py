@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 
 from perimeter.contract import AlertEvent, Origin
+from perimeter.fusion.reacquire import family
 from sim.truth import TargetTruth, Truth
 
 Point = tuple[float, float]
@@ -32,13 +33,11 @@ KIND_CLASS = {"person": "person", "group": "group", "light_vehicle": "vehicle",
               "heavy_vehicle": "vehicle", "animal": "animal"}
 
 
-CLASS_FAMILY = {"person": "people", "group": "people", "vehicle": "vehicle", "animal": "animal"}
-
-
 def class_family(class_: str) -> str:
     """The family an alert class belongs to (person and group are both ``people``); classes
-    outside the families (``unknown``) are their own family."""
-    return CLASS_FAMILY.get(class_, class_)
+    outside the families (``unknown``) are their own family: fusion's rule
+    (:func:`perimeter.fusion.reacquire.family`)."""
+    return family(class_)
 
 
 def target_class(kind: str) -> str:

@@ -78,7 +78,6 @@ def confidence(track: Track, thresholds: Thresholds) -> float:
     return max(0.0, min(1.0, track.score.existence * p_cls))
 
 
-_Open = AlertState
 
 
 class AlertPolicy(Protocol):
@@ -113,7 +112,7 @@ class TrackAlerter:
         self.tower_ids = list(tower_ids)
         self.origin_of: Callable[[Track], Origin | None] = origin_of
         """How a track's origin is found (the runner's says whether it was observed)."""
-        self._open: dict[int, _Open] = {}
+        self._open: dict[int, AlertState] = {}
         self._dormant: list[Dormant] = []
         self._next = first_number
         self.id_prefix = id_prefix
@@ -172,7 +171,7 @@ class TrackAlerter:
             if self.policy is not None and not self.policy.opens(track, t_s):
                 return None
             track.alert_id = self.next_alert_id()
-            state = _Open(track.alert_id, t_s, ev.label, "low", self.origin_of(track), t_s)
+            state = AlertState(track.alert_id, t_s, ev.label, "low", self.origin_of(track), t_s)
             self._open[track.number] = state
             return self._event("new", track, t_s, thresholds, state)
         if self.policy is not None and not self.policy.keeps(track, t_s):
@@ -230,22 +229,20 @@ class TrackAlerter:
             return None
         if final:
             return self._event("closed", track, t_s, thresholds, state,
-                               reason="reclassified" if state.doubted_t_s is not None
-                               else "stream_end")
+                               reason=_close_reason(state, final=True))
         self._dormant.append(Dormant(state, track, t_s))
         return None
 
     def expire(self, t_s: float, thresholds: Thresholds, *, final: bool = False
                ) -> list[AlertEvent]:
         """``closed`` events of lost tracks that were not reacquired in time (all if ``final``)."""
-        due = [d for d in self._dormant if final or t_s - d.lost_t_s > self.config.reacquire_s]
-        self._dormant = [d for d in self._dormant if d not in due]
-        def reason(d: Dormant) -> CloseReason:
-            if d.state.doubted_t_s is not None:
-                return "reclassified"  # its class in doubt to the last
-            return "stream_end" if final else "track_lost"
-        return [self._event("closed", d.track, t_s, thresholds, d.state, reason=reason(d))
-                for d in due]
+        due: list[Dormant] = []
+        keep: list[Dormant] = []
+        for d in self._dormant:
+            (due if final or t_s - d.lost_t_s > self.config.reacquire_s else keep).append(d)
+        self._dormant = keep
+        return [self._event("closed", d.track, t_s, thresholds, d.state,
+                            reason=_close_reason(d.state, final=final)) for d in due]
 
     def resume(self, alert: OpenAlert) -> bool:
         """Take over an alert an earlier run left open (fusion restarted): it waits, like a
@@ -285,10 +282,12 @@ class TrackAlerter:
                 and confidence(track, thresholds)
                 < self.config.close_confidence_ratio * thresholds.alert_min_confidence)
 
-    def _reacquire(self, track: Track, t_s: float, thresholds: Thresholds) -> _Open | None:
+    def _reacquire(self, track: Track, t_s: float, thresholds: Thresholds) -> AlertState | None:
         """The waiting alert this new track continues, if any (:func:`.alert_waiting.reacquire`);
         one whose track was lost in doubt only if this one is above the close threshold."""
         waiting = self._dormant
+        if not waiting:
+            return None
         if self._low(track, thresholds):
             waiting = [d for d in waiting if d.state.doubted_t_s is None]
         found = reacquire(waiting, track, self.config,
@@ -309,7 +308,7 @@ class TrackAlerter:
         return dist, severity(track.evidence.label, dist, closing, self.config)
 
     def _event(self, kind: AlertEventKind, track: Track, t_s: float, thresholds: Thresholds,
-               state: _Open, place: tuple[float, Severity] | None = None, *,
+               state: AlertState, place: tuple[float, Severity] | None = None, *,
                reason: CloseReason | None = None) -> AlertEvent:
         """The event of ``track`` now (``place``: its :meth:`_place`, when already known;
         ``reason``: why a ``closed`` event closes)."""
@@ -329,3 +328,11 @@ class TrackAlerter:
             towers=sorted(self.tower_ids[i] for i in track.evidence.towers),
             sensors=sorted(track.evidence.sensors), reason=reason,
         )
+
+
+def _close_reason(state: AlertState, *, final: bool) -> CloseReason:
+    """Why a lost track's alert closes: its class in doubt to the last, or the stream's end,
+    or the loss."""
+    if state.doubted_t_s is not None:
+        return "reclassified"
+    return "stream_end" if final else "track_lost"

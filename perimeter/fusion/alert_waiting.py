@@ -124,6 +124,7 @@ def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig, *,
     track was lost while its class was in doubt (:attr:`AlertState.doubted_t_s`; it may
     show the doubted class) needs no compatible class: the doubt was whether it is one."""
     best: tuple[float, Dormant] | None = None
+    speed_sigma_mps = dict(config.reacquire_speed_sigma_mps)
     for dormant in waiting:
         doubt = settles_doubt and dormant.state.doubted_t_s is not None
         if not doubt and not compatible(dormant.state.cls, track.evidence.label):
@@ -131,12 +132,10 @@ def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig, *,
         if (dormant.live or dormant.track).successor == track.number:
             best = (-1.0, dormant)
             continue
-        if not dormant.resumed and elsewhere(dormant.track, track):
+        d2 = reacquire_d2(dormant.track, track, horizon_s=config.reacquire_horizon_s,
+                          floor_m=config.reacquire_floor_m, speed_sigma_mps=speed_sigma_mps)
+        if d2 > config.reacquire_gate_d2 or (best is not None and d2 >= best[0]):
             continue
-        cfg = config
-        d2 = reacquire_d2(dormant.track, track, horizon_s=cfg.reacquire_horizon_s,
-                          floor_m=cfg.reacquire_floor_m,
-                          speed_sigma_mps=dict(cfg.reacquire_speed_sigma_mps))
-        if d2 <= config.reacquire_gate_d2 and (best is None or d2 < best[0]):
+        if dormant.resumed or not elsewhere(dormant.track, track):  # the costlier test last
             best = (d2, dormant)
     return None if best is None else best[1]

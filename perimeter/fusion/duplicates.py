@@ -116,10 +116,11 @@ def elsewhere(lost: Track, other: Track, gate_d2: float = SAME_STATE_D2) -> bool
         if abs(t_s - h.t[i]) < abs(t_s - t0):
             x0, p0, t0, q = h.x[i], h.p[i], float(h.t[i]), float(h.q[i])
     x, p = ekf.predict(x0[None], p0[None], np.array([t_s - t0]), np.array([q]))
-    p[0, :2, :2] += ELSEWHERE_FLOOR_M**2 * np.eye(2)
+    p[0, :2, :2] += _ELSEWHERE_FLOOR
     return not _agree(lost.state.x - x[0], lost.state.p + p[0], gate_d2)
 
 
+_ELSEWHERE_FLOOR = ELSEWHERE_FLOOR_M**2 * np.eye(2)
 _STATE_FLOOR = np.diag([25.0, 25.0, 0.04, 0.04])
 """Floor added to two tracks' summed covariances (5 m, 0.2 m/s), built once, not per pair."""
 

@@ -79,6 +79,9 @@ class FusionEngine:
         self.initiator.revisit_source = self.looks.longest_learned_revisit_s
         """Each imager's revisit (:mod:`.looks`), learned when the revisit-aware score or the
         revisit-spanning initiator runs."""
+        cfg = self.config  # the settings that read the revisit (fixed): learn it only for them
+        self._observe_looks = cfg.manage.revisit_aware or cfg.manage.bias_allowance or \
+            cfg.initiator.revisit.enabled
         self.bias_sigma_rad: Callable[[int], float] | None = None
         """A tower's unapplied registration sigma (the runner's registration), read when
         ``manage.bias_allowance``."""
@@ -99,8 +102,7 @@ class FusionEngine:
     def step(self, scan: Scan) -> None:
         """Fuse one scan (in time order unless ``scan.late``); see :meth:`maintain`."""
         cfg = self.config.manage
-        if scan.sensor == "thermal" and (cfg.revisit_aware or cfg.bias_allowance
-                                         or self.config.initiator.revisit.enabled):
+        if scan.sensor == "thermal" and self._observe_looks:
             self.looks.observe((scan.tower_index, scan.sensor), scan.t_s,
                                scan.bearing_rad.tolist())
         if cfg.revisit_aware or cfg.bias_allowance:
@@ -285,8 +287,7 @@ class FusionEngine:
             xs, ps, hs = x[ti], p[ti], h[ti]
             nu_td, s_td, sigma = nu[ti, di], s[ti, di], scan.sigma_rad[di]
         if self.imm is None and scan.sensor == "acoustic":
-            # the gain of the innovation variance the gate and score use: the object's
-            # motion over the sound's travel gap is noise the bearing cannot see
+            # the gain of the S the gate and score use (with the travel gap's process noise)
             xn, pn = ekf.update_with_gain(xs, ps, hs, nu_td, s_td)
         elif self.imm is None:
             xn, pn = ekf.update(xs, ps, hs, nu_td, sigma**2)

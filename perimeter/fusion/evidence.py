@@ -80,7 +80,7 @@ def relative_heading_rad(track: Track, scan: Scan) -> float:
     0 (moving along it: end on) to pi/2 (across it: broadside), or NaN when the filter's
     heading is not known well enough (slow, or its velocity uncertain)."""
     x, y, vx, vy = (float(v) for v in track.state.x[:4])
-    speed = math.hypot(vx, vy)
+    speed = track.state.speed_mps
     if speed < HEADING_MIN_MPS or track.state.velocity_sigma_mps > HEADING_MAX_SIGMA_RAD * speed:
         return math.nan
     tx, ty = (float(v) for v in scan.tower_xy[:2])

@@ -186,10 +186,15 @@ class TrackManager:
             self.tracks = [t for t in self.tracks if not t.deleted]
         return dead
 
+    def duplicate_pairs(self, t_s: float, towers_xy: FloatArray) -> list[tuple[Track, Track]]:
+        """``(loser, survivor)`` of each duplicate or shadow pair among the multi-tower tracks;
+        touches nothing (:func:`.duplicates.find_duplicates`)."""
+        return find_duplicates([t for t in self.tracks if t.home_tower is None], t_s,
+                               towers_xy, self.config.duplicates)
+
     def merge_duplicates(self, t_s: float, towers_xy: FloatArray) -> list[Track]:
         """Drop tracks that duplicate or shadow another (see :mod:`.duplicates`)."""
-        pairs = find_duplicates([t for t in self.tracks if t.home_tower is None], t_s,
-                                towers_xy, self.config.duplicates)
+        pairs = self.duplicate_pairs(t_s, towers_xy)
         for track, survivor in pairs:
             track.deleted = True
             track.successor = survivor.number

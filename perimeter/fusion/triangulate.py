@@ -104,7 +104,6 @@ class Initiator:
         runner from registration); none when unset."""
         self.revisit_source: Callable[[], float] | None = None
         """The towers' longest learned revisit (0 until learned; set by the engine)."""
-        """Seeds of the revisit search."""
 
     def __len__(self) -> int:
         return len(self._refs)

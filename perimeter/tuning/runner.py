@@ -113,8 +113,10 @@ def plan_tasks(scenarios: Sequence[ScenarioRef], seeds: int,
     points that share a tracker (:func:`.shared_fusion.tracker_key`) are put next to each
     other first, so a chunk holds whole groups where it can."""
     runs = [(ref, scenario_seed(ref) + k) for ref in scenarios for k in range(seeds)]
-    keys = list(dict.fromkeys(tracker_key(t) for _, t in points))
-    points = sorted(points, key=lambda p: keys.index(tracker_key(p[1])))
+    groups: dict[Thresholds, list[tuple[int, Thresholds]]] = {}
+    for point in points:
+        groups.setdefault(tracker_key(point[1]), []).append(point)
+    points = [point for group in groups.values() for point in group]
     chunks = max(1, min(len(points), math.ceil(min_tasks / max(1, len(runs)))))
     size = math.ceil(len(points) / chunks)
     return [Task(ref, seed, tuple(points[i:i + size]), options, duration_s, cache_dir)

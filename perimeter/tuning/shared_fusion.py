@@ -25,7 +25,6 @@ from perimeter.bus import Message
 from perimeter.contract import AlertEvent, DeadLetter, Origin, TracksSnapshot
 from perimeter.evaluation.run import Collector, fuse
 from perimeter.fusion.alert import TrackAlerter
-from perimeter.fusion.duplicates import find_duplicates
 from perimeter.fusion.runner import FusionRunner, tracks_snapshot
 from perimeter.fusion.track import Track
 from perimeter.site import Site
@@ -169,13 +168,11 @@ class SharedRunner(FusionRunner):
         for stage in self.stages:
             patterns.setdefault(frozenset(stage.ids), []).append(stage)
         if len(patterns) > 1:
-            candidates = [t for t in self.engine.tracks if t.home_tower is None]
             removals: dict[frozenset[int], list[int]] = {}
             for alerted, group in list(patterns.items())[1:]:
                 self._wear(group[0])
-                removals[alerted] = [t.number for t, _ in find_duplicates(
-                    candidates, t_s, self.engine.towers_xy,
-                    self.engine.manager.config.duplicates)]
+                removals[alerted] = [t.number for t, _ in self.engine.manager.duplicate_pairs(
+                    t_s, self.engine.towers_xy)]
         self._wear(self.stages[0])
         dropped = self.engine.merge(t_s)
         if len(patterns) > 1:

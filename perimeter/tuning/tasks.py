@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from perimeter.evaluation.covered import TargetCoverage, target_coverage
+from perimeter.evaluation.crb import sightings_by_target
 from perimeter.evaluation.report import RunReport
 from perimeter.evaluation.run import simulate
 from perimeter.evaluation.score_run import EvalOptions, score_run
@@ -57,17 +58,19 @@ def run_task(task: Task) -> list[tuple[int, RunReport]]:
     outputs = fuse_points(site, [t for _, t in task.points], world.messages)
     shared_s = (time.perf_counter() - started) / max(1, len(task.points))
     out: list[tuple[int, RunReport]] = []
-    coverage: dict[Thresholds, dict[str, TargetCoverage]] = {}
+    coverage: dict[tuple[float, float, tuple[str, ...]], dict[str, TargetCoverage]] = {}
+    sightings = sightings_by_target(world.truth, world.messages)  # of no threshold
     for (index, thresholds), collector in zip(task.points, outputs, strict=True):
         t0 = time.perf_counter()
-        # coverage reads the SNR floors and alert.classes, not alert.min_confidence
-        key = thresholds.model_copy(update={"alert_min_confidence": 0.0})
+        # coverage reads only the SNR floors and alert.classes
+        key = (thresholds.thermal_min_snr_db, thresholds.acoustic_min_snr_db,
+               thresholds.alert_classes)
         if key not in coverage:
             coverage[key] = target_coverage(scenario, world.truth, thresholds)
         report = score_run(world.truth, site, collector.alerts, collector.snapshots,
                            world.messages, thresholds, task.options,
                            rejected_messages=len(collector.rejects),
                            run_time_s=shared_s + time.perf_counter() - t0,
-                           covered=coverage[key])
+                           covered=coverage[key], sightings=sightings)
         out.append((index, report))
     return out

@@ -58,7 +58,6 @@ def test_reclassify_recomputes_only_tracks_that_changed() -> None:
 
 
 def _revisit_engine() -> FusionEngine:
-    from perimeter.fusion.engine import EngineConfig
     from perimeter.fusion.manage import ManageConfig
     engine = FusionEngine(TOWERS, Thresholds(),
                           EngineConfig(manage=ManageConfig(revisit_aware=True)))

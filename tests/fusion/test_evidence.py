@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from perimeter.fusion import evidence
+from perimeter.fusion.priors import impossible_height
 from perimeter.fusion.scan import KIND_HINTS, Scan
 from tests.fusion.helpers import track_at
 
@@ -76,7 +77,7 @@ def test_heat_centres_at_impossible_heights_from_two_scans_mark_the_track_misloc
     scan = one_detection("thermal", size_px=8.0, elevation_rad=elev, contrast_k=4.0)
     evidence.add_thermal(track, scan, 0, 2900.0, ifov_rad=2e-4, mast_height_m=15.0)
     feats = track.evidence.features
-    assert 15.0 + 2900.0 * math.tan(elev) < -5.0
+    assert impossible_height(15.0 + 2900.0 * math.tan(elev), 2900.0 * 2e-4)  # 5 m below
     # one such reading may be a detection that is not the object's: only it is set aside
     assert not track.evidence.mislocated
     # the range is wrong: no size, height or aspect from it (a 4.6 m "car" from 8 px at 2.9 km)

@@ -7,13 +7,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 from rich.console import Console
 
 from perimeter.access import check_password, hash_password, may_publish, write_filters
 from services.supervise import MAX_QUICK_RESTARTS, STABLE_S, Backoff, supervise
+from tests.services.mqtt_helpers import wait_until
 
 
 def stop_once_printed(console: Console, text: str, stop: threading.Event,
@@ -21,11 +21,8 @@ def stop_once_printed(console: Console, text: str, stop: threading.Event,
     """Set ``stop`` once ``console`` shows ``text`` (or after a generous ``deadline_s``):
     ``supervise`` is stopped when what the test waits for has happened, not after a guess."""
     def watch() -> None:
-        deadline = time.monotonic() + deadline_s
-        while not stop.is_set() and time.monotonic() < deadline:
-            if text in console.export_text(clear=False):
-                break
-            time.sleep(0.05)
+        wait_until(lambda: stop.is_set() or text in console.export_text(clear=False),
+                   deadline_s)
         stop.set()
 
     threading.Thread(target=watch, daemon=True).start()

@@ -103,3 +103,6 @@ def test_a_task_simulates_once_across_sweeps(tiny_scenario: dict[str, Any], tmp_
     again = run_task(task)
     assert again[0][1].model_copy(update={"run_time_s": 0.0}) == \
         first[0][1].model_copy(update={"run_time_s": 0.0})
+    with pytest.raises(AssertionError, match="simulated again"):  # an uncached seed would
+        run_task(Task(tiny_scenario, 6, ((0, Thresholds()),), duration_s=60.0,
+                      cache_dir=tmp_path))
