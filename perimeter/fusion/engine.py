@@ -24,9 +24,9 @@ from perimeter.fusion.late import LateScans
 from perimeter.fusion.looks import Looks, in_frame
 from perimeter.fusion.manage import TrackManager
 from perimeter.fusion.scan import Scan
+from perimeter.fusion.second_tower import retriangulate
 from perimeter.fusion.track import Track
 from perimeter.fusion.triangulate import Initiator, Seed
-from perimeter.geometry import crossing_angle_rad, fisher_information, intersect_pairs
 from perimeter.terrain import Dem
 from perimeter.thresholds import Thresholds
 
@@ -310,7 +310,8 @@ class FusionEngine:
                     - 0.5 * float(np.log(2 * math.pi * s_k))
                     + track.score.look_hit(key))
             if (track.home_tower is not None and track.home_tower != scan.tower_index
-                    and self._upgrade(track, x[t_idx], p[t_idx], scan, d_idx)):
+                    and retriangulate(track, self.towers_xy[track.home_tower], x[t_idx],
+                                      p[t_idx], scan, d_idx, self.config.initiator)):
                 soft.pop(t_idx, None)
                 self._after_update(track, scan, d_idx, 0.0, unique=False)
                 continue
@@ -340,36 +341,6 @@ class FusionEngine:
             evidence.add_thermal(track, scan, d, rng, self._ifov[i], eye_m, slope)
         else:
             evidence.add_acoustic(track, scan, d, rng)
-
-    def _upgrade(self, track: Track, x: FloatArray, p: FloatArray, scan: Scan, d: int) -> bool:
-        """A second tower sees a single-tower track: re-triangulate it (range now observable)."""
-        home = self.towers_xy[track.home_tower]
-        b_home = math.atan2(x[0] - home[0], x[1] - home[1])
-        b_new = float(scan.bearing_rad[d])
-        if crossing_angle_rad(b_home, b_new) < math.radians(self.config.initiator.min_crossing_deg):
-            return False
-        xy, r0, r1 = intersect_pairs(home, np.array(b_home), scan.tower_xy, np.array(b_new))
-        if not (r0 > self.config.initiator.min_range_m and r1 > self.config.initiator.min_range_m):
-            return False
-        rng = float(np.hypot(*(x[:2] - home)))
-        s_home = math.sqrt(max(float(p[0, 0] + p[1, 1]) - 0.0, 0.0)) / max(rng, 1.0)
-        s_home = min(max(s_home, float(scan.sigma_rad[d])), 0.05)
-        info = fisher_information(np.vstack([home, scan.tower_xy]), xy,
-                                  np.array([s_home, float(scan.sigma_rad[d])]))
-        try:
-            cov = np.linalg.inv(info) * 2.0
-        except np.linalg.LinAlgError:
-            return False
-        if not (np.all(np.isfinite(cov)) and np.all(np.isfinite(xy))
-                and 0.0 < float(np.trace(cov)) < self.config.initiator.max_range_m**2):
-            return False
-        v = self.config.initiator.velocity_sigma_mps
-        p_new = np.zeros((4, 4))
-        p_new[:2, :2] = cov
-        p_new[2, 2] = p_new[3, 3] = v * v
-        track.state.restart(np.array([xy[0], xy[1], 0.0, 0.0]), p_new, scan.t_s)
-        track.home_tower = None
-        return True
 
     def _penalise_misses(self, tracks: list[Track], found: Assignment, scan: Scan) -> None:
         """Score the tracks this tower sensor saw within ``miss_window_s`` but not now
