@@ -7,7 +7,8 @@ over the whole evaluation set (every built-in scenario at 3 seeds) on 2 cores, *
 each scenario is simulated for its first ``--sample-s`` s, fused at the current thresholds
 alone, fused at the five ``alert.min_confidence`` values of the grid on one tracker (as the
 sweep fuses points that differ only in the alert stage, :mod:`perimeter.tuning.shared_fusion`),
-its intrusions' coverage computed and each point scored. The CPU per simulated second is scaled
+its intrusions' coverage computed and each point scored (alone, and the five as a sweep's
+task scores them, :func:`perimeter.tuning.tasks.score_points`). The CPU per simulated second is scaled
 to the scenarios' full durations, 3 seeds and the sweep's points and trackers (30 points: 6 SNR
 values, so 6 trackers), and divided by the 2 workers (the sweep's measured 2-worker speed-up on
 this machine is below 2, so the estimate is a lower bound); it is printed for a fusion run per
@@ -45,11 +46,13 @@ from bench_fusion import TARGET_DETECTIONS_PER_S, fuse_cpu_s, recorded
 from perimeter.evaluation.covered import target_coverage
 from perimeter.evaluation.run import fuse
 from perimeter.evaluation.score_run import score_run
+from perimeter.evaluation.stream_cache import SimulatedRun
 from perimeter.thresholds import Thresholds
 from perimeter.tuning.executor import LocalExecutor
 from perimeter.tuning.runner import run_sweep
 from perimeter.tuning.shared_fusion import fuse_points, tracker_key
 from perimeter.tuning.sweep import Point, valid_points
+from perimeter.tuning.tasks import score_points
 from sim.scenario import builtin_scenarios, load_scenario
 from sim.uplink import MemoryUplink
 from sim.world import World
@@ -136,8 +139,9 @@ def point_cpu_s(name: str, sample_s: float) -> dict[str, float]:
     fuse(site, Thresholds(), uplink.messages)
     alone = time.process_time() - start
     group = [Thresholds().patched({"alert.min_confidence": c}) for c in CONFIDENCES]
+    trackers: dict[int, int] = {}
     start = time.process_time()
-    outputs = fuse_points(site, group, uplink.messages)
+    outputs = fuse_points(site, group, uplink.messages, trackers=trackers)
     shared = time.process_time() - start
     start = time.process_time()
     covered = target_coverage(scenario, truth, Thresholds())  # once per tracker in a task
@@ -148,8 +152,12 @@ def point_cpu_s(name: str, sample_s: float) -> dict[str, float]:
         score_run(truth, site, collector.alerts, collector.snapshots, uplink.messages,
                   thresholds, None, rejected_messages=0, run_time_s=0.0, covered=covered)
         scores.append(time.process_time() - start)
+    start = time.process_time()  # the task's way: coverage, sightings, GOSPA shared
+    score_points(scenario, SimulatedRun(uplink.messages, truth), list(enumerate(group)),
+                 outputs, trackers)
+    scored = time.process_time() - start
     return {"sim": sim, "fuse": alone, "group": shared, "cover": cover,
-            "score": statistics.median(scores), "sim_s": scenario.duration_s}
+            "score": statistics.median(scores), "scored": scored, "sim_s": scenario.duration_s}
 
 
 def sweep_shape(count: int) -> tuple[int, int]:
@@ -182,11 +190,12 @@ def figures(args: argparse.Namespace) -> None:
         scale = 3 * full_s / c["sim_s"]
         sims += c["sim"] * scale
         separate += scored * (c["fuse"] + c["cover"] + c["score"]) * scale
-        shared += (trackers * (c["group"] + c["cover"]) + scored * c["score"]) * scale
+        shared += (trackers * c["group"] + scored / len(CONFIDENCES) * c["scored"]) * scale
         print(f"  {name:22} sampled {c['sim_s']:6.0f} of {full_s:6.0f} s:"
               f" sim {c['sim']:6.2f}, fuse {c['fuse']:6.2f} per point alone, "
               f"{c['group']:6.2f} per {len(CONFIDENCES)} points on one tracker, "
-              f"coverage {c['cover']:5.2f}, score {c['score']:5.2f} per point (CPU s)",
+              f"coverage {c['cover']:5.2f}, score {c['score']:5.2f} per point alone, "
+              f"{c['scored']:5.2f} per {len(CONFIDENCES)} points of a tracker (CPU s)",
               flush=True)
     print(f"{args.points}-point tune ({scored} points scored, {trackers} trackers), "
           f"{len(builtin_scenarios())} scenarios x 3 seeds, 2 workers, extrapolated from the "

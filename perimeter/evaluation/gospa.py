@@ -88,16 +88,39 @@ def _part(truth_xy: FloatArray, est_xy: FloatArray, mine: list[bool], theirs: se
     return gospa(truth_xy[np.asarray(mine, dtype=bool)], est_xy[keep], cutoff_m, p)
 
 
+class TruthAt:
+    """The targets present at a time and their true positions, remembered by time: the
+    snapshots of several fusion runs of one simulated run (tune points) share their times."""
+
+    def __init__(self, targets: Sequence[TargetTruth]) -> None:
+        self.targets = targets
+        self._at: dict[float, tuple[list[TargetTruth], FloatArray]] = {}
+
+    def __call__(self, t_s: float) -> tuple[list[TargetTruth], FloatArray]:
+        """The targets present at ``t_s`` and their ``(n, 2)`` positions."""
+        hit = self._at.get(t_s)
+        if hit is None:
+            live = [t for t in self.targets if present(t, t_s)]
+            xy = np.array([t.position(t_s) for t in live], dtype=float).reshape(-1, 2)
+            hit = self._at[t_s] = (live, xy)
+        return hit
+
+
 def gospa_series(snapshots: Sequence[TracksSnapshot], targets: Sequence[TargetTruth],
                  cutoff_m: float, p: float = 2.0,
-                 intruder_ids: Collection[str] | None = None) -> GospaSeries:
+                 intruder_ids: Collection[str] | None = None,
+                 truth_at: TruthAt | None = None) -> GospaSeries:
     """GOSPA of the confirmed tracks of each snapshot against the targets present then, split
-    into intruders and animals when ``intruder_ids`` is given."""
+    into intruders and animals when ``intruder_ids`` is given; ``truth_at``: a memo of
+    ``targets``' positions shared with other calls."""
+    if truth_at is None:
+        truth_at = TruthAt(targets)
+    elif truth_at.targets is not targets:
+        raise ValueError("truth_at: remembers other targets")
     series = GospaSeries()
     for snap in snapshots:
-        live = [t for t in targets if present(t, snap.t_s)]
+        live, truth_xy = truth_at(snap.t_s)
         confirmed = [k for k in snap.tracks if k.status == "confirmed"]
-        truth_xy = np.array([t.position(snap.t_s) for t in live], dtype=float).reshape(-1, 2)
         est_xy = np.array([(k.position.x_m, k.position.y_m) for k in confirmed],
                           dtype=float).reshape(-1, 2)
         terms = gospa(truth_xy, est_xy, cutoff_m, p)
@@ -115,3 +138,23 @@ def gospa_series(snapshots: Sequence[TracksSnapshot], targets: Sequence[TargetTr
             if part is not None:
                 out.append(part)
     return series
+
+
+@dataclass(slots=True)
+class GospaMemo:
+    """The GOSPA series of one tracker's snapshots, by intruders, cut-off and order: tune
+    points fused by one tracker (:mod:`perimeter.tuning.shared_fusion`) have snapshots that
+    differ only in the tracks' alert ids, which GOSPA does not read; ``truth_at`` may be
+    shared by every tracker of a simulated run."""
+
+    truth_at: TruthAt
+    series: dict[tuple[frozenset[str], float, float], GospaSeries] = field(default_factory=dict)
+
+    def of(self, snapshots: Sequence[TracksSnapshot], targets: Sequence[TargetTruth],
+           cutoff_m: float, p: float, intruder_ids: Collection[str]) -> GospaSeries:
+        """:func:`gospa_series` of ``snapshots`` (those of this memo's tracker), remembered."""
+        key = (frozenset(intruder_ids), cutoff_m, p)
+        if key not in self.series:
+            self.series[key] = gospa_series(snapshots, targets, cutoff_m, p, intruder_ids,
+                                            self.truth_at)
+        return self.series[key]

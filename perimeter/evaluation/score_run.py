@@ -58,17 +58,23 @@ def score_run(truth: Truth, site: Site, events: Sequence[AlertEvent],
               thresholds: Thresholds, options: EvalOptions | None = None, *,
               rejected_messages: int = 0, run_time_s: float = 0.0,
               covered: Mapping[str, bool | TargetCoverage] | None = None,
-              sightings: Mapping[str, list[crb.Sighting]] | None = None) -> RunReport:
+              sightings: Mapping[str, list[crb.Sighting]] | None = None,
+              gospa_memo: gospa.GospaMemo | None = None) -> RunReport:
     """The full report of one run; ``covered`` gives the intrusions' coverage by the model
     (:func:`perimeter.evaluation.covered.target_coverage`; a bare bool: covered, first
     coverage unknown); ``sightings`` the run's :func:`.crb.sightings_by_target`, when the
-    caller scores several points of one run (computed here otherwise)."""
+    caller scores several points of one run (computed here otherwise); ``gospa_memo`` the GOSPA
+    series of the tracker that made ``snapshots``, when several points share it."""
     opts = options or EvalOptions()
     scoring = score_alerts(truth, events, thresholds.alert_classes, site.perimeter,
                            opts.match_radius_m)
     intruder_ids = {s.target.id for s in scoring.intrusions}
-    series = gospa.gospa_series(snapshots, truth.targets, opts.gospa_cutoff_m, opts.gospa_order_p,
-                                intruder_ids)
+    if gospa_memo is None:
+        series = gospa.gospa_series(snapshots, truth.targets, opts.gospa_cutoff_m,
+                                    opts.gospa_order_p, intruder_ids)
+    else:
+        series = gospa_memo.of(snapshots, truth.targets, opts.gospa_cutoff_m, opts.gospa_order_p,
+                              intruder_ids)
     if sightings is None:
         sightings = crb.sightings_by_target(truth, messages)
     towers_xy = {t.id: t.xy for t in site.towers}

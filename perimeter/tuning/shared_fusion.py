@@ -18,11 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from perimeter import topics
 from perimeter.bus import Message
-from perimeter.contract import AlertEvent, DeadLetter, Origin, TracksSnapshot
+from perimeter.contract import (
+    AlertEvent,
+    DeadLetter,
+    Origin,
+    SensorReport,
+    TowerStatus,
+    TracksSnapshot,
+)
 from perimeter.evaluation.run import Collector, fuse
 from perimeter.fusion.alert import TrackAlerter
 from perimeter.fusion.runner import FusionRunner, tracks_snapshot
@@ -30,7 +37,9 @@ from perimeter.fusion.track import Track
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 
-__all__ = ["ALERT_STAGE", "SharedRunner", "fuse_points", "tracker_key"]
+__all__ = ["ALERT_STAGE", "Decoded", "SharedRunner", "fuse_points", "tracker_key"]
+
+M = TypeVar("M", SensorReport, TowerStatus)
 
 ALERT_STAGE = ("alert_min_confidence", "alert_classes")
 """The thresholds only the alert stage reads (attribute names)."""
@@ -83,16 +92,28 @@ class _NoAlerter:
         raise AssertionError(f"a shared runner's alerts go through its stages (alerter.{name})")
 
 
+class Decoded:
+    """The message last decoded by any of the runners fed one stream in step, and its
+    decoded form (the contract's models are frozen, so runners can share one)."""
+
+    def __init__(self) -> None:
+        self.message: Message | None = None
+        self.model: type[Any] | None = None
+        self.value: Any = None
+
+
 class SharedRunner(FusionRunner):
     """A :class:`FusionRunner` with one alert stage per point of ``points`` (thresholds that
     share :func:`tracker_key`); ``left`` lists the points that left the group (their
     duplicate removal differed) and must be fused again."""
 
     def __init__(self, site: Site, points: Mapping[int, Thresholds],
-                 options: Mapping[str, Any] | None = None) -> None:
+                 options: Mapping[str, Any] | None = None, *,
+                 decoded: Decoded | None = None) -> None:
         if len({tracker_key(t) for t in points.values()}) != 1:
             raise ValueError("points: a shared runner's points must differ only in "
                              f"{', '.join(ALERT_STAGE)}")
+        self._decoded = decoded or Decoded()
         self._token = 0
         self.stages: list[_Stage] = []
         self.left: list[int] = []
@@ -109,6 +130,14 @@ class SharedRunner(FusionRunner):
                                    opts.get("alert_config"), opts.get("first_alert_number", 1))
             alerter.origin_of = self._origin
             self.stages.append(_Stage(point, thresholds, alerter))
+
+    def _parse(self, model: type[M], message: Message) -> M:
+        """The contract decoding, once per message for all runners fed in step."""
+        shared = self._decoded
+        if shared.message is not message or shared.model is not model:
+            value = super()._parse(model, message)  # bad input raises: not remembered
+            shared.message, shared.model, shared.value = message, model, value
+        return cast(M, shared.value)
 
     def _origin(self, track: Track) -> Origin | None:
         if track.number not in self._origins:
@@ -208,31 +237,41 @@ class SharedRunner(FusionRunner):
 
 def fuse_points(site: Site, points: Sequence[Thresholds], messages: Iterable[Message],
                 options: Mapping[str, Any] | None = None, *,
-                again: list[int] | None = None) -> list[Collector]:
+                again: list[int] | None = None,
+                trackers: dict[int, int] | None = None) -> list[Collector]:
     """Each point's :func:`~perimeter.evaluation.run.fuse` outputs, in order, with one tracker
-    per group of points that differ only in the alert stage (:class:`SharedRunner`); points
-    that left a group are appended to ``again`` each time they are fused again. A stream
-    that sets thresholds itself is fused once per point."""
+    per group of points that differ only in the alert stage (:class:`SharedRunner`), the
+    trackers fed the stream in step (each message decoded once for all); points that left a
+    group are appended to ``again`` each time they are fused again. ``trackers`` gets each
+    point's tracker (points with one number share its tracks: their snapshots differ only in
+    alert ids). A stream that sets thresholds itself is fused once per point."""
     stream = list(messages)
     if any(m.topic == topics.THRESHOLDS for m in stream):
+        if trackers is not None:
+            trackers.update((i, i) for i in range(len(points)))
         return [fuse(site, t, stream, options) for t in points]
     groups: dict[Thresholds, list[int]] = {}
     for i, thresholds in enumerate(points):
         groups.setdefault(tracker_key(thresholds), []).append(i)
     out: dict[int, Collector] = {}
     queue = list(groups.values())
+    decoded = Decoded()
+    number = 0
     while queue:
-        group = queue.pop(0)
-        if len(group) == 1:
-            out[group[0]] = fuse(site, points[group[0]], stream, options)
-            continue
-        runner = SharedRunner(site, {i: points[i] for i in group}, options)
+        runners = [SharedRunner(site, {i: points[i] for i in group}, options, decoded=decoded)
+                   for group in queue]
+        queue = []
         for message in stream:
-            runner.feed(message)
-        runner.finish()
-        out.update(runner.outputs())
-        if runner.left:
-            queue.append(runner.left)
-            if again is not None:
-                again += runner.left
+            for runner in runners:
+                runner.feed(message)
+        for runner in runners:
+            runner.finish()
+            out.update(runner.outputs())
+            if trackers is not None:
+                trackers.update((i, number) for i in runner.outputs())
+            number += 1
+            if runner.left:
+                queue.append(runner.left)
+                if again is not None:
+                    again += runner.left
     return [out[i] for i in range(len(points))]

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perimeter.contract import TracksSnapshot
-from perimeter.evaluation.gospa import gospa, gospa_series
+from perimeter.evaluation.gospa import TruthAt, gospa, gospa_series
 
 from .synth import EPOCH_S, target
 
@@ -61,6 +61,20 @@ def test_series_counts_moving_targets_and_confirmed_tracks_only() -> None:
     assert [t.gospa_m for t in series.terms] == pytest.approx(
         [math.sqrt(5000.0), 30.0, 0.0, 0.0])
     assert series.tracks_by_target == {"p1": {"k1", "k3"}}
+
+
+def test_series_with_a_shared_truth_memo_is_the_same() -> None:
+    walker = target("p1", "person", [(3000.0, 0.0), (2000.0, 0.0)], start_s=10.0, speed_mps=10.0)
+    snaps = [_snapshot(20.0, [("k1", "confirmed", 2900.0, 30.0)]),
+             _snapshot(60.0, [("k3", "confirmed", 2500.0, 0.0)])]
+    targets = [walker]
+    memo = TruthAt(targets)
+    first = gospa_series(snaps, targets, 100.0, truth_at=memo)
+    again = gospa_series(snaps[::-1], targets, 100.0, truth_at=memo)
+    assert [t.gospa_m for t in first.terms] == [t.gospa_m for t in again.terms][::-1] == \
+        [t.gospa_m for t in gospa_series(snaps, targets, 100.0).terms]
+    with pytest.raises(ValueError, match="truth_at"):
+        gospa_series(snaps, [walker], 100.0, truth_at=memo)  # another list: not its targets
 
 
 def _brute_force(truth: np.ndarray, est: np.ndarray, c: float, p: float) -> float:

@@ -1,0 +1,47 @@
+"""A task scores each point as ``perimeter eval`` would, sharing what its points share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import perimeter.tuning.tasks as tasks
+from perimeter.evaluation.covered import target_coverage
+from perimeter.evaluation.run import fuse, simulate
+from perimeter.evaluation.score_run import score_run
+from perimeter.thresholds import Thresholds
+from perimeter.tuning.tasks import Task, run_task
+from sim.scenario import load_scenario
+
+POINTS = (Thresholds(),
+          Thresholds().patched({"alert.min_confidence": 0.6000001}),  # the default's alerts
+          Thresholds().patched({"alert.classes": []}),
+          Thresholds().patched({"thermal.min_snr_db": 9.0}))  # a tracker of its own
+
+
+def test_each_report_is_that_of_its_own_run(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reports of points on one tracker share its GOSPA series, and a point whose alerts
+    equal another's of that tracker and class set takes its report: each is still the report
+    of fusing and scoring that point alone."""
+    calls: list[int] = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return score_run(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tasks, "score_run", counted)
+    task = Task("default", None, tuple(enumerate(POINTS)), duration_s=300.0, cache_dir=tmp_path)
+    got = [r.model_copy(update={"run_time_s": 0.0}) for _, r in run_task(task)]
+    scenario = load_scenario("default", duration_s=300.0)
+    world = simulate(scenario, tmp_path)
+    alone = []
+    for thresholds in POINTS:
+        out = fuse(scenario.site_model, thresholds, world.messages)
+        alone.append(score_run(world.truth, scenario.site_model, out.alerts, out.snapshots,
+                               world.messages, thresholds, rejected_messages=len(out.rejects),
+                               covered=target_coverage(scenario, world.truth, thresholds)))
+    assert got == alone
+    assert len(calls) == len(POINTS) - 1  # the second point took the first one's report
+    assert got[2] != got[0]  # scored on its own, with the shared GOSPA series
