@@ -19,6 +19,9 @@ from perimeter.fusion.track import Track
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 
+Emit = Callable[[AlertEvent | None], None]
+"""Where one alert stage's events go (``None``: no event)."""
+
 
 class FusionOutput(Protocol):
     def alert(self, event: AlertEvent) -> None: ...
@@ -47,15 +50,13 @@ class AlertStage:
         return self.engine.merge(t_s)
 
     def _track_deleted(self, track: Track, t_s: float, *, final: bool = False) -> None:
-        self._emit(self.alerter.on_deleted(track, t_s, self.thresholds, final=final))
+        self._deleted_to(self.alerter, self.thresholds, self._emit, track, t_s, final)
 
     def _track_alerts(self, t_s: float) -> None:
-        for track in self.engine.tracks:
-            self._emit(self.alerter.on_track(track, t_s, self.thresholds))
+        self._alerts_to(self.alerter, self.thresholds, self._emit, t_s)
 
     def _expire(self, t_s: float, *, final: bool = False) -> None:
-        for event in self.alerter.expire(t_s, self.thresholds, final=final):
-            self._emit(event)
+        self._expire_to(self.alerter, self.thresholds, self._emit, t_s, final)
 
     def _fault(self, event: AlertEvent) -> None:
         """A tower-fault event of health or registration."""
@@ -69,9 +70,30 @@ class AlertStage:
             return
         kind = "faults" if event.class_ == "tower_fault" else "alerts"
         self.counters[f"{kind}_{event.event}"] += 1
+        self._send(self.output, event)
+
+    # -- one alert stage's steps, for the runner's own stage or a tune point's -----------
+    def _deleted_to(self, alerter: TrackAlerter, thresholds: Thresholds, emit: Emit,
+                    track: Track, t_s: float, final: bool) -> None:
+        emit(alerter.on_deleted(track, t_s, thresholds, final=final))
+
+    def _alerts_to(self, alerter: TrackAlerter, thresholds: Thresholds, emit: Emit,
+                   t_s: float) -> None:
+        for track in self.engine.tracks:
+            emit(alerter.on_track(track, t_s, thresholds))
+
+    def _expire_to(self, alerter: TrackAlerter, thresholds: Thresholds, emit: Emit,
+                   t_s: float, final: bool) -> None:
+        for event in alerter.expire(t_s, thresholds, final=final):
+            emit(event)
+
+    def _send(self, output: FusionOutput, event: AlertEvent | None) -> None:
+        """An event to ``output``, stamped with the run id."""
+        if event is None:
+            return
         if self.run_id is not None and event.run_id is None:
             event = event.model_copy(update={"run_id": self.run_id})
-        self.output.alert(event)
+        output.alert(event)
 
 
 def tracks_snapshot(t_s: float, tracks: list[Track], site: Site) -> TracksSnapshot:

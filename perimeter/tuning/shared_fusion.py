@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar, cast
 
 from perimeter import topics
@@ -33,6 +34,7 @@ from perimeter.contract import (
 from perimeter.evaluation.run import Collector, fuse
 from perimeter.fusion.alert import TrackAlerter
 from perimeter.fusion.runner import FusionRunner, tracks_snapshot
+from perimeter.fusion.runner_stage import Emit
 from perimeter.fusion.track import Track
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
@@ -59,7 +61,9 @@ class _Stage:
     point: int
     thresholds: Thresholds
     alerter: TrackAlerter
-    output: Collector = field(default_factory=Collector)
+    output: Collector
+    emit: Emit
+    """Into :attr:`output`, as the runner's own stage emits (:meth:`AlertStage._send`)."""
     ids: dict[int, str] = field(default_factory=dict)
     """Live track number -> the alert id this stage's run gave it."""
     faults: dict[str, str] = field(default_factory=dict)
@@ -129,7 +133,9 @@ class SharedRunner(FusionRunner):
             alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers],
                                    opts.get("alert_config"), opts.get("first_alert_number", 1))
             alerter.origin_of = self._origin
-            self.stages.append(_Stage(point, thresholds, alerter))
+            output = Collector()
+            self.stages.append(_Stage(point, thresholds, alerter, output,
+                                      partial(self._send, output)))
 
     def _parse(self, model: type[M], message: Message) -> M:
         """The contract decoding, once per message for all runners fed in step."""
@@ -162,7 +168,7 @@ class SharedRunner(FusionRunner):
 
     def _fault(self, event: AlertEvent) -> None:
         for stage in self.stages:
-            self._to(stage, event.model_copy(update={"alert_id": stage.faults[event.alert_id]}))
+            stage.emit(event.model_copy(update={"alert_id": stage.faults[event.alert_id]}))
 
     def _wear(self, stage: _Stage) -> None:
         """Give the live tracks the alert ids of ``stage``'s run."""
@@ -175,20 +181,18 @@ class SharedRunner(FusionRunner):
     def _track_deleted(self, track: Track, t_s: float, *, final: bool = False) -> None:
         for stage in self.stages:
             track.alert_id = stage.ids.pop(track.number, None)
-            self._to(stage, stage.alerter.on_deleted(track, t_s, stage.thresholds, final=final))
+            self._deleted_to(stage.alerter, stage.thresholds, stage.emit, track, t_s, final)
 
     def _track_alerts(self, t_s: float) -> None:
         self._origins.clear()
         for stage in self.stages:
             self._wear(stage)
-            for track in self.engine.tracks:
-                self._to(stage, stage.alerter.on_track(track, t_s, stage.thresholds))
+            self._alerts_to(stage.alerter, stage.thresholds, stage.emit, t_s)
             self._take_off(stage)
 
     def _expire(self, t_s: float, *, final: bool = False) -> None:
         for stage in self.stages:
-            for event in stage.alerter.expire(t_s, stage.thresholds, final=final):
-                self._to(stage, event)
+            self._expire_to(stage.alerter, stage.thresholds, stage.emit, t_s, final)
 
     def _merge(self, t_s: float) -> list[Track]:
         """Duplicate removal under the first stage's alerts; stages whose alerted tracks
@@ -225,14 +229,6 @@ class SharedRunner(FusionRunner):
             own = [row.model_copy(update={"alert_id": alert_id})
                    for row, alert_id in zip(first.tracks, ids, strict=True)]
             stage.output.tracks(first.model_copy(update={"tracks": own}))
-
-    def _to(self, stage: _Stage, event: AlertEvent | None) -> None:
-        """What :meth:`FusionRunner._emit` does, into one stage's output."""
-        if event is None:
-            return
-        if self.run_id is not None and event.run_id is None:
-            event = event.model_copy(update={"run_id": self.run_id})
-        stage.output.alert(event)
 
 
 def fuse_points(site: Site, points: Sequence[Thresholds], messages: Iterable[Message],
