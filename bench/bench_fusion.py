@@ -83,8 +83,6 @@ def intake_cpu_s(site: Site, messages: list[Message]) -> tuple[float, int]:
     towers_xy = np.array([t.xy for t in site.towers], dtype=np.float64)
     dupes = DuplicateFilter(GateConfig().seq_memory)
     thresholds = Thresholds()
-    floors = {"thermal": thresholds.thermal_min_snr_db,
-              "acoustic": thresholds.acoustic_min_snr_db}
     seen = 0
     start = time.process_time()
     for message in messages:
@@ -94,7 +92,8 @@ def intake_cpu_s(site: Site, messages: list[Message]) -> tuple[float, int]:
         report = parse_payload(SensorReport, message.payload)
         if dupes.check(report.tower_id, report.sensor, report.seq, report.t_s):
             i = index[report.tower_id]
-            seen += scan_from_report(report, i, towers_xy[i], floors[report.sensor]).size > 0
+            floor = thresholds.min_snr_db(report.sensor)
+            seen += scan_from_report(report, i, towers_xy[i], floor).size > 0
     return time.process_time() - start, seen
 
 

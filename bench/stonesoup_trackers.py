@@ -145,8 +145,7 @@ def stonesoup_batches(messages: list[Message], site: Site, thresholds: Threshold
         if parsed is None or parsed.channel is topics.TowerChannel.STATUS:
             continue
         report = parse_payload(SensorReport, message.payload)
-        floor = (thresholds.thermal_min_snr_db if report.sensor == "thermal"
-                 else thresholds.acoustic_min_snr_db)
+        floor = thresholds.min_snr_db(report.sensor)
         when = datetime.fromtimestamp(report.t_s, UTC)
         tower = xy[report.tower_id]
         dets = set()

@@ -58,6 +58,11 @@ class Thresholds(BaseModel):
     alert_min_confidence: float = 0.6
     alert_classes: tuple[str, ...] = Field(default=("person", "group", "vehicle"))
 
+    def min_snr_db(self, sensor: str) -> float:
+        """The SNR floor (dB) for a ``sensor``'s detections: the thermal one for "thermal",
+        the acoustic one otherwise; fusion keeps a detection at or above it."""
+        return self.thermal_min_snr_db if sensor == "thermal" else self.acoustic_min_snr_db
+
     def to_public(self) -> dict[str, Any]:
         """The flat public mapping, ``{"thermal.min_snr_db": 8.0, ...}``."""
         return {_public(name): (list(v) if isinstance(v, tuple) else v)

@@ -23,6 +23,12 @@ def test_patch_applies_a_subset_and_keeps_the_rest() -> None:
     assert Thresholds.from_public(patched.to_public()) == patched
 
 
+def test_each_sensor_reads_its_own_snr_floor() -> None:
+    floors = Thresholds(thermal_min_snr_db=11.0, acoustic_min_snr_db=4.0)
+    assert floors.min_snr_db("thermal") == 11.0
+    assert floors.min_snr_db("acoustic") == 4.0
+
+
 @pytest.mark.parametrize(
     ("changes", "needle"),
     [

@@ -18,6 +18,7 @@ import numpy as np
 
 from perimeter import topics
 from perimeter.bus import Message
+from perimeter.thresholds import Thresholds
 from sim.truth import Truth
 
 Point = tuple[float, float]
@@ -36,12 +37,10 @@ class Sighting:
     """As reported; fusion drops a detection below its sensor's threshold (:func:`usable`)."""
 
 
-def usable(sightings: Iterable[Sighting], thermal_min_snr_db: float,
-           acoustic_min_snr_db: float) -> list[Sighting]:
-    """The sightings fusion keeps: at or above their sensor's SNR threshold in force (the
-    bounds count only data the tracker had)."""
-    return [s for s in sightings
-            if s.snr_db >= (thermal_min_snr_db if s.sensor == "thermal" else acoustic_min_snr_db)]
+def usable(sightings: Iterable[Sighting], thresholds: Thresholds) -> list[Sighting]:
+    """The sightings fusion keeps: at or above their sensor's SNR threshold in force
+    (:meth:`.Thresholds.min_snr_db`; the bounds count only data the tracker had)."""
+    return [s for s in sightings if s.snr_db >= thresholds.min_snr_db(s.sensor)]
 
 
 def bearing_crb_m(target_xy_m: Point, observers: Sequence[tuple[Point, float]]) -> float:

@@ -84,8 +84,7 @@ def score_run(truth: Truth, site: Site, events: Sequence[AlertEvent],
         coverage = None if covered is None else covered.get(tid, False)
         if isinstance(coverage, bool):
             coverage = TargetCoverage(covered=coverage, covered_s=0.0, first_covered_t_s=None)
-        kept = crb.usable(sightings.get(tid, []), thresholds.thermal_min_snr_db,
-                          thresholds.acoustic_min_snr_db)
+        kept = crb.usable(sightings.get(tid, []), thresholds)
         seen = {s.tower_id for s in kept if s.t_s < score.target.end_t_s}
         targets.append(_target_report(
             score, truth.epoch_s, _Origin.of(score, coverage, kept, towers_xy,

@@ -83,9 +83,7 @@ def apply_snr_threshold(scan: Scan, thresholds: Thresholds) -> Scan:
     """Keep only detections at or above the sensor's SNR threshold."""
     if scan.size == 0:
         return scan
-    floor = (thresholds.thermal_min_snr_db if scan.sensor == "thermal"
-             else thresholds.acoustic_min_snr_db)
-    keep = scan.snr_db >= floor
+    keep = scan.snr_db >= thresholds.min_snr_db(scan.sensor)
     return scan if bool(np.all(keep)) else scan.select(keep)
 
 

@@ -245,10 +245,8 @@ class FusionRunner(AlertStage):
             return
         self.health.heard(tower_id, self.clock_s or report.t_s)
         index = self._index[tower_id]
-        floor = (self.thresholds.thermal_min_snr_db if sensor == "thermal"
-                 else self.thresholds.acoustic_min_snr_db)
-        scan = self.registration.correct(
-            scan_from_report(report, index, self._towers_xy[index], floor))
+        scan = self.registration.correct(scan_from_report(
+            report, index, self._towers_xy[index], self.thresholds.min_snr_db(sensor)))
         self.counters["reports"] += 1
         self.counters["detections"] += len(report.detections)
         self.counters["detections_kept"] += scan.size

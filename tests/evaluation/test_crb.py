@@ -5,6 +5,7 @@ import pytest
 from perimeter.bus import Message
 from perimeter.contract import SensorReport, dump_payload
 from perimeter.evaluation import crb
+from perimeter.thresholds import Thresholds
 from perimeter.topics import sensor
 from sim.truth import DetectionTag, Truth
 
@@ -77,6 +78,7 @@ def test_sightings_join_tags_with_reports() -> None:
     assert found == {"p1": [crb.Sighting("T01", "thermal", 12.5, 0.3, 10.0),
                             crb.Sighting("T02", "thermal", 13.0, 0.5, 7.0)]}
     # fusion drops a thermal detection below 8 dB: the bounds do not count it
-    assert crb.usable(found["p1"], 8.0, 6.0) == [found["p1"][0]]
+    floors = Thresholds(thermal_min_snr_db=8.0, acoustic_min_snr_db=6.0)
+    assert crb.usable(found["p1"], floors) == [found["p1"][0]]
     acoustic = crb.Sighting("T03", "acoustic", 13.0, 9.0, 7.0)
-    assert crb.usable([acoustic], 8.0, 6.0) == [acoustic]
+    assert crb.usable([acoustic], floors) == [acoustic]
