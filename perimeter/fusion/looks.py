@@ -39,14 +39,15 @@ class LookConfig:
 
 
 class _Sensor:
-    __slots__ = ("cells", "frame_s", "frames", "gaps", "intervals", "last_report_s",
-                 "stale")
+    __slots__ = ("cells", "counted", "frame_s", "frames", "gaps", "intervals",
+                 "last_report_s", "stale")
 
     def __init__(self) -> None:
         self.last_report_s: float | None = None
         self.gaps: Counter[int] = Counter()  # report intervals in ms
         self.cells: dict[int, float] = {}  # cell -> last detection time
         self.intervals: Counter[int] = Counter()  # same-cell intervals in frames
+        self.counted = 0  # their total (kept, not re-summed per scan)
         self.frame_s: float | None = None
         self.frames = 1
         self.stale = True
@@ -85,6 +86,7 @@ class Looks:
                 n = round((t_s - last) / frame_s)
                 if 1 <= n <= longest:
                     s.intervals[n] += 1
+                    s.counted += 1
                     s.stale = True
             cells[cell] = t_s
 
@@ -94,7 +96,7 @@ class Looks:
             s.stale = False
             if s.gaps:
                 s.frame_s = s.gaps.most_common(1)[0][0] / 1000.0 or s.frame_s
-            if sum(s.intervals.values()) >= self.config.min_intervals:
+            if s.counted >= self.config.min_intervals:
                 s.frames = s.intervals.most_common(1)[0][0]
         return s
 
@@ -118,8 +120,7 @@ class Looks:
         """As :meth:`longest_revisit_s` over the sensors whose revisit is learned
         (``min_intervals`` counted; 0 before any): until then :meth:`revisit_s` is one frame,
         which a search sized in revisits must not take for a scanning head's."""
-        learned = [k for k, s in self._sensors.items()
-                   if sum(s.intervals.values()) >= self.config.min_intervals]
+        learned = [k for k, s in self._sensors.items() if s.counted >= self.config.min_intervals]
         return max((self.revisit_s(k) for k in learned), default=0.0)
 
     def looked(self, key: Key, t_s: float, last_seen_s: float) -> bool:

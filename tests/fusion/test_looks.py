@@ -48,3 +48,11 @@ def test_unlearned_sensor_looks_at_every_report() -> None:
     assert looks.frames((3, "thermal")) == 1
     assert looks.looked((3, "thermal"), 1.0, 0.5)
     assert looks.longest_revisit_s() == 0.0
+
+
+def test_only_learned_revisits_count_as_the_longest_learned() -> None:
+    looks = Looks()
+    _stream(looks, 11, 40)  # the frame is known, too few same-cell intervals for the revisit
+    assert looks.longest_revisit_s() > 0.0 and looks.longest_learned_revisit_s() == 0.0
+    _stream(looks, 11, 11 * 60, offset_s=40 * FRAME_S + 0.003)  # the stream goes on
+    assert math.isclose(looks.longest_learned_revisit_s(), 5.5, abs_tol=1e-6)
