@@ -117,7 +117,7 @@ def _read_px(extent_m: FloatArray, footprint_m: float, blur_fwhm_px: float) -> F
 def _mixture_log_pdf(value: float, bodies: tuple[pr.Silhouette, ...], footprint_m: float,
                      n: int, blur_fwhm_px: float, noise_log_sigma: float,
                      common_log_sigma: float, shares: tuple[float, ...],
-                     known: float = 1.0) -> float:
+                     known: float) -> float:
     """Each body's predicted mean reading: the share ``known`` of the readings over the
     headings in ``shares`` (their mean is the mean of their headings' readings), the rest at
     one unknown heading (each equally likely): all of them so without known headings."""
@@ -143,8 +143,7 @@ def _mixture_log_pdf(value: float, bodies: tuple[pr.Silhouette, ...], footprint_
 @lru_cache(maxsize=4096)
 def _table(value: float, log_footprint: float, n: int, blur_fwhm_px: float,
            noise_log_sigma: float, common_log_sigma: float, unreliable_share: float,
-           shares: tuple[float, ...] = UNIFORM, known: float = 0.0
-           ) -> tuple[tuple[str, float, float], ...]:
+           shares: tuple[float, ...], known: float) -> tuple[tuple[str, float, float], ...]:
     footprint = math.exp(log_footprint)
     broad = math.log(unreliable_share / BROAD_LOG_ASPECT)
     keep = math.log1p(-unreliable_share)
@@ -172,7 +171,7 @@ def aspect_log_likelihoods(feats: Features, blur_fwhm_px: float, noise_log_sigma
         return dict.fromkeys(classes, (0.0, 0.0))
     value = round(trimmed_mean(feats.aspects), 2)
     log_foot = round(math.log(statistics.median(feats.aspect_footprints_m)), 2)
-    headings = list(feats.aspect_headings_rad)[-n:]
+    headings = feats.aspect_headings_rad  # appended with the aspects
     table = _table(value, log_foot, n, blur_fwhm_px, noise_log_sigma, common_log_sigma,
                    unreliable_share, heading_shares(headings), known_share(headings))
     flat = -math.log(BROAD_LOG_ASPECT)
