@@ -33,7 +33,7 @@ from perimeter.contract import Handover, ShardStatus, dump_payload, parse_payloa
 from perimeter.fusion.health import SITE_FAULT
 from services.broker_probe import BrokerProbe
 from services.fusion_service import AlertSink, BusOutput, FusionService, supersede_earlier_runs
-from services.shard_watch import ShardWatch, take_over_dead
+from services.shard_watch import ShardWatch, shard_will, take_over_dead
 
 if TYPE_CHECKING:
     from perimeter.fusion.runner import FusionOutput
@@ -177,7 +177,7 @@ def run_shard(settings: FusionSettings, shard_id: str, plan_file: str, *, standb
     store = AlertStore.open(settings.db_url)
     first_alert, first_track = store.max_alert_number() + 1, store.max_track_number() + 1
     run_id = settings.run_id or new_run_id()
-    will = shard_status_message(ShardStatus(shard_id=shard_id, state="offline", run_id=run_id))
+    will = shard_status_message(shard_will(shard_id, run_id))
     client_id = settings.client_id or f"perimeter-fusion-{shard_id}"
     options = replace(MqttOptions.from_settings(settings, client_id), client_id=client_id,
                       manual_ack=True)

@@ -125,10 +125,16 @@ class ShardWatch:
         return {*self.seen_s, *self.wills_s, self.me}
 
 
+def shard_will(shard_id: str, run_id: str | None) -> ShardStatus:
+    """A shard's last will: ``offline`` with its run and nothing else (what it held is
+    unknown), set on its client when it connects."""
+    return ShardStatus(shard_id=shard_id, state="offline", run_id=run_id)
+
+
 def _bare_will(status: ShardStatus) -> bool:
-    """A shard's last will (``run_shard`` builds it with no sectors nor towers), not the
-    ``offline`` status it publishes when it stops (its full status)."""
-    return not status.sectors and status.towers == 0 and status.t_s is None
+    """A shard's last will (:func:`shard_will`), not the ``offline`` status it publishes when
+    it stops (its full status)."""
+    return status.model_dump() == shard_will(status.shard_id, status.run_id).model_dump()
 
 
 def take_over_dead(watch: ShardWatch, shard: ShardRunner, now_s: float

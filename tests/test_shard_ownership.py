@@ -26,7 +26,7 @@ from perimeter.sectors import SectorPlan, plan_sectors
 from perimeter.shard import ShardRunner
 from perimeter.shard_match import OtherAlert
 from perimeter.site import Site, TowerSpec
-from services.shard_watch import ShardWatch, take_over_dead
+from services.shard_watch import ShardWatch, shard_will, take_over_dead
 from tests.fusion.synth import EPOCH_S, generate, straight
 from tests.test_shard import SITE, Cluster
 
@@ -50,8 +50,8 @@ def die(cluster: Cluster, shard_id: str) -> None:
 
 
 def offline(shard_id: str) -> Message:
-    return Message(topics.shard_status(shard_id), dump_payload(
-        ShardStatus(shard_id=shard_id, state="offline", run_id=RUN)), retain=True)
+    return Message(topics.shard_status(shard_id), dump_payload(shard_will(shard_id, RUN)),
+                   retain=True)
 
 
 def retained(cluster: Cluster) -> list[Message]:
@@ -213,9 +213,9 @@ def test_a_cluster_restarted_with_its_run_id_takes_no_slow_shard_over() -> None:
 
 def test_a_retained_offline_heard_again_on_a_reconnect_is_no_second_death() -> None:
     watch = ShardWatch("s1", will_grace_s=6.0, run_id=RUN)
-    watch.heard(ShardStatus(shard_id="s2", state="offline", run_id=RUN), 0.0, retained=True)
+    watch.heard(shard_will("s2", RUN), 0.0, retained=True)
     assert watch.newly_dead(7.0) == {"s2"}  # its own previous status unknown: taken over
-    watch.heard(ShardStatus(shard_id="s2", state="offline", run_id=RUN), 10.0, retained=True)
+    watch.heard(shard_will("s2", RUN), 10.0, retained=True)
     assert not watch.newly_dead(20.0), "the re-subscribe's copy is the same death"
 
 

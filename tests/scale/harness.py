@@ -12,7 +12,7 @@ from typing import Any
 from perimeter import topics
 from perimeter.bus import InMemoryBus, Message
 from perimeter.config import FusionSettings
-from perimeter.contract import AlertEvent, Handover, ShardStatus, parse_payload
+from perimeter.contract import AlertEvent, Handover, parse_payload
 from perimeter.sectors import SectorPlan
 from perimeter.shard import ShardRunner
 from perimeter.shard_output import BusShardOutput
@@ -20,6 +20,7 @@ from perimeter.thresholds import Thresholds
 from services.broker_probe import BrokerProbe
 from services.mqtt import MqttBus, MqttOptions
 from services.shard_service import ShardBusOutput, ShardService, shard_status_message
+from services.shard_watch import shard_will
 from services.split_bus import SplitBus
 from sim.scenario import Scenario
 
@@ -85,8 +86,7 @@ class LiveShard:
         client_id = f"scale-{shard_id}"
         options = replace(MqttOptions.from_settings(settings, client_id, first_node=first_node),
                           manual_ack=True, reconnect_min_s=1, reconnect_max_s=2)
-        will = shard_status_message(ShardStatus(shard_id=shard_id, state="offline",
-                                                run_id=RUN_ID))
+        will = shard_status_message(shard_will(shard_id, RUN_ID))
         self.bus = SplitBus(options, will=will)
         self.alerts: list[AlertEvent] = []
         self.taken_over = 0

@@ -9,7 +9,7 @@ from perimeter.contract import ShardStatus
 from perimeter.sectors import plan_sectors
 from perimeter.site import Site, TowerSpec
 from services.broker_probe import BrokerProbe
-from services.shard_watch import ShardWatch, successor
+from services.shard_watch import ShardWatch, shard_will, successor
 
 
 def line_site(n_towers: int = 40, spacing_m: float = 1000.0) -> Site:
@@ -102,6 +102,17 @@ def test_the_retained_will_of_a_shard_of_the_same_run_is_its_death_after_the_gra
     watch.heard(ShardStatus(shard_id="s3", state="offline", run_id="r2"), 7.0)
     watch.heard(status("s3"), 9.0)  # restarting, and back within the grace
     assert watch.newly_dead(20.0) == set()
+
+
+def test_its_own_retained_stop_status_says_what_it_held_its_bare_will_does_not() -> None:
+    watch = ShardWatch("s1", run_id="r2")
+    full = ShardStatus(shard_id="s1", state="offline", sectors=[0], towers=3,
+                       taken_over=["s2"], t_s=100.0, run_id="r2")
+    watch.heard(full, 0.0, retained=True)
+    assert watch.held_before == {"s2"}
+    watch = ShardWatch("s1", run_id="r2")
+    watch.heard(shard_will("s1", "r2"), 0.0, retained=True)  # a crash: what it held is unknown
+    assert watch.held_before is None
 
 
 class StallingBus(InMemoryBus):
