@@ -37,6 +37,7 @@ from perimeter.fusion.alert_waiting import (
     AlertState,
     Dormant,
     OpenAlert,
+    Seen,
     reacquire,
     resumed,
     stand_in,
@@ -44,7 +45,6 @@ from perimeter.fusion.alert_waiting import (
 from perimeter.fusion.clutter import moved
 from perimeter.fusion.origin import origin_of
 from perimeter.fusion.track import Track
-from perimeter.fusion.track_state import TrackState
 from perimeter.geometry import Point, Polyline
 from perimeter.thresholds import Thresholds
 
@@ -315,7 +315,7 @@ class TrackAlerter:
         dist, sev = place or self._place(track)
         point = (float(track.state.x[0]), float(track.state.x[1]))
         state.last_t_s, state.cls, state.severity = t_s, track.evidence.label, sev
-        state.seen = TrackState(track.state.x.copy(), track.state.p.copy(), track.state.t_s)
+        state.seen = Seen(track.state.x.copy(), track.state.p.copy(), track.state.t_s)
         return AlertEvent(
             event=kind, alert_id=state.alert_id, track_id=track.track_id, t_s=t_s,
             class_=track.evidence.label,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from perimeter.contract import Origin, Position, Severity, Velocity
 from perimeter.fusion.alert_config import AlertConfig
@@ -44,6 +45,15 @@ class OpenAlert(Protocol):
     def last_t_s(self) -> float: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """Where an alert last put its object: its track's estimate (``x, p`` at ``t_s``)."""
+
+    x: npt.NDArray[np.float64]
+    p: npt.NDArray[np.float64]
+    t_s: float
+
+
 @dataclass(slots=True)
 class AlertState:
     """An open alert's state: what a track's alert carries between its events."""
@@ -56,8 +66,8 @@ class AlertState:
     origin_t_s: float
     adopted: bool = False
     doubted_t_s: float | None = None
-    seen: TrackState | None = None
-    """The track's state at the alert's last event: where the alert last put the object
+    seen: Seen | None = None
+    """The track's estimate at the alert's last event: where the alert last put the object
     (a track that is then no longer believed leaves its alert waiting there)."""
 
 
