@@ -8,13 +8,13 @@ each scenario is simulated for its first ``--sample-s`` s, fused at the current 
 alone, fused at the five ``alert.min_confidence`` values of the grid on one tracker (as the
 sweep fuses points that differ only in the alert stage, :mod:`perimeter.tuning.shared_fusion`),
 its intrusions' coverage computed and each point scored (alone, and the five as a sweep's
-task scores them, :func:`perimeter.tuning.tasks.score_points`). The CPU per simulated second is scaled
-to the scenarios' full durations, 3 seeds and the sweep's points and trackers (30 points: 6 SNR
-values, so 6 trackers), and divided by the 2 workers (the sweep's measured 2-worker speed-up on
-this machine is below 2, so the estimate is a lower bound); it is printed for a fusion run per
-point (the sweep before trackers were shared) and for the sweep as it runs, with the simulation
-and without it (a warm stream cache, ``PERIMETER_EVAL_CACHE``). The numba kernels' compile time
-is measured cold (empty cache) and warm, in fresh processes.
+task scores them, :func:`perimeter.tuning.tasks.score_points`). The CPU per simulated second is
+scaled to the scenarios' full durations, 3 seeds and the sweep's points and trackers (30 points: 6
+SNR values, so 6 trackers), and divided by the 2 workers (the sweep's measured 2-worker speed-up on
+this machine is below 2, so the estimate is a lower bound); it is printed for a fusion run per point
+(the sweep before trackers were shared) and for the sweep as it runs, with the simulation and
+without it (a warm stream cache, ``PERIMETER_EVAL_CACHE``). The numba kernels' compile time is
+measured cold (empty cache) and warm, in fresh processes.
 
 Without ``--figures``: the built-in scenarios (cycled up to ``--scenarios``), each cut to
 ``--duration-s`` of simulated time, swept over ``--points`` grid points of
