@@ -158,3 +158,67 @@ def cv_fit(t_s: FloatArray, xy: FloatArray, b_rad: FloatArray, sigma_rad: FloatA
     checks = n - (n_par - determined)
     cov = 0.5 * (inv[:4, :4] + inv[:4, :4].T)
     return True, theta[:4].copy(), cov, total, norm, checks
+
+
+@numba.njit(cache=True, nogil=True)
+def spanning_towers(t_s: FloatArray, tower: IntArray, span_s: float) -> int:  # pragma: no cover
+    """How many towers among the bearings (``t_s``, ``tower``) looked at least ``span_s``
+    apart (their last look less their first)."""
+    n = t_s.shape[0]
+    count = 0
+    for i in range(n):
+        first = True
+        for j in range(i):
+            if tower[j] == tower[i]:
+                first = False
+                break
+        if not first:
+            continue
+        lo, hi = t_s[i], t_s[i]
+        for j in range(i + 1, n):
+            if tower[j] == tower[i]:
+                lo, hi = min(lo, t_s[j]), max(hi, t_s[j])
+        if hi - lo >= span_s:
+            count += 1
+    return count
+
+
+@numba.njit(cache=True, nogil=True)
+def spanning_towers_each(support: npt.NDArray[np.bool_], t_s: FloatArray, tower: IntArray,
+                         span_s: float) -> IntArray:  # pragma: no cover
+    """:func:`spanning_towers` of each row of ``support`` (the pool rows it selects)."""
+    k_rows, n = support.shape
+    n_towers = 0
+    for j in range(n):
+        n_towers = max(n_towers, tower[j] + 1)
+    lo = np.empty(n_towers)
+    hi = np.empty(n_towers)
+    out = np.zeros(k_rows, dtype=np.int64)
+    for k in range(k_rows):
+        lo[:] = np.inf
+        hi[:] = -np.inf
+        for j in range(n):
+            if support[k, j]:
+                lo[tower[j]] = min(lo[tower[j]], t_s[j])
+                hi[tower[j]] = max(hi[tower[j]], t_s[j])
+        for q in range(n_towers):
+            if hi[q] - lo[q] >= span_s:
+                out[k] += 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def one_per_look(rows: IntArray, res: FloatArray, tower: IntArray, t_s: FloatArray
+                 ) -> IntArray:  # pragma: no cover
+    """Of ``rows`` (ascending), the one with the smallest ``res`` of each look (tower and
+    time; the first of equals), ascending. ``tower`` and ``t_s`` are the rows' own."""
+    n = rows.shape[0]
+    keep = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        best = i
+        for j in range(n):
+            if tower[j] == tower[i] and t_s[j] == t_s[i] and (
+                    res[j] < res[best] or (res[j] == res[best] and j < best)):
+                best = j
+        keep[best] = True
+    return rows[keep]

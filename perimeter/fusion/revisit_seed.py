@@ -274,36 +274,27 @@ class RevisitSearch:
         d = start[None, :] - pool.xy[rows]
         res = np.abs(geometry.wrap_pi(pool.b_rad[rows] - np.arctan2(d[:, 0], d[:, 1])))
         res[rows == new] = -1.0
-        best: dict[tuple[int, float], tuple[float, int]] = {}
-        for j, e in zip(rows.tolist(), res.tolist(), strict=True):
-            key = (int(pool.tower[j]), float(pool.t_s[j]))
-            if key not in best or e < best[key][0]:
-                best[key] = (e, j)
-        return np.array(sorted(j for _, j in best.values()), dtype=np.int64)
+        kept: IntArray = revisit_kernels.one_per_look(
+            np.ascontiguousarray(rows, dtype=np.int64), _f64(res),
+            np.ascontiguousarray(pool.tower[rows], dtype=np.int64), _f64(pool.t_s[rows]))
+        return kept
 
     def _twice(self, pool: Pool, support: BoolArray) -> BoolArray:
         """Per candidate (row of ``support``): two towers among its rows looked about a
         revisit apart (:meth:`_enough` before one bearing per look is chosen)."""
         span = self.config.min_span_revisits * self.revisit_s
-        twice = np.zeros(support.shape[0], dtype=np.int64)
-        for k in np.unique(pool.tower).tolist():
-            m = support & (pool.tower == k)[None, :]
-            hi = np.where(m, pool.t_s[None, :], -np.inf).max(axis=1)
-            lo = np.where(m, pool.t_s[None, :], np.inf).min(axis=1)
-            with np.errstate(invalid="ignore"):
-                twice += hi - lo >= span
-        return twice >= 2
+        twice: BoolArray = revisit_kernels.spanning_towers_each(
+            np.ascontiguousarray(support), _f64(pool.t_s),
+            np.ascontiguousarray(pool.tower, dtype=np.int64), span) >= 2
+        return twice
 
     def _enough(self, pool: Pool, rows: IntArray) -> bool:
         """Two towers that each looked twice about a revisit apart (their bearings'
         motion is what an unknown bias cannot fake); others may add single looks."""
-        first: dict[int, float] = {}
-        last: dict[int, float] = {}
-        for k, t in zip(pool.tower[rows].tolist(), pool.t_s[rows].tolist(), strict=True):
-            first[k] = min(first.get(k, t), t)
-            last[k] = max(last.get(k, t), t)
         span_s = self.config.min_span_revisits * self.revisit_s
-        return sum(last[k] - first[k] >= span_s for k in first) >= 2
+        return revisit_kernels.spanning_towers(
+            _f64(pool.t_s[rows]), np.ascontiguousarray(pool.tower[rows], dtype=np.int64),
+            span_s) >= 2
 
     def _in_range(self, pool: Pool, rows: IntArray, x: FloatArray, t0_s: float) -> bool:
         dt = pool.t_s[rows] - t0_s

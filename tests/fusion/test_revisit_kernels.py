@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pytest
 
 from perimeter import geometry
+from perimeter.fusion import revisit_kernels
 from perimeter.fusion.revisit_seed import cv_fit
 
 FloatArray = npt.NDArray[np.float64]
@@ -101,3 +102,41 @@ def test_compiled_fit_equals_the_numpy_fit(seed: int) -> None:
         return
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
+
+
+def reference_spanning(t_s: FloatArray, tower: IntArray, span_s: float) -> int:
+    """Towers whose looks span ``span_s``, as the search counted them in Python."""
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    for k, t in zip(tower.tolist(), t_s.tolist(), strict=True):
+        first[k] = min(first.get(k, t), t)
+        last[k] = max(last.get(k, t), t)
+    return sum(last[k] - first[k] >= span_s for k in first)
+
+
+def reference_one_per_look(rows: IntArray, res: FloatArray, tower: IntArray,
+                           t_s: FloatArray) -> IntArray:
+    best: dict[tuple[int, float], tuple[float, int]] = {}
+    for j, e, k, t in zip(rows.tolist(), res.tolist(), tower.tolist(), t_s.tolist(),
+                          strict=True):
+        if (k, t) not in best or e < best[(k, t)][0]:
+            best[(k, t)] = (e, j)
+    return np.array(sorted(j for _, j in best.values()), dtype=np.int64)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_compiled_look_counts_equal_the_python_ones(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 25))
+    tower = rng.integers(0, 5, n).astype(np.int64)
+    t_s = np.round(rng.uniform(0.0, 12.0, n) * 2.0) / 2.0  # frames: repeated looks
+    span = 5.5 * 0.9
+    assert revisit_kernels.spanning_towers(t_s, tower, span) == reference_spanning(
+        t_s, tower, span)
+    support = rng.random((7, n)) < 0.5
+    each = revisit_kernels.spanning_towers_each(support, t_s, tower, span)
+    assert each.tolist() == [reference_spanning(t_s[s], tower[s], span) for s in support]
+    rows = np.sort(rng.choice(100, n, replace=False)).astype(np.int64)
+    res = np.round(rng.uniform(0.0, 1.0, n), 1)  # ties: the first of equals is kept
+    got = revisit_kernels.one_per_look(rows, res, tower, t_s)
+    assert got.tolist() == reference_one_per_look(rows, res, tower, t_s).tolist()
