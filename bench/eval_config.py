@@ -12,7 +12,8 @@ with the own-window and height alert rules); ``candidate+initiation`` (and the r
 initiator); ``imm``; ``revisit-initiation``; ``no-aspect`` (the blob-aspect term off); the
 three scanning-imager pieces alone and together, without the alert rules: ``revisit-aware``
 (the score), ``revisit+aware``, ``revisit+imm``, ``aware+imm``, ``all`` (initiator, score and
-IMM) and ``all+rules`` (and the candidate's alert rules).
+IMM) and ``all+rules`` (and the candidate's alert rules); ``retrodict`` (origins reach back
+through the reports received before the track began).
 Evaluation workers are forked, so they run the same configuration.
 """
 
@@ -32,6 +33,7 @@ from perimeter.fusion.classify import ClassModel
 from perimeter.fusion.engine_config import EngineConfig
 from perimeter.fusion.imm import ImmConfig
 from perimeter.fusion.manage import ManageConfig
+from perimeter.fusion.retrodict import RetrodictConfig
 from perimeter.fusion.revisit_seed import RevisitConfig
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
@@ -65,6 +67,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
                               "alert_config": alert_rules},
         "no-aspect": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(use_aspect=False))},
+        "retrodict": lambda: {"retrodict_config": RetrodictConfig(enabled=True)},
     }
 
 

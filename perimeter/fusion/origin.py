@@ -4,6 +4,7 @@ the movement began there (observed) or entered view there (:func:`honest_origin`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,11 +13,15 @@ import numpy.typing as npt
 from perimeter.contract import Origin
 from perimeter.fusion.ekf import process_noise, transition
 from perimeter.fusion.reach import Reach, size_group
+from perimeter.fusion.retrodict import Retrodicted
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_state import History
 from perimeter.geometry import ellipse
 
 FloatArray = npt.NDArray[np.float64]
+Retrodiction = Callable[[float, FloatArray, FloatArray, float, str], Retrodicted | None]
+"""Extends a state ``(t_s, x, P)`` with process noise ``q`` of an object of a size group
+back through earlier reports (:func:`.retrodict.retrodict` over the runner's history)."""
 
 
 def rts_smooth(t_s: FloatArray, x: FloatArray, p: FloatArray,
@@ -184,8 +189,8 @@ def _heading(x: FloatArray, cov: FloatArray, track: Track, moving_mps: float
     return None, max(speed, now.speed_mps), still
 
 
-def honest_origin(track: Track, reach: Reach, config: OriginConfig | None = None
-                  ) -> Origin | None:
+def honest_origin(track: Track, reach: Reach, config: OriginConfig | None = None,
+                  retro: Retrodiction | None = None) -> Origin | None:
     """The track's origin, saying whether its movement began in view.
 
     A track still when first seen and still now began there: ``observed``. A moving one
@@ -196,13 +201,21 @@ def honest_origin(track: Track, reach: Reach, config: OriginConfig | None = None
     first-seen point, and its ellipse, symmetric about that point as the contract's ellipse
     is, holds in its 95 % contour every point back along headings within ``turn_deg`` of the
     reversed heading (all around when no heading is known) out to where they leave the site's
-    watch zones (:func:`came_from`).
+    watch zones (:func:`came_from`). With ``retro``, the start is first extended back
+    through the reports received before the track began (:mod:`.retrodict`): the origin is
+    then the earliest linked state, at its time.
     """
     c = config or OriginConfig()
     back = carried_back(track)
     if back is None:
         return None
     x, cov = back
+    t_s = track.first_t_s
+    if retro is not None:
+        linked = retro(t_s, x, cov, float(track.state.history.q[0]),
+                       size_group(track.evidence.label))
+        if linked is not None:
+            t_s, x, cov = linked.t_s, linked.x, linked.p
     pos = cov[:2, :2].copy()
     heading, speed, still = _heading(x, cov, track, c.moving_mps)
     observed = still
@@ -219,6 +232,6 @@ def honest_origin(track: Track, reach: Reach, config: OriginConfig | None = None
     if not observed:
         pos = pos + came_from(reach, x[:2], heading, speed, c)
     major, minor, orientation = ellipse(pos)
-    return Origin(x_m=float(x[0]), y_m=float(x[1]), t_s=track.first_t_s,
+    return Origin(x_m=float(x[0]), y_m=float(x[1]), t_s=t_s,
                   sigma_major_m=major, sigma_minor_m=minor, orientation_deg=orientation,
                   observed=observed, view_back_m=None if observed else view_back_m)

@@ -42,10 +42,11 @@ from perimeter.fusion.origin import honest_origin
 from perimeter.fusion.ranging import Ranger
 from perimeter.fusion.reach import Reach
 from perimeter.fusion.registration import Registration, RegistrationConfig
+from perimeter.fusion.retrodict import ReportHistory, RetrodictConfig, Retrodicted, retrodict
 from perimeter.fusion.runner_stage import AlertStage
 from perimeter.fusion.runner_stage import FusionOutput as FusionOutput
 from perimeter.fusion.runner_stage import tracks_snapshot as tracks_snapshot
-from perimeter.fusion.scan import Scan, scan_from_report
+from perimeter.fusion.scan import FloatArray, Scan, scan_from_report
 from perimeter.site import Site
 from perimeter.thresholds import ThresholdError, Thresholds
 
@@ -78,7 +79,8 @@ class FusionRunner(AlertStage):
                  heartbeat_timeout_s: float = 15.0,
                  registration_config: RegistrationConfig | None = None,
                  run_id: str | None = None,
-                 one_tower_ranging: bool = True) -> None:
+                 one_tower_ranging: bool = True,
+                 retrodict_config: RetrodictConfig | None = None) -> None:
         self.site = site
         self.run_id = run_id
         self.thresholds = thresholds
@@ -103,7 +105,11 @@ class FusionRunner(AlertStage):
         if one_tower_ranging and site.elevation is not None:  # one-tower ranging on the DEM
             self.engine.initiator.ranger = Ranger(site.elevation, self._towers_xy, heights, ifov)
         self.reach = Reach(site)
-        self.alerter.origin_of = lambda track: honest_origin(track, self.reach)
+        retro = retrodict_config or RetrodictConfig()
+        self.history = (ReportHistory(len(site.towers), retro) if retro.enabled else None)
+        """Recent kept detections, for origins reaching back before a track began."""
+        self.alerter.origin_of = lambda track: honest_origin(
+            track, self.reach, retro=None if self.history is None else self._retrodict)
         self.registration = Registration(self._towers_xy, [t.id for t in site.towers],
                                          registration_config, fault_ids,
                                          clutter_config=self.engine.config.clutter)
@@ -307,10 +313,24 @@ class FusionRunner(AlertStage):
             t_s = self._processed_s if self._processed_s is not None else self.clock_s
             self._housekeeping(t_s)
 
+    def _retrodict(self, t_s: float, x: FloatArray, p: FloatArray, q: float,
+                   group: str) -> Retrodicted | None:
+        """A track's start extended back through the reports before it (:mod:`.retrodict`)."""
+        assert self.history is not None
+        c = self.history.config
+        bias = np.array([self.registration.unapplied_sigma_rad(k)
+                         for k in range(len(self._towers_xy))])
+        fastest = c.vehicle_max_mps if group == "vehicle" else c.small_max_mps
+        return retrodict(self.history, self._towers_xy, t_s, x, p, q, fastest, bias)
+
     def _process(self, scans: list[Scan]) -> None:
+        history = self.history
         for scan in scans:
             self.engine.step(scan)
             self.registration.observe(scan)
+            if history is not None and scan.sensor in history.config.sensors:
+                history.add(scan.tower_index, scan.t_s, scan.bearing_rad, scan.sigma_rad,
+                            scan.snr_db)  # late ones too: most of a long-lens stream is
             if scan.late:
                 continue
             self.counters["scans"] += 1

@@ -158,3 +158,23 @@ def test_the_ground_back_to_the_edge_of_the_watch_zones() -> None:
     assert outside[1] == pytest.approx(5500.0, abs=25.0)  # through the zone to its far side
     bare = Reach(SITE.model_copy(update={"watch_zones": []}), WIDE)
     assert np.isnan(bare.to_edge(np.array([1400.0, 500.0]), headings)).all()
+
+
+def test_a_retrodicted_start_is_the_origin_at_its_own_time() -> None:
+    from perimeter.fusion.retrodict import Retrodicted
+
+    track = walker(800.0, 500.0, -0.5)
+    asked: list[tuple[float, str]] = []
+
+    def retro(t_s: float, x: np.ndarray, p: np.ndarray, q: float,
+              group: str) -> Retrodicted:
+        asked.append((t_s, group))
+        earlier = x + np.array([-x[2], -x[3], 0.0, 0.0]) * 200.0  # 200 s back along its path
+        return Retrodicted(t_s - 200.0, earlier, p * 4.0, 40, 3)
+
+    origin = honest_origin(track, learned(WIDE), retro=retro)  # type: ignore[arg-type]
+    plain = honest_origin(track, learned(WIDE))  # type: ignore[arg-type]
+    assert origin is not None and plain is not None and asked == [(plain.t_s, "small")]
+    assert origin.t_s == pytest.approx(plain.t_s - 200.0)
+    assert origin.x_m == pytest.approx(plain.x_m + 100.0) and origin.y_m == pytest.approx(500.0)
+    assert origin.sigma_major_m > plain.sigma_major_m  # the retrodicted covariance's
