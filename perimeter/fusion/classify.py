@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -42,6 +42,7 @@ from perimeter.fusion.motion import (
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_evidence import Features
+from perimeter.fusion.trail_jumps import own_trail, top_speed_mps
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -202,6 +203,14 @@ def height_log_likelihoods(feats: Features, model: ClassModel
     return out
 
 
+def own_path(track: Track, model: ClassModel) -> Sequence[tuple[float, float, float]]:
+    """The track's trail from the estimate's last jump on (:mod:`.trail_jumps`): what the
+    motion evidence is read from."""
+    state = track.state
+    return own_trail(state.trail, state.trail_sigma_m, top_speed_mps(
+        model.speed_mean_mps["vehicle"], model.vehicle_speed_log_sigma))
+
+
 def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
     """Add one window's motion evidence once every ``motion_window_s`` of track life.
 
@@ -216,7 +225,7 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel) -> None:
     ev = track.evidence
     if t_s - ev.class_window_t_s < model.motion_window_s:
         return
-    motion = motion_of(track.state.trail, window_s=model.motion_window_s,
+    motion = motion_of(own_path(track, model), window_s=model.motion_window_s,
                        min_span_s=0.8 * model.motion_window_s)
     if motion is None:
         return
@@ -259,7 +268,7 @@ def vehicle_corroborated(track: Track, model: ClassModel) -> bool:
     living = float(hints["footsteps"] + hints["voice"])
     if machine >= model.vehicle_min_sounds and machine > living:
         return True
-    motion = motion_of(track.state.trail, window_s=model.motion_window_s,
+    motion = motion_of(own_path(track, model), window_s=model.motion_window_s,
                        min_span_s=model.motion_min_s)
     return (motion is not None and motion.speed_mps >= model.animal_max_speed_mps
             and motion.straightness >= model.vehicle_min_straightness
@@ -277,7 +286,7 @@ def _motion_terms(track: Track, model: ClassModel
         slow = track.evidence.slow_pace_log_mean
         return ({c: evidence[c] for c in CLASSES if c not in people},
                 {c: (evidence[c], slow) for c in people})
-    motion = motion_of(track.state.trail, window_s=model.motion_window_s,
+    motion = motion_of(own_path(track, model), window_s=model.motion_window_s,
                        min_span_s=model.motion_min_s)
     if track.state.trail and motion_is_ambiguous(track, track.state.trail[-1][0], model):
         return ({c: 0.0 for c in CLASSES if c not in people}, {c: (0.0, 0.0) for c in people})

@@ -87,6 +87,10 @@ class TrackState:
     trail: list[tuple[float, float, float]] = field(default_factory=list)
     """``(t_s, x_m, y_m)`` every :data:`TRAIL_SPACING_S` while located (see
     :data:`TRAIL_MAX_SIGMA_M`): the motion classifier's input."""
+    trail_sigma_m: list[float] = field(default_factory=list)
+    """The larger 1-sigma axis of the position error the filter claimed at each
+    :attr:`trail` point (as long as the trail when :meth:`mark_trail` made it): how far
+    apart two points may lie without the object moving (:mod:`.trail_jumps`)."""
     modes: ModeState | None = None
     """The IMM's modes (``EngineConfig.imm`` set), else None."""
 
@@ -108,6 +112,12 @@ class TrackState:
         """The speed plus two standard errors is below ``speed_mps``."""
         return self.speed_mps + 2.0 * self.velocity_sigma_mps < speed_mps
 
+    @property
+    def position_major_sigma_m(self) -> float:
+        """The position error ellipse's larger 1-sigma axis."""
+        a, b, c = float(self.p[0, 0]), float(self.p[1, 1]), float(self.p[0, 1])
+        return math.sqrt(max(0.5 * (a + b) + math.sqrt(0.25 * (a - b) ** 2 + c * c), 0.0))
+
     def located_to_m(self, sigma_m: float) -> bool:
         """The position error ellipse's larger 1-sigma axis is at most ``sigma_m``."""
         a, b, c = float(self.p[0, 0]), float(self.p[1, 1]), float(self.p[0, 1])
@@ -125,5 +135,7 @@ class TrackState:
         if (not self.trail or t_s - self.trail[-1][0] >= TRAIL_SPACING_S) and self.located_to_m(
                 TRAIL_MAX_SIGMA_M):
             self.trail.append((t_s, float(self.x[0]), float(self.x[1])))
+            self.trail_sigma_m.append(self.position_major_sigma_m)
             if len(self.trail) > TRAIL_MAX_POINTS:
                 del self.trail[0]
+                del self.trail_sigma_m[0]

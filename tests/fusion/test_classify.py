@@ -138,3 +138,21 @@ def test_an_animal_ambling_and_pausing_at_a_crawl_stays_an_animal() -> None:
     # a crawler is as slow and as low: only the animal's changing pace and pauses tell
     assert probs["person"] + probs["group"] < 0.2
 
+
+
+def test_a_walker_whose_estimate_jumped_onto_it_stays_a_person() -> None:
+    # forest-infiltration's walker: followed 150 m off while the filter claimed ~8 m a side,
+    # then pulled onto it; the window across the jump read 7.6 m/s, straight
+    track = track_at(1600.0, 1560.0, -1.3, 0.0, sigma_m=7.5)
+    model = ClassModel()
+    for k in range(60):
+        t = 2.0 * k
+        off = 170.0 if t < 20.0 else 0.0
+        track.state.x[:2] = (1600.0 - 1.3 * t - off, 1560.0)
+        track.state.p[0, 0] = track.state.p[1, 1] = (7.5 if off else 1.0) ** 2
+        track.state.mark_trail(t)
+        classify(track, model, t)
+    track.evidence.features.sizes_m.extend([0.85] * 10)
+    probs = classify(track, model, 120.0)
+    assert track.evidence.class_windows >= 3
+    assert label(probs) == ("person", probs["person"]) and probs["person"] > 0.8
