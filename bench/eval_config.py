@@ -9,7 +9,10 @@ same evaluation with one named configuration, so the figures quoted for them in
 
 Configurations (``--list`` prints them): ``default``; ``candidate`` (the revisit-aware score
 with the own-window and height alert rules); ``candidate+initiation`` (and the revisit-spanning
-initiator); ``imm``; ``revisit-initiation``; ``no-aspect`` (the blob-aspect term off); the
+initiator); ``imm``; ``revisit-initiation``; ``no-aspect`` (the blob-aspect term off);
+``bias-allowance`` (bearings widened by their tower's unapplied bias); ``two-imager-shadows``
+(a shadow needs two imagers' bearings) and ``dense`` (that, and seeds beside tracks:
+docs/fusion.md "Dense targets"); the
 three scanning-imager pieces alone and together, without the alert rules: ``revisit-aware``
 (the score), ``revisit+aware``, ``revisit+imm``, ``aware+imm``, ``all`` (initiator, score and
 IMM) and ``all+rules`` (and the candidate's alert rules); ``retrodict`` (origins reach back
@@ -30,6 +33,7 @@ from perimeter.bus import Message
 from perimeter.cli import app
 from perimeter.fusion.alert_config import AlertConfig
 from perimeter.fusion.classify import ClassModel
+from perimeter.fusion.duplicates import DuplicateConfig
 from perimeter.fusion.engine_config import EngineConfig
 from perimeter.fusion.imm import ImmConfig
 from perimeter.fusion.manage import ManageConfig
@@ -65,6 +69,13 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "all+rules": lambda: {"engine_config": _revisit_initiation(replace(revisit_aware,
                                                                            imm=ImmConfig())),
                               "alert_config": alert_rules},
+        "two-imager-shadows": lambda: {"engine_config": EngineConfig(manage=ManageConfig(
+            duplicates=DuplicateConfig(shadow_min_imagers=2)))},
+        "dense": lambda: {"engine_config": EngineConfig(
+            seed_beside_tracks=True,
+            manage=ManageConfig(duplicates=DuplicateConfig(shadow_min_imagers=2)))},
+        "bias-allowance": lambda: {"engine_config": EngineConfig(
+            manage=ManageConfig(bias_allowance=True))},
         "no-aspect": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(use_aspect=False))},
         "retrodict": lambda: {"retrodict_config": RetrodictConfig(enabled=True)},

@@ -74,6 +74,7 @@ class FusionEngine:
         self.imm = None if self.config.imm is None else imm.ImmTracker(self.config.imm)
         """The motion estimator: None for one constant velocity per track (:mod:`.ekf`)."""
         self.late = LateScans(self._initiate)
+        self.late.seed_beside_tracks = self.config.seed_beside_tracks
         """The out-of-sequence path (:mod:`.late`)."""
         self.looks = Looks()
         self.initiator.revisit_source = self.looks.longest_learned_revisit_s
@@ -146,13 +147,20 @@ class FusionEngine:
             track.evidence.ambiguous_t_s = scan.t_s
         self._penalise_misses(tracks, found, scan)
         self._learn_clutter(scan, tracks, found)
-        if all(t.home_tower is None for t in tracks):
-            near = rivals > 0
-        else:
-            multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
-            near = gated[multi].any(axis=0) if multi.any() else np.zeros(scan.size, dtype=bool)
+        self._initiate(scan, np.flatnonzero(~self._explained(tracks, found, gated)))
+
+    def _explained(self, tracks: list[Track], found: Assignment,
+                   gated: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """The detections kept from the initiator: those assigned, and those a multi-tower
+        track gates, or (``seed_beside_tracks``) only those a multi-tower track that took
+        none of this report's detections gates. One object makes at most one detection per
+        report, so a bearing whose every gating track took another is another object's."""
+        multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
+        if self.config.seed_beside_tracks:
+            multi[found.tracks] = False  # tracks that took a bearing of this report
+        near: npt.NDArray[np.bool_] = np.asarray(gated[multi].any(axis=0), dtype=bool)
         near[found.detections] = True
-        self._initiate(scan, np.flatnonzero(~near))
+        return near
 
     def _near(self, scan: Scan) -> list[Track]:
         """The live tracks within :attr:`EngineConfig.relevance_range_m` of the scan's tower.

@@ -45,6 +45,11 @@ class EngineConfig:
     miss_window_s: float = 120.0
     late_initiation_s: float = 1.0
     """A late scan at most this far behind the newest may still start tracks (reordering)."""
+    seed_beside_tracks: bool = False
+    """Offer the initiator a bearing that tracks gate when each of them took another bearing
+    of the same report (one object makes at most one detection per report): people walking
+    close together start their own tracks beside a neighbour's (docs/fusion.md, "Dense
+    targets")."""
     relevance_range_m: float = 20_000.0
     """Tracks farther than this from a tower (beyond any sensor's range) are neither gated
     against nor penalised by its reports: on a long site each report meets only its own."""

@@ -29,6 +29,9 @@ class LateScans:
         self._initiate = initiate
         self.newest_s = -math.inf
         self.unassigned = 0
+        self.seed_beside_tracks = False
+        """Offer the initiator bearings gated only by tracks that took another bearing of
+        the scan (:attr:`.EngineConfig.seed_beside_tracks`)."""
 
     def fuse(self, scan: Scan, tracks: list[Track], qs: Callable[[list[Track]], list[float]],
              gate_probability: float, late_initiation_s: float) -> None:
@@ -47,7 +50,13 @@ class LateScans:
         nu, s, h = kernels.late_innovation(x, p, dt, q, tx, ty, scan.bearing_rad,
                                            scan.sigma_rad**2)
         found = assign(nu, s, gate_d2(gate_probability))
-        self._unassigned(scan, np.flatnonzero(~found.in_some_gate), late_initiation_s)
+        near = found.in_some_gate
+        if self.seed_beside_tracks and found.gated is not None:
+            free = np.ones(len(tracks), dtype=bool)
+            free[found.tracks] = False  # tracks that took a bearing of this scan
+            near = np.asarray(found.gated[free].any(axis=0), dtype=bool)
+            near[found.detections] = True
+        self._unassigned(scan, np.flatnonzero(~near), late_initiation_s)
         if found.tracks.size == 0:
             return
         xn, pn = kernels.late_update(x, p, h, dt, nu, s, found.tracks, found.detections)

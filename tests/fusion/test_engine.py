@@ -16,8 +16,9 @@ from tests.fusion.helpers import scan_of, track_at
 TOWERS = np.array([[0.0, 0.0], [0.0, 60_000.0]])
 
 
-def engine_with(*tracks_xy: tuple[float, float]) -> FusionEngine:
-    engine = FusionEngine(TOWERS, Thresholds())
+def engine_with(*tracks_xy: tuple[float, float],
+                config: EngineConfig | None = None) -> FusionEngine:
+    engine = FusionEngine(TOWERS, Thresholds(), config)
     for k, (x, y) in enumerate(tracks_xy):
         track = track_at(x, y, number=k + 1)
         for tower in (0, 1):
@@ -172,3 +173,22 @@ def test_an_acoustic_update_allows_for_the_travel_gaps_process_noise() -> None:
         nees.append(float(e @ np.linalg.solve(track.state.p, e)))
     assert len(nees) > 580
     assert 3.4 < float(np.mean(nees)) < 4.6
+
+
+def test_a_bearing_beside_a_track_that_took_another_of_the_report_may_seed() -> None:
+    # a walker's track at 3 km; the report holds its bearing and a neighbour's 15 m beside it
+    # (0.29 degrees, inside the track's gate). The track takes its own: one object makes one
+    # detection per report, so the other bearing is another object's and goes to the
+    # initiator's pool, from which a track of its own can start
+    report = [(3000.0, 0.0), (3000.0, 15.0)]
+    plain = engine_with((3000.0, 0.0))
+    plain.step(scan_of(0, (0.0, 0.0), 1.0, report))
+    assert plain.tracks[0].score.updates == 1
+    assert len(plain.initiator) == 0  # default: held back as if it were the track's
+    beside = engine_with((3000.0, 0.0), config=EngineConfig(seed_beside_tracks=True))
+    beside.step(scan_of(0, (0.0, 0.0), 1.0, report))
+    assert beside.tracks[0].score.updates == 1
+    assert len(beside.initiator) == 1
+    # the same on the out-of-sequence path
+    beside.step(replace(scan_of(0, (0.0, 0.0), 0.9, report), late=True))
+    assert len(beside.initiator) == 2
