@@ -37,7 +37,7 @@ from sim.truth import Truth
 
 MATCH_M = 300.0
 """A confirmed track further than this from every true object follows none."""
-BINS_M = (0.0, 300.0, 1000.0, 2500.0, math.inf)
+BINS_M = (0.0, 500.0, 1000.0, 1500.0, 2500.0, math.inf)
 """Distance from the nearest mast."""
 CHI2_2DOF_95 = 5.991
 
