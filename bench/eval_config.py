@@ -74,6 +74,8 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "dense": lambda: {"engine_config": EngineConfig(
             seed_beside_tracks=True,
             manage=ManageConfig(duplicates=DuplicateConfig(shadow_min_imagers=2)))},
+        "seed-beside-thermal": lambda: {"engine_config": EngineConfig(
+            seed_beside_tracks=True, seed_beside_thermal_only=True)},
         "bias-allowance": lambda: {"engine_config": EngineConfig(
             manage=ManageConfig(bias_allowance=True))},
         "no-aspect": lambda: {"engine_config": EngineConfig(

@@ -75,6 +75,7 @@ class FusionEngine:
         """The motion estimator: None for one constant velocity per track (:mod:`.ekf`)."""
         self.late = LateScans(self._initiate)
         self.late.seed_beside_tracks = self.config.seed_beside_tracks
+        self.late.seed_beside_thermal_only = self.config.seed_beside_thermal_only
         """The out-of-sequence path (:mod:`.late`)."""
         self.looks = Looks()
         self.initiator.revisit_source = self.looks.longest_learned_revisit_s
@@ -147,16 +148,18 @@ class FusionEngine:
             track.evidence.ambiguous_t_s = scan.t_s
         self._penalise_misses(tracks, found, scan)
         self._learn_clutter(scan, tracks, found)
-        self._initiate(scan, np.flatnonzero(~self._explained(tracks, found, gated)))
+        self._initiate(scan, np.flatnonzero(~self._explained(tracks, found, gated,
+                                                             scan.sensor)))
 
     def _explained(self, tracks: list[Track], found: Assignment,
-                   gated: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+                   gated: npt.NDArray[np.bool_], scan_sensor: str) -> npt.NDArray[np.bool_]:
         """The detections kept from the initiator: those assigned, and those a multi-tower
         track gates, or (``seed_beside_tracks``) only those a multi-tower track that took
         none of this report's detections gates. One object makes at most one detection per
         report, so a bearing whose every gating track took another is another object's."""
         multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
-        if self.config.seed_beside_tracks:
+        if self.config.seed_beside_tracks and (scan_sensor == "thermal"
+                                               or not self.config.seed_beside_thermal_only):
             multi[found.tracks] = False  # tracks that took a bearing of this report
         near: npt.NDArray[np.bool_] = np.asarray(gated[multi].any(axis=0), dtype=bool)
         near[found.detections] = True

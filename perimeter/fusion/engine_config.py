@@ -50,6 +50,9 @@ class EngineConfig:
     of the same report (one object makes at most one detection per report): people walking
     close together start their own tracks beside a neighbour's (docs/fusion.md, "Dense
     targets")."""
+    seed_beside_thermal_only: bool = False
+    """With ``seed_beside_tracks``, only imagers' bearings (resolved blobs); an acoustic
+    report may hold one source twice (echoes), and its wide gates hold many bearings."""
     relevance_range_m: float = 20_000.0
     """Tracks farther than this from a tower (beyond any sensor's range) are neither gated
     against nor penalised by its reports: on a long site each report meets only its own."""

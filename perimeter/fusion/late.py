@@ -30,6 +30,7 @@ class LateScans:
         self.newest_s = -math.inf
         self.unassigned = 0
         self.seed_beside_tracks = False
+        self.seed_beside_thermal_only = False
         """Offer the initiator bearings gated only by tracks that took another bearing of
         the scan (:attr:`.EngineConfig.seed_beside_tracks`)."""
 
@@ -51,7 +52,8 @@ class LateScans:
                                            scan.sigma_rad**2)
         found = assign(nu, s, gate_d2(gate_probability))
         near = found.in_some_gate
-        if self.seed_beside_tracks and found.gated is not None:
+        if (self.seed_beside_tracks and found.gated is not None
+                and (scan.sensor == "thermal" or not self.seed_beside_thermal_only)):
             free = np.ones(len(tracks), dtype=bool)
             free[found.tracks] = False  # tracks that took a bearing of this scan
             near = np.asarray(found.gated[free].any(axis=0), dtype=bool)

@@ -192,3 +192,18 @@ def test_a_bearing_beside_a_track_that_took_another_of_the_report_may_seed() -> 
     # the same on the out-of-sequence path
     beside.step(replace(scan_of(0, (0.0, 0.0), 0.9, report), late=True))
     assert len(beside.initiator) == 2
+
+
+def test_seeds_beside_tracks_may_be_limited_to_imagers_bearings() -> None:
+    # an acoustic report with two bearings 1.1 degrees apart, both in the track's wide gate
+    # (sigma 2 degrees): one source may be heard twice (an echo), so with thermal_only the
+    # bearing the track did not take stays held back; without it, it goes to the pool
+    report = [(3000.0, 0.0), (3000.0, 60.0)]
+    counts = []
+    for thermal_only in (False, True):
+        config = EngineConfig(seed_beside_tracks=True, seed_beside_thermal_only=thermal_only)
+        engine = engine_with((3000.0, 0.0), config=config)
+        engine.step(scan_of(0, (0.0, 0.0), 1.0, report, sigma_deg=2.0, sensor="acoustic"))
+        assert engine.tracks[0].score.updates == 1
+        counts.append(len(engine.initiator))
+    assert counts == [1, 0]
