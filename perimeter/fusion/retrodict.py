@@ -85,8 +85,9 @@ class ReportHistory:
         n = self._t.shape[1]
         if m > n:
             bearing_rad, sigma_rad, snr_db, m = bearing_rad[-n:], sigma_rad[-n:], snr_db[-n:], n
-        end = int(self._next[tower]) + m
-        idx = (int(self._next[tower]) + np.arange(m)) % n
+        start = int(self._next[tower])
+        end = start + m
+        idx: slice | IntArray = slice(start, end) if end <= n else (start + np.arange(m)) % n
         self._t[tower, idx] = t_s
         self._b[tower, idx] = bearing_rad
         self._s[tower, idx] = sigma_rad
