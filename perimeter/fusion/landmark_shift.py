@@ -10,6 +10,11 @@ Used two ways by :class:`~perimeter.fusion.registration.Registration`:
   only after a common shift, while few sit where its current estimate puts them, mean its
   bias jumped (the mast was knocked, a head re-mounted).
 
+Either needs the shift's matches to be unlikely by chance (:func:`chance_probability`): with
+tens of peaks (animals at rest, clutter) against tens of landmarks, some shift within the
+search puts three landmarks on peaks now and then (a fixed count of three flagged healthy
+masts on ``animals-only``).
+
 The landmarks are those with ``min_towers`` members other than the tower itself (placed
 without it, so its own error does not hide in them).
 """
@@ -20,6 +25,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import binom
 
 from perimeter.fusion.landmark_peaks import FloatArray, IntArray
 from perimeter.fusion.landmarks import Landmarks
@@ -73,27 +79,52 @@ def best_shift(pred_rad: FloatArray, peaks_rad: FloatArray, search_rad: float,
     return Shift(float(np.median(values[matched])), int(best), at_zero)
 
 
-def tower_shift(landmarks: Landmarks, tower: int, peaks_rad: FloatArray, theta_rad: float,
-                min_towers: int, search_rad: float, tol_rad: float) -> Shift | None:
-    """:func:`best_shift` of ``tower``'s peaks against its landmarks' bearings plus
-    ``theta_rad``."""
-    pred = predicted(landmarks, tower, min_towers)
-    return best_shift(pred + theta_rad, peaks_rad, search_rad, tol_rad)
+def chance_probability(pred_rad: FloatArray, peaks_rad: FloatArray, count: int,
+                       search_rad: float, tol_rad: float, min_shift_rad: float) -> float:
+    """The probability that some shift of at least ``min_shift_rad`` within ``search_rad``
+    puts ``count`` or more of the landmarks ``pred_rad`` within ``tol_rad`` of a peak by
+    chance (the false-alarm probability of a shift that many landmarks agree on).
+
+    Null hypothesis: the tower's bias has not moved, so the peaks that do not sit on a
+    landmark at zero shift fall at random in the searched sector about each landmark (width
+    ``2 (search - tol)``). Landmark ``j`` with ``n_j`` such peaks there is hit at a given shift
+    with ``p_j = 1 - (1 - w)^n_j``, ``w = 2 tol / (2 (search - tol))``. The count of landmarks
+    hit is a sum of independent Bernoulli trials, whose upper tail is at most the binomial
+    one with their mean probability (Hoeffding, "On the distribution of the number of
+    successes in independent trials", Ann. Math. Stat. 27, 1956). The shift is searched
+    over ``2 (search - min_shift)`` at a resolution of ``tol`` (windows of ``2 tol``
+    overlapping by half): a union bound over those cells."""
+    m = pred_rad.size
+    if m == 0 or count <= 0:
+        return 1.0
+    off = np.abs(wrap_pi(peaks_rad[None, :] - pred_rad[:, None]))  # (landmarks, peaks)
+    n_j = ((off <= search_rad) & (off > tol_rad)).sum(axis=1)
+    width = min(2.0 * tol_rad / (2.0 * max(search_rad - tol_rad, tol_rad)), 1.0)
+    p = float(np.mean(1.0 - (1.0 - width) ** n_j))
+    cells = max(2.0 * (search_rad - min_shift_rad) / tol_rad, 1.0)
+    return min(1.0, cells * float(binom.sf(count - 1, m, p)))
 
 
 class ShiftWatch:
     """Per tower: acquisition hints and the knocked-mast check, run at every landmark update.
 
-    A tower whose active peaks sit on ``min_count`` landmarks only after a shift of at least
-    ``min_jump_rad`` (and on at most half as many unshifted) has *moved* this update. A tower
-    that is not registered by landmarks is associated at the shifted estimate (a hint); one
-    that moved ``checks`` updates in a row, after it had been registered at some estimate,
-    has jumped by the difference (if that is ``min_jump_rad`` or more)."""
+    A tower whose active peaks sit on landmarks only after a shift of at least
+    ``min_jump_rad``, on more of them than chance would put there with probability
+    ``false_alarm`` (:func:`chance_probability`), and on at most half as many unshifted, has
+    *moved* this update. A tower that is not registered by landmarks is associated at the
+    shifted estimate (a hint); one that moved ``checks`` updates in a row, after it had been
+    registered at some estimate, has jumped by the difference (if that is ``min_jump_rad`` or
+    more). ``false_alarm`` is per tower and check (see ``RegistrationConfig``); consecutive
+    checks share most of their peaks, so the ``checks`` in a row are not counted as
+    independent trials in it."""
 
     def __init__(self, n: int, *, search_rad: float, tol_rad: float, min_jump_rad: float,
-                 min_count: int = 3, checks: int = 3) -> None:
+                 false_alarm: float, checks: int = 3) -> None:
         self.search_rad, self.tol_rad, self.min_jump_rad = search_rad, tol_rad, min_jump_rad
-        self.min_count, self.checks = min_count, checks
+        self.false_alarm, self.checks = false_alarm, checks
+        self.probability: dict[int, float] = {}
+        """Each tower's chance probability of its best shift at the last check (status,
+        benches)."""
         self.moved = [0] * n
         self.hint: dict[int, float] = {}
         self.last: dict[int, float] = {}
@@ -119,11 +150,16 @@ class ShiftWatch:
                 self.known[k] = float(theta[k])
                 self.hint.pop(k, None)
             base = self.known.get(k, self.hint.get(k, float(theta[k])))
-            found = tower_shift(landmarks, k, active_rad[active_tower == k], base, min_towers,
-                                self.search_rad, self.tol_rad)
-            moved = (found is not None and found.count >= self.min_count
-                     and abs(found.shift_rad) >= self.min_jump_rad
+            pred = predicted(landmarks, k, min_towers) + base
+            peaks = active_rad[active_tower == k]
+            found = best_shift(pred, peaks, self.search_rad, self.tol_rad)
+            moved = (found is not None and abs(found.shift_rad) >= self.min_jump_rad
                      and found.count >= 2 * found.count_at_zero + 1)
+            if found is not None and moved:
+                chance = chance_probability(pred, peaks, found.count, self.search_rad,
+                                            self.tol_rad, self.min_jump_rad)
+                self.probability[k] = chance
+                moved = chance <= self.false_alarm
             same = (found is not None and k in self.last
                     and abs(found.shift_rad - self.last[k]) <= 2.0 * self.tol_rad)
             self.moved[k] = (self.moved[k] + 1 if same else 1) if moved else 0

@@ -96,7 +96,9 @@ class Registration:
         self.landmarks = Landmarks(self.towers_xy, landmark_config)
         self._watch = ShiftWatch(n, search_rad=math.radians(3.0 * c.bias_prior_deg),
                                  tol_rad=math.radians(self.landmarks.config.gate_deg),
-                                 min_jump_rad=math.radians(c.min_jump_deg))
+                                 min_jump_rad=math.radians(c.min_jump_deg),
+                                 false_alarm=c.shift_false_alarms_per_hour
+                                 * c.landmark_every_s / 3600.0)
         self._hot = ClutterMap(replace(clutter_config or ClutterMapConfig(), enabled=True,
                                        sensors=("thermal",)))
         """A clutter map of every thermal scan's raw bearings (the engine's learns from

@@ -94,6 +94,11 @@ class RegistrationConfig:
     """How often (data time) the landmarks are re-associated and their information redone."""
     landmark_search_s: float = 60.0
     """How often new landmarks are looked for among the free peaks."""
+    shift_false_alarms_per_hour: float = 1e-3
+    """Per tower and hour: how often the landmark shift check (``landmark_shift.py``) may
+    find a shift by chance on a healthy mast. Each check (every ``landmark_every_s``) is
+    held to its share; 1e-3 is one false flag in about 3.5 days of a 12-tower site, at
+    most (three checks in a row are needed as well)."""
     min_landmarks: int = 2
     """A bias counts as resting on enough data with this many landmarks (or
     ``min_snapshots`` snapshots)."""
