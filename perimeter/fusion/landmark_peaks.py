@@ -73,6 +73,15 @@ class LandmarkConfig:
     outlier_sigmas: float = 5.0
     max_new: int = 8
     """New landmarks per search."""
+    chance_window_deg: float = 3.0
+    """A new landmark's members must be unlikely by chance: each other tower's free peaks
+    within this of the predicted bearing give the local density its gate is tested against
+    (the search of the landmark shift check, three times the bias prior)."""
+    false_landmarks_per_hour: float = math.inf
+    """How often a search may take a chance crossing of unrelated peaks (animals at rest,
+    clutter) for a landmark; each search is held to its share. Off (inf) by default: 0.1
+    ends the wander on ``animals-only`` by finding no landmark there at all, and costs
+    landmarks of five or six towers elsewhere (docs/fusion.md, "Registration")."""
 
 
 

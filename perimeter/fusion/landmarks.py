@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import binom
 
 from perimeter.fusion.landmark_peaks import (
     FloatArray,
@@ -62,8 +63,11 @@ class Landmark:
 class Landmarks:
     """Hot-spot peaks per tower imager and the landmarks they form."""
 
-    def __init__(self, towers_xy: FloatArray, config: LandmarkConfig | None = None) -> None:
+    def __init__(self, towers_xy: FloatArray, config: LandmarkConfig | None = None,
+                 search_every_s: float = 60.0) -> None:
         self.config = config or LandmarkConfig()
+        self.false_alarm = self.config.false_landmarks_per_hour * search_every_s / 3600.0
+        """Per search: the chance of taking a crossing of unrelated peaks for a landmark."""
         self.towers_xy = np.asarray(towers_xy, dtype=np.float64)
         self._n = len(self.towers_xy)
         self.peaks = PeakMap(self._n, self.config)
@@ -203,6 +207,7 @@ class Landmarks:
         of sight (within the gates) become landmarks if they fit."""
         c = self.config
         cands: list[FloatArray] = []
+        pairs: list[tuple[int, int, int]] = []
         for k in range(self._n):
             for m in range(k + 1, self._n):
                 base = self.towers_xy[m] - self.towers_xy[k]
@@ -226,29 +231,69 @@ class Landmarks:
                 if ok.any():
                     cands.append(self.towers_xy[k] + s[ok][:, None]
                                  * np.stack([ua[ok], va[ok]], axis=1))
+                    pairs.append((k, m, int(ok.sum())))
         if not cands:
             return
         pts = np.concatenate(cands)
+        crossed = np.array([(k, m) for k, m, count in pairs for _ in range(count)],
+                           dtype=np.int64)
         support = np.zeros(len(pts), dtype=np.int64)
+        near = np.zeros((len(pts), self._n), dtype=bool)
         for k in range(self._n):
             d = pts - self.towers_xy[k]
             pred = np.arctan2(d[:, 0], d[:, 1]) % TWO_PI + theta[k]
             _, dist = self._nearest(mat, free, k, pred)
-            support += dist < gates[k]
+            near[:, k] = dist < gates[k]
+            support += near[:, k]
+        trials, tested = len(pts), math.isfinite(self.false_alarm)
         ready = math.radians(0.05)
         added = 0
         for i in np.argsort(-support, kind="stable").tolist():
             if support[i] < c.min_towers or added >= c.max_new:
                 break
+            pair = set(crossed[i].tolist())
+            support_i = set(np.flatnonzero(near[i]).tolist())
+            if tested and trials * self.chance_probability(
+                    pts[i], support_i, pair, mat, free, theta, gates) > self.false_alarm:
+                continue  # its support alone could be chance: no fit can make it less so
             members = self._members(pts[i], mat, free, theta, gates)
             sure = all(rel_sigma_rad[k] <= ready for k in members)
             fitted = self._consistent(pts[i], members, mat, theta, rel_sigma_rad,
                                       c.min_towers if sure else c.seed_towers)
             if fitted is None or self._near_kept(fitted.xy, self.landmarks):
                 continue
+            if tested and trials * self.chance_probability(
+                    fitted.xy, set(fitted.members), pair, mat, free, theta,
+                    gates) > self.false_alarm:
+                continue
             self.landmarks.append(fitted)
             free[list(fitted.members.values())] = False
             added += 1
+
+    def chance_probability(self, xy: FloatArray, members: set[int], crossed: set[int],
+                           mat: Mature, free: npt.NDArray[np.bool_], theta: FloatArray,
+                           gates: FloatArray) -> float:
+        """The probability that as many towers as ``members`` (beyond the two ``crossed``,
+        whose peaks placed ``xy``) have a free peak within their gate of ``xy``'s bearing by
+        chance. Null hypothesis: no hot spot at ``xy``; each other tower's free peaks within
+        ``chance_window_deg`` of its bearing (``n_k``) fall there at random, so it has one in
+        its gate ``g_k`` with ``p_k = 1 - (1 - g_k / window)^n_k``. The count of such towers
+        is a sum of independent Bernoulli trials, whose upper tail is at most the binomial
+        one with their mean probability (Hoeffding 1956; see ``landmark_shift``). The search
+        tries every crossing: the caller multiplies by their number (a union bound)."""
+        window = math.radians(self.config.chance_window_deg)
+        others = [k for k in range(self._n) if k not in crossed]
+        count = len(members - crossed)
+        if not others or count <= 0:
+            return 1.0
+        p = []
+        for k in others:
+            pred, _ = self.bearings(xy, np.array([k]))
+            idx = np.flatnonzero((mat.tower == k) & free)
+            d = np.abs(wrap_pi(mat.mean_rad[idx] - (pred[0] + theta[k])))
+            n_k = int(np.count_nonzero(d <= window))
+            p.append(1.0 - (1.0 - min(float(gates[k]) / window, 1.0)) ** n_k)
+        return float(binom.sf(count - 1, len(others), float(np.mean(p))))
 
     # -- information --------------------------------------------------------------------
     def information(self, mat: Mature) -> tuple[FloatArray, FloatArray, IntArray]:

@@ -93,7 +93,7 @@ class Registration:
         self._faded_t_s: float | None = None
         self._collector = SnapshotCollector(self.towers_xy, self.config)
         self._jumps = BiasJumps(self.towers_xy, self.tower_ids, self.config, next_alert_id)
-        self.landmarks = Landmarks(self.towers_xy, landmark_config)
+        self.landmarks = Landmarks(self.towers_xy, landmark_config, c.landmark_search_s)
         self._watch = ShiftWatch(n, search_rad=math.radians(3.0 * c.bias_prior_deg),
                                  tol_rad=math.radians(self.landmarks.config.gate_deg),
                                  min_jump_rad=math.radians(c.min_jump_deg),

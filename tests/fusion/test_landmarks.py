@@ -13,6 +13,7 @@ from perimeter.contract import AlertEvent
 from perimeter.fusion.clutter import ClutterMapConfig
 from perimeter.fusion.engine import EngineConfig
 from perimeter.fusion.landmark_shift import best_shift
+from perimeter.fusion.landmarks import LandmarkConfig, Landmarks, Mature
 from perimeter.fusion.registration import Registration
 from perimeter.fusion.replay import CollectingOutput
 from perimeter.fusion.runner import FusionRunner
@@ -160,3 +161,37 @@ def test_the_information_takes_each_landmark_as_the_update_fitted_it() -> None:
     assert counts.tolist() == counts_r.tolist() and counts.sum() >= 20
     assert np.allclose(info, info_r, rtol=1e-9, atol=0.0)  # the same to second order
     assert np.allclose(y, y_r, rtol=1e-6, atol=1e-6 * float(np.abs(y_r).max()))
+
+
+def _mature(rng: np.random.Generator, spots_xy: np.ndarray, clutter: int) -> Mature:
+    """Every tower's peaks on ``spots_xy`` (true bearings) and ``clutter`` peaks of its own
+    (animals at rest, single-tower hot spots) within 86 deg of the spots' mean bearing."""
+    d = spots_xy[None, :, :] - TOWERS_XY[:, None, :]
+    true_rad = np.arctan2(d[..., 0], d[..., 1]) % (2.0 * math.pi)
+    tower, mean = [], []
+    for k in range(len(IDS)):
+        mid = float(np.mean(true_rad[k]))
+        peaks = np.concatenate([true_rad[k], rng.uniform(mid - 1.5, mid + 1.5, clutter)])
+        tower += [k] * peaks.size
+        mean += peaks.tolist()
+    return Mature(np.array(tower, dtype=np.int64), np.array(mean) % (2.0 * math.pi),
+                  np.full(len(mean), math.radians(0.005)), np.zeros(0, dtype=np.int64),
+                  np.zeros(0))
+
+
+def test_no_landmark_is_made_of_unrelated_peaks_crossing_by_chance() -> None:
+    # animals-only: tens of peaks per tower; with the biases still unknown (gates 0.5 deg)
+    # some crossing of two towers' unrelated peaks finds four more towers' peaks within
+    # their gates by chance: it is taken only if that is unlikely over all crossings tried
+    rng = np.random.default_rng(22)
+    marks = Landmarks(TOWERS_XY, LandmarkConfig(false_landmarks_per_hour=0.1))
+    mat = _mature(rng, SPOTS_XY[:3], 10)
+    n = len(IDS)
+    for _ in range(3):
+        marks.update(mat, np.zeros(n), np.full(n, math.radians(1.0)), search=True)
+    found = np.array([m.xy for m in marks.landmarks])
+    assert len(found) == 3  # the spots every tower sees (and two chance ones before)
+    nearest = np.min(np.hypot(*(found[:, None, :] - SPOTS_XY[None, :3, :]).transpose(2, 0, 1)),
+                     axis=1)
+    assert np.all(nearest < 30.0), nearest
+
