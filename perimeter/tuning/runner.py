@@ -23,6 +23,7 @@ from perimeter.tuning.executor import Executor, LocalExecutor
 from perimeter.tuning.shared_fusion import tracker_key
 from perimeter.tuning.sweep import Point, valid_points
 from perimeter.tuning.tasks import ScenarioRef, Task, run_task, scenario_seed
+from sim.scenario import load_scenario
 
 CONFIDENCE = 0.95
 Progress = Callable[[int, int], None]
@@ -123,6 +124,17 @@ def plan_tasks(scenarios: Sequence[ScenarioRef], seeds: int,
             for ref, seed in runs for i in range(0, len(points), size)]
 
 
+def longest_first(tasks: Sequence[Task]) -> list[int]:
+    """The tasks' indices, costliest first (simulated seconds times trackers; ties keep
+    their order), so that the workers do not finish on one long task each other idles by."""
+    def cost(task: Task) -> float:
+        trackers = len({tracker_key(t) for _, t in task.points})
+        return load_scenario(task.scenario, duration_s=task.duration_s).duration_s * trackers
+
+    costs = [cost(task) for task in tasks]
+    return sorted(range(len(tasks)), key=lambda k: -costs[k])
+
+
 def run_sweep(scenarios: Sequence[ScenarioRef], points: Sequence[Point], *,
               base: Thresholds | None = None, seeds: int = 1,
               executor: Executor | None = None, options: EvalOptions | None = None,
@@ -148,8 +160,10 @@ def run_sweep(scenarios: Sequence[ScenarioRef], points: Sequence[Point], *,
     tasks = plan_tasks(scenarios, seeds, indexed, options, min_tasks=min_tasks,
                        duration_s=duration_s, cache_dir=cache_dir)
     by_task: dict[int, list[tuple[int, RunReport]]] = {}
-    for done, (i, result) in enumerate((executor or LocalExecutor()).run(run_task, tasks), 1):
-        by_task[i] = result
+    order = longest_first(tasks)
+    for done, (i, result) in enumerate((executor or LocalExecutor()).run(
+            run_task, [tasks[k] for k in order]), 1):
+        by_task[order[i]] = result
         if progress is not None:
             progress(done, len(tasks))
     reports: dict[int, list[RunReport]] = {i: [] for i, _ in indexed}

@@ -5,7 +5,8 @@ import pytest
 
 from perimeter.thresholds import Thresholds
 from perimeter.tuning.executor import DaskExecutor, LocalExecutor, make_executor
-from perimeter.tuning.runner import SweepResult, plan_tasks, run_sweep
+from perimeter.tuning.runner import SweepResult, longest_first, plan_tasks, run_sweep
+from perimeter.tuning.tasks import Task
 
 POINTS = [{"alert.min_confidence": 0.99}, {"alert.min_confidence": 0.3}]
 
@@ -74,6 +75,16 @@ def test_tasks_simulate_each_run_once_and_split_points_only_to_fill_workers(
     assert len(few) == 3 and sorted(i for t in few for i, _ in t.points) == list(range(6))
     assert len(many) == 8 and all(len(t.points) == 6 for t in many)
     assert [t.seed for t in many[:2]] == [5, 6]
+
+
+def test_costliest_tasks_are_handed_out_first(tiny_scenario: dict[str, Any]) -> None:
+    one = ((0, Thresholds()), (1, Thresholds().patched({"alert.min_confidence": 0.9})))
+    two = ((0, Thresholds()), (1, Thresholds().patched({"thermal.min_snr_db": 9.0})))
+    tasks = [Task(tiny_scenario, 5, one, duration_s=60.0),   # 60 s x 1 tracker
+             Task(tiny_scenario, 5, one, duration_s=100.0),  # 100 s x 1
+             Task(tiny_scenario, 5, two, duration_s=60.0),   # 60 s x 2
+             Task(tiny_scenario, 5, two, duration_s=50.0)]   # 50 s x 2
+    assert longest_first(tasks) == [2, 1, 3, 0]
 
 
 def test_executor_choices_are_checked() -> None:
