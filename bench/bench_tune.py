@@ -8,13 +8,15 @@ each scenario is simulated for its first ``--sample-s`` s, fused at the current 
 alone, fused at the five ``alert.min_confidence`` values of the grid on one tracker (as the
 sweep fuses points that differ only in the alert stage, :mod:`perimeter.tuning.shared_fusion`),
 its intrusions' coverage computed and each point scored (alone, and the five as a sweep's
-task scores them, :func:`perimeter.tuning.tasks.score_points`). The CPU per simulated second is
-scaled to the scenarios' full durations, 3 seeds and the sweep's points and trackers (30 points: 6
-SNR values, so 6 trackers), and divided by the 2 workers (the sweep's measured 2-worker speed-up on
-this machine is below 2, so the estimate is a lower bound); it is printed for a fusion run per point
-(the sweep before trackers were shared) and for the sweep as it runs, with the simulation and
-without it (a warm stream cache, ``PERIMETER_EVAL_CACHE``). The numba kernels' compile time is
-measured cold (empty cache) and warm, in fresh processes.
+task scores them, :func:`perimeter.tuning.tasks.score_points`). The CPU per simulated second
+is scaled to the scenarios' full durations, 3 seeds and the sweep's points and trackers (30
+points at 6 SNR values: 6 trackers were every floor to drop other detections; SNR floors that
+drop the same detections of the stream share one, so the count is taken on each sampled
+stream and printed beside), and divided by the 2 workers (the sweep's measured 2-worker speed-up on
+this machine is below 2, so the estimate is a lower bound); it is printed for a fusion run per
+point (the sweep before trackers were shared) and for the sweep as it runs, with the simulation
+and without it (a warm stream cache, ``PERIMETER_EVAL_CACHE``). The numba kernels' compile time
+is measured cold (empty cache) and warm, in fresh processes.
 
 Without ``--figures``: the built-in scenarios (cycled up to ``--scenarios``), each cut to
 ``--duration-s`` of simulated time, swept over ``--points`` grid points of
@@ -122,7 +124,7 @@ def compile_cpu_s() -> tuple[float, float]:
     return cold, warm
 
 
-def point_cpu_s(name: str, sample_s: float) -> dict[str, float]:
+def point_cpu_s(name: str, sample_s: float, grid: list[Thresholds]) -> dict[str, float]:
     """A scenario's first ``sample_s`` s: CPU s of its simulation (``sim``); of fusing it at
     the current thresholds alone (``fuse``); of fusing the five ``alert.min_confidence`` values
     of :func:`points` at the current SNR with one tracker (``group``, the sweep's way); of
@@ -156,17 +158,24 @@ def point_cpu_s(name: str, sample_s: float) -> dict[str, float]:
     score_points(scenario, SimulatedRun(uplink.messages, truth), list(enumerate(group)),
                  outputs, trackers)
     scored = time.process_time() - start
+    start = time.process_time()  # the sweep's task at every point of the grid, but simulating
+    trackers.clear()
+    outputs = fuse_points(site, grid, uplink.messages, trackers=trackers)
+    score_points(scenario, SimulatedRun(uplink.messages, truth), list(enumerate(grid)),
+                 outputs, trackers)
+    task = time.process_time() - start
     return {"sim": sim, "fuse": alone, "group": shared, "cover": cover,
-            "score": statistics.median(scores), "scored": scored, "sim_s": scenario.duration_s}
+            "score": statistics.median(scores), "scored": scored, "sim_s": scenario.duration_s,
+            "task": task, "trackers": len(set(trackers.values()))}
 
 
-def sweep_shape(count: int) -> tuple[int, int]:
-    """The fusion runs a ``count``-point sweep of :func:`points` makes: points scored (the
-    current thresholds added when not on the grid, as ``run_sweep`` does) and trackers (one
-    per group of points that differ only in the alert stage)."""
+def sweep_shape(count: int) -> tuple[list[Thresholds], int]:
+    """The points a ``count``-point sweep of :func:`points` scores (the current thresholds
+    added when not on the grid, as ``run_sweep`` does) and its trackers were every SNR floor
+    to drop other detections (one per group of points that differ only in the alert stage)."""
     kept = [t for _, t in valid_points(points(count), Thresholds())[0]]
     scored = kept if Thresholds() in kept else [Thresholds(), *kept]
-    return len(scored), len({tracker_key(t) for t in scored})
+    return scored, len({tracker_key(t) for t in scored})
 
 
 def figures(args: argparse.Namespace) -> None:
@@ -182,26 +191,34 @@ def figures(args: argparse.Namespace) -> None:
           f"{runs[0][1] / cpu:,.0f} detections per CPU s (median of {args.repeats}: "
           f"{', '.join(f'{r[0]:.2f}' for r in runs)} s), "
           f"{runs[0][1] / cpu / TARGET_DETECTIONS_PER_S:.2f} of {TARGET_DETECTIONS_PER_S:,.0f}")
-    scored, trackers = sweep_shape(args.points)
-    sims = separate = shared = 0.0
+    grid, trackers = sweep_shape(args.points)
+    scored = len(grid)
+    sims = separate = shared = every = 0.0
+    counts = []
     for name in builtin_scenarios():
-        c = point_cpu_s(name, args.sample_s)
+        c = point_cpu_s(name, args.sample_s, grid)
         full_s = load_scenario(name).duration_s
         scale = 3 * full_s / c["sim_s"]
         sims += c["sim"] * scale
         separate += scored * (c["fuse"] + c["cover"] + c["score"]) * scale
-        shared += (trackers * c["group"] + scored / len(CONFIDENCES) * c["scored"]) * scale
+        scoring = scored / len(CONFIDENCES) * c["scored"]
+        shared += c["task"] * scale
+        every += (trackers * c["group"] + scoring) * scale
+        counts.append(int(c["trackers"]))
         print(f"  {name:22} sampled {c['sim_s']:6.0f} of {full_s:6.0f} s:"
               f" sim {c['sim']:6.2f}, fuse {c['fuse']:6.2f} per point alone, "
               f"{c['group']:6.2f} per {len(CONFIDENCES)} points on one tracker, "
               f"coverage {c['cover']:5.2f}, score {c['score']:5.2f} per point alone, "
-              f"{c['scored']:5.2f} per {len(CONFIDENCES)} points of a tracker (CPU s)",
+              f"{c['scored']:5.2f} per {len(CONFIDENCES)} points of a tracker; the task at all "
+              f"{scored} points {c['task']:6.2f} on {c['trackers']:.0f} trackers (CPU s)",
               flush=True)
-    print(f"{args.points}-point tune ({scored} points scored, {trackers} trackers), "
-          f"{len(builtin_scenarios())} scenarios x 3 seeds, 2 workers, extrapolated from the "
-          f"first {args.sample_s:g} s of each scenario (simulation {sims:,.0f} CPU s, none "
-          f"with a warm stream cache):")
+    print(f"{args.points}-point tune ({scored} points scored; {trackers} trackers if every SNR "
+          f"floor dropped other detections, {min(counts)}-{max(counts)} on the sampled "
+          f"streams), {len(builtin_scenarios())} scenarios x 3 seeds, 2 workers, extrapolated "
+          f"from the first {args.sample_s:g} s of each scenario (simulation {sims:,.0f} CPU s, "
+          f"none with a warm stream cache):")
     for label, fusion in (("a fusion run per point", separate),
+                          (f"{trackers} trackers (floors dropping others)", every),
                           ("points sharing a tracker (the sweep)", shared)):
         wall = (sims + fusion) / 2
         print(f"  {label:38}: {sims + fusion:7,.0f} CPU s, >= {wall / 60:6.1f} min wall "

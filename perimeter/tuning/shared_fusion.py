@@ -9,9 +9,12 @@ point beside it (its own alerter, alert ids, fault ids, outputs), each stage see
 ``alert_id`` as its own run would have set it. At every duplicate removal the stages' alerted
 tracks are compared; where they differ, the removal is worked out under each stage's alerts,
 and stages whose removals differ from the tracker's leave the group and are fused again from
-the start with the stages that agree with them (:func:`fuse_points`). Each point's outputs are
-hence those of its own :func:`~perimeter.evaluation.run.fuse` run (``tests/tuning``
-compares them), however often the alert stages meet a removal they disagree on.
+the start with the stages that agree with them (:func:`fuse_points`). The SNR floors only drop
+detections below them at intake: points whose floors drop the same detections of the stream
+at hand (none of its detections lies between them) share a tracker too (:class:`StreamSnr`).
+Each point's outputs are hence those of its own :func:`~perimeter.evaluation.run.fuse` run
+(``tests/tuning`` compares them), however often the alert stages meet a removal they disagree
+on.
 """
 
 from __future__ import annotations
@@ -21,15 +24,20 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar, cast
 
+import numpy as np
+import numpy.typing as npt
+
 from perimeter import topics
 from perimeter.bus import Message
 from perimeter.contract import (
     AlertEvent,
+    ContractError,
     DeadLetter,
     Origin,
     SensorReport,
     TowerStatus,
     TracksSnapshot,
+    parse_payload,
 )
 from perimeter.evaluation.run import Collector, fuse
 from perimeter.fusion.alert import TrackAlerter
@@ -39,12 +47,60 @@ from perimeter.fusion.track import Track
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 
-__all__ = ["ALERT_STAGE", "Decoded", "SharedRunner", "fuse_points", "tracker_key"]
+__all__ = ["ALERT_STAGE", "SNR_FLOORS", "Decoded", "SharedRunner", "StreamSnr", "fuse_points",
+           "stream_key", "tracker_key"]
 
 M = TypeVar("M", SensorReport, TowerStatus)
 
 ALERT_STAGE = ("alert_min_confidence", "alert_classes")
 """The thresholds only the alert stage reads (attribute names)."""
+
+
+SNR_FLOORS = ("thermal_min_snr_db", "acoustic_min_snr_db")
+"""The thresholds that only drop detections below them, at intake (attribute names)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSnr:
+    """The SNRs of every detection a stream's thermal and acoustic reports carry, sorted:
+    two SNR floors drop the same detections of that stream when equally many lie below
+    each (none lies between them), and the floors are read nowhere else in fusion."""
+
+    thermal: npt.NDArray[np.float64]
+    acoustic: npt.NDArray[np.float64]
+
+    @classmethod
+    def of(cls, stream: Iterable[Message]) -> StreamSnr:
+        """Every decodable report's detections, by its topic's sensor (a report fusion
+        rejects adds SNRs it never sees: equal floors only become fewer)."""
+        snrs: dict[str, list[float]] = {"thermal": [], "acoustic": []}
+        for message in stream:
+            parsed = topics.parse_tower_topic(message.topic)
+            if parsed is None or parsed.channel.value not in snrs:
+                continue
+            try:
+                report = parse_payload(SensorReport, message.payload)
+            except ContractError:
+                continue
+            snrs[parsed.channel.value] += [d.snr_db for d in report.detections]
+        return cls(np.sort(np.array(snrs["thermal"], dtype=float)),
+                   np.sort(np.array(snrs["acoustic"], dtype=float)))
+
+    def dropped(self, thresholds: Thresholds) -> tuple[int, int]:
+        """How many thermal and acoustic detections the floors drop (below them)."""
+        return (int(np.searchsorted(self.thermal, thresholds.thermal_min_snr_db)),
+                int(np.searchsorted(self.acoustic, thresholds.acoustic_min_snr_db)))
+
+
+def stream_key(thresholds: Thresholds, snr: StreamSnr | None) -> object:
+    """What decides a tracker's run on a stream: :func:`tracker_key`, with ``snr`` (that
+    stream's SNRs) the SNR floors replaced by the detections they drop of it."""
+    if snr is None:
+        return tracker_key(thresholds)
+    default = Thresholds()
+    rest = tracker_key(thresholds).model_copy(
+        update={name: getattr(default, name) for name in SNR_FLOORS})
+    return rest, snr.dropped(thresholds)
 
 
 def tracker_key(thresholds: Thresholds) -> Thresholds:
@@ -108,15 +164,19 @@ class Decoded:
 
 class SharedRunner(FusionRunner):
     """A :class:`FusionRunner` with one alert stage per point of ``points`` (thresholds that
-    share :func:`tracker_key`); ``left`` lists the points that left the group (their
-    duplicate removal differed) and must be fused again."""
+    share :func:`tracker_key`; with ``snr``, :func:`stream_key` on the stream whose SNRs it
+    holds, the one stream it may then be fed: the tracker runs at the first point's
+    floors); ``left`` lists the points that left the group (their duplicate removal
+    differed) and must be fused again."""
 
     def __init__(self, site: Site, points: Mapping[int, Thresholds],
                  options: Mapping[str, Any] | None = None, *,
-                 decoded: Decoded | None = None) -> None:
-        if len({tracker_key(t) for t in points.values()}) != 1:
+                 decoded: Decoded | None = None, snr: StreamSnr | None = None) -> None:
+        if len({stream_key(t, snr) for t in points.values()}) != 1:
             raise ValueError("points: a shared runner's points must differ only in "
-                             f"{', '.join(ALERT_STAGE)}")
+                             f"{', '.join(ALERT_STAGE)}"
+                             + (", or in SNR floors that drop the same detections of the "
+                                "stream" if snr is not None else ""))
         self._decoded = decoded or Decoded()
         self._token = 0
         self.stages: list[_Stage] = []
@@ -236,26 +296,29 @@ def fuse_points(site: Site, points: Sequence[Thresholds], messages: Iterable[Mes
                 again: list[int] | None = None,
                 trackers: dict[int, int] | None = None) -> list[Collector]:
     """Each point's :func:`~perimeter.evaluation.run.fuse` outputs, in order, with one tracker
-    per group of points that differ only in the alert stage (:class:`SharedRunner`), the
+    per group of points that differ only in the alert stage, or in SNR floors that drop the
+    same detections of this stream (:class:`SharedRunner`, :func:`stream_key`), the
     trackers fed the stream in step (each message decoded once for all); points that left a
     group are appended to ``again`` each time they are fused again. ``trackers`` gets each
     point's tracker (points with one number share its tracks: their snapshots differ only in
-    alert ids). A stream that sets thresholds itself is fused once per point."""
+    alert ids, and their SNR floors may differ). A stream that sets thresholds itself is fused
+    once per point."""
     stream = list(messages)
     if any(m.topic == topics.THRESHOLDS for m in stream):
         if trackers is not None:
             trackers.update((i, i) for i in range(len(points)))
         return [fuse(site, t, stream, options) for t in points]
-    groups: dict[Thresholds, list[int]] = {}
+    snr = StreamSnr.of(stream)
+    groups: dict[object, list[int]] = {}
     for i, thresholds in enumerate(points):
-        groups.setdefault(tracker_key(thresholds), []).append(i)
+        groups.setdefault(stream_key(thresholds, snr), []).append(i)
     out: dict[int, Collector] = {}
     queue = list(groups.values())
     decoded = Decoded()
     number = 0
     while queue:
-        runners = [SharedRunner(site, {i: points[i] for i in group}, options, decoded=decoded)
-                   for group in queue]
+        runners = [SharedRunner(site, {i: points[i] for i in group}, options, decoded=decoded,
+                                snr=snr) for group in queue]
         queue = []
         for message in stream:
             for runner in runners:

@@ -73,19 +73,21 @@ def score_points(scenario: Scenario, world: SimulatedRun,
     share is computed once: the run's sightings, the intrusions' coverage (it reads the SNR
     floors and alert.classes), the truth at each snapshot time, a tracker's GOSPA series
     (its points' snapshots differ only in alert ids), and the report of a point whose alerts
-    equal those of a point scored before on its tracker with its classes. A report's
+    equal those of a point scored before on its tracker with its classes and SNR floors. A report's
     ``run_time_s`` is ``shared_s`` and its own scoring."""
     out: list[tuple[int, RunReport]] = []
     coverage: dict[tuple[float, float, tuple[str, ...]], dict[str, TargetCoverage]] = {}
     sightings = sightings_by_target(world.truth, world.messages)  # of no threshold
     truth_at = TruthAt(world.truth.targets)
     memos: dict[int, GospaMemo] = {}
-    scored: dict[tuple[int, tuple[str, ...]], list[tuple[Collector, RunReport]]] = {}
+    scored: dict[tuple[int, tuple[str, ...], float, float], list[tuple[Collector, RunReport]]] = {}
     site = scenario.site_model
     for k, ((index, thresholds), collector) in enumerate(zip(points, outputs, strict=True)):
         t0 = time.perf_counter()
         # a report reads the point's alerts, its tracker's tracks, SNR floors, alert.classes
-        same = scored.setdefault((trackers[k], thresholds.alert_classes), [])
+        same = scored.setdefault((trackers[k], thresholds.alert_classes,
+                                  thresholds.thermal_min_snr_db, thresholds.acoustic_min_snr_db),
+                                 [])
         report = next((r for c, r in same if c.alerts == collector.alerts
                        and len(c.rejects) == len(collector.rejects)), None)
         if report is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import perimeter.fusion.duplicates as duplicates
@@ -15,7 +16,7 @@ from perimeter.fusion.manage import ManageConfig
 from perimeter.fusion.track import Track
 from perimeter.thresholds import Thresholds
 from perimeter.tuning.runner import plan_tasks
-from perimeter.tuning.shared_fusion import SharedRunner, fuse_points, tracker_key
+from perimeter.tuning.shared_fusion import SharedRunner, StreamSnr, fuse_points, tracker_key
 from perimeter.tuning.tasks import Task, run_task
 from sim.scenario import Scenario, load_scenario
 from sim.uplink import MemoryUplink
@@ -71,6 +72,26 @@ def test_points_whose_duplicate_removal_differs_are_fused_again(
     alone = [fuse(scenario.site_model, t, messages, options) for t in POINTS]
     assert again  # the check below covers points that left their group
     assert [_lines(c) for c in shared] == [_lines(c) for c in alone]
+
+
+def test_snr_floors_that_drop_the_same_detections_share_a_tracker(
+        stream: tuple[Scenario, list[Any]]) -> None:
+    scenario, messages = stream
+    snr = StreamSnr.of(messages)
+    lowest, middle = float(snr.thermal[0]), float(np.median(snr.thermal))
+    assert lowest > 6.0  # the check below needs floors under every thermal detection
+    points = [Thresholds(),
+              Thresholds().patched({"thermal.min_snr_db": 6.0, "alert.min_confidence": 0.9}),
+              Thresholds().patched({"thermal.min_snr_db": lowest}),  # keeps it: >=
+              Thresholds().patched({"thermal.min_snr_db": middle})]  # drops half
+    trackers: dict[int, int] = {}
+    shared = fuse_points(scenario.site_model, points, messages, trackers=trackers)
+    assert trackers[0] == trackers[1] == trackers[2] != trackers[3]
+    alone = [fuse(scenario.site_model, t, messages) for t in points]
+    assert [_lines(c) for c in shared] == [_lines(c) for c in alone]
+    assert snr.dropped(points[2]) == (0, snr.dropped(Thresholds())[1])
+    with pytest.raises(ValueError, match="SNR floors"):
+        SharedRunner(scenario.site_model, {0: points[0], 1: points[3]}, snr=snr)
 
 
 def test_only_points_equal_but_for_the_alert_stage_share() -> None:

@@ -17,7 +17,7 @@ from sim.scenario import load_scenario
 POINTS = (Thresholds(),
           Thresholds().patched({"alert.min_confidence": 0.6000001}),  # the default's alerts
           Thresholds().patched({"alert.classes": []}),
-          Thresholds().patched({"thermal.min_snr_db": 9.0}))  # a tracker of its own
+          Thresholds().patched({"thermal.min_snr_db": 9.0}))  # floor below every detection
 
 
 def test_each_report_is_that_of_its_own_run(tmp_path: Path,
