@@ -9,7 +9,8 @@ same evaluation with one named configuration, so the figures quoted for them in
 
 Configurations (``--list`` prints them): ``default``; ``candidate`` (the revisit-aware score
 with the own-window and height alert rules); ``candidate+initiation`` (and the revisit-spanning
-initiator); ``imm``; ``revisit-initiation``; ``no-aspect`` (the blob-aspect term off);
+initiator); ``imm``; ``reach-wait`` (a lost alert waits by its object's reach);
+``revisit-initiation``; ``no-aspect`` (the blob-aspect term off);
 ``bias-allowance`` (bearings widened by their tower's unapplied bias); ``two-imager-shadows``
 (a shadow needs two imagers' bearings) and ``dense`` (that, and seeds beside tracks:
 docs/fusion.md "Dense targets"); the
@@ -31,7 +32,7 @@ from typing import Any
 import perimeter.evaluation.run as evaluation_run
 from perimeter.bus import Message
 from perimeter.cli import app
-from perimeter.fusion.alert_config import AlertConfig
+from perimeter.fusion.alert_config import REACH_M, AlertConfig
 from perimeter.fusion.classify import ClassModel
 from perimeter.fusion.duplicates import DuplicateConfig
 from perimeter.fusion.engine_config import EngineConfig
@@ -58,6 +59,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "candidate+initiation": lambda: {"engine_config": _revisit_initiation(revisit_aware),
                                          "alert_config": alert_rules},
         "imm": lambda: {"engine_config": EngineConfig(imm=ImmConfig())},
+        "reach-wait": lambda: {"alert_config": AlertConfig(reacquire_reach_m=REACH_M)},
         "revisit-initiation": lambda: {"engine_config": _revisit_initiation(EngineConfig())},
         "revisit-aware": lambda: {"engine_config": revisit_aware},
         "revisit+aware": lambda: {"engine_config": _revisit_initiation(revisit_aware)},

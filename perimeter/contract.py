@@ -33,7 +33,8 @@ ShardId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 """A fusion shard of sharded fusion (``s1``, ``s2``, ...; docs/scale.md)."""
 Word = Annotated[str, Field(min_length=1, max_length=128)]
 
-CloseReason = Literal["reclassified", "track_lost", "superseded", "recovered", "stream_end"]
+CloseReason = Literal["reclassified", "track_lost", "superseded", "recovered", "stream_end",
+                      "duplicate"]
 """Why an alert closed (``reason`` of a ``closed`` event); see docs/contract-extensions.md."""
 MAX_SEQ = 2**63 - 1
 """Largest report ``seq`` (a signed 64-bit counter); a larger one is refused."""
@@ -157,6 +158,9 @@ class AlertEvent(_Model):
     """Of a ``closed`` event: a :data:`CloseReason`."""
     superseded_by: RunId | None = None
     """Of a ``closed`` event with reason ``superseded``: the run that closed it."""
+    duplicate_of: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    """Of a ``closed`` event with reason ``duplicate``: the alert, raised earlier on another
+    live track, that fusion judged the same object's; it goes on (docs/fusion.md "Alerts")."""
     shard_id: ShardId | None = None
     """Sharded fusion: the shard that emitted this event (an alert handed over between
     shards keeps its ``alert_id``; its events then come from the new holder)."""

@@ -33,6 +33,7 @@ from perimeter.contract import (
     Velocity,
 )
 from perimeter.fusion.alert_config import AlertConfig
+from perimeter.fusion.alert_join import LiveJoin
 from perimeter.fusion.alert_waiting import (
     AlertState,
     Dormant,
@@ -44,6 +45,7 @@ from perimeter.fusion.alert_waiting import (
 )
 from perimeter.fusion.clutter import moved
 from perimeter.fusion.origin import origin_of
+from perimeter.fusion.reacquire import wait_s
 from perimeter.fusion.track import Track
 from perimeter.geometry import Point, Polyline
 from perimeter.thresholds import Thresholds
@@ -114,6 +116,7 @@ class TrackAlerter:
         """How a track's origin is found (the runner's says whether it was observed)."""
         self._open: dict[int, AlertState] = {}
         self._dormant: list[Dormant] = []
+        self._join = LiveJoin(self.config)
         self._next = first_number
         self.id_prefix = id_prefix
         """Alert ids are ``{id_prefix}{number:06d}`` (a shard's: ``a-s2-``)."""
@@ -153,6 +156,9 @@ class TrackAlerter:
         """A ``new`` or due ``update`` event for a live track, else None."""
         state = self._open.get(track.number)
         ev = track.evidence
+        if state is not None:
+            self._join.live[track.number] = track
+        same = self._join.same_as(track, state, self._open, t_s)
         if state is None:
             if (track.score.status != "confirmed"
                     or not track.triangulated(t_s, self.config.triangulation_window_s)):
@@ -165,14 +171,18 @@ class TrackAlerter:
             if resumed is not None:
                 track.alert_id = resumed.alert_id
                 self._open[track.number] = resumed
+                self._join.live[track.number] = track
                 return self._event("update", track, t_s, thresholds, resumed)
             if self.blocker(track, t_s, thresholds) is not None:
                 return None
             if self.policy is not None and not self.policy.opens(track, t_s):
                 return None
+            if same is not None:
+                return None  # the object's alert is open on another live track: not raised
             track.alert_id = self.next_alert_id()
             state = AlertState(track.alert_id, t_s, ev.label, "low", self.origin_of(track), t_s)
             self._open[track.number] = state
+            self._join.live[track.number] = track
             return self._event("new", track, t_s, thresholds, state)
         if self.policy is not None and not self.policy.keeps(track, t_s):
             del self._open[track.number]
@@ -184,8 +194,14 @@ class TrackAlerter:
             # track's does, at the last position it reported, for a track that does
             del self._open[track.number]
             track.alert_id = None
-            self._dormant.append(Dormant(state, stand_in(track, state), t_s, track))
+            self._dormant.append(self._waiting(state, stand_in(track, state), t_s, track))
             return None
+        if same is not None:
+            # another live track, alerted first, is the same object: its alert goes on
+            del self._open[track.number]
+            track.alert_id = None
+            return self._event("closed", track, t_s, thresholds, state, reason="duplicate",
+                               duplicate_of=self._open[same].alert_id)
         low = self._low(track, thresholds)
         hold_s = self.config.reclassify_hold_s
         if not low:
@@ -195,6 +211,15 @@ class TrackAlerter:
                 state.doubted_t_s = t_s
             if t_s - state.doubted_t_s < hold_s:
                 return None  # held without events while the class is in doubt
+        if low and self.config.doubt_waits:
+            # in doubt past the hold: the track no longer shows an object of an alerting
+            # class; the alert keeps its identity and waits where it last showed the object,
+            # for a track of an alerting class (this one back above the threshold, or the
+            # object's next), and closes ``reclassified`` when its wait is over
+            del self._open[track.number]
+            track.alert_id = None
+            self._dormant.append(self._waiting(state, stand_in(track, state), t_s, track))
+            return None
         if low:
             del self._open[track.number]
             track.alert_id = None
@@ -224,13 +249,14 @@ class TrackAlerter:
         (one alert per object through a short loss), or closes now when ``final``. One held
         in doubt (:attr:`.AlertState.doubted_t_s`) waits too: the loss does not settle its
         class; only a track above the close threshold continues it (:meth:`_reacquire`)."""
+        self._join.ended(track.number)
         state = self._open.pop(track.number, None)
         if state is None:
             return None
         if final:
             return self._event("closed", track, t_s, thresholds, state,
                                reason=_close_reason(state, final=True))
-        self._dormant.append(Dormant(state, track, t_s))
+        self._dormant.append(self._waiting(state, track, t_s))
         return None
 
     def expire(self, t_s: float, thresholds: Thresholds, *, final: bool = False
@@ -239,7 +265,7 @@ class TrackAlerter:
         due: list[Dormant] = []
         keep: list[Dormant] = []
         for d in self._dormant:
-            (due if final or t_s - d.lost_t_s > self.config.reacquire_s else keep).append(d)
+            (due if final or t_s - d.lost_t_s > d.wait_s else keep).append(d)
         self._dormant = keep
         return [self._event("closed", d.track, t_s, thresholds, d.state,
                             reason=_close_reason(d.state, final=final)) for d in due]
@@ -251,6 +277,7 @@ class TrackAlerter:
         waiting = resumed(alert, self.tower_ids)
         if waiting is None:
             return False
+        waiting.wait_s = wait_s(waiting.track, self.config)
         self._dormant.append(waiting)
         return True
 
@@ -275,6 +302,12 @@ class TrackAlerter:
         self._open[track.number] = state
         return True
 
+    def _waiting(self, state: AlertState, track: Track, t_s: float,
+                 live: Track | None = None) -> Dormant:
+        """The alert ``state`` waiting, from ``t_s``, for a track of the object ``track``
+        last showed (:func:`.reacquire.wait_s` long)."""
+        return Dormant(state, track, t_s, live, wait_s=wait_s(track, self.config))
+
     def _low(self, track: Track, thresholds: Thresholds) -> bool:
         """The track's class is outside ``alert.classes`` and its confidence below the close
         threshold (``close_confidence_ratio`` of ``alert.min_confidence``)."""
@@ -290,8 +323,12 @@ class TrackAlerter:
             return None
         if self._low(track, thresholds):
             waiting = [d for d in waiting if d.state.doubted_t_s is None]
-        found = reacquire(waiting, track, self.config,
-                          settles_doubt=track.evidence.label in thresholds.alert_classes)
+        partner = self._join.joined.get(track.number)
+        found = next((d for d in waiting if partner is not None and d.track.number == partner),
+                     None)  # the alert of the live track this one was judged the same object as
+        if found is None:
+            found = reacquire(waiting, track, self.config,
+                              settles_doubt=track.evidence.label in thresholds.alert_classes)
         if found is None:
             return None
         self._dormant.remove(found)
@@ -309,7 +346,8 @@ class TrackAlerter:
 
     def _event(self, kind: AlertEventKind, track: Track, t_s: float, thresholds: Thresholds,
                state: AlertState, place: tuple[float, Severity] | None = None, *,
-               reason: CloseReason | None = None) -> AlertEvent:
+               reason: CloseReason | None = None, duplicate_of: str | None = None
+               ) -> AlertEvent:
         """The event of ``track`` now (``place``: its :meth:`_place`, when already known;
         ``reason``: why a ``closed`` event closes)."""
         dist, sev = place or self._place(track)
@@ -326,7 +364,7 @@ class TrackAlerter:
             origin=state.origin,
             distance_to_perimeter_m=dist,
             towers=sorted(self.tower_ids[i] for i in track.evidence.towers),
-            sensors=sorted(track.evidence.sensors), reason=reason,
+            sensors=sorted(track.evidence.sensors), reason=reason, duplicate_of=duplicate_of,
         )
 
 

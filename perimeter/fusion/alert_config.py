@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["AlertConfig"]
+__all__ = ["REACH_M", "AlertConfig"]
+
+REACH_M = 1500.0
+"""The reach of the reach-sized wait when it is on (``AlertConfig.reacquire_reach_m``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +41,44 @@ class AlertConfig:
     meanwhile, the alert goes on (one alert, not two, for an object judged an animal for a
     while). 0: closes at once. 180 s: on long-lens-night the far group's track was judged an
     animal and alerted again 175 s later (docs/fusion.md "Alerts")."""
+    doubt_waits: bool = True
+    """An alert still in doubt when the hold is over waits, where it last showed its object,
+    for a track of an alerting class to continue it (``reacquire`` rules) and closes
+    ``reclassified`` only when that wait is over, instead of closing at once: a crawler judged
+    an animal for minutes and tracked again as a person is one alert (docs/fusion.md "Alerts").
+    False: closes at the end of the hold."""
+    join_live: bool = True
+    """Two live tracks that the same-object test (:mod:`.alert_join`) says are one object
+    share one alert: the one raised first. The later one closes (``reason: duplicate``,
+    ``duplicate_of`` the first) or is not raised; its track continues the first alert if
+    that one's track is lost."""
+    join_scans: int = 6
+    """Samples of the same-object test summed (one per ``join_interval_s``: 30 s)."""
+    join_interval_s: float = 5.0
+    join_probability: float = 0.99
+    """The sum's chi-square quantile (4 dof per sample)."""
     require_motion: bool = True
     """A track alerts only once it has moved (:func:`.clutter.moved`), on every path
     (imaged or fixed): a hot spot two imagers triangulate, a blast or a ghost stays put."""
     motion_min_age_s: float = 10.0
     motion_probability: float = 0.99
     reacquire_s: float = 300.0
-    """A lost track's alert stays open this long for a new track to continue it (was 60 s:
-    a far group at night is lost for 2-10 minutes between stretches of track, and each new
-    track raised a duplicate alert). 900 s measured better still (docs/fusion.md "Alerts"),
-    but the live service's idle clock runs at most 600 s past the last report, so a stream
-    that stops would leave such an alert open."""
+    """The shortest wait (:func:`.reacquire.wait_s` sizes it by the object's reach; with
+    ``reacquire_reach_m`` 0, the wait). A lost track's alert stays open at least this long
+    for a new track to continue it (was 60 s: a far group at night is lost for 2-10 minutes
+    between stretches of track, and each new track raised a duplicate alert)."""
+    reacquire_reach_m: float = 0.0
+    """A lost alert waits until the reacquire gate (:func:`.reacquire.wait_s`), grown with the
+    gap by its class family's speed spread, would reach this far: a track further off than
+    that is no longer evidence of the same object (1.5 km, :data:`REACH_M`: about a tower's
+    spacing, where another tower's view, and another object, begin). 0 (default): the fixed
+    ``reacquire_s``. Off: on line-abreast it let another person's track, 200 m to the side
+    560 s later, continue a lost person's alert, so that person raised none (docs/fusion.md
+    "Alerts", "A lost alert's wait by its reach")."""
+    reacquire_max_s: float = 570.0
+    """The longest wait: the live service's idle clock runs at most 600 s past the last report
+    (``services/idle_clock.py``) and a lost track is deleted up to ``track.max_coast_s`` (30 s)
+    after it, so an alert of a stream that stopped still closes."""
     reacquire_gate_d2: float = 9.21  # chi-square 2 dof, 99 %
     reacquire_horizon_s: float = 60.0
     reacquire_floor_m: float = 100.0

@@ -84,6 +84,8 @@ class Dormant:
     resumed: bool = False
     """Left open by another run or shard (:func:`resumed`): no track here was
     alive beside its track, so none was elsewhere then (:func:`.duplicates.elsewhere`)."""
+    wait_s: float = 300.0
+    """How long it waits from ``lost_t_s`` (:func:`.reacquire.wait_s`)."""
 
 
 

@@ -112,6 +112,9 @@ class AlertRecord(BaseModel):
     run_id: Annotated[str | None, Field(description="the fusion session that raised it")] = None
     fault: Annotated[str | None, Field(description="what failed, of a tower_fault")] = None
     reason: Annotated[str | None, Field(description="why it closed, once closed")] = None
+    duplicate_of: Annotated[str | None, Field(
+        description="of an alert closed as a duplicate: the same object's alert, raised "
+                    "earlier on another track, that goes on")] = None
     first_t_s: Annotated[float, Field(description="t_s of the alert's first stored event")]
     last_t_s: Annotated[float, Field(description="t_s of the alert's latest event")]
     updates: Annotated[int, Field(ge=1, description="how many events the alert has had")]

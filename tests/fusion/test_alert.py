@@ -1,14 +1,41 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from perimeter.fusion.alert import AlertConfig, TrackAlerter, confidence, severity
+from perimeter.fusion.alert_config import REACH_M
+from perimeter.fusion.reacquire import wait_s
 from perimeter.fusion.track import Track
 from perimeter.store import AlertRecord
 from perimeter.thresholds import Thresholds
 from tests.fusion.helpers import track_at
 
 PERIMETER = [(1000.0, -3000.0), (1000.0, 3000.0)]
+
+
+@pytest.fixture
+def th() -> Thresholds:
+    return Thresholds()
+
+
+@pytest.fixture
+def alerter() -> TrackAlerter:
+    """The default alerter of a two-tower site, the perimeter 2 km west of the tracks."""
+    return TrackAlerter(PERIMETER, ["T01", "T02"])
+
+
+def seen_at(track: Track, t_s: float) -> Track:
+    """``track`` triangulated just before ``t_s``: both imagers saw it in the last 2 s."""
+    track.evidence.previous_seen_by = {(0, "thermal"): t_s - 2.0, (1, "thermal"): t_s - 1.0}
+    return track
+
+
+def waits_s(label: str = "person") -> float:
+    """How long a lost alert last shown as ``label`` waits (the default reach rule)."""
+    track = alertable()
+    track.evidence.label = label
+    return wait_s(track, AlertConfig())
 
 
 def test_severity_rises_with_nearness_and_closing_speed() -> None:
@@ -35,8 +62,7 @@ def alertable(number: int = 1) -> Track:
     return track
 
 
-def test_a_track_that_has_not_moved_does_not_alert() -> None:
-    th = Thresholds()
+def test_a_track_that_has_not_moved_does_not_alert(th: Thresholds) -> None:
     standing = alertable()
     standing.state.history.reset()
     for t_s in range(60, 100, 2):  # a hot spot two imagers triangulate: it stays put
@@ -54,9 +80,8 @@ def test_confidence_is_existence_times_alerting_class_probability() -> None:
     assert abs(confidence(track, only_animals) - 0.1) < 1e-3
 
 
-def test_new_then_rate_limited_updates_then_closed() -> None:
+def test_new_then_rate_limited_updates_then_closed(th: Thresholds) -> None:
     alerter = TrackAlerter(PERIMETER, ["T01", "T02"], first_number=7)
-    th = Thresholds()
     track = alertable()
     new = alerter.on_track(track, 100.0, th)
     assert new is not None and new.event == "new" and new.alert_id == "a-000007"
@@ -75,9 +100,8 @@ def test_new_then_rate_limited_updates_then_closed() -> None:
     assert alerter.on_deleted(track, 192.0, th, final=True) is None
 
 
-def test_the_end_of_a_stream_closes_every_alert_saying_so() -> None:
-    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
-    th = Thresholds()
+def test_the_end_of_a_stream_closes_every_alert_saying_so(
+        th: Thresholds, alerter: TrackAlerter) -> None:
     live, lost = alertable(1), alertable(2)
     lost.state.x[1] = 1500.0
     assert alerter.on_track(live, 100.0, th) is not None
@@ -89,9 +113,8 @@ def test_the_end_of_a_stream_closes_every_alert_saying_so() -> None:
     assert (dormant.track_id, dormant.reason) == ("k-000002", "stream_end")
 
 
-def test_a_lost_track_picked_up_again_keeps_its_alert() -> None:
-    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
-    th = Thresholds()
+def test_a_lost_track_picked_up_again_keeps_its_alert(
+        th: Thresholds, alerter: TrackAlerter) -> None:
     first = alertable(1)
     new = alerter.on_track(first, 100.0, th)
     assert new is not None and new.event == "new"
@@ -99,7 +122,7 @@ def test_a_lost_track_picked_up_again_keeps_its_alert() -> None:
     again = alertable(2)
     again.state.x[0] = 3000.0 - 1.4 * 30.0  # where the first one was heading, 30 s later
     again.evidence.label = "group"
-    again.evidence.previous_seen_by = {(0, "thermal"): 128.0, (1, "thermal"): 129.0}
+    seen_at(again, 130.0)
     resumed = alerter.on_track(again, 130.0, th)
     assert resumed is not None and resumed.event == "update"
     assert resumed.alert_id == new.alert_id and resumed.track_id == "k-000002"
@@ -111,9 +134,8 @@ def test_a_lost_track_picked_up_again_keeps_its_alert() -> None:
     assert alerter.on_track(elsewhere, 131.0, th).alert_id != new.alert_id  # type: ignore[union-attr]
 
 
-def test_no_alert_for_tentative_low_confidence_or_non_alerting_class() -> None:
-    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
-    th = Thresholds()
+def test_no_alert_for_tentative_low_confidence_or_non_alerting_class(
+        th: Thresholds, alerter: TrackAlerter) -> None:
     tentative = alertable()
     tentative.score.status = "tentative"
     assert alerter.on_track(tentative, 1.0, th) is None
@@ -126,9 +148,8 @@ def test_no_alert_for_tentative_low_confidence_or_non_alerting_class() -> None:
     assert alerter.on_track(doubtful, 1.0, th) is None
 
 
-def test_an_alert_reclassified_as_an_animal_is_closed_once() -> None:
-    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
-    th = Thresholds()
+def test_an_alert_reclassified_as_an_animal_is_closed_once(
+        th: Thresholds, alerter: TrackAlerter) -> None:
     track = alertable()
     new = alerter.on_track(track, 100.0, th)
     assert new is not None and new.event == "new"
@@ -145,18 +166,21 @@ def test_an_alert_reclassified_as_an_animal_is_closed_once() -> None:
     track.evidence.probabilities = {"animal": 0.95, "person": 0.05}
     hold_s = AlertConfig().reclassify_hold_s  # held that long first, in case it comes back
     assert alerter.on_track(track, 115.0, th) is None
-    closed = alerter.on_track(track, 115.0 + hold_s, th)
-    assert closed is not None and closed.event == "closed"
-    assert closed.alert_id == new.alert_id
-    assert closed.to_payload()["reason"] == "reclassified"
+    # in doubt past the hold: it waits, where it last showed the object, for a track of an
+    # alerting class to continue it, and closes once that wait is over
+    assert alerter.on_track(track, 115.0 + hold_s, th) is None
     assert track.alert_id is None
     assert alerter.on_track(track, 120.0 + hold_s, th) is None  # an animal raises nothing more
-    assert alerter.on_deleted(track, 130.0 + hold_s, th, final=True) is None
+    end_s = 115.0 + hold_s + waits_s("animal")  # the class its last event showed
+    assert alerter.expire(end_s - 1.0, th) == []
+    (closed,) = alerter.expire(end_s + 1.0, th)
+    assert (closed.event, closed.alert_id) == ("closed", new.alert_id)
+    assert closed.to_payload()["reason"] == "reclassified"
+    assert alerter.on_deleted(track, end_s + 5.0, th, final=True) is None
 
 
-def test_an_alert_left_open_by_a_crashed_run_is_continued_or_closed() -> None:
+def test_an_alert_left_open_by_a_crashed_run_is_continued_or_closed(th: Thresholds) -> None:
     first = TrackAlerter(PERIMETER, ["T01", "T02"])
-    th = Thresholds()
     track = alertable()
     new = first.on_track(track, 100.0, th)
     assert new is not None and new.event == "new"
@@ -175,17 +199,15 @@ def test_an_alert_left_open_by_a_crashed_run_is_continued_or_closed() -> None:
     # one left open and never seen again closes once reacquire_s has passed
     other = TrackAlerter(PERIMETER, ["T01", "T02"], first_number=2)
     assert other.resume(stored)
-    wait_s = AlertConfig().reacquire_s
-    assert other.expire(100.0 + wait_s - 1.0, th) == []
-    (closed,) = other.expire(100.0 + wait_s + 1.0, th)
+    assert other.expire(100.0 + waits_s() - 1.0, th) == []
+    (closed,) = other.expire(100.0 + waits_s() + 1.0, th)
     assert closed.event == "closed" and closed.alert_id == new.alert_id
     assert closed.reason == "track_lost"
     assert closed.towers == ["T01", "T02"]
 
 
-def test_a_vehicle_alerts_at_once_only_with_evidence_an_animal_cannot_give() -> None:
-    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
-    th = Thresholds()
+def test_a_vehicle_alerts_at_once_only_with_evidence_an_animal_cannot_give(
+        th: Thresholds, alerter: TrackAlerter) -> None:
     track = alertable()
     track.evidence.label, track.evidence.probabilities = "vehicle", {"vehicle": 0.9, "animal": 0.05}
     track.evidence.class_windows = 0  # no motion judged yet
@@ -195,8 +217,7 @@ def test_a_vehicle_alerts_at_once_only_with_evidence_an_animal_cannot_give() -> 
     assert new is not None and new.event == "new" and new.class_ == "vehicle"
 
 
-def test_own_window_holds_an_alert_while_associations_are_ambiguous() -> None:
-    th = Thresholds()
+def test_own_window_holds_an_alert_while_associations_are_ambiguous(th: Thresholds) -> None:
     config = AlertConfig(own_window_s=25.0)
     shared = alertable()
     shared.evidence.ambiguous_t_s = 90.0  # a bearing another track gated, 10 s ago
@@ -211,9 +232,8 @@ def test_own_window_holds_an_alert_while_associations_are_ambiguous() -> None:
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).on_track(shared, 100.0, th) is not None
 
 
-def test_an_object_lost_for_minutes_and_found_where_it_could_be_keeps_its_alert() -> None:
-    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
-    th = Thresholds()
+def test_an_object_lost_for_minutes_and_found_where_it_could_be_keeps_its_alert(
+        th: Thresholds, alerter: TrackAlerter) -> None:
     first = alertable(1)
     new = alerter.on_track(first, 100.0, th)
     assert new is not None and new.event == "new"
@@ -223,14 +243,13 @@ def test_an_object_lost_for_minutes_and_found_where_it_could_be_keeps_its_alert(
     again = alertable(2)
     again.state.t_s = 370.0
     again.state.x[:2] = (3000.0, 350.0)
-    again.evidence.previous_seen_by = {(0, "thermal"): 368.0, (1, "thermal"): 369.0}
+    seen_at(again, 370.0)
     resumed = alerter.on_track(again, 370.0, th)
     assert resumed is not None and resumed.event == "update"
     assert resumed.alert_id == new.alert_id and resumed.track_id == "k-000002"
 
 
-def test_a_lost_alert_is_not_continued_by_what_could_not_be_the_object() -> None:
-    th = Thresholds()
+def test_a_lost_alert_is_not_continued_by_what_could_not_be_the_object(th: Thresholds) -> None:
     seen = {(0, "thermal"): 158.0, (1, "thermal"): 159.0}
     # a walker cannot cover 1.5 km in a minute; an animal or a car does not continue a person
     for x_m, y_m, label in ((3000.0, 1500.0, "person"), (2920.0, 0.0, "animal"),
@@ -251,8 +270,7 @@ def test_a_lost_alert_is_not_continued_by_what_could_not_be_the_object() -> None
         assert event is None or (event.event == "new" and event.alert_id != new.alert_id)
 
 
-def test_a_track_whose_centroid_reads_far_off_the_ground_does_not_alert() -> None:
-    th = Thresholds()
+def test_a_track_whose_centroid_reads_far_off_the_ground_does_not_alert(th: Thresholds) -> None:
     config = AlertConfig(max_height_m=5.0)
     ghost = alertable()
     feats = ghost.evidence.features
@@ -269,8 +287,8 @@ def test_a_track_whose_centroid_reads_far_off_the_ground_does_not_alert() -> Non
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(alertable(), 100.0, th) is None
 
 
-def test_with_a_hold_an_object_judged_an_animal_for_a_while_keeps_its_one_alert() -> None:
-    th = Thresholds()
+def test_with_a_hold_an_object_judged_an_animal_for_a_while_keeps_its_one_alert(
+        th: Thresholds) -> None:
     config = AlertConfig(reclassify_hold_s=180.0)
     alerter = TrackAlerter(PERIMETER, ["T01", "T02"], config)
     track = alertable()
@@ -283,18 +301,19 @@ def test_with_a_hold_an_object_judged_an_animal_for_a_while_keeps_its_one_alert(
     track.evidence.label, track.evidence.probabilities = person
     back = alerter.on_track(track, 250.0, th)
     assert back is not None and (back.event, back.alert_id) == ("update", new.alert_id)
-    # judged an animal for longer than the hold: closed as reclassified
+    # judged an animal for longer than the hold: it waits, then closes as reclassified
     track.evidence.label, track.evidence.probabilities = "animal", {"animal": 0.95, "person": 0.05}
     assert alerter.on_track(track, 260.0, th) is None
-    closed = alerter.on_track(track, 441.0, th)
-    assert closed is not None and (closed.event, closed.reason) == ("closed", "reclassified")
+    assert alerter.on_track(track, 441.0, th) is None
     assert alerter.on_track(track, 450.0, th) is None
+    (closed,) = alerter.expire(441.0 + waits_s() + 1.0, th)
+    assert (closed.event, closed.alert_id, closed.reason) == ("closed", new.alert_id,
+                                                              "reclassified")
 
 
-def test_an_alert_back_above_the_close_threshold_is_not_closed_by_the_hold() -> None:
+def test_an_alert_back_above_the_close_threshold_is_not_closed_by_the_hold(th: Thresholds) -> None:
     """The hold is for doubt: once the class is back above the close threshold (hysteresis),
     the alert goes on even while another condition still keeps a new alert from opening."""
-    th = Thresholds()
     alerter = TrackAlerter(PERIMETER, ["T01", "T02"], AlertConfig(reclassify_hold_s=180.0))
     track = alertable()
     new = alerter.on_track(track, 100.0, th)
@@ -309,11 +328,10 @@ def test_an_alert_back_above_the_close_threshold_is_not_closed_by_the_hold() -> 
     assert kinds and all(k == ("update", new.alert_id) for k in kinds)
 
 
-def test_a_track_that_slid_off_its_object_leaves_its_alert_where_it_last_showed_it() -> None:
+def test_a_track_that_slid_off_its_object_leaves_its_alert_where_it_last_showed_it(
+        th: Thresholds, alerter: TrackAlerter) -> None:
     # default: a car's track, followed by one tower, slid a kilometre along its line of sight
     # (impossible heat-centre heights); the car's next track continued nothing and alerted again
-    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
-    th = Thresholds()
     first = alertable(1)
     new = alerter.on_track(first, 100.0, th)
     assert new is not None
@@ -323,38 +341,37 @@ def test_a_track_that_slid_off_its_object_leaves_its_alert_where_it_last_showed_
     assert alerter.on_track(first, 111.0, th) is None
     again = alertable(2)  # the object's next track, near where the alert last put it
     again.state.x[0] = 3000.0 - 1.4 * 40.0
-    again.evidence.previous_seen_by = {(0, "thermal"): 138.0, (1, "thermal"): 139.0}
+    seen_at(again, 140.0)
     resumed = alerter.on_track(again, 140.0, th)
     assert resumed is not None and resumed.event == "update" and resumed.alert_id == new.alert_id
     assert alerter.on_deleted(first, 150.0, th) is None  # its alert went on with the new track
 
 
-def test_a_track_no_longer_held_by_its_detections_frees_its_alert() -> None:
+def test_a_track_no_longer_held_by_its_detections_frees_its_alert(
+        th: Thresholds, alerter: TrackAlerter) -> None:
     # day-vehicles-flanks: a car's track ran off at 24 m/s with its existence near 0 and kept
     # reporting until the stream ended, while the car's next track raised another alert
-    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
-    th = Thresholds()
     first = alertable(1)
     new = alerter.on_track(first, 100.0, th)
     assert new is not None
     first.score.llr = 0.0  # existence 0.007: far below the close threshold
     assert alerter.on_track(first, 106.0, th) is None
     first.score.llr = 30.0  # held again where the alert left it: the same track goes on
-    first.evidence.previous_seen_by = {(0, "thermal"): 110.0, (1, "thermal"): 111.0}
+    seen_at(first, 112.0)
     back = alerter.on_track(first, 112.0, th)
     assert back is not None and back.event == "update" and back.alert_id == new.alert_id
     first.score.llr = 0.0
     assert alerter.on_track(first, 118.0, th) is None
-    (closed,) = alerter.expire(118.0 + AlertConfig().reacquire_s + 1.0, th)
+    (closed,) = alerter.expire(118.0 + waits_s() + 1.0, th)
     assert closed.reason == "track_lost" and closed.position is not None
     assert closed.position.x_m == 3000.0  # where it was last shown, not where it ran off to
 
 
-def test_an_alert_in_doubt_whose_track_ends_waits_for_the_object_in_an_alerting_class() -> None:
+def test_an_alert_in_doubt_whose_track_ends_waits_for_the_object_in_an_alerting_class(
+        th: Thresholds) -> None:
     # haze-slow-movers, long-lens-night: a person's alert held in doubt (its track judged an
     # animal for a while) was closed the moment that track ended, and the person's next
     # track, a person again 100 s later and 150 m on, raised a second alert
-    th = Thresholds()
     alerter = TrackAlerter(PERIMETER, ["T01", "T02"], AlertConfig(reclassify_hold_s=180.0))
     first = alertable(1)
     new = alerter.on_track(first, 100.0, th)
@@ -367,14 +384,14 @@ def test_an_alert_in_doubt_whose_track_ends_waits_for_the_object_in_an_alerting_
     assert alerter.on_deleted(first, 120.0, th) is None  # lost in doubt: it waits
     doubtful = alertable(2)  # a track there still in doubt does not continue it
     doubtful.state.x[0] = 3000.0 - 1.4 * 60.0
-    doubtful.evidence.previous_seen_by = {(0, "thermal"): 158.0, (1, "thermal"): 159.0}
+    seen_at(doubtful, 160.0)
     doubtful.evidence.label = "unknown"
     doubtful.evidence.probabilities = {"unknown": 0.9, "person": 0.05}
     assert alerter.on_track(doubtful, 160.0, th) is None
     # the object's next track, a person, where it could have got to: it settles the doubt
     again = alertable(3)
     again.state.x[0] = 3000.0 - 1.4 * 100.0
-    again.evidence.previous_seen_by = {(0, "thermal"): 198.0, (1, "thermal"): 199.0}
+    seen_at(again, 200.0)
     resumed = alerter.on_track(again, 200.0, th)
     assert resumed is not None and (resumed.event, resumed.alert_id) == ("update", new.alert_id)
     # had no track come back, it closes as reclassified once the wait is over
@@ -385,5 +402,65 @@ def test_an_alert_in_doubt_whose_track_ends_waits_for_the_object_in_an_alerting_
     assert alerter2.on_track(lone, 110.0, th) is None
     assert alerter2.on_deleted(lone, 120.0, th) is None
     assert alerter2.expire(121.0, th) == []
-    (closed,) = alerter2.expire(120.0 + AlertConfig().reacquire_s + 1.0, th)
+    (closed,) = alerter2.expire(120.0 + waits_s() + 1.0, th)
     assert (closed.event, closed.reason) == ("closed", "reclassified")
+
+
+def test_with_the_reach_wait_a_walker_lost_for_nine_minutes_keeps_its_alert(
+        th: Thresholds) -> None:
+    # single-file p2: its track lost for 560 s, the next 824 m on along its line at 1.47 m/s;
+    # the fixed 300 s wait had closed the alert, and the next track raised a second one
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"], AlertConfig(reacquire_reach_m=REACH_M))
+    first = alertable(1)
+    first.state.t_s = 100.0
+    new = alerter.on_track(first, 100.0, th)
+    assert new is not None
+    assert alerter.on_deleted(first, 110.0, th) is None
+    assert alerter.expire(665.0, th) == []  # 555 s on: still waiting
+    fixed = TrackAlerter(PERIMETER, ["T01", "T02"])  # the default fixed wait: closed by then
+    assert fixed.on_track(alertable(1), 100.0, th) is not None
+    assert fixed.on_deleted(alertable(1), 110.0, th) is None
+    assert [e.reason for e in fixed.expire(665.0, th)] == ["track_lost"]
+    again = seen_at(alertable(2), 670.0)
+    again.first_t_s = again.state.t_s = 670.0
+    again.state.x[:2] = (3000.0 - 1.47 * 560.0, 30.0)
+    resumed = alerter.on_track(again, 670.0, th)
+    assert resumed is not None and (resumed.event, resumed.alert_id) == ("update", new.alert_id)
+    # a car's alert waits no longer than before
+    car = seen_at(alertable(3), 700.0)
+    car.evidence.label, car.evidence.probabilities = "vehicle", {"vehicle": 0.9, "animal": 0.1}
+    car.evidence.vehicle_corroborated = True
+    raised = alerter.on_track(car, 700.0, th)
+    assert raised is not None and raised.event == "new"
+    assert alerter.on_deleted(car, 710.0, th) is None
+    (closed,) = alerter.expire(710.0 + AlertConfig().reacquire_s + 1.0, th)
+    assert (closed.alert_id, closed.reason) == (raised.alert_id, "track_lost")
+
+
+def test_an_alert_in_doubt_past_the_hold_keeps_its_identity_for_the_objects_next_track(
+        th: Thresholds) -> None:
+    # haze-slow-movers crawl-1: its track judged an animal for the whole 180 s hold closed the
+    # alert (reclassified); the crawler's next track, a person 211 s later and 200 m on,
+    # raised a second alert
+    hold_s = AlertConfig().reclassify_hold_s
+    for waits in (True, False):
+        alerter = TrackAlerter(PERIMETER, ["T01", "T02"], AlertConfig(doubt_waits=waits))
+        crawler = alertable(1)
+        crawler.state.x[2], crawler.state.t_s = -0.5, 100.0
+        new = alerter.on_track(crawler, 100.0, th)
+        assert new is not None
+        crawler.evidence.label = "animal"
+        crawler.evidence.probabilities = {"animal": 0.95, "person": 0.05}
+        assert alerter.on_track(crawler, 105.0, th) is None  # in doubt: held
+        end = alerter.on_track(crawler, 105.0 + hold_s, th)
+        if not waits:  # as before: closed at the end of the hold
+            assert end is not None and (end.event, end.reason) == ("closed", "reclassified")
+            continue
+        assert end is None and crawler.alert_id is None  # no close: it waits
+        assert alerter.on_track(crawler, 400.0, th) is None  # still an animal: nothing
+        again = seen_at(alertable(2), 500.0)  # the crawler's next track, a person
+        again.first_t_s = again.state.t_s = 480.0
+        again.state.x[:2] = (2800.0, 20.0)
+        resumed = alerter.on_track(again, 500.0, th)
+        assert resumed is not None
+        assert (resumed.event, resumed.alert_id) == ("update", new.alert_id)
