@@ -83,6 +83,9 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "no-aspect": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(use_aspect=False))},
         "retrodict": lambda: {"retrodict_config": RetrodictConfig(enabled=True)},
+        "consider-bias": lambda: {"engine_config": EngineConfig(consider_bias=True)},
+        "q-small-x10": lambda: {"engine_config": EngineConfig(q_by_class={
+            "person": 0.5, "group": 0.5, "animal": 0.5, "vehicle": 1.0, "unknown": 0.3})},
     }
 
 

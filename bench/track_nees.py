@@ -2,7 +2,7 @@
 truth, by distance from the nearest mast and by the class of the object followed.
 
     PERIMETER_EVAL_CACHE=/work/evalcache python bench/track_nees.py SCENARIO... [--every-s 5]
-        [--json]
+        [--json] [--config NAME]
 
 Fuses each scenario's stream (from the evaluation's stream cache where it holds it) with the
 live ``FusionRunner`` and, every ``--every-s`` of data time, compares each confirmed track's
@@ -23,6 +23,7 @@ import math
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -63,8 +64,9 @@ class NeesRunner(FusionRunner):
     """The live runner, its confirmed tracks compared with the truth at every probe."""
 
     def __init__(self, site: Site, thresholds: Thresholds, output: Collector, truth: Truth,
-                 every_s: float, cells: dict[tuple[str, str], Cell], name: str) -> None:
-        super().__init__(site, thresholds, output)
+                 every_s: float, cells: dict[tuple[str, str], Cell], name: str,
+                 **options: Any) -> None:
+        super().__init__(site, thresholds, output, **options)
         self.truth, self.every_s, self.cells, self.name = truth, every_s, cells, name
         self.masts = np.array([(t.x_m, t.y_m) for t in site.towers])
         self.next_probe_s = -math.inf
@@ -109,14 +111,15 @@ class NeesRunner(FusionRunner):
                 cell.tracks.add((self.name, track.number))
 
 
-def run(scenarios: list[str], every_s: float) -> tuple[dict[tuple[str, str], Cell], int]:
+def run(scenarios: list[str], every_s: float,
+        options: dict[str, Any] | None = None) -> tuple[dict[tuple[str, str], Cell], int]:
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
     unmatched = 0
     for ref in scenarios:
         scenario = load_scenario(ref)
         world = simulate(scenario)
         runner = NeesRunner(scenario.site_model, Thresholds(), Collector(), world.truth,
-                            every_s, cells, ref)
+                            every_s, cells, ref, **(options or {}))
         for message in world.messages:
             runner.feed(message)
         runner.finish()
@@ -129,8 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenarios", nargs="+")
     parser.add_argument("--every-s", type=float, default=5.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--config", default="default",
+                        help="a configuration of bench/eval_config.py (fusion options)")
     args = parser.parse_args(argv)
-    cells, unmatched = run(args.scenarios, args.every_s)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from eval_config import configurations
+
+    cells, unmatched = run(args.scenarios, args.every_s, configurations()[args.config]())
     rows: list[dict[str, Any]] = [{"mast_distance": k[0], "class": k[1], **c.row()}
                                   for k, c in sorted(cells.items())]
     if args.json:

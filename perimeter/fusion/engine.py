@@ -19,6 +19,7 @@ from perimeter.fusion import ekf, evidence, imm, jpda
 from perimeter.fusion.associate import Assignment, assign, gate_d2
 from perimeter.fusion.classify import refresh_class
 from perimeter.fusion.clutter import ClutterMap, moved
+from perimeter.fusion.consider import ConsiderBiases
 from perimeter.fusion.engine_config import DEFAULT_IFOV_RAD, EngineConfig
 from perimeter.fusion.late import LateScans
 from perimeter.fusion.looks import Looks, in_frame
@@ -87,6 +88,11 @@ class FusionEngine:
         self.bias_sigma_rad: Callable[[int], float] | None = None
         """A tower's unapplied registration sigma (the runner's registration), read when
         ``manage.bias_allowance``."""
+        self.consider_sigma_rad: Callable[[int], tuple[float, float]] | None = None
+        """Tower ``k``'s residual bias sigma and the part of it already in its bearings'
+        sigmas (the runner's registration), read when ``consider_bias``."""
+        self.consider = ConsiderBiases(len(self.towers_xy)) if self.config.consider_bias \
+            else None
         self._near_of: list[Track] = []
         self._near_xy = np.zeros((0, 2))
         self._near_until_s = -math.inf
@@ -300,6 +306,11 @@ class FusionEngine:
         if self.imm is None and scan.sensor == "acoustic":
             # the gain of the S the gate and score use (with the travel gap's process noise)
             xn, pn = ekf.update_with_gain(xs, ps, hs, nu_td, s_td)
+        elif self.imm is None and self.consider is not None and self.consider_sigma_rad:
+            xn, pn = self.consider.update_many(
+                [tracks[i].number for i in ti.tolist()], scan.t_s, xs, ps, hs, nu_td, sigma,
+                scan.tower_index, *self.consider_sigma_rad(scan.tower_index))
+            self.consider.prune(self.manager.tracks)
         elif self.imm is None:
             xn, pn = ekf.update(xs, ps, hs, nu_td, sigma**2)
         else:  # the modes' own innovations (acoustic: of the state the sound left)

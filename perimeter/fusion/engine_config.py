@@ -40,6 +40,10 @@ class EngineConfig:
     carry their own noise (docs/fusion.md, "IMM")."""
     q_by_class: dict[str, float] = field(default_factory=lambda: {
         "person": 0.05, "group": 0.05, "animal": 0.05, "vehicle": 1.0, "unknown": 0.3})
+    consider_bias: bool = False
+    """Schmidt-Kalman "consider" update (:mod:`.consider`): each tower's residual azimuth
+    bias (registration's sigma) is common to all its bearings; the covariance keeps its part
+    instead of averaging it away (docs/fusion.md, "Track NEES")."""
     llr_init: float = -4.0
     llr_max: float = 60.0
     miss_window_s: float = 120.0

@@ -115,6 +115,7 @@ class FusionRunner(AlertStage):
                                          clutter_config=self.engine.config.clutter)
         self.engine.bias_sigma_rad = self.registration.unapplied_sigma_rad
         self.engine.initiator.bias_sigma_rad = self.registration.unapplied_sigma_rad
+        self.engine.consider_sigma_rad = self._consider_sigma_rad
         self._processed_s: float | None = None
         self._jumps: dict[str, float] = {}
         self._next_housekeeping_s = -np.inf
@@ -188,6 +189,15 @@ class FusionRunner(AlertStage):
             self.counters["errors:finish"] += 1
 
     # -- decoding -----------------------------------------------------------------------
+    def _consider_sigma_rad(self, k: int) -> tuple[float, float]:
+        """Tower ``k``'s residual bias sigma for the consider update, and the part
+        :meth:`.Registration.correct` already put in its bearings' sigmas."""
+        reg = self.registration
+        if reg.applied_bias_rad[k] != 0.0:
+            rel = float(reg.relative_sigma_rad[k])
+            return rel, rel
+        return reg.unapplied_sigma_rad(k), 0.0
+
     def _feed(self, message: Message) -> None:
         known = self._topics.get(message.topic)
         if known is not None:
