@@ -17,7 +17,10 @@ docs/fusion.md "Dense targets"); the
 three scanning-imager pieces alone and together, without the alert rules: ``revisit-aware``
 (the score), ``revisit+aware``, ``revisit+imm``, ``aware+imm``, ``all`` (initiator, score and
 IMM) and ``all+rules`` (and the candidate's alert rules); ``retrodict`` (origins reach back
-through the reports received before the track began).
+through the reports received before the track began); ``consider-bias`` (the towers'
+residual biases in a Schmidt-Kalman consider update), ``q-small-x10`` (people's, groups' and
+animals' process noise 0.5, a diagnosis) and ``consider+q-small-x10`` (docs/fusion.md,
+"Track NEES").
 Evaluation workers are forked, so they run the same configuration.
 """
 
@@ -84,6 +87,9 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
             classes=ClassModel(use_aspect=False))},
         "retrodict": lambda: {"retrodict_config": RetrodictConfig(enabled=True)},
         "consider-bias": lambda: {"engine_config": EngineConfig(consider_bias=True)},
+        "consider+q-small-x10": lambda: {"engine_config": EngineConfig(
+            consider_bias=True, q_by_class={"person": 0.5, "group": 0.5, "animal": 0.5,
+                                            "vehicle": 1.0, "unknown": 0.3})},
         "q-small-x10": lambda: {"engine_config": EngineConfig(q_by_class={
             "person": 0.5, "group": 0.5, "animal": 0.5, "vehicle": 1.0, "unknown": 0.3})},
     }
