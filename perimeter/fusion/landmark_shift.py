@@ -116,12 +116,17 @@ class ShiftWatch:
     registered at some estimate, has jumped by the difference (if that is ``min_jump_rad`` or
     more). ``false_alarm`` is per tower and check (see ``RegistrationConfig``); consecutive
     checks share most of their peaks, so the ``checks`` in a row are not counted as
-    independent trials in it."""
+    independent trials in it. A tower never registered has no jump to flag: its hint is
+    held to ``hint_false_alarm`` (T12 on ``default``, put 1 deg off by a stray snapshot, is
+    acquired on a match of chance probability 0.04)."""
 
     def __init__(self, n: int, *, search_rad: float, tol_rad: float, min_jump_rad: float,
-                 false_alarm: float, checks: int = 3) -> None:
+                 false_alarm: float, hint_false_alarm: float = 0.05, checks: int = 3) -> None:
         self.search_rad, self.tol_rad, self.min_jump_rad = search_rad, tol_rad, min_jump_rad
         self.false_alarm, self.checks = false_alarm, checks
+        self.hint_false_alarm = hint_false_alarm
+        """The level for a tower never registered (no jump to flag, only a hint for the
+        association, which the landmark fit tests again)."""
         self.probability: dict[int, float] = {}
         """Each tower's chance probability of its best shift at the last check (status,
         benches)."""
@@ -159,7 +164,8 @@ class ShiftWatch:
                 chance = chance_probability(pred, peaks, found.count, self.search_rad,
                                             self.tol_rad, self.min_jump_rad)
                 self.probability[k] = chance
-                moved = chance <= self.false_alarm
+                moved = chance <= (self.false_alarm if k in self.known
+                                   else self.hint_false_alarm)
             same = (found is not None and k in self.last
                     and abs(found.shift_rad - self.last[k]) <= 2.0 * self.tol_rad)
             self.moved[k] = (self.moved[k] + 1 if same else 1) if moved else 0

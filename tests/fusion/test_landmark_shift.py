@@ -101,3 +101,19 @@ def test_the_chance_probability_falls_with_the_count_and_rises_with_the_peaks() 
     assert chance_probability(lm, many, 3, SEARCH, TOL, MIN_JUMP) > p[1]
     assert chance_probability(lm, few, 0, SEARCH, TOL, MIN_JUMP) == 1.0
     assert chance_probability(np.zeros(0), few, 3, SEARCH, TOL, MIN_JUMP) == 1.0
+
+
+def test_a_tower_never_registered_is_acquired_on_weaker_evidence() -> None:
+    # default's T12: a stray snapshot put it 1 deg off; three of five landmarks at one shift
+    # are too weak to flag a jump on a registered mast, enough for an association hint
+    lm = np.array([60.0, 80.0, 100.0, 120.0, 140.0])
+    peaks = np.radians(lm[:3] + 1.0)
+    marks, watch, theta = _landmarks(lm), _watch(), np.zeros(6)
+    watch.check(marks, np.zeros(3, dtype=np.int64), peaks, theta, [False] * 6, 5)
+    assert FALSE_ALARM < watch.probability[0] <= watch.hint_false_alarm
+    hinted = watch.association_theta(theta, [False] * 6)
+    assert abs(math.degrees(hinted[0]) - 1.0) < 0.03
+    registered = _watch()  # the same peaks on a registered mast: no jump, ever
+    jumps = [registered.check(marks, np.zeros(3, dtype=np.int64), peaks, theta, [True] * 6, 5)
+             for _ in range(5)]
+    assert jumps == [[]] * 5
