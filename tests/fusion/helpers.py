@@ -12,6 +12,9 @@ from perimeter.fusion.track_score import TrackScore
 from perimeter.fusion.track_state import TrackState
 from perimeter.geometry import bearing_rad
 
+PERIMETER = [(1000.0, -3000.0), (1000.0, 3000.0)]
+"""The alert tests' perimeter: 2 km west of their tracks."""
+
 
 def scan_of(tower_index: int, tower_xy: tuple[float, float], t_s: float,
             points: list[tuple[float, float]], *, sigma_deg: float = 0.1,

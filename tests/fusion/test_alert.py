@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from perimeter.fusion.alert import AlertConfig, TrackAlerter, confidence, severity
 from perimeter.fusion.alert_config import REACH_M
@@ -9,20 +8,7 @@ from perimeter.fusion.reacquire import wait_s
 from perimeter.fusion.track import Track
 from perimeter.store import AlertRecord
 from perimeter.thresholds import Thresholds
-from tests.fusion.helpers import track_at
-
-PERIMETER = [(1000.0, -3000.0), (1000.0, 3000.0)]
-
-
-@pytest.fixture
-def th() -> Thresholds:
-    return Thresholds()
-
-
-@pytest.fixture
-def alerter() -> TrackAlerter:
-    """The default alerter of a two-tower site, the perimeter 2 km west of the tracks."""
-    return TrackAlerter(PERIMETER, ["T01", "T02"])
+from tests.fusion.helpers import PERIMETER, track_at
 
 
 def seen_at(track: Track, t_s: float) -> Track:

@@ -11,17 +11,8 @@ from perimeter.fusion.alert_join import LiveJoin, pair_d2
 from perimeter.fusion.track import Track
 from perimeter.store import AlertRecord
 from perimeter.thresholds import Thresholds
-from tests.fusion.test_alert import PERIMETER, alertable, seen_at
-
-
-@pytest.fixture
-def th() -> Thresholds:
-    return Thresholds()
-
-
-@pytest.fixture
-def alerter() -> TrackAlerter:
-    return TrackAlerter(PERIMETER, ["T01", "T02"])
+from tests.fusion.helpers import PERIMETER
+from tests.fusion.test_alert import alertable, seen_at
 
 
 def walk(track: Track, t_s: float, y_m: float, sigma_m: float = 5.0) -> Track:
