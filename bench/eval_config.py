@@ -10,7 +10,8 @@ same evaluation with one named configuration, so the figures quoted for them in
 Configurations (``--list`` prints them): ``default``; ``candidate`` (the revisit-aware score
 with the own-window and height alert rules); ``candidate+initiation`` (and the revisit-spanning
 initiator); ``imm``; ``reach-wait`` (a lost alert waits by its object's reach);
-``revisit-initiation``; ``no-aspect`` (the blob-aspect term off);
+``revisit-initiation``; ``revisit-refit`` (and no seed whose no-bias refit changes the
+velocity by over 5 m/s); ``no-aspect`` (the blob-aspect term off);
 ``bias-allowance`` (bearings widened by their tower's unapplied bias); ``two-imager-shadows``
 (a shadow needs two imagers' bearings) and ``dense`` (that, and seeds beside tracks:
 docs/fusion.md "Dense targets"); the
@@ -47,9 +48,10 @@ from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 
 
-def _revisit_initiation(engine: EngineConfig) -> EngineConfig:
+def _revisit_initiation(engine: EngineConfig,
+                        revisit: RevisitConfig | None = None) -> EngineConfig:
     return replace(engine, initiator=replace(engine.initiator,
-                                             revisit=RevisitConfig(enabled=True)))
+                                             revisit=revisit or RevisitConfig(enabled=True)))
 
 
 def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
@@ -64,6 +66,8 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "imm": lambda: {"engine_config": EngineConfig(imm=ImmConfig())},
         "reach-wait": lambda: {"alert_config": AlertConfig(reacquire_reach_m=REACH_M)},
         "revisit-initiation": lambda: {"engine_config": _revisit_initiation(EngineConfig())},
+        "revisit-refit": lambda: {"engine_config": _revisit_initiation(
+            EngineConfig(), RevisitConfig(enabled=True, max_refit_change_mps=5.0))},
         "revisit-aware": lambda: {"engine_config": revisit_aware},
         "revisit+aware": lambda: {"engine_config": _revisit_initiation(revisit_aware)},
         "revisit+imm": lambda: {"engine_config": _revisit_initiation(EngineConfig(

@@ -84,6 +84,10 @@ class RevisitConfig:
     own measurement model, as the 3 s pool's seeds), the free-bias fit only testing them.
     False: the free-bias fit's, whose covariance with biases a degree uncertain placed cars
     at a sigma of 70-220 m, so wide a gate that a track gained little per hit (docs/fusion.md)."""
+    max_refit_change_mps: float | None = None
+    """With ``tracker_frame``: no seed when the no-bias fit's velocity differs from the
+    free-bias fit's by more than this (unregistered biases, not motion, then set the speed: a
+    deer's looks refitted at 17 m/s, docs/fusion.md); None: no such test (as measured)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +211,9 @@ class RevisitSearch:
                      pool.tower[rows], np.zeros(rows.size), float(pool.t_s[new]), fit.x[:2],
                      self.config.speed_sigma_mps)
         if got is None or math.hypot(got[0][2], got[0][3]) > self.config.max_speed_mps:
+            return None
+        change = self.config.max_refit_change_mps
+        if change is not None and math.hypot(got[0][2] - fit.x[2], got[0][3] - fit.x[3]) > change:
             return None
         return Fit(rows, got[0], got[1], fit.towers, fit.chi2)
 

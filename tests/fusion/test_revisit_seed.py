@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from perimeter.fusion.revisit_seed import RevisitConfig, cv_fit
+from perimeter.fusion.revisit_seed import Fit, Pool, RevisitConfig, RevisitSearch, cv_fit
 from perimeter.fusion.triangulate import Initiator, InitiatorConfig, Seed
 from tests.fusion.helpers import scan_of
 
@@ -165,3 +165,27 @@ def test_a_seed_is_placed_as_the_tracker_models_bearings() -> None:
     assert math.sqrt(np.trace(seed.p[:2, :2])) < 30.0
     assert np.hypot(*(seed.x[:2] - np.array(car(seed.t_s)))) < 30.0
     assert np.hypot(*(seed.x[2:] - np.array([10.0, -3.0]))) < 4.0
+
+
+def test_a_refit_that_changes_the_speed_seeds_nothing_when_asked() -> None:
+    """The no-bias refit takes the free-bias fit's looks; where it moves the velocity by more
+    than ``max_refit_change_mps`` (biases, not motion, then set the speed) there is no seed."""
+    schedule = looks([0, 1, 2], 3, [0.0, 2.0, 4.0])
+    t = np.array([v for v, _ in schedule])
+    tower = np.array([k for _, k in schedule], dtype=np.int64)
+    xy = np.array([TOWERS[k] for k in tower.tolist()])
+    b = np.array([math.atan2(car(v)[0] - q[0], car(v)[1] - q[1])
+                  for v, q in zip(t.tolist(), xy, strict=True)])
+    pool = Pool(t, tower, xy, b, np.full(t.size, math.radians(0.025)),
+                np.full(t.size, math.radians(1.0)))
+    new = t.size - 1
+    standing = Fit(np.arange(t.size), np.array([*car(float(t[new])), 0.0, 0.0]),
+                   np.eye(4) * 100.0, 3, 1.0)  # a free-bias fit that took the car for still
+    kept = RevisitSearch(RevisitConfig(enabled=True), 100.0, 8000.0, 2.0)
+    seed = kept._tracker_frame(pool, new, standing)
+    assert seed is not None and np.hypot(*(seed.x[2:] - np.array([10.0, -3.0]))) < 1.0
+    strict = RevisitSearch(RevisitConfig(enabled=True, max_refit_change_mps=5.0), 100.0,
+                           8000.0, 2.0)
+    assert strict._tracker_frame(pool, new, standing) is None
+    moving = Fit(standing.members, seed.x.copy(), standing.p, 3, 1.0)
+    assert strict._tracker_frame(pool, new, moving) is not None
