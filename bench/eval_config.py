@@ -13,8 +13,9 @@ initiator); ``imm``; ``reach-wait`` (a lost alert waits by its object's reach);
 ``revisit-initiation``; ``revisit-refit`` (and no seed whose no-bias refit changes the
 velocity by over 5 m/s); ``no-aspect`` (the blob-aspect term off);
 ``bias-allowance`` (bearings widened by their tower's unapplied bias); ``two-imager-shadows``
-(a shadow needs two imagers' bearings) and ``dense`` (that, and seeds beside tracks:
-docs/fusion.md "Dense targets"); the
+(a shadow needs two imagers' bearings) and ``dense`` (that, and seeds beside tracks from
+every sensor), ``seed-beside-thermal`` (seeds beside tracks from imagers' bearings; docs/fusion.md
+"Dense targets"); the
 three scanning-imager pieces alone and together, without the alert rules: ``revisit-aware``
 (the score), ``revisit+aware``, ``revisit+imm``, ``aware+imm``, ``all`` (initiator, score and
 IMM) and ``all+rules`` (and the candidate's alert rules); ``retrodict`` (origins reach back
@@ -81,7 +82,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "two-imager-shadows": lambda: {"engine_config": EngineConfig(manage=ManageConfig(
             duplicates=DuplicateConfig(shadow_min_imagers=2)))},
         "dense": lambda: {"engine_config": EngineConfig(
-            seed_beside_tracks=True,
+            seed_beside_tracks=True, seed_beside_thermal_only=False,
             manage=ManageConfig(duplicates=DuplicateConfig(shadow_min_imagers=2)))},
         "seed-beside-thermal": lambda: {"engine_config": EngineConfig(
             seed_beside_tracks=True, seed_beside_thermal_only=True)},

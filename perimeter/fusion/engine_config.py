@@ -53,8 +53,8 @@ class EngineConfig:
     """Offer the initiator a bearing that tracks gate when each of them took another bearing
     of the same report (one object makes at most one detection per report): people walking
     close together start their own tracks beside a neighbour's (docs/fusion.md, "Dense
-    targets")."""
-    seed_beside_thermal_only: bool = False
+    targets"; with ``seed_beside_thermal_only`` measured mixed on the whole set: off)."""
+    seed_beside_thermal_only: bool = True
     """With ``seed_beside_tracks``, only imagers' bearings (resolved blobs); an acoustic
     report may hold one source twice (echoes), and its wide gates hold many bearings."""
     relevance_range_m: float = 20_000.0

@@ -31,6 +31,7 @@ class LateScans:
         self.unassigned = 0
         self.seed_beside_tracks = False
         self.seed_beside_thermal_only = False
+        """Set by the engine from its configuration."""
         """Offer the initiator bearings gated only by tracks that took another bearing of
         the scan (:attr:`.EngineConfig.seed_beside_tracks`)."""
 
