@@ -192,9 +192,7 @@ class TrackAlerter:
         if self._unbelieved(track, thresholds):
             # the track no longer shows where its object is: its alert waits, as a lost
             # track's does, at the last position it reported, for a track that does
-            del self._open[track.number]
-            track.alert_id = None
-            self._dormant.append(self._waiting(state, stand_in(track, state), t_s, track))
+            self._wait(track, state, t_s)
             return None
         if same is not None:
             # another live track, alerted first, is the same object: its alert goes on
@@ -216,9 +214,7 @@ class TrackAlerter:
             # class; the alert keeps its identity and waits where it last showed the object,
             # for a track of an alerting class (this one back above the threshold, or the
             # object's next), and closes ``reclassified`` when its wait is over
-            del self._open[track.number]
-            track.alert_id = None
-            self._dormant.append(self._waiting(state, stand_in(track, state), t_s, track))
+            self._wait(track, state, t_s)
             return None
         if low:
             del self._open[track.number]
@@ -301,6 +297,13 @@ class TrackAlerter:
         track.alert_id = state.alert_id
         self._open[track.number] = state
         return True
+
+    def _wait(self, track: Track, state: AlertState, t_s: float) -> None:
+        """The alert ``state`` leaves the live ``track`` and waits, from ``t_s``, as a
+        stand-in where it last showed the object (:func:`.alert_waiting.stand_in`)."""
+        del self._open[track.number]
+        track.alert_id = None
+        self._dormant.append(self._waiting(state, stand_in(track, state), t_s, track))
 
     def _waiting(self, state: AlertState, track: Track, t_s: float,
                  live: Track | None = None) -> Dormant:
