@@ -25,10 +25,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
 
 from perimeter.fusion.landmark_peaks import FloatArray, IntArray
-from perimeter.fusion.landmarks import Landmarks
+from perimeter.fusion.landmarks import Landmarks, chance_of_at_least
 from perimeter.geometry import wrap_pi
 
 
@@ -100,9 +99,8 @@ def chance_probability(pred_rad: FloatArray, peaks_rad: FloatArray, count: int,
     off = np.abs(wrap_pi(peaks_rad[None, :] - pred_rad[:, None]))  # (landmarks, peaks)
     n_j = ((off <= search_rad) & (off > tol_rad)).sum(axis=1)
     width = min(2.0 * tol_rad / (2.0 * max(search_rad - tol_rad, tol_rad)), 1.0)
-    p = float(np.mean(1.0 - (1.0 - width) ** n_j))
     cells = max(2.0 * (search_rad - min_shift_rad) / tol_rad, 1.0)
-    return min(1.0, cells * float(binom.sf(count - 1, m, p)))
+    return min(1.0, cells * chance_of_at_least(count, 1.0 - (1.0 - width) ** n_j))
 
 
 class ShiftWatch:

@@ -46,7 +46,7 @@ from perimeter.geometry import TWO_PI, wrap_pi
 CHI2_1_MEDIAN = 0.4549
 """Median of a chi-square with one degree of freedom."""
 
-__all__ = ["Landmark", "LandmarkConfig", "Landmarks", "Mature"]
+__all__ = ["Landmark", "LandmarkConfig", "Landmarks", "Mature", "chance_of_at_least"]
 
 
 @dataclass(slots=True)
@@ -293,7 +293,7 @@ class Landmarks:
             d = np.abs(wrap_pi(mat.mean_rad[idx] - (pred[0] + theta[k])))
             n_k = int(np.count_nonzero(d <= window))
             p.append(1.0 - (1.0 - min(float(gates[k]) / window, 1.0)) ** n_k)
-        return float(binom.sf(count - 1, len(others), float(np.mean(p))))
+        return chance_of_at_least(count, np.asarray(p))
 
     # -- information --------------------------------------------------------------------
     def information(self, mat: Mature) -> tuple[FloatArray, FloatArray, IntArray]:
@@ -332,3 +332,11 @@ class Landmarks:
         info /= self.variance_factor
         y /= self.variance_factor
         return info, y, counts
+
+
+def chance_of_at_least(count: int, p_each: FloatArray) -> float:
+    """An upper bound on the chance that ``count`` or more of independent trials with
+    success probabilities ``p_each`` succeed: the binomial tail at their mean probability
+    (Hoeffding, "On the distribution of the number of successes in independent trials",
+    Ann. Math. Stat. 27, 1956)."""
+    return float(binom.sf(count - 1, p_each.size, float(np.mean(p_each))))
