@@ -1,7 +1,7 @@
 """Is the tracker's claimed position error honest? The NEES of confirmed tracks against the
 truth, by distance from the nearest mast and by the class of the object followed.
 
-    PERIMETER_EVAL_CACHE=/work/evalcache python bench/track_nees.py SCENARIO... [--every-s 5]
+    PERIMETER_EVAL_CACHE=/tmp/evalcache python bench/track_nees.py SCENARIO... [--every-s 5]
         [--json] [--config NAME]
 
 Fuses each scenario's stream (from the evaluation's stream cache where it holds it) with the
