@@ -327,8 +327,9 @@ class TrackAlerter:
         if self._low(track, thresholds):
             waiting = [d for d in waiting if d.state.doubted_t_s is None]
         partner = self._join.joined.get(track.number)
-        found = next((d for d in waiting if partner is not None and d.track.number == partner),
-                     None)  # the alert of the live track this one was judged the same object as
+        # the alert of the live track this one was judged the same object as
+        found = (None if partner is None
+                 else next((d for d in waiting if d.track.number == partner), None))
         if found is None:
             found = reacquire(waiting, track, self.config,
                               settles_doubt=track.evidence.label in thresholds.alert_classes)

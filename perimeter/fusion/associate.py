@@ -75,3 +75,12 @@ def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
     rows, cols = linear_sum_assignment(cost)
     good = ok[rows, cols]
     return Assignment(rows[good].astype(np.int64), cols[good].astype(np.int64), in_gate, gated)
+
+
+def kept_from_initiation(found: Assignment, eligible: BoolArray) -> BoolArray:
+    """The detections a report keeps from the initiator: those assigned and those an
+    ``eligible`` track gates (``found.gated`` given)."""
+    assert found.gated is not None
+    near: BoolArray = np.asarray(found.gated[eligible].any(axis=0), dtype=bool)
+    near[found.detections] = True
+    return near

@@ -171,6 +171,8 @@ def _shadows(tracks: list[Track], xy: FloatArray, t_s: float, towers_xy: FloatAr
     who = [owners[k] for k in starts]
     shadow[who] = np.logical_and.reduceat(off, starts, axis=0)
     seen[who] = True
+    if config.shadow_min_imagers <= 1:  # every imager that saw a track counts
+        return shadow, seen, shadow
     imagers = np.diff(np.append(starts, len(owners)))
     fixed = np.zeros(n, dtype=bool)
     fixed[who] = imagers >= config.shadow_min_imagers

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter.fusion import ekf, evidence, imm, jpda
-from perimeter.fusion.associate import Assignment, assign, gate_d2
+from perimeter.fusion.associate import Assignment, assign, gate_d2, kept_from_initiation
 from perimeter.fusion.classify import refresh_class
 from perimeter.fusion.clutter import ClutterMap, moved
 from perimeter.fusion.consider import ConsiderBiases
@@ -74,9 +74,7 @@ class FusionEngine:
         self._movers_t_s = -math.inf
         self.imm = None if self.config.imm is None else imm.ImmTracker(self.config.imm)
         """The motion estimator: None for one constant velocity per track (:mod:`.ekf`)."""
-        self.late = LateScans(self._initiate)
-        self.late.seed_beside_tracks = self.config.seed_beside_tracks
-        self.late.seed_beside_thermal_only = self.config.seed_beside_thermal_only
+        self.late = LateScans(self._initiate, self.config.seeds_beside)
         """The out-of-sequence path (:mod:`.late`)."""
         self.looks = Looks()
         self.initiator.revisit_source = self.looks.longest_learned_revisit_s
@@ -154,22 +152,21 @@ class FusionEngine:
             track.evidence.ambiguous_t_s = scan.t_s
         self._penalise_misses(tracks, found, scan)
         self._learn_clutter(scan, tracks, found)
-        self._initiate(scan, np.flatnonzero(~self._explained(tracks, found, gated,
+        self._initiate(scan, np.flatnonzero(~self._explained(tracks, found, rivals,
                                                              scan.sensor)))
 
     def _explained(self, tracks: list[Track], found: Assignment,
-                   gated: npt.NDArray[np.bool_], scan_sensor: str) -> npt.NDArray[np.bool_]:
+                   rivals: npt.NDArray[np.int64], scan_sensor: str) -> npt.NDArray[np.bool_]:
         """The detections kept from the initiator: those assigned, and those a multi-tower
         track gates, or (``seed_beside_tracks``) only those a multi-tower track that took
         none of this report's detections gates. One object makes at most one detection per
         report, so a bearing whose every gating track took another is another object's."""
         multi = np.array([t.home_tower is None for t in tracks], dtype=bool)
-        if self.config.seed_beside_tracks and (scan_sensor == "thermal"
-                                               or not self.config.seed_beside_thermal_only):
+        if self.config.seeds_beside(scan_sensor):
             multi[found.tracks] = False  # tracks that took a bearing of this report
-        near: npt.NDArray[np.bool_] = np.asarray(gated[multi].any(axis=0), dtype=bool)
-        near[found.detections] = True
-        return near
+        elif multi.all():
+            return rivals > 0  # every track counts; an assigned detection is gated
+        return kept_from_initiation(found, multi)
 
     def _near(self, scan: Scan) -> list[Track]:
         """The live tracks within :attr:`EngineConfig.relevance_range_m` of the scan's tower.
@@ -200,6 +197,8 @@ class FusionEngine:
         self.manager.revisit_s = self.looks.longest_revisit_s()
         result.confirmed = self.manager.confirmations(t_s, self.thresholds)
         result.deleted = self.manager.expire(t_s, self.thresholds)
+        if self.consider is not None:
+            self.consider.prune(self.manager.tracks)
         self._refresh_movers(t_s)
         return result
 
@@ -310,7 +309,6 @@ class FusionEngine:
             xn, pn = self.consider.update_many(
                 [tracks[i].number for i in ti.tolist()], scan.t_s, xs, ps, hs, nu_td, sigma,
                 scan.tower_index, *self.consider_sigma_rad(scan.tower_index))
-            self.consider.prune(self.manager.tracks)
         elif self.imm is None:
             xn, pn = ekf.update(xs, ps, hs, nu_td, sigma**2)
         else:  # the modes' own innovations (acoustic: of the state the sound left)

@@ -64,3 +64,9 @@ class EngineConfig:
     sound_speed_mps: float = 337.0
     """Speed of sound for the acoustic travel time (331.3 sqrt(1 + T/273.15) at 10 °C; the
     site's temperature is not known to fusion, and ±20 °C changes it by 3.5 %)."""
+
+    def seeds_beside(self, sensor: str) -> bool:
+        """Whether a report of ``sensor`` offers the initiator the bearings gated only by
+        tracks that took another of its bearings (``seed_beside_tracks``)."""
+        return self.seed_beside_tracks and (sensor == "thermal"
+                                            or not self.seed_beside_thermal_only)

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter.fusion import kernels
-from perimeter.fusion.associate import assign, gate_d2
+from perimeter.fusion.associate import assign, gate_d2, kept_from_initiation
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
 
@@ -25,15 +25,14 @@ class LateScans:
     """The late path's state: the newest in-order scan time and the late detections that
     were neither explained nor offered to the initiator."""
 
-    def __init__(self, initiate: Callable[[Scan, IntArray], None]) -> None:
+    def __init__(self, initiate: Callable[[Scan, IntArray], None],
+                 seeds_beside: Callable[[str], bool] = lambda sensor: False) -> None:
         self._initiate = initiate
+        self._seeds_beside = seeds_beside
+        """Whether a sensor's scan offers the initiator bearings gated only by tracks that
+        took another of its bearings (:meth:`.EngineConfig.seeds_beside`)."""
         self.newest_s = -math.inf
         self.unassigned = 0
-        self.seed_beside_tracks = False
-        self.seed_beside_thermal_only = False
-        """Set by the engine from its configuration."""
-        """Offer the initiator bearings gated only by tracks that took another bearing of
-        the scan (:attr:`.EngineConfig.seed_beside_tracks`)."""
 
     def fuse(self, scan: Scan, tracks: list[Track], qs: Callable[[list[Track]], list[float]],
              gate_probability: float, late_initiation_s: float) -> None:
@@ -53,12 +52,10 @@ class LateScans:
                                            scan.sigma_rad**2)
         found = assign(nu, s, gate_d2(gate_probability))
         near = found.in_some_gate
-        if (self.seed_beside_tracks and found.gated is not None
-                and (scan.sensor == "thermal" or not self.seed_beside_thermal_only)):
+        if found.gated is not None and self._seeds_beside(scan.sensor):
             free = np.ones(len(tracks), dtype=bool)
             free[found.tracks] = False  # tracks that took a bearing of this scan
-            near = np.asarray(found.gated[free].any(axis=0), dtype=bool)
-            near[found.detections] = True
+            near = kept_from_initiation(found, free)
         self._unassigned(scan, np.flatnonzero(~near), late_initiation_s)
         if found.tracks.size == 0:
             return

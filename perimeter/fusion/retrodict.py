@@ -52,7 +52,7 @@ class RetrodictConfig:
 
 
 class ReportHistory:
-    """Each tower's recent kept detections (time, bearing, bearing sigma, SNR) in a ring
+    """Each tower's recent kept detections (time, bearing, bearing sigma) in a ring
     buffer bounded by count; older than ``keep_s`` behind the newest are ignored."""
 
     def __init__(self, towers: int, config: RetrodictConfig) -> None:
@@ -61,7 +61,6 @@ class ReportHistory:
         self._t = np.full((towers, n), -math.inf)
         self._b = np.zeros((towers, n))
         self._s = np.zeros((towers, n))
-        self._snr = np.zeros((towers, n))
         self._next = np.zeros(towers, dtype=np.int64)
         self._full = np.zeros(towers, dtype=bool)
         self.newest_s = -math.inf
@@ -71,10 +70,10 @@ class ReportHistory:
         m = min(2 * n, self.config.per_tower)
         pad = ((0, 0), (0, m - n))
         self._t = np.pad(self._t, pad, constant_values=-math.inf)
-        self._b, self._s, self._snr = (np.pad(a, pad) for a in (self._b, self._s, self._snr))
+        self._b, self._s = (np.pad(a, pad) for a in (self._b, self._s))
 
-    def add(self, tower: int, t_s: float, bearing_rad: FloatArray, sigma_rad: FloatArray,
-            snr_db: FloatArray) -> None:
+    def add(self, tower: int, t_s: float, bearing_rad: FloatArray,
+            sigma_rad: FloatArray) -> None:
         """Keep one scan's detections (bearings as fusion fuses them, registration applied)."""
         m = int(bearing_rad.shape[0])
         if m == 0:
@@ -84,14 +83,13 @@ class ReportHistory:
             self._grow()
         n = self._t.shape[1]
         if m > n:
-            bearing_rad, sigma_rad, snr_db, m = bearing_rad[-n:], sigma_rad[-n:], snr_db[-n:], n
+            bearing_rad, sigma_rad, m = bearing_rad[-n:], sigma_rad[-n:], n
         start = int(self._next[tower])
         end = start + m
         idx: slice | IntArray = slice(start, end) if end <= n else (start + np.arange(m)) % n
         self._t[tower, idx] = t_s
         self._b[tower, idx] = bearing_rad
         self._s[tower, idx] = sigma_rad
-        self._snr[tower, idx] = snr_db
         at_bound = n >= self.config.per_tower  # below it, the next scan grows the buffer
         self._full[tower] |= at_bound and end >= n
         self._next[tower] = end % n if at_bound else end

@@ -339,8 +339,8 @@ class FusionRunner(AlertStage):
             self.engine.step(scan)
             self.registration.observe(scan)
             if history is not None and scan.sensor in history.config.sensors:
-                history.add(scan.tower_index, scan.t_s, scan.bearing_rad, scan.sigma_rad,
-                            scan.snr_db)  # late ones too: most of a long-lens stream is
+                history.add(scan.tower_index, scan.t_s, scan.bearing_rad,
+                            scan.sigma_rad)  # late ones too: most of a long-lens stream is
             if scan.late:
                 continue
             self.counters["scans"] += 1

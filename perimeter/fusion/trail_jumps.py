@@ -38,11 +38,10 @@ def own_trail(trail: Sequence[tuple[float, float, float]], sigmas_m: Sequence[fl
     without them (not the filter's: its lengths differ) is taken whole."""
     if len(sigmas_m) != len(trail):
         return trail
-    start = 0
-    for i in range(1, len(trail)):
+    for i in range(len(trail) - 1, 0, -1):  # the last jump: from the end back
         (t0, x0, y0), (t1, x1, y1) = trail[i - 1], trail[i]
         reach_m = top_mps * max(t1 - t0, 0.0)
         error_m = math.hypot(sigmas_m[i - 1], sigmas_m[i])
         if math.hypot(x1 - x0, y1 - y0) > reach_m + JUMP_SIGMAS * error_m:
-            start = i
-    return trail[start:] if start else trail
+            return trail[i:]
+    return trail

@@ -33,7 +33,7 @@ def history_of(config: RetrodictConfig, rng: np.random.Generator, *, until_s: fl
             if other is not None:
                 bearings.append(float(bearing_rad(tower, other + VELOCITY * t)))
             b = np.array(bearings)
-            history.add(k, t, b, np.full(b.shape, SIGMA), np.full(b.shape, 12.0))
+            history.add(k, t, b, np.full(b.shape, SIGMA))
     return history
 
 
@@ -46,12 +46,12 @@ def track_start(t_s: float) -> tuple[np.ndarray, np.ndarray]:
 def test_history_is_bounded_and_returns_newest_first() -> None:
     history = ReportHistory(2, RetrodictConfig(per_tower=5, keep_s=100.0))
     for t in range(10):
-        history.add(0, float(t), np.array([0.1, 0.2]), np.array([0.01, 0.01]), np.zeros(2))
+        history.add(0, float(t), np.array([0.1, 0.2]), np.array([0.01, 0.01]))
     towers, times, _b, _s = history.between(-1.0, 100.0)
     assert times.shape == (5,)  # the five newest of twenty
     assert list(times) == sorted(times, reverse=True) and times[0] == 9.0
     assert set(towers.tolist()) == {0}
-    history.add(1, 200.0, np.array([0.3]), np.array([0.01]), np.zeros(1))
+    history.add(1, 200.0, np.array([0.3]), np.array([0.01]))
     _t, times, _b, _s = history.between(-1.0, 300.0)
     assert list(times) == [200.0]  # older than keep_s behind the newest: not returned
 
@@ -97,7 +97,7 @@ def test_a_chain_that_would_be_faster_than_the_object_stops() -> None:
 def test_history_grows_as_it_fills_and_wraps_at_its_bound() -> None:
     history = ReportHistory(3, RetrodictConfig(per_tower=3000))
     for t in range(2500):
-        history.add(1, float(t), np.array([0.1, 0.2]), np.array([0.01, 0.01]), np.zeros(2))
+        history.add(1, float(t), np.array([0.1, 0.2]), np.array([0.01, 0.01]))
     assert history.size == 3000
     _k, times, _b, _s = history.between(-1.0, 1e9)
     assert times.min() == 1000.0 and times.max() == 2499.0
