@@ -129,7 +129,9 @@ def longest_first(tasks: Sequence[Task]) -> list[int]:
     their order), so that the workers do not finish on one long task each other idles by."""
     def cost(task: Task) -> float:
         trackers = len({tracker_key(t) for _, t in task.points})
-        return load_scenario(task.scenario, duration_s=task.duration_s).duration_s * trackers
+        duration_s = (task.duration_s if task.duration_s is not None  # as load_scenario sets it
+                      else load_scenario(task.scenario).duration_s)
+        return duration_s * trackers
 
     costs = [cost(task) for task in tasks]
     return sorted(range(len(tasks)), key=lambda k: -costs[k])

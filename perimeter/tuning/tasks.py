@@ -95,11 +95,13 @@ def score_points(scenario: Scenario, world: SimulatedRun,
                    thresholds.alert_classes)
             if key not in coverage:
                 coverage[key] = target_coverage(scenario, world.truth, thresholds)
+            if trackers[k] not in memos:
+                memos[trackers[k]] = GospaMemo(truth_at)
             report = score_run(world.truth, site, collector.alerts, collector.snapshots,
                                world.messages, thresholds, options,
                                rejected_messages=len(collector.rejects),
                                covered=coverage[key], sightings=sightings,
-                               gospa_memo=memos.setdefault(trackers[k], GospaMemo(truth_at)))
+                               gospa_memo=memos[trackers[k]])
             same.append((collector, report))
         run_time_s = shared_s + time.perf_counter() - t0
         out.append((index, report.model_copy(update={"run_time_s": run_time_s})))

@@ -53,7 +53,8 @@ def test_two_live_tracks_of_one_object_share_the_alert_raised_first(
         (second.alert_id, "duplicate", first.alert_id)]
     assert closed[0].t_s == 125.0  # six samples, 5 s apart
     after = events[events.index(closed[0]) + 1:]
-    assert after and all(e.alert_id == first.alert_id for e in after if e is not None)
+    assert any(e is not None for e in after)
+    assert all(e.alert_id == first.alert_id for e in after if e is not None)
     # the first one's track is lost: the other continues its alert at once, gate or not
     assert alerter.on_deleted(a, 141.0, th) is None
     b.state.x[1] = 400.0
