@@ -53,7 +53,7 @@ class BiasJumps:
         self._next_alert_id = next_alert_id
 
     def add_evidence(self, k: int, bias_rad: float, sigma_rad: float, t_s: float,
-                     track: int = -1) -> None:
+                     track: int) -> None:
         """Tower ``k``'s bias as one snapshot's other towers place its target (the track
         ``track``)."""
         self._flags[k].loo.append((bias_rad, sigma_rad, t_s, track))
