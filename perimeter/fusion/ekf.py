@@ -48,6 +48,16 @@ def process_noise(dt_s: FloatArray, q: FloatArray | float) -> FloatArray:
     return out.reshape(*dt.shape, 4, 4)
 
 
+def predict_back(x: FloatArray, p: FloatArray, back_s: float,
+                 q: float) -> tuple[FloatArray, FloatArray]:
+    """One state ``x (4,)`` and covariance ``p (4, 4)`` predicted ``back_s`` (>= 0) backwards:
+    the process noise of the interval is added with position and velocity errors opposed."""
+    f = transition(np.array([-back_s]))[0]
+    flip = np.diag([1.0, 1.0, -1.0, -1.0])
+    noise = process_noise(np.array([back_s]), q)[0]
+    return f @ x, f @ p @ f.T + flip @ noise @ flip
+
+
 def predict(x: FloatArray, p: FloatArray, dt_s: FloatArray,
             q: FloatArray | float) -> tuple[FloatArray, FloatArray]:
     """Predict states and covariances forward by ``dt_s`` (per track; compiled kernel)."""

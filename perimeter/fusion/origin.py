@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter.contract import Origin
-from perimeter.fusion.ekf import process_noise, transition
+from perimeter.fusion.ekf import predict_back, process_noise, transition
 from perimeter.fusion.reach import Reach, size_group
 from perimeter.fusion.retrodict import Retrodicted
 from perimeter.fusion.track import Track
@@ -103,10 +103,7 @@ def carried_back(track: Track) -> tuple[FloatArray, FloatArray] | None:
         return None
     t0, x0, p0 = first
     back_s = max(t0 - track.first_t_s, 0.0)
-    f = transition(np.array([-back_s]))[0]
-    q = process_noise(np.array([back_s]), float(track.state.history.q[0]))[0]
-    flip = np.diag([1.0, 1.0, -1.0, -1.0])  # backwards: position and velocity errors oppose
-    return f @ x0, f @ p0 @ f.T + flip @ q @ flip
+    return predict_back(x0, p0, back_s, float(track.state.history.q[0]))
 
 
 def origin_of(track: Track) -> Origin | None:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from perimeter.fusion.ekf import process_noise, transition
-from perimeter.geometry import TWO_PI, ellipse
+from perimeter.fusion.ekf import predict_back
+from perimeter.geometry import bearing_jacobian, ellipse, wrap_pi
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -123,15 +123,6 @@ class Retrodicted:
     towers: int
 
 
-def _back(x: FloatArray, p: FloatArray, dt_s: float, q: float) -> tuple[FloatArray, FloatArray]:
-    """Predict ``dt_s`` (<= 0) backwards: position and velocity errors oppose."""
-    f = transition(np.array([dt_s]))[0]
-    flip = np.diag([1.0, 1.0, -1.0, -1.0])
-    qq = flip @ process_noise(np.array([dt_s]), q)[0] @ flip
-    pp = f @ p @ f.T + qq
-    return f @ x, 0.5 * (pp + pp.T)
-
-
 def retrodict(history: ReportHistory, towers_xy: FloatArray, t_s: float, x: FloatArray,
               p: FloatArray, q: float, max_speed_mps: float = math.inf,
               bias_sigma_rad: FloatArray | None = None,
@@ -171,13 +162,14 @@ def retrodict(history: ReportHistory, towers_xy: FloatArray, t_s: float, x: Floa
         if last_link_s - scan_t > c.gap_s:
             break
         k = int(towers[a])
-        px, pp = _back(cur_x, cur_p, scan_t - cur_t, q)
+        px, pp = predict_back(cur_x, cur_p, cur_t - scan_t, q)
+        pp = 0.5 * (pp + pp.T)
         d = px[:2] - towers_xy[k]
-        r2 = max(float(d[0] * d[0] + d[1] * d[1]), 1.0)
-        h = np.array([d[1] / r2, -d[0] / r2, 0.0, 0.0])
+        h = np.zeros(4)
+        h[:2] = bearing_jacobian(towers_xy[k], px[:2])
         hph = float(h @ pp @ h)
         predicted = math.atan2(float(d[0]), float(d[1]))
-        nu = (bearings[a:b] - predicted + math.pi) % TWO_PI - math.pi
+        nu = wrap_pi(bearings[a:b] - predicted)
         s = hph + sigmas[a:b] ** 2 + bias2[k]
         if math.sqrt(hph) > c.max_bearing_sigma_rad:
             break
