@@ -113,16 +113,20 @@ class TrackState:
         return self.speed_mps + 2.0 * self.velocity_sigma_mps < speed_mps
 
     @property
+    def position_major_var_m2(self) -> float:
+        """The position covariance's larger eigenvalue: the error ellipse's larger axis,
+        squared (1 sigma)."""
+        a, b, c = float(self.p[0, 0]), float(self.p[1, 1]), float(self.p[0, 1])
+        return 0.5 * (a + b) + math.sqrt(0.25 * (a - b) ** 2 + c * c)
+
+    @property
     def position_major_sigma_m(self) -> float:
         """The position error ellipse's larger 1-sigma axis."""
-        a, b, c = float(self.p[0, 0]), float(self.p[1, 1]), float(self.p[0, 1])
-        return math.sqrt(max(0.5 * (a + b) + math.sqrt(0.25 * (a - b) ** 2 + c * c), 0.0))
+        return math.sqrt(max(self.position_major_var_m2, 0.0))
 
     def located_to_m(self, sigma_m: float) -> bool:
         """The position error ellipse's larger 1-sigma axis is at most ``sigma_m``."""
-        a, b, c = float(self.p[0, 0]), float(self.p[1, 1]), float(self.p[0, 1])
-        major = 0.5 * (a + b) + math.sqrt(0.25 * (a - b) ** 2 + c * c)
-        return major <= sigma_m * sigma_m
+        return self.position_major_var_m2 <= sigma_m * sigma_m
 
     def restart(self, x: FloatArray, p: FloatArray, t_s: float) -> None:
         """A new estimate the filtered history did not lead to (a re-triangulation): the
