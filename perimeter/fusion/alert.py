@@ -270,10 +270,9 @@ class TrackAlerter:
         """Take over an alert an earlier run left open (fusion restarted): it waits, like a
         lost track's, ``reacquire_s`` for the object's new track to continue it, then closes.
         Tower faults and alerts without a position are not resumed (False)."""
-        waiting = resumed(alert, self.tower_ids)
+        waiting = resumed(alert, self.tower_ids, self.config)
         if waiting is None:
             return False
-        waiting.wait_s = wait_s(waiting.track, self.config)
         self._dormant.append(waiting)
         return True
 
@@ -309,7 +308,7 @@ class TrackAlerter:
                  live: Track | None = None) -> Dormant:
         """The alert ``state`` waiting, from ``t_s``, for a track of the object ``track``
         last showed (:func:`.reacquire.wait_s` long)."""
-        return Dormant(state, track, t_s, live, wait_s=wait_s(track, self.config))
+        return Dormant(state, track, t_s, wait_s(track, self.config), live)
 
     def _low(self, track: Track, thresholds: Thresholds) -> bool:
         """The track's class is outside ``alert.classes`` and its confidence below the close

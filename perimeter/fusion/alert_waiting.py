@@ -15,7 +15,7 @@ import numpy.typing as npt
 from perimeter.contract import Origin, Position, Severity, Velocity
 from perimeter.fusion.alert_config import AlertConfig
 from perimeter.fusion.duplicates import elsewhere
-from perimeter.fusion.reacquire import compatible, reacquire_d2
+from perimeter.fusion.reacquire import compatible, reacquire_d2, wait_s
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_evidence import TrackEvidence
 from perimeter.fusion.track_score import TrackScore
@@ -78,14 +78,14 @@ class Dormant:
     state: AlertState
     track: Track
     lost_t_s: float
+    wait_s: float
+    """How long it waits from ``lost_t_s`` (:func:`.reacquire.wait_s`)."""
     live: Track | None = None
     """The live track a stand-in ``track`` waits for (:func:`stand_in`): a merge
     that later drops it names its :attr:`.Track.successor`."""
     resumed: bool = False
     """Left open by another run or shard (:func:`resumed`): no track here was
     alive beside its track, so none was elsewhere then (:func:`.duplicates.elsewhere`)."""
-    wait_s: float = 300.0
-    """How long it waits from ``lost_t_s`` (:func:`.reacquire.wait_s`)."""
 
 
 
@@ -105,9 +105,10 @@ def stand_in(track: Track, state: AlertState) -> Track:
                  alert_id=state.alert_id)
 
 
-def resumed(alert: OpenAlert, tower_ids: list[str]) -> Dormant | None:
+def resumed(alert: OpenAlert, tower_ids: list[str], config: AlertConfig) -> Dormant | None:
     """An alert an earlier run (or another shard) left open, waiting as a stand-in track at
-    its last position; None for tower faults and alerts without a position."""
+    its last position (as long as ``config`` has a lost track's wait); None for tower faults
+    and alerts without a position."""
     if alert.position is None or alert.class_ == "tower_fault":
         return None
     number = alert.track_id[2:] if alert.track_id else ""
@@ -123,7 +124,7 @@ def resumed(alert: OpenAlert, tower_ids: list[str]) -> Dormant | None:
                   alert_id=alert.alert_id)
     state = AlertState(alert.alert_id, alert.last_t_s, alert.class_, alert.severity,
                        alert.origin, alert.last_t_s, adopted=True)
-    return Dormant(state, track, alert.last_t_s, resumed=True)
+    return Dormant(state, track, alert.last_t_s, wait_s(track, config), resumed=True)
 
 
 def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig, *,
