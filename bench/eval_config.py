@@ -59,6 +59,8 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
     """Each name's keyword arguments for :class:`FusionRunner`."""
     revisit_aware = EngineConfig(manage=ManageConfig(revisit_aware=True))
     alert_rules = AlertConfig(own_window_s=25.0, max_height_m=5.0)
+    two_imager_shadows = ManageConfig(duplicates=DuplicateConfig(shadow_min_imagers=2))
+    q_small_x10 = {"person": 0.5, "group": 0.5, "animal": 0.5, "vehicle": 1.0, "unknown": 0.3}
     return {
         "default": dict,
         "candidate": lambda: {"engine_config": revisit_aware, "alert_config": alert_rules},
@@ -79,11 +81,11 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "all+rules": lambda: {"engine_config": _revisit_initiation(replace(revisit_aware,
                                                                            imm=ImmConfig())),
                               "alert_config": alert_rules},
-        "two-imager-shadows": lambda: {"engine_config": EngineConfig(manage=ManageConfig(
-            duplicates=DuplicateConfig(shadow_min_imagers=2)))},
+        "two-imager-shadows": lambda: {"engine_config": EngineConfig(
+            manage=two_imager_shadows)},
         "dense": lambda: {"engine_config": EngineConfig(
             seed_beside_tracks=True, seed_beside_thermal_only=False,
-            manage=ManageConfig(duplicates=DuplicateConfig(shadow_min_imagers=2)))},
+            manage=two_imager_shadows)},
         "seed-beside-thermal": lambda: {"engine_config": EngineConfig(
             seed_beside_tracks=True, seed_beside_thermal_only=True)},
         "bias-allowance": lambda: {"engine_config": EngineConfig(
@@ -93,10 +95,8 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "retrodict": lambda: {"retrodict_config": RetrodictConfig(enabled=True)},
         "consider-bias": lambda: {"engine_config": EngineConfig(consider_bias=True)},
         "consider+q-small-x10": lambda: {"engine_config": EngineConfig(
-            consider_bias=True, q_by_class={"person": 0.5, "group": 0.5, "animal": 0.5,
-                                            "vehicle": 1.0, "unknown": 0.3})},
-        "q-small-x10": lambda: {"engine_config": EngineConfig(q_by_class={
-            "person": 0.5, "group": 0.5, "animal": 0.5, "vehicle": 1.0, "unknown": 0.3})},
+            consider_bias=True, q_by_class=dict(q_small_x10))},
+        "q-small-x10": lambda: {"engine_config": EngineConfig(q_by_class=dict(q_small_x10))},
     }
 
 
