@@ -1,12 +1,17 @@
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 
+from perimeter.evaluation.report import RunReport
 from perimeter.thresholds import Thresholds
+from perimeter.tuning import runner
 from perimeter.tuning.executor import DaskExecutor, LocalExecutor, make_executor
 from perimeter.tuning.runner import SweepResult, longest_first, plan_tasks, run_sweep
 from perimeter.tuning.tasks import Task
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 POINTS = [{"alert.min_confidence": 0.99}, {"alert.min_confidence": 0.3}]
 
@@ -85,6 +90,53 @@ def test_costliest_tasks_are_handed_out_first(tiny_scenario: dict[str, Any]) -> 
              Task(tiny_scenario, 5, two, duration_s=60.0),   # 60 s x 2
              Task(tiny_scenario, 5, two, duration_s=50.0)]   # 50 s x 2
     assert longest_first(tasks) == [2, 1, 3, 0]
+
+
+class _LastFirst:
+    """Runs the tasks as handed out and yields their results last-first (the first, longest
+    tasks finishing last, as on a pool)."""
+
+    def run(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
+        results = [fn(item) for item in items]
+        for i in reversed(range(len(items))):
+            yield i, results[i]
+
+    def close(self) -> None:
+        """Nothing held."""
+
+
+class _Pooled(NamedTuple):
+    detected: int = 0
+    intrusions: int = 0
+
+
+def test_results_of_unequal_tasks_are_put_back_in_the_planned_order(
+        tiny_scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Long tasks are handed out first and finish last; each point must still pool its runs in
+    # the planned order (scenario, then seed), whatever order the tasks ran and came back in.
+    short = {**tiny_scenario, "name": "short", "duration_s": 60}
+    long = {**tiny_scenario, "name": "long", "duration_s": 120}
+    handed: list[tuple[str, int | None]] = []
+
+    def fake_task(task: Task) -> list[tuple[int, tuple[str, int | None, int]]]:
+        assert isinstance(task.scenario, dict)
+        handed.append((task.scenario["name"], task.seed))
+        return [(index, (task.scenario["name"], task.seed, index)) for index, _ in task.points]
+
+    pooled: list[list[RunReport]] = []
+
+    def fake_aggregate(reports: list[RunReport]) -> _Pooled:
+        pooled.append(list(reports))
+        return _Pooled()
+
+    monkeypatch.setattr(runner, "run_task", fake_task)
+    monkeypatch.setattr(runner, "aggregate", fake_aggregate)
+    result = run_sweep([short, long], POINTS, seeds=2, executor=_LastFirst(), min_tasks=8)
+    planned = [("short", 5), ("short", 6), ("long", 5), ("long", 6)]
+    assert handed[0][0] == "long" and handed[-1][0] == "short"  # not in the planned order
+    assert len(handed) == 8  # two point chunks per run: unequal tasks
+    assert len(result.points) == 3
+    assert pooled == [[(name, seed, index) for name, seed in planned] for index in range(3)]
 
 
 def test_executor_choices_are_checked() -> None:
