@@ -1,5 +1,6 @@
 """Retrodiction: a track's start extended back through the kept detections fusion received
-before the track began (:class:`ReportHistory`, bounded per tower), one backward EKF step at
+before the track began (:class:`ReportHistory`, within a memory budget shared by the towers),
+one backward EKF step at
 a time, each bearing gated against the backward prediction of the part already linked
 (:func:`retrodict`)."""
 
@@ -17,6 +18,9 @@ from perimeter.geometry import bearing_jacobian, ellipse, wrap_pi
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+BYTES_PER_DETECTION = 24
+"""What the history holds of a detection: its time, bearing and bearing sigma (float64)."""
+
 
 @dataclass(frozen=True, slots=True)
 class RetrodictConfig:
@@ -24,8 +28,12 @@ class RetrodictConfig:
     """Off by default: the origin reaches back only to the alerting track's first detection."""
     keep_s: float = 3600.0
     """How long the history holds a tower's kept detections (data time) ..."""
+    memory_mb: float = 32.0
+    """... in at most this much memory (10^6 bytes) in all, shared evenly by the towers (the
+    history is one array of a row per tower): 12 towers may hold ``per_tower`` each (17 MB),
+    200 towers 6,666 each (32 MB; ~1.9 h of history at 1 detection/s per tower) ..."""
     per_tower: int = 60_000
-    """... and at most this many of them per tower (the oldest go first)."""
+    """... and at most this many per tower however few the towers (the oldest go first)."""
     sensors: tuple[str, ...] = ("thermal",)
     """The sensors whose bearings are kept and linked."""
     gate_d2: float = 6.63
@@ -51,13 +59,22 @@ class RetrodictConfig:
     """... and of a vehicle, faster than this (off-road, nominal 15-30 m/s)."""
 
 
+def tower_capacity(towers: int, config: RetrodictConfig) -> int:
+    """The detections one tower's ring holds: its even share of ``memory_mb``, at most
+    ``per_tower`` (at least one)."""
+    share = int(config.memory_mb * 1e6) // (BYTES_PER_DETECTION * max(towers, 1))
+    return max(1, min(config.per_tower, share))
+
+
 class ReportHistory:
     """Each tower's recent kept detections (time, bearing, bearing sigma) in a ring
-    buffer bounded by count; older than ``keep_s`` behind the newest are ignored."""
+    buffer bounded by count (:func:`tower_capacity`); older than ``keep_s`` behind the newest
+    are ignored."""
 
     def __init__(self, towers: int, config: RetrodictConfig) -> None:
         self.config = config
-        n = min(1024, config.per_tower)  # grown by doubling up to per_tower as it fills
+        self.capacity = tower_capacity(towers, config)
+        n = min(1024, self.capacity)  # grown by doubling up to capacity as it fills
         self._t = np.full((towers, n), -math.inf)
         self._b = np.zeros((towers, n))
         self._s = np.zeros((towers, n))
@@ -67,7 +84,7 @@ class ReportHistory:
 
     def _grow(self) -> None:
         n = self._t.shape[1]
-        m = min(2 * n, self.config.per_tower)
+        m = min(2 * n, self.capacity)
         pad = ((0, 0), (0, m - n))
         self._t = np.pad(self._t, pad, constant_values=-math.inf)
         self._b, self._s = (np.pad(a, pad) for a in (self._b, self._s))
@@ -79,7 +96,7 @@ class ReportHistory:
         if m == 0:
             return
         while (not self._full[tower] and int(self._next[tower]) + m > self._t.shape[1]
-               and self._t.shape[1] < self.config.per_tower):
+               and self._t.shape[1] < self.capacity):
             self._grow()
         n = self._t.shape[1]
         if m > n:
@@ -90,10 +107,15 @@ class ReportHistory:
         self._t[tower, idx] = t_s
         self._b[tower, idx] = bearing_rad
         self._s[tower, idx] = sigma_rad
-        at_bound = n >= self.config.per_tower  # below it, the next scan grows the buffer
+        at_bound = n >= self.capacity  # below it, the next scan grows the buffer
         self._full[tower] |= at_bound and end >= n
         self._next[tower] = end % n if at_bound else end
         self.newest_s = max(self.newest_s, t_s)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the buffers take (grown so far)."""
+        return int(self._t.nbytes + self._b.nbytes + self._s.nbytes)
 
     @property
     def size(self) -> int:

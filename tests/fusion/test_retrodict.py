@@ -4,7 +4,12 @@ import math
 
 import numpy as np
 
-from perimeter.fusion.retrodict import ReportHistory, RetrodictConfig, retrodict
+from perimeter.fusion.retrodict import (
+    BYTES_PER_DETECTION,
+    ReportHistory,
+    RetrodictConfig,
+    retrodict,
+)
 from perimeter.geometry import bearing_rad
 
 TOWERS = np.array([[0.0, -1500.0], [0.0, 0.0], [0.0, 1500.0]])
@@ -54,6 +59,22 @@ def test_history_is_bounded_and_returns_newest_first() -> None:
     history.add(1, 200.0, np.array([0.3]), np.array([0.01]))
     _t, times, _b, _s = history.between(-1.0, 300.0)
     assert list(times) == [200.0]  # older than keep_s behind the newest: not returned
+
+
+def test_history_memory_is_one_budget_shared_by_the_towers() -> None:
+    config = RetrodictConfig(memory_mb=0.048, per_tower=15)  # 48,000 bytes in all
+    many, few = ReportHistory(200, config), ReportHistory(2, config)
+    assert many.capacity == 48_000 // (BYTES_PER_DETECTION * 200) == 10  # the budget's share
+    assert few.capacity == 15  # per_tower bounds a share of 1,000
+    for t in range(25):
+        for k in range(200):
+            many.add(k, float(t), np.array([0.1]), np.array([0.01]))
+        for k in range(2):
+            few.add(k, float(t), np.array([0.1]), np.array([0.01]))
+    assert many.size == 200 * 10 and few.size == 2 * 15
+    assert many.nbytes <= 48_000 and few.nbytes == 2 * 15 * BYTES_PER_DETECTION
+    towers, times, _b, _s = many.between(-1.0, 100.0)
+    assert set(times[towers == 123].tolist()) == set(range(15, 25))  # each tower's newest ten
 
 
 def test_the_start_reaches_back_through_the_reports_before_the_track() -> None:
