@@ -28,6 +28,9 @@ counts.
 
     python bench/bench_tune.py [--scenarios 20] [--points 30] [--duration-s 300] [--repeats 1]
     python bench/bench_tune.py --figures [--repeats 3] [--duration-12 600] [--sample-s 600]
+
+The grid's thermal floors start at ``--snr-from`` (14 dB, :data:`SNR_FROM_DB`), where floors
+begin to drop the simulated streams' detections.
 """
 
 from __future__ import annotations
@@ -96,11 +99,16 @@ def shortened(name: str, duration_s: float) -> dict[str, Any]:
 
 
 CONFIDENCES = (0.4, 0.5, 0.6, 0.7, 0.8)
+SNR_FROM_DB = 14.0
+"""The grid's lowest thermal SNR floor: the simulated imagers report nothing below 14 dB
+(docs/sensors.md), so lower floors drop nothing and a sweep of them is one tracker doing the
+same run (docs/tuning.md, "Points whose SNR floors drop the same detections")."""
 
 
-def points(count: int) -> list[Point]:
-    """``count`` points of a confidence x SNR grid (5 confidences, then SNR steps)."""
-    snrs = [6.0 + i for i in range(-(-count // len(CONFIDENCES)))]
+def points(count: int, snr_from_db: float = SNR_FROM_DB) -> list[Point]:
+    """``count`` points of a confidence x SNR grid (5 confidences, then 1 dB SNR steps from
+    ``snr_from_db``)."""
+    snrs = [snr_from_db + i for i in range(-(-count // len(CONFIDENCES)))]
     grid = [{"alert.min_confidence": c, "thermal.min_snr_db": s}
             for s, c in itertools.product(snrs, CONFIDENCES)]
     return grid[:count]
@@ -169,11 +177,11 @@ def point_cpu_s(name: str, sample_s: float, grid: list[Thresholds]) -> dict[str,
             "task": task, "trackers": len(set(trackers.values()))}
 
 
-def sweep_shape(count: int) -> tuple[list[Thresholds], int]:
+def sweep_shape(count: int, snr_from_db: float = SNR_FROM_DB) -> tuple[list[Thresholds], int]:
     """The points a ``count``-point sweep of :func:`points` scores (the current thresholds
     added when not on the grid, as ``run_sweep`` does) and its trackers were every SNR floor
     to drop other detections (one per group of points that differ only in the alert stage)."""
-    kept = [t for _, t in valid_points(points(count), Thresholds())[0]]
+    kept = [t for _, t in valid_points(points(count, snr_from_db), Thresholds())[0]]
     scored = kept if Thresholds() in kept else [Thresholds(), *kept]
     return scored, len({tracker_key(t) for t in scored})
 
@@ -191,7 +199,7 @@ def figures(args: argparse.Namespace) -> None:
           f"{runs[0][1] / cpu:,.0f} detections per CPU s (median of {args.repeats}: "
           f"{', '.join(f'{r[0]:.2f}' for r in runs)} s), "
           f"{runs[0][1] / cpu / TARGET_DETECTIONS_PER_S:.2f} of {TARGET_DETECTIONS_PER_S:,.0f}")
-    grid, trackers = sweep_shape(args.points)
+    grid, trackers = sweep_shape(args.points, args.snr_from)
     scored = len(grid)
     sims = separate = shared = every = 0.0
     counts = []
@@ -234,6 +242,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--figures", action="store_true")
+    parser.add_argument("--snr-from", type=float, default=SNR_FROM_DB,
+                        help="the grid's lowest thermal.min_snr_db (6 gives the grid before "
+                             "December 2026, whose floors drop nothing)")
     parser.add_argument("--duration-12", type=float, default=600.0)
     parser.add_argument("--sample-s", type=float, default=600.0)
     args = parser.parse_args()
@@ -242,7 +253,7 @@ def main() -> None:
         return
     names = list(itertools.islice(itertools.cycle(builtin_scenarios()), args.scenarios))
     scenarios = [shortened(n, args.duration_s) for n in names]
-    grid = points(args.points)
+    grid = points(args.points, args.snr_from)
     print(f"{len(scenarios)} scenarios x {len(grid)} points (+ current), "
           f"{args.duration_s:g} s each, repeats {args.repeats}")
     medians: dict[int, float] = {}

@@ -85,7 +85,7 @@ def eval_command(
 def tune_command(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario files or built-in names.")],
     param: Annotated[list[str], typer.Option(
-        help="NAME=LO:HI:STEP, repeatable (e.g. thermal.min_snr_db=4:12:2).")],
+        help="NAME=LO:HI:STEP, repeatable (e.g. thermal.min_snr_db=14:16:0.5).")],
     seeds: Annotated[int, typer.Option(min=1, help="Seeds per scenario.")] = 1,
     random: Annotated[int | None, typer.Option(
         help="Random search with this many points instead of the grid.")] = None,

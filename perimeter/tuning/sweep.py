@@ -42,7 +42,7 @@ def parse_param(text: str) -> ParamRange:
     name = name.strip()
     if not sep:
         raise ThresholdError(name or text,
-                             "expected NAME=LO:HI:STEP, e.g. thermal.min_snr_db=6:12:1")
+                             "expected NAME=LO:HI:STEP, e.g. thermal.min_snr_db=14:19:1")
     if name not in LIMITS:
         raise ThresholdError(name, f"not a numeric threshold; known: {', '.join(LIMITS)}")
     parts = spec.split(":")
