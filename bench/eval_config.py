@@ -94,6 +94,8 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
             classes=ClassModel(use_aspect=False))},
         "retrodict": lambda: {"retrodict_config": RetrodictConfig(enabled=True)},
         "consider-bias": lambda: {"engine_config": EngineConfig(consider_bias=True)},
+        "consider-posterior": lambda: {"engine_config": EngineConfig(
+            consider_bias=True, consider_posterior=True)},
         "consider+q-small-x10": lambda: {"engine_config": EngineConfig(
             consider_bias=True, q_by_class=dict(q_small_x10))},
         "q-small-x10": lambda: {"engine_config": EngineConfig(q_by_class=dict(q_small_x10))},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import TypeVar
@@ -196,6 +197,9 @@ class FusionRunner(AlertStage):
         if reg.applied_bias_rad[k] != 0.0:
             rel = float(reg.relative_sigma_rad[k])
             return rel, rel
+        if self.engine.config.consider_posterior:
+            posterior = math.sqrt(max(float(reg.cov[k, k]) * reg.variance_factor, 0.0))
+            return math.hypot(float(reg.theta[k]), posterior), 0.0
         return reg.unapplied_sigma_rad(k), 0.0
 
     def _feed(self, message: Message) -> None:

@@ -11,6 +11,7 @@ from perimeter import topics
 from perimeter.bus import Message
 from perimeter.contract import AlertEvent
 from perimeter.fusion.alert import AlertConfig
+from perimeter.fusion.engine_config import EngineConfig
 from perimeter.fusion.replay import CollectingOutput
 from perimeter.fusion.runner import FusionRunner
 from perimeter.site import western_heights
@@ -335,3 +336,22 @@ def test_reports_sharing_a_time_give_the_same_alerts_in_any_arrival_order() -> N
                         [s.model_dump() for s in out.snapshots]))
     assert len(track_alerts([AlertEvent.model_validate(e) for e in outputs[0][0]])) >= 2
     assert outputs[0] == outputs[1]
+
+
+def test_consider_posterior_takes_registrations_estimate_not_its_prior() -> None:
+    """An unapplied bias is considered with its posterior (estimate and sigma) when
+    ``consider_posterior``: the relative sigma stays at the 1° prior until a tower has its
+    snapshots, long after the estimate settled."""
+    prior = FusionRunner(SITE, Thresholds(), CollectingOutput(),
+                         engine_config=EngineConfig(consider_bias=True))
+    posterior = FusionRunner(SITE, Thresholds(), CollectingOutput(),
+                             engine_config=EngineConfig(consider_bias=True,
+                                                        consider_posterior=True))
+    for runner in (prior, posterior):  # registration has estimated tower 0's bias, not applied
+        reg = runner.registration
+        reg.theta[0] = math.radians(0.12)
+        reg.cov[0, 0] = math.radians(0.03) ** 2
+    sigma, in_bearings = posterior._consider_sigma_rad(0)
+    assert in_bearings == 0.0
+    assert math.degrees(sigma) == pytest.approx(math.hypot(0.12, 0.03), rel=1e-9)
+    assert math.degrees(prior._consider_sigma_rad(0)[0]) > 1.0  # the prior's 1° and more
