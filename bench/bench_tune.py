@@ -75,8 +75,8 @@ assign(nu, s, 6.6)
 ekf.update(xp, pp, h, nu[:, 0], np.array([1e-5]))
 ekf.update_with_gain(xp, pp, h, nu[:, 0], s[:, 0])
 from perimeter.fusion import crossing_kernels, kernels
-nu, s, h = kernels.late_innovation(x, p, np.array([-0.1]), np.array([0.05]), 0.0, 0.0,
-                                   np.array([1.57]), np.array([1e-5]))
+nu, s, h, *_ = kernels.late_gate(x, p, np.array([-0.1]), np.array([0.05]), 0.0, 0.0,
+                                 np.array([1.57]), np.array([1e-5]), 6.6)
 kernels.late_update(x, p, h, np.array([-0.1]), nu, s, np.zeros(1, np.int64), np.zeros(1, np.int64))
 pool = (np.array([[0.0, 0.0], [500.0, 0.0], [1000.0, 0.0]]), np.array([0.3, 0.0, -0.3]),
         np.full(3, 1e-3), np.arange(3), np.ones(3, bool))

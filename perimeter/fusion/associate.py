@@ -53,6 +53,14 @@ def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
     # as the masked form's inf does)
     ok, cost, best = kernels.gate_costs(np.ascontiguousarray(nu, dtype=np.float64),
                                         np.ascontiguousarray(s, dtype=np.float64), gate)
+    return assign_gated(nu, s, gate, ok, cost, best)
+
+
+def assign_gated(nu: FloatArray, s: FloatArray, gate: float, ok: BoolArray, cost: FloatArray,
+                 best: int) -> Assignment:
+    """:func:`assign` from :func:`.kernels.gate_costs`' results on ``nu, s`` (at least one
+    track and one detection), for a caller whose kernel computed them."""
+    n_tracks, n_dets = nu.shape
     gated = ok
     if best == -2:  # some variance zero, negative or not finite: masked
         valid = np.isfinite(nu) & np.isfinite(s) & (s > 0.0)

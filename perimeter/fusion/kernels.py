@@ -200,6 +200,17 @@ def late_innovation(x: FloatArray, p: FloatArray, dt_s: FloatArray, q: FloatArra
 
 
 @numba.njit(cache=True, nogil=True)
+def late_gate(x: FloatArray, p: FloatArray, dt_s: FloatArray, q: FloatArray,
+              tower_x_m: float, tower_y_m: float, z_rad: FloatArray, r_rad2: FloatArray,
+              gate: float) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray, FloatArray,
+                                    int]:  # pragma: no cover - compiled
+    """:func:`late_innovation`, then :func:`gate_costs` of its ``nu, S`` (one call)."""
+    nu, s, h = late_innovation(x, p, dt_s, q, tower_x_m, tower_y_m, z_rad, r_rad2)
+    ok, cost, best = gate_costs(nu, s, gate)
+    return nu, s, h, ok, cost, best
+
+
+@numba.njit(cache=True, nogil=True)
 def late_update(x: FloatArray, p: FloatArray, h: FloatArray, dt_s: FloatArray, nu: FloatArray,
                 s: FloatArray, tracks: IntArray, detections: IntArray
                 ) -> tuple[FloatArray, FloatArray]:  # pragma: no cover - compiled

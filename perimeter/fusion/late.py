@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter.fusion import kernels
-from perimeter.fusion.associate import assign, gate_d2, kept_from_initiation
+from perimeter.fusion.associate import assign_gated, gate_d2, kept_from_initiation
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
 
@@ -48,9 +48,10 @@ class LateScans:
         dt = np.array([scan.t_s - t.state.t_s for t in tracks])
         q = np.array(qs(tracks))
         tx, ty = scan.tower_xy.tolist()
-        nu, s, h = kernels.late_innovation(x, p, dt, q, tx, ty, scan.bearing_rad,
-                                           scan.sigma_rad**2)
-        found = assign(nu, s, gate_d2(gate_probability))
+        gate = gate_d2(gate_probability)
+        nu, s, h, ok, cost, best = kernels.late_gate(x, p, dt, q, tx, ty, scan.bearing_rad,
+                                                     scan.sigma_rad**2, gate)
+        found = assign_gated(nu, s, gate, ok, cost, best)
         near = found.in_some_gate
         if found.gated is not None and self._seeds_beside(scan.sensor):
             free = np.ones(len(tracks), dtype=bool)

@@ -20,6 +20,7 @@ import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -86,6 +87,9 @@ class Initiator:
         self._b = np.zeros(0)
         self._sig = np.zeros(0)
         self._thermal = np.zeros(0, dtype=bool)
+        self._room: tuple[npt.NDArray[Any], ...] = (
+            self._t, self._tower, self._xy, self._b, self._sig, self._thermal)
+        """The columns' storage with spare rows (:meth:`_add`); the columns are its heads."""
         self._refs: list[tuple[Scan, int]] = []
         self._oldest_s = math.inf
         """The earliest time in the pool (inf when empty): most scans prune nothing."""
@@ -117,16 +121,25 @@ class Initiator:
     def _take(self, keep: npt.NDArray[np.bool_]) -> None:
         self._t, self._tower, self._xy = self._t[keep], self._tower[keep], self._xy[keep]
         self._b, self._sig, self._thermal = self._b[keep], self._sig[keep], self._thermal[keep]
+        self._room = (self._t, self._tower, self._xy, self._b, self._sig, self._thermal)
         self._refs = [r for r, k in zip(self._refs, keep.tolist(), strict=True) if k]
         self._oldest_s = float(self._t.min()) if self._t.size else math.inf
 
     def _add(self, scan: Scan, i: int) -> None:
-        self._t = np.append(self._t, scan.t_s)
-        self._tower = np.append(self._tower, scan.tower_index)
-        self._xy = np.vstack([self._xy, scan.tower_xy[None, :]])
-        self._b = np.append(self._b, scan.bearing_rad[i])
-        self._sig = np.append(self._sig, self._sigma(scan, i))
-        self._thermal = np.append(self._thermal, scan.sensor == "thermal")
+        """Append a detection to the pool's columns: written into their spare rows (the
+        columns are views of :attr:`_room`, doubled when full), not copied per detection."""
+        n = len(self._refs)
+        if n == self._room[0].shape[0]:
+            self._room = tuple(np.concatenate([col[:n], np.zeros((max(n, 8), *col.shape[1:]),
+                                                                  dtype=col.dtype)])
+                               for col in self._room)
+        t, tower, xy, b, sig, thermal = self._room
+        t[n], tower[n], xy[n] = scan.t_s, scan.tower_index, scan.tower_xy
+        b[n], sig[n], thermal[n] = scan.bearing_rad[i], self._sigma(scan, i), \
+            scan.sensor == "thermal"
+        n += 1
+        self._t, self._tower, self._xy = t[:n], tower[:n], xy[:n]
+        self._b, self._sig, self._thermal = b[:n], sig[:n], thermal[:n]
         self._refs.append((scan, i))
         self._oldest_s = min(self._oldest_s, scan.t_s)
 
