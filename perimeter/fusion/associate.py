@@ -57,9 +57,10 @@ def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
 
 
 def assign_gated(nu: FloatArray, s: FloatArray, gate: float, ok: BoolArray, cost: FloatArray,
-                 best: int) -> Assignment:
+                 best: int, in_gate: BoolArray | None = None) -> Assignment:
     """:func:`assign` from :func:`.kernels.gate_costs`' results on ``nu, s`` (at least one
-    track and one detection), for a caller whose kernel computed them."""
+    track and one detection), for a caller whose kernel computed them (and ``in_gate``,
+    ``ok.any(axis=0)``, when it did)."""
     n_tracks, n_dets = nu.shape
     gated = ok
     if best == -2:  # some variance zero, negative or not finite: masked
@@ -71,10 +72,12 @@ def assign_gated(nu: FloatArray, s: FloatArray, gate: float, ok: BoolArray, cost
             gated = (nu * nu / s <= gate) & (s > 0.0)
         cost = np.where(ok, d2 + np.log(safe_s), _INFEASIBLE)
         best = int(cost.argmin()) if ok.any() else -1
+        in_gate = None
     if best == -1:
         empty = np.zeros(0, dtype=np.int64)
         return Assignment(empty, empty, np.zeros(n_dets, dtype=bool), gated)
-    in_gate: BoolArray = np.asarray(ok.any(axis=0))
+    if in_gate is None:
+        in_gate = np.asarray(ok.any(axis=0))
     if n_tracks == 1 or n_dets == 1:
         # the smallest entry, the first of equal ones, as the solver's shortest augmenting
         # path picks it (its call costs more than the rest of such a scan's step); a pair

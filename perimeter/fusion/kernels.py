@@ -203,11 +203,17 @@ def late_innovation(x: FloatArray, p: FloatArray, dt_s: FloatArray, q: FloatArra
 def late_gate(x: FloatArray, p: FloatArray, dt_s: FloatArray, q: FloatArray,
               tower_x_m: float, tower_y_m: float, z_rad: FloatArray, r_rad2: FloatArray,
               gate: float) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray, FloatArray,
-                                    int]:  # pragma: no cover - compiled
-    """:func:`late_innovation`, then :func:`gate_costs` of its ``nu, S`` (one call)."""
+                                    int, BoolArray]:  # pragma: no cover - compiled
+    """:func:`late_innovation`, then :func:`gate_costs` of its ``nu, S`` (one call), and
+    which detections are in some track's gate (``ok.any(axis=0)``)."""
     nu, s, h = late_innovation(x, p, dt_s, q, tower_x_m, tower_y_m, z_rad, r_rad2)
     ok, cost, best = gate_costs(nu, s, gate)
-    return nu, s, h, ok, cost, best
+    in_gate = np.zeros(ok.shape[1], dtype=np.bool_)
+    for i in range(ok.shape[0]):
+        for j in range(ok.shape[1]):
+            if ok[i, j]:
+                in_gate[j] = True
+    return nu, s, h, ok, cost, best, in_gate
 
 
 @numba.njit(cache=True, nogil=True)

@@ -49,9 +49,9 @@ class LateScans:
         q = np.array(qs(tracks))
         tx, ty = scan.tower_xy.tolist()
         gate = gate_d2(gate_probability)
-        nu, s, h, ok, cost, best = kernels.late_gate(x, p, dt, q, tx, ty, scan.bearing_rad,
-                                                     scan.sigma_rad**2, gate)
-        found = assign_gated(nu, s, gate, ok, cost, best)
+        nu, s, h, ok, cost, best, in_gate = kernels.late_gate(
+            x, p, dt, q, tx, ty, scan.bearing_rad, scan.sigma_rad**2, gate)
+        found = assign_gated(nu, s, gate, ok, cost, best, in_gate)
         near = found.in_some_gate
         if found.gated is not None and self._seeds_beside(scan.sensor):
             free = np.ones(len(tracks), dtype=bool)

@@ -121,9 +121,10 @@ def test_late_kernels_are_the_separate_calls_bit_for_bit(seed: int) -> None:
     got_u = kernels.late_update(x, p, h, dt, nu, s, ti, di)
     assert all(a.tobytes() == b.tobytes() for a, b in zip(got_u, want_u, strict=True))
     gate = 1e5  # wide: several pairs in a gate, so the assignment has a choice
-    *got_g, ok, cost, best = kernels.late_gate(x, p, dt, q, 100.0, -2000.0, z, r2, gate)
+    *got_g, ok, cost, best, in_gate = kernels.late_gate(x, p, dt, q, 100.0, -2000.0, z, r2,
+                                                       gate)
     assert all(a.tobytes() == b.tobytes() for a, b in zip(got_g, want, strict=True))
-    mine, theirs = assign_gated(nu, s, gate, ok, cost, best), assign(nu, s, gate)
+    mine, theirs = assign_gated(nu, s, gate, ok, cost, best, in_gate), assign(nu, s, gate)
     assert ok.sum() > 1 and mine.tracks.size > 1
     for field in ("tracks", "detections", "in_some_gate", "gated"):
         a, b = getattr(mine, field), getattr(theirs, field)
