@@ -82,6 +82,8 @@ pool = (np.array([[0.0, 0.0], [500.0, 0.0], [1000.0, 0.0]]), np.array([0.3, 0.0,
         np.full(3, 1e-3), np.arange(3), np.ones(3, bool))
 crossing_kernels.crossing_search(-500.0, 0.0, 0.5, 1e-6, 3, True, pool, np.ones(3, bool),
                                  (100.0, 8000.0, 0.035, 9.0), np.array([3, 4, 5, 3]))
+kernels.shadow_pairs(np.zeros(1, np.int64), np.ones(1, np.int64), np.zeros(1, np.int64),
+                     np.zeros(1), np.zeros((1, 2)), np.ones(1), 2, 1)
 print(time.process_time() - t)
 """
 

@@ -24,9 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from perimeter.fusion import ekf
+from perimeter.fusion import ekf, kernels
 from perimeter.fusion.track import Track
-from perimeter.geometry import wrap_pi
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -66,16 +65,16 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
     rows, cols = np.nonzero(dist2 <= config.shadow_radius_m**2)
     upper = cols > rows  # row order, as np.triu gave
     rows, cols = rows[upper], cols[upper]
-    shadow, seen, on_bearing = _shadows(tracks, xy, t_s, towers_xy, config)
-    a_shadow, b_shadow = shadow[rows, cols], shadow[cols, rows]
-    # an imager that recently saw either track and sees the other off its bearing
-    separable = (seen[rows] & ~on_bearing[rows, cols]) | (seen[cols] & ~on_bearing[cols, rows])
-    act = a_shadow | b_shadow | ~separable  # the other pairs drop nothing
+    if rows.size == 0:
+        return []
+    owners, towers, b_track, tolerance = _sights(tracks, xy, t_s, towers_xy, config)
+    b_other = np.arctan2(xy[None, :, 0] - towers[:, 0, None], xy[None, :, 1] - towers[:, 1, None])
+    # the pairs that may drop a track (a shadow either way, or no imager tells them apart)
+    act = kernels.shadow_pairs(rows, cols, np.array(owners, dtype=np.int64), b_track, b_other,
+                               tolerance, len(tracks), config.shadow_min_imagers)
     dropped: list[tuple[Track, Track]] = []
     gone: set[int] = set()
-    for i, j, a_sh, b_sh, apart in zip(rows[act].tolist(), cols[act].tolist(),
-                                      a_shadow[act].tolist(), b_shadow[act].tolist(),
-                                      separable[act].tolist(), strict=True):
+    for i, j, a_sh, b_sh, apart in zip(*(v.tolist() for v in act), strict=True):
         a, b = tracks[i], tracks[j]
         if a.number in gone or b.number in gone:
             continue
@@ -149,34 +148,6 @@ def _sights(tracks: list[Track], xy: FloatArray, t_s: float, towers_xy: FloatArr
     own = xy[owners].reshape(-1, 2)
     b_track = np.arctan2(own[:, 0] - at[:, 0], own[:, 1] - at[:, 1])
     return owners, at, b_track, config.shadow_sigmas * np.array(sigmas, dtype=np.float64)
-
-
-def _shadows(tracks: list[Track], xy: FloatArray, t_s: float, towers_xy: FloatArray,
-             config: DuplicateConfig) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_],
-                                               npt.NDArray[np.bool_]]:
-    """Which track is a shadow of which, ``(n, n)``: row ``i`` marks the tracks every thermal
-    imager that recently saw track ``i`` sees on its bearing (within ``shadow_sigmas`` of that
-    bearing's sigma), when at least ``shadow_min_imagers`` saw it (all False otherwise);
-    which tracks such an imager saw; and the on-bearing test without the imager count."""
-    owners, towers, b_track, tolerance = _sights(tracks, xy, t_s, towers_xy, config)
-    n = len(tracks)
-    shadow = np.zeros((n, n), dtype=bool)
-    seen = np.zeros(n, dtype=bool)
-    if not owners:
-        return shadow, seen, shadow
-    b_other = np.arctan2(xy[None, :, 0] - towers[:, 0, None],
-                         xy[None, :, 1] - towers[:, 1, None])
-    off = np.abs(wrap_pi(b_track[:, None] - b_other)) <= tolerance[:, None]
-    starts = [k for k in range(len(owners)) if k == 0 or owners[k] != owners[k - 1]]
-    who = [owners[k] for k in starts]
-    shadow[who] = np.logical_and.reduceat(off, starts, axis=0)
-    seen[who] = True
-    if config.shadow_min_imagers <= 1:  # every imager that saw a track counts
-        return shadow, seen, shadow
-    imagers = np.diff(np.append(starts, len(owners)))
-    fixed = np.zeros(n, dtype=bool)
-    fixed[who] = imagers >= config.shadow_min_imagers
-    return shadow & fixed[:, None], seen, shadow
 
 
 def weaker(a: Track, b: Track) -> Track:

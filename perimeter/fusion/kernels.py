@@ -243,3 +243,49 @@ def late_update(x: FloatArray, p: FloatArray, h: FloatArray, dt_s: FloatArray, n
         nus[k] = nu[t, d]
         ss[k] = s[t, d]
     return update_with_gain(xs, ps, h_eff, nus, ss)
+
+
+# -- duplicate removal: the shadow and separability tests over the near pairs -----------------
+
+
+@numba.njit(cache=True, nogil=True)
+def shadow_pairs(rows: IntArray, cols: IntArray, owners: IntArray, b_track: FloatArray,
+                 b_other: FloatArray, tolerance: FloatArray, n: int, min_imagers: int
+                 ) -> tuple[IntArray, IntArray, BoolArray, BoolArray,
+                            BoolArray]:  # pragma: no cover - compiled
+    """:func:`.duplicates.find_duplicates`' pair tests in one call. Sighting ``k`` (rows of
+    ``b_other``, grouped by ``owners``, non-decreasing) is a thermal imager that recently saw
+    track ``owners[k]`` along ``b_track[k]``; ``b_other[k, j]`` is its bearing to track ``j``.
+    Track ``i`` is a shadow of ``j`` when every such imager of ``i`` sees ``j`` on that bearing
+    (``|wrap_pi(b_track - b_other)| <= tolerance``) and at least ``min_imagers`` saw ``i``.
+    Of the near pairs ``(rows, cols)``, those that may drop a track (a shadow either way, or no
+    imager that saw one of them sees the other off its bearing): their rows, columns, whether
+    each is the other's shadow, and whether an imager separates them."""
+    seen = np.zeros(n, dtype=np.bool_)
+    imagers = np.zeros(n, dtype=np.int64)
+    on = np.zeros((n, n), dtype=np.bool_)
+    for k in range(owners.shape[0]):
+        i = owners[k]
+        first = not seen[i]
+        seen[i] = True
+        imagers[i] += 1
+        for j in range(n):
+            w = (b_track[k] - b_other[k, j] + math.pi) % _TWO_PI - math.pi
+            ok = abs(w) <= tolerance[k]
+            on[i, j] = ok if first else (on[i, j] and ok)
+    m = rows.shape[0]
+    out_i = np.empty(m, dtype=np.int64)
+    out_j = np.empty(m, dtype=np.int64)
+    a_sh = np.empty(m, dtype=np.bool_)
+    b_sh = np.empty(m, dtype=np.bool_)
+    apart = np.empty(m, dtype=np.bool_)
+    c = 0
+    for q in range(m):
+        i, j = rows[q], cols[q]
+        a = on[i, j] and imagers[i] >= min_imagers
+        b = on[j, i] and imagers[j] >= min_imagers
+        sep = (seen[i] and not on[i, j]) or (seen[j] and not on[j, i])
+        if a or b or not sep:
+            out_i[c], out_j[c], a_sh[c], b_sh[c], apart[c] = i, j, a, b, sep
+            c += 1
+    return out_i[:c], out_j[:c], a_sh[:c], b_sh[:c], apart[:c]

@@ -10,6 +10,7 @@ import pytest
 
 from perimeter.fusion import ekf, kernels
 from perimeter.fusion.associate import assign, assign_gated
+from perimeter.geometry import wrap_pi
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -129,3 +130,53 @@ def test_late_kernels_are_the_separate_calls_bit_for_bit(seed: int) -> None:
     for field in ("tracks", "detections", "in_some_gate", "gated"):
         a, b = getattr(mine, field), getattr(theirs, field)
         assert a.tobytes() == b.tobytes()
+
+
+def _shadow_pairs_ref(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
+                      owners: list[int], b_track: FloatArray, b_other: FloatArray,
+                      tolerance: FloatArray, n: int, min_imagers: int) -> list[FloatArray]:
+    """The numpy form :func:`kernels.shadow_pairs` replaced (``duplicates._shadows`` and the
+    pair masks of ``find_duplicates``)."""
+    shadow = np.zeros((n, n), dtype=bool)
+    seen = np.zeros(n, dtype=bool)
+    if owners:
+        off = np.abs(wrap_pi(b_track[:, None] - b_other)) <= tolerance[:, None]
+        starts = [k for k in range(len(owners)) if k == 0 or owners[k] != owners[k - 1]]
+        who = [owners[k] for k in starts]
+        shadow[who] = np.logical_and.reduceat(off, starts, axis=0)
+        seen[who] = True
+    on_bearing = shadow
+    if owners and min_imagers > 1:
+        imagers = np.diff(np.append(starts, len(owners)))
+        fixed = np.zeros(n, dtype=bool)
+        fixed[who] = imagers >= min_imagers
+        shadow = shadow & fixed[:, None]
+    a_shadow, b_shadow = shadow[rows, cols], shadow[cols, rows]
+    separable = (seen[rows] & ~on_bearing[rows, cols]) | (seen[cols] & ~on_bearing[cols, rows])
+    act = a_shadow | b_shadow | ~separable
+    return [rows[act], cols[act], a_shadow[act], b_shadow[act], separable[act]]
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+@pytest.mark.parametrize("min_imagers", [1, 2])
+def test_shadow_pairs_is_the_numpy_form(seed: int, min_imagers: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, towers = 9, rng.uniform(-3000.0, 3000.0, (5, 2))
+    xy = rng.uniform(-2000.0, 2000.0, (n, 2))
+    xy[1] = towers[0] + 1.5 * (xy[0] - towers[0])  # on track 0's ray from tower 0: a shadow
+    owners = [0, 1, *sorted(rng.integers(2, n - 2, 12).tolist())]  # the last two unseen
+    at = towers[rng.integers(0, len(towers), len(owners))]
+    at[0] = at[1] = towers[0]  # tracks 0 and 1 seen by tower 0 alone
+    own = xy[owners]
+    b_track = np.arctan2(own[:, 0] - at[:, 0], own[:, 1] - at[:, 1])
+    b_other = np.arctan2(xy[None, :, 0] - at[:, 0, None], xy[None, :, 1] - at[:, 1, None])
+    tolerance = rng.uniform(0.002, 0.6, len(owners))  # wide ones: many pairs on a bearing
+    rows, cols = np.nonzero(np.triu(np.ones((n, n), dtype=bool), 1))
+    want = _shadow_pairs_ref(rows, cols, owners, b_track, b_other, tolerance, n, min_imagers)
+    got = kernels.shadow_pairs(rows, cols, np.array(owners, dtype=np.int64), b_track, b_other,
+                               tolerance, n, min_imagers)
+    assert [g.tolist() for g in got] == [w.tolist() for w in want]
+    assert 0 < len(got[0]) < len(rows)  # the test keeps some pairs, not all
+    if min_imagers == 1:  # 0 and 1 lie on one bearing of tower 0, their only imager
+        pair = (got[0] == 0) & (got[1] == 1)
+        assert pair.any() and (got[2] | got[3])[pair].all()
