@@ -22,7 +22,9 @@ IMM) and ``all+rules`` (and the candidate's alert rules); ``retrodict`` (origins
 through the reports received before the track began); ``consider-bias`` (the towers'
 residual biases in a Schmidt-Kalman consider update), ``q-small-x10`` (people's, groups' and
 animals' process noise 0.5, a diagnosis) and ``consider+q-small-x10`` (docs/fusion.md,
-"Track NEES").
+"Track NEES"); ``late-scored`` (late reports scored where their sensor looked, per look:
+docs/fusion.md "Where lone people are lost") and ``late-scored+height`` (and no alert on a
+track whose heat centre reads over 5 m off the ground).
 Evaluation workers are forked, so they run the same configuration.
 """
 
@@ -61,6 +63,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
     alert_rules = AlertConfig(own_window_s=25.0, max_height_m=5.0)
     two_imager_shadows = ManageConfig(duplicates=DuplicateConfig(shadow_min_imagers=2))
     q_small_x10 = {"person": 0.5, "group": 0.5, "animal": 0.5, "vehicle": 1.0, "unknown": 0.3}
+    late_scored = EngineConfig(manage=ManageConfig(late_scored=True))
     return {
         "default": dict,
         "candidate": lambda: {"engine_config": revisit_aware, "alert_config": alert_rules},
@@ -99,6 +102,9 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "consider+q-small-x10": lambda: {"engine_config": EngineConfig(
             consider_bias=True, q_by_class=dict(q_small_x10))},
         "q-small-x10": lambda: {"engine_config": EngineConfig(q_by_class=dict(q_small_x10))},
+        "late-scored": lambda: {"engine_config": late_scored},
+        "late-scored+height": lambda: {"engine_config": late_scored,
+                                       "alert_config": AlertConfig(max_height_m=5.0)},
     }
 
 

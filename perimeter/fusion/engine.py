@@ -22,8 +22,9 @@ from perimeter.fusion.clutter import ClutterMap, moved
 from perimeter.fusion.consider import ConsiderBiases
 from perimeter.fusion.engine_config import DEFAULT_IFOV_RAD, EngineConfig
 from perimeter.fusion.late import LateScans
+from perimeter.fusion.late_score import score_late
 from perimeter.fusion.looks import Looks, in_frame
-from perimeter.fusion.manage import TrackManager
+from perimeter.fusion.manage import TrackManager, per_look
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.second_tower import retriangulate
 from perimeter.fusion.track import Track
@@ -81,7 +82,9 @@ class FusionEngine:
         """Each imager's revisit (:mod:`.looks`), learned when the revisit-aware score or the
         revisit-spanning initiator runs."""
         cfg = self.config  # the settings that read the revisit (fixed): learn it only for them
-        self._observe_looks = cfg.manage.revisit_aware or cfg.manage.bias_allowance or \
+        self._per_look = per_look(cfg.manage)
+        """Hits and misses scored per look (:mod:`.late_score`)."""
+        self._observe_looks = self._per_look or cfg.manage.bias_allowance or \
             cfg.initiator.revisit.enabled
         self.bias_sigma_rad: Callable[[int], float] | None = None
         """A tower's unapplied registration sigma (the runner's registration), read when
@@ -117,9 +120,12 @@ class FusionEngine:
                             cfg.same_frame_s if cfg.revisit_aware else -1.0,
                             allow(scan.tower_index) if cfg.bias_allowance and allow else 0.0)
         if scan.late:
-            self.late.fuse(scan, self.manager.tracks, self._qs,
-                           self.thresholds.association_gate_probability,
-                           self.config.late_initiation_s)
+            fused = self.late.fuse(scan, self.manager.tracks, self._qs,
+                                   self.thresholds.association_gate_probability,
+                                   self.config.late_initiation_s)
+            if cfg.late_scored:
+                score_late(scan, fused, self.manager.tracks, self.clutter_map, self.looks,
+                           self.config.llr_max, self.config.miss_window_s)
             return
         self.late.newest_s = max(self.late.newest_s, scan.t_s)
         tracks = self._near(scan)
@@ -319,7 +325,7 @@ class FusionEngine:
         key = (scan.tower_index, scan.sensor)
         # the clutter density at each bearing: the map's where it knows a hot spot
         lams = self.clutter_map.densities(key, scan.bearing_rad[di], lam, scan.t_s)
-        if self.config.manage.revisit_aware:  # densities per report; a look is 1/revisit
+        if self._per_look:  # densities per report; a look is 1/revisit
             lams = [v * self.looks.frames(key) for v in lams]
         unique = (rivals[di] == 1).tolist()
         pairs = zip(ti.tolist(), di.tolist(), nu_td.tolist(), s_td.tolist(), strict=True)
@@ -368,7 +374,7 @@ class FusionEngine:
         hit = set(found.tracks.tolist()) if found.tracks.size else ()
         key = (scan.tower_index, scan.sensor)
         t_s, window_s = scan.t_s, self.config.miss_window_s
-        looks = self.looks if self.config.manage.revisit_aware else None
+        looks = self.looks if self._per_look else None
         for i, track in enumerate(tracks):
             last = track.evidence.last_seen_by.get(key)
             if (last is not None and t_s - last <= window_s and i not in hit

@@ -9,16 +9,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from perimeter.fusion import kernels
-from perimeter.fusion.associate import assign_gated, gate_d2, kept_from_initiation
+from perimeter.fusion.associate import Assignment, assign_gated, gate_d2, kept_from_initiation
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class LateFused:
+    """What a late scan's association found: the tracks it was tested against, the pairs,
+    and the innovations of the retrodicted states (for the score, :mod:`.late_score`)."""
+
+    tracks: list[Track]
+    found: Assignment
+    nu: FloatArray
+    s: FloatArray
 
 
 class LateScans:
@@ -35,14 +48,15 @@ class LateScans:
         self.unassigned = 0
 
     def fuse(self, scan: Scan, tracks: list[Track], qs: Callable[[list[Track]], list[float]],
-             gate_probability: float, late_initiation_s: float) -> None:
+             gate_probability: float, late_initiation_s: float) -> LateFused | None:
         """Out-of-sequence scan: retrodict each track to the scan time and update the present
-        (``qs``: the tracks' process noises)."""
+        (``qs``: the tracks' process noises); what association found, None when the scan
+        had no detection or there was no track."""
         if scan.size == 0:
-            return
+            return None
         if not tracks:
             self._unassigned(scan, np.arange(scan.size), late_initiation_s)
-            return
+            return None
         x = np.array([t.state.x for t in tracks])
         p = np.array([t.state.p for t in tracks])
         dt = np.array([scan.t_s - t.state.t_s for t in tracks])
@@ -59,12 +73,13 @@ class LateScans:
             near = kept_from_initiation(found, free)
         self._unassigned(scan, np.flatnonzero(~near), late_initiation_s)
         if found.tracks.size == 0:
-            return
+            return LateFused(tracks, found, nu, s)
         xn, pn = kernels.late_update(x, p, h, dt, nu, s, found.tracks, found.detections)
         for k, t_idx in enumerate(found.tracks.tolist()):
             track = tracks[t_idx]
             track.state.x, track.state.p = xn[k], pn[k]
             track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
+        return LateFused(tracks, found, nu, s)
 
     def _unassigned(self, scan: Scan, indices: IntArray, late_initiation_s: float) -> None:
         if self.newest_s - scan.t_s <= late_initiation_s:

@@ -44,6 +44,11 @@ class ManageConfig:
     misses charged only at a tower's looks, reports of the same frame scored in order, and
     the windows below in revisits of the slowest imager (:mod:`.looks`). Off: measured worse
     on the whole (docs/fusion.md)."""
+    late_scored: bool = False
+    """Score late reports too (:mod:`.late_score`): the out-of-sequence path's hits and the
+    misses of the tracks it looked at, per look, as the in-order path then scores them
+    (misses only at looks, clutter density per look), with the windows below in revisits;
+    unlike ``revisit_aware`` no report leaves its path (``same_frame_s`` is not read)."""
     same_frame_s: float = 0.1
     """Revisit-aware: a late report at most this far behind the newest is of the same frame
     and fused in order (frames are 0.5 s; the towers' clocks lie milliseconds apart)."""
@@ -55,6 +60,11 @@ class ManageConfig:
     revisit_window_looks: float = 3.0
     """Revisit-aware: the triangulation window (imaged, fixed) spans this many revisits and
     a second (two detections by each imager, one look missed)."""
+
+
+def per_look(config: ManageConfig) -> bool:
+    """Whether hits and misses are scored per look and the windows counted in revisits."""
+    return config.revisit_aware or config.late_scored
 
 
 def _finite(a: FloatArray) -> bool:
@@ -91,7 +101,7 @@ class TrackManager:
         """The triangulation window: ``triangulation_window_s``, or when revisit-aware at
         least ``revisit_window_looks`` revisits and a second."""
         cfg = self.config
-        if cfg.revisit_aware and self.revisit_s > 0.0:
+        if per_look(cfg) and self.revisit_s > 0.0:
             return max(cfg.triangulation_window_s,
                        cfg.revisit_window_looks * self.revisit_s + 1.0)
         return cfg.triangulation_window_s
@@ -133,7 +143,7 @@ class TrackManager:
             return "llr"
         bins = list(track.score.hit_bins)
         m, n = thresholds.track_confirm_m, thresholds.track_confirm_n
-        if self.config.revisit_aware and self.revisit_s > 1.0:
+        if per_look(self.config) and self.revisit_s > 1.0:
             if not m_of_n_binned(bins, t_s, m, n, self.revisit_s):
                 return "m_of_n"
         elif not m_of_n(bins, math.floor(t_s), m, n):
@@ -163,7 +173,7 @@ class TrackManager:
         cfg = self.config
         dead = []
         tentative_s = max(cfg.tentative_coast_s, float(thresholds.track_confirm_n))
-        if cfg.revisit_aware and self.revisit_s > 0.0:
+        if per_look(cfg) and self.revisit_s > 0.0:
             tentative_s = max(tentative_s, cfg.revisit_coasts * self.revisit_s + 1.0)
         for track in self.tracks:
             coast = thresholds.track_max_coast_s

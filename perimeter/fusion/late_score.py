@@ -1,0 +1,76 @@
+"""The score of a late report, where its sensor looked (``ManageConfig.late_scored``).
+
+Most reports reach fusion a few milliseconds behind another tower's report of the same frame
+(the towers' clocks lie milliseconds apart on the 0.5 s frame grid) and take the
+out-of-sequence path (:mod:`.late`). That path updates the tracks' states, but without this
+module it adds nothing to their scores, while the in-order reports (one tower in six on the
+evaluation streams) charge misses: a person seen by four towers gained almost nothing and
+was deleted at the tentative floor or untriangulated (docs/fusion.md "Where lone people are
+lost"). Here a late report is scored as an in-order one is under per-look scoring:
+
+- a detection associated with a track adds ``log(Pd · N(nu; 0, S) / λ)``, with ``nu``, ``S``
+  the innovation of the track's state retrodicted to the report's time, ``Pd`` the sensor's
+  detection rate of the track counted over looks and ``λ`` the clutter density per radian
+  *per look* (the density per report times the revisit in frames: a scanning head's report
+  covers a revisit's share of its sector);
+- a track the sensor detected within ``miss_window_s`` and looked at now (a whole number of
+  revisits after its last detection, :meth:`.Looks.looked`) but that no detection of the
+  report went to pays ``log(1 - Pd)``; the frames between looks say nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Container, Sequence
+
+from perimeter.fusion.clutter import ClutterMap
+from perimeter.fusion.late import LateFused
+from perimeter.fusion.looks import Looks
+from perimeter.fusion.scan import Scan
+from perimeter.fusion.track import Track
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def hit_gain(lam_per_look: float, nu: float, s: float, log_pd: float) -> float:
+    """``log(Pd · N(nu; 0, s) / λ)`` of one associated bearing (``log_pd``: ``log Pd``)."""
+    return -math.log(lam_per_look) - 0.5 * nu * nu / s - 0.5 * (_LOG_2PI + math.log(s)) + log_pd
+
+
+def charge_misses(tracks: Sequence[Track], hit: Container[int], scan: Scan, window_s: float,
+                  looks: Looks) -> int:
+    """Charge ``log(1 - Pd)`` to each track (by index, not in ``hit``) that ``scan``'s sensor
+    detected within ``window_s`` before the scan and looked at now; how many paid."""
+    key = (scan.tower_index, scan.sensor)
+    t_s = scan.t_s
+    paid = 0
+    for i, track in enumerate(tracks):
+        last = track.evidence.last_seen_by.get(key)
+        if (last is not None and last < t_s and t_s - last <= window_s and i not in hit
+                and looks.looked(key, t_s, last)):
+            track.score.look_missed(key)
+            paid += 1
+    return paid
+
+
+def score_late(scan: Scan, fused: LateFused | None, tracks: Sequence[Track],
+               clutter: ClutterMap, looks: Looks, llr_max: float, miss_window_s: float) -> None:
+    """Score the late ``scan``: its hits (``fused``, None when it had no detection or no
+    track) and the misses of ``tracks`` it looked at (see the module docstring)."""
+    key = (scan.tower_index, scan.sensor)
+    lam = clutter.observe_mean(key, scan.size)
+    hit: set[int] = set()
+    if fused is not None and fused.found.tracks.size:
+        ti, di = fused.found.tracks, fused.found.detections
+        frames = looks.frames(key)
+        lams = clutter.densities(key, scan.bearing_rad[di], lam, scan.t_s)
+        for t_idx, d_idx, lam_d in zip(ti.tolist(), di.tolist(), lams, strict=True):
+            track = fused.tracks[t_idx]
+            gain = hit_gain(lam_d * frames, float(fused.nu[t_idx, d_idx]),
+                            float(fused.s[t_idx, d_idx]), track.score.look_hit(key))
+            track.score.add_llr(gain, llr_max)
+            hit.add(t_idx)
+        tracks = fused.tracks
+    elif fused is not None:
+        tracks = fused.tracks
+    charge_misses(tracks, hit, scan, miss_window_s, looks)
