@@ -295,6 +295,33 @@ class Landmarks:
             p.append(1.0 - (1.0 - min(float(gates[k]) / window, 1.0)) ** n_k)
         return chance_of_at_least(count, np.asarray(p))
 
+    def anchored(self, mat: Mature, rests: npt.NDArray[np.bool_],
+                 window_rad: float) -> npt.NDArray[np.bool_]:
+        """Towers whose one landmark is enough: it is placed without them by at least
+        ``min_towers`` members that rest on enough data (``rests``: two landmarks, or
+        snapshots), and their peak there is the only one of their mature peaks within
+        ``window_rad`` (the bias prior's range) of the bearing it predicts. With one landmark
+        nothing checks a tower's association but its own peak: the one wrong association that
+        could pass is then a stray spot within the bias prior's range while the landmark's own
+        image is absent, which leaves no second peak to make the match ambiguous only where
+        the tower's peaks are sparse; dense peaks (animals at rest) make it ambiguous."""
+        out = np.zeros(self._n, dtype=bool)
+        seen = np.zeros(self._n, dtype=np.int64)
+        for mark in self.landmarks:
+            seen[list(mark.members)] += 1
+        for mark in self.landmarks:
+            for k, peak in mark.members.items():
+                if seen[k] != 1 or rests[k]:
+                    continue
+                anchors = sum(bool(rests[j]) for j in mark.members if j != k)
+                if anchors < self.config.min_towers:
+                    continue
+                pred, _ = self.bearings(mark.xy, np.array([k]))
+                mine = np.flatnonzero(mat.tower == k)
+                near = np.abs(wrap_pi(mat.mean_rad[mine] - pred[0])) <= window_rad
+                out[k] = bool(near.sum() == 1 and peak in mine[near].tolist())
+        return out
+
     # -- information --------------------------------------------------------------------
     def information(self, mat: Mature) -> tuple[FloatArray, FloatArray, IntArray]:
         """The biases' information and its right-hand side from every landmark, positions

@@ -108,6 +108,8 @@ class Registration:
         self._info_l = np.zeros((n, n))
         self._y_l = np.zeros(n)
         self.landmark_counts = np.zeros(n, dtype=np.int64)
+        self.anchored = np.zeros(n, dtype=bool)
+        """Towers whose one landmark counts as enough (``Landmarks.anchored``)."""
         self._landmark_t_s: float | None = None
         self._search_t_s: float | None = None
 
@@ -253,6 +255,11 @@ class Registration:
         self.landmarks.update(mat, self._watch.association_theta(self.theta[:n], registered),
                               self.relative_sigma_rad, search)
         self._info_l, self._y_l, self.landmark_counts = self.landmarks.information(mat)
+        if c.anchored_landmark:
+            rests = ((self.snapshots >= c.min_snapshots)
+                     | (self.landmark_counts >= c.min_landmarks))
+            self.anchored = self.landmarks.anchored(
+                mat, rests, math.radians(3.0 * c.bias_prior_deg))
         return events
 
     def landmark_summary(self) -> str:
@@ -274,8 +281,8 @@ class Registration:
         self.theta = self.cov @ y
         sig = np.sqrt(np.maximum(np.diag(self.cov) * self.variance_factor, 0.0))
         known = self.snapshots >= self.config.min_snapshots
-        enough = np.concatenate([known | (self.landmark_counts >= self.config.min_landmarks),
-                                 known])
+        enough = np.concatenate([known | (self.landmark_counts >= self.config.min_landmarks)
+                                 | self.anchored, known])
         seen = np.flatnonzero(enough[:n])
         if len(seen) >= 2:  # the biases' common rotation is weakly observable (see module
             # docstring): a tower's bias counts as known once known against the others
@@ -321,6 +328,7 @@ class Registration:
         self._info_l[:, k] = 0.0
         self._y_l[k] = 0.0
         self.landmark_counts[k] = 0
+        self.anchored[k] = False
         self._solve()
 
     def bias_sigma_deg(self, k: int) -> float:

@@ -78,6 +78,18 @@ class RegistrationConfig:
     loo_max_age_s: float = 300.0
     """Leave-one-out evidence older than this is dropped (the others' estimates moved)."""
     jump_sigmas: float = 5.0
+    """The whole window's departure, in its errors, that flags a jump (``change_point``
+    off)."""
+    change_point: bool = True
+    """Test the evidence since each split of the window as well as the whole (a change
+    point): a knocked mast is flagged once ``jump_min_after`` snapshots follow the knock."""
+    jump_min_after: int = 4
+    """The fewest latest snapshots a split leaves (two tracks of two each)."""
+    jump_false_flags_per_hour: float = 1e-3
+    """Per tower and hour, the change-point test's false-flag rate on a healthy mast when
+    the leave-one-out evidence is as the model has it (independent, its sigma as reported,
+    scaled by the variance factor): a union bound over the checks (every
+    ``solve_every_s``) and the splits tested. 1e-3 as for the landmark shift check."""
     min_jump_deg: float = 0.1
     jump_min_tracks: int = 2
     """A jump must be seen on this many tracks' leave-one-out evidence, each on its own
@@ -101,7 +113,12 @@ class RegistrationConfig:
     most (three checks in a row are needed as well)."""
     min_landmarks: int = 2
     """A bias counts as resting on enough data with this many landmarks (or
-    ``min_snapshots`` snapshots)."""
+    ``min_snapshots`` snapshots), or with one that is anchored (``anchored_landmark``)."""
+    anchored_landmark: bool = True
+    """One landmark is enough where it is placed without the tower by ``min_towers``
+    towers that rest on enough data and the tower's peak there is its only peak within 3
+    prior sigmas of the predicted bearing (``Landmarks.anchored``): the end towers of a
+    line see one hot spot the others see (``line-abreast``'s T01, T02)."""
 
 
 @dataclass(slots=True)

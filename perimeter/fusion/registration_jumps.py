@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import norm
 
 from perimeter.contract import AlertEvent, AlertEventKind, Position
 from perimeter.fusion.registration_fit import RegistrationConfig
@@ -73,23 +74,55 @@ class BiasJumps:
                 flag.alert_id = None
             while flag.loo and t_s - flag.loo[0][2] > c.loo_max_age_s:
                 flag.loo.popleft()
-            if len(flag.loo) < c.loo_window or sigma_deg > c.jump_ready_deg:
+            if sigma_deg > c.jump_ready_deg:
                 continue
-            res = np.array(flag.loo)
-            shift, ratio = self._departure(res, float(theta[k]), sigma_deg, variance_factor)
-            if ratio <= worst_ratio:
-                continue
-            # each track on its own, from two snapshots at least (its own spread)
-            tracks = [self._departure(mine, float(theta[k]), sigma_deg, variance_factor)
-                      for n in np.unique(res[:, 3]) if len(mine := res[res[:, 3] == n]) >= 2]
-            if sum(s * shift > 0.0 and r > 1.0 for s, r in tracks) >= c.jump_min_tracks:
-                worst, worst_ratio, worst_shift = k, ratio, shift
+            res = np.array(flag.loo) if flag.loo else np.zeros((0, 4))
+            for part in self._parts(res):
+                shift, ratio = self._departure(part, float(theta[k]), sigma_deg,
+                                               variance_factor, self.sigmas)
+                if ratio <= worst_ratio:
+                    continue
+                # each track on its own, from two snapshots at least (its own spread)
+                tracks = [self._departure(mine, float(theta[k]), sigma_deg, variance_factor,
+                                          self.sigmas)
+                          for n in np.unique(part[:, 3])
+                          if len(mine := part[part[:, 3] == n]) >= 2]
+                if sum(s * shift > 0.0 and r > 1.0 for s, r in tracks) >= c.jump_min_tracks:
+                    worst, worst_ratio, worst_shift = k, ratio, shift
         return events, worst, worst_shift
 
+    @property
+    def splits(self) -> int:
+        """How many parts of a tower's evidence are tested at each check."""
+        c = self.config
+        return c.loo_window - c.jump_min_after + 1 if c.change_point else 1
+
+    @property
+    def sigmas(self) -> float:
+        """The departure a part must exceed, in its errors: ``jump_sigmas`` for the whole
+        window alone; with ``change_point``, the two-sided normal quantile of
+        ``jump_false_flags_per_hour``'s share of one check (every ``solve_every_s``) and one
+        of the :attr:`splits` parts (a union bound over both)."""
+        c = self.config
+        if not c.change_point:
+            return c.jump_sigmas
+        share = c.jump_false_flags_per_hour * c.solve_every_s / 3600.0 / self.splits
+        return float(norm.isf(0.5 * share))
+
+    def _parts(self, res: FloatArray) -> list[FloatArray]:
+        """The evidence tested: the whole window once it is full; with ``change_point``,
+        also the evidence since each split (the latest ``jump_min_after`` values or more),
+        so a jump shows once enough evidence follows it, not once the window has turned
+        over (the median of a window that mixes both sides reads the step as spread)."""
+        c = self.config
+        if not c.change_point:
+            return [res] if len(res) >= c.loo_window else []
+        return [res[-m:] for m in range(c.jump_min_after, len(res) + 1)]
+
     def _departure(self, res: FloatArray, theta_rad: float, sigma_deg: float,
-                   variance_factor: float) -> tuple[float, float]:
+                   variance_factor: float, sigmas: float) -> tuple[float, float]:
         """The median of the evidence ``res`` less the estimate, and its ratio to the
-        threshold (``jump_sigmas`` times its error, at least ``min_jump_deg``)."""
+        threshold (``sigmas`` times its error, at least ``min_jump_deg``)."""
         c = self.config
         median = float(np.median(res[:, 0]))
         spread = max(float(np.sqrt(np.mean(res[:, 1] ** 2) * variance_factor)),
@@ -97,7 +130,7 @@ class BiasJumps:
         # the median's standard error (1.2533 sigma / sqrt n) and the estimate's own
         err = math.hypot(1.2533 * spread / math.sqrt(len(res)), math.radians(sigma_deg))
         shift = median - theta_rad
-        return shift, abs(shift) / max(c.jump_sigmas * err, math.radians(c.min_jump_deg))
+        return shift, abs(shift) / max(sigmas * err, math.radians(c.min_jump_deg))
 
     def flag(self, k: int, shift_rad: float, t_s: float) -> list[AlertEvent]:
         """Tower ``k``'s bias jumped by ``shift_rad``: every tower's leave-one-out evidence
