@@ -80,7 +80,7 @@ class RegistrationConfig:
     jump_sigmas: float = 5.0
     """The whole window's departure, in its errors, that flags a jump (``change_point``
     off)."""
-    change_point: bool = True
+    change_point: bool = False
     """Test the evidence since each split of the window as well as the whole (a change
     point): a knocked mast is flagged once ``jump_min_after`` snapshots follow the knock."""
     jump_min_after: int = 4

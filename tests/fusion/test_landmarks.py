@@ -14,7 +14,7 @@ from perimeter.fusion.clutter import ClutterMapConfig
 from perimeter.fusion.engine import EngineConfig
 from perimeter.fusion.landmark_shift import best_shift
 from perimeter.fusion.landmarks import LandmarkConfig, Landmarks, Mature
-from perimeter.fusion.registration import Registration
+from perimeter.fusion.registration import Registration, RegistrationConfig
 from perimeter.fusion.replay import CollectingOutput
 from perimeter.fusion.runner import FusionRunner
 from perimeter.fusion.scan import Scan
@@ -39,18 +39,21 @@ def _scan(k: int, t_s: float, bearings_rad: list[float]) -> Scan:
 
 
 def run(duration_s: float, bias_deg: Callable[[int, float], float],
-        rng: np.random.Generator) -> tuple[Registration, list[AlertEvent]]:
-    """Every tower sees each hot spot in 30 % of its 1 s frames (plus a clutter blob
-    anywhere in 20 %), its bearings turned by ``bias_deg(tower, t)``; no targets."""
+        rng: np.random.Generator, config: RegistrationConfig | None = None,
+        visible: np.ndarray | None = None) -> tuple[Registration, list[AlertEvent]]:
+    """Every tower sees each hot spot (or those ``visible[tower]``) in 30 % of its 1 s
+    frames (plus a clutter blob anywhere in 20 %), its bearings turned by ``bias_deg(tower,
+    t)``; no targets."""
     counter = iter(range(1, 1000))
-    reg = Registration(TOWERS_XY, IDS, next_alert_id=lambda: f"a-{next(counter):06d}")
+    reg = Registration(TOWERS_XY, IDS, config, next_alert_id=lambda: f"a-{next(counter):06d}")
     d = SPOTS_XY[None, :, :] - TOWERS_XY[:, None, :]
     true_rad = np.arctan2(d[..., 0], d[..., 1])  # (towers, spots)
+    shown = np.ones(true_rad.shape, dtype=bool) if visible is None else visible
     events: list[AlertEvent] = []
     for step in range(int(duration_s)):
         t_s = float(step)
         for k in range(len(IDS)):
-            seen = true_rad[k][rng.random(len(SPOTS_XY)) < 0.3]
+            seen = true_rad[k][(rng.random(len(SPOTS_XY)) < 0.3) & shown[k]]
             z = seen + math.radians(bias_deg(k, t_s)) + rng.normal(
                 0.0, math.radians(SIGMA_DEG), seen.size)
             if rng.random() < 0.2:
@@ -195,3 +198,53 @@ def test_no_landmark_is_made_of_unrelated_peaks_crossing_by_chance() -> None:
                      axis=1)
     assert np.all(nearest < 30.0), nearest
 
+
+
+def test_a_tower_that_sees_one_landmark_is_registered_on_it() -> None:
+    # the end tower of a line sees one hot spot that the others see (line-abreast's T01 and
+    # T02): one landmark placed by towers that rest on two or more, and its only peak near
+    # the bearing, is enough; it was never applied (two landmarks needed)
+    visible = np.ones((len(IDS), len(SPOTS_XY)), dtype=bool)
+    visible[0, 1:] = False
+    results, anchored_towers = {}, {}
+    for anchored in (True, False):
+        reg, events = run(900.0, lambda k, t: float(BIAS_DEG[k]), np.random.default_rng(3),
+                          RegistrationConfig(anchored_landmark=anchored), visible)
+        results[anchored] = reg.status()["T01"]
+        anchored_towers[anchored] = np.flatnonzero(reg.anchored).tolist()
+        assert not events
+        assert results[anchored].landmarks == 1
+    t01 = results[True]
+    assert t01.applied and anchored_towers == {True: [0], False: []}
+    assert abs(t01.azimuth_bias_deg - BIAS_DEG[0]) <= max(3.0 * t01.azimuth_bias_sigma_deg,
+                                                          0.02)
+    assert not results[False].applied
+
+
+def test_one_landmark_among_several_peaks_near_its_bearing_is_not_enough() -> None:
+    # the landmark's image is the tower's only peak within the bias prior's range of the
+    # bearing it predicts: a second peak there (animals at rest) makes it ambiguous
+    rng = np.random.default_rng(5)
+    marks = Landmarks(TOWERS_XY)
+    mat = _mature(rng, SPOTS_XY[:3], 0)
+    n = len(IDS)
+    for _ in range(3):
+        marks.update(mat, np.zeros(n), np.full(n, math.radians(0.01)), search=True)
+    assert len(marks.landmarks) == 3
+    mark = marks.landmarks[0]
+    for other in marks.landmarks[1:]:  # tower 0 is in the first landmark only
+        other.members.pop(0, None)
+    rests = np.ones(n, dtype=bool)
+    rests[0] = False
+    window = math.radians(3.0)
+    assert marks.anchored(mat, rests, window).tolist() == [True] + [False] * (n - 1)
+    # the same, with a stray peak of tower 0 two degrees beside the landmark's
+    stray = mat.mean_rad[mark.members[0]] + math.radians(2.0)
+    crowded = Mature(np.append(mat.tower, 0), np.append(mat.mean_rad, stray),
+                     np.append(mat.sigma_rad, mat.sigma_rad[0]), mat.active_tower,
+                     mat.active_rad)
+    assert not marks.anchored(crowded, rests, window).any()
+    # ... or with too few of its other members resting on enough data themselves
+    few = np.zeros(n, dtype=bool)
+    few[sorted(mark.members)[1:5]] = True
+    assert not marks.anchored(mat, few, window).any()

@@ -93,10 +93,10 @@ def test_a_knocked_mast_is_flagged(clean: list[Message]) -> None:
                                   bias_deg=lambda t: 0.2 if t < knock_s else 1.2))
     faults = [e for e in out.alerts if e.fault == "bias_jump"]
     assert faults and faults[0].event == "new" and faults[0].towers == ["T04"]
-    # flagged once the leave-one-out window (15 snapshots) has turned over: while it still
-    # holds pre-knock evidence, its robust spread reads the step as noise (+60 s on one
-    # machine, +80 s on another, from float differences in the fits; docs/fusion.md)
-    assert knock_s <= faults[0].t_s <= knock_s + 120.0
+    # flagged once jump_min_after snapshots from two tracks follow the knock (the evidence
+    # since a split, a change point: +15 s here); the whole window's median waited for it
+    # to turn over (+20 to +80 s, from float differences in the fits; docs/fusion.md)
+    assert knock_s <= faults[0].t_s <= knock_s + 60.0
     assert [e.event for e in faults] == ["new", "closed"]  # closed once re-registered
     t04 = runner.registration.status()["T04"]
     assert t04.bias_jump_t_s is not None and t04.bias_jump_deg == pytest.approx(1.0, abs=0.2)

@@ -6,6 +6,7 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 
 from perimeter.fusion.registration_fit import RegistrationConfig
 from perimeter.fusion.registration_jumps import BiasJumps
@@ -86,3 +87,49 @@ def test_close_all_closes_the_open_alerts() -> None:
     jumps.flag(2, math.radians(1.0), 50.0)
     (closed,) = jumps.close_all(60.0)
     assert (closed.event, closed.towers, closed.t_s) == ("closed", ["T03"], 60.0)
+
+
+def _knock_flagged_after(config: RegistrationConfig) -> int | None:
+    """A full window of healthy evidence on T02, then evidence 0.5 deg off from two
+    tracks in turn, one snapshot every 10 s: after how many the jump is flagged."""
+    counter = itertools.count(1)
+    jumps = BiasJumps(TOWERS_XY, IDS, config, lambda: f"a-{next(counter):06d}")
+    _evidence(jumps, 1, 0.0)
+    t0_s = 10.0 * config.loo_window
+    rng = np.random.default_rng(8)
+    for i in range(config.loo_window):
+        jumps.add_evidence(1, math.radians(0.5 + float(rng.normal(0.0, 0.01))),
+                           math.radians(0.01), t0_s + 10.0 * i, 10 + i % 2)
+        _, worst, shift_rad = jumps.check(t0_s + 10.0 * i, THETA, KNOWN, 1.0)
+        if worst >= 0:
+            assert worst == 1 and abs(math.degrees(shift_rad) - 0.5) < 0.03
+            return i + 1
+    return None
+
+
+def test_a_change_point_flags_a_knock_once_enough_evidence_follows_it() -> None:
+    # the whole window's median waits for the window to turn over (8 of 15 after the
+    # knock); the evidence since the split shows it after jump_min_after
+    assert _knock_flagged_after(RegistrationConfig()) == RegistrationConfig().jump_min_after
+    assert _knock_flagged_after(RegistrationConfig(change_point=False)) == 8
+
+
+@pytest.mark.parametrize("per_check", [0.2, 0.5])
+def test_the_change_point_false_flag_rate_stays_under_its_nominal_level(
+        per_check: float) -> None:
+    # healthy masts: evidence at the estimate with the model's noise (independent, its
+    # sigma as reported), the estimate exact; no floor on the jump and one track enough, so
+    # only the test's level holds it (a union bound over overlapping splits: far under it)
+    base = RegistrationConfig()
+    config = RegistrationConfig(min_jump_deg=0.0, jump_min_tracks=1,
+                                jump_false_flags_per_hour=per_check * 3600.0
+                                / base.solve_every_s)
+    rng = np.random.default_rng(11)
+    sigma_deg, draws, flags = 0.05, 1500, 0
+    for _ in range(draws):
+        jumps = BiasJumps(TOWERS_XY, IDS, config)
+        for i in range(config.loo_window):
+            jumps.add_evidence(0, math.radians(float(rng.normal(0.0, sigma_deg))),
+                               math.radians(sigma_deg), 10.0 * i, i % 3)
+        flags += jumps.check(150.0, THETA, np.zeros(3), 1.0)[1] >= 0
+    assert 0 < flags / draws <= per_check
