@@ -10,6 +10,7 @@ import pytest
 
 from perimeter.bus import Message
 from perimeter.contract import FusionStatus
+from perimeter.fusion.registration_fit import RegistrationConfig
 from perimeter.fusion.replay import CollectingOutput
 from perimeter.fusion.runner import FusionRunner
 from perimeter.site import western_heights
@@ -49,9 +50,10 @@ def traffic(duration_s: float) -> list[Target]:
     return targets
 
 
-def fused(messages: list[Message]) -> tuple[FusionRunner, CollectingOutput]:
+def fused(messages: list[Message], config: RegistrationConfig | None = None
+          ) -> tuple[FusionRunner, CollectingOutput]:
     out = CollectingOutput()
-    runner = FusionRunner(SITE, Thresholds(), out)
+    runner = FusionRunner(SITE, Thresholds(), out, registration_config=config)
     for message in messages:
         runner.feed(message)
     runner.finish()
@@ -87,16 +89,20 @@ def test_a_clock_offset_is_estimated_within_its_sigma(clean: list[Message]) -> N
     assert abs(t08.clock_offset_s - 0.8) <= 3.0 * t08.clock_offset_sigma_s
 
 
-def test_a_knocked_mast_is_flagged(clean: list[Message]) -> None:
+@pytest.mark.parametrize(("change_point", "within_s"), [(False, 120.0), (True, 60.0)])
+def test_a_knocked_mast_is_flagged(clean: list[Message], change_point: bool,
+                                   within_s: float) -> None:
     knock_s = EPOCH_S + 300.0
     runner, out = fused(distorted(clean, "T04",
-                                  bias_deg=lambda t: 0.2 if t < knock_s else 1.2))
+                                  bias_deg=lambda t: 0.2 if t < knock_s else 1.2),
+                        RegistrationConfig(change_point=change_point))
     faults = [e for e in out.alerts if e.fault == "bias_jump"]
     assert faults and faults[0].event == "new" and faults[0].towers == ["T04"]
-    # flagged once jump_min_after snapshots from two tracks follow the knock (the evidence
-    # since a split, a change point: +15 s here); the whole window's median waited for it
-    # to turn over (+20 to +80 s, from float differences in the fits; docs/fusion.md)
-    assert knock_s <= faults[0].t_s <= knock_s + 60.0
+    # the whole window's median waits for it to turn over: while it still holds pre-knock
+    # evidence, its robust spread reads the step as noise (+20 to +80 s on different
+    # machines, from float differences in the fits; docs/fusion.md); with the change point,
+    # once jump_min_after snapshots from two tracks follow the knock (+15 s here)
+    assert knock_s <= faults[0].t_s <= knock_s + within_s
     assert [e.event for e in faults] == ["new", "closed"]  # closed once re-registered
     t04 = runner.registration.status()["T04"]
     assert t04.bias_jump_t_s is not None and t04.bias_jump_deg == pytest.approx(1.0, abs=0.2)
