@@ -83,8 +83,12 @@ class RegistrationConfig:
     change_point: bool = False
     """Test the evidence since each split of the window as well as the whole (a change
     point): a knocked mast is flagged once ``jump_min_after`` snapshots follow the knock."""
-    jump_min_after: int = 4
-    """The fewest latest snapshots a split leaves (two tracks of two each)."""
+    jump_min_after: int = 6
+    """The fewest latest snapshots a split leaves (three tracks of two each)."""
+    change_point_min_tracks: int = 3
+    """Tracks whose evidence since a split departs, each on its own (every track there
+    must depart, and those seen before the split must have moved): on ``crossover-group``
+    two tracks a tower paired with hot spots (1-3 deg off, erratic) passed with two."""
     jump_false_flags_per_hour: float = 1e-3
     """Per tower and hour, the change-point test's false-flag rate on a healthy mast when
     the leave-one-out evidence is as the model has it (independent, its sigma as reported,

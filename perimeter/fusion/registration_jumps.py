@@ -87,30 +87,47 @@ class BiasJumps:
                                           self.sigmas)
                           for n in np.unique(part[:, 3])
                           if len(mine := part[part[:, 3] == n]) >= 2]
-                if sum(s * shift > 0.0 and r > 1.0 for s, r in tracks) < c.jump_min_tracks:
+                need = c.jump_min_tracks if before is None else c.change_point_min_tracks
+                if sum(s * shift > 0.0 and r > 1.0 for s, r in tracks) < need:
                     continue
-                if before is not None and not self._moved(before, part, shift,
-                                                         variance_factor):
+                if before is not None and not (
+                        self._all_moved(part, float(theta[k]), sigma_deg, shift,
+                                        variance_factor)
+                        and self._moved(before, part, shift, variance_factor)):
                     continue
                 worst, worst_ratio, worst_shift = k, ratio, shift
         return events, worst, worst_shift
 
+    def _all_moved(self, part: FloatArray, theta_rad: float, sigma_deg: float,
+                   shift_rad: float, variance_factor: float) -> bool:
+        """Whether every track in ``part`` departs from the estimate the way ``shift_rad``
+        goes (each on its own values, one or more): a knocked mast moves every target's
+        evidence. On ``crossover-group`` two tracks paired with hot spots (2-3 deg off) while
+        a third in the same part stayed at the estimate."""
+        for n in np.unique(part[:, 3]).tolist():
+            move, ratio = self._departure(part[part[:, 3] == n], theta_rad, sigma_deg,
+                                          variance_factor, self.sigmas)
+            if move * shift_rad <= 0.0 or ratio <= 1.0:
+                return False
+        return True
+
     def _moved(self, before: FloatArray, after: FloatArray, shift_rad: float,
                variance_factor: float) -> bool:
-        """Whether a track seen on both sides of a split moved there, the way ``shift_rad``
-        goes (by the same test: its median after less its median before, in their errors).
-        A knocked mast moves every target's evidence; a track its tower pairs with a hot
-        spot beside it is off from its first snapshot and stays so (``crossover-group``'s
-        still tracks, T06 2.6-3.3 deg and T04 1.2-2.1 deg off: 7 false flags without this)."""
-        for n in np.intersect1d(before[:, 3], after[:, 3]).tolist():
+        """Whether the tracks seen on both sides of a split (one at least) all moved there,
+        the way ``shift_rad`` goes (by the same test: a track's median after less its median
+        before, in their errors). A knocked mast moves every target's evidence; a track its
+        tower pairs with a hot spot beside it is off from its first snapshot and stays so
+        (``crossover-group``'s still tracks, T06 2.6-3.3 deg and T04 1.2-2.1 deg off)."""
+        both = np.intersect1d(before[:, 3], after[:, 3]).tolist()
+        for n in both:
             old = before[before[:, 3] == n]
             centre = float(np.median(old[:, 0]))
             old_err = self._error(old, centre, variance_factor)
             move, ratio = self._departure(after[after[:, 3] == n], centre,
                                           math.degrees(old_err), variance_factor, self.sigmas)
-            if move * shift_rad > 0.0 and ratio > 1.0:
-                return True
-        return False
+            if move * shift_rad <= 0.0 or ratio <= 1.0:
+                return False
+        return bool(both)
 
     @property
     def splits(self) -> int:

@@ -91,8 +91,8 @@ def test_close_all_closes_the_open_alerts() -> None:
 
 def _knock_flagged_after(config: RegistrationConfig, first_track: int = 0) -> int | None:
     """A full window of healthy evidence on T02 (tracks 0-2), then evidence 0.5 deg off
-    from two tracks in turn (``first_track`` and the next), one snapshot every 10 s: after
-    how many the jump is flagged."""
+    from three tracks in turn (``first_track`` and the next two), one snapshot every 10 s:
+    after how many the jump is flagged."""
     counter = itertools.count(1)
     jumps = BiasJumps(TOWERS_XY, IDS, config, lambda: f"a-{next(counter):06d}")
     _evidence(jumps, 1, 0.0)
@@ -100,7 +100,7 @@ def _knock_flagged_after(config: RegistrationConfig, first_track: int = 0) -> in
     rng = np.random.default_rng(8)
     for i in range(config.loo_window):
         jumps.add_evidence(1, math.radians(0.5 + float(rng.normal(0.0, 0.01))),
-                           math.radians(0.01), t0_s + 10.0 * i, first_track + i % 2)
+                           math.radians(0.01), t0_s + 10.0 * i, first_track + i % 3)
         _, worst, shift_rad = jumps.check(t0_s + 10.0 * i, THETA, KNOWN, 1.0)
         if worst >= 0:
             assert worst == 1 and abs(math.degrees(shift_rad) - 0.5) < 0.03
@@ -110,16 +110,16 @@ def _knock_flagged_after(config: RegistrationConfig, first_track: int = 0) -> in
 
 def test_a_change_point_flags_a_knock_once_enough_evidence_follows_it() -> None:
     # the whole window's median waits for the window to turn over (8 of 15 after the
-    # knock); the evidence since the split shows it after jump_min_after
+    # knock); the evidence since the split shows it after jump_min_after (three tracks)
     on = RegistrationConfig(change_point=True)
     assert _knock_flagged_after(on) == on.jump_min_after
     assert _knock_flagged_after(RegistrationConfig(change_point=False)) == 8
 
 
 def test_tracks_off_from_their_first_snapshot_are_no_change_point() -> None:
-    # two new tracks whose tower pairs a hot spot beside each (crossover-group's still
-    # tracks, 1-3 deg off): no track seen before the split moved, so only the whole
-    # window's median, once it departs, flags it
+    # new tracks whose tower pairs a hot spot beside each (crossover-group's still tracks,
+    # 1-3 deg off): no track seen before the split moved, so only the whole window's
+    # median, once it departs, flags it
     on = RegistrationConfig(change_point=True)
     assert _knock_flagged_after(on, first_track=10) == 8
 
@@ -132,6 +132,7 @@ def test_the_change_point_false_flag_rate_stays_under_its_nominal_level(
     # only the test's level holds it (a union bound over overlapping splits: far under it)
     base = RegistrationConfig()
     config = RegistrationConfig(change_point=True, min_jump_deg=0.0, jump_min_tracks=1,
+                                change_point_min_tracks=1,
                                 jump_false_flags_per_hour=per_check * 3600.0
                                 / base.solve_every_s)
     rng = np.random.default_rng(11)
