@@ -19,7 +19,9 @@ every sensor), ``seed-beside-thermal`` (seeds beside tracks from imagers' bearin
 three scanning-imager pieces alone and together, without the alert rules: ``revisit-aware``
 (the score), ``revisit+aware``, ``revisit+imm``, ``aware+imm``, ``all`` (initiator, score and
 IMM) and ``all+rules`` (and the candidate's alert rules); ``retrodict`` (origins reach back
-through the reports received before the track began); ``consider-bias`` (the towers'
+through the reports received before the track began); ``anchored-landmark`` (one anchored
+landmark is enough to apply a bias) and ``change-point`` (a knocked mast tested since each
+split; docs/fusion.md "Registration"); ``consider-bias`` (the towers'
 residual biases in a Schmidt-Kalman consider update), ``q-small-x10`` (people's, groups' and
 animals' process noise 0.5, a diagnosis) and ``consider+q-small-x10`` (docs/fusion.md,
 "Track NEES"); ``late-scored`` (late reports scored where their sensor looked, per look:
@@ -45,6 +47,7 @@ from perimeter.fusion.duplicates import DuplicateConfig
 from perimeter.fusion.engine_config import EngineConfig
 from perimeter.fusion.imm import ImmConfig
 from perimeter.fusion.manage import ManageConfig
+from perimeter.fusion.registration_fit import RegistrationConfig
 from perimeter.fusion.retrodict import RetrodictConfig
 from perimeter.fusion.revisit_seed import RevisitConfig
 from perimeter.site import Site
@@ -97,6 +100,9 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
             classes=ClassModel(use_aspect=False))},
         "retrodict": lambda: {"retrodict_config": RetrodictConfig(enabled=True)},
         "consider-bias": lambda: {"engine_config": EngineConfig(consider_bias=True)},
+        "anchored-landmark": lambda: {
+            "registration_config": RegistrationConfig(anchored_landmark=True)},
+        "change-point": lambda: {"registration_config": RegistrationConfig(change_point=True)},
         "consider-posterior": lambda: {"engine_config": EngineConfig(
             consider_bias=True, consider_posterior=True)},
         "consider+q-small-x10": lambda: {"engine_config": EngineConfig(
