@@ -19,7 +19,8 @@ every sensor), ``seed-beside-thermal`` (seeds beside tracks from imagers' bearin
 three scanning-imager pieces alone and together, without the alert rules: ``revisit-aware``
 (the score), ``revisit+aware``, ``revisit+imm``, ``aware+imm``, ``all`` (initiator, score and
 IMM) and ``all+rules`` (and the candidate's alert rules); ``retrodict`` (origins reach back
-through the reports received before the track began); ``anchored-landmark`` (one anchored
+through the reports received before the track began) and ``retrodict-joint`` (jointly, a
+window of several towers' bearings at a time); ``anchored-landmark`` (one anchored
 landmark is enough to apply a bias) and ``change-point`` (a knocked mast tested since each
 split; docs/fusion.md "Registration"); ``consider-bias`` (the towers'
 residual biases in a Schmidt-Kalman consider update), ``q-small-x10`` (people's, groups' and
@@ -99,6 +100,8 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "no-aspect": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(use_aspect=False))},
         "retrodict": lambda: {"retrodict_config": RetrodictConfig(enabled=True)},
+        "retrodict-joint": lambda: {"retrodict_config": RetrodictConfig(enabled=True,
+                                                                        joint=True)},
         "consider-bias": lambda: {"engine_config": EngineConfig(consider_bias=True)},
         "anchored-landmark": lambda: {
             "registration_config": RegistrationConfig(anchored_landmark=True)},

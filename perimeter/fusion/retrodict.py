@@ -57,6 +57,10 @@ class RetrodictConfig:
     show as speed ..."""
     vehicle_max_mps: float = 30.0
     """... and of a vehicle, faster than this (off-road, nominal 15-30 m/s)."""
+    joint: bool = False
+    """Link back jointly (:mod:`.retrodict_joint`: a window of several towers' bearings at a
+    time, each kept only while the whole backward fit passes its chi-square test) instead of
+    one bearing at a time."""
 
 
 def tower_capacity(towers: int, config: RetrodictConfig) -> int:

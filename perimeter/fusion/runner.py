@@ -44,6 +44,7 @@ from perimeter.fusion.ranging import Ranger
 from perimeter.fusion.reach import Reach
 from perimeter.fusion.registration import Registration, RegistrationConfig
 from perimeter.fusion.retrodict import ReportHistory, RetrodictConfig, Retrodicted, retrodict
+from perimeter.fusion.retrodict_joint import retrodict_joint
 from perimeter.fusion.runner_stage import AlertStage
 from perimeter.fusion.runner_stage import FusionOutput as FusionOutput
 from perimeter.fusion.runner_stage import tracks_snapshot as tracks_snapshot
@@ -335,6 +336,8 @@ class FusionRunner(AlertStage):
         bias = np.array([self.registration.unapplied_sigma_rad(k)
                          for k in range(len(self._towers_xy))])
         fastest = c.vehicle_max_mps if group == "vehicle" else c.small_max_mps
+        if c.joint:
+            return retrodict_joint(self.history, self._towers_xy, t_s, x, p, q, fastest, bias)
         return retrodict(self.history, self._towers_xy, t_s, x, p, q, fastest, bias)
 
     def _process(self, scans: list[Scan]) -> None:
