@@ -32,9 +32,9 @@ from perimeter.fusion.motion import (
     CLASSES,
     ambiguous_window_log_likelihoods,
     log_normal_pdf,
+    motion_log_likelihood,
     motion_of,
     people_speed_branches,
-    speed_log_likelihood,
     straightness_log_pdf,
     window_log_likelihoods,
     window_speed_error_mps,
@@ -114,6 +114,11 @@ class ClassModel:
     filter's position noise makes a crawl look as crooked as an animal's walk."""
     animal_pause_share: float = pr.ANIMAL_PAUSE_SHARE.mid
     """... and stand still between bouts this share of the time (people keep walking)."""
+    vehicle_stop_share: float = pr.VEHICLE_STOP_SHARE.mid
+    """Vehicles halt this share of the time (a gate, a look round), judged as an animal's
+    pause is (:func:`.motion.motion_log_likelihood`). 0: the model before, in which a
+    vehicle never stands and a halted car's windows made it an animal (docs/fusion.md
+    "Latency")."""
     size_m: dict[str, tuple[float, float]] = field(default_factory=_size_ranges)
     """Critical dimension of the whole object, +/- 2 sigma in log, per class (metres)."""
     size_log_sigma: float = pr.SIZE_NOISE_LOG_SIGMA
@@ -310,9 +315,7 @@ def _motion_terms(track: Track, model: ClassModel, path: PathOf | None = None
     else:
         speed, straight = motion.speed_mps, motion.straightness
         spread = window_speed_error_mps(track, motion.span_s)
-    others = {c: speed_log_likelihood(c, speed, spread, model)
-              + (0.0 if straight is None
-                 else straightness_log_pdf(straight, model.straightness_beta_a[c]))
+    others = {c: motion_log_likelihood(c, speed, spread, straight, model)
               for c in CLASSES if c not in people}
     branches = {}
     for c in people:

@@ -7,7 +7,8 @@ straightness the net displacement over that length (1 for a straight walk, far l
 random walk). Chords of several seconds average out the filter's position noise; what is left
 of it is the window speed's own error (:func:`window_speed_error_mps`). People walk at their
 gait or (a share of them) move slowly at a pace of their own; vehicles drive at log-normal
-speeds; animals pause or amble in log-normal bouts; static objects stand.
+speeds and (a share of the time) halt; animals pause or amble in log-normal bouts; static
+objects stand.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def _log_speed_pdf(speed: float, median: float, log_sigma: float, spread: float)
 def speed_log_likelihood(cls: str, speed_mps: float, spread_mps: float, model: ClassModel
                          ) -> float:
     """Log-density of a speed (with its spread) under a class: people walk (or, a share of
-    them, move slowly at 0.2-1.2 m/s), vehicles drive at log-normal speeds, animals pause or
-    amble in log-normal bouts, static objects stand."""
+    them, move slowly at 0.2-1.2 m/s), vehicles drive at log-normal speeds (their halts:
+    :func:`motion_log_likelihood`), animals pause or amble in log-normal bouts, static
+    objects stand."""
     if cls == "vehicle":
         return _log_speed_pdf(speed_mps, model.speed_mean_mps[cls],
                               model.vehicle_speed_log_sigma, spread_mps)
@@ -90,6 +92,36 @@ def speed_log_likelihood(cls: str, speed_mps: float, spread_mps: float, model: C
         share = model.slow_mover_share
         return float(np.logaddexp(math.log1p(-share) + walk, math.log(share) + slow))
     return _log_standing_pdf(speed_mps, spread_mps)  # unknown: a static object
+
+
+def stop_share(cls: str, model: ClassModel) -> float:
+    """Share of the time a vehicle halts (``ClassModel.vehicle_stop_share``; 0 for the other
+    classes, whose standing is modelled apart: animals' pauses, static objects)."""
+    return model.vehicle_stop_share if cls == "vehicle" else 0.0
+
+
+def motion_log_likelihood(cls: str, speed_mps: float, spread_mps: float,
+                          straightness: float | None, model: ClassModel) -> float:
+    """Log-likelihood of a speed (with its spread) and a straightness under ``cls``. A
+    vehicle drives (its speeds, its straightness) or halts (:func:`stop_share`); a halt is
+    judged as an animal's pause is, the same standing speed and the animal's straightness,
+    so that a standing window moves the odds between the two by their shares alone (before,
+    a vehicle never stood, and a halted car's windows made it an animal for certain). An
+    ambiguous window (:func:`ambiguous_window_log_likelihoods`) excuses no halt: its speed
+    is only bounded, and a party abreast as wide as a car must not pass for a halted one."""
+    straight = (0.0 if straightness is None
+                else straightness_log_pdf(straightness, model.straightness_beta_a[cls]))
+    share = stop_share(cls, model)
+    if share <= 0.0:
+        return speed_log_likelihood(cls, speed_mps, spread_mps, model) + straight
+    halt_straight = (0.0 if straightness is None
+                     else straightness_log_pdf(straightness,
+                                               model.straightness_beta_a["animal"]))
+    drive = _log_speed_pdf(speed_mps, model.speed_mean_mps[cls],
+                           model.vehicle_speed_log_sigma, spread_mps)
+    return float(np.logaddexp(
+        math.log(share) + _log_standing_pdf(speed_mps, spread_mps) + halt_straight,
+        math.log1p(-share) + drive + straight))
 
 
 def _log_standing_pdf(speed_mps: float, spread_mps: float) -> float:
@@ -114,13 +146,8 @@ def people_speed_branches(cls: str, speed_mps: float, spread_mps: float, model: 
 def motion_log_likelihoods(speed_mps: float, spread_mps: float, straightness: float | None,
                            model: ClassModel) -> dict[str, float]:
     """Log-likelihood of a speed (with its spread) and a straightness under each class."""
-    out = {}
-    for cls in CLASSES:
-        ll = speed_log_likelihood(cls, speed_mps, spread_mps, model)
-        if straightness is not None:
-            ll += straightness_log_pdf(straightness, model.straightness_beta_a[cls])
-        out[cls] = ll
-    return out
+    return {cls: motion_log_likelihood(cls, speed_mps, spread_mps, straightness, model)
+            for cls in CLASSES}
 
 
 def straightness_log_pdf(straightness: float, a: float) -> float:

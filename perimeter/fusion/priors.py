@@ -90,6 +90,8 @@ ANIMAL_BOUT_MPS = Nominal(0.3, 3.6, "red deer walk ~1 m strides; fox trot 6-13 k
                           "(1.7-3.6 m/s); wild boar ~1 km/h averaged over a night's bout "
                           "(Lemel et al. 2003, Wildl. Biol. 9(s1))")
 ANIMAL_PAUSE_SHARE = Nominal(0.1, 0.7, "assumed (grazing and browsing pauses; no figure found)")
+VEHICLE_STOP_SHARE = Nominal(0.0, 0.2, "assumed (halts at a gate or to look round; no figure "
+                             "found)")
 
 PERSON_SIZE_M = Nominal(0.6, 0.9, "NVESD standing-person critical dimension 0.75 m "
                         "(Johnson/TTP literature), +/- for build and aspect")

@@ -182,3 +182,27 @@ def test_a_walker_whose_estimate_jumped_onto_it_stays_a_person() -> None:
     probs = classify(track, model, 120.0)
     assert track.evidence.class_windows >= 3
     assert label(probs) == ("person", probs["person"]) and probs["person"] > 0.8
+
+
+def _drive_then_halt(model: ClassModel) -> dict[str, float]:
+    """A car-sized image (2.5 m) driving at 8 m/s for 50 s, then standing 150 s (the
+    filter's position noise, 1.5 m, on every point): its probabilities at the end."""
+    rng = np.random.default_rng(59)
+    track = track_at(5000.0, 0.0, -8.0, 0.0)
+    track.evidence.features.sizes_m.extend([2.5] * 30)
+    x = 5000.0
+    probs: dict[str, float] = {}
+    for k in range(0, 101):
+        x -= 16.0 if k < 25 else 0.0
+        noise = rng.normal(0.0, 1.5, 2)
+        track.state.trail.append((2.0 * k, x + noise[0], noise[1]))
+        probs = classify(track, model, 2.0 * k)
+    assert track.evidence.class_windows >= 7  # five of them standing
+    return probs
+
+
+def test_a_car_that_halts_stays_a_vehicle() -> None:
+    # the model in which a vehicle never stands made the halted car an animal for certain
+    assert label(_drive_then_halt(ClassModel(vehicle_stop_share=0.0)))[0] == "animal"
+    probs = _drive_then_halt(ClassModel())
+    assert label(probs)[0] == "vehicle" and probs["animal"] < 0.15
