@@ -136,15 +136,16 @@ class TrackAlerter:
             return "label"
         if confidence(track, thresholds) < thresholds.alert_min_confidence:
             return "confidence"
+        animal = ev.probabilities.get("animal", 0.0)
         if not ((ev.label == "vehicle" and ev.vehicle_corroborated)
-                or ev.class_windows >= cfg.min_motion_windows):
+                or ev.class_windows >= cfg.min_motion_windows
+                or (ev.class_windows >= 1 and animal <= cfg.early_max_animal_probability)):
             return "windows"
         if (cfg.own_window_s > 0.0 and ev.label in cfg.own_window_labels
                 and t_s - ev.ambiguous_t_s < cfg.own_window_s):
             return "ambiguous"
         if cfg.max_height_m > 0.0 and abs(ev.features.height_m[0]) > cfg.max_height_m:
             return "mislocated"  # a NaN (fewer than five readings) compares False
-        animal = ev.probabilities.get("animal", 0.0)
         if ev.label != "animal" and animal > cfg.max_animal_probability:
             return "animal"
         if cfg.require_motion and not moved(track, t_s, cfg.motion_min_age_s,

@@ -15,7 +15,13 @@ class AlertConfig:
     update_interval_s: float = 5.0
     min_motion_windows: int = 2
     """Completed motion windows (see :mod:`.classify`) before a track alerts, unless it is a
-    vehicle with evidence no animal gives (``TrackEvidence.vehicle_corroborated``)."""
+    vehicle with evidence no animal gives (``TrackEvidence.vehicle_corroborated``) or its
+    first window already leaves the animal hypothesis at ``early_max_animal_probability``."""
+    early_max_animal_probability: float = 0.02
+    """A track alerts after one motion window, not ``min_motion_windows``, when its animal
+    probability is at most this (a seventh of ``max_animal_probability``: the second
+    window is waited for while one window leaves an animal possible, an animal's first
+    straight stretch). 0: off (docs/fusion.md "Latency")."""
     own_window_s: float = 0.0
     """A track alerts only once none of its associations of the last ``own_window_s`` was
     ambiguous (:attr:`.TrackEvidence.ambiguous_t_s`: a bearing another track also gated, or

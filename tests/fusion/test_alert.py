@@ -450,3 +450,33 @@ def test_an_alert_in_doubt_past_the_hold_keeps_its_identity_for_the_objects_next
         resumed = alerter.on_track(again, 500.0, th)
         assert resumed is not None
         assert (resumed.event, resumed.alert_id) == ("update", new.alert_id)
+
+
+def test_one_motion_window_that_leaves_no_animal_doubt_is_enough_to_alert(
+        th: Thresholds) -> None:
+    track = alertable()
+    track.evidence.class_windows = 1
+    track.evidence.probabilities = {"person": 0.99, "animal": 0.01}
+    # the rule before: a second window is waited for, whatever the first said
+    waiting = TrackAlerter(PERIMETER, ["T01", "T02"],
+                           AlertConfig(early_max_animal_probability=0.0))
+    assert waiting.blocker(track, 100.0, th) == "windows"
+    assert waiting.on_track(track, 100.0, th) is None
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    new = alerter.on_track(track, 100.0, th)
+    assert new is not None and new.event == "new" and new.class_ == "person"
+
+
+def test_one_motion_window_that_leaves_an_animal_possible_waits_for_the_second(
+        th: Thresholds) -> None:
+    track = alertable()
+    track.evidence.class_windows = 1
+    track.evidence.probabilities = {"person": 0.95, "animal": 0.05}  # below the 0.15 bar
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
+    assert alerter.blocker(track, 100.0, th) == "windows"
+    track.evidence.class_windows = 0  # no window yet: nothing judged the motion
+    track.evidence.probabilities = {"person": 0.999, "animal": 0.001}
+    assert alerter.blocker(track, 100.0, th) == "windows"
+    track.evidence.class_windows = 2
+    track.evidence.probabilities = {"person": 0.95, "animal": 0.05}
+    assert alerter.blocker(track, 100.0, th) is None
