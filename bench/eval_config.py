@@ -27,7 +27,9 @@ residual biases in a Schmidt-Kalman consider update), ``q-small-x10`` (people's,
 animals' process noise 0.5, a diagnosis) and ``consider+q-small-x10`` (docs/fusion.md,
 "Track NEES"); ``late-scored`` (late reports scored where their sensor looked, per look:
 docs/fusion.md "Where lone people are lost") and ``late-scored+height`` (and no alert on a
-track whose heat centre reads over 5 m off the ground).
+track whose heat centre reads over 5 m off the ground); ``no-early-alert`` (a track waits
+for two motion windows whatever its first says) and ``no-vehicle-stops`` (the class model in
+which a vehicle never halts; docs/fusion.md "Latency").
 Evaluation workers are forked, so they run the same configuration.
 """
 
@@ -114,6 +116,10 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "late-scored": lambda: {"engine_config": late_scored},
         "late-scored+height": lambda: {"engine_config": late_scored,
                                        "alert_config": AlertConfig(max_height_m=5.0)},
+        "no-early-alert": lambda: {"alert_config": AlertConfig(
+            early_max_animal_probability=0.0)},
+        "no-vehicle-stops": lambda: {"engine_config": EngineConfig(
+            classes=ClassModel(vehicle_stop_share=0.0))},
     }
 
 
