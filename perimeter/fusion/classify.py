@@ -114,11 +114,12 @@ class ClassModel:
     filter's position noise makes a crawl look as crooked as an animal's walk."""
     animal_pause_share: float = pr.ANIMAL_PAUSE_SHARE.mid
     """... and stand still between bouts this share of the time (people keep walking)."""
-    vehicle_stop_share: float = pr.VEHICLE_STOP_SHARE.mid
-    """Vehicles halt this share of the time (a gate, a look round), judged as an animal's
-    pause is (:func:`.motion.motion_log_likelihood`). 0: the model before, in which a
-    vehicle never stands and a halted car's windows made it an animal (docs/fusion.md
-    "Latency")."""
+    vehicle_stop_share: float = 0.0
+    """Vehicles halt this share of the time (a gate, a look round; nominal
+    ``priors.VEHICLE_STOP_SHARE``, 0.1), judged as an animal's pause is
+    (:func:`.motion.motion_log_likelihood`). 0 (default): a vehicle never stands, and a
+    halted car's windows make it an animal. Off: measured on the whole set it lost a group
+    and did not bring the halted car's alert forward (docs/fusion.md "Latency")."""
     size_m: dict[str, tuple[float, float]] = field(default_factory=_size_ranges)
     """Critical dimension of the whole object, +/- 2 sigma in log, per class (metres)."""
     size_log_sigma: float = pr.SIZE_NOISE_LOG_SIGMA

@@ -13,6 +13,7 @@ from perimeter.fusion.classify import (
     refresh_class,
     vehicle_corroborated,
 )
+from perimeter.fusion.priors import VEHICLE_STOP_SHARE
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
 from tests.fusion.helpers import track_at
@@ -201,8 +202,8 @@ def _drive_then_halt(model: ClassModel) -> dict[str, float]:
     return probs
 
 
-def test_a_car_that_halts_stays_a_vehicle() -> None:
-    # the model in which a vehicle never stands made the halted car an animal for certain
-    assert label(_drive_then_halt(ClassModel(vehicle_stop_share=0.0)))[0] == "animal"
-    probs = _drive_then_halt(ClassModel())
+def test_with_halts_modelled_a_car_that_halts_stays_a_vehicle() -> None:
+    # the model in which a vehicle never stands (the default) makes the halted car an animal
+    assert label(_drive_then_halt(ClassModel()))[0] == "animal"
+    probs = _drive_then_halt(ClassModel(vehicle_stop_share=VEHICLE_STOP_SHARE.mid))
     assert label(probs)[0] == "vehicle" and probs["animal"] < 0.15
