@@ -54,6 +54,7 @@ from perimeter.fusion.priors import VEHICLE_STOP_SHARE
 from perimeter.fusion.registration_fit import RegistrationConfig
 from perimeter.fusion.retrodict import RetrodictConfig
 from perimeter.fusion.revisit_seed import RevisitConfig
+from perimeter.fusion.triangulate import InitiatorConfig
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 
@@ -62,6 +63,17 @@ def _revisit_initiation(engine: EngineConfig,
                         revisit: RevisitConfig | None = None) -> EngineConfig:
     return replace(engine, initiator=replace(engine.initiator,
                                              revisit=revisit or RevisitConfig(enabled=True)))
+
+
+def _revisit_mended() -> dict[str, Any]:
+    """The revisit-spanning initiator with its three mends (docs/fusion.md "Scanning
+    imagers"): every seed's bearings checked against its point, an alerted track not dropped
+    as another family's shadow, an unsettled class held beside a waiting alert."""
+    engine = EngineConfig(
+        initiator=InitiatorConfig(seed_check_sigma_deg=0.3,
+                                  revisit=RevisitConfig(enabled=True)),
+        manage=ManageConfig(duplicates=DuplicateConfig(keep_alerted_shadow=True)))
+    return {"engine_config": engine, "alert_config": AlertConfig(settle_probability=0.7)}
 
 
 def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
@@ -79,6 +91,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "imm": lambda: {"engine_config": EngineConfig(imm=ImmConfig())},
         "reach-wait": lambda: {"alert_config": AlertConfig(reacquire_reach_m=REACH_M)},
         "revisit-initiation": lambda: {"engine_config": _revisit_initiation(EngineConfig())},
+        "revisit-mended": _revisit_mended,
         "revisit-refit": lambda: {"engine_config": _revisit_initiation(
             EngineConfig(), RevisitConfig(enabled=True, max_refit_change_mps=5.0))},
         "revisit-aware": lambda: {"engine_config": revisit_aware},

@@ -39,6 +39,7 @@ from perimeter.fusion.alert_waiting import (
     Dormant,
     OpenAlert,
     Seen,
+    held,
     reacquire,
     resumed,
     stand_in,
@@ -174,6 +175,8 @@ class TrackAlerter:
                 self._open[track.number] = resumed
                 self._join.live[track.number] = track
                 return self._event("update", track, t_s, thresholds, resumed)
+            if held(self._dormant, track, self.config):
+                return None  # its class may yet turn to a waiting alert's: not raised yet
             if self.blocker(track, t_s, thresholds) is not None:
                 return None
             if self.policy is not None and not self.policy.opens(track, t_s):

@@ -85,6 +85,14 @@ class AlertConfig:
     """The longest wait: the live service's idle clock runs at most 600 s past the last report
     (``services/idle_clock.py``) and a lost track is deleted up to ``track.max_coast_s`` (30 s)
     after it, so an alert of a stream that stopped still closes."""
+    settle_probability: float = 0.0
+    """A confirmed track that a waiting alert of another class family could be the object of
+    (within the reacquire gate, class aside), whose own family's probability is below this,
+    opens no alert of its own while that alert waits: its class is not settled yet, and once
+    it agrees with the waiting alert's it continues that alert (:func:`.alert_waiting.held`).
+    0 (default): off. Measured with the revisit-spanning initiator (docs/fusion.md): a heavy
+    vehicle's next track, labelled ``group`` at 0.5 when confirmed and ``vehicle`` 44 s later,
+    raised a second alert beside its first, waiting one."""
     reacquire_gate_d2: float = 9.21  # chi-square 2 dof, 99 %
     reacquire_horizon_s: float = 60.0
     reacquire_floor_m: float = 100.0

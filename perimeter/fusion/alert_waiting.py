@@ -15,7 +15,7 @@ import numpy.typing as npt
 from perimeter.contract import Origin, Position, Severity, Velocity
 from perimeter.fusion.alert_config import AlertConfig
 from perimeter.fusion.duplicates import elsewhere
-from perimeter.fusion.reacquire import compatible, reacquire_d2, wait_s
+from perimeter.fusion.reacquire import compatible, family, reacquire_d2, wait_s
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_evidence import TrackEvidence
 from perimeter.fusion.track_score import TrackScore
@@ -128,18 +128,19 @@ def resumed(alert: OpenAlert, tower_ids: list[str], config: AlertConfig) -> Dorm
 
 
 def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig, *,
-              settles_doubt: bool = False) -> Dormant | None:
+              settles_doubt: bool = False, any_class: bool = False) -> Dormant | None:
     """The waiting alert this new track continues, if any: the nearest (by
     :func:`reacquire_d2`) within the gate whose class is compatible; first the alert of a
     track merged into this one, never one of a track it was elsewhere beside
     (:func:`.duplicates.elsewhere`; an alert resumed from another run or shard had no track
     beside it here). ``settles_doubt``: the track is of an alerting class, so an alert whose
     track was lost while its class was in doubt (:attr:`AlertState.doubted_t_s`; it may
-    show the doubted class) needs no compatible class: the doubt was whether it is one."""
+    show the doubted class) needs no compatible class: the doubt was whether it is one.
+    ``any_class``: the class is not asked at all (:func:`held`)."""
     best: tuple[float, Dormant] | None = None
     speed_sigma_mps = dict(config.reacquire_speed_sigma_mps)
     for dormant in waiting:
-        doubt = settles_doubt and dormant.state.doubted_t_s is not None
+        doubt = any_class or (settles_doubt and dormant.state.doubted_t_s is not None)
         if not doubt and not compatible(dormant.state.cls, track.evidence.label):
             continue
         if (dormant.live or dormant.track).successor == track.number:
@@ -152,3 +153,19 @@ def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig, *,
         if dormant.resumed or not elsewhere(dormant.track, track):  # the costlier test last
             best = (d2, dormant)
     return None if best is None else best[1]
+
+
+def held(waiting: list[Dormant], track: Track, config: AlertConfig) -> bool:
+    """Whether ``track``, which continues none of the ``waiting`` alerts, should not open its
+    own yet: its class family's probability is below ``config.settle_probability`` and a
+    waiting alert of another family could be its object (:func:`reacquire` with the class
+    left out). Its class may still turn to the waiting alert's and continue it; it opens its
+    own once its class is settled or that alert's wait is over."""
+    if config.settle_probability <= 0.0 or not waiting:
+        return False
+    own = family(track.evidence.label)
+    p_own = sum(p for cls, p in track.evidence.probabilities.items() if family(cls) == own)
+    if p_own >= config.settle_probability:
+        return False
+    other = [d for d in waiting if family(d.state.cls) != own]
+    return bool(other) and reacquire(other, track, config, any_class=True) is not None

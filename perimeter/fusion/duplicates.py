@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter.fusion import ekf, kernels
+from perimeter.fusion.reacquire import family
 from perimeter.fusion.track import Track
 
 FloatArray = npt.NDArray[np.float64]
@@ -50,6 +51,13 @@ class DuplicateConfig:
     towers lies on one ray, and its confirmed tracks were dropped as shadows of new seeds
     on it. 2 asks for a fixed point; measured not better on the whole set (docs/fusion.md,
     "Dense targets"), so 1 (as before) by default."""
+    keep_alerted_shadow: bool = False
+    """A track holding an alert is not dropped as the shadow of a track without one whose
+    class family is another (:func:`two_objects`): its successor could never continue its
+    alert, which then waited where it was dropped. On ``fault-link-down`` (with the
+    revisit-spanning initiator) a person's alerted track passing a roe deer was dropped as
+    the deer track's shadow, and the person's next track alerted again 600 s later.
+    False (default): as before (docs/fusion.md "Scanning imagers")."""
 
 
 def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
@@ -83,10 +91,20 @@ def find_duplicates(tracks: list[Track], t_s: float, towers_xy: FloatArray,
             loser = weaker(a, b)
         elif a_sh or b_sh:
             loser = a if a_sh else b
+            if config.keep_alerted_shadow and two_objects(loser, b if loser is a else a):
+                loser = None
         if loser is not None:
             gone.add(loser.number)
             dropped.append((loser, b if loser is a else a))
     return dropped
+
+
+def two_objects(shadow: Track, other: Track) -> bool:
+    """Whether a shadow pair is two objects that one imager's ray happens to hold: the
+    shadow holds an alert, the other none, and their class families differ (a person's
+    track is no shadow of a deer's, whose track cannot continue the person's alert)."""
+    return (shadow.alert_id is not None and other.alert_id is None
+            and family(shadow.evidence.label) != family(other.evidence.label))
 
 
 def same_state(a: Track, b: Track, gate_d2: float) -> bool:

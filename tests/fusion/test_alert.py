@@ -480,3 +480,61 @@ def test_one_motion_window_that_leaves_an_animal_possible_waits_for_the_second(
     track.evidence.class_windows = 2
     track.evidence.probabilities = {"person": 0.95, "animal": 0.05}
     assert alerter.blocker(track, 100.0, th) is None
+
+
+def test_a_track_whose_class_is_unsettled_continues_a_waiting_alert_of_another_class(
+        th: Thresholds) -> None:
+    # beyond-range (revisit initiator): a heavy vehicle's alerted track was lost; the vehicle's
+    # next track was confirmed labelled ``group`` (people 0.55, vehicle 0.13), raised a second
+    # alert beside the waiting one, and was labelled ``vehicle`` 44 s later
+    def lost_car(alerter: TrackAlerter) -> str:
+        car = alertable(1)
+        car.state.x[2], car.state.t_s = -8.0, 100.0  # 8 m/s towards the line
+        car.evidence.label, car.evidence.vehicle_corroborated = "vehicle", True
+        car.evidence.probabilities = {"vehicle": 0.95, "animal": 0.05}
+        new = alerter.on_track(car, 100.0, th)
+        assert new is not None and new.class_ == "vehicle"
+        alerter.on_deleted(car, 110.0, th)
+        return new.alert_id
+
+    def next_track(people: float) -> Track:
+        again = seen_at(alertable(2), 200.0)
+        again.state.x[0], again.state.t_s = 3000.0 - 8.0 * 100.0, 200.0  # where the car got to
+        again.first_t_s = 150.0  # begun after the car's track was lost
+        again.evidence.label = "group"
+        again.evidence.probabilities = {"group": people - 0.05, "person": 0.05,
+                                        "vehicle": 1.0 - people}
+        return again
+
+    cfg = AlertConfig(settle_probability=0.7)
+    alerter = TrackAlerter(PERIMETER, ["T01", "T02"], cfg)
+    first = lost_car(alerter)
+    unsettled = next_track(0.55)
+    assert alerter.on_track(unsettled, 200.0, th) is None  # held: no second alert
+    unsettled.evidence.label = "vehicle"  # its class settles on the waiting alert's
+    unsettled.evidence.probabilities = {"vehicle": 0.6, "group": 0.4}
+    unsettled.evidence.vehicle_corroborated = True
+    went_on = alerter.on_track(seen_at(unsettled, 240.0), 240.0, th)
+    assert went_on is not None and went_on.event == "update" and went_on.alert_id == first
+    # without the rule (the default) the unsettled track raises its own alert at once
+    plain = TrackAlerter(PERIMETER, ["T01", "T02"])
+    lost_car(plain)
+    second = plain.on_track(next_track(0.55), 200.0, th)
+    assert second is not None and second.event == "new"
+    # a settled track of another class, or one out of the gate, opens its own as before
+    settled = TrackAlerter(PERIMETER, ["T01", "T02"], cfg)
+    lost_car(settled)
+    own = settled.on_track(next_track(0.95), 200.0, th)
+    assert own is not None and own.event == "new"
+    far = TrackAlerter(PERIMETER, ["T01", "T02"], cfg)
+    lost_car(far)
+    away = next_track(0.55)
+    away.state.x[:2] = (9000.0, 6000.0)
+    assert (raised := far.on_track(away, 200.0, th)) is not None and raised.event == "new"
+    # once the waiting alert has closed, the unsettled track opens its own
+    late = TrackAlerter(PERIMETER, ["T01", "T02"], cfg)
+    lost_car(late)
+    assert late.expire(110.0 + waits_s("vehicle") + 1.0, th)
+    after_s = 110.0 + waits_s("vehicle") + 2.0
+    after = late.on_track(seen_at(next_track(0.55), after_s), after_s, th)
+    assert after is not None and after.event == "new"

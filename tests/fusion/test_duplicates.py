@@ -42,3 +42,29 @@ def test_a_track_whose_two_imagers_both_see_another_on_its_bearings_is_its_shado
     real = seen(track_at(3000.0, 0.0, number=2, sigma_m=10.0), (0, 1, 2))
     for config in (DuplicateConfig(), DuplicateConfig(shadow_min_imagers=2)):
         assert find_duplicates([ghost, real], 100.5, TOWERS, config) == [(ghost, real)]
+
+
+def test_an_alerted_track_is_not_dropped_as_the_shadow_of_another_familys_track() -> None:
+    # fault-link-down (revisit initiator): a person's alerted track, seen lately by one imager,
+    # passed a roe deer's confirmed track on that imager's ray and was dropped as its shadow;
+    # the deer's track could not continue the person's alert, and the person alerted again
+    def pair() -> tuple[Track, Track]:
+        person = seen(track_at(3000.0, 0.0, -1.4, 0.0, number=1, sigma_m=10.0), (0,))
+        person.score.status = "confirmed"
+        person.alert_id, person.evidence.label = "a-000004", "person"
+        deer = seen(track_at(3600.0, 0.0, number=2, sigma_m=20.0), (0, 2))
+        deer.score.status = "confirmed"
+        deer.evidence.label = "animal"
+        return person, deer
+
+    keep = DuplicateConfig(keep_alerted_shadow=True)
+    person, deer = pair()
+    assert find_duplicates([person, deer], 100.5, TOWERS, DuplicateConfig()) == [(person, deer)]
+    assert find_duplicates([person, deer], 100.5, TOWERS, keep) == []
+    # a shadow of its own family, or one without an alert, still goes
+    person, deer = pair()
+    deer.evidence.label = "group"
+    assert find_duplicates([person, deer], 100.5, TOWERS, keep) == [(person, deer)]
+    person, deer = pair()
+    person.alert_id = None
+    assert find_duplicates([person, deer], 100.5, TOWERS, keep) == [(person, deer)]

@@ -54,3 +54,26 @@ def test_repeated_bearings_of_one_tower_start_a_single_tower_track() -> None:
     along = np.array(TARGET) - np.array(TOWERS[3])
     along /= np.linalg.norm(along)
     assert np.sqrt(along @ seeds[0].p[:2, :2] @ along) > 1000.0
+
+
+def test_a_seed_whose_bearings_miss_its_point_is_refused_with_the_seed_check() -> None:
+    # weather-turns (revisit initiator): two dogs' sharp thermal bearings, a wide acoustic one
+    # and a clutter thermal bearing 2.4 deg beside them crossed within the acoustic crossing's
+    # long gate; their least-squares point lay hundreds of metres off the dogs
+    def seeds(clutter_off_m: float, check_deg: float) -> list:
+        init = Initiator(InitiatorConfig(seed_check_sigma_deg=check_deg))
+
+        def feed_at(tower: int, t_s: float, point: tuple[float, float], **kw: object) -> list:
+            scan = scan_of(tower, TOWERS[tower], t_s, [point], **kw)  # type: ignore[arg-type]
+            return init.offer(scan, np.arange(scan.size))
+
+        feed_at(0, 0.0, TARGET, sigma_deg=0.03)
+        feed_at(1, 0.2, TARGET, sigma_deg=0.03)
+        feed_at(3, 0.4, TARGET, sigma_deg=3.0, sensor="acoustic")
+        return feed_at(2, 0.6, (TARGET[0], TARGET[1] + clutter_off_m), sigma_deg=0.03)
+
+    (ghost,) = seeds(150.0, 0.0)  # as before: seeded, far off the object
+    assert np.hypot(*(ghost.x[:2] - np.array(TARGET))) > 200.0
+    assert seeds(150.0, 0.3) == []
+    (good,) = seeds(0.0, 0.3)  # bearings that meet still seed
+    assert np.hypot(*(good.x[:2] - np.array(TARGET))) < 1.0
