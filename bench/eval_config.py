@@ -10,8 +10,10 @@ same evaluation with one named configuration, so the figures quoted for them in
 Configurations (``--list`` prints them): ``default``; ``candidate`` (the revisit-aware score
 with the own-window and height alert rules); ``candidate+initiation`` (and the revisit-spanning
 initiator); ``imm``; ``reach-wait`` (a lost alert waits by its object's reach);
-``revisit-initiation``; ``revisit-refit`` (and no seed whose no-bias refit changes the
-velocity by over 5 m/s); ``no-aspect`` (the blob-aspect term off);
+``revisit-initiation``; ``revisit-mended`` (the initiator with its three mends: every
+seed's bearings checked against its point, an alerted track not dropped as another family's
+shadow, an unsettled class held beside a waiting alert); ``revisit-refit`` (and no seed
+whose no-bias refit changes the velocity by over 5 m/s); ``no-aspect`` (the blob-aspect term off);
 ``bias-allowance`` (bearings widened by their tower's unapplied bias); ``two-imager-shadows``
 (a shadow needs two imagers' bearings) and ``dense`` (that, and seeds beside tracks from
 every sensor), ``seed-beside-thermal`` (seeds beside tracks from imagers' bearings; docs/fusion.md
