@@ -84,16 +84,17 @@ class NeesRunner(FusionRunner):
             self.probe(t_s)
 
     def probe(self, t_s: float) -> None:
-        live = [o for o in self.truth.targets if o.t_s[0] <= t_s <= o.t_s[-1]]
-        if not live:
-            return
-        positions = [o.position for o in live]
         for track in self.engine.tracks:
             if track.score.status != "confirmed":
                 continue
-            # the truth at the time the estimate is of (its last update), not the probe's
+            # the truth at the time the estimate is of (its last update), not the probe's:
+            # the objects that exist at that time
             state = track.state
-            k = nearest_at_state(state.t_s, state.x, positions, MATCH_M)
+            live = [o for o in self.truth.targets if o.t_s[0] <= state.t_s <= o.t_s[-1]]
+            if not live:
+                self.unmatched += 1
+                continue
+            k = nearest_at_state(state.t_s, state.x, [o.position for o in live], MATCH_M)
             if k is None:
                 self.unmatched += 1
                 continue

@@ -140,7 +140,8 @@ class TrackAlerter:
         animal = ev.probabilities.get("animal", 0.0)
         if not ((ev.label == "vehicle" and ev.vehicle_corroborated)
                 or ev.class_windows >= cfg.min_motion_windows
-                or (ev.class_windows >= 1 and animal <= cfg.early_max_animal_probability)):
+                or (cfg.early_max_animal_probability > 0.0 and ev.class_windows >= 1
+                    and animal <= cfg.early_max_animal_probability)):
             return "windows"
         if (cfg.own_window_s > 0.0 and ev.label in cfg.own_window_labels
                 and t_s - ev.ambiguous_t_s < cfg.own_window_s):

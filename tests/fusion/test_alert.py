@@ -462,6 +462,9 @@ def test_one_motion_window_that_leaves_no_animal_doubt_is_enough_to_alert(
                            AlertConfig(early_max_animal_probability=0.0))
     assert waiting.blocker(track, 100.0, th) == "windows"
     assert waiting.on_track(track, 100.0, th) is None
+    track.evidence.probabilities = {"person": 1.0, "animal": 0.0}  # 0 is off, even at 0
+    assert waiting.blocker(track, 100.0, th) == "windows"
+    track.evidence.probabilities = {"person": 0.99, "animal": 0.01}
     alerter = TrackAlerter(PERIMETER, ["T01", "T02"])
     new = alerter.on_track(track, 100.0, th)
     assert new is not None and new.event == "new" and new.class_ == "person"
