@@ -7,16 +7,7 @@ import numpy as np
 from perimeter.fusion.retrodict import ReportHistory, RetrodictConfig, retrodict
 from perimeter.fusion.retrodict_joint import JointConfig, retrodict_joint
 from perimeter.geometry import bearing_rad
-
-TOWERS = np.array([[0.0, -1500.0], [0.0, 0.0], [0.0, 1500.0]])
-SIGMA = math.radians(0.05)
-START = np.array([2000.0, -600.0])
-VELOCITY = np.array([-1.2, 0.8])
-"""A walker starting at t = 0 from START; the track begins at t = 300 s."""
-
-
-def walker(t_s: float) -> np.ndarray:
-    return START + VELOCITY * max(t_s, 0.0)
+from tests.fusion.test_retrodict import SIGMA, TOWERS, VELOCITY, walker
 
 
 def history_of(rng: np.random.Generator, *, noise_rad: float = SIGMA, clutter: int = 3,
