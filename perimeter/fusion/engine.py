@@ -22,7 +22,7 @@ from perimeter.fusion.clutter import ClutterMap, moved
 from perimeter.fusion.consider import ConsiderBiases
 from perimeter.fusion.engine_config import DEFAULT_IFOV_RAD, EngineConfig
 from perimeter.fusion.late import LateScans
-from perimeter.fusion.late_score import score_late
+from perimeter.fusion.late_score import hit_gain, score_late
 from perimeter.fusion.looks import Looks, in_frame
 from perimeter.fusion.manage import TrackManager, per_look
 from perimeter.fusion.scan import Scan
@@ -331,10 +331,7 @@ class FusionEngine:
         pairs = zip(ti.tolist(), di.tolist(), nu_td.tolist(), s_td.tolist(), strict=True)
         for k, (t_idx, d_idx, nu_k, s_k) in enumerate(pairs):
             track = tracks[t_idx]
-            # log(Pd N(nu; 0, S) / lambda); np.log as the vectorised form took it (not math.log)
-            gain = (-math.log(lams[k]) - 0.5 * (nu_k * nu_k) / s_k
-                    - 0.5 * float(np.log(2 * math.pi * s_k))
-                    + track.score.look_hit(key))
+            gain = hit_gain(lams[k], nu_k, s_k, track.score.look_hit(key))  # log(Pd N / λ)
             if (track.home_tower is not None and track.home_tower != scan.tower_index
                     and retriangulate(track, self.towers_xy[track.home_tower], x[t_idx],
                                       p[t_idx], scan, d_idx, self.config.initiator)):

@@ -23,18 +23,19 @@ from __future__ import annotations
 import math
 from collections.abc import Container, Sequence
 
+import numpy as np
+
 from perimeter.fusion.clutter import ClutterMap
 from perimeter.fusion.late import LateFused
 from perimeter.fusion.looks import Looks
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
 
-_LOG_2PI = math.log(2.0 * math.pi)
 
-
-def hit_gain(lam_per_look: float, nu: float, s: float, log_pd: float) -> float:
-    """``log(Pd · N(nu; 0, s) / λ)`` of one associated bearing (``log_pd``: ``log Pd``)."""
-    return -math.log(lam_per_look) - 0.5 * nu * nu / s - 0.5 * (_LOG_2PI + math.log(s)) + log_pd
+def hit_gain(lam: float, nu: float, s: float, log_pd: float) -> float:
+    """``log(Pd · N(nu; 0, s) / λ)`` of one associated bearing (``log_pd``: ``log Pd``),
+    in-order (the engine) or late; ``np.log`` as the engine's vectorised form took it."""
+    return -math.log(lam) - 0.5 * (nu * nu) / s - 0.5 * float(np.log(2 * math.pi * s)) + log_pd
 
 
 def charge_misses(tracks: Sequence[Track], hit: Container[int], scan: Scan, window_s: float,
