@@ -1,9 +1,10 @@
 """Tower health: offline status, failed sensors and silence become ``tower_fault`` alerts.
 
-A tower is faulty while its retained status says ``offline`` (or a sensor ``failed`` /
-``offline``) or while nothing has been heard from it for ``heartbeat_timeout_s`` of data
-time. One alert per fault episode: ``new`` when it starts, ``update`` when what failed changes,
-``closed`` (``reason: recovered``) when the tower is healthy again.
+A tower is faulty while its retained status says ``offline`` and no report stamped after it
+has come (or a sensor ``failed`` / ``offline``) or while nothing has been heard from it for
+``heartbeat_timeout_s`` of data time. One alert per fault episode: ``new`` when it starts,
+``update`` when what failed changes, ``closed`` (``reason: recovered``) when the tower is
+healthy again.
 
 A whole site down (every tower offline or silent) is one alert, not one per tower: ``fault:
 site_silent``, every tower in ``towers``, closed when any tower is back. So that a site going
@@ -49,6 +50,10 @@ class _Tower:
 
 
 SITE_FAULT = "site_silent"
+STALE_OFFLINE_MARGIN_S = 2.0
+"""A report refutes an ``offline`` status only if stamped this much after it arrived: four
+times fusion's prior clock-offset sigma (0.5 s), so a report in flight when the tower went
+down does not bring it back."""
 _DOWN = ("offline", "silent")
 
 
@@ -91,11 +96,17 @@ class TowerHealth:
         for tower_id in tower_ids:
             self._towers.pop(tower_id, None)
 
-    def heard(self, tower_id: str, t_s: float) -> None:
-        """Any message from the tower at data time ``t_s``."""
+    def heard(self, tower_id: str, t_s: float, *, stamped_t_s: float | None = None) -> None:
+        """Any message from the tower at data time ``t_s``; ``stamped_t_s``: a report's own
+        time. A report stamped well after the tower's ``offline`` status arrived refutes it:
+        the tower is back (a broker may deliver a will after the birth that followed it)."""
         tower = self._towers.get(tower_id)
         if tower is None:
             return
+        if (stamped_t_s is not None and tower.state == "offline"
+                and tower.offline_since_t_s is not None
+                and stamped_t_s > tower.offline_since_t_s + STALE_OFFLINE_MARGIN_S):
+            tower.state, tower.offline_since_t_s = "online", None
         if tower.silent_since_t_s is not None and t_s > tower.silent_since_t_s:
             tower.silent_since_t_s = None
         if tower.last_heard_t_s is None or t_s > tower.last_heard_t_s:

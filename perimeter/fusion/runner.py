@@ -264,7 +264,7 @@ class FusionRunner(AlertStage):
         if not self._dupes.check(tower_id, sensor, report.seq, report.t_s):
             self.counters["duplicates"] += 1
             return
-        self.health.heard(tower_id, self.clock_s or report.t_s)
+        self.health.heard(tower_id, self.clock_s or report.t_s, stamped_t_s=report.t_s)
         index = self._index[tower_id]
         scan = self.registration.correct(scan_from_report(
             report, index, self._towers_xy[index], self.thresholds.min_snr_db(sensor)))

@@ -122,3 +122,34 @@ def test_a_resumed_silent_fault_holds_until_the_tower_is_heard_after_it() -> Non
     heard_all(h, 61.0)
     (closed,) = h.check(61.0)
     assert (closed.event, closed.alert_id, closed.fault) == ("closed", "a-000042", "silent")
+
+
+def test_a_will_delivered_after_the_towers_birth_is_refuted_by_its_later_reports() -> None:
+    """A clustered broker may deliver a tower's will after the status the tower sent on
+    reconnecting; the tower never says online again, but its reports show it is back."""
+    h = health()
+    h.start(0.0)
+    heard_all(h, 1.0)
+    h.status(TowerStatus(tower_id="T05", state="online", t_s=9.0), 9.0)  # the birth, first
+    h.status(TowerStatus(tower_id="T05", state="offline"), 10.0)  # then the will
+    heard_all(h, 10.5)
+    (new,) = h.check(10.5)
+    assert (new.event, new.towers, new.fault) == ("new", ["T05"], "offline")
+    h.heard("T05", 11.0, stamped_t_s=9.8)  # sent before it went: in flight, no proof
+    assert h.check(11.0) == []
+    h.heard("T05", 13.0, stamped_t_s=12.5)  # stamped after the will arrived
+    (closed,) = h.check(13.0)
+    assert (closed.event, closed.alert_id, closed.reason) == ("closed", new.alert_id, "recovered")
+
+
+def test_an_offline_tower_stays_offline_while_only_late_reports_come() -> None:
+    h = health()
+    h.start(0.0)
+    heard_all(h, 1.0)
+    h.status(TowerStatus(tower_id="T05", state="offline"), 10.0)
+    heard_all(h, 10.5)
+    (new,) = h.check(10.5)
+    for t_s in (11.0, 20.0, 40.0):  # forwarded after a link outage: stamped before it went
+        h.heard("T05", t_s, stamped_t_s=9.0)
+        heard_all(h, t_s)
+        assert all(e.alert_id != new.alert_id or e.event != "closed" for e in h.check(t_s))

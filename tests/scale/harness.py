@@ -70,11 +70,13 @@ def new_alerts(events: list[AlertEvent]) -> Counter[str]:
 
 
 def unrecovered_faults(events: list[AlertEvent], before_t_s: float) -> list[str]:
-    """Tower faults raised before data time ``before_t_s`` and not closed as recovered."""
-    raised = {e.alert_id for e in events
+    """Tower faults raised before data time ``before_t_s`` and not closed as recovered, each
+    as ``alert_id shard fault towers t_s`` (what a failure needs to be read)."""
+    raised = {e.alert_id: e for e in events
               if e.event == "new" and e.class_ == "tower_fault" and e.t_s < before_t_s}
     recovered = {e.alert_id for e in events if e.event == "closed" and e.reason == "recovered"}
-    return sorted(raised - recovered)
+    return [f"{a} {e.shard_id} {e.fault} {','.join(e.towers)} t={e.t_s:.1f}"
+            for a, e in sorted(raised.items()) if a not in recovered]
 
 
 class LiveShard:
