@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache, lru_cache, partial
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -39,15 +39,12 @@ from perimeter.fusion.motion import (
     window_log_likelihoods,
     window_speed_error_mps,
 )
+from perimeter.fusion.own_path import OwnPath, read_path
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_evidence import Features
-from perimeter.fusion.trail_jumps import own_trail, top_speed_mps
 
 FloatArray = npt.NDArray[np.float64]
-Trail = Sequence[tuple[float, float, float]]
-PathOf = Callable[[], Trail]
-"""A track's own path (:func:`own_path`), read when first asked for."""
 
 
 def _default_hints() -> dict[str, tuple[float, ...]]:
@@ -212,26 +209,8 @@ def height_log_likelihoods(feats: Features, model: ClassModel
     return out
 
 
-def own_path(track: Track, model: ClassModel) -> Trail:
-    """The track's trail from the estimate's last jump on (:mod:`.trail_jumps`): what the
-    motion evidence is read from."""
-    state = track.state
-    return own_trail(state.trail, state.trail_sigma_m, top_speed_mps(
-        model.speed_mean_mps["vehicle"], model.vehicle_speed_log_sigma))
-
-
-def path_of(track: Track, model: ClassModel) -> PathOf:
-    """:func:`own_path`, read on the first call and kept: one read per refresh, which
-    leaves the trail as it is, however many of its steps need the path."""
-    return cache(partial(own_path, track, model))
-
-
-def _read(track: Track, model: ClassModel, path: PathOf | None) -> Trail:
-    return own_path(track, model) if path is None else path()
-
-
 def accumulate_motion(track: Track, t_s: float, model: ClassModel,
-                      path: PathOf | None = None) -> None:
+                      path: OwnPath | None = None) -> None:
     """Add one window's motion evidence once every ``motion_window_s`` of track life.
 
     An object keeps its class, so evidence from successive windows adds up (tempered by
@@ -245,7 +224,7 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel,
     ev = track.evidence
     if t_s - ev.class_window_t_s < model.motion_window_s:
         return
-    motion = motion_of(_read(track, model, path), window_s=model.motion_window_s,
+    motion = motion_of(read_path(track, model, path), window_s=model.motion_window_s,
                        min_span_s=0.8 * model.motion_window_s)
     if motion is None:
         return
@@ -272,7 +251,7 @@ def motion_is_ambiguous(track: Track, t_s: float, model: ClassModel) -> bool:
     return track.evidence.ambiguous_t_s >= t_s - model.motion_window_s
 
 
-def vehicle_corroborated(track: Track, model: ClassModel, path: PathOf | None = None) -> bool:
+def vehicle_corroborated(track: Track, model: ClassModel, path: OwnPath | None = None) -> bool:
     """Evidence for a vehicle that neither an animal nor people on foot give: a thermal image
     larger than any animal's moving faster than people walk (a party abreast is as wide as
     a car, but at a walker's pace), engine or track sounds outnumbering footsteps and
@@ -288,14 +267,14 @@ def vehicle_corroborated(track: Track, model: ClassModel, path: PathOf | None = 
     living = float(hints["footsteps"] + hints["voice"])
     if machine >= model.vehicle_min_sounds and machine > living:
         return True
-    motion = motion_of(_read(track, model, path), window_s=model.motion_window_s,
+    motion = motion_of(read_path(track, model, path), window_s=model.motion_window_s,
                        min_span_s=model.motion_min_s)
     return (motion is not None and motion.speed_mps >= model.animal_max_speed_mps
             and motion.straightness >= model.vehicle_min_straightness
             and not motion_is_ambiguous(track, track.state.trail[-1][0], model))
 
 
-def _motion_terms(track: Track, model: ClassModel, path: PathOf | None = None
+def _motion_terms(track: Track, model: ClassModel, path: OwnPath | None = None
                   ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """Motion log-likelihood of the classes that are not people, and of people as walkers
     and as slow movers (the two branches that :func:`class_log_likelihoods` joins with the
@@ -306,7 +285,7 @@ def _motion_terms(track: Track, model: ClassModel, path: PathOf | None = None
         slow = track.evidence.slow_pace_log_mean
         return ({c: evidence[c] for c in CLASSES if c not in people},
                 {c: (evidence[c], slow) for c in people})
-    motion = motion_of(_read(track, model, path), window_s=model.motion_window_s,
+    motion = motion_of(read_path(track, model, path), window_s=model.motion_window_s,
                        min_span_s=model.motion_min_s)
     if track.state.trail and motion_is_ambiguous(track, track.state.trail[-1][0], model):
         return ({c: 0.0 for c in CLASSES if c not in people}, {c: (0.0, 0.0) for c in people})
@@ -329,7 +308,7 @@ def _motion_terms(track: Track, model: ClassModel, path: PathOf | None = None
 
 
 def class_log_likelihoods(track: Track, model: ClassModel,
-                          path: PathOf | None = None) -> dict[str, float]:
+                          path: OwnPath | None = None) -> dict[str, float]:
     """Log-likelihood of the track's evidence under each class. People are walkers (upright)
     or, a ``slow_mover_share`` of them, slow movers whose posture is low half the time: the
     pace, the height and the blob's aspect are judged together, so a low centroid or a long
@@ -375,7 +354,7 @@ def _log_hint_row(likelihoods: tuple[float, ...], clutter_share: float) -> Float
 
 
 def classify(track: Track, model: ClassModel, t_s: float | None = None,
-             path: PathOf | None = None) -> dict[str, float]:
+             path: OwnPath | None = None) -> dict[str, float]:
     """Posterior class probabilities of a track (accumulating motion evidence at ``t_s``)."""
     if t_s is not None:
         accumulate_motion(track, t_s, model, path)
@@ -397,7 +376,7 @@ def refresh_class(track: Track, t_s: float, model: ClassModel) -> None:
     """Bring a track's class up to data time ``t_s``: a due motion window is added, and the
     probabilities are computed again only when what they depend on changed (see
     :attr:`.TrackEvidence.classified_at`). The track's own path is read once, if at all."""
-    path = path_of(track, model)
+    path = OwnPath(track, model)
     accumulate_motion(track, t_s, model, path)
     ev = track.evidence
     inputs = (track.score.updates, ev.class_windows)

@@ -3,14 +3,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
-from perimeter.fusion import classify as classify_module
 from perimeter.fusion.classify import (
     ClassModel,
     classify,
     label,
-    refresh_class,
     vehicle_corroborated,
 )
 from perimeter.fusion.priors import VEHICLE_STOP_SHARE
@@ -103,24 +100,6 @@ def test_only_evidence_an_animal_cannot_give_corroborates_a_vehicle() -> None:
     zigzag = walked(0.0, 0.6)
     zigzag.state.trail.extend((62.0 + 2.0 * k, 3000.0 + 80.0 * (k % 2), 0.0) for k in range(20))
     assert not vehicle_corroborated(zigzag, model)  # jitter is fast (6.7 m/s) but goes nowhere
-
-
-def test_a_refresh_reads_the_own_path_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 16 s of a fast trail: too short for a motion window, so the due window, the filter-speed
-    # terms and the vehicle corroboration (no size, no sounds) each need the path
-    calls: list[int] = []
-    real = classify_module.own_trail
-
-    def counted(*args: object) -> object:
-        calls.append(1)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(classify_module, "own_trail", counted)
-    car = walked(12.0, None, seconds=16.0)
-    refresh_class(car, 30.0, ClassModel())
-    assert car.evidence.label == "vehicle" and car.evidence.class_windows == 0
-    assert not car.evidence.vehicle_corroborated
-    assert len(calls) == 1
 
 
 def _hour_of_motion(track: Track, pace_mps: np.ndarray, rng: np.random.Generator,
