@@ -22,7 +22,7 @@ from perimeter.fusion.clutter import ClutterMap, moved
 from perimeter.fusion.consider import ConsiderBiases
 from perimeter.fusion.engine_config import DEFAULT_IFOV_RAD, EngineConfig
 from perimeter.fusion.late import LateScans
-from perimeter.fusion.late_score import hit_gain, score_late
+from perimeter.fusion.late_score import charge_misses, hit_gain, score_late
 from perimeter.fusion.looks import Looks, in_frame
 from perimeter.fusion.manage import TrackManager, per_look
 from perimeter.fusion.scan import Scan
@@ -369,14 +369,8 @@ class FusionEngine:
         """Score the tracks this tower sensor saw within ``miss_window_s`` but not now
         (revisit-aware: only when the report was a look at them, :meth:`.Looks.looked`)."""
         hit = set(found.tracks.tolist()) if found.tracks.size else ()
-        key = (scan.tower_index, scan.sensor)
-        t_s, window_s = scan.t_s, self.config.miss_window_s
-        looks = self.looks if self._per_look else None
-        for i, track in enumerate(tracks):
-            last = track.evidence.last_seen_by.get(key)
-            if (last is not None and t_s - last <= window_s and i not in hit
-                    and (looks is None or looks.looked(key, t_s, last))):
-                track.score.look_missed(key)
+        charge_misses(tracks, hit, scan, self.config.miss_window_s,
+                      self.looks if self._per_look else None)
 
     def _start(self, seed: Seed) -> None:
         track = self.manager.create(seed)

@@ -15,7 +15,8 @@ lost"). Here a late report is scored as an in-order one is under per-look scorin
   covers a revisit's share of its sector);
 - a track the sensor detected within ``miss_window_s`` and looked at now (a whole number of
   revisits after its last detection, :meth:`.Looks.looked`) but that no detection of the
-  report went to pays ``log(1 - Pd)``; the frames between looks say nothing.
+  report went to pays ``log(1 - Pd)``; the frames between looks say nothing (the engine's
+  in-order reports charge their misses with the same :func:`charge_misses`).
 """
 
 from __future__ import annotations
@@ -39,19 +40,18 @@ def hit_gain(lam: float, nu: float, s: float, log_pd: float) -> float:
 
 
 def charge_misses(tracks: Sequence[Track], hit: Container[int], scan: Scan, window_s: float,
-                  looks: Looks) -> int:
+                  looks: Looks | None) -> None:
     """Charge ``log(1 - Pd)`` to each track (by index, not in ``hit``) that ``scan``'s sensor
-    detected within ``window_s`` before the scan and looked at now; how many paid."""
+    detected within ``window_s`` before the scan and (with ``looks``: per-look scoring,
+    :meth:`.Looks.looked`) looked at now; in order (the engine) or late. A late scan missed
+    nothing its sensor detected at or after its time."""
     key = (scan.tower_index, scan.sensor)
-    t_s = scan.t_s
-    paid = 0
+    t_s, late = scan.t_s, scan.late
     for i, track in enumerate(tracks):
         last = track.evidence.last_seen_by.get(key)
-        if (last is not None and last < t_s and t_s - last <= window_s and i not in hit
-                and looks.looked(key, t_s, last)):
+        if (last is not None and t_s - last <= window_s and (last < t_s or not late)
+                and i not in hit and (looks is None or looks.looked(key, t_s, last))):
             track.score.look_missed(key)
-            paid += 1
-    return paid
 
 
 def score_late(scan: Scan, fused: LateFused | None, tracks: Sequence[Track],

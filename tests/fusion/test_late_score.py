@@ -6,7 +6,7 @@ import numpy as np
 
 from perimeter.fusion.engine import FusionEngine
 from perimeter.fusion.engine_config import EngineConfig
-from perimeter.fusion.late_score import hit_gain
+from perimeter.fusion.late_score import charge_misses, hit_gain
 from perimeter.fusion.manage import ManageConfig
 from perimeter.thresholds import Thresholds
 from tests.fusion.helpers import scan_of, track_at
@@ -60,6 +60,27 @@ def test_a_late_report_charges_a_miss_only_at_a_look() -> None:
     assert track.score.llr == llr
     engine.step(_late(219.998 + 5.5, []))  # the next look at it missed it
     assert math.isclose(track.score.llr - llr, math.log(1.0 - 2.0 / 3.0))
+
+
+def _charged(seen_s: list[float], hit: set[int], *, late: bool) -> list[bool]:
+    """Which of the tracks the imager last saw at ``seen_s`` a report at 100 s charges a
+    miss (window 10 s; every report a look: no revisit learned)."""
+    tracks = [track_at(3000.0, 0.0, number=n, t_s=90.0) for n in range(len(seen_s))]
+    for track, t_s in zip(tracks, seen_s, strict=True):
+        track.evidence.last_seen_by[(0, "thermal")] = t_s
+    scan = scan_of(0, (0.0, 0.0), 100.0, [])
+    scan.late = late
+    charge_misses(tracks, hit, scan, 10.0, None)
+    return [track.score.llr < 0.0 for track in tracks]
+
+
+def test_a_miss_is_charged_to_the_tracks_seen_within_the_window_and_not_hit() -> None:
+    for late in (False, True):
+        assert _charged([99.0, 80.0, 99.0], {2}, late=late) == [True, False, False]
+
+
+def test_a_late_report_missed_nothing_its_sensor_saw_at_or_after_it() -> None:
+    assert _charged([99.0, 100.0, 102.0], set(), late=True) == [True, False, False]
 
 
 def test_a_late_scored_walker_is_confirmed_and_a_track_on_clutter_is_not() -> None:
