@@ -108,12 +108,18 @@ def _knock_flagged_after(config: RegistrationConfig, first_track: int = 0) -> in
     return None
 
 
+def _majority(config: RegistrationConfig) -> int:
+    """Snapshots after the knock at which they are most of the window: its median moves."""
+    return config.loo_window // 2 + 1
+
+
 def test_a_change_point_flags_a_knock_once_enough_evidence_follows_it() -> None:
     # the whole window's median waits for the window to turn over (8 of 15 after the
     # knock); the evidence since the split shows it after jump_min_after (three tracks)
-    on = RegistrationConfig(change_point=True)
+    on, off = RegistrationConfig(change_point=True), RegistrationConfig(change_point=False)
+    assert on.jump_min_after < _majority(on)
     assert _knock_flagged_after(on) == on.jump_min_after
-    assert _knock_flagged_after(RegistrationConfig(change_point=False)) == 8
+    assert _knock_flagged_after(off) == _majority(off)
 
 
 def test_tracks_off_from_their_first_snapshot_are_no_change_point() -> None:
@@ -121,7 +127,7 @@ def test_tracks_off_from_their_first_snapshot_are_no_change_point() -> None:
     # 1-3 deg off): no track seen before the split moved, so only the whole window's
     # median, once it departs, flags it
     on = RegistrationConfig(change_point=True)
-    assert _knock_flagged_after(on, first_track=10) == 8
+    assert _knock_flagged_after(on, first_track=10) == _majority(on)
 
 
 @pytest.mark.parametrize("per_check", [0.2, 0.5])
