@@ -1,8 +1,9 @@
 """The contract's scoring rules: which alerts detect which intrusions, and which are false.
 
-An intrusion is a scripted target whose class is in ``alert.classes``. An alert is matched to a
+An intrusion is a scripted target whose class is in ``alert.classes``. An alert follows a
 target when its event positions lie within ``MATCH_RADIUS_M`` of the target's true position (at
-each event's ``t_s``) for at least half of its events; the target is detected when its first
+each event's ``t_s``) for at least half of its events; alerts are matched one to one first
+(:func:`match_one_to_one`), the rest to the target each follows best; the target is detected when its first
 matched alert starts before the target reaches its last waypoint. Alerts matched to no intrusion
 are false; a false alert that matches an animal is also a nuisance alert. ``tower_fault`` alerts
 are counted apart and never scored as false. Matched alerts beyond an intrusion's first are
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from perimeter.contract import AlertEvent, Origin
 from perimeter.fusion.reacquire import family
@@ -115,6 +117,33 @@ def best_match(alert: AlertTrack, targets: Sequence[TargetTruth],
     return chosen
 
 
+def match_one_to_one(alerts: Sequence[AlertTrack], targets: Sequence[TargetTruth],
+                     radius_m: float = MATCH_RADIUS_M) -> dict[str, TargetTruth]:
+    """Each alert that follows some target (the half-of-events rule) and the target it counts
+    for. First one alert per target, as many targets as possible, the smallest total median
+    distance among those (an optimal assignment, as multi-target tracking metrics match);
+    every other such alert then counts for the target it follows best (a duplicate). So two
+    alerts on two walkers 11 m apart count for both walkers, not twice for the nearer one."""
+    if not alerts or not targets:
+        return {}
+    scores = [[match_score(a, t, radius_m) for t in targets] for a in alerts]
+    eligible = np.array([[f >= MATCH_FRACTION for f, _ in row] for row in scores])
+    median_m = np.array([[m for _, m in row] for row in scores])
+    # eligible pairs cost their median distance less a constant above any sum of distances,
+    # so the assignment first maximises the pairs, then minimises their distances
+    big = 1.0 + float(np.sum(np.where(eligible, median_m, 0.0)))
+    cost = np.where(eligible, median_m - big, 0.0)
+    rows, cols = linear_sum_assignment(cost)
+    matched = {alerts[r].alert_id: targets[c] for r, c in zip(rows, cols, strict=True)
+               if eligible[r, c]}
+    for alert in alerts:
+        if alert.alert_id not in matched:
+            best = best_match(alert, targets, radius_m)
+            if best is not None:
+                matched[alert.alert_id] = best
+    return matched
+
+
 def distance_to_polyline_m(point: Point, polyline: Sequence[Point]) -> float:
     """Shortest distance from ``point`` to a polyline of at least one vertex."""
     pts = np.asarray(polyline, dtype=float).reshape(-1, 2)
@@ -201,12 +230,15 @@ def score_alerts(truth: Truth, events: Iterable[AlertEvent], alert_classes: Iter
     intrusion_targets = [t for t in truth.targets if is_intrusion(t, classes)]
     others = [t for t in truth.targets if not is_intrusion(t, classes)]
     scores = {t.id: TargetScore(t, target_class(t.kind)) for t in intrusion_targets}
+    alerts = group_alerts(events)
+    matched = match_one_to_one([a for a in alerts if a.class_ != "tower_fault"],
+                               intrusion_targets, radius_m)
     verdicts = []
-    for alert in group_alerts(events):
+    for alert in alerts:
         if alert.class_ == "tower_fault":
             verdicts.append(AlertVerdict(alert, "tower_fault", None))
             continue
-        target = best_match(alert, intrusion_targets, radius_m)
+        target = matched.get(alert.alert_id)
         if target is not None:
             scores[target.id].alerts.append(alert)
             verdicts.append(AlertVerdict(alert, "intrusion", target.id))

@@ -121,3 +121,32 @@ def test_distance_to_polyline() -> None:
     assert distance_to_polyline_m((13.0, 14.0), line) == pytest.approx(5.0)
     assert distance_to_polyline_m((3.0, 4.0), [(0.0, 0.0)]) == pytest.approx(5.0)
     assert math.isfinite(distance_to_polyline_m((0.0, 0.0), [(1.0, 1.0), (1.0, 1.0)]))
+
+
+# Two walkers side by side 11 m apart (as single file's walkers, 8 s apart at 1.4 m/s).
+LEFT = target("p-left", "person", [(4000.0, 0.0), (1000.0, 0.0)], start_s=100.0,
+              speed_mps=1.0)
+RIGHT = target("p-right", "person", [(4000.0, 11.0), (1000.0, 11.0)], start_s=100.0,
+               speed_mps=1.0)
+
+
+def test_two_alerts_on_two_close_walkers_count_for_both_not_twice_for_the_nearer() -> None:
+    # the left walker's alert reads 7 m north of it: 4 m from the right walker
+    events = (alert("a-1", along(LEFT, [200, 210, 220], offset_m=7.0))
+              + alert("a-2", along(RIGHT, [205, 215, 225], offset_m=1.0)))
+    result = score_alerts(truth(LEFT, RIGHT), events, CLASSES, PERIMETER)
+    by_id = {s.target.id: s for s in result.intrusions}
+    assert by_id["p-left"].detected and by_id["p-right"].detected
+    assert [a.alert_id for a in by_id["p-left"].alerts] == ["a-1"]
+    assert sum(s.duplicate_alerts for s in result.intrusions) == 0
+
+
+def test_a_second_alert_with_no_other_walker_near_is_still_a_duplicate() -> None:
+    far = target("p-far", "person", [(4000.0, 2000.0), (1000.0, 2000.0)], start_s=100.0,
+                 speed_mps=1.0)
+    events = (alert("a-1", along(LEFT, [200, 210, 220], offset_m=7.0))
+              + alert("a-2", along(LEFT, [205, 215, 225], offset_m=1.0)))
+    result = score_alerts(truth(LEFT, far), events, CLASSES, PERIMETER)
+    by_id = {s.target.id: s for s in result.intrusions}
+    assert not by_id["p-far"].detected
+    assert by_id["p-left"].duplicate_alerts == 1 and result.false_alerts == 0
