@@ -12,8 +12,10 @@ with the own-window and height alert rules); ``candidate+initiation`` (and the r
 initiator); ``imm``; ``reach-wait`` (a lost alert waits by its object's reach);
 ``revisit-initiation``; ``revisit-mended`` (the initiator with its three mends: every
 seed's bearings checked against its point, an alerted track not dropped as another family's
-shadow, an unsettled class held beside a waiting alert); ``revisit-refit`` (and no seed
-whose no-bias refit changes the velocity by over 5 m/s); ``no-aspect`` (the blob-aspect term off);
+shadow, an unsettled class held beside a waiting alert); ``mended+late`` (that and
+``late-scored``);
+``revisit-refit`` (and no seed whose no-bias refit changes the velocity by over 5 m/s);
+``no-aspect`` (the blob-aspect term off);
 ``bias-allowance`` (bearings widened by their tower's unapplied bias); ``two-imager-shadows``
 (a shadow needs two imagers' bearings) and ``dense`` (that, and seeds beside tracks from
 every sensor), ``seed-beside-thermal`` (seeds beside tracks from imagers' bearings; docs/fusion.md
@@ -78,6 +80,15 @@ def _revisit_mended() -> dict[str, Any]:
     return {"engine_config": engine, "alert_config": AlertConfig(settle_probability=0.7)}
 
 
+def _mended_late() -> dict[str, Any]:
+    """``revisit-mended`` with late reports scored where their sensor looked
+    (``late-scored``)."""
+    options = _revisit_mended()
+    engine = options["engine_config"]
+    options["engine_config"] = replace(engine, manage=replace(engine.manage, late_scored=True))
+    return options
+
+
 def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
     """Each name's keyword arguments for :class:`FusionRunner`."""
     revisit_aware = EngineConfig(manage=ManageConfig(revisit_aware=True))
@@ -94,6 +105,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "reach-wait": lambda: {"alert_config": AlertConfig(reacquire_reach_m=REACH_M)},
         "revisit-initiation": lambda: {"engine_config": _revisit_initiation(EngineConfig())},
         "revisit-mended": _revisit_mended,
+        "mended+late": _mended_late,
         "revisit-refit": lambda: {"engine_config": _revisit_initiation(
             EngineConfig(), RevisitConfig(enabled=True, max_refit_change_mps=5.0))},
         "revisit-aware": lambda: {"engine_config": revisit_aware},
