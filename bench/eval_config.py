@@ -13,7 +13,10 @@ initiator); ``imm``; ``reach-wait`` (a lost alert waits by its object's reach);
 ``revisit-initiation``; ``revisit-mended`` (the initiator with its three mends: every
 seed's bearings checked against its point, an alerted track not dropped as another family's
 shadow, an unsettled class held beside a waiting alert); ``mended+late`` (that and
-``late-scored``);
+``late-scored``) and ``mended+late+guard`` (and late reports marking ambiguity and teaching
+the clutter map, ``ManageConfig.late_ambiguity`` and ``late_clutter``, and no corroborated
+vehicle's skip of the motion windows while its last motion window was ambiguous,
+``AlertConfig.corroborated_own_s``; docs/fusion.md "The late path's evidence");
 ``revisit-refit`` (and no seed whose no-bias refit changes the velocity by over 5 m/s);
 ``no-aspect`` (the blob-aspect term off);
 ``bias-allowance`` (bearings widened by their tower's unapplied bias); ``two-imager-shadows``
@@ -80,12 +83,18 @@ def _revisit_mended() -> dict[str, Any]:
     return {"engine_config": engine, "alert_config": AlertConfig(settle_probability=0.7)}
 
 
-def _mended_late() -> dict[str, Any]:
+def _mended_late(*, guard: bool = False) -> dict[str, Any]:
     """``revisit-mended`` with late reports scored where their sensor looked
-    (``late-scored``)."""
+    (``late-scored``); with ``guard``, late reports marking ambiguity and teaching the
+    clutter map as in-order ones do, and a corroborated vehicle skipping the motion windows
+    only after a motion window without ambiguity."""
     options = _revisit_mended()
     engine = options["engine_config"]
-    options["engine_config"] = replace(engine, manage=replace(engine.manage, late_scored=True))
+    options["engine_config"] = replace(engine, manage=replace(
+        engine.manage, late_scored=True, late_ambiguity=guard, late_clutter=guard))
+    if guard:
+        options["alert_config"] = replace(options["alert_config"],
+                                          corroborated_own_s=ClassModel().motion_window_s)
     return options
 
 
@@ -106,6 +115,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "revisit-initiation": lambda: {"engine_config": _revisit_initiation(EngineConfig())},
         "revisit-mended": _revisit_mended,
         "mended+late": _mended_late,
+        "mended+late+guard": lambda: _mended_late(guard=True),
         "revisit-refit": lambda: {"engine_config": _revisit_initiation(
             EngineConfig(), RevisitConfig(enabled=True, max_refit_change_mps=5.0))},
         "revisit-aware": lambda: {"engine_config": revisit_aware},

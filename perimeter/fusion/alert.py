@@ -138,7 +138,9 @@ class TrackAlerter:
         if confidence(track, thresholds) < thresholds.alert_min_confidence:
             return "confidence"
         animal = ev.probabilities.get("animal", 0.0)
-        if not ((ev.label == "vehicle" and ev.vehicle_corroborated)
+        corroborated = ev.vehicle_corroborated and (
+            cfg.corroborated_own_s <= 0.0 or t_s - ev.ambiguous_t_s >= cfg.corroborated_own_s)
+        if not ((ev.label == "vehicle" and corroborated)
                 or ev.class_windows >= cfg.min_motion_windows
                 or (cfg.early_max_animal_probability > 0.0 and ev.class_windows >= 1
                     and animal <= cfg.early_max_animal_probability)):

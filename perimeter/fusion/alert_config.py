@@ -27,6 +27,13 @@ class AlertConfig:
     ambiguous (:attr:`.TrackEvidence.ambiguous_t_s`: a bearing another track also gated, or
     one of several in its gate), so the motion and features it alerts on are its own. 0: off
     (docs/fusion.md "Track score and confirmation")."""
+    corroborated_own_s: float = 0.0
+    """A corroborated vehicle skips the motion windows only once none of its associations
+    of the last ``corroborated_own_s`` was ambiguous (:attr:`.TrackEvidence.ambiguous_t_s`):
+    a size, a sound or a speed read on a path that may be stitched from several objects
+    (a herd, a field of wind clutter) corroborates no one vehicle, and the track waits for
+    its motion windows like any other. 0: off (docs/fusion.md "The late path's
+    ambiguity")."""
     own_window_labels: tuple[str, ...] = ("person", "group")
     """The labels ``own_window_s`` holds: people's (a vehicle heard by a dozen towers
     shares its wide acoustic gates with every track near it)."""

@@ -21,7 +21,7 @@ from perimeter.fusion.classify import refresh_class
 from perimeter.fusion.clutter import ClutterMap, moved
 from perimeter.fusion.consider import ConsiderBiases
 from perimeter.fusion.engine_config import DEFAULT_IFOV_RAD, EngineConfig
-from perimeter.fusion.late import LateScans
+from perimeter.fusion.late import LateScans, mark_ambiguous
 from perimeter.fusion.late_score import charge_misses, hit_gain, score_late
 from perimeter.fusion.looks import Looks, in_frame
 from perimeter.fusion.manage import TrackManager, per_look
@@ -126,6 +126,11 @@ class FusionEngine:
             if cfg.late_scored:
                 score_late(scan, fused, self.manager.tracks, self.clutter_map, self.looks,
                            self.config.llr_max, self.config.miss_window_s)
+            if cfg.late_ambiguity and fused is not None:
+                mark_ambiguous(fused, scan.t_s)
+            if cfg.late_clutter:  # its detections but those of moving confirmed tracks
+                self._learn_clutter(scan, fused.tracks if fused else [],
+                                    fused.found if fused else _NOTHING)
             return
         self.late.newest_s = max(self.late.newest_s, scan.t_s)
         tracks = self._near(scan)

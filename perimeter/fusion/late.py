@@ -34,6 +34,22 @@ class LateFused:
     s: FloatArray
 
 
+def mark_ambiguous(fused: LateFused, t_s: float) -> None:
+    """Mark the tracks whose late association was ambiguous, by the in-order path's rule
+    (:meth:`.engine.FusionEngine.step`): the bearing a track took was in another track's gate
+    too, or the track's gate held several of the report's bearings. Its motion over ``t_s``
+    may then be a path stitched from several objects (:func:`.classify.motion_is_ambiguous`);
+    ``ambiguous_t_s`` keeps the latest such time, in order or late."""
+    found, gated = fused.found, fused.found.gated
+    if gated is None or found.tracks.size == 0:
+        return
+    rivals = gated.sum(axis=0)
+    shared = (rivals[found.detections] > 1) | (gated[found.tracks].sum(axis=1) > 1)
+    for t_idx in found.tracks[shared].tolist():
+        evidence = fused.tracks[t_idx].evidence
+        evidence.ambiguous_t_s = max(evidence.ambiguous_t_s, t_s)
+
+
 class LateScans:
     """The late path's state: the newest in-order scan time and the late detections that
     were neither explained nor offered to the initiator."""

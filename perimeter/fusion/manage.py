@@ -49,6 +49,18 @@ class ManageConfig:
     misses of the tracks it looked at, per look, as the in-order path then scores them
     (misses only at looks, clutter density per look), with the windows below in revisits;
     unlike ``revisit_aware`` no report leaves its path (``same_frame_s`` is not read)."""
+    late_ambiguity: bool = False
+    """A late report's association marks ambiguity as an in-order one does
+    (:func:`.late.mark_ambiguous`): a track that took a bearing another track also gated, or
+    one of several in its gate, has a motion window that may be stitched from several objects
+    (:attr:`.TrackEvidence.ambiguous_t_s`). Off: late reports mark none, so a track fed by
+    them (``late_scored``) on a herd or a field of wind clutter is judged on a stitched path
+    as on its own (docs/fusion.md "The late path's ambiguity")."""
+    late_clutter: bool = False
+    """A late report teaches the clutter map as an in-order one does (its detections but
+    those of moving confirmed tracks): it is as much a sample of its sensor's clutter, and
+    without it the map learns each tower from the sixth of its reports that arrive first
+    (docs/fusion.md "The late path's ambiguity")."""
     same_frame_s: float = 0.1
     """Revisit-aware: a late report at most this far behind the newest is of the same frame
     and fused in order (frames are 0.5 s; the towers' clocks lie milliseconds apart)."""

@@ -203,6 +203,27 @@ def test_a_vehicle_alerts_at_once_only_with_evidence_an_animal_cannot_give(
     assert new is not None and new.event == "new" and new.class_ == "vehicle"
 
 
+def test_a_corroborated_vehicle_on_an_ambiguous_path_waits_for_its_motion_windows(
+        th: Thresholds) -> None:
+    """A vehicle-sized image moving fast, read on a path stitched from a herd or a field of
+    wind clutter (an ambiguous association in its last motion window), corroborates no one
+    vehicle: with ``corroborated_own_s`` the track waits for its motion windows."""
+    config = AlertConfig(corroborated_own_s=25.0)
+    ghost = alertable()
+    ghost.evidence.label, ghost.evidence.probabilities = "vehicle", {"vehicle": 0.95,
+                                                                    "animal": 0.01}
+    ghost.evidence.class_windows = 0
+    ghost.evidence.vehicle_corroborated = True
+    ghost.evidence.ambiguous_t_s = 90.0  # 10 s ago
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(ghost, 100.0, th) == "windows"
+    assert TrackAlerter(PERIMETER, ["T01", "T02"]).blocker(ghost, 100.0, th) is None  # off
+    ghost.evidence.ambiguous_t_s = 74.0  # 26 s ago: its last window is its own
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(ghost, 100.0, th) is None
+    ghost.evidence.ambiguous_t_s = 90.0
+    ghost.evidence.class_windows = 2  # two windows judged: it alerts as any track does
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(ghost, 100.0, th) is None
+
+
 def test_own_window_holds_an_alert_while_associations_are_ambiguous(th: Thresholds) -> None:
     config = AlertConfig(own_window_s=25.0)
     shared = alertable()
