@@ -3,12 +3,13 @@
 An intrusion is a scripted target whose class is in ``alert.classes``. An alert follows a
 target when its event positions lie within ``MATCH_RADIUS_M`` of the target's true position (at
 each event's ``t_s``) for at least half of its events; alerts are matched one to one first
-(:func:`match_one_to_one`), the rest to the target each follows best; the target is detected when its first
-matched alert starts before the target reaches its last waypoint. Alerts matched to no intrusion
-are false; a false alert that matches an animal is also a nuisance alert. ``tower_fault`` alerts
-are counted apart and never scored as false. Matched alerts beyond an intrusion's first are
-duplicates; a matched alert whose class family (people: person or group; vehicle) is not the
-target's, judged on the class it showed for most of its events, is misclassified.
+(:func:`match_one_to_one`), the rest to the target each follows best. The target is detected
+when its first matched alert starts before the target reaches its last waypoint. Alerts matched
+to no intrusion are false; a false alert that matches an animal is also a nuisance alert.
+``tower_fault`` alerts are counted apart and never scored as false. Matched alerts beyond an
+intrusion's first are duplicates; a matched alert whose class family (people: person or group;
+vehicle) is not the target's, judged on the class it showed for most of its events, is
+misclassified.
 """
 
 from __future__ import annotations
