@@ -16,7 +16,9 @@ shadow, an unsettled class held beside a waiting alert); ``mended+late`` (that a
 ``late-scored``) and ``mended+late+guard`` (and late reports marking ambiguity and teaching
 the clutter map, ``ManageConfig.late_ambiguity`` and ``late_clutter``, and no corroborated
 vehicle's skip of the motion windows while its last motion window was ambiguous,
-``AlertConfig.corroborated_own_s``; docs/fusion.md "The late path's evidence");
+``AlertConfig.corroborated_own_s``; docs/fusion.md "The late path's evidence") and
+``mended+late+withheld`` (and an unmoved track's late detections held from the clutter map
+until it moves or is gone, ``ManageConfig.late_clutter_withheld``);
 ``revisit-refit`` (and no seed whose no-bias refit changes the velocity by over 5 m/s);
 ``no-aspect`` (the blob-aspect term off);
 ``bias-allowance`` (bearings widened by their tower's unapplied bias); ``two-imager-shadows``
@@ -83,15 +85,17 @@ def _revisit_mended() -> dict[str, Any]:
     return {"engine_config": engine, "alert_config": AlertConfig(settle_probability=0.7)}
 
 
-def _mended_late(*, guard: bool = False) -> dict[str, Any]:
+def _mended_late(*, guard: bool = False, withheld: bool = False) -> dict[str, Any]:
     """``revisit-mended`` with late reports scored where their sensor looked
     (``late-scored``); with ``guard``, late reports marking ambiguity and teaching the
     clutter map as in-order ones do, and a corroborated vehicle skipping the motion windows
-    only after a motion window without ambiguity."""
+    only after a motion window without ambiguity; with ``withheld``, an unmoved track's late
+    detections held from the map until it moves or is gone."""
     options = _revisit_mended()
     engine = options["engine_config"]
     options["engine_config"] = replace(engine, manage=replace(
-        engine.manage, late_scored=True, late_ambiguity=guard, late_clutter=guard))
+        engine.manage, late_scored=True, late_ambiguity=guard, late_clutter=guard,
+        late_clutter_withheld=withheld))
     if guard:
         options["alert_config"] = replace(options["alert_config"],
                                           corroborated_own_s=ClassModel().motion_window_s)
@@ -116,6 +120,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "revisit-mended": _revisit_mended,
         "mended+late": _mended_late,
         "mended+late+guard": lambda: _mended_late(guard=True),
+        "mended+late+withheld": lambda: _mended_late(guard=True, withheld=True),
         "revisit-refit": lambda: {"engine_config": _revisit_initiation(
             EngineConfig(), RevisitConfig(enabled=True, max_refit_change_mps=5.0))},
         "revisit-aware": lambda: {"engine_config": revisit_aware},

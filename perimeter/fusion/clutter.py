@@ -160,6 +160,20 @@ class ClutterMap:
                 counts[c] = counts[c] * math.exp(-(t_s - stamps[c]) / tau) + 1.0
                 stamps[c] = t_s
 
+    def learn_past(self, key: tuple[int, str], bearing_rad: float, then_s: float,
+                   t_s: float) -> None:
+        """Count at ``t_s`` one detection of ``key`` made at ``then_s`` (its report already
+        counted), faded by its age: as if learned then (:mod:`.withheld`)."""
+        sensor_map = self._maps.get(key)
+        if not self.config.enabled or sensor_map is None:
+            return
+        tau = self.config.fading_time_s
+        c = self._cell(bearing_rad)
+        counts, stamps = sensor_map.counts, sensor_map.stamp_s
+        weight = math.exp(-max(0.0, t_s - then_s) / tau)
+        counts[c] = counts[c] * math.exp(-(t_s - stamps[c]) / tau) + weight
+        stamps[c] = t_s
+
     def counts_at(self, key: tuple[int, str], bearings_rad: list[float],
                   t_s: float) -> list[float]:
         """The faded detection count over each bearing's window (0 where nothing was

@@ -29,6 +29,7 @@ from perimeter.fusion.scan import Scan
 from perimeter.fusion.second_tower import retriangulate
 from perimeter.fusion.track import Track
 from perimeter.fusion.triangulate import Initiator, Seed
+from perimeter.fusion.withheld import WithheldClutter
 from perimeter.terrain import Dem
 from perimeter.thresholds import Thresholds
 
@@ -73,6 +74,7 @@ class FusionEngine:
         """Confirmed tracks that have moved (:func:`.clutter.moved`): their detections do
         not teach the clutter map."""
         self._movers_t_s = -math.inf
+        self.withheld = WithheldClutter() if self.config.manage.late_clutter_withheld else None
         self.imm = None if self.config.imm is None else imm.ImmTracker(self.config.imm)
         """The motion estimator: None for one constant velocity per track (:mod:`.ekf`)."""
         self.late = LateScans(self._initiate, self.config.seeds_beside)
@@ -130,7 +132,7 @@ class FusionEngine:
                 mark_ambiguous(fused, scan.t_s)
             if cfg.late_clutter:  # its detections but those of moving confirmed tracks
                 self._learn_clutter(scan, fused.tracks if fused else [],
-                                    fused.found if fused else _NOTHING)
+                                    fused.found if fused else _NOTHING, self.withheld)
             return
         self.late.newest_s = max(self.late.newest_s, scan.t_s)
         tracks = self._near(scan)
@@ -265,8 +267,15 @@ class FusionEngine:
         return [unknown if t.evidence.label_probability < 0.6
                 else by_class.get(t.evidence.label, unknown) for t in tracks]
 
-    def _learn_clutter(self, scan: Scan, tracks: list[Track], found: Assignment) -> None:
-        """Teach the clutter map this scan, except the detections of moving tracks."""
+    def _learn_clutter(self, scan: Scan, tracks: list[Track], found: Assignment,
+                       withheld: WithheldClutter | None = None) -> None:
+        """Teach the clutter map this scan but moving tracks' detections (``withheld``:
+        and unmoved tracks', held)."""
+        if withheld is not None:
+            teach = withheld.hold(scan, tracks, found, self._movers, self.config.clutter.sensors)
+            self.clutter_map.learn((scan.tower_index, scan.sensor), scan.bearing_rad, teach,
+                                   scan.t_s)
+            return
         teach = np.ones(scan.size, dtype=bool)
         if found.tracks.size and self._movers:
             movers = self._movers
@@ -284,6 +293,9 @@ class FusionEngine:
         self._movers_t_s = t_s
         self._movers = {t.number for t in self.manager.tracks if t.score.status == "confirmed"
                         and moved(t, t_s, cfg.min_age_s, cfg.motion_probability)}
+        if self.withheld is not None:
+            self.withheld.settle({t.number for t in self.manager.tracks}, self._movers,
+                                 self.clutter_map, t_s)
 
     def _soft(self, tracks: list[Track], x: FloatArray, p: FloatArray, h: FloatArray,
               nu: FloatArray, s: FloatArray, gated: npt.NDArray[np.bool_], scan: Scan,

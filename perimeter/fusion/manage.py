@@ -61,6 +61,12 @@ class ManageConfig:
     those of moving confirmed tracks): it is as much a sample of its sensor's clutter, and
     without it the map learns each tower from the sixth of its reports that arrive first
     (docs/fusion.md "The late path's ambiguity")."""
+    late_clutter_withheld: bool = False
+    """With ``late_clutter``: a late detection a live track took, while that track is not a
+    moving confirmed one, is withheld from the map until the track is known to move (then
+    dropped) or is gone unmoved (then taught; :mod:`.withheld`). Off: a slow walker's own
+    late bearings teach the map before its track has moved (docs/fusion.md "The late path's
+    evidence")."""
     same_frame_s: float = 0.1
     """Revisit-aware: a late report at most this far behind the newest is of the same frame
     and fused in order (frames are 0.5 s; the towers' clocks lie milliseconds apart)."""

@@ -1,0 +1,62 @@
+"""Late detections withheld from the clutter map (:mod:`perimeter.fusion.withheld`,
+``ManageConfig.late_clutter_withheld``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from perimeter.fusion.engine import FusionEngine
+from perimeter.fusion.engine_config import EngineConfig
+from perimeter.fusion.manage import ManageConfig
+from perimeter.thresholds import Thresholds
+from tests.fusion.helpers import scan_of, track_at
+
+TOWERS = np.array([[0.0, 0.0], [0.0, 6000.0]])
+KEY = (0, "thermal")
+
+
+def _fed(withheld: bool) -> tuple[FusionEngine, float]:
+    """An unmoved track at 3 km from tower 0 takes that tower's late bearing of it in every
+    frame for 100 s (in-order reports of tower 1 carry data time); the bearing's density
+    over the sensor's mean."""
+    engine = FusionEngine(TOWERS, Thresholds(), EngineConfig(manage=ManageConfig(
+        late_clutter=True, late_clutter_withheld=withheld)))
+    engine.step(scan_of(1, (0.0, 6000.0), 0.0, []))
+    engine.manager.tracks.append(track_at(3000.0, 0.0, number=7, t_s=0.0, sigma_m=2.0))
+    for k in range(1, 200):
+        engine.step(scan_of(1, (0.0, 6000.0), k * 0.5, []))
+        late = scan_of(0, (0.0, 0.0), k * 0.5 - 0.002, [(3000.0, 0.0)])
+        late.late = True
+        engine.step(late)
+    return engine, _ratio(engine, 100.0)
+
+
+def _ratio(engine: FusionEngine, t_s: float) -> float:
+    bearing = scan_of(0, (0.0, 0.0), 0.0, [(3000.0, 0.0)]).bearing_rad
+    mean = engine.clutter_map.observe_mean(KEY, 1)
+    (density,) = engine.clutter_map.densities(KEY, bearing, mean, t_s)
+    return density / mean
+
+
+def test_an_unmoved_tracks_late_detections_teach_the_map_only_without_withholding() -> None:
+    for withheld in (False, True):
+        engine, ratio = _fed(withheld)
+        assert engine.manager.tracks[0].evidence.last_seen_by[KEY] > 99.0  # it took them
+        assert (ratio > 2.0) is not withheld
+
+
+def test_withheld_detections_teach_the_map_once_their_track_is_gone_unmoved() -> None:
+    engine, before = _fed(True)
+    assert engine.withheld is not None and len(engine.withheld.held[7]) > 150
+    engine.manager.tracks.clear()
+    engine.maintain(103.0)  # the movers refresh settles what was held
+    assert engine.withheld.held == {}
+    assert before < 2.0 < _ratio(engine, 103.0)
+
+
+def test_withheld_detections_are_dropped_once_their_track_moves() -> None:
+    engine, _ = _fed(True)
+    assert engine.withheld is not None
+    engine.withheld.settle({7}, {7}, engine.clutter_map, 103.0)  # track 7 known to move
+    assert engine.withheld.held == {}
+    assert _ratio(engine, 103.0) < 2.0
