@@ -55,12 +55,12 @@ class ManageConfig:
     one of several in its gate, has a motion window that may be stitched from several objects
     (:attr:`.TrackEvidence.ambiguous_t_s`). Off: late reports mark none, so a track fed by
     them (``late_scored``) on a herd or a field of wind clutter is judged on a stitched path
-    as on its own (docs/fusion.md "The late path's ambiguity")."""
+    as on its own (docs/fusion.md "The late path's evidence")."""
     late_clutter: bool = False
     """A late report teaches the clutter map as an in-order one does (its detections but
     those of moving confirmed tracks): it is as much a sample of its sensor's clutter, and
     without it the map learns each tower from the sixth of its reports that arrive first
-    (docs/fusion.md "The late path's ambiguity")."""
+    (docs/fusion.md "The late path's evidence")."""
     late_clutter_withheld: bool = False
     """With ``late_clutter``: a late detection a live track took, while that track is not a
     moving confirmed one, is withheld from the map until the track is known to move (then

@@ -1,4 +1,4 @@
-"""The late path's ambiguity (:func:`perimeter.fusion.late.mark_ambiguous`,
+"""The late path's evidence (:func:`perimeter.fusion.late.mark_ambiguous`,
 ``ManageConfig.late_ambiguity``)."""
 
 from __future__ import annotations
