@@ -256,16 +256,20 @@ class Registration:
                               self.relative_sigma_rad, search)
         self._info_l, self._y_l, self.landmark_counts = self.landmarks.information(mat)
         if c.anchored_landmark:
-            rests = ((self.snapshots >= c.min_snapshots)
-                     | (self.landmark_counts >= c.min_landmarks))
             self.anchored = self.landmarks.anchored(
-                mat, rests, math.radians(3.0 * c.bias_prior_deg))
+                mat, self._rests(), math.radians(3.0 * c.bias_prior_deg))
         return events
 
     def landmark_summary(self) -> str:
         """One line for benches: landmarks in use and their variance factor."""
         return (f"landmarks {len(self.landmarks.landmarks)} "
                 f"vf {self.landmarks.variance_factor:.2f}")
+
+    def _rests(self) -> npt.NDArray[np.bool_]:
+        """Towers whose bias rests on enough data: ``min_snapshots`` snapshots or
+        ``min_landmarks`` landmarks (an anchored one aside)."""
+        return ((self.snapshots >= self.config.min_snapshots)
+                | (self.landmark_counts >= self.config.min_landmarks))
 
     def _solve(self) -> None:
         n = self._n
@@ -280,9 +284,8 @@ class Registration:
         self.cov = 0.5 * (cov + cov.T)
         self.theta = self.cov @ y
         sig = np.sqrt(np.maximum(np.diag(self.cov) * self.variance_factor, 0.0))
-        known = self.snapshots >= self.config.min_snapshots
-        enough = np.concatenate([known | (self.landmark_counts >= self.config.min_landmarks)
-                                 | self.anchored, known])
+        enough = np.concatenate([self._rests() | self.anchored,
+                                 self.snapshots >= self.config.min_snapshots])
         seen = np.flatnonzero(enough[:n])
         if len(seen) >= 2:  # the biases' common rotation is weakly observable (see module
             # docstring): a tower's bias counts as known once known against the others

@@ -31,6 +31,19 @@ __all__ = ["BiasJumps"]
 FloatArray = npt.NDArray[np.float64]
 
 
+def departure_sigmas(c: RegistrationConfig) -> float:
+    """The departure a part of a tower's evidence must exceed, in its errors:
+    ``jump_sigmas`` for the whole window alone; with ``change_point``, the two-sided normal
+    quantile of ``jump_false_flags_per_hour``'s share of one check (every ``solve_every_s``)
+    and one of the parts tested (``loo_window - jump_min_after + 1``; a union bound over
+    both)."""
+    if not c.change_point:
+        return c.jump_sigmas
+    splits = c.loo_window - c.jump_min_after + 1
+    share = c.jump_false_flags_per_hour * c.solve_every_s / 3600.0 / splits
+    return float(norm.isf(0.5 * share))
+
+
 @dataclass(slots=True)
 class _TowerFlag:
     alert_id: str | None = None
@@ -52,6 +65,8 @@ class BiasJumps:
         self.tower_ids = list(tower_ids)
         self._flags = [_TowerFlag(loo=deque(maxlen=config.loo_window)) for _ in tower_ids]
         self._next_alert_id = next_alert_id
+        self.sigmas = departure_sigmas(config)
+        """The departure a part must exceed, in its errors (:func:`departure_sigmas`)."""
 
     def add_evidence(self, k: int, bias_rad: float, sigma_rad: float, t_s: float,
                      track: int) -> None:
@@ -79,12 +94,11 @@ class BiasJumps:
             res = np.array(flag.loo) if flag.loo else np.zeros((0, 4))
             for before, part in self._parts(res):
                 shift, ratio = self._departure(part, float(theta[k]), sigma_deg,
-                                               variance_factor, self.sigmas)
+                                               variance_factor)
                 if ratio <= worst_ratio:
                     continue
                 # each track on its own, from two snapshots at least (its own spread)
-                tracks = [self._departure(mine, float(theta[k]), sigma_deg, variance_factor,
-                                          self.sigmas)
+                tracks = [self._departure(mine, float(theta[k]), sigma_deg, variance_factor)
                           for n in np.unique(part[:, 3])
                           if len(mine := part[part[:, 3] == n]) >= 2]
                 need = c.jump_min_tracks if before is None else c.change_point_min_tracks
@@ -106,7 +120,7 @@ class BiasJumps:
         a third in the same part stayed at the estimate."""
         for n in np.unique(part[:, 3]).tolist():
             move, ratio = self._departure(part[part[:, 3] == n], theta_rad, sigma_deg,
-                                          variance_factor, self.sigmas)
+                                          variance_factor)
             if move * shift_rad <= 0.0 or ratio <= 1.0:
                 return False
         return True
@@ -124,28 +138,10 @@ class BiasJumps:
             centre = float(np.median(old[:, 0]))
             old_err = self._error(old, centre, variance_factor)
             move, ratio = self._departure(after[after[:, 3] == n], centre,
-                                          math.degrees(old_err), variance_factor, self.sigmas)
+                                          math.degrees(old_err), variance_factor)
             if move * shift_rad <= 0.0 or ratio <= 1.0:
                 return False
         return bool(both)
-
-    @property
-    def splits(self) -> int:
-        """How many parts of a tower's evidence are tested at each check."""
-        c = self.config
-        return c.loo_window - c.jump_min_after + 1 if c.change_point else 1
-
-    @property
-    def sigmas(self) -> float:
-        """The departure a part must exceed, in its errors: ``jump_sigmas`` for the whole
-        window alone; with ``change_point``, the two-sided normal quantile of
-        ``jump_false_flags_per_hour``'s share of one check (every ``solve_every_s``) and one
-        of the :attr:`splits` parts (a union bound over both)."""
-        c = self.config
-        if not c.change_point:
-            return c.jump_sigmas
-        share = c.jump_false_flags_per_hour * c.solve_every_s / 3600.0 / self.splits
-        return float(norm.isf(0.5 * share))
 
     def _parts(self, res: FloatArray) -> list[tuple[FloatArray | None, FloatArray]]:
         """The evidence tested, each part with what came before it (None for the whole
@@ -168,15 +164,15 @@ class BiasJumps:
         return 1.2533 * spread / math.sqrt(len(res))
 
     def _departure(self, res: FloatArray, theta_rad: float, sigma_deg: float,
-                   variance_factor: float, sigmas: float) -> tuple[float, float]:
+                   variance_factor: float) -> tuple[float, float]:
         """The median of the evidence ``res`` less the estimate, and its ratio to the
-        threshold (``sigmas`` times its error, at least ``min_jump_deg``)."""
+        threshold (:attr:`sigmas` times its error, at least ``min_jump_deg``)."""
         c = self.config
         median = float(np.median(res[:, 0]))
         # the median's standard error and the estimate's own
         err = math.hypot(self._error(res, median, variance_factor), math.radians(sigma_deg))
         shift = median - theta_rad
-        return shift, abs(shift) / max(sigmas * err, math.radians(c.min_jump_deg))
+        return shift, abs(shift) / max(self.sigmas * err, math.radians(c.min_jump_deg))
 
     def flag(self, k: int, shift_rad: float, t_s: float) -> list[AlertEvent]:
         """Tower ``k``'s bias jumped by ``shift_rad``: every tower's leave-one-out evidence
