@@ -137,11 +137,11 @@ def match_one_to_one(alerts: Sequence[AlertTrack], targets: Sequence[TargetTruth
     rows, cols = linear_sum_assignment(cost)
     matched = {alerts[r].alert_id: targets[c] for r, c in zip(rows, cols, strict=True)
                if eligible[r, c]}
-    for alert in alerts:
-        if alert.alert_id not in matched:
-            best = best_match(alert, targets, radius_m)
-            if best is not None:
-                matched[alert.alert_id] = best
+    for a, alert in enumerate(alerts):  # the rest: the target each follows best
+        followed = np.flatnonzero(eligible[a])
+        if alert.alert_id not in matched and followed.size:
+            best = min(followed.tolist(), key=lambda c: (-scores[a][c][0], scores[a][c][1]))
+            matched[alert.alert_id] = targets[best]
     return matched
 
 
