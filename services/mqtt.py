@@ -245,6 +245,20 @@ class MqttBus:
             self._births[message.topic] = message
             self._send_or_buffer(message)
 
+    def announced(self, topic: str) -> Message | None:
+        """The latest status announced on ``topic`` (None before any); safe on any thread."""
+        return self._births.get(topic)
+
+    def announce_soon(self) -> bool:
+        """Send every announced status again, as after a reconnect, from the drainer thread
+        (safe in a handler on paho's thread: :mod:`services.will_watch`); False (nothing
+        sent) unless connected and not closing."""
+        if not self.connected.is_set() or self._closing:
+            return False
+        self._announce_due = True
+        self._acked.set()  # wakes the drainer
+        return True
+
     def ack(self, message: Message) -> None:
         """Acknowledge a received QoS 1 message once processed (``manual_ack`` only), in the
         order received; one received on an earlier connection will be delivered again."""

@@ -12,7 +12,10 @@ abruptly (``drop``). A broker may fire the will of a tower that is still running
 clustered broker's node dies and the others close the connections waiting on it, see
 docs/scale.md): a tower's status is therefore announced (:meth:`MqttBus.announce`): its client
 sends its latest status again as soon as it reconnects, as a device's birth message after
-every connection.
+every connection. A will that arrives after that birth (a clustered broker's delayed one)
+is set right by the tower itself: its client watches its own status topic (QoS 0, no
+JetStream consumer on NATS) and announces its status again when it hears its own will
+(:class:`services.will_watch.WillWatch`; counters ``will_corrected``, ``will_held``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from perimeter.access import Login, derived_tower_login, load_tower_logins
 from perimeter.bus import Message
 from perimeter.config import SimSettings
 from services.mqtt import MqttBus, MqttOptions
+from services.will_watch import WillWatch
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -63,12 +67,14 @@ class MqttUplink:
         options = replace(MqttOptions.from_settings(self.settings, tower_id,
                                                     first_node=first_node),
                           client_id=tower_id, prefer_mqtt5=self._mqtt5,
-                          replay_window_s=REPLAY_WINDOW_S)
+                          replay_window_s=REPLAY_WINDOW_S, subscribe_qos=0)
         login = self._login(tower_id)
         if login is not None:
             options = replace(options, username=login.username, password=login.password,
                               client_id=login.client_id)
         bus = MqttBus(options, will=will)
+        if will is not None:
+            WillWatch(bus).watch()  # before start: subscribed before the first status
         bus.start(self.connect_timeout_s)
         self._mqtt5 = bus.protocol == Proto.MQTTv5  # negotiate once, not once per tower
         return bus

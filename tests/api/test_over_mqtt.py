@@ -1,6 +1,6 @@
 """The API on a real broker (mosquitto started by a fixture): a thresholds PATCH reaches the
 running fusion service within a second; an alert fusion stores and publishes reaches the SSE
-stream; the API follows towers' retained status."""
+stream; the API follows towers' retained status, a late will the tower sets right included."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ from test_stream import read_events
 
 from perimeter import topics
 from perimeter.bus import Message
-from perimeter.config import ApiSettings
-from perimeter.contract import dump_payload
+from perimeter.config import ApiSettings, SimSettings
+from perimeter.contract import TowerStatus, dump_payload
 from perimeter.fusion.runner import FusionRunner
 from perimeter.site import western_heights
 from perimeter.store import AlertStore
 from perimeter.thresholds import Thresholds
 from services.fusion_service import FusionService
 from services.mqtt import MqttBus, MqttOptions
+from services.tower_publisher import MqttUplink
 
 pytestmark = pytest.mark.integration
 
@@ -83,3 +84,39 @@ def test_towers_follow_retained_status(mqtt_live: tuple[Live, FusionService, Mqt
                 break
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def tower_state(live: Live, tower_id: str) -> str:
+    with live.client() as http:
+        towers = {t["tower_id"]: t for t in http.get("/api/v1/towers").json()["items"]}
+    state: str = towers[tower_id]["state"]
+    return state
+
+
+def test_towers_show_a_tower_online_again_after_its_late_will(
+        mqtt_live: tuple[Live, FusionService, MqttBus], mosquitto_broker: Any) -> None:
+    """A clustered broker's late will of a running tower (docs/scale.md, (c)): the tower sets
+    its retained status right, and the API, which shows the retained status, follows."""
+    live, _, fusion_bus = mqtt_live
+    uplink = MqttUplink(SimSettings(broker_url=mosquitto_broker.url))
+    status = topics.tower_status("T07")
+    will = dump_payload(TowerStatus(tower_id="T07", state="offline"))
+    uplink.attach("T07", Message(status, will, retain=True, qos=1))
+    uplink.publish(Message(status, dump_payload(TowerStatus(tower_id="T07", state="online")),
+                           retain=True, qos=1))
+    try:
+        assert wait(lambda: tower_state(live, "T07") == "online", 5.0)
+        fusion_bus.publish(Message(status, will, retain=True, qos=1))  # the late will
+        assert wait(lambda: uplink.counters["will_corrected"] == 1, 5.0)
+        assert wait(lambda: tower_state(live, "T07") == "online", 5.0)
+    finally:
+        uplink.close(announce_offline=False)
+
+
+def wait(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

@@ -8,14 +8,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from perimeter import topics
 from perimeter.access import Login, Logins, generate_logins
 from perimeter.bus import Message
+from perimeter.config import SimSettings
+from perimeter.contract import TowerStatus, dump_payload
 from services.broker import EmbeddedBroker, find_mosquitto
 from services.mqtt import MqttBus, MqttConnectError, MqttOptions
+from services.tower_publisher import MqttUplink
 from tests.services.mqtt_helpers import Inbox, wait_until
 
 pytestmark = pytest.mark.integration
@@ -144,3 +148,29 @@ def test_wrong_passwords_and_bare_tower_ids_get_nowhere(
     for bus in (reader, t01, squatter):
         bus.close()
 
+
+
+def test_a_tower_reads_its_own_status_and_sets_a_late_will_right(
+        locked: tuple[EmbeddedBroker, Logins], tmp_path: Path) -> None:
+    """The tower's watch of its own status (``services/will_watch.py``) works under the
+    lock-down: the tower may read its status topic and its correction is its own write."""
+    broker, logins = locked
+    reader, inbox = watcher(broker)
+    logins.save_towers(tmp_path / "towers.json")
+    uplink = MqttUplink(SimSettings(broker_url=f"mqtt://{broker.host}:{broker.port}",
+                                    tower_logins_file=str(tmp_path / "towers.json")))
+    status = topics.tower_status("T01")
+    will = dump_payload(TowerStatus(tower_id="T01", state="offline"))
+    online = dump_payload(TowerStatus(tower_id="T01", state="online", t_s=1.0))
+    uplink.attach("T01", Message(status, will, retain=True, qos=1))
+    uplink.publish(Message(status, online, retain=True, qos=1))
+    assert wait_until(lambda: uplink.counters["received"] >= 1, 10.0), "read its own status"
+    if broker.impl == "mosquitto":  # amqtt binds the login to one client id: no second one
+        old_session = client(broker, replace(logins.towers["T01"], client_id="T01-old"))
+        old_session.publish(Message(status, will, retain=True, qos=1))  # its will, late
+        assert old_session.flush(5.0)
+        assert wait_until(lambda: payloads(inbox, status)[-2:] == [will, online], 10.0)
+        assert uplink.counters["will_corrected"] == 1
+        old_session.close()
+    uplink.close(announce_offline=False)
+    reader.close()

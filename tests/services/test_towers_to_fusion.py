@@ -156,6 +156,8 @@ def test_a_cut_tower_link_fires_its_will_and_the_tower_announces_itself_again(
         assert wait_until(lambda: states() == ["online", "offline", "online"], 20.0), seen
         # the tower sent nothing after the cut: its client re-sent the status on its own
         assert uplink.counters["connects"] == 2 and uplink.counters["announced"] == 1
+        # the will, heard again on subscribing after the reconnect, is the re-send's to undo
+        assert uplink.counters["will_corrected"] == 0
     finally:
         uplink.close(announce_offline=False)
         link.close()
