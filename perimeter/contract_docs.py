@@ -108,7 +108,8 @@ def asyncapi() -> dict[str, Any]:
                      "FusionStatus", "Thresholds", "DeadLetter", "Handover", "ShardStatus")}
     operations = {
         "publishTowerStatus": _operation("send", "towerStatus", "TowerStatus",
-                                         "A tower publishes its state."),
+                                         "A tower publishes its state (again when it "
+                                         "hears its own last will while it is up)."),
         "publishThermal": _operation("send", "towerThermal", "SensorReport",
                                      "A tower publishes a thermal report."),
         "publishAcoustic": _operation("send", "towerAcoustic", "SensorReport",
