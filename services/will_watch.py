@@ -53,9 +53,9 @@ class WillWatch:
 
     def watch(self) -> None:
         """Subscribe to the will's topic (again on every reconnect, as every subscription)."""
-        self.bus.subscribe(self.will.topic, self._on_status)
+        self.bus.subscribe(self.will.topic, self.on_status)
 
-    def _on_status(self, message: Message) -> None:
+    def on_status(self, message: Message) -> None:
         """On paho's thread: correct a live copy of this client's own will."""
         if message.retain or message.payload != self.will.payload:
             return
