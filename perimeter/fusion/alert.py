@@ -112,6 +112,10 @@ class TrackAlerter:
                  id_prefix: str = "a-") -> None:
         self.config = config or AlertConfig()
         self._perimeter = Polyline(perimeter)
+        self.distance_and_closing: Callable[[Point, Point], tuple[float, float]] = \
+            self._perimeter.distance_and_closing
+        """A point's distance to the perimeter and closing speed (a tune's alert stages share
+        one memo of it: :mod:`perimeter.tuning.shared_fusion`)."""
         self.tower_ids = list(tower_ids)
         self.origin_of: Callable[[Track], Origin | None] = origin_of
         """How a track's origin is found (the runner's says whether it was observed)."""
@@ -351,7 +355,7 @@ class TrackAlerter:
         """The track's distance to the perimeter and its severity there."""
         point = (float(track.state.x[0]), float(track.state.x[1]))
         velocity = (float(track.state.x[2]), float(track.state.x[3]))
-        dist, closing = self._perimeter.distance_and_closing(point, velocity)
+        dist, closing = self.distance_and_closing(point, velocity)
         return dist, severity(track.evidence.label, dist, closing, self.config)
 
     def _event(self, kind: AlertEventKind, track: Track, t_s: float, thresholds: Thresholds,

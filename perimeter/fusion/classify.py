@@ -383,7 +383,11 @@ def refresh_class(track: Track, t_s: float, model: ClassModel) -> None:
     if inputs == ev.classified_at:
         return
     ev.classified_at = inputs
-    ev.probabilities = classify(track, model, path=path)
-    ev.label, ev.label_probability = label(ev.probabilities)
+    # with a motion window the class no longer reads the path: only the windows and features
+    on = (ev.features.version, ev.class_windows) if ev.class_windows else None
+    if on is None or on != ev.classified_on:
+        ev.classified_on = on
+        ev.probabilities = classify(track, model, path=path)
+        ev.label, ev.label_probability = label(ev.probabilities)
     if ev.label == "vehicle" and not ev.vehicle_corroborated:  # the alerter's need
         ev.vehicle_corroborated = vehicle_corroborated(track, model, path)

@@ -34,6 +34,7 @@ def add_thermal(track: Track, scan: Scan, d: int, range_m: float, ifov_rad: floa
     one scan's association, a range slid along a line of sight stays wrong at the next look."""
     feats = track.evidence.features
     feats.thermal_hits += 1
+    feats.version += 1
     elev = math.nan if scan.elevation_rad is None else float(scan.elevation_rad[d])
     if not math.isnan(elev):
         height_m = mast_height_m + range_m * math.tan(elev)
@@ -92,6 +93,7 @@ def add_acoustic(track: Track, scan: Scan, d: int, range_m: float) -> None:
     """Sound-hint and source-level evidence of acoustic detection ``d``."""
     feats = track.evidence.features
     feats.acoustic_hits += 1
+    feats.version += 1
     hint = int(scan.kind_hint[d])
     if hint >= 0:
         feats.hint_counts[hint] += 1

@@ -261,7 +261,7 @@ class FusionRunner(AlertStage):
         if report.sensor != sensor:
             raise _RejectedError("sensor_mismatch", f"sensor: {report.sensor!r} on {sensor!r}")
         self._admit(report.t_s, tower_id)
-        if not self._dupes.check(tower_id, sensor, report.seq, report.t_s):
+        if not self._new_report(tower_id, sensor, report):
             self.counters["duplicates"] += 1
             return
         self.health.heard(tower_id, self.clock_s or report.t_s, stamped_t_s=report.t_s)
@@ -281,6 +281,10 @@ class FusionRunner(AlertStage):
             if late is not None:
                 self.counters["late_reports"] += 1
                 self._process([late])
+
+    def _new_report(self, tower_id: str, sensor: str, report: SensorReport) -> bool:
+        """False for a duplicate of a report already taken (:class:`.gate.DuplicateFilter`)."""
+        return self._dupes.check(tower_id, sensor, report.seq, report.t_s)
 
     def _parse(self, model: type[M], message: Message) -> M:
         try:

@@ -48,6 +48,9 @@ class Features:
     hint_counts: FloatArray = field(default_factory=lambda: np.zeros(6))
     thermal_hits: int = 0
     acoustic_hits: int = 0
+    version: int = field(default=0, compare=False)
+    """Bumped by every detection that adds evidence here (:mod:`.evidence`): unchanged, the
+    features a class is computed from are unchanged (:func:`.classify.refresh_class`)."""
     _size_memo: tuple[tuple[float, ...], float] = field(
         default=((), math.nan), init=False, repr=False, compare=False)
     _height_memo: tuple[tuple[tuple[float, ...], ...], tuple[float, float]] = field(
@@ -127,8 +130,13 @@ class TrackEvidence:
     object's (people abreast trade bearings), so no class is taken from it
     (:func:`.classify.motion_is_ambiguous`)."""
     classified_at: tuple[int, int] | None = None
-    """``(updates, class_windows)`` when :attr:`probabilities` were last computed: the class
-    depends on nothing else, so an unchanged pair needs no new classification."""
+    """``(updates, class_windows)`` when the class was last refreshed: the class depends on
+    nothing else, so an unchanged pair needs no new classification."""
+    classified_on: tuple[int, int] | None = None
+    """``(features.version, class_windows)`` when :attr:`probabilities` were last computed
+    with a motion window (None before): from the first window on, the class reads the
+    windows' evidence and the features, not the path, so an update that added no feature
+    (an out-of-sequence one: most of them) needs no new classification."""
     vehicle_corroborated: bool = False
     """Once seen, evidence only a vehicle gives (see :func:`.classify.vehicle_corroborated`)."""
     located_t_s: float = -math.inf

@@ -44,6 +44,7 @@ from perimeter.fusion.alert import TrackAlerter
 from perimeter.fusion.runner import FusionRunner, tracks_snapshot
 from perimeter.fusion.runner_stage import Emit
 from perimeter.fusion.track import Track
+from perimeter.geometry import Point, Polyline
 from perimeter.site import Site
 from perimeter.thresholds import Thresholds
 
@@ -154,12 +155,21 @@ class _NoAlerter:
 
 class Decoded:
     """The message last decoded by any of the runners fed one stream in step, and its
-    decoded form (the contract's models are frozen, so runners can share one)."""
+    decoded form (the contract's models are frozen, so runners can share one); and whether
+    the report last checked for duplicates was new, with the runner that checked it.
+
+    Whether a report is a duplicate depends on the stream alone (the reports that reached
+    the check before it: decoding, the topic and time checks read no threshold), so the
+    first runner fed a message decides for the others (:meth:`SharedRunner._new_report`).
+    One instance serves one set of runners fed in step from the stream's start."""
 
     def __init__(self) -> None:
         self.message: Message | None = None
         self.model: type[Any] | None = None
         self.value: Any = None
+        self.checked: SensorReport | None = None
+        self.checked_by: SharedRunner | None = None
+        self.new = True
 
 
 class SharedRunner(FusionRunner):
@@ -189,10 +199,13 @@ class SharedRunner(FusionRunner):
         self._origins: dict[int, Origin | None] = {}
         """Origins found in this housekeeping's alert decisions, by track (every stage asks
         the same tracks at the same time)."""
+        self._perimeter_line = Polyline(site.perimeter)
+        self._distances: dict[tuple[Point, Point], tuple[float, float]] = {}
         for point, thresholds in points.items():
             alerter = TrackAlerter(site.perimeter, [t.id for t in site.towers],
                                    opts.get("alert_config"), opts.get("first_alert_number", 1))
             alerter.origin_of = self._origin
+            alerter.distance_and_closing = self._distance
             output = Collector()
             self.stages.append(_Stage(point, thresholds, alerter, output,
                                       partial(self._send, output)))
@@ -204,6 +217,27 @@ class SharedRunner(FusionRunner):
             value = super()._parse(model, message)  # bad input raises: not remembered
             shared.message, shared.model, shared.value = message, model, value
         return cast(M, shared.value)
+
+    def _new_report(self, tower_id: str, sensor: str, report: SensorReport) -> bool:
+        """The duplicate check, once per message for all runners fed in step: the runner
+        fed it first decides (its filter has seen every report before it); a report met
+        again by that runner (a repeated message) is checked again."""
+        shared = self._decoded
+        if shared.checked is report and shared.checked_by is not self:
+            return shared.new
+        new = super()._new_report(tower_id, sensor, report)
+        shared.checked, shared.checked_by, shared.new = report, self, new
+        return new
+
+    def _distance(self, point: Point, velocity: Point) -> tuple[float, float]:
+        """The perimeter's distance and closing speed, once per position and velocity for
+        all stages (a pure function of them; the memo is emptied every housekeeping)."""
+        key = (point, velocity)
+        found = self._distances.get(key)
+        if found is None:
+            found = self._distances[key] = self._perimeter_line.distance_and_closing(
+                point, velocity)
+        return found
 
     def _origin(self, track: Track) -> Origin | None:
         if track.number not in self._origins:
@@ -245,6 +279,7 @@ class SharedRunner(FusionRunner):
 
     def _track_alerts(self, t_s: float) -> None:
         self._origins.clear()
+        self._distances.clear()
         for stage in self.stages:
             self._wear(stage)
             self._alerts_to(stage.alerter, stage.thresholds, stage.emit, t_s)
@@ -314,9 +349,9 @@ def fuse_points(site: Site, points: Sequence[Thresholds], messages: Iterable[Mes
         groups.setdefault(stream_key(thresholds, snr), []).append(i)
     out: dict[int, Collector] = {}
     queue = list(groups.values())
-    decoded = Decoded()
     number = 0
     while queue:
+        decoded = Decoded()  # one per set of runners fed in step from the start
         runners = [SharedRunner(site, {i: points[i] for i in group}, options, decoded=decoded,
                                 snr=snr) for group in queue]
         queue = []
