@@ -99,6 +99,21 @@ def thermal_terms(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
     """``(T, N)`` search probability ``P_inf`` and the per-look probability that an acquired
     target's detection reaches fusion, and ``(T,)`` looks per second at a point (the head's
     revisit rate)."""
+    p_inf, p_look, snr_db, rate = thermal_unfloored(towers, xy, cond, terrain)
+    return p_inf, floored(p_look, snr_db, min_snr_db), rate
+
+
+def floored(p_look: FloatArray, snr_db: FloatArray, min_snr_db: float) -> FloatArray:
+    """The per-look probabilities of :func:`thermal_unfloored` through fusion's SNR floor."""
+    return np.asarray(p_look * ndtr((snr_db - min_snr_db) / THERMAL_SNR_SIGMA_DB),
+                      dtype=np.float64)
+
+
+def thermal_unfloored(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
+                      terrain: Terrain) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`thermal_terms` before the SNR floor (which reads nothing else): ``P_inf``, the
+    per-look probability of a detection, its SNR (dB), all ``(T, N)``, and the looks per
+    second; a sweep over floors computes these once (:mod:`perimeter.evaluation.covered`)."""
     sig = signature(cond.kind, cond.head_count)
     factor, day = LIGHTING[cond.lighting]
     factor = factor if cond.contrast_factor is None else cond.contrast_factor
@@ -106,6 +121,7 @@ def thermal_terms(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
     contrast = sig.contrast_floor_k + (sig.contrast_night_k - sig.contrast_floor_k) * factor
     ext = thermal_extinction_per_km(cond.weather, cond.temperature_c, cond.humidity_pct) / 1000.0
     p_inf, p_look = np.zeros((len(towers), len(xy))), np.zeros((len(towers), len(xy)))
+    snr = np.zeros((len(towers), len(xy)))
     rate = np.zeros(len(towers))
     for i, tower in enumerate(towers):
         p = ThermalParams.model_validate(tower.thermal) if tower.thermal else ThermalParams()
@@ -128,12 +144,11 @@ def thermal_terms(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,
         acquire = acquisition_probability(rng_m, apparent, visible, sig.critical_dim_m * one,
                                           p.ifov_rad * one, p.netd_k * one,
                                           p.mrtd_nyquist_k * one, p.n50_cycles * one)
-        gated = ndtr((snr_db - min_snr_db) / THERMAL_SNR_SIGMA_DB)
         p_inf[i] = np.where(in_view, acquire, 0.0)
         p_look[i] = np.where(in_view & (acquire > 0), frame_p / np.maximum(acquire, 1e-12), 0.0)
-        p_look[i] *= gated
+        snr[i] = snr_db
         rate[i] = 1.0 / Heads([p], cond.frame_hz).revisit_s[0]
-    return p_inf, p_look, rate
+    return p_inf, p_look, snr, rate
 
 
 def thermal_dwell_pd(towers: Sequence[TowerSpec], xy: FloatArray, cond: Conditions,

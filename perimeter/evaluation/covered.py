@@ -34,7 +34,7 @@ from scipy.special import ndtr
 
 from perimeter.evaluation.scoring import target_class
 from perimeter.thresholds import Thresholds
-from sim.coverage_map import Conditions, acoustic_pd, at_least_two, thermal_terms
+from sim.coverage_map import Conditions, acoustic_pd, at_least_two, floored, thermal_unfloored
 from sim.environment import Environment
 from sim.scenario import Scenario
 from sim.sensors.optics import ThermalParams
@@ -64,13 +64,35 @@ class TargetCoverage:
     """The first path sample (absolute time) with Pd >= ``min_pd``; None if there is none."""
 
 
+Unfloored = dict[tuple[str, str, float, float], tuple[FloatArray, ...]]
+"""The thermal terms before the SNR floor (:func:`sim.coverage_map.thermal_unfloored`) by
+target and moment, for one scenario run: what coverage at several floors shares."""
+
+
+@dataclass(slots=True)
+class CoverageShare:
+    """What the coverage of one scenario run at several thresholds computes once: its
+    environment, its terrain (with the towers' horizons) and the thermal terms before the
+    SNR floor (a sweep task's points, :mod:`perimeter.tuning.tasks`)."""
+
+    env: Environment
+    terrain: Terrain
+    unfloored: Unfloored
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> CoverageShare:
+        return cls(environment_of(scenario), Terrain(scenario.site_model), {})
+
+
 def pd_along_path(scenario: Scenario, target: TargetTruth, thresholds: Thresholds, *,
                   env: Environment | None = None, terrain: Terrain | None = None,
-                  static_search: bool = False) -> tuple[FloatArray, FloatArray]:
+                  static_search: bool = False,
+                  unfloored: Unfloored | None = None) -> tuple[FloatArray, FloatArray]:
     """``(t_s, pd)``: the model's Pd of at least two towers every ``STEP_S`` of the target's
     movement (absolute times), in the weather and light of each moment, its imagers' search
     followed along the path (:func:`acquired_dwell_pd`; ``static_search``: the coverage
-    map's steady state of a static target's search instead, the model before)."""
+    map's steady state of a static target's search instead, the model before); ``unfloored``
+    keeps the thermal terms before the floor (of this scenario run: keyed by target)."""
     end_t_s = min(target.end_t_s, scenario.epoch_s + scenario.duration_s)
     times = np.arange(target.start_t_s, end_t_s, STEP_S, dtype=float)
     if times.size == 0:
@@ -96,8 +118,14 @@ def pd_along_path(scenario: Scenario, target: TargetTruth, thresholds: Threshold
                                 humidity_pct=spec.humidity_pct, frame_hz=sensors.frame_hz,
                                 window_s=sensors.window_s, contrast_factor=contrast,
                                 daylight=daylight, count=target.count)
-        p_inf[:, rows], p_look[:, rows], rate = thermal_terms(
-            towers, xy[rows], conditions, terrain, thresholds.thermal_min_snr_db)
+        key = (target.id, weather, contrast, daylight)
+        terms = None if unfloored is None else unfloored.get(key)
+        if terms is None:
+            terms = thermal_unfloored(towers, xy[rows], conditions, terrain)
+            if unfloored is not None:
+                unfloored[key] = terms
+        p_inf[:, rows], look, snr_db, rate = terms
+        p_look[:, rows] = floored(look, snr_db, thresholds.thermal_min_snr_db)
         p_acoustic[:, rows] = acoustic_pd(towers, xy[rows], conditions, terrain,
                                           thresholds.acoustic_min_snr_db)
     assert conditions is not None
@@ -172,14 +200,18 @@ def covered_seconds(scenario: Scenario, target: TargetTruth, thresholds: Thresho
 
 
 def target_coverage(scenario: Scenario, truth: Truth, thresholds: Thresholds, *,
-                    min_s: float = 60.0, min_pd: float = 0.9) -> dict[str, TargetCoverage]:
-    """Each scripted intrusion's coverage: covered or not, and when first covered."""
-    env, terrain = environment_of(scenario), Terrain(scenario.site_model)
+                    min_s: float = 60.0, min_pd: float = 0.9,
+                    share: CoverageShare | None = None) -> dict[str, TargetCoverage]:
+    """Each scripted intrusion's coverage: covered or not, and when first covered
+    (``share``: what runs of this scenario run at other thresholds computed already)."""
+    share = share or CoverageShare(environment_of(scenario), Terrain(scenario.site_model), {})
+    env, terrain = share.env, share.terrain
     out = {}
     for t in truth.targets:
         if not (t.scripted and target_class(t.kind) in thresholds.alert_classes):
             continue
-        times, pd = pd_along_path(scenario, t, thresholds, env=env, terrain=terrain)
+        times, pd = pd_along_path(scenario, t, thresholds, env=env, terrain=terrain,
+                                  unfloored=share.unfloored)
         seen = times[pd >= min_pd]
         covered_s = float(STEP_S * seen.size)
         out[t.id] = TargetCoverage(covered=covered_s >= min_s, covered_s=covered_s,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perimeter.evaluation.covered import TargetCoverage, target_coverage
+from perimeter.evaluation.covered import CoverageShare, TargetCoverage, target_coverage
 from perimeter.evaluation.crb import sightings_by_target
 from perimeter.evaluation.gospa import GospaMemo, TruthAt
 from perimeter.evaluation.report import RunReport
@@ -77,6 +77,7 @@ def score_points(scenario: Scenario, world: SimulatedRun,
     ``run_time_s`` is ``shared_s`` and its own scoring."""
     out: list[tuple[int, RunReport]] = []
     coverage: dict[tuple[float, float, tuple[str, ...]], dict[str, TargetCoverage]] = {}
+    share = CoverageShare.of(scenario)  # terrain, horizons, thermal terms before the floors
     sightings = sightings_by_target(world.truth, world.messages)  # of no threshold
     truth_at = TruthAt(world.truth.targets)
     memos: dict[int, GospaMemo] = {}
@@ -94,7 +95,8 @@ def score_points(scenario: Scenario, world: SimulatedRun,
             key = (thresholds.thermal_min_snr_db, thresholds.acoustic_min_snr_db,
                    thresholds.alert_classes)
             if key not in coverage:
-                coverage[key] = target_coverage(scenario, world.truth, thresholds)
+                coverage[key] = target_coverage(scenario, world.truth, thresholds,
+                                                share=share)
             if trackers[k] not in memos:
                 memos[trackers[k]] = GospaMemo(truth_at)
             report = score_run(world.truth, site, collector.alerts, collector.snapshots,
