@@ -74,7 +74,9 @@ class FusionEngine:
         """Confirmed tracks that have moved (:func:`.clutter.moved`): their detections do
         not teach the clutter map."""
         self._movers_t_s = -math.inf
-        self.withheld = WithheldClutter() if self.config.manage.late_clutter_withheld else None
+        manage = self.config.manage
+        self.withheld = WithheldClutter(manage.withheld_cap) if manage.late_clutter_withheld \
+            else None
         self.imm = None if self.config.imm is None else imm.ImmTracker(self.config.imm)
         """The motion estimator: None for one constant velocity per track (:mod:`.ekf`)."""
         self.late = LateScans(self._initiate, self.config.seeds_beside)

@@ -67,6 +67,10 @@ class ManageConfig:
     dropped) or is gone unmoved (then taught; :mod:`.withheld`). Off: a slow walker's own
     late bearings teach the map before its track has moved (docs/fusion.md "The late path's
     evidence")."""
+    withheld_cap: int = 4096
+    """``late_clutter_withheld``: the most detections held per track; beyond it the oldest
+    is dropped (never taught). 4096 is 17 minutes of one imager's 2 Hz reports from two
+    towers, a track's that has not moved in that time (:mod:`.withheld`)."""
     same_frame_s: float = 0.1
     """Revisit-aware: a late report at most this far behind the newest is of the same frame
     and fused in order (frames are 0.5 s; the towers' clocks lie milliseconds apart)."""

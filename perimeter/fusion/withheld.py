@@ -9,9 +9,16 @@ is not a moving confirmed one, is held here instead: dropped once the track is k
 (:func:`.clutter.moved`), taught to the map, faded to that time, once the track is gone
 without having moved (clutter, a ghost, a tentative track that died). See docs/fusion.md
 "The late path's evidence".
+
+A track that never moves and lives long (a hot spot's, in a service that runs for days) would
+hold its detections without bound: each track holds at most ``cap`` (``ManageConfig.
+withheld_cap``), the oldest dropped beyond it. Those would have been taught faded by their
+age, the least of what is held; ``dropped`` counts them.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 import numpy.typing as npt
@@ -30,8 +37,12 @@ Held = tuple[tuple[int, str], float, float]
 class WithheldClutter:
     """Per track number, the late detections held from the clutter map."""
 
-    def __init__(self) -> None:
-        self.held: dict[int, list[Held]] = {}
+    def __init__(self, cap: int = 4096) -> None:
+        self.cap = cap
+        """The most detections held per track (the oldest dropped beyond)."""
+        self.held: dict[int, deque[Held]] = {}
+        self.dropped = 0
+        """Detections dropped by the cap, never taught."""
 
     def hold(self, scan: Scan, tracks: list[Track], found: Assignment, movers: set[int],
              sensors: tuple[str, ...]) -> BoolArray:
@@ -48,7 +59,12 @@ class WithheldClutter:
             teach[d_idx] = False
             number = tracks[t_idx].number
             if mapped and number not in movers:
-                self.held.setdefault(number, []).append((key, bearings[d_idx], scan.t_s))
+                held = self.held.get(number)
+                if held is None:
+                    held = self.held[number] = deque(maxlen=self.cap)
+                elif len(held) == self.cap:
+                    self.dropped += 1
+                held.append((key, bearings[d_idx], scan.t_s))
         return teach
 
     def settle(self, live: set[int], movers: set[int], clutter_map: ClutterMap,

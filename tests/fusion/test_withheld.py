@@ -60,3 +60,26 @@ def test_withheld_detections_are_dropped_once_their_track_moves() -> None:
     engine.withheld.settle({7}, {7}, engine.clutter_map, 103.0)  # track 7 known to move
     assert engine.withheld.held == {}
     assert _ratio(engine, 103.0) < 2.0
+
+
+def test_a_tracks_held_detections_are_capped_the_oldest_dropped() -> None:
+    """With a cap of 50 the unmoved track of 199 late detections keeps its newest 50; taught
+    once it is gone, they raise its bearing's density less than the uncapped 199 do."""
+    capped = FusionEngine(TOWERS, Thresholds(), EngineConfig(manage=ManageConfig(
+        late_clutter=True, late_clutter_withheld=True, withheld_cap=50)))
+    capped.step(scan_of(1, (0.0, 6000.0), 0.0, []))
+    capped.manager.tracks.append(track_at(3000.0, 0.0, number=7, t_s=0.0, sigma_m=2.0))
+    for k in range(1, 200):
+        capped.step(scan_of(1, (0.0, 6000.0), k * 0.5, []))
+        late = scan_of(0, (0.0, 0.0), k * 0.5 - 0.002, [(3000.0, 0.0)])
+        late.late = True
+        capped.step(late)
+    uncapped, _ = _fed(True)
+    assert capped.withheld is not None and uncapped.withheld is not None
+    held = capped.withheld.held[7]
+    assert len(held) == 50 and capped.withheld.dropped == 149
+    assert [t_s for _, _, t_s in held] == [t_s for _, _, t_s in uncapped.withheld.held[7]][-50:]
+    for engine in (capped, uncapped):
+        engine.manager.tracks.clear()
+        engine.maintain(103.0)
+    assert 1.0 < _ratio(capped, 103.0) < _ratio(uncapped, 103.0)
