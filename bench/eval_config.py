@@ -18,7 +18,10 @@ the clutter map, ``ManageConfig.late_ambiguity`` and ``late_clutter``, and no co
 vehicle's skip of the motion windows while its last motion window was ambiguous,
 ``AlertConfig.corroborated_own_s``; docs/fusion.md "The late path's evidence") and
 ``mended+late+withheld`` (and an unmoved track's late detections held from the clutter map
-until it moves or is gone, ``ManageConfig.late_clutter_withheld``);
+until it moves or is gone, ``ManageConfig.late_clutter_withheld``) and ``mended+late+dwell``
+(and a late detection no track took taught to the map only once its cell has had such
+detections longer than a walker stays there, ``ManageConfig.late_clutter_dwell``;
+``mended+late+guard+dwell``: that without ``withheld``);
 ``revisit-refit`` (and no seed whose no-bias refit changes the velocity by over 5 m/s);
 ``no-aspect`` (the blob-aspect term off);
 ``bias-allowance`` (bearings widened by their tower's unapplied bias); ``two-imager-shadows``
@@ -85,17 +88,19 @@ def _revisit_mended() -> dict[str, Any]:
     return {"engine_config": engine, "alert_config": AlertConfig(settle_probability=0.7)}
 
 
-def _mended_late(*, guard: bool = False, withheld: bool = False) -> dict[str, Any]:
+def _mended_late(*, guard: bool = False, withheld: bool = False,
+                 dwell: bool = False) -> dict[str, Any]:
     """``revisit-mended`` with late reports scored where their sensor looked
     (``late-scored``); with ``guard``, late reports marking ambiguity and teaching the
     clutter map as in-order ones do, and a corroborated vehicle skipping the motion windows
     only after a motion window without ambiguity; with ``withheld``, an unmoved track's late
-    detections held from the map until it moves or is gone."""
+    detections held from the map until it moves or is gone; with ``dwell``, a late detection
+    no track took taught only once its cell has had them longer than a walker stays."""
     options = _revisit_mended()
     engine = options["engine_config"]
     options["engine_config"] = replace(engine, manage=replace(
         engine.manage, late_scored=True, late_ambiguity=guard, late_clutter=guard,
-        late_clutter_withheld=withheld))
+        late_clutter_withheld=withheld, late_clutter_dwell=dwell))
     if guard:
         options["alert_config"] = replace(options["alert_config"],
                                           corroborated_own_s=ClassModel().motion_window_s)
@@ -121,6 +126,8 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "mended+late": _mended_late,
         "mended+late+guard": lambda: _mended_late(guard=True),
         "mended+late+withheld": lambda: _mended_late(guard=True, withheld=True),
+        "mended+late+dwell": lambda: _mended_late(guard=True, withheld=True, dwell=True),
+        "mended+late+guard+dwell": lambda: _mended_late(guard=True, dwell=True),
         "revisit-refit": lambda: {"engine_config": _revisit_initiation(
             EngineConfig(), RevisitConfig(enabled=True, max_refit_change_mps=5.0))},
         "revisit-aware": lambda: {"engine_config": revisit_aware},

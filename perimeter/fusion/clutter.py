@@ -122,7 +122,8 @@ class ClutterMap:
         self._mean[key] = ema
         return max(ema, 0.05) / self.fov_rad
 
-    def _cell(self, bearing_rad: float) -> int:
+    def cell_of(self, bearing_rad: float) -> int:
+        """The azimuth cell of a bearing."""
         return math.floor((bearing_rad % (2.0 * math.pi)) / self._cell_rad) % self._cells
 
     def densities(self, key: tuple[int, str], bearings_rad: FloatArray, mean: float,
@@ -156,7 +157,7 @@ class ClutterMap:
         counts, stamps = sensor_map.counts, sensor_map.stamp_s
         for b, ok in zip(bearings_rad.tolist(), teach.tolist(), strict=True):
             if ok:
-                c = self._cell(b)
+                c = self.cell_of(b)
                 counts[c] = counts[c] * math.exp(-(t_s - stamps[c]) / tau) + 1.0
                 stamps[c] = t_s
 
@@ -168,7 +169,7 @@ class ClutterMap:
         if not self.config.enabled or sensor_map is None:
             return
         tau = self.config.fading_time_s
-        c = self._cell(bearing_rad)
+        c = self.cell_of(bearing_rad)
         counts, stamps = sensor_map.counts, sensor_map.stamp_s
         weight = math.exp(-max(0.0, t_s - then_s) / tau)
         counts[c] = counts[c] * math.exp(-(t_s - stamps[c]) / tau) + weight
@@ -187,7 +188,7 @@ class ClutterMap:
         counts, stamps, n = sensor_map.counts, sensor_map.stamp_s, self._cells
         out = []
         for b in bearings_rad:
-            c = self._cell(b)
+            c = self.cell_of(b)
             out.append(sum(counts[j % n] * math.exp(-(t_s - stamps[j % n]) / tau)
                            for j in range(c - width, c + width + 1) if counts[j % n] > 0.0))
         return out

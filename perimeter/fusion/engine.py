@@ -20,6 +20,7 @@ from perimeter.fusion.associate import Assignment, assign, gate_d2, kept_from_in
 from perimeter.fusion.classify import refresh_class
 from perimeter.fusion.clutter import ClutterMap, moved
 from perimeter.fusion.consider import ConsiderBiases
+from perimeter.fusion.dwell import DwellGate, walker_dwell_s
 from perimeter.fusion.engine_config import DEFAULT_IFOV_RAD, EngineConfig
 from perimeter.fusion.late import LateScans, mark_ambiguous
 from perimeter.fusion.late_score import charge_misses, hit_gain, score_late
@@ -77,6 +78,8 @@ class FusionEngine:
         manage = self.config.manage
         self.withheld = WithheldClutter(manage.withheld_cap) if manage.late_clutter_withheld \
             else None
+        self.dwell = DwellGate(self.clutter_map, walker_dwell_s(
+            self.config.clutter, self.config.initiator)) if manage.late_clutter_dwell else None
         self.imm = None if self.config.imm is None else imm.ImmTracker(self.config.imm)
         """The motion estimator: None for one constant velocity per track (:mod:`.ekf`)."""
         self.late = LateScans(self._initiate, self.config.seeds_beside)
@@ -272,21 +275,23 @@ class FusionEngine:
     def _learn_clutter(self, scan: Scan, tracks: list[Track], found: Assignment,
                        withheld: WithheldClutter | None = None) -> None:
         """Teach the clutter map this scan but moving tracks' detections (``withheld``:
-        and unmoved tracks', held)."""
+        and unmoved tracks', held; ``dwell``: a late one no track took once it has dwelt)."""
+        key = (scan.tower_index, scan.sensor)
         if withheld is not None:
             teach = withheld.hold(scan, tracks, found, self._movers, self.config.clutter.sensors)
-            self.clutter_map.learn((scan.tower_index, scan.sensor), scan.bearing_rad, teach,
-                                   scan.t_s)
-            return
-        teach = np.ones(scan.size, dtype=bool)
-        if found.tracks.size and self._movers:
-            movers = self._movers
-            for t_idx, d_idx in zip(found.tracks.tolist(), found.detections.tolist(),
-                                    strict=True):
-                if tracks[t_idx].number in movers:
-                    teach[d_idx] = False
-        self.clutter_map.learn((scan.tower_index, scan.sensor), scan.bearing_rad, teach,
-                               scan.t_s)
+        else:
+            teach = np.ones(scan.size, dtype=bool)
+            if found.tracks.size and self._movers:
+                movers = self._movers
+                for t_idx, d_idx in zip(found.tracks.tolist(), found.detections.tolist(),
+                                        strict=True):
+                    if tracks[t_idx].number in movers:
+                        teach[d_idx] = False
+        if self.dwell is not None and scan.late:  # no track's: only once it has dwelt
+            free = np.ones(scan.size, dtype=bool)
+            free[found.detections] = False
+            teach = (teach & ~free) | self.dwell.admit(key, scan.bearing_rad, free, scan.t_s)
+        self.clutter_map.learn(key, scan.bearing_rad, teach, scan.t_s)
 
     def _refresh_movers(self, t_s: float) -> None:
         cfg = self.config.clutter

@@ -67,6 +67,12 @@ class ManageConfig:
     dropped) or is gone unmoved (then taught; :mod:`.withheld`). Off: a slow walker's own
     late bearings teach the map before its track has moved (docs/fusion.md "The late path's
     evidence")."""
+    late_clutter_dwell: bool = False
+    """With ``late_clutter``: a late detection no track took teaches the map only once its
+    cell (tower sensor, azimuth cell) has had such detections for longer than a walker stays
+    in it (:func:`.dwell.walker_dwell_s`, 52 s), then with the run's earlier ones, each faded
+    by its age; a run that ends sooner (a passer-by) teaches nothing (:mod:`.dwell`). Off:
+    a walker's late bearings before any track holds it teach the map at once."""
     withheld_cap: int = 4096
     """``late_clutter_withheld``: the most detections held per track; beyond it the oldest
     is dropped (never taught). 4096 is 17 minutes of one imager's 2 Hz reports from two
