@@ -41,7 +41,12 @@ animals' process noise 0.5, a diagnosis) and ``consider+q-small-x10`` (docs/fusi
 docs/fusion.md "Where lone people are lost") and ``late-scored+height`` (and no alert on a
 track whose heat centre reads over 5 m off the ground); ``no-early-alert`` (a track waits
 for two motion windows whatever its first says) and ``vehicle-stops`` (the class model in
-which a vehicle halts a tenth of the time; docs/fusion.md "Latency").
+which a vehicle halts a tenth of the time; docs/fusion.md "Latency"); ``fast-vehicle``
+(late imager reports scored only for tracks with vehicle evidence of their own: heard as
+a machine by two towers, or seen larger than any animal, faster than people walk and
+unambiguous for 10 s; ``ManageConfig.fast_vehicle``, docs/fusion.md "A vehicle's fast
+path"), with its variants ``fast-vehicle-heard`` and ``fast-vehicle-seen`` (one path only)
+and ``fast-vehicle-shared`` (hints of shared acoustic bearings counted too).
 Evaluation workers are forked, so they run the same configuration.
 """
 
@@ -60,6 +65,7 @@ from perimeter.fusion.alert_config import REACH_M, AlertConfig
 from perimeter.fusion.classify import ClassModel
 from perimeter.fusion.duplicates import DuplicateConfig
 from perimeter.fusion.engine_config import EngineConfig
+from perimeter.fusion.fast_vehicle import FastVehicleConfig
 from perimeter.fusion.imm import ImmConfig
 from perimeter.fusion.manage import ManageConfig
 from perimeter.fusion.priors import VEHICLE_STOP_SHARE
@@ -168,6 +174,14 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
                                        "alert_config": AlertConfig(max_height_m=5.0)},
         "no-early-alert": lambda: {"alert_config": AlertConfig(
             early_max_animal_probability=0.0)},
+        "fast-vehicle": lambda: {"engine_config": EngineConfig(
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True)))},
+        "fast-vehicle-heard": lambda: {"engine_config": EngineConfig(
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, seen=False)))},
+        "fast-vehicle-seen": lambda: {"engine_config": EngineConfig(
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, heard=False)))},
+        "fast-vehicle-shared": lambda: {"engine_config": EngineConfig(
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, shared=True)))},
         "vehicle-stops": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(vehicle_stop_share=VEHICLE_STOP_SHARE.mid))},
     }

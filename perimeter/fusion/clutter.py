@@ -122,6 +122,11 @@ class ClutterMap:
         self._mean[key] = ema
         return max(ema, 0.05) / self.fov_rad
 
+    def mean_density(self, key: tuple[int, str], detections: int) -> float:
+        """The sector mean's density per radian as it stands, :meth:`observe_mean` without
+        counting the report (``detections``: the estimate before any report of ``key``)."""
+        return max(self._mean.get(key, float(detections)), 0.05) / self.fov_rad
+
     def cell_of(self, bearing_rad: float) -> int:
         """The azimuth cell of a bearing."""
         return math.floor((bearing_rad % (2.0 * math.pi)) / self._cell_rad) % self._cells

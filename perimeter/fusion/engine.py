@@ -22,6 +22,7 @@ from perimeter.fusion.clutter import ClutterMap, moved
 from perimeter.fusion.consider import ConsiderBiases
 from perimeter.fusion.dwell import DwellGate, walker_dwell_s
 from perimeter.fusion.engine_config import DEFAULT_IFOV_RAD, EngineConfig
+from perimeter.fusion.fast_vehicle import hear, score_late_vehicles
 from perimeter.fusion.late import LateScans, mark_ambiguous
 from perimeter.fusion.late_score import charge_misses, hit_gain, score_late
 from perimeter.fusion.looks import Looks, in_frame
@@ -91,8 +92,11 @@ class FusionEngine:
         cfg = self.config  # the settings that read the revisit (fixed): learn it only for them
         self._per_look = per_look(cfg.manage)
         """Hits and misses scored per look (:mod:`.late_score`)."""
+        self._hear = cfg.manage.fast_vehicle.enabled
+        """Acoustic hints counted per tower, late reports scored for tracks with vehicle
+        evidence (:mod:`.fast_vehicle`)."""
         self._observe_looks = self._per_look or cfg.manage.bias_allowance or \
-            cfg.initiator.revisit.enabled
+            cfg.initiator.revisit.enabled or self._hear
         self.bias_sigma_rad: Callable[[int], float] | None = None
         """A tower's unapplied registration sigma (the runner's registration), read when
         ``manage.bias_allowance``."""
@@ -133,6 +137,10 @@ class FusionEngine:
             if cfg.late_scored:
                 score_late(scan, fused, self.manager.tracks, self.clutter_map, self.looks,
                            self.config.llr_max, self.config.miss_window_s)
+            elif self._hear:
+                score_late_vehicles(scan, fused, self.manager.tracks, self.clutter_map,
+                                    self.looks, self.config.llr_max, self.config.miss_window_s,
+                                    cfg.fast_vehicle, self.config.classes)
             if cfg.late_ambiguity and fused is not None:
                 mark_ambiguous(fused, scan.t_s)
             if cfg.late_clutter:  # its detections but those of moving confirmed tracks
@@ -375,6 +383,9 @@ class FusionEngine:
         track.state.history.append(scan.t_s, track.state.x, track.state.p, self._q(track))
         track.record_hit(scan.t_s, scan.tower_index, scan.sensor)
         track.evidence.sigma_by[(scan.tower_index, scan.sensor)] = float(scan.sigma_rad[d])
+        if self._hear and scan.sensor == "acoustic":
+            hear(track.evidence, scan.tower_index, int(scan.kind_hint[d]), unique=unique,
+                 config=self.config.manage.fast_vehicle)
         if not unique:
             return
         tx, ty = scan.tower_xy.tolist()

@@ -22,7 +22,7 @@ lost"). Here a late report is scored as an in-order one is under per-look scorin
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 
 import numpy as np
 
@@ -40,26 +40,33 @@ def hit_gain(lam: float, nu: float, s: float, log_pd: float) -> float:
 
 
 def charge_misses(tracks: Sequence[Track], hit: Container[int], scan: Scan, window_s: float,
-                  looks: Looks | None) -> None:
-    """Charge ``log(1 - Pd)`` to each track (by index, not in ``hit``) that ``scan``'s sensor
-    detected within ``window_s`` before the scan and (with ``looks``: per-look scoring,
-    :meth:`.Looks.looked`) looked at now; in order (the engine) or late. A late scan missed
-    nothing its sensor detected at or after its time."""
+                  looks: Looks | None, only: Callable[[Track], bool] | None = None) -> None:
+    """Charge ``log(1 - Pd)`` to each track (by index, not in ``hit``; with ``only``, of
+    those for which it is true) that ``scan``'s sensor detected within ``window_s`` before
+    the scan and (with ``looks``: per-look scoring, :meth:`.Looks.looked`) looked at now; in
+    order (the engine) or late. A late scan missed nothing its sensor detected at or after
+    its time."""
     key = (scan.tower_index, scan.sensor)
     t_s, late = scan.t_s, scan.late
     for i, track in enumerate(tracks):
         last = track.evidence.last_seen_by.get(key)
         if (last is not None and t_s - last <= window_s and (last < t_s or not late)
-                and i not in hit and (looks is None or looks.looked(key, t_s, last))):
+                and i not in hit and (only is None or only(track))
+                and (looks is None or looks.looked(key, t_s, last))):
             track.score.look_missed(key)
 
 
 def score_late(scan: Scan, fused: LateFused | None, tracks: Sequence[Track],
-               clutter: ClutterMap, looks: Looks, llr_max: float, miss_window_s: float) -> None:
+               clutter: ClutterMap, looks: Looks, llr_max: float, miss_window_s: float,
+               only: Callable[[Track], bool] | None = None) -> None:
     """Score the late ``scan``: its hits (``fused``, None when it had no detection or no
-    track) and the misses of ``tracks`` it looked at (see the module docstring)."""
+    track) and the misses of ``tracks`` it looked at (see the module docstring); with
+    ``only``, of the tracks for which it is true (heard vehicles, :mod:`.fast_vehicle`)."""
     key = (scan.tower_index, scan.sensor)
-    lam = clutter.observe_mean(key, scan.size)
+    # only some tracks scored (the fast path): the late report leaves the sector mean as
+    # it is, which the in-order path alone keeps, as without the fast path
+    lam = (clutter.observe_mean(key, scan.size) if only is None
+           else clutter.mean_density(key, scan.size))
     hit: set[int] = set()
     if fused is not None and fused.found.tracks.size:
         ti, di = fused.found.tracks, fused.found.detections
@@ -67,6 +74,8 @@ def score_late(scan: Scan, fused: LateFused | None, tracks: Sequence[Track],
         lams = clutter.densities(key, scan.bearing_rad[di], lam, scan.t_s)
         for t_idx, d_idx, lam_d in zip(ti.tolist(), di.tolist(), lams, strict=True):
             track = fused.tracks[t_idx]
+            if only is not None and not only(track):
+                continue
             gain = hit_gain(lam_d * frames, float(fused.nu[t_idx, d_idx]),
                             float(fused.s[t_idx, d_idx]), track.score.look_hit(key))
             track.score.add_llr(gain, llr_max)
@@ -74,4 +83,4 @@ def score_late(scan: Scan, fused: LateFused | None, tracks: Sequence[Track],
         tracks = fused.tracks
     elif fused is not None:
         tracks = fused.tracks
-    charge_misses(tracks, hit, scan, miss_window_s, looks)
+    charge_misses(tracks, hit, scan, miss_window_s, looks, only)

@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from perimeter.fusion.clutter import moved
 from perimeter.fusion.duplicates import DuplicateConfig, find_duplicates
+from perimeter.fusion.fast_vehicle import FastVehicleConfig
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_score import TrackScore
 from perimeter.fusion.track_state import TrackState
@@ -77,6 +78,11 @@ class ManageConfig:
     """``late_clutter_withheld``: the most detections held per track; beyond it the oldest
     is dropped (never taught). 4096 is 17 minutes of one imager's 2 Hz reports from two
     towers, a track's that has not moved in that time (:mod:`.withheld`)."""
+    fast_vehicle: FastVehicleConfig = field(default_factory=FastVehicleConfig)
+    """With ``fast_vehicle.enabled`` (and ``late_scored`` off): late reports scored only for
+    tracks with vehicle evidence of their own, heard as machines by several towers or seen
+    large, fast and unambiguous (:mod:`.fast_vehicle`; docs/fusion.md "A vehicle's fast
+    path"). Off by default."""
     same_frame_s: float = 0.1
     """Revisit-aware: a late report at most this far behind the newest is of the same frame
     and fused in order (frames are 0.5 s; the towers' clocks lie milliseconds apart)."""

@@ -139,6 +139,16 @@ class TrackEvidence:
     (an out-of-sequence one: most of them) needs no new classification."""
     vehicle_corroborated: bool = False
     """Once seen, evidence only a vehicle gives (see :func:`.classify.vehicle_corroborated`)."""
+    machine_heard: dict[int, int] = field(default_factory=dict)
+    """Per tower: its unshared acoustic associations hinted ``engine`` or ``tracks``, in
+    order or late (counted only with ``ManageConfig.fast_vehicle``)..."""
+    living_heard: int = 0
+    """... and all towers' hinted ``footsteps`` or ``voice``."""
+    heard_vehicle: bool = False
+    """Once seen, machine sounds from several towers (:func:`.fast_vehicle.heard_vehicle`)."""
+    late_shared_t_s: float = -math.inf
+    """When a late association of the track was last ambiguous (marked only with
+    ``ManageConfig.fast_vehicle``: :func:`.fast_vehicle.mark_late_shared`)."""
     located_t_s: float = -math.inf
     mislocated_t_s: float = -math.inf
     """When the track's last thermal reading with an elevation put the heat centre at a
