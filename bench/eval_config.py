@@ -46,7 +46,8 @@ which a vehicle halts a tenth of the time; docs/fusion.md "Latency"); ``fast-veh
 a machine by two towers, or seen larger than any animal, faster than people walk and
 unambiguous for 10 s; ``ManageConfig.fast_vehicle``, docs/fusion.md "A vehicle's fast
 path"), with its variants ``fast-vehicle-heard`` and ``fast-vehicle-seen`` (one path only)
-and ``fast-vehicle-shared`` (hints of shared acoustic bearings counted too).
+``fast-vehicle-shared`` (hints of shared acoustic bearings counted too) and
+``fast-vehicle-v15`` (such a track held to the 1.5 m/s velocity bar of the rest).
 Evaluation workers are forked, so they run the same configuration.
 """
 
@@ -180,6 +181,9 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
             manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, seen=False)))},
         "fast-vehicle-seen": lambda: {"engine_config": EngineConfig(
             manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, heard=False)))},
+        "fast-vehicle-v15": lambda: {"engine_config": EngineConfig(
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True,
+                                                               velocity_sigma_mps=1.5)))},
         "fast-vehicle-shared": lambda: {"engine_config": EngineConfig(
             manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, shared=True)))},
         "vehicle-stops": lambda: {"engine_config": EngineConfig(

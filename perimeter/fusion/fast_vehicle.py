@@ -43,7 +43,7 @@ from perimeter.fusion.track_evidence import TrackEvidence
 
 __all__ = ["LIVING", "MACHINE", "FastVehicleConfig", "hear", "hear_late", "heard_vehicle",
            "mark_late_shared", "record_hint", "score_late_vehicles", "seen_vehicle",
-           "vehicle_evidence"]
+           "vehicle_evidence", "velocity_sigma_bar"]
 
 MACHINE = frozenset(KIND_HINTS.index(k) for k in ("engine", "tracks"))
 LIVING = frozenset(KIND_HINTS.index(k) for k in ("footsteps", "voice"))
@@ -76,6 +76,13 @@ class FastVehicleConfig:
     own_s: float = 10.0
     """Seen: no ambiguous association in this long (two 5.5 s revisits of a scanning head;
     5-15 s assumed), and the track at least this old."""
+    velocity_sigma_mps: float = 3.0
+    """A track with vehicle evidence is located (confirmed, with two imagers) once its
+    velocity is known to this, not ``ManageConfig.confirm_velocity_sigma_mps`` (1.5 m/s,
+    which tells a walker from a standing object): the slowest usual vehicle speed (3 m/s,
+    :data:`.priors.VEHICLE_MPS`'s low end; 2-4 m/s assumed). A heavy vehicle heard by
+    twelve towers was held 220 s by the 1.5 m/s bar at 2.1-2.5 m/s (docs/fusion.md "A
+    vehicle's fast path")."""
     min_sizes: int = 3
     """Seen: unshared thermal size readings needed (one may be a neighbour's blob; as the
     alerter's size corroboration, :func:`.classify.vehicle_corroborated`). With two, 21
@@ -158,8 +165,24 @@ def seen_vehicle(track: Track, t_s: float, config: FastVehicleConfig,
 def vehicle_evidence(track: Track, t_s: float, config: FastVehicleConfig,
                      model: ClassModel) -> bool:
     """Heard, or (with ``config.seen``) seen at ``t_s``: its late reports are scored."""
-    return (config.heard and track.evidence.heard_vehicle) or (
-        config.seen and seen_vehicle(track, t_s, config, model))
+    if config.heard and track.evidence.heard_vehicle:
+        return True
+    if config.seen and seen_vehicle(track, t_s, config, model):
+        track.evidence.seen_vehicle_t_s = t_s
+        return True
+    return False
+
+
+def velocity_sigma_bar(track: Track, t_s: float, config: FastVehicleConfig,
+                       default_mps: float) -> float:
+    """The velocity sigma that locates ``track`` at ``t_s`` (:meth:`.TrackManager.blocker`):
+    ``config.velocity_sigma_mps`` for a heard vehicle or one seen within ``own_s``, else
+    ``default_mps``."""
+    ev = track.evidence
+    if config.enabled and ((config.heard and ev.heard_vehicle)
+                           or t_s - ev.seen_vehicle_t_s <= config.own_s):
+        return max(default_mps, config.velocity_sigma_mps)
+    return default_mps
 
 
 def score_late_vehicles(scan: Scan, fused: LateFused | None, tracks: list[Track],

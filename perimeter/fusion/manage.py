@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from perimeter.fusion.clutter import moved
 from perimeter.fusion.duplicates import DuplicateConfig, find_duplicates
-from perimeter.fusion.fast_vehicle import FastVehicleConfig
+from perimeter.fusion.fast_vehicle import FastVehicleConfig, velocity_sigma_bar
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_score import TrackScore
 from perimeter.fusion.track_state import TrackState
@@ -191,8 +191,8 @@ class TrackManager:
         consistent unshared bearings fix it and it has moved (see :meth:`_moving`)."""
         cfg = self.config
         window = self.window_s
-        if (track.imaged(t_s, window)
-                and track.state.velocity_sigma_mps <= cfg.confirm_velocity_sigma_mps):
+        bar = velocity_sigma_bar(track, t_s, cfg.fast_vehicle, cfg.confirm_velocity_sigma_mps)
+        if track.imaged(t_s, window) and track.state.velocity_sigma_mps <= bar:
             return True
         return track.evidence.fixed(t_s, window) and self._moving(track, t_s)
 

@@ -146,6 +146,9 @@ class TrackEvidence:
     """... and all towers' hinted ``footsteps`` or ``voice``."""
     heard_vehicle: bool = False
     """Once seen, machine sounds from several towers (:func:`.fast_vehicle.heard_vehicle`)."""
+    seen_vehicle_t_s: float = -math.inf
+    """When the fast path last judged the track seen as a vehicle
+    (:func:`.fast_vehicle.vehicle_evidence`)."""
     late_shared_t_s: float = -math.inf
     """When a late association of the track was last ambiguous (marked only with
     ``ManageConfig.fast_vehicle``: :func:`.fast_vehicle.mark_late_shared`)."""

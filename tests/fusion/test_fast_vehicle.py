@@ -12,6 +12,7 @@ from perimeter.fusion.fast_vehicle import (
     record_hint,
     seen_vehicle,
     vehicle_evidence,
+    velocity_sigma_bar,
 )
 from perimeter.fusion.manage import ManageConfig
 from perimeter.fusion.scan import KIND_HINTS
@@ -126,3 +127,16 @@ def test_without_vehicle_evidence_the_fast_path_changes_nothing() -> None:
         results.append((track.score.llr, engine.clutter_map.mean_density((1, "thermal"), 0),
                         engine.clutter_map.mean_density((0, "thermal"), 0)))
     assert results[0] == results[1]
+
+
+def test_a_vehicle_is_located_with_a_looser_velocity_bar_only_on_the_fast_path() -> None:
+    heard = track_at(3000.0, 0.0, 6.0, 0.0)
+    heard.evidence.heard_vehicle = True
+    seen = track_at(3000.0, 0.0, 6.0, 0.0)
+    seen.evidence.seen_vehicle_t_s = 95.0
+    plain = track_at(3000.0, 0.0, 6.0, 0.0)
+    assert velocity_sigma_bar(heard, 100.0, ON, 1.5) == 3.0
+    assert velocity_sigma_bar(seen, 100.0, ON, 1.5) == 3.0
+    assert velocity_sigma_bar(seen, 120.0, ON, 1.5) == 1.5  # not seen for over 10 s
+    assert velocity_sigma_bar(plain, 100.0, ON, 1.5) == 1.5
+    assert velocity_sigma_bar(heard, 100.0, FastVehicleConfig(), 1.5) == 1.5  # off
