@@ -46,8 +46,9 @@ which a vehicle halts a tenth of the time; docs/fusion.md "Latency"); ``fast-veh
 a machine by two towers, or seen larger than any animal, faster than people walk and
 unambiguous for 10 s; ``ManageConfig.fast_vehicle``, docs/fusion.md "A vehicle's fast
 path"), with its variants ``fast-vehicle-heard`` and ``fast-vehicle-seen`` (one path only)
-``fast-vehicle-shared`` (hints of shared acoustic bearings counted too) and
-``fast-vehicle-v15`` (such a track held to the 1.5 m/s velocity bar of the rest).
+``fast-vehicle-shared`` (hints of shared acoustic bearings counted too), and
+``fast-vehicle+bar`` (such a track confirmed with its velocity known to 3 m/s, not 1.5)
+and ``fast-vehicle+heard-bar`` (only a heard one).
 Evaluation workers are forked, so they run the same configuration.
 """
 
@@ -181,9 +182,12 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
             manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, seen=False)))},
         "fast-vehicle-seen": lambda: {"engine_config": EngineConfig(
             manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, heard=False)))},
-        "fast-vehicle-v15": lambda: {"engine_config": EngineConfig(
+        "fast-vehicle+bar": lambda: {"engine_config": EngineConfig(
             manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True,
-                                                               velocity_sigma_mps=1.5)))},
+                                                               velocity_sigma_mps=3.0)))},
+        "fast-vehicle+heard-bar": lambda: {"engine_config": EngineConfig(
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(
+                enabled=True, velocity_sigma_mps=3.0, velocity_bar_seen=False)))},
         "fast-vehicle-shared": lambda: {"engine_config": EngineConfig(
             manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, shared=True)))},
         "vehicle-stops": lambda: {"engine_config": EngineConfig(

@@ -76,13 +76,16 @@ class FastVehicleConfig:
     own_s: float = 10.0
     """Seen: no ambiguous association in this long (two 5.5 s revisits of a scanning head;
     5-15 s assumed), and the track at least this old."""
-    velocity_sigma_mps: float = 3.0
+    velocity_sigma_mps: float = 1.5
     """A track with vehicle evidence is located (confirmed, with two imagers) once its
-    velocity is known to this, not ``ManageConfig.confirm_velocity_sigma_mps`` (1.5 m/s,
-    which tells a walker from a standing object): the slowest usual vehicle speed (3 m/s,
-    :data:`.priors.VEHICLE_MPS`'s low end; 2-4 m/s assumed). A heavy vehicle heard by
-    twelve towers was held 220 s by the 1.5 m/s bar at 2.1-2.5 m/s (docs/fusion.md "A
-    vehicle's fast path")."""
+    velocity is known to this; below ``ManageConfig.confirm_velocity_sigma_mps`` (1.5 m/s,
+    which tells a walker from a standing object) it changes nothing. 3 m/s, the slowest
+    usual vehicle speed (:data:`.priors.VEHICLE_MPS`'s low end; 2-4 m/s assumed), freed a
+    heavy vehicle heard by twelve towers that the 1.5 m/s bar held 220 s at 2.1-2.5 m/s, but
+    on the whole set also a 17 s old seen track on clutter (docs/fusion.md "A vehicle's fast
+    path"): measured, not in the eval config ``fast-vehicle``."""
+    velocity_bar_seen: bool = True
+    """The looser bar for seen tracks too, not only heard ones."""
     min_sizes: int = 3
     """Seen: unshared thermal size readings needed (one may be a neighbour's blob; as the
     alerter's size corroboration, :func:`.classify.vehicle_corroborated`). With two, 21
@@ -176,11 +179,11 @@ def vehicle_evidence(track: Track, t_s: float, config: FastVehicleConfig,
 def velocity_sigma_bar(track: Track, t_s: float, config: FastVehicleConfig,
                        default_mps: float) -> float:
     """The velocity sigma that locates ``track`` at ``t_s`` (:meth:`.TrackManager.blocker`):
-    ``config.velocity_sigma_mps`` for a heard vehicle or one seen within ``own_s``, else
-    ``default_mps``."""
+    ``config.velocity_sigma_mps`` for a heard vehicle or (``velocity_bar_seen``) one seen
+    within ``own_s``, else ``default_mps``."""
     ev = track.evidence
-    if config.enabled and ((config.heard and ev.heard_vehicle)
-                           or t_s - ev.seen_vehicle_t_s <= config.own_s):
+    if config.enabled and ((config.heard and ev.heard_vehicle) or (
+            config.velocity_bar_seen and t_s - ev.seen_vehicle_t_s <= config.own_s)):
         return max(default_mps, config.velocity_sigma_mps)
     return default_mps
 

@@ -130,13 +130,20 @@ def test_without_vehicle_evidence_the_fast_path_changes_nothing() -> None:
 
 
 def test_a_vehicle_is_located_with_a_looser_velocity_bar_only_on_the_fast_path() -> None:
+    bar = FastVehicleConfig(enabled=True, velocity_sigma_mps=3.0)
+    heard_only = FastVehicleConfig(enabled=True, velocity_sigma_mps=3.0,
+                                   velocity_bar_seen=False)
     heard = track_at(3000.0, 0.0, 6.0, 0.0)
     heard.evidence.heard_vehicle = True
     seen = track_at(3000.0, 0.0, 6.0, 0.0)
     seen.evidence.seen_vehicle_t_s = 95.0
     plain = track_at(3000.0, 0.0, 6.0, 0.0)
-    assert velocity_sigma_bar(heard, 100.0, ON, 1.5) == 3.0
-    assert velocity_sigma_bar(seen, 100.0, ON, 1.5) == 3.0
-    assert velocity_sigma_bar(seen, 120.0, ON, 1.5) == 1.5  # not seen for over 10 s
-    assert velocity_sigma_bar(plain, 100.0, ON, 1.5) == 1.5
-    assert velocity_sigma_bar(heard, 100.0, FastVehicleConfig(), 1.5) == 1.5  # off
+    assert velocity_sigma_bar(heard, 100.0, bar, 1.5) == 3.0
+    assert velocity_sigma_bar(seen, 100.0, bar, 1.5) == 3.0
+    assert velocity_sigma_bar(seen, 120.0, bar, 1.5) == 1.5  # not seen for over 10 s
+    assert velocity_sigma_bar(plain, 100.0, bar, 1.5) == 1.5
+    assert velocity_sigma_bar(heard, 100.0, heard_only, 1.5) == 3.0
+    assert velocity_sigma_bar(seen, 100.0, heard_only, 1.5) == 1.5
+    assert velocity_sigma_bar(heard, 100.0, ON, 1.5) == 1.5  # the fast path's own default
+    assert velocity_sigma_bar(heard, 100.0, FastVehicleConfig(velocity_sigma_mps=3.0),
+                              1.5) == 1.5  # off
