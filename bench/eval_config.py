@@ -41,14 +41,17 @@ animals' process noise 0.5, a diagnosis) and ``consider+q-small-x10`` (docs/fusi
 docs/fusion.md "Where lone people are lost") and ``late-scored+height`` (and no alert on a
 track whose heat centre reads over 5 m off the ground); ``no-early-alert`` (a track waits
 for two motion windows whatever its first says) and ``vehicle-stops`` (the class model in
-which a vehicle halts a tenth of the time; docs/fusion.md "Latency"); ``fast-vehicle``
-(late imager reports scored only for tracks with vehicle evidence of their own: heard as
-a machine by two towers, or seen larger than any animal, faster than people walk and
-unambiguous for 10 s; ``ManageConfig.fast_vehicle``, docs/fusion.md "A vehicle's fast
-path"), with its variants ``fast-vehicle-heard`` and ``fast-vehicle-seen`` (one path only)
+which a vehicle halts a tenth of the time; docs/fusion.md "Latency"). A vehicle's fast
+path (late imager reports scored only for tracks with vehicle evidence of their own: heard
+as a machine by two towers, or seen larger than any animal, faster than people walk and
+unambiguous for 10 s; a heard one confirmed with its velocity known to 3 m/s, not 1.5;
+``ManageConfig.fast_vehicle``, docs/fusion.md "A vehicle's fast path") is **in the
+default** (``fast-vehicle+heard-bar`` is its old name); ``no-fast-vehicle`` is the default
+without it, ``fast-vehicle`` it without the 3 m/s bar, with the variants
+``fast-vehicle-heard`` and ``fast-vehicle-seen`` (one path only) and
 ``fast-vehicle-shared`` (hints of shared acoustic bearings counted too), and
-``fast-vehicle+bar`` (such a track confirmed with its velocity known to 3 m/s, not 1.5)
-and ``fast-vehicle+heard-bar`` (only a heard one).
+``fast-vehicle+bar`` (the 3 m/s bar for seen tracks too). The configurations measured
+before the fast path was the default ran without it (docs/results.md says which).
 Evaluation workers are forked, so they run the same configuration.
 """
 
@@ -176,20 +179,22 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
                                        "alert_config": AlertConfig(max_height_m=5.0)},
         "no-early-alert": lambda: {"alert_config": AlertConfig(
             early_max_animal_probability=0.0)},
+        "no-fast-vehicle": lambda: {"engine_config": EngineConfig(
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=False)))},
         "fast-vehicle": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True)))},
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(velocity_sigma_mps=1.5)))},
         "fast-vehicle-heard": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, seen=False)))},
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(seen=False,
+                                                               velocity_sigma_mps=1.5)))},
         "fast-vehicle-seen": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, heard=False)))},
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(heard=False,
+                                                               velocity_sigma_mps=1.5)))},
         "fast-vehicle+bar": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True,
-                                                               velocity_sigma_mps=3.0)))},
-        "fast-vehicle+heard-bar": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(
-                enabled=True, velocity_sigma_mps=3.0, velocity_bar_seen=False)))},
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(velocity_bar_seen=True)))},
+        "fast-vehicle+heard-bar": dict,
         "fast-vehicle-shared": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=True, shared=True)))},
+            manage=ManageConfig(fast_vehicle=FastVehicleConfig(shared=True,
+                                                               velocity_sigma_mps=1.5)))},
         "vehicle-stops": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(vehicle_stop_share=VEHICLE_STOP_SHARE.mid))},
     }

@@ -51,9 +51,10 @@ LIVING = frozenset(KIND_HINTS.index(k) for k in ("footsteps", "voice"))
 
 @dataclass(frozen=True, slots=True)
 class FastVehicleConfig:
-    enabled: bool = False
+    enabled: bool = True
     """Late reports scored only for tracks with vehicle evidence (off: none, or every
-    track's with ``ManageConfig.late_scored``, which takes precedence)."""
+    track's with ``ManageConfig.late_scored``, which takes precedence). On by default
+    since the whole set measured it (docs/fusion.md "A vehicle's fast path")."""
     min_towers: int = 2
     """Towers (2 nominal, 2-3 assumed) that must each have heard the track as a machine."""
     min_hints: int = 2
@@ -76,15 +77,15 @@ class FastVehicleConfig:
     own_s: float = 10.0
     """Seen: no ambiguous association in this long (two 5.5 s revisits of a scanning head;
     5-15 s assumed), and the track at least this old."""
-    velocity_sigma_mps: float = 1.5
+    velocity_sigma_mps: float = 3.0
     """A track with vehicle evidence is located (confirmed, with two imagers) once its
     velocity is known to this; below ``ManageConfig.confirm_velocity_sigma_mps`` (1.5 m/s,
     which tells a walker from a standing object) it changes nothing. 3 m/s, the slowest
     usual vehicle speed (:data:`.priors.VEHICLE_MPS`'s low end; 2-4 m/s assumed), freed a
     heavy vehicle heard by twelve towers that the 1.5 m/s bar held 220 s at 2.1-2.5 m/s, but
     on the whole set also a 17 s old seen track on clutter (docs/fusion.md "A vehicle's fast
-    path"): measured, not in the eval config ``fast-vehicle``."""
-    velocity_bar_seen: bool = True
+    path"): so for heard tracks only by default (``velocity_bar_seen``)."""
+    velocity_bar_seen: bool = False
     """The looser bar for seen tracks too, not only heard ones."""
     min_sizes: int = 3
     """Seen: unshared thermal size readings needed (one may be a neighbour's blob; as the

@@ -20,7 +20,8 @@ from perimeter.fusion.track_evidence import TrackEvidence
 from perimeter.thresholds import Thresholds
 from tests.fusion.helpers import scan_of, track_at
 
-ON = FastVehicleConfig(enabled=True)
+ON = FastVehicleConfig(enabled=True, velocity_sigma_mps=1.5)
+"""The fast path without its 3 m/s bar (the tests below were written for it)."""
 ENGINE, FOOTSTEPS = KIND_HINTS.index("engine"), KIND_HINTS.index("footsteps")
 
 
@@ -101,8 +102,10 @@ def test_a_heard_car_whose_reports_all_come_late_is_confirmed_only_on_the_fast_p
     assert not _run_car("footsteps", fast=True)  # heard, but not as a machine
 
 
-def test_the_fast_path_is_off_by_default() -> None:
-    assert not ManageConfig().fast_vehicle.enabled
+def test_the_fast_path_is_on_by_default_with_the_looser_bar_for_heard_tracks_only() -> None:
+    default = ManageConfig().fast_vehicle
+    assert default.enabled and default.velocity_sigma_mps == 3.0
+    assert not default.velocity_bar_seen
     assert not math.isinf(ON.own_s) and ON.min_towers == 2
 
 
@@ -130,9 +133,8 @@ def test_without_vehicle_evidence_the_fast_path_changes_nothing() -> None:
 
 
 def test_a_vehicle_is_located_with_a_looser_velocity_bar_only_on_the_fast_path() -> None:
-    bar = FastVehicleConfig(enabled=True, velocity_sigma_mps=3.0)
-    heard_only = FastVehicleConfig(enabled=True, velocity_sigma_mps=3.0,
-                                   velocity_bar_seen=False)
+    bar = FastVehicleConfig(enabled=True, velocity_sigma_mps=3.0, velocity_bar_seen=True)
+    heard_only = FastVehicleConfig()  # the default
     heard = track_at(3000.0, 0.0, 6.0, 0.0)
     heard.evidence.heard_vehicle = True
     seen = track_at(3000.0, 0.0, 6.0, 0.0)
@@ -145,5 +147,5 @@ def test_a_vehicle_is_located_with_a_looser_velocity_bar_only_on_the_fast_path()
     assert velocity_sigma_bar(heard, 100.0, heard_only, 1.5) == 3.0
     assert velocity_sigma_bar(seen, 100.0, heard_only, 1.5) == 1.5
     assert velocity_sigma_bar(heard, 100.0, ON, 1.5) == 1.5  # the fast path's own default
-    assert velocity_sigma_bar(heard, 100.0, FastVehicleConfig(velocity_sigma_mps=3.0),
+    assert velocity_sigma_bar(heard, 100.0, FastVehicleConfig(enabled=False),
                               1.5) == 1.5  # off

@@ -6,6 +6,7 @@ import numpy as np
 
 from perimeter.fusion.engine import FusionEngine
 from perimeter.fusion.engine_config import EngineConfig
+from perimeter.fusion.fast_vehicle import FastVehicleConfig
 from perimeter.fusion.late_score import charge_misses, hit_gain
 from perimeter.fusion.manage import ManageConfig
 from perimeter.thresholds import Thresholds
@@ -17,9 +18,12 @@ HOT_SPOT = (-5000.0, 60_000.0)
 
 def _engine(*, late_scored: bool) -> FusionEngine:
     """Tower 1's imager sees a hot spot every 11th frame of 0.5 s (a 5.5 s revisit, learned);
-    tower 0's imager reports every frame, ``late`` (a few milliseconds behind tower 1)."""
-    engine = FusionEngine(TOWERS, Thresholds(),
-                          EngineConfig(manage=ManageConfig(late_scored=late_scored)))
+    tower 0's imager reports every frame, ``late`` (a few milliseconds behind tower 1). The
+    vehicles' fast path (which reads the looks too) is off: late reports scored for all or
+    for none."""
+    manage = ManageConfig(late_scored=late_scored,
+                          fast_vehicle=FastVehicleConfig(enabled=False))
+    engine = FusionEngine(TOWERS, Thresholds(), EngineConfig(manage=manage))
     for k in range(11 * 40):
         engine.step(scan_of(1, (0.0, 60_000.0), k * 0.5, [HOT_SPOT] if k % 11 == 0 else []))
         engine.step(_late(k * 0.5 - 0.002, [HOT_SPOT] if k % 11 == 5 else []))
