@@ -21,7 +21,8 @@ vehicle's skip of the motion windows while its last motion window was ambiguous,
 until it moves or is gone, ``ManageConfig.late_clutter_withheld``) and ``mended+late+dwell``
 (and a late detection no track took taught to the map only once its cell has had such
 detections longer than a walker stays there, ``ManageConfig.late_clutter_dwell``;
-``mended+late+guard+dwell``: that without ``withheld``);
+``mended+late+guard+dwell``: that without ``withheld``; ``mended+late+dwell-window``: its run
+measured over the map's density window, ``ManageConfig.late_clutter_dwell_window``);
 ``revisit-refit`` (and no seed whose no-bias refit changes the velocity by over 5 m/s);
 ``no-aspect`` (the blob-aspect term off);
 ``bias-allowance`` (bearings widened by their tower's unapplied bias); ``two-imager-shadows``
@@ -100,18 +101,20 @@ def _revisit_mended() -> dict[str, Any]:
 
 
 def _mended_late(*, guard: bool = False, withheld: bool = False,
-                 dwell: bool = False) -> dict[str, Any]:
+                 dwell: bool = False, dwell_window: bool = False) -> dict[str, Any]:
     """``revisit-mended`` with late reports scored where their sensor looked
     (``late-scored``); with ``guard``, late reports marking ambiguity and teaching the
     clutter map as in-order ones do, and a corroborated vehicle skipping the motion windows
     only after a motion window without ambiguity; with ``withheld``, an unmoved track's late
     detections held from the map until it moves or is gone; with ``dwell``, a late detection
-    no track took taught only once its cell has had them longer than a walker stays."""
+    no track took taught only once its cell has had them longer than a walker stays; with
+    ``dwell_window``, its run measured over the map's density window."""
     options = _revisit_mended()
     engine = options["engine_config"]
     options["engine_config"] = replace(engine, manage=replace(
         engine.manage, late_scored=True, late_ambiguity=guard, late_clutter=guard,
-        late_clutter_withheld=withheld, late_clutter_dwell=dwell))
+        late_clutter_withheld=withheld, late_clutter_dwell=dwell,
+        late_clutter_dwell_window=dwell_window))
     if guard:
         options["alert_config"] = replace(options["alert_config"],
                                           corroborated_own_s=ClassModel().motion_window_s)
@@ -139,6 +142,8 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "mended+late+withheld": lambda: _mended_late(guard=True, withheld=True),
         "mended+late+dwell": lambda: _mended_late(guard=True, withheld=True, dwell=True),
         "mended+late+guard+dwell": lambda: _mended_late(guard=True, dwell=True),
+        "mended+late+dwell-window": lambda: _mended_late(guard=True, withheld=True, dwell=True,
+                                                         dwell_window=True),
         "revisit-refit": lambda: {"engine_config": _revisit_initiation(
             EngineConfig(), RevisitConfig(enabled=True, max_refit_change_mps=5.0))},
         "revisit-aware": lambda: {"engine_config": revisit_aware},

@@ -127,6 +127,11 @@ class ClutterMap:
         counting the report (``detections``: the estimate before any report of ``key``)."""
         return max(self._mean.get(key, float(detections)), 0.05) / self.fov_rad
 
+    @property
+    def cells(self) -> int:
+        """The number of azimuth cells around the circle."""
+        return self._cells
+
     def cell_of(self, bearing_rad: float) -> int:
         """The azimuth cell of a bearing."""
         return math.floor((bearing_rad % (2.0 * math.pi)) / self._cell_rad) % self._cells

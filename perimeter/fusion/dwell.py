@@ -64,10 +64,14 @@ class _Run:
 class DwellGate:
     """Per tower sensor and azimuth cell, the run of late detections no track took."""
 
-    def __init__(self, clutter_map: ClutterMap, dwell_s: float) -> None:
+    def __init__(self, clutter_map: ClutterMap, dwell_s: float, window_cells: int = 0) -> None:
         self.clutter_map = clutter_map
         self.dwell_s = dwell_s
         """A run teaches once it spans this long; a silence this long ends it."""
+        self.window_cells = window_cells
+        """Cells either side whose live runs count with a cell's own: 0, the cell's run
+        alone; the map's ``window_cells``, the runs over the density window the dwell is
+        sized for (``ManageConfig.late_clutter_dwell_window``)."""
         self.runs: dict[tuple[int, str], dict[int, _Run]] = {}
         """Per tower sensor, its cells' runs."""
         self.released = 0
@@ -92,20 +96,29 @@ class DwellGate:
             cell = cell_of(bearing)
             run = runs.get(cell)
             if run is None or t_s - run.last_s > dwell:  # a new run
-                runs[cell] = _Run(t_s, t_s, [(bearing, t_s)])
-                continue
-            if t_s < run.start_s - dwell:  # older than the run by a silence: not taught
+                run = runs[cell] = _Run(t_s, t_s, [])
+            elif t_s < run.start_s - dwell:  # older than the run by a silence: not taught
                 continue
             run.start_s, run.last_s = min(run.start_s, t_s), max(run.last_s, t_s)
             if run.dwelt:
                 teach[d_idx] = True
-            elif run.last_s - run.start_s > dwell:
+            elif self._span_s(runs, cell, run, t_s) > dwell:
                 teach[d_idx] = run.dwelt = True
                 self._release(key, run.waiting, t_s)
                 run.waiting = []
             else:
                 run.waiting.append((bearing, t_s))
         return teach
+
+    def _span_s(self, runs: dict[int, _Run], cell: int, run: _Run, t_s: float) -> float:
+        """How long the run at ``cell`` has lasted: its own, or (``window_cells``) that of the
+        live runs over its window taken together, first start to last detection."""
+        if not self.window_cells:
+            return run.last_s - run.start_s
+        n, dwell = self.clutter_map.cells, self.dwell_s
+        live = [r for j in range(cell - self.window_cells, cell + self.window_cells + 1)
+                if (r := runs.get(j % n)) is not None and t_s - r.last_s <= dwell]
+        return max(r.last_s for r in live) - min(r.start_s for r in live)
 
     def _release(self, key: tuple[int, str], waiting: list[tuple[float, float]],
                  t_s: float) -> None:

@@ -80,7 +80,8 @@ class FusionEngine:
         self.withheld = WithheldClutter(manage.withheld_cap) if manage.late_clutter_withheld \
             else None
         self.dwell = DwellGate(self.clutter_map, walker_dwell_s(
-            self.config.clutter, self.config.initiator)) if manage.late_clutter_dwell else None
+            self.config.clutter, self.config.initiator), self.config.clutter.window_cells
+            if manage.late_clutter_dwell_window else 0) if manage.late_clutter_dwell else None
         self.imm = None if self.config.imm is None else imm.ImmTracker(self.config.imm)
         """The motion estimator: None for one constant velocity per track (:mod:`.ekf`)."""
         self.late = LateScans(self._initiate, self.config.seeds_beside)

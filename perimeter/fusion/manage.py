@@ -74,6 +74,12 @@ class ManageConfig:
     in it (:func:`.dwell.walker_dwell_s`, 52 s), then with the run's earlier ones, each faded
     by its age; a run that ends sooner (a passer-by) teaches nothing (:mod:`.dwell`). Off:
     a walker's late bearings before any track holds it teach the map at once."""
+    late_clutter_dwell_window: bool = False
+    """With ``late_clutter_dwell``: a cell's run is measured over the density window the dwell
+    is sized for (the live runs of the cell and its ``ClutterMapConfig.window_cells``
+    neighbours, taken together), not in the cell alone: a herd's or a slow animal's bearings
+    wander among neighbouring cells, each of which falls silent for a dwell, while the window
+    does not (docs/fusion.md "The late path's evidence"). Off: the cell's own run."""
     withheld_cap: int = 4096
     """``late_clutter_withheld``: the most detections held per track; beyond it the oldest
     is dropped (never taught). 4096 is 17 minutes of one imager's 2 Hz reports from two

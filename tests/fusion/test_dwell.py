@@ -20,9 +20,9 @@ LAG_S = 2.0
 """Tower 0's reports arrive this late: past ``late_initiation_s``, so they start no track."""
 
 
-def _engine(dwell: bool) -> FusionEngine:
+def _engine(dwell: bool, window: bool = False) -> FusionEngine:
     return FusionEngine(TOWERS, Thresholds(), EngineConfig(manage=ManageConfig(
-        late_clutter=True, late_clutter_dwell=dwell)))
+        late_clutter=True, late_clutter_dwell=dwell, late_clutter_dwell_window=window)))
 
 
 def _feed(engine: FusionEngine, frames: range, where: list[tuple[float, float]] | None,
@@ -81,3 +81,48 @@ def test_a_passing_walkers_bearings_are_never_taught() -> None:
     _feed(gated, range(400, 640), None)  # 120 s more without it
     assert _count(gated, path, 320.0) == 0.0
     assert gated.dwell.runs[KEY] == {}
+
+
+def _wandering(engine: FusionEngine, frames: range) -> list[tuple[float, float]]:
+    """Tower 0 reports late, in every frame, one object 3 km out that stays 30 s in each of
+    three neighbouring 0.1 deg cells in turn (bearings 90.05, 90.15, 90.25 deg): it never
+    leaves the 0.3 deg window, but each cell is silent 60 s, longer than the dwell, between
+    its visits. Its three positions."""
+    spots = [(3000.0 * math.sin(math.radians(b)), 3000.0 * math.cos(math.radians(b)))
+             for b in (90.05, 90.15, 90.25)]
+    for k in frames:
+        t_s = k * 0.5
+        engine.step(scan_of(1, (0.0, 6000.0), t_s, []))
+        late = scan_of(0, (0.0, 0.0), t_s - LAG_S, [spots[int((t_s - LAG_S) // 30.0) % 3]])
+        late.late = True
+        engine.step(late)
+    return spots
+
+
+def test_a_bearing_wandering_within_the_window_is_taught_only_by_the_window_run() -> None:
+    """Each cell's own run lasts 30 s and ends in a silence longer than the dwell, so the
+    cell gate never teaches the object (a herd grazing in place, a slow animal); over the
+    0.3 deg window the runs join and it is taught once they span the dwell."""
+    cell, window = _engine(True), _engine(True, window=True)
+    spots = _wandering(cell, range(1, 500))
+    _wandering(window, range(1, 500))  # 248 s of late data time
+    assert not cell.tracks and not window.tracks
+    first_cells = {cell.clutter_map.cell_of(b) for b in
+                   scan_of(0, (0.0, 0.0), 0.0, spots).bearing_rad.tolist()}
+    assert len(first_cells) == 3 and max(first_cells) - min(first_cells) == 2
+    assert _count(cell, spots, 248.0) == 0.0
+    assert cell.dwell is not None and cell.dwell.released == 0
+    assert _count(window, spots, 248.0) > 100.0
+    assert window.dwell is not None and window.dwell.released > 0
+
+
+def test_the_window_run_still_never_teaches_a_passing_walker() -> None:
+    """The walker of the test above crosses the 0.3 deg window (16 m at 3 km) in 14 s: no
+    window run of its bearings lasts the dwell either."""
+    start = [(3000.0, -110.0)]
+    path = [(3000.0, -110.0 + 1.1 * t) for t in range(0, 200, 2)]
+    window = _engine(True, window=True)
+    _feed(window, range(1, 400), start, walk_mps=1.1)
+    assert not window.tracks
+    assert _count(window, path, 200.0) == 0.0
+    assert window.dwell is not None and window.dwell.released == 0
