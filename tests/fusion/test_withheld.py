@@ -15,12 +15,12 @@ TOWERS = np.array([[0.0, 0.0], [0.0, 6000.0]])
 KEY = (0, "thermal")
 
 
-def _fed(withheld: bool) -> tuple[FusionEngine, float]:
+def _fed(withheld: bool, cap: int = ManageConfig().withheld_cap) -> tuple[FusionEngine, float]:
     """An unmoved track at 3 km from tower 0 takes that tower's late bearing of it in every
     frame for 100 s (in-order reports of tower 1 carry data time); the bearing's density
-    over the sensor's mean."""
+    over the sensor's mean (``cap``: the held detections kept per track)."""
     engine = FusionEngine(TOWERS, Thresholds(), EngineConfig(manage=ManageConfig(
-        late_clutter=True, late_clutter_withheld=withheld)))
+        late_clutter=True, late_clutter_withheld=withheld, withheld_cap=cap)))
     engine.step(scan_of(1, (0.0, 6000.0), 0.0, []))
     engine.manager.tracks.append(track_at(3000.0, 0.0, number=7, t_s=0.0, sigma_m=2.0))
     for k in range(1, 200):
@@ -65,15 +65,7 @@ def test_withheld_detections_are_dropped_once_their_track_moves() -> None:
 def test_a_tracks_held_detections_are_capped_the_oldest_dropped() -> None:
     """With a cap of 50 the unmoved track of 199 late detections keeps its newest 50; taught
     once it is gone, they raise its bearing's density less than the uncapped 199 do."""
-    capped = FusionEngine(TOWERS, Thresholds(), EngineConfig(manage=ManageConfig(
-        late_clutter=True, late_clutter_withheld=True, withheld_cap=50)))
-    capped.step(scan_of(1, (0.0, 6000.0), 0.0, []))
-    capped.manager.tracks.append(track_at(3000.0, 0.0, number=7, t_s=0.0, sigma_m=2.0))
-    for k in range(1, 200):
-        capped.step(scan_of(1, (0.0, 6000.0), k * 0.5, []))
-        late = scan_of(0, (0.0, 0.0), k * 0.5 - 0.002, [(3000.0, 0.0)])
-        late.late = True
-        capped.step(late)
+    capped, _ = _fed(True, cap=50)
     uncapped, _ = _fed(True)
     assert capped.withheld is not None and uncapped.withheld is not None
     held = capped.withheld.held[7]
