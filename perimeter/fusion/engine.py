@@ -18,9 +18,9 @@ import numpy.typing as npt
 from perimeter.fusion import ekf, evidence, imm, jpda
 from perimeter.fusion.associate import Assignment, assign, gate_d2, kept_from_initiation
 from perimeter.fusion.classify import refresh_class
-from perimeter.fusion.clutter import ClutterMap, moved
+from perimeter.fusion.clutter import ClutterMap
+from perimeter.fusion.clutter_teach import ClutterTeacher
 from perimeter.fusion.consider import ConsiderBiases
-from perimeter.fusion.dwell import DwellGate, walker_dwell_s
 from perimeter.fusion.engine_config import DEFAULT_IFOV_RAD, EngineConfig
 from perimeter.fusion.fast_vehicle import hear, score_late_vehicles
 from perimeter.fusion.late import LateScans, mark_ambiguous
@@ -31,7 +31,6 @@ from perimeter.fusion.scan import Scan
 from perimeter.fusion.second_tower import retriangulate
 from perimeter.fusion.track import Track
 from perimeter.fusion.triangulate import Initiator, Seed
-from perimeter.fusion.withheld import WithheldClutter
 from perimeter.terrain import Dem
 from perimeter.thresholds import Thresholds
 
@@ -72,16 +71,8 @@ class FusionEngine:
         self.initiator = Initiator(self.config.initiator)
         self.manager = TrackManager(self.config.manage, first_track_number)
         self.clutter_map = ClutterMap(self.config.clutter, self.config.fov_rad)
-        self._movers: set[int] = set()
-        """Confirmed tracks that have moved (:func:`.clutter.moved`): their detections do
-        not teach the clutter map."""
-        self._movers_t_s = -math.inf
-        manage = self.config.manage
-        self.withheld = WithheldClutter(manage.withheld_cap) if manage.late_clutter_withheld \
-            else None
-        self.dwell = DwellGate(self.clutter_map, walker_dwell_s(
-            self.config.clutter, self.config.initiator), self.config.clutter.window_cells
-            if manage.late_clutter_dwell_window else 0) if manage.late_clutter_dwell else None
+        self.teacher = ClutterTeacher(self.clutter_map, self.config)
+        """What of each scan teaches the clutter map (:mod:`.clutter_teach`)."""
         self.imm = None if self.config.imm is None else imm.ImmTracker(self.config.imm)
         """The motion estimator: None for one constant velocity per track (:mod:`.ekf`)."""
         self.late = LateScans(self._initiate, self.config.seeds_beside)
@@ -145,15 +136,15 @@ class FusionEngine:
             if cfg.late_ambiguity and fused is not None:
                 mark_ambiguous(fused, scan.t_s)
             if cfg.late_clutter:  # its detections but those of moving confirmed tracks
-                self._learn_clutter(scan, fused.tracks if fused else [],
-                                    fused.found if fused else _NOTHING, self.withheld)
+                self.teacher.learn(scan, fused.tracks if fused else [],
+                                   fused.found if fused else _NOTHING)
             return
         self.late.newest_s = max(self.late.newest_s, scan.t_s)
         tracks = self._near(scan)
         lam = self.clutter_map.observe_mean((scan.tower_index, scan.sensor), scan.size)
         if scan.size == 0 or not tracks:
             self._penalise_misses(tracks, _NOTHING, scan)
-            self._learn_clutter(scan, tracks, _NOTHING)
+            self.teacher.learn(scan, tracks, _NOTHING)
             if scan.size:
                 self._initiate(scan, np.arange(scan.size))
             return
@@ -178,7 +169,7 @@ class FusionEngine:
             track.state.history.append(scan.t_s, xs, ps, self._q(track))  # origin smoothing
             track.evidence.ambiguous_t_s = scan.t_s
         self._penalise_misses(tracks, found, scan)
-        self._learn_clutter(scan, tracks, found)
+        self.teacher.learn(scan, tracks, found)
         self._initiate(scan, np.flatnonzero(~self._explained(tracks, found, rivals,
                                                              scan.sensor)))
 
@@ -226,7 +217,7 @@ class FusionEngine:
         result.deleted = self.manager.expire(t_s, self.thresholds)
         if self.consider is not None:
             self.consider.prune(self.manager.tracks)
-        self._refresh_movers(t_s)
+        self.teacher.refresh_movers(self.manager.tracks, t_s)
         return result
 
     def _heard(self, tracks: list[Track], x: FloatArray, p: FloatArray,
@@ -280,38 +271,6 @@ class FusionEngine:
         unknown = by_class["unknown"]
         return [unknown if t.evidence.label_probability < 0.6
                 else by_class.get(t.evidence.label, unknown) for t in tracks]
-
-    def _learn_clutter(self, scan: Scan, tracks: list[Track], found: Assignment,
-                       withheld: WithheldClutter | None = None) -> None:
-        """Teach the clutter map this scan but moving tracks' detections (``withheld``:
-        and unmoved tracks', held; ``dwell``: a late one no track took once it has dwelt)."""
-        key = (scan.tower_index, scan.sensor)
-        if withheld is not None:
-            teach = withheld.hold(scan, tracks, found, self._movers, self.config.clutter.sensors)
-        else:
-            teach = np.ones(scan.size, dtype=bool)
-            if found.tracks.size and self._movers:
-                movers = self._movers
-                for t_idx, d_idx in zip(found.tracks.tolist(), found.detections.tolist(),
-                                        strict=True):
-                    if tracks[t_idx].number in movers:
-                        teach[d_idx] = False
-        if self.dwell is not None and scan.late:  # no track's: only once it has dwelt
-            free = np.ones(scan.size, dtype=bool)
-            free[found.detections] = False
-            teach = (teach & ~free) | self.dwell.admit(key, scan.bearing_rad, free, scan.t_s)
-        self.clutter_map.learn(key, scan.bearing_rad, teach, scan.t_s)
-
-    def _refresh_movers(self, t_s: float) -> None:
-        cfg = self.config.clutter
-        if t_s - self._movers_t_s < cfg.mover_refresh_s:
-            return
-        self._movers_t_s = t_s
-        self._movers = {t.number for t in self.manager.tracks if t.score.status == "confirmed"
-                        and moved(t, t_s, cfg.min_age_s, cfg.motion_probability)}
-        if self.withheld is not None:
-            self.withheld.settle({t.number for t in self.manager.tracks}, self._movers,
-                                 self.clutter_map, t_s)
 
     def _soft(self, tracks: list[Track], x: FloatArray, p: FloatArray, h: FloatArray,
               nu: FloatArray, s: FloatArray, gated: npt.NDArray[np.bool_], scan: Scan,

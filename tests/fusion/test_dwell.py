@@ -61,7 +61,7 @@ def test_a_persistent_bearing_is_taught_after_the_dwell_with_its_earlier_detecti
     assert _count(gated, spot, 40.0) == 0.0
     _feed(plain, range(80, 240), spot)
     _feed(gated, range(80, 240), spot)  # 118 s: it has dwelt
-    assert gated.dwell is not None and gated.dwell.released > 100
+    assert gated.teacher.dwell is not None and gated.teacher.dwell.released > 100
     assert math.isclose(_count(gated, spot, 120.0), _count(plain, spot, 120.0), rel_tol=1e-9)
 
 
@@ -77,10 +77,10 @@ def test_a_passing_walkers_bearings_are_never_taught() -> None:
         assert not engine.tracks
     assert _count(plain, path, 200.0) > 100.0
     assert _count(gated, path, 200.0) == 0.0
-    assert gated.dwell is not None and gated.dwell.released == 0
+    assert gated.teacher.dwell is not None and gated.teacher.dwell.released == 0
     _feed(gated, range(400, 640), None)  # 120 s more without it
     assert _count(gated, path, 320.0) == 0.0
-    assert gated.dwell.runs[KEY] == {}
+    assert gated.teacher.dwell.runs[KEY] == {}
 
 
 def _wandering(engine: FusionEngine, frames: range) -> list[tuple[float, float]]:
@@ -111,9 +111,9 @@ def test_a_bearing_wandering_within_the_window_is_taught_only_by_the_window_run(
                    scan_of(0, (0.0, 0.0), 0.0, spots).bearing_rad.tolist()}
     assert len(first_cells) == 3 and max(first_cells) - min(first_cells) == 2
     assert _count(cell, spots, 248.0) == 0.0
-    assert cell.dwell is not None and cell.dwell.released == 0
+    assert cell.teacher.dwell is not None and cell.teacher.dwell.released == 0
     assert _count(window, spots, 248.0) > 100.0
-    assert window.dwell is not None and window.dwell.released > 0
+    assert window.teacher.dwell is not None and window.teacher.dwell.released > 0
 
 
 def test_the_window_run_still_never_teaches_a_passing_walker() -> None:
@@ -125,4 +125,4 @@ def test_the_window_run_still_never_teaches_a_passing_walker() -> None:
     _feed(window, range(1, 400), start, walk_mps=1.1)
     assert not window.tracks
     assert _count(window, path, 200.0) == 0.0
-    assert window.dwell is not None and window.dwell.released == 0
+    assert window.teacher.dwell is not None and window.teacher.dwell.released == 0

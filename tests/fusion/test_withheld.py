@@ -47,18 +47,18 @@ def test_an_unmoved_tracks_late_detections_teach_the_map_only_without_withholdin
 
 def test_withheld_detections_teach_the_map_once_their_track_is_gone_unmoved() -> None:
     engine, before = _fed(True)
-    assert engine.withheld is not None and len(engine.withheld.held[7]) > 150
+    assert engine.teacher.withheld is not None and len(engine.teacher.withheld.held[7]) > 150
     engine.manager.tracks.clear()
     engine.maintain(103.0)  # the movers refresh settles what was held
-    assert engine.withheld.held == {}
+    assert engine.teacher.withheld.held == {}
     assert before < 2.0 < _ratio(engine, 103.0)
 
 
 def test_withheld_detections_are_dropped_once_their_track_moves() -> None:
     engine, _ = _fed(True)
-    assert engine.withheld is not None
-    engine.withheld.settle({7}, {7}, engine.clutter_map, 103.0)  # track 7 known to move
-    assert engine.withheld.held == {}
+    assert engine.teacher.withheld is not None
+    engine.teacher.withheld.settle({7}, {7}, engine.clutter_map, 103.0)  # track 7 known to move
+    assert engine.teacher.withheld.held == {}
     assert _ratio(engine, 103.0) < 2.0
 
 
@@ -67,10 +67,11 @@ def test_a_tracks_held_detections_are_capped_the_oldest_dropped() -> None:
     once it is gone, they raise its bearing's density less than the uncapped 199 do."""
     capped, _ = _fed(True, cap=50)
     uncapped, _ = _fed(True)
-    assert capped.withheld is not None and uncapped.withheld is not None
-    held = capped.withheld.held[7]
-    assert len(held) == 50 and capped.withheld.dropped == 149
-    assert [t_s for _, _, t_s in held] == [t_s for _, _, t_s in uncapped.withheld.held[7]][-50:]
+    kept, whole = capped.teacher.withheld, uncapped.teacher.withheld
+    assert kept is not None and whole is not None
+    held = kept.held[7]
+    assert len(held) == 50 and kept.dropped == 149
+    assert [t_s for _, _, t_s in held] == [t_s for _, _, t_s in whole.held[7]][-50:]
     for engine in (capped, uncapped):
         engine.manager.tracks.clear()
         engine.maintain(103.0)
