@@ -204,7 +204,7 @@ def target_coverage(scenario: Scenario, truth: Truth, thresholds: Thresholds, *,
                     share: CoverageShare | None = None) -> dict[str, TargetCoverage]:
     """Each scripted intrusion's coverage: covered or not, and when first covered
     (``share``: what runs of this scenario run at other thresholds computed already)."""
-    share = share or CoverageShare(environment_of(scenario), Terrain(scenario.site_model), {})
+    share = share or CoverageShare.of(scenario)
     env, terrain = share.env, share.terrain
     out = {}
     for t in truth.targets:

@@ -38,6 +38,19 @@ class Assignment:
     gated: BoolArray | None = None
 
 
+
+def ambiguous_tracks(found: Assignment, rivals: IntArray | None = None) -> IntArray:
+    """The assigned tracks (indices) whose association was ambiguous: the bearing a track
+    took was in another track's gate too, or the track's gate held several of the report's
+    bearings (``rivals``: how many tracks gate each detection, when already counted).
+    ``found.gated`` is required."""
+    gated = found.gated
+    assert gated is not None
+    if rivals is None:
+        rivals = gated.sum(axis=0)
+    shared: BoolArray = (rivals[found.detections] > 1) | (gated[found.tracks].sum(axis=1) > 1)
+    return found.tracks[shared]
+
 def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
     """Globally assign detections to tracks from innovations ``nu`` and variances ``s``.
 

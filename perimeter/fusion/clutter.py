@@ -117,10 +117,8 @@ class ClutterMap:
 
     def observe_mean(self, key: tuple[int, str], detections: int) -> float:
         """Update the sector mean with a report of ``detections``; its density per radian."""
-        ema = self._mean.get(key, float(detections))
-        ema = 0.95 * ema + 0.05 * detections
-        self._mean[key] = ema
-        return max(ema, 0.05) / self.fov_rad
+        self._mean[key] = 0.95 * self._mean.get(key, float(detections)) + 0.05 * detections
+        return self.mean_density(key, detections)
 
     def mean_density(self, key: tuple[int, str], detections: int) -> float:
         """The sector mean's density per radian as it stands, :meth:`observe_mean` without

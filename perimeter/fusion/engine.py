@@ -16,7 +16,13 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter.fusion import ekf, evidence, imm, jpda
-from perimeter.fusion.associate import Assignment, assign, gate_d2, kept_from_initiation
+from perimeter.fusion.associate import (
+    Assignment,
+    ambiguous_tracks,
+    assign,
+    gate_d2,
+    kept_from_initiation,
+)
 from perimeter.fusion.classify import refresh_class
 from perimeter.fusion.clutter import ClutterMap
 from perimeter.fusion.clutter_teach import ClutterTeacher
@@ -160,8 +166,7 @@ class FusionEngine:
         soft = self._soft(tracks, x, p, h, nu, s, gated, scan, lam)
         self._update(tracks, x, p, h, nu, s, found, scan, lam, rivals, soft)
         if found.tracks.size:
-            shared = (rivals[found.detections] > 1) | (gated[found.tracks].sum(axis=1) > 1)
-            for t_idx in found.tracks[shared].tolist():
+            for t_idx in ambiguous_tracks(found, rivals).tolist():
                 tracks[t_idx].evidence.ambiguous_t_s = scan.t_s
         for t_idx, (xs, ps) in soft.items():  # gated, not assigned: a share of the report
             track = tracks[t_idx]

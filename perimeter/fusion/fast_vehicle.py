@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from perimeter.fusion.associate import ambiguous_tracks
 from perimeter.fusion.classify import ClassModel
 from perimeter.fusion.clutter import ClutterMap
 from perimeter.fusion.late import LateFused
@@ -143,10 +144,7 @@ def mark_late_shared(fused: LateFused | None, t_s: float) -> None:
     seen path reads (classification keeps to the in-order marks)."""
     if fused is None or fused.found.gated is None or fused.found.tracks.size == 0:
         return
-    found, gated = fused.found, fused.found.gated
-    rivals = gated.sum(axis=0)
-    shared = (rivals[found.detections] > 1) | (gated[found.tracks].sum(axis=1) > 1)
-    for t_idx in found.tracks[shared].tolist():
+    for t_idx in ambiguous_tracks(fused.found).tolist():
         evidence = fused.tracks[t_idx].evidence
         evidence.late_shared_t_s = max(evidence.late_shared_t_s, t_s)
 

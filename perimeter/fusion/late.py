@@ -15,7 +15,13 @@ import numpy as np
 import numpy.typing as npt
 
 from perimeter.fusion import kernels
-from perimeter.fusion.associate import Assignment, assign_gated, gate_d2, kept_from_initiation
+from perimeter.fusion.associate import (
+    Assignment,
+    ambiguous_tracks,
+    assign_gated,
+    gate_d2,
+    kept_from_initiation,
+)
 from perimeter.fusion.scan import Scan
 from perimeter.fusion.track import Track
 
@@ -40,12 +46,9 @@ def mark_ambiguous(fused: LateFused, t_s: float) -> None:
     too, or the track's gate held several of the report's bearings. Its motion over ``t_s``
     may then be a path stitched from several objects (:func:`.classify.motion_is_ambiguous`);
     ``ambiguous_t_s`` keeps the latest such time, in order or late."""
-    found, gated = fused.found, fused.found.gated
-    if gated is None or found.tracks.size == 0:
+    if fused.found.gated is None or fused.found.tracks.size == 0:
         return
-    rivals = gated.sum(axis=0)
-    shared = (rivals[found.detections] > 1) | (gated[found.tracks].sum(axis=1) > 1)
-    for t_idx in found.tracks[shared].tolist():
+    for t_idx in ambiguous_tracks(fused.found).tolist():
         evidence = fused.tracks[t_idx].evidence
         evidence.ambiguous_t_s = max(evidence.ambiguous_t_s, t_s)
 
