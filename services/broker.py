@@ -23,10 +23,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal, TypeVar
 
 from perimeter.access import Logins
+
+if TYPE_CHECKING:
+    from _collections_abc import dict_items, dict_keys, dict_values
 
 BrokerImpl = Literal["auto", "amqtt", "mosquitto"]
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
@@ -197,6 +201,47 @@ class EmbeddedBroker:
         self.stop()
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class SnapshotDict(dict[K, V]):
+    """A dict whose iteration runs over a copy taken when it starts.
+
+    amqtt 0.12.1 keeps its subscriptions in a dict and loops over it with ``await`` inside
+    (a connecting client's retained messages; each broadcast). A SUBSCRIBE from another client
+    meanwhile added a key and raised ``dictionary changed size during iteration`` in the
+    connecting client's handler, which dropped that client: with a dozen towers each
+    subscribing to its own status topic as they connect, some towers reconnected at once and
+    their persistent sessions sent reports twice or out of order. Served over a copy, the
+    loop sees the subscriptions as they were when it began (a subscription added meanwhile
+    gets its retained messages on its own SUBSCRIBE)."""
+
+    def snapshot(self) -> dict[K, V]:
+        """A plain copy (the base class's items: the overrides below would recurse)."""
+        return dict(super().items())
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self.snapshot())
+
+    def keys(self) -> dict_keys[K, V]:
+        return self.snapshot().keys()
+
+    def values(self) -> dict_values[K, V]:
+        return self.snapshot().values()
+
+    def items(self) -> dict_items[K, V]:
+        return self.snapshot().items()
+
+
+def iteration_safe(broker: object) -> None:
+    """Give an amqtt broker a subscription map that is safe to change while it is iterated
+    (:class:`SnapshotDict`); an amqtt without that private map is left as it is."""
+    subscriptions = getattr(broker, "_subscriptions", None)
+    if isinstance(subscriptions, dict):
+        broker._subscriptions = SnapshotDict(subscriptions)  # type: ignore[attr-defined]
+
+
 def amqtt_config(host: str, port: int, logins_file: Path | None = None) -> dict[str, object]:
     """amqtt 0.12 configuration: one TCP listener; locked down by the logins in
     ``logins_file`` (see :mod:`services.broker_auth`), else anonymous clients allowed."""
@@ -219,6 +264,7 @@ async def serve_amqtt(host: str, port: int, stop: asyncio.Event,
 
     asyncio.get_running_loop().set_exception_handler(quiet)
     broker = Broker(amqtt_config(host, port, logins_file))
+    iteration_safe(broker)
     await broker.start()
     try:
         await stop.wait()
