@@ -69,6 +69,11 @@ class ShardService(FusionService):
                          status_interval_s=status_interval_s, probe=probe, output=output)
         self.feed = self.shard.feed
         grace_s = 3.0 * status_interval_s if will_grace_s is None else will_grace_s
+        if grace_s <= status_interval_s:
+            raise ValueError(
+                f"will_grace_s ({grace_s:g} s) must exceed status_interval_s "
+                f"({status_interval_s:g} s): a clustered broker may deliver a live shard's will "
+                "after its status (docs/scale.md), and only its next status takes it back")
         self.watch = ShardWatch(self.shard.shard_id, stale_after_s,
                                 deaf_after_s=3.0 * status_interval_s, will_grace_s=grace_s,
                                 run_id=self.shard.fusion.run_id)

@@ -101,9 +101,12 @@ class LiveShard:
 
         self.service = ShardService(self.bus, make, self._store,
                                     probe=BrokerProbe(self.bus, client_id), stale_after_s=12.0,
-                                    will_grace_s=1.5)
+                                    status_interval_s=1.0, will_grace_s=2.5)
         # a will's grace is wall time: the default 6 s (three status intervals, 6 s of data at
-        # 1x) would be 30 s of data at the tests' 5x, the car across the boundary by then
+        # 1x) would be 30 s of data at the tests' 5x, the car across the boundary by then. It
+        # must outlast a status interval and its delivery: a node's death can deliver a live
+        # shard's will after its status, and only its next status takes it back (with 1.5 s
+        # against a 2 s interval, one CI run's node kill had s1 take over a live s2)
 
     def _store(self, event: AlertEvent) -> None:
         with self._lock:

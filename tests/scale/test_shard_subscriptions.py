@@ -4,6 +4,8 @@ on any other bus the towers' wildcard once, however many takeovers."""
 
 from __future__ import annotations
 
+import pytest
+
 from perimeter import topics
 from perimeter.bus import Handler, InMemoryBus
 from perimeter.sectors import plan_sectors
@@ -64,3 +66,16 @@ def test_the_wildcard_once_on_a_plain_bus() -> None:
     wildcards = [f for f, _ in bus._subs if f == topics.TOWER_WILDCARD]
     assert wildcards == [topics.TOWER_WILDCARD], "a second would feed every report twice"
     service.stop()
+
+
+def test_a_will_grace_within_a_status_interval_is_refused() -> None:
+    site = line_site()
+    plan = plan_sectors(site, 4)
+
+    def make(output: ShardBusOutput) -> ShardRunner:
+        return ShardRunner(site, plan, "s1", Thresholds(), output, run_id="subs")
+
+    with pytest.raises(ValueError, match=r"will_grace_s \(1.5 s\) must exceed status_interval_s"):
+        ShardService(InMemoryBus(), make, status_interval_s=2.0, will_grace_s=1.5)
+    assert ShardService(InMemoryBus(), make, status_interval_s=1.0,
+                        will_grace_s=2.5).watch.will_grace_s == 2.5
