@@ -41,33 +41,40 @@ def test_clients_subscribing_as_they_connect_drop_none(amqtt_broker: BrokerHandl
                                   client_id="watcher"))
     watcher.subscribe("test/#", lambda _m: None)
     watcher.start(10.0)
-    for i in range(N_CLIENTS):
-        watcher.publish(Message(f"test/before/c{i}/status", b"online", retain=True, qos=1))
-    assert watcher.flush(10.0)
-    for round_ in range(ROUNDS):
-        buses = []
+    try:
         for i in range(N_CLIENTS):
-            topic = f"test/r{round_}/c{i}/status"
-            bus = MqttBus(MqttOptions(host=amqtt_broker.host, port=amqtt_broker.port,
-                                      client_id=f"r{round_}c{i}", subscribe_qos=0),
-                          will=Message(topic, b"offline", retain=True, qos=1))
-            bus.subscribe(topic, lambda _m: None)
-            buses.append(bus)
-        starts = [threading.Thread(target=bus.start, args=(20.0,)) for bus in buses]
-        for thread in starts:
-            thread.start()
-        for thread in starts:
-            thread.join(30.0)
-        try:
-            for bus, i in zip(buses, range(N_CLIENTS), strict=True):
-                bus.announce(Message(f"test/r{round_}/c{i}/status", b"online", retain=True,
-                                     qos=1))
-            for bus in buses:
-                assert subscriptions_active(bus)
-            dropped = {bus.options.client_id: bus.counters["disconnects"] for bus in buses
-                       if bus.counters["disconnects"] or bus.counters["connects"] != 1}
-            assert not dropped, f"round {round_}: clients dropped by the broker: {dropped}"
-        finally:
-            for bus in buses:
-                bus.close()
-    watcher.close()
+            watcher.publish(Message(f"test/before/c{i}/status", b"online", retain=True, qos=1))
+        assert watcher.flush(10.0)
+        for round_ in range(ROUNDS):
+            connect_at_once(amqtt_broker, round_)
+    finally:
+        watcher.close()
+
+
+def connect_at_once(broker: BrokerHandle, round_: int) -> None:
+    """``N_CLIENTS`` clients started together, each subscribed to its own status topic and
+    announcing its status there; none may have been dropped."""
+    topics = [f"test/r{round_}/c{i}/status" for i in range(N_CLIENTS)]
+    buses = []
+    for i, topic in enumerate(topics):
+        bus = MqttBus(MqttOptions(host=broker.host, port=broker.port,
+                                  client_id=f"r{round_}c{i}", subscribe_qos=0),
+                      will=Message(topic, b"offline", retain=True, qos=1))
+        bus.subscribe(topic, lambda _m: None)
+        buses.append(bus)
+    starts = [threading.Thread(target=bus.start, args=(20.0,)) for bus in buses]
+    for thread in starts:
+        thread.start()
+    for thread in starts:
+        thread.join(30.0)
+    try:
+        for bus, topic in zip(buses, topics, strict=True):
+            bus.announce(Message(topic, b"online", retain=True, qos=1))
+        for bus in buses:
+            assert subscriptions_active(bus)
+        dropped = {bus.options.client_id: bus.counters["disconnects"] for bus in buses
+                   if bus.counters["disconnects"] or bus.counters["connects"] != 1}
+        assert not dropped, f"round {round_}: clients dropped by the broker: {dropped}"
+    finally:
+        for bus in buses:
+            bus.close()
