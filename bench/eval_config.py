@@ -121,6 +121,13 @@ def _mended_late(*, guard: bool = False, withheld: bool = False,
     return options
 
 
+def _fast_vehicle(**settings: Any) -> dict[str, Any]:
+    """The default with the vehicles' fast path set by ``settings``
+    (:class:`~perimeter.fusion.fast_vehicle.FastVehicleConfig`)."""
+    return {"engine_config": EngineConfig(
+        manage=ManageConfig(fast_vehicle=FastVehicleConfig(**settings)))}
+
+
 def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
     """Each name's keyword arguments for :class:`FusionRunner`."""
     revisit_aware = EngineConfig(manage=ManageConfig(revisit_aware=True))
@@ -184,22 +191,13 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
                                        "alert_config": AlertConfig(max_height_m=5.0)},
         "no-early-alert": lambda: {"alert_config": AlertConfig(
             early_max_animal_probability=0.0)},
-        "no-fast-vehicle": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(enabled=False)))},
-        "fast-vehicle": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(velocity_sigma_mps=1.5)))},
-        "fast-vehicle-heard": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(seen=False,
-                                                               velocity_sigma_mps=1.5)))},
-        "fast-vehicle-seen": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(heard=False,
-                                                               velocity_sigma_mps=1.5)))},
-        "fast-vehicle+bar": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(velocity_bar_seen=True)))},
+        "no-fast-vehicle": lambda: _fast_vehicle(enabled=False),
+        "fast-vehicle": lambda: _fast_vehicle(velocity_sigma_mps=1.5),
+        "fast-vehicle-heard": lambda: _fast_vehicle(seen=False, velocity_sigma_mps=1.5),
+        "fast-vehicle-seen": lambda: _fast_vehicle(heard=False, velocity_sigma_mps=1.5),
+        "fast-vehicle+bar": lambda: _fast_vehicle(velocity_bar_seen=True),
         "fast-vehicle+heard-bar": dict,
-        "fast-vehicle-shared": lambda: {"engine_config": EngineConfig(
-            manage=ManageConfig(fast_vehicle=FastVehicleConfig(shared=True,
-                                                               velocity_sigma_mps=1.5)))},
+        "fast-vehicle-shared": lambda: _fast_vehicle(shared=True, velocity_sigma_mps=1.5),
         "vehicle-stops": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(vehicle_stop_share=VEHICLE_STOP_SHARE.mid))},
     }

@@ -38,7 +38,6 @@ class Assignment:
     gated: BoolArray | None = None
 
 
-
 def ambiguous_tracks(found: Assignment, rivals: IntArray | None = None) -> IntArray:
     """The assigned tracks (indices) whose association was ambiguous: the bearing a track
     took was in another track's gate too, or the track's gate held several of the report's
@@ -50,6 +49,7 @@ def ambiguous_tracks(found: Assignment, rivals: IntArray | None = None) -> IntAr
         rivals = gated.sum(axis=0)
     shared: BoolArray = (rivals[found.detections] > 1) | (gated[found.tracks].sum(axis=1) > 1)
     return found.tracks[shared]
+
 
 def assign(nu: FloatArray, s: FloatArray, gate: float) -> Assignment:
     """Globally assign detections to tracks from innovations ``nu`` and variances ``s``.

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from perimeter.fusion.associate import ambiguous_tracks
+from perimeter.fusion.associate import IntArray, ambiguous_tracks
 from perimeter.fusion.classify import ClassModel
 from perimeter.fusion.clutter import ClutterMap
 from perimeter.fusion.late import LateFused
@@ -124,27 +124,22 @@ def heard_vehicle(evidence: TrackEvidence, config: FastVehicleConfig) -> bool:
     return towers >= config.min_towers and sum(counts) > evidence.living_heard
 
 
-def hear_late(scan: Scan, fused: LateFused | None, config: FastVehicleConfig) -> None:
-    """Count the late acoustic ``scan``'s hints on the tracks that took its bearings (the
-    in-order path counts them in :meth:`.engine.FusionEngine._after_update`)."""
-    if scan.sensor != "acoustic" or fused is None or fused.found.tracks.size == 0:
-        return
-    gated = fused.found.gated
-    assert gated is not None
-    rivals = gated.sum(axis=0)
+def hear_late(scan: Scan, fused: LateFused, rivals: IntArray,
+              config: FastVehicleConfig) -> None:
+    """Count the late acoustic ``scan``'s hints on the tracks that took its bearings
+    (``rivals``: how many tracks gate each bearing; the in-order path counts them in
+    :meth:`.engine.FusionEngine._after_update`)."""
     for t_idx, d_idx in zip(fused.found.tracks.tolist(), fused.found.detections.tolist(),
                             strict=True):
         hear(fused.tracks[t_idx].evidence, scan.tower_index, int(scan.kind_hint[d_idx]),
              unique=bool(rivals[d_idx] == 1), config=config)
 
 
-def mark_late_shared(fused: LateFused | None, t_s: float) -> None:
+def mark_late_shared(fused: LateFused, rivals: IntArray, t_s: float) -> None:
     """Mark the tracks whose late association at ``t_s`` was ambiguous (the in-order rule,
     :func:`.late.mark_ambiguous`) in :attr:`.TrackEvidence.late_shared_t_s`, which only the
     seen path reads (classification keeps to the in-order marks)."""
-    if fused is None or fused.found.gated is None or fused.found.tracks.size == 0:
-        return
-    for t_idx in ambiguous_tracks(fused.found).tolist():
+    for t_idx in ambiguous_tracks(fused.found, rivals).tolist():
         evidence = fused.tracks[t_idx].evidence
         evidence.late_shared_t_s = max(evidence.late_shared_t_s, t_s)
 
@@ -195,8 +190,12 @@ def score_late_vehicles(scan: Scan, fused: LateFused | None, tracks: list[Track]
     marked, and (a sensor of ``config.scored_sensors``) its hits and misses scored for the
     tracks with vehicle evidence at its time; other tracks' scores, and the clutter map's
     sector mean, are left as without the fast path."""
-    hear_late(scan, fused, config)
-    mark_late_shared(fused, scan.t_s)
+    gated = None if fused is None or fused.found.tracks.size == 0 else fused.found.gated
+    if fused is not None and gated is not None:
+        rivals = gated.sum(axis=0)  # counted once for both
+        if scan.sensor == "acoustic":
+            hear_late(scan, fused, rivals, config)
+        mark_late_shared(fused, rivals, scan.t_s)
     if scan.sensor in config.scored_sensors:
         t_s = scan.t_s
         score_late(scan, fused, tracks, clutter, looks, llr_max, miss_window_s,
