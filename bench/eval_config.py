@@ -10,6 +10,8 @@ same evaluation with one named configuration, so the figures quoted for them in
 Configurations (``--list`` prints them): ``default``; ``candidate`` (the revisit-aware score
 with the own-window and height alert rules); ``candidate+initiation`` (and the revisit-spanning
 initiator); ``imm``; ``reach-wait`` (a lost alert waits by its object's reach);
+``unsettled-continues`` (a track that may still be an animal continues a waiting alert, as
+before ``AlertConfig.settled_continues``);
 ``revisit-initiation``; ``revisit-mended`` (the initiator with its three mends: every
 seed's bearings checked against its point, an alerted track not dropped as another family's
 shadow, an unsettled class held beside a waiting alert); ``mended+late`` (that and
@@ -142,6 +144,8 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
                                          "alert_config": alert_rules},
         "imm": lambda: {"engine_config": EngineConfig(imm=ImmConfig())},
         "reach-wait": lambda: {"alert_config": AlertConfig(reacquire_reach_m=REACH_M)},
+        "unsettled-continues": lambda: {
+            "alert_config": AlertConfig(settled_continues=False)},
         "revisit-initiation": lambda: {"engine_config": _revisit_initiation(EngineConfig())},
         "revisit-mended": _revisit_mended,
         "mended+late": _mended_late,

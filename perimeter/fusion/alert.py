@@ -154,7 +154,7 @@ class TrackAlerter:
             return "ambiguous"
         if cfg.max_height_m > 0.0 and abs(ev.features.height_m[0]) > cfg.max_height_m:
             return "mislocated"  # a NaN (fewer than five readings) compares False
-        if ev.label != "animal" and animal > cfg.max_animal_probability:
+        if self._maybe_animal(track):
             return "animal"
         if cfg.require_motion and not moved(track, t_s, cfg.motion_min_age_s,
                                             cfg.motion_probability):
@@ -321,6 +321,14 @@ class TrackAlerter:
         last showed (:func:`.reacquire.wait_s` long)."""
         return Dormant(state, track, t_s, wait_s(track, self.config), live)
 
+    def _maybe_animal(self, track: Track) -> bool:
+        """A track of another class that may still be an animal (its animal probability
+        above ``max_animal_probability``): it neither raises an alert nor, with
+        ``settled_continues``, continues a waiting one."""
+        ev = track.evidence
+        return (ev.label != "animal"
+                and ev.probabilities.get("animal", 0.0) > self.config.max_animal_probability)
+
     def _low(self, track: Track, thresholds: Thresholds) -> bool:
         """The track's class is outside ``alert.classes`` and its confidence below the close
         threshold (``close_confidence_ratio`` of ``alert.min_confidence``)."""
@@ -332,8 +340,8 @@ class TrackAlerter:
         """The waiting alert this new track continues, if any (:func:`.alert_waiting.reacquire`);
         one whose track was lost in doubt only if this one is above the close threshold."""
         waiting = self._dormant
-        if not waiting:
-            return None
+        if not waiting or (self.config.settled_continues and self._maybe_animal(track)):
+            return None  # one that may still be an animal waits, as it would to raise one
         if self._low(track, thresholds):
             waiting = [d for d in waiting if d.state.doubted_t_s is None]
         partner = self._join.joined.get(track.number)

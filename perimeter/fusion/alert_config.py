@@ -44,6 +44,13 @@ class AlertConfig:
     does not alert. 0: off (docs/fusion.md "Track score and confirmation")."""
     max_animal_probability: float = 0.15
     """A track of another class does not raise an alert while it may still be an animal."""
+    settled_continues: bool = True
+    """Nor does it continue a waiting alert (:mod:`.reacquire`) while it may: its class must
+    be as settled as it would have to be to raise one. On ``long-lens-night`` a far walker's
+    lost alert went to a dog's track 165 m off the walker (person 0.72, animal 0.23: it
+    could not have raised an alert of its own) and the walker's own track, confirmed 60 s
+    later, raised a second alert. False: any track of a compatible class in the gate
+    continues it (docs/fusion.md "Alerts")."""
     close_confidence_ratio: float = 0.2
     """An open alert closes as reclassified only below this share of ``alert.min_confidence``
     (hysteresis: a slow mover judged near the animal boundary must not open and close
