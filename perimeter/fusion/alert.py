@@ -1,8 +1,8 @@
 """Alert: one alert per track — ``new``, rate-limited ``update``s, ``closed`` — with severity.
 
 A track lost for less than ``reacquire_s`` and picked up again where the object could have got
-to (:mod:`.reacquire`'s gate, a compatible class) keeps its alert: the new track continues it
-with ``update`` events, its origin the first one.
+to (:mod:`.reacquire`'s gate, a compatible class, one no longer possibly an animal) keeps its
+alert: the new track continues it with ``update`` events, its origin the first one.
 
 A confirmed track alerts when its confidence (existence probability times the probability of
 the classes in ``alert.classes``) reaches ``alert.min_confidence``. Severity rises with the
