@@ -11,7 +11,8 @@ Configurations (``--list`` prints them): ``default``; ``candidate`` (the revisit
 with the own-window and height alert rules); ``candidate+initiation`` (and the revisit-spanning
 initiator); ``imm``; ``reach-wait`` (a lost alert waits by its object's reach);
 ``unsettled-continues`` (a track that may still be an animal continues a waiting alert, as
-before ``AlertConfig.settled_continues``);
+before ``AlertConfig.settled_continues``); ``no-ride-host`` (a lost alert waits where it was
+lost, not on the alerted track beside it, as before ``AlertConfig.ride_host``);
 ``revisit-initiation``; ``revisit-mended`` (the initiator with its three mends: every
 seed's bearings checked against its point, an alerted track not dropped as another family's
 shadow, an unsettled class held beside a waiting alert); ``mended+late`` (that and
@@ -146,6 +147,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "reach-wait": lambda: {"alert_config": AlertConfig(reacquire_reach_m=REACH_M)},
         "unsettled-continues": lambda: {
             "alert_config": AlertConfig(settled_continues=False)},
+        "no-ride-host": lambda: {"alert_config": AlertConfig(ride_host=False)},
         "revisit-initiation": lambda: {"engine_config": _revisit_initiation(EngineConfig())},
         "revisit-mended": _revisit_mended,
         "mended+late": _mended_late,

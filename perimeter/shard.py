@@ -249,7 +249,7 @@ class ShardRunner:
         """The shard whose sector the track's position lies in now."""
         return self.plan.owner_at(self.plan.arc_m(*_track_xy(track)))
 
-    # -- the alert policy (perimeter.fusion.alert.AlertPolicy) ----------------------------
+    # -- the alert policy (perimeter.fusion.alert_policy.AlertPolicy) ------------------------
     def admits(self, track: Track, t_s: float) -> bool:
         if not self.active:
             return False

@@ -21,7 +21,6 @@ closed, and one that comes from another shard is :meth:`TrackAlerter.adopt`-ed b
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from perimeter.contract import (
     AlertEvent,
@@ -34,11 +33,14 @@ from perimeter.contract import (
 )
 from perimeter.fusion.alert_config import AlertConfig
 from perimeter.fusion.alert_join import LiveJoin
+from perimeter.fusion.alert_policy import AlertPolicy
+from perimeter.fusion.alert_ride import host_of
 from perimeter.fusion.alert_waiting import (
     AlertState,
     Dormant,
     OpenAlert,
     Seen,
+    dismount,
     held,
     reacquire,
     resumed,
@@ -79,29 +81,6 @@ def confidence(track: Track, thresholds: Thresholds) -> float:
     """Existence probability times the probability of an alerting class."""
     p_cls = sum(track.evidence.probabilities.get(c, 0.0) for c in thresholds.alert_classes)
     return max(0.0, min(1.0, track.score.existence * p_cls))
-
-
-
-
-class AlertPolicy(Protocol):
-    """Which tracks may open or keep an alert here (sharded fusion's sector ownership,
-    :mod:`perimeter.shard`); without one every track may."""
-
-    def admits(self, track: Track, t_s: float) -> bool:
-        """May this track take an alert here (a new one, or one waiting to be reacquired)?"""
-        ...
-
-    def opens(self, track: Track, t_s: float) -> bool:
-        """May this track, about to raise a new alert, raise it now?"""
-        ...
-
-    def keeps(self, track: Track, t_s: float) -> bool:
-        """May this track keep its open alert here?"""
-        ...
-
-    def released(self, track: Track, t_s: float, state: AlertState) -> None:
-        """The track's alert left this fusion without closing (:meth:`keeps` said no)."""
-        ...
 
 
 class TrackAlerter:
@@ -263,7 +242,9 @@ class TrackAlerter:
         if final:
             return self._event("closed", track, t_s, thresholds, state,
                                reason=_close_reason(state, final=True))
-        self._dormant.append(self._waiting(state, track, t_s))
+        waiting = self._waiting(state, track, t_s)
+        waiting.host = host_of(track, state.cls, self._holders(), self.config)
+        self._dormant.append(waiting)
         return None
 
     def expire(self, t_s: float, thresholds: Thresholds, *, final: bool = False
@@ -271,7 +252,13 @@ class TrackAlerter:
         """``closed`` events of lost tracks that were not reacquired in time (all if ``final``)."""
         due: list[Dormant] = []
         keep: list[Dormant] = []
+        holders = {id(t) for t in self._holders()} if self.config.ride_host else set()
         for d in self._dormant:
+            if d.host is not None and not final:
+                if id(d.host) in holders:
+                    keep.append(d)  # rides a track that holds its alert: no wait runs
+                    continue
+                dismount(d, t_s, self.config)
             (due if final or t_s - d.lost_t_s > d.wait_s else keep).append(d)
         self._dormant = keep
         return [self._event("closed", d.track, t_s, thresholds, d.state,
@@ -320,6 +307,11 @@ class TrackAlerter:
         """The alert ``state`` waiting, from ``t_s``, for a track of the object ``track``
         last showed (:func:`.reacquire.wait_s` long)."""
         return Dormant(state, track, t_s, wait_s(track, self.config), live)
+
+    def _holders(self) -> list[Track]:
+        """The live tracks that hold an open alert."""
+        return [t for n, t in self._join.live.items()
+                if (held := self._open.get(n)) is not None and held.alert_id == t.alert_id]
 
     def _maybe_animal(self, track: Track) -> bool:
         """A track of another class that may still be an animal (its animal probability

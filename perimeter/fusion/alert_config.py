@@ -107,6 +107,12 @@ class AlertConfig:
     0 (default): off. Measured with the revisit-spanning initiator (docs/fusion.md): a heavy
     vehicle's next track, labelled ``group`` at 0.5 when confirmed and ``vehicle`` 44 s later,
     raised a second alert beside its first, waiting one."""
+    ride_host: bool = True
+    """A lost track's alert whose last position lies in the reacquire gate of a live track
+    holding another open alert waits on that track while it holds its alert, and a track
+    splitting off it continues the waiting alert (:mod:`.alert_ride`: coalescence, two
+    objects walking together tracked as one; ``groups-meeting``'s duplicate). False: it
+    waits where it was lost (docs/fusion.md "Alerts")."""
     reacquire_gate_d2: float = 9.21  # chi-square 2 dof, 99 %
     reacquire_horizon_s: float = 60.0
     reacquire_floor_m: float = 100.0

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from perimeter.contract import Origin, Position, Severity, Velocity
 from perimeter.fusion.alert_config import AlertConfig
+from perimeter.fusion.alert_ride import ride_d2
 from perimeter.fusion.duplicates import elsewhere
 from perimeter.fusion.reacquire import compatible, family, reacquire_d2, wait_s
 from perimeter.fusion.track import Track
@@ -86,6 +87,9 @@ class Dormant:
     resumed: bool = False
     """Left open by another run or shard (:func:`resumed`): no track here was
     alive beside its track, so none was elsewhere then (:func:`.duplicates.elsewhere`)."""
+    host: Track | None = None
+    """The live alerted track it waits on (:mod:`.alert_ride`), while that one holds its
+    alert."""
 
 
 
@@ -148,6 +152,8 @@ def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig, *,
             continue
         d2 = reacquire_d2(dormant.track, track, horizon_s=config.reacquire_horizon_s,
                           floor_m=config.reacquire_floor_m, speed_sigma_mps=speed_sigma_mps)
+        if dormant.host is not None:  # or split off the track it waits on
+            d2 = min(d2, ride_d2(dormant.host, track, config))
         if d2 > config.reacquire_gate_d2 or (best is not None and d2 >= best[0]):
             continue
         if dormant.resumed or not elsewhere(dormant.track, track):  # the costlier test last
@@ -169,3 +175,14 @@ def held(waiting: list[Dormant], track: Track, config: AlertConfig) -> bool:
         return False
     other = [d for d in waiting if family(d.state.cls) != own]
     return bool(other) and reacquire(other, track, config, any_class=True) is not None
+
+
+def dismount(dormant: Dormant, t_s: float, config: AlertConfig) -> None:
+    """The track ``dormant`` waited on no longer holds its alert: from ``t_s`` the alert waits,
+    as a lost one does, where that track last put the object (:mod:`.alert_ride`)."""
+    host = dormant.host
+    if host is None:
+        return
+    dormant.state.seen = Seen(host.state.x.copy(), host.state.p.copy(), host.state.t_s)
+    dormant.track = stand_in(dormant.track, dormant.state)
+    dormant.lost_t_s, dormant.wait_s, dormant.host = t_s, wait_s(dormant.track, config), None
