@@ -243,7 +243,8 @@ class TrackAlerter:
             return self._event("closed", track, t_s, thresholds, state,
                                reason=_close_reason(state, final=True))
         waiting = self._waiting(state, track, t_s)
-        waiting.host = host_of(track, state.cls, self._holders(), self.config)
+        if self.config.ride_host:
+            waiting.host = host_of(track, state.cls, self._holders(), self.config)
         self._dormant.append(waiting)
         return None
 
@@ -252,7 +253,8 @@ class TrackAlerter:
         """``closed`` events of lost tracks that were not reacquired in time (all if ``final``)."""
         due: list[Dormant] = []
         keep: list[Dormant] = []
-        holders = {id(t) for t in self._holders()} if self.config.ride_host else set()
+        riding = not final and any(d.host is not None for d in self._dormant)
+        holders = {id(t) for t in self._holders()} if riding else set()
         for d in self._dormant:
             if d.host is not None and not final:
                 if id(d.host) in holders:

@@ -29,9 +29,7 @@ def host_of(lost: Track, cls: str, hosts: Iterable[Track], config: AlertConfig
             ) -> Track | None:
     """The live alerted track (of ``hosts``) that the alert of ``lost`` (its class ``cls``)
     rides, if any: the nearest, by :func:`.reacquire.reacquire_d2` from ``lost``, inside
-    the reacquire gate and of a compatible class; None with ``ride_host`` off."""
-    if not config.ride_host:
-        return None
+    the reacquire gate and of a compatible class."""
     best: tuple[float, Track] | None = None
     for host in hosts:
         if host.number == lost.number or not compatible(cls, host.evidence.label):

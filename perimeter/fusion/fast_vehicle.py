@@ -190,9 +190,8 @@ def score_late_vehicles(scan: Scan, fused: LateFused | None, tracks: list[Track]
     marked, and (a sensor of ``config.scored_sensors``) its hits and misses scored for the
     tracks with vehicle evidence at its time; other tracks' scores, and the clutter map's
     sector mean, are left as without the fast path."""
-    gated = None if fused is None or fused.found.tracks.size == 0 else fused.found.gated
-    if fused is not None and gated is not None:
-        rivals = gated.sum(axis=0)  # counted once for both
+    if fused is not None and fused.found.tracks.size and fused.found.gated is not None:
+        rivals = fused.found.gated.sum(axis=0)  # counted once for both
         if scan.sensor == "acoustic":
             hear_late(scan, fused, rivals, config)
         mark_late_shared(fused, rivals, scan.t_s)
