@@ -56,7 +56,15 @@ without it, ``fast-vehicle`` it without the 3 m/s bar, with the variants
 ``fast-vehicle-shared`` (hints of shared acoustic bearings counted too), and
 ``fast-vehicle+bar`` (the 3 m/s bar for seen tracks too). The configurations measured
 before the fast path was the default ran without it (docs/results.md says which).
-Evaluation workers are forked, so they run the same configuration.
+Since the reorder hold (``GateConfig.reorder_lag_s`` 0.1 s: a frame's reports, whose
+towers' clocks differ by milliseconds, fused in time order), late scoring
+(``ManageConfig.late_scored``) and the corroborated vehicle's own window
+(``AlertConfig.corroborated_own_s`` 25 s) are the default, almost no report is late, so the
+fast path changes nothing by default and ``late-scored`` is the default itself:
+``no-hold`` is the default before them (no hold, late reports unscored, a corroborated vehicle
+skips its motion windows), ``hold-unscored`` that with the hold, and ``corroborated-skips``
+the default but for the vehicle's own window (docs/fusion.md "Late reports and the reorder
+hold"). Evaluation workers are forked, so they run the same configuration.
 """
 
 from __future__ import annotations
@@ -75,6 +83,7 @@ from perimeter.fusion.classify import ClassModel
 from perimeter.fusion.duplicates import DuplicateConfig
 from perimeter.fusion.engine_config import EngineConfig
 from perimeter.fusion.fast_vehicle import FastVehicleConfig
+from perimeter.fusion.gate import GateConfig
 from perimeter.fusion.imm import ImmConfig
 from perimeter.fusion.manage import ManageConfig
 from perimeter.fusion.priors import VEHICLE_STOP_SHARE
@@ -204,6 +213,13 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "fast-vehicle+bar": lambda: _fast_vehicle(velocity_bar_seen=True),
         "fast-vehicle+heard-bar": dict,
         "fast-vehicle-shared": lambda: _fast_vehicle(shared=True, velocity_sigma_mps=1.5),
+        "no-hold": lambda: {"gate_config": GateConfig(reorder_lag_s=0.0),
+                            "engine_config": EngineConfig(manage=ManageConfig(
+                                late_scored=False)),
+                            "alert_config": AlertConfig(corroborated_own_s=0.0)},
+        "hold-unscored": lambda: {"engine_config": EngineConfig(manage=ManageConfig(
+            late_scored=False)), "alert_config": AlertConfig(corroborated_own_s=0.0)},
+        "corroborated-skips": lambda: {"alert_config": AlertConfig(corroborated_own_s=0.0)},
         "vehicle-stops": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(vehicle_stop_share=VEHICLE_STOP_SHARE.mid))},
     }

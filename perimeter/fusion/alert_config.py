@@ -27,7 +27,7 @@ class AlertConfig:
     ambiguous (:attr:`.TrackEvidence.ambiguous_t_s`: a bearing another track also gated, or
     one of several in its gate), so the motion and features it alerts on are its own. 0: off
     (docs/fusion.md "Track score and confirmation")."""
-    corroborated_own_s: float = 0.0
+    corroborated_own_s: float = 25.0
     """A corroborated vehicle skips the motion windows only once none of its associations
     of the last ``corroborated_own_s`` was ambiguous (:attr:`.TrackEvidence.ambiguous_t_s`):
     a size, a sound or a speed read on a path that may be stitched from several objects

@@ -27,7 +27,7 @@ from perimeter.thresholds import Thresholds
 
 @dataclass(frozen=True, slots=True)
 class GateConfig:
-    reorder_lag_s: float = 0.0
+    reorder_lag_s: float = 0.1
     max_late_s: float = 120.0
     max_future_s: float = 300.0
     seq_memory: int = 4096

@@ -45,7 +45,7 @@ class ManageConfig:
     misses charged only at a tower's looks, reports of the same frame scored in order, and
     the windows below in revisits of the slowest imager (:mod:`.looks`). Off: measured worse
     on the whole (docs/fusion.md)."""
-    late_scored: bool = False
+    late_scored: bool = True
     """Score late reports too (:mod:`.late_score`): the out-of-sequence path's hits and the
     misses of the tracks it looked at, per look, as the in-order path then scores them
     (misses only at looks, clutter density per look), with the windows below in revisits;

@@ -4,7 +4,7 @@ give a default's "before" switch off just that setting."""
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -39,11 +39,23 @@ def test_every_configuration_builds_a_fusion_runner(name: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "setting"), [("unsettled-continues", "settled_continues"),
-                                               ("no-ride-host", "ride_host")])
+                                               ("no-ride-host", "ride_host"),
+                                               ("corroborated-skips", "corroborated_own_s")])
 def test_a_before_configuration_differs_from_the_default_in_its_one_setting(
         name: str, setting: str) -> None:
     config: AlertConfig = CONFIGURATIONS[name]()["alert_config"]
     default = AlertConfig()
-    assert getattr(default, setting) is True and getattr(config, setting) is False
+    assert getattr(default, setting) and not getattr(config, setting)
     assert [f.name for f in fields(AlertConfig)
             if getattr(config, f.name) != getattr(default, f.name)] == [setting]
+
+
+def test_no_hold_is_the_default_before_the_reorder_hold_in_its_three_settings() -> None:
+    options = CONFIGURATIONS["no-hold"]()
+    runner = FusionRunner(western_heights(), Thresholds(), Collector(), **options)
+    default = FusionRunner(western_heights(), Thresholds(), Collector())
+    assert default.gate_config.reorder_lag_s == 0.1 and runner.gate_config.reorder_lag_s == 0.0
+    assert default.engine.config.manage.late_scored
+    assert not runner.engine.config.manage.late_scored
+    assert replace(runner.engine.config.manage, late_scored=True) == default.engine.config.manage
+    assert replace(runner.alerter.config, corroborated_own_s=25.0) == default.alerter.config

@@ -207,8 +207,10 @@ def test_a_corroborated_vehicle_on_an_ambiguous_path_waits_for_its_motion_window
         th: Thresholds) -> None:
     """A vehicle-sized image moving fast, read on a path stitched from a herd or a field of
     wind clutter (an ambiguous association in its last motion window), corroborates no one
-    vehicle: with ``corroborated_own_s`` the track waits for its motion windows."""
-    config = AlertConfig(corroborated_own_s=25.0)
+    vehicle: with ``corroborated_own_s`` (25 s by default) the track waits for its motion
+    windows."""
+    config = AlertConfig()
+    off = AlertConfig(corroborated_own_s=0.0)
     ghost = alertable()
     ghost.evidence.label, ghost.evidence.probabilities = "vehicle", {"vehicle": 0.95,
                                                                     "animal": 0.01}
@@ -216,7 +218,7 @@ def test_a_corroborated_vehicle_on_an_ambiguous_path_waits_for_its_motion_window
     ghost.evidence.vehicle_corroborated = True
     ghost.evidence.ambiguous_t_s = 90.0  # 10 s ago
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(ghost, 100.0, th) == "windows"
-    assert TrackAlerter(PERIMETER, ["T01", "T02"]).blocker(ghost, 100.0, th) is None  # off
+    assert TrackAlerter(PERIMETER, ["T01", "T02"], off).blocker(ghost, 100.0, th) is None
     ghost.evidence.ambiguous_t_s = 74.0  # 26 s ago: its last window is its own
     assert TrackAlerter(PERIMETER, ["T01", "T02"], config).blocker(ghost, 100.0, th) is None
     ghost.evidence.ambiguous_t_s = 90.0

@@ -61,7 +61,8 @@ def test_reclassify_recomputes_only_tracks_that_changed() -> None:
 def _revisit_engine() -> FusionEngine:
     from perimeter.fusion.manage import ManageConfig
     engine = FusionEngine(TOWERS, Thresholds(),
-                          EngineConfig(manage=ManageConfig(revisit_aware=True)))
+                          EngineConfig(manage=ManageConfig(revisit_aware=True,
+                                                           late_scored=False)))
     # tower 1's imager: a hot spot far to the west seen at every 11th frame of 0.5 s
     for k in range(11 * 40):
         engine.step(scan_of(1, (0.0, 60_000.0), k * 0.5,

@@ -67,7 +67,7 @@ def _run_car(hint: str, *, fast: bool) -> bool:
     arrays every second, every report of theirs late (milliseconds behind a third tower's,
     which sees nothing): whether its tentative track is ever confirmed."""
     towers = np.array([[0.0, 0.0], [3000.0, 0.0], [1500.0, 5000.0]])
-    manage = ManageConfig(fast_vehicle=FastVehicleConfig(enabled=fast))
+    manage = ManageConfig(fast_vehicle=FastVehicleConfig(enabled=fast), late_scored=False)
     engine = FusionEngine(towers, Thresholds(), EngineConfig(manage=manage))
     for k in range(11 * 60):
         t_s = k * 0.5
@@ -114,7 +114,7 @@ def test_without_vehicle_evidence_the_fast_path_changes_nothing() -> None:
     mean are those of the default path (late reports scored for no one)."""
     results = []
     for fast in (False, True):
-        manage = ManageConfig(fast_vehicle=FastVehicleConfig(enabled=fast))
+        manage = ManageConfig(fast_vehicle=FastVehicleConfig(enabled=fast), late_scored=False)
         engine = FusionEngine(np.array([[0.0, 0.0], [3000.0, 0.0]]), Thresholds(),
                               EngineConfig(manage=manage))
         track = track_at(1500.0, 2000.0, 1.2, 0.0, t_s=0.0)
