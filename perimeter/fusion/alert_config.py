@@ -32,8 +32,9 @@ class AlertConfig:
     of the last ``corroborated_own_s`` was ambiguous (:attr:`.TrackEvidence.ambiguous_t_s`):
     a size, a sound or a speed read on a path that may be stitched from several objects
     (a herd, a field of wind clutter) corroborates no one vehicle, and the track waits for
-    its motion windows like any other. 0: off (docs/fusion.md "The late path's
-    ambiguity")."""
+    its motion windows like any other. 25 s (a motion window) by default since every
+    report is scored; 0: off (docs/fusion.md "The late path's evidence", "Late reports and
+    the reorder hold")."""
     own_window_labels: tuple[str, ...] = ("person", "group")
     """The labels ``own_window_s`` holds: people's (a vehicle heard by a dozen towers
     shares its wide acoustic gates with every track near it)."""

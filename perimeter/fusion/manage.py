@@ -49,7 +49,10 @@ class ManageConfig:
     """Score late reports too (:mod:`.late_score`): the out-of-sequence path's hits and the
     misses of the tracks it looked at, per look, as the in-order path then scores them
     (misses only at looks, clutter density per look), with the windows below in revisits;
-    unlike ``revisit_aware`` no report leaves its path (``same_frame_s`` is not read)."""
+    unlike ``revisit_aware`` no report leaves its path (``same_frame_s`` is not read). On
+    by default with the reorder hold, which makes nearly every report an in-order one: its
+    per-look misses and clutter are then what matters (docs/fusion.md "Late reports and the
+    reorder hold")."""
     late_ambiguity: bool = False
     """A late report's association marks ambiguity as an in-order one does
     (:func:`.late.mark_ambiguous`): a track that took a bearing another track also gated, or
