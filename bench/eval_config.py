@@ -60,7 +60,8 @@ Since the reorder hold (``GateConfig.reorder_lag_s`` 0.1 s: a frame's reports, w
 towers' clocks differ by milliseconds, fused in time order), late scoring
 (``ManageConfig.late_scored``) and the corroborated vehicle's own window
 (``AlertConfig.corroborated_own_s`` 25 s) are the default, almost no report is late, so the
-fast path changes nothing by default and ``late-scored`` is the default itself:
+fast path keeps only its velocity bar for heard vehicles (``no-fast-vehicle`` scored the same
+on the whole set at both seeds) and ``late-scored`` is the default itself:
 ``no-hold`` is the default before them (no hold, late reports unscored, a corroborated vehicle
 skips its motion windows), ``hold-unscored`` that with the hold, and ``corroborated-skips``
 the default but for the vehicle's own window (docs/fusion.md "Late reports and the reorder

@@ -9,9 +9,9 @@ With ``AlertConfig.ride_host`` (in force) a lost track's alert whose last positi
 reacquire gate of a live track holding another open alert (of a compatible class: the host)
 waits on the host (:func:`host_of`): it does not expire while the host holds its alert, and
 a new track continues it where it fits either the lost track's gate or the host's present
-state (a track splitting off the host, :func:`ride_d2`). Once the host's alert leaves it
-(its track lost or no longer believed) the rider waits as any lost alert does, from the
-host's last state and from then (:func:`dismount`).
+state (a track splitting off the host; :func:`.alert_waiting.reacquire`). Once the host's
+alert leaves it (its track lost or no longer believed) the rider waits as any lost alert
+does, from the host's last state and from then (:func:`.alert_waiting.dismount`).
 """
 
 from __future__ import annotations
@@ -19,34 +19,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from perimeter.fusion.alert_config import AlertConfig
-from perimeter.fusion.reacquire import compatible, reacquire_d2
+from perimeter.fusion.reacquire import compatible, gate_d2
 from perimeter.fusion.track import Track
 
-__all__ = ["host_of", "ride_d2"]
+__all__ = ["host_of"]
 
 
 def host_of(lost: Track, cls: str, hosts: Iterable[Track], config: AlertConfig
             ) -> Track | None:
     """The live alerted track (of ``hosts``) that the alert of ``lost`` (its class ``cls``)
-    rides, if any: the nearest, by :func:`.reacquire.reacquire_d2` from ``lost``, inside
+    rides, if any: the nearest, by :func:`.reacquire.gate_d2` from ``lost``, inside
     the reacquire gate and of a compatible class."""
     best: tuple[float, Track] | None = None
     for host in hosts:
         if host.number == lost.number or not compatible(cls, host.evidence.label):
             continue
-        d2 = _d2(lost, host, config)
+        d2 = gate_d2(lost, host, config)
         if d2 <= config.reacquire_gate_d2 and (best is None or d2 < best[0]):
             best = (d2, host)
     return None if best is None else best[1]
 
-
-def ride_d2(host: Track, new: Track, config: AlertConfig) -> float:
-    """How well ``new`` fits the host it may have split off (the reacquire gate's d² from the
-    host's present state)."""
-    return _d2(host, new, config)
-
-
-def _d2(lost: Track, new: Track, config: AlertConfig) -> float:
-    return reacquire_d2(lost, new, horizon_s=config.reacquire_horizon_s,
-                        floor_m=config.reacquire_floor_m,
-                        speed_sigma_mps=dict(config.reacquire_speed_sigma_mps))

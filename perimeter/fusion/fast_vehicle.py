@@ -1,15 +1,15 @@
 """A vehicle's fast path: late reports scored for tracks with vehicle evidence of their own.
 
-Off in effect by default: with the reorder hold almost no report is late, and late scoring
-(``ManageConfig.late_scored``, on) scores every one; this path acts where that is switched
-off (eval config ``no-hold``). Without the hold most reports reach fusion late (the
-out-of-sequence path, 84 % of them), which updates a track but scores nothing, so the track near a
-car waits tens of seconds for its score and most such tracks die tentative. Scoring every
-late report (``ManageConfig.late_scored``) confirms tracks stitched across herds and wind
-clutter as readily, and those alerted as vehicles without a sound (docs/fusion.md "The late
-path's evidence"). Here a late report is scored (:func:`.late_score.score_late`'s ``only``)
-only for a track with evidence that neither an animal, a party on foot nor a path stitched
-from several objects gives:
+By default only its velocity bar for heard vehicles acts: with the reorder hold almost no
+report is late, and late scoring (``ManageConfig.late_scored``, on) scores every one, so the
+late scoring below acts where that is switched off (eval config ``no-hold``). Without the
+hold most reports reach fusion late (the out-of-sequence path, 84 % of them), which updates
+a track but scores nothing, so the track near a car waits tens of seconds for its score and
+most such tracks die tentative. Scoring every late report (``ManageConfig.late_scored``)
+confirms tracks stitched across herds and wind clutter as readily, and those alerted as
+vehicles without a sound (docs/fusion.md "The late path's evidence"). Here a late report is
+scored (:func:`.late_score.score_late`'s ``only``) only for a track with evidence that
+neither an animal, a party on foot nor a path stitched from several objects gives:
 
 - **heard**: ``min_towers`` towers each heard it as a machine (``engine`` or ``tracks``)
   at least ``min_hints`` times, machine hints outnumbering footsteps and voices. Vehicles
@@ -58,8 +58,9 @@ class FastVehicleConfig:
     enabled: bool = True
     """Late reports scored only for tracks with vehicle evidence (off: none, or every
     track's with ``ManageConfig.late_scored``, which takes precedence: by default, so the
-    fast path acts only where late scoring is switched off, docs/fusion.md "A vehicle's fast
-    path")."""
+    late scoring here acts only where that is switched off), and a heard vehicle confirmed
+    with the looser velocity bar (:func:`velocity_sigma_bar`, on by default too; docs/fusion.md
+    "A vehicle's fast path")."""
     min_towers: int = 2
     """Towers (2 nominal, 2-3 assumed) that must each have heard the track as a machine."""
     min_hints: int = 2

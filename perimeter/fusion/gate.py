@@ -2,10 +2,9 @@
 
 Reports are held for ``reorder_lag_s`` of data time (default 0.1 s: the towers' clocks differ
 by milliseconds, so a frame's reports do not share one ``t_s``) and released in ``t_s`` order.
-A report
-older than what has been released (network reordering, or store and forward after a link
-outage) is marked ``late`` and fused by the engine's out-of-sequence path, as long as it is at
-most ``max_late_s`` old; older ones are rejected as stale.
+A report older than what has been released (network reordering, or store and forward after a
+link outage) is marked ``late`` and fused by the engine's out-of-sequence path, as long as it
+is at most ``max_late_s`` old; older ones are rejected as stale.
 
 Reports that share a ``t_s`` (a common frame grid, a tower's thermal and acoustic reports) are
 fused in the order :func:`tie_key` gives them, not in the order they arrived: consecutive

@@ -91,7 +91,8 @@ class ManageConfig:
     """With ``fast_vehicle.enabled`` (and ``late_scored`` off): late reports scored only for
     tracks with vehicle evidence of their own, heard as machines by several towers or seen
     large, fast and unambiguous (:mod:`.fast_vehicle`; docs/fusion.md "A vehicle's fast
-    path"). In force by default."""
+    path"). In force by default, where late scoring (on) leaves it only the heard vehicle's
+    velocity bar: almost no report is late with the reorder hold."""
     same_frame_s: float = 0.1
     """Revisit-aware: a late report at most this far behind the newest is of the same frame
     and fused in order (frames are 0.5 s; the towers' clocks lie milliseconds apart)."""

@@ -59,6 +59,13 @@ def reacquire_d2(lost: Track, new: Track, *, horizon_s: float, floor_m: float,
     return float(d @ np.linalg.solve(cov, d))
 
 
+def gate_d2(lost: Track, new: Track, config: AlertConfig) -> float:
+    """:func:`reacquire_d2` with the reacquire gate's settings of ``config``."""
+    return reacquire_d2(lost, new, horizon_s=config.reacquire_horizon_s,
+                        floor_m=config.reacquire_floor_m,
+                        speed_sigma_mps=dict(config.reacquire_speed_sigma_mps))
+
+
 def wait_s(lost: Track, config: AlertConfig) -> float:
     """How long the alert of ``lost`` waits for the object's next track: until the reacquire
     gate's radius (``reacquire_gate_d2`` times the lost position's variance along its major
