@@ -65,7 +65,9 @@ on the whole set at both seeds) and ``late-scored`` is the default itself:
 ``no-hold`` is the default before them (no hold, late reports unscored, a corroborated vehicle
 skips its motion windows), ``hold-unscored`` that with the hold, and ``corroborated-skips``
 the default but for the vehicle's own window (docs/fusion.md "Late reports and the reorder
-hold"). Evaluation workers are forked, so they run the same configuration.
+hold"). ``jpda`` (JPDA* on ambiguous reports, ``EngineConfig.jpda``) and ``jpda-plain``
+(without the permutation pruning; docs/fusion.md "JPDA on ambiguous reports"). Evaluation
+workers are forked, so they run the same configuration.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ from perimeter.fusion.engine_config import EngineConfig
 from perimeter.fusion.fast_vehicle import FastVehicleConfig
 from perimeter.fusion.gate import GateConfig
 from perimeter.fusion.imm import ImmConfig
+from perimeter.fusion.jpda import JpdaConfig
 from perimeter.fusion.manage import ManageConfig
 from perimeter.fusion.priors import VEHICLE_STOP_SHARE
 from perimeter.fusion.registration_fit import RegistrationConfig
@@ -221,6 +224,9 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "hold-unscored": lambda: {"engine_config": EngineConfig(manage=ManageConfig(
             late_scored=False)), "alert_config": AlertConfig(corroborated_own_s=0.0)},
         "corroborated-skips": lambda: {"alert_config": AlertConfig(corroborated_own_s=0.0)},
+        "jpda": lambda: {"engine_config": EngineConfig(jpda=JpdaConfig(enabled=True))},
+        "jpda-plain": lambda: {"engine_config": EngineConfig(jpda=JpdaConfig(
+            enabled=True, prune_permutations=False))},
         "vehicle-stops": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(vehicle_stop_share=VEHICLE_STOP_SHARE.mid))},
     }

@@ -71,6 +71,11 @@ class EngineConfig:
     """Speed of sound for the acoustic travel time (331.3 sqrt(1 + T/273.15) at 10 °C; the
     site's temperature is not known to fusion, and ±20 °C changes it by 3.5 %)."""
 
+    def __post_init__(self) -> None:
+        if self.consider_bias and self.imm is not None:
+            raise ValueError("consider_bias: the consider update is the constant-velocity "
+                             "EKF's and the IMM would skip it; set imm=None with it")
+
     def seeds_beside(self, sensor: str) -> bool:
         """Whether a report of ``sensor`` offers the initiator the bearings gated only by
         tracks that took another of its bearings (``seed_beside_tracks``)."""

@@ -6,6 +6,7 @@ import json
 import math
 
 import numpy as np
+import pytest
 
 from perimeter.bus import Message
 from perimeter.fusion import imm
@@ -64,3 +65,11 @@ def test_the_engine_runs_the_imm_and_a_stop_reads_as_standing() -> None:
     assert np.median(standing[len(stop):]) < 0.3
     rms = [math.sqrt(float(np.mean(np.square(e[:len(stop)])))) for e in (base_err, imm_err)]
     assert rms[1] < rms[0]
+
+
+def test_the_consider_update_is_refused_with_the_imm() -> None:
+    """The consider update is the constant-velocity EKF's: asked for with the IMM, it would be
+    skipped without a word, so the configuration is refused."""
+    with pytest.raises(ValueError, match="consider_bias"):
+        EngineConfig(imm=imm.ImmConfig(), consider_bias=True)
+    assert EngineConfig(consider_bias=True).consider_bias  # the EKF's default takes it
