@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from perimeter.fusion.alert_config import AlertConfig
-from perimeter.fusion.reacquire import compatible, gate_d2
+from perimeter.fusion.reacquire import compatible, reacquire_d2
 from perimeter.fusion.track import Track
 
 __all__ = ["host_of"]
@@ -28,13 +28,13 @@ __all__ = ["host_of"]
 def host_of(lost: Track, cls: str, hosts: Iterable[Track], config: AlertConfig
             ) -> Track | None:
     """The live alerted track (of ``hosts``) that the alert of ``lost`` (its class ``cls``)
-    rides, if any: the nearest, by :func:`.reacquire.gate_d2` from ``lost``, inside
+    rides, if any: the nearest, by :func:`.reacquire.reacquire_d2` from ``lost``, inside
     the reacquire gate and of a compatible class."""
     best: tuple[float, Track] | None = None
     for host in hosts:
         if host.number == lost.number or not compatible(cls, host.evidence.label):
             continue
-        d2 = gate_d2(lost, host, config)
+        d2 = reacquire_d2(lost, host, config)
         if d2 <= config.reacquire_gate_d2 and (best is None or d2 < best[0]):
             best = (d2, host)
     return None if best is None else best[1]

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from perimeter.contract import Origin, Position, Severity, Velocity
 from perimeter.fusion.alert_config import AlertConfig
 from perimeter.fusion.duplicates import elsewhere
-from perimeter.fusion.reacquire import compatible, family, gate_d2, wait_s
+from perimeter.fusion.reacquire import compatible, family, reacquire_d2, wait_s
 from perimeter.fusion.track import Track
 from perimeter.fusion.track_evidence import TrackEvidence
 from perimeter.fusion.track_score import TrackScore
@@ -133,8 +133,8 @@ def resumed(alert: OpenAlert, tower_ids: list[str], config: AlertConfig) -> Dorm
 def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig, *,
               settles_doubt: bool = False, any_class: bool = False) -> Dormant | None:
     """The waiting alert this new track continues, if any: the nearest (by
-    :func:`.reacquire.gate_d2`) within the gate whose class is compatible; first the alert of a
-    track merged into this one, never one of a track it was elsewhere beside
+    :func:`.reacquire.reacquire_d2`) within the gate whose class is compatible; first the alert
+    of a track merged into this one, never one of a track it was elsewhere beside
     (:func:`.duplicates.elsewhere`; an alert resumed from another run or shard had no track
     beside it here). ``settles_doubt``: the track is of an alerting class, so an alert whose
     track was lost while its class was in doubt (:attr:`AlertState.doubted_t_s`; it may
@@ -148,9 +148,9 @@ def reacquire(waiting: list[Dormant], track: Track, config: AlertConfig, *,
         if (dormant.live or dormant.track).successor == track.number:
             best = (-1.0, dormant)
             continue
-        d2 = gate_d2(dormant.track, track, config)
+        d2 = reacquire_d2(dormant.track, track, config)
         if dormant.host is not None:  # or split off the track it waits on (:mod:`.alert_ride`)
-            d2 = min(d2, gate_d2(dormant.host, track, config))
+            d2 = min(d2, reacquire_d2(dormant.host, track, config))
         if d2 > config.reacquire_gate_d2 or (best is not None and d2 >= best[0]):
             continue
         if dormant.resumed or not elsewhere(dormant.track, track):  # the costlier test last

@@ -23,6 +23,7 @@ The values are ``AlertConfig``'s (docs/fusion.md "Alerts").
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 
@@ -43,27 +44,19 @@ def compatible(alert_cls: str, track_cls: str) -> bool:
     return a == b or a not in known or b not in known
 
 
-def reacquire_d2(lost: Track, new: Track, *, horizon_s: float, floor_m: float,
-                 speed_sigma_mps: dict[str, float]) -> float:
+def reacquire_d2(lost: Track, new: Track, config: AlertConfig) -> float:
     """Squared Mahalanobis distance of ``new``'s position from where ``lost`` could have got
-    to by ``new``'s time: ``lost`` predicted at constant velocity for at most ``horizon_s``,
-    the covariance grown by ``floor_m`` and the class family's speed spread
-    (``speed_sigma_mps``, key ``other`` for the rest) times the gap."""
+    to by ``new``'s time: ``lost`` predicted at constant velocity for at most
+    ``reacquire_horizon_s``, the covariance grown by ``reacquire_floor_m`` and the class
+    family's speed spread (``reacquire_speed_sigma_mps``) times the gap."""
     gap_s = max(0.0, new.state.t_s - lost.state.t_s)
-    ahead_s = min(gap_s, horizon_s)
+    ahead_s = min(gap_s, config.reacquire_horizon_s)
     guess = lost.state.x[:2] + lost.state.x[2:] * ahead_s
-    sigma_mps = _speed_sigma_mps(lost.evidence.label, speed_sigma_mps)
+    sigma_mps = _speed_sigma_mps(lost.evidence.label, config)
     cov = (lost.state.p[:2, :2] + ahead_s**2 * lost.state.p[2:, 2:] + new.state.p[:2, :2]
-           + (floor_m**2 + (sigma_mps * gap_s) ** 2) * np.eye(2))
+           + (config.reacquire_floor_m**2 + (sigma_mps * gap_s) ** 2) * np.eye(2))
     d = new.state.x[:2] - guess
     return float(d @ np.linalg.solve(cov, d))
-
-
-def gate_d2(lost: Track, new: Track, config: AlertConfig) -> float:
-    """:func:`reacquire_d2` with the reacquire gate's settings of ``config``."""
-    return reacquire_d2(lost, new, horizon_s=config.reacquire_horizon_s,
-                        floor_m=config.reacquire_floor_m,
-                        speed_sigma_mps=dict(config.reacquire_speed_sigma_mps))
 
 
 def wait_s(lost: Track, config: AlertConfig) -> float:
@@ -74,7 +67,7 @@ def wait_s(lost: Track, config: AlertConfig) -> float:
     ``reacquire_s`` (the fixed wait)."""
     if config.reacquire_reach_m <= 0.0:
         return config.reacquire_s
-    sigma_mps = _speed_sigma_mps(lost.evidence.label, dict(config.reacquire_speed_sigma_mps))
+    sigma_mps = _speed_sigma_mps(lost.evidence.label, config)
     pos_var_m2 = float(np.linalg.eigvalsh(lost.state.p[:2, :2])[-1])
     room_m2 = (config.reacquire_reach_m**2 / config.reacquire_gate_d2
                - config.reacquire_floor_m**2 - pos_var_m2)
@@ -82,6 +75,13 @@ def wait_s(lost: Track, config: AlertConfig) -> float:
     return min(max(reach_s, config.reacquire_s), max(config.reacquire_max_s, config.reacquire_s))
 
 
-def _speed_sigma_mps(label: str, speed_sigma_mps: dict[str, float]) -> float:
+def _speed_sigma_mps(label: str, config: AlertConfig) -> float:
     """The class family's speed spread (key ``other`` for the rest)."""
-    return speed_sigma_mps.get(family(label), speed_sigma_mps.get("other", 1.5))
+    spreads = _spreads(config.reacquire_speed_sigma_mps)
+    return spreads.get(family(label), spreads.get("other", 1.5))
+
+
+@cache
+def _spreads(by_family: tuple[tuple[str, float], ...]) -> dict[str, float]:
+    """``AlertConfig.reacquire_speed_sigma_mps`` as a mapping, built once per value."""
+    return dict(by_family)

@@ -72,4 +72,4 @@ def test_the_consider_update_is_refused_with_the_imm() -> None:
     skipped without a word, so the configuration is refused."""
     with pytest.raises(ValueError, match="consider_bias"):
         EngineConfig(imm=imm.ImmConfig(), consider_bias=True)
-    assert EngineConfig(consider_bias=True).consider_bias  # the EKF's default takes it
+    assert EngineConfig(consider_bias=True).imm is None  # the default filter, the EKF, takes it
