@@ -45,7 +45,10 @@ animals' process noise 0.5, a diagnosis) and ``consider+q-small-x10`` (docs/fusi
 docs/fusion.md "Where lone people are lost") and ``late-scored+height`` (and no alert on a
 track whose heat centre reads over 5 m off the ground); ``no-early-alert`` (a track waits
 for two motion windows whatever its first says) and ``vehicle-stops`` (the class model in
-which a vehicle halts a tenth of the time; docs/fusion.md "Latency"). A vehicle's fast
+which a vehicle halts a tenth of the time; docs/fusion.md "Latency"); ``animal-spanned``
+(an animal's size and height each judged against one range spanning every kind, as before
+``ClassModel.animal_by_kind``; docs/fusion.md "Cattle, and the animal class by kind"). A
+vehicle's fast
 path (late imager reports scored only for tracks with vehicle evidence of their own: heard
 as a machine by two towers, or seen larger than any animal, faster than people walk and
 unambiguous for 10 s; a heard one confirmed with its velocity known to 3 m/s, not 1.5;
@@ -229,6 +232,10 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
             enabled=True, prune_permutations=False))},
         "vehicle-stops": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(vehicle_stop_share=VEHICLE_STOP_SHARE.mid))},
+        "animal-by-kind": lambda: {"engine_config": EngineConfig(
+            classes=ClassModel(animal_by_kind=True))},
+        "animal-spanned": lambda: {"engine_config": EngineConfig(
+            classes=ClassModel(animal_by_kind=False))},
     }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -69,6 +69,11 @@ def _size_ranges() -> dict[str, tuple[float, float]]:
             "group": (pr.GROUP_SIZE_M.lo, pr.GROUP_SIZE_M.hi),
             "vehicle": (pr.VEHICLE_SIZE_M.lo, pr.VEHICLE_SIZE_M.hi),
             "animal": pr.animal_size_range_m(), "unknown": (0.3, 3.0)}
+
+
+def _animal_heights() -> tuple[tuple[float, float], ...]:
+    return tuple((0.5 * (lo + hi), 0.25 * (hi - lo))
+                 for lo, hi in (a.centre_height_m for a in pr.ANIMALS))
 
 
 def _heights() -> dict[str, tuple[float, float]]:
@@ -129,6 +134,16 @@ class ClassModel:
                                           pr.LOW_POSTURE_CENTRE_M.sigma + 0.05)
     """People crouching or crawling (the slow movers' share of them) show a low centroid."""
     height_common_share: float = pr.HEIGHT_COMMON_SHARE
+    animal_by_kind: bool = True
+    """Judge an animal's size and height together against each kind's own (an equal
+    mixture, :func:`animal_body_log_likelihood`), not each against one range spanning all
+    kinds (False, before), whose middle (a roe deer's) left the largest kinds (cattle, red
+    deer) at its edge and took a roe deer's size with a cow's height."""
+    animal_sizes_m: tuple[tuple[float, float], ...] = field(
+        default_factory=lambda: tuple(a.critical_size_m for a in pr.ANIMALS))
+    """Critical dimension of each animal kind (+/- 2 sigma in log)..."""
+    animal_heights_m: tuple[tuple[float, float], ...] = field(default_factory=_animal_heights)
+    """... and the height of its thermal centroid (mean, spread)."""
     use_aspect: bool = True
     """Judge the thermal blob's aspect (height over width: posture, :mod:`.aspect`)."""
     aspect_blur_fwhm_px: float = pr.BLUR_FWHM_PX
@@ -167,46 +182,70 @@ def _robust(ll_class: float, ll_broad: float, share: float) -> float:
     return float(np.logaddexp(math.log1p(-share) + ll_class, math.log(share) + ll_broad))
 
 
-def size_log_likelihoods(sizes_m: Iterable[float], model: ClassModel) -> dict[str, float]:
-    """Log-likelihood of a track's thermal sizes under each class (0 without any): the
-    median log size, with the error of a median of ``n`` noisy readings and the error they
-    share, against each class's critical-dimension range (+/- 2 sigma in log)."""
+def _size_judge(sizes_m: Iterable[float], model: ClassModel
+                ) -> Callable[[tuple[float, float]], float] | None:
+    """The log-likelihood of a track's thermal sizes under a critical-dimension range (+/- 2
+    sigma in log), or None without any: the median log size, with the error of a median of
+    ``n`` noisy readings and the error they share."""
     logs = [math.log(v) for v in sizes_m if v > 0 and not math.isnan(v)]
     if not logs:
-        return dict.fromkeys(CLASSES, 0.0)
+        return None
     med = statistics.median(logs)
     se = math.hypot(1.25 * model.size_log_sigma / math.sqrt(len(logs)),
                     model.size_common_log_sigma)
     broad = -math.log(_BROAD_LOG_SIZE)
-    out = {}
-    for cls in CLASSES:
-        centre, spread = pr.log_range(*model.size_m[cls])
+
+    def judge(size_m: tuple[float, float]) -> float:
+        centre, spread = pr.log_range(*size_m)
         ll = log_normal_pdf(med, math.log(centre), math.hypot(spread, se))
-        out[cls] = _robust(ll, broad, model.unreliable_share)
-    return out
+        return _robust(ll, broad, model.unreliable_share)
+    return judge
+
+
+def size_log_likelihoods(sizes_m: Iterable[float], model: ClassModel) -> dict[str, float]:
+    """Log-likelihood of a track's thermal sizes under each class's range (0 without any)."""
+    judge = _size_judge(sizes_m, model)
+    return {cls: judge(model.size_m[cls]) if judge else 0.0 for cls in CLASSES}
+
+
+def _height_judge(feats: Features, model: ClassModel
+                  ) -> Callable[[tuple[float, float]], float] | None:
+    """The log-likelihood of a track's centroid height under a (mean, spread), or None before
+    five readings: the median reading with its error, of which ``height_common_share`` of a
+    reading's does not average out."""
+    height, err = feats.height_m
+    if math.isnan(height):
+        return None
+    common = model.height_common_share * statistics.median(feats.height_sigmas_m)
+    se = math.hypot(err, common)
+    broad = log_normal_pdf(height, 0.8, 3.0)
+
+    def judge(height_m: tuple[float, float]) -> float:
+        mean, spread = height_m
+        return _robust(log_normal_pdf(height, mean, math.hypot(spread, se)), broad,
+                       model.unreliable_share)
+    return judge
 
 
 def height_log_likelihoods(feats: Features, model: ClassModel
                            ) -> dict[str, tuple[float, float]]:
     """Log-likelihood of a track's centroid height under each class, upright and (people's
-    second figure) crouched or crawling; 0 before five readings. The median reading with
-    its error, of which ``height_common_share`` of a reading's does not average out."""
-    height, err = feats.height_m
-    if math.isnan(height):
+    second figure) crouched or crawling; 0 before five readings."""
+    judge = _height_judge(feats, model)
+    if judge is None:
         return dict.fromkeys(CLASSES, (0.0, 0.0))
-    common = model.height_common_share * statistics.median(feats.height_sigmas_m)
-    se = math.hypot(err, common)
-    broad = log_normal_pdf(height, 0.8, 3.0)
-    low_mean, low_spread = model.low_posture_m
-    low = _robust(log_normal_pdf(height, low_mean, math.hypot(low_spread, se)), broad,
-                  model.unreliable_share)
-    out = {}
-    for cls in CLASSES:
-        mean, spread = model.height_m[cls]
-        ll = _robust(log_normal_pdf(height, mean, math.hypot(spread, se)), broad,
-                     model.unreliable_share)
-        out[cls] = (ll, low)
-    return out
+    low = judge(model.low_posture_m)
+    return {cls: (judge(model.height_m[cls]), low) for cls in CLASSES}
+
+
+def animal_body_log_likelihood(feats: Features, model: ClassModel) -> float:
+    """Log-likelihood of a track's size and height together under the animal class, a
+    mixture of its kinds (equally likely, as their silhouettes are in :mod:`.aspect`), each
+    judged on its own size and height: a roe deer's size at a cow's height is no animal's."""
+    size, height = _size_judge(feats.sizes_m, model), _height_judge(feats, model)
+    terms = [(size(s) if size else 0.0) + (height(h) if height else 0.0)
+             for s, h in zip(model.animal_sizes_m, model.animal_heights_m, strict=True)]
+    return _log_mean_exp(np.array(terms))
 
 
 def accumulate_motion(track: Track, t_s: float, model: ClassModel,
@@ -332,9 +371,12 @@ def class_log_likelihoods(track: Track, model: ClassModel,
     total = float(counts.sum())
     weight = min(1.0, model.max_hint_weight / total) if total > 0 else 0.0
     for cls in CLASSES:
-        out[cls] += size[cls]
-        if cls not in branches:
-            out[cls] += height[cls][0] + aspect[cls][0]
+        if cls in branches:
+            out[cls] += size[cls]
+        elif cls == "animal" and model.animal_by_kind:
+            out[cls] += animal_body_log_likelihood(feats, model) + aspect[cls][0]
+        else:
+            out[cls] += size[cls] + height[cls][0] + aspect[cls][0]
         if total > 0:
             row = _log_hint_row(model.hint_likelihood[cls], model.hint_clutter_share)
             out[cls] += weight * float(counts @ row)

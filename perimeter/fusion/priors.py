@@ -7,8 +7,9 @@ from the simulation. Sizes are thermal *critical dimensions* (the square root of
 silhouette's area, the measure of the target-acquisition literature); heights are of the
 silhouette's centre above the ground.
 
-Several animal kinds (fox, roe deer, wild boar, red deer) are folded into the one ``animal``
-class: its size, height and speed ranges span all of them.
+Several animal kinds (fox, roe deer, wild boar, red deer, cattle) are folded into the one
+``animal`` class: its speed range spans all of them; its size, height and silhouette are a
+mixture of the kinds' own (:mod:`.classify`, :mod:`.aspect`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ ANIMALS = (
                Nominal(0.55, 1.00, "assumed (no source found)")),
     AnimalKind("red deer", Nominal(1.60, 2.60, "hcsdeerservices.co.uk; deer-images.com"),
                Nominal(0.95, 1.37, "hcsdeerservices.co.uk; deer-images.com")),
+    AnimalKind("cattle", Nominal(2.00, 2.60, "nose to tail-head of beef breeds to mature "
+                                 "Holsteins: OMAFRA infosheet (Anderson 2007, Tie-stall "
+                                 "dimensions) ratios to rump height; widened (partly assumed)"),
+               Nominal(1.20, 1.55, "withers of European beef and dual-purpose breeds "
+                       "1.2-1.45 m (Bene et al. 2007, Arch. Tierz. 50(4)); a mature Holstein "
+                       "cow ~1.47 m at the shoulder (Holstein Association USA)")),
 )
 
 
