@@ -48,12 +48,11 @@ for two motion windows whatever its first says) and ``vehicle-stops`` (the class
 which a vehicle halts a tenth of the time; docs/fusion.md "Latency"); ``animal-spanned``
 (an animal's size and height each judged against one range spanning every kind, as before
 ``ClassModel.animal_by_kind``; docs/fusion.md "Cattle, and the animal class by kind"). A
-vehicle's fast
-path (late imager reports scored only for tracks with vehicle evidence of their own: heard
-as a machine by two towers, or seen larger than any animal, faster than people walk and
-unambiguous for 10 s; a heard one confirmed with its velocity known to 3 m/s, not 1.5;
-``ManageConfig.fast_vehicle``, docs/fusion.md "A vehicle's fast path") is **in the
-default** (``fast-vehicle+heard-bar`` is its old name); ``no-fast-vehicle`` is the default
+vehicle's fast path (late imager reports scored only for tracks with vehicle evidence of
+their own: heard as a machine by two towers, or seen larger than any animal, faster than
+people walk and unambiguous for 10 s; a heard one confirmed with its velocity known to 3
+m/s, not 1.5; ``ManageConfig.fast_vehicle``, docs/fusion.md "A vehicle's fast path") is
+**in the default** (``fast-vehicle+heard-bar`` is its old name); ``no-fast-vehicle`` is the default
 without it, ``fast-vehicle`` it without the 3 m/s bar, with the variants
 ``fast-vehicle-heard`` and ``fast-vehicle-seen`` (one path only) and
 ``fast-vehicle-shared`` (hints of shared acoustic bearings counted too), and
@@ -232,8 +231,6 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
             enabled=True, prune_permutations=False))},
         "vehicle-stops": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(vehicle_stop_share=VEHICLE_STOP_SHARE.mid))},
-        "animal-by-kind": lambda: {"engine_config": EngineConfig(
-            classes=ClassModel(animal_by_kind=True))},
         "animal-spanned": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(animal_by_kind=False))},
     }
