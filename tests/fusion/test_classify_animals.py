@@ -41,7 +41,7 @@ def test_cattle_are_an_animal_kind_with_sourced_sizes() -> None:
 
 def test_a_cows_size_and_height_are_likelier_by_kind_than_on_the_spanned_range() -> None:
     # a cow side on: 1.7 m critical dimension, its trunk's centre 0.8 m up; the spanned
-    # range's middle is a roe deer's, where a cow is two sigma out on both
+    # ranges' middles are a roe deer's, far from a cow's on both
     cow = seen(walked(0.8, None), 1.7, 0.8)
     assert animal_body_log_likelihood(cow.evidence.features, BY_KIND) > spanned(cow, BY_KIND) + 1.0
 
@@ -60,7 +60,7 @@ def test_without_readings_the_body_says_nothing() -> None:
     assert animal_body_log_likelihood(walked(0.8, None).evidence.features, BY_KIND) == 0.0
 
 
-def test_a_grazing_cow_ambling_is_an_animal_by_kind_and_was_a_group() -> None:
+def test_a_cow_walking_is_an_animal_by_kind_and_was_a_group() -> None:
     cow = seen(walked(0.8, None), 1.7, 0.8)
     assert BY_KIND.animal_by_kind  # the default
     assert classify(cow, BY_KIND)["animal"] > 0.5
