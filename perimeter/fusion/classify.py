@@ -204,7 +204,11 @@ def _size_judge(sizes_m: Iterable[float], model: ClassModel
 
 def size_log_likelihoods(sizes_m: Iterable[float], model: ClassModel) -> dict[str, float]:
     """Log-likelihood of a track's thermal sizes under each class's range (0 without any)."""
-    judge = _size_judge(sizes_m, model)
+    return _size_lls(_size_judge(sizes_m, model), model)
+
+
+def _size_lls(judge: Callable[[tuple[float, float]], float] | None, model: ClassModel
+              ) -> dict[str, float]:
     return {cls: judge(model.size_m[cls]) if judge else 0.0 for cls in CLASSES}
 
 
@@ -231,7 +235,11 @@ def height_log_likelihoods(feats: Features, model: ClassModel
                            ) -> dict[str, tuple[float, float]]:
     """Log-likelihood of a track's centroid height under each class, upright and (people's
     second figure) crouched or crawling; 0 before five readings."""
-    judge = _height_judge(feats, model)
+    return _height_lls(_height_judge(feats, model), model)
+
+
+def _height_lls(judge: Callable[[tuple[float, float]], float] | None, model: ClassModel
+                ) -> dict[str, tuple[float, float]]:
     if judge is None:
         return dict.fromkeys(CLASSES, (0.0, 0.0))
     low = judge(model.low_posture_m)
@@ -242,10 +250,16 @@ def animal_body_log_likelihood(feats: Features, model: ClassModel) -> float:
     """Log-likelihood of a track's size and height together under the animal class, a
     mixture of its kinds (equally likely, as their silhouettes are in :mod:`.aspect`), each
     judged on its own size and height: a roe deer's size at a cow's height is no animal's."""
-    size, height = _size_judge(feats.sizes_m, model), _height_judge(feats, model)
+    return _animal_body(_size_judge(feats.sizes_m, model), _height_judge(feats, model), model)
+
+
+def _animal_body(size: Callable[[tuple[float, float]], float] | None,
+                 height: Callable[[tuple[float, float]], float] | None,
+                 model: ClassModel) -> float:
     terms = [(size(s) if size else 0.0) + (height(h) if height else 0.0)
              for s, h in zip(model.animal_sizes_m, model.animal_heights_m, strict=True)]
-    return _log_mean_exp(np.array(terms))
+    top = max(terms)  # log-mean-exp of a few floats: math, not numpy's per-call cost
+    return top + math.log(math.fsum(math.exp(t - top) for t in terms) / len(terms))
 
 
 def accumulate_motion(track: Track, t_s: float, model: ClassModel,
@@ -354,8 +368,9 @@ def class_log_likelihoods(track: Track, model: ClassModel,
     low blob moving at a walker's pace is not excused as a crawl."""
     out, branches = _motion_terms(track, model, path)
     feats = track.evidence.features
-    size = size_log_likelihoods(feats.sizes_m, model)
-    height = height_log_likelihoods(feats, model)
+    size_judge, height_judge = _size_judge(feats.sizes_m, model), _height_judge(feats, model)
+    size = _size_lls(size_judge, model)
+    height = _height_lls(height_judge, model)
     aspect = (aspect_log_likelihoods(feats, model.aspect_blur_fwhm_px, model.size_log_sigma,
                                      model.aspect_common_log_sigma, model.unreliable_share,
                                      CLASSES)
@@ -374,7 +389,7 @@ def class_log_likelihoods(track: Track, model: ClassModel,
         if cls in branches:
             out[cls] += size[cls]
         elif cls == "animal" and model.animal_by_kind:
-            out[cls] += animal_body_log_likelihood(feats, model) + aspect[cls][0]
+            out[cls] += _animal_body(size_judge, height_judge, model) + aspect[cls][0]
         else:
             out[cls] += size[cls] + height[cls][0] + aspect[cls][0]
         if total > 0:
