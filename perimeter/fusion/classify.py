@@ -8,17 +8,12 @@ above the ground from its elevation angle seen from the mast (animals stand half
 people), the thermal blob's aspect (:mod:`.aspect`: an upright person is tall and narrow, a
 quadruped broadside long and low), and the acoustic ``kind_hint`` counts. Every nominal
 comes from :mod:`.priors` (published values with their spread, or marked assumed). Size and
-height are noisy observations of the object's own: their likelihood is of the median reading
-with its error (part of it common to all of a track's detections), under the class's range
-read as +/- 2 sigma, with a share of tracks whose reading is not their object's (mostly
-hidden, a neighbour's) and so tells nothing.
+height are judged in :mod:`.body`, the animal class's as a mixture of its kinds.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -28,10 +23,10 @@ from scipy.special import logsumexp
 
 from perimeter.fusion import priors as pr
 from perimeter.fusion.aspect import aspect_log_likelihoods
+from perimeter.fusion.body import Body
 from perimeter.fusion.motion import (
     CLASSES,
     ambiguous_window_log_likelihoods,
-    log_normal_pdf,
     motion_log_likelihood,
     motion_of,
     people_speed_branches,
@@ -42,7 +37,6 @@ from perimeter.fusion.motion import (
 from perimeter.fusion.own_path import OwnPath, read_path
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
-from perimeter.fusion.track_evidence import Features
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -71,17 +65,20 @@ def _size_ranges() -> dict[str, tuple[float, float]]:
             "animal": pr.animal_size_range_m(), "unknown": (0.3, 3.0)}
 
 
+def _mean_spread(lo: float, hi: float) -> tuple[float, float]:
+    """A range read as mean +/- 2 sigma."""
+    return (0.5 * (lo + hi), 0.25 * (hi - lo))
+
+
 def _animal_heights() -> tuple[tuple[float, float], ...]:
-    return tuple((0.5 * (lo + hi), 0.25 * (hi - lo))
-                 for lo, hi in (a.centre_height_m for a in pr.ANIMALS))
+    return tuple(_mean_spread(*a.centre_height_m) for a in pr.ANIMALS)
 
 
 def _heights() -> dict[str, tuple[float, float]]:
-    lo, hi = pr.animal_height_range_m()
     standing = (pr.PERSON_CENTRE_M.mid, pr.PERSON_CENTRE_M.sigma + 0.05)
     return {"person": standing, "group": standing,
             "vehicle": (pr.VEHICLE_CENTRE_M.mid, pr.VEHICLE_CENTRE_M.sigma),
-            "animal": (0.5 * (lo + hi), 0.25 * (hi - lo)), "unknown": (0.5, 1.5)}
+            "animal": _mean_spread(*pr.animal_height_range_m()), "unknown": (0.5, 1.5)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +133,7 @@ class ClassModel:
     height_common_share: float = pr.HEIGHT_COMMON_SHARE
     animal_by_kind: bool = True
     """Judge an animal's size and height together against each kind's own (an equal
-    mixture, :func:`animal_body_log_likelihood`), not each against one range spanning all
+    mixture, :func:`.body.animal_body_log_likelihood`), not each against one range spanning all
     kinds (False, before), whose middle (a roe deer's) left the largest kinds (cattle, red
     deer) at its edge and took a roe deer's size with a cow's height."""
     animal_sizes_m: tuple[tuple[float, float], ...] = field(
@@ -171,95 +168,6 @@ class ClassModel:
     """Path speed no animal sustains over a motion window (bouts stay below 3.6 m/s)."""
     vehicle_min_straightness: float = 0.8
     """... and straight (animals wander)."""
-
-
-_BROAD_LOG_SIZE = math.log(5.0 / 0.2)
-"""Width (log) of the sizes an unreliable reading may take: 0.2-5 m."""
-
-
-def _robust(ll_class: float, ll_broad: float, share: float) -> float:
-    """The class's density mixed with the broad one every class shares."""
-    return float(np.logaddexp(math.log1p(-share) + ll_class, math.log(share) + ll_broad))
-
-
-def _size_judge(sizes_m: Iterable[float], model: ClassModel
-                ) -> Callable[[tuple[float, float]], float] | None:
-    """The log-likelihood of a track's thermal sizes under a critical-dimension range (+/- 2
-    sigma in log), or None without any: the median log size, with the error of a median of
-    ``n`` noisy readings and the error they share."""
-    logs = [math.log(v) for v in sizes_m if v > 0 and not math.isnan(v)]
-    if not logs:
-        return None
-    med = statistics.median(logs)
-    se = math.hypot(1.25 * model.size_log_sigma / math.sqrt(len(logs)),
-                    model.size_common_log_sigma)
-    broad = -math.log(_BROAD_LOG_SIZE)
-
-    def judge(size_m: tuple[float, float]) -> float:
-        centre, spread = pr.log_range(*size_m)
-        ll = log_normal_pdf(med, math.log(centre), math.hypot(spread, se))
-        return _robust(ll, broad, model.unreliable_share)
-    return judge
-
-
-def size_log_likelihoods(sizes_m: Iterable[float], model: ClassModel) -> dict[str, float]:
-    """Log-likelihood of a track's thermal sizes under each class's range (0 without any)."""
-    return _size_lls(_size_judge(sizes_m, model), model)
-
-
-def _size_lls(judge: Callable[[tuple[float, float]], float] | None, model: ClassModel
-              ) -> dict[str, float]:
-    return {cls: judge(model.size_m[cls]) if judge else 0.0 for cls in CLASSES}
-
-
-def _height_judge(feats: Features, model: ClassModel
-                  ) -> Callable[[tuple[float, float]], float] | None:
-    """The log-likelihood of a track's centroid height under a (mean, spread), or None before
-    five readings: the median reading with its error, of which ``height_common_share`` of a
-    reading's does not average out."""
-    height, err = feats.height_m
-    if math.isnan(height):
-        return None
-    common = model.height_common_share * statistics.median(feats.height_sigmas_m)
-    se = math.hypot(err, common)
-    broad = log_normal_pdf(height, 0.8, 3.0)
-
-    def judge(height_m: tuple[float, float]) -> float:
-        mean, spread = height_m
-        return _robust(log_normal_pdf(height, mean, math.hypot(spread, se)), broad,
-                       model.unreliable_share)
-    return judge
-
-
-def height_log_likelihoods(feats: Features, model: ClassModel
-                           ) -> dict[str, tuple[float, float]]:
-    """Log-likelihood of a track's centroid height under each class, upright and (people's
-    second figure) crouched or crawling; 0 before five readings."""
-    return _height_lls(_height_judge(feats, model), model)
-
-
-def _height_lls(judge: Callable[[tuple[float, float]], float] | None, model: ClassModel
-                ) -> dict[str, tuple[float, float]]:
-    if judge is None:
-        return dict.fromkeys(CLASSES, (0.0, 0.0))
-    low = judge(model.low_posture_m)
-    return {cls: (judge(model.height_m[cls]), low) for cls in CLASSES}
-
-
-def animal_body_log_likelihood(feats: Features, model: ClassModel) -> float:
-    """Log-likelihood of a track's size and height together under the animal class, a
-    mixture of its kinds (equally likely, as their silhouettes are in :mod:`.aspect`), each
-    judged on its own size and height: a roe deer's size at a cow's height is no animal's."""
-    return _animal_body(_size_judge(feats.sizes_m, model), _height_judge(feats, model), model)
-
-
-def _animal_body(size: Callable[[tuple[float, float]], float] | None,
-                 height: Callable[[tuple[float, float]], float] | None,
-                 model: ClassModel) -> float:
-    terms = [(size(s) if size else 0.0) + (height(h) if height else 0.0)
-             for s, h in zip(model.animal_sizes_m, model.animal_heights_m, strict=True)]
-    top = max(terms)  # log-mean-exp of a few floats: math, not numpy's per-call cost
-    return top + math.log(math.fsum(math.exp(t - top) for t in terms) / len(terms))
 
 
 def accumulate_motion(track: Track, t_s: float, model: ClassModel,
@@ -368,9 +276,8 @@ def class_log_likelihoods(track: Track, model: ClassModel,
     low blob moving at a walker's pace is not excused as a crawl."""
     out, branches = _motion_terms(track, model, path)
     feats = track.evidence.features
-    size_judge, height_judge = _size_judge(feats.sizes_m, model), _height_judge(feats, model)
-    size = _size_lls(size_judge, model)
-    height = _height_lls(height_judge, model)
+    body = Body.read(feats, model)
+    size, height = body.class_size(model), body.class_height(model)
     aspect = (aspect_log_likelihoods(feats, model.aspect_blur_fwhm_px, model.size_log_sigma,
                                      model.aspect_common_log_sigma, model.unreliable_share,
                                      CLASSES)
@@ -389,7 +296,7 @@ def class_log_likelihoods(track: Track, model: ClassModel,
         if cls in branches:
             out[cls] += size[cls]
         elif cls == "animal" and model.animal_by_kind:
-            out[cls] += _animal_body(size_judge, height_judge, model) + aspect[cls][0]
+            out[cls] += body.animal(model) + aspect[cls][0]
         else:
             out[cls] += size[cls] + height[cls][0] + aspect[cls][0]
         if total > 0:

@@ -8,11 +8,11 @@ import math
 import numpy as np
 
 from perimeter.fusion import priors
+from perimeter.fusion.body import size_log_likelihoods
 from perimeter.fusion.classify import (
     ClassModel,
     classify,
     label,
-    size_log_likelihoods,
     vehicle_corroborated,
     window_speed_error_mps,
 )

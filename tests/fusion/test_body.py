@@ -1,15 +1,15 @@
-"""The animal class as a mixture of its kinds: each kind's own size and height together."""
+"""Body evidence (size and height): the animal class as a mixture of its kinds, each kind's own
+size and height together."""
 
 from __future__ import annotations
 
 from perimeter.fusion import priors
-from perimeter.fusion.classify import (
-    ClassModel,
+from perimeter.fusion.body import (
     animal_body_log_likelihood,
-    classify,
     height_log_likelihoods,
     size_log_likelihoods,
 )
+from perimeter.fusion.classify import ClassModel, classify
 from perimeter.fusion.track import Track
 from tests.fusion.test_classify import walked
 
