@@ -47,7 +47,10 @@ track whose heat centre reads over 5 m off the ground); ``no-early-alert`` (a tr
 for two motion windows whatever its first says) and ``vehicle-stops`` (the class model in
 which a vehicle halts a tenth of the time; docs/fusion.md "Latency"); ``animal-spanned``
 (an animal's size and height each judged against one range spanning every kind, as before
-``ClassModel.animal_by_kind``; docs/fusion.md "Cattle, and the animal class by kind"). A
+``ClassModel.animal_by_kind``; docs/fusion.md "Cattle, and the animal class by kind");
+``pace-free`` (each motion window of a vehicle judged alone against the class's
+population of speeds, as before ``ClassModel.kept_pace``) and ``pace-people`` (walkers and
+parties keep a pace too; docs/fusion.md "A vehicle keeps its pace"). A
 vehicle's fast path (late imager reports scored only for tracks with vehicle evidence of
 their own: heard as a machine by two towers, or seen larger than any animal, faster than
 people walk and unambiguous for 10 s; a heard one confirmed with its velocity known to 3
@@ -92,6 +95,7 @@ from perimeter.fusion.gate import GateConfig
 from perimeter.fusion.imm import ImmConfig
 from perimeter.fusion.jpda import JpdaConfig
 from perimeter.fusion.manage import ManageConfig
+from perimeter.fusion.pace import PACED
 from perimeter.fusion.priors import VEHICLE_STOP_SHARE
 from perimeter.fusion.registration_fit import RegistrationConfig
 from perimeter.fusion.retrodict import RetrodictConfig
@@ -233,6 +237,10 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
             classes=ClassModel(vehicle_stop_share=VEHICLE_STOP_SHARE.mid))},
         "animal-spanned": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(animal_by_kind=False))},
+        "pace-free": lambda: {"engine_config": EngineConfig(
+            classes=ClassModel(kept_pace=()))},
+        "pace-people": lambda: {"engine_config": EngineConfig(
+            classes=ClassModel(kept_pace=PACED))},
     }
 
 

@@ -35,6 +35,7 @@ from perimeter.fusion.motion import (
     window_speed_error_mps,
 )
 from perimeter.fusion.own_path import OwnPath, read_path
+from perimeter.fusion.pace import kept_pace_log_likelihood, window_pace_log_likelihoods
 from perimeter.fusion.scan import KIND_HINTS
 from perimeter.fusion.track import Track
 
@@ -108,6 +109,16 @@ class ClassModel:
     """Range of a slow mover's own pace: the same person keeps it from window to window..."""
     slow_pace_sigma_mps: float = 0.15
     """... within this scatter of the windows' path speeds about it (assumed)."""
+    kept_pace: tuple[str, ...] = ("vehicle",)
+    """Classes whose objects keep their own pace from window to window (:mod:`.pace`; any of
+    :data:`.pace.PACED`): the population's spread of speeds is paid once per track, not once
+    per window. Empty (before): each window judged alone against the population's speeds.
+    Walkers and parties too (``PACED``): measured, not in force (docs/fusion.md)."""
+    walk_pace_scatter_mps: float = 0.15
+    """A walker's (or party's) windows scatter this much about their own pace (assumed: a
+    gait's speed varies a few per cent on level ground, more over rough ground and slopes)."""
+    vehicle_pace_log_scatter: float = 0.25
+    """... and a vehicle's this much in log (assumed: off-road speed follows the ground)."""
     slow_straightness_a: float = 15.0
     """Straightness ~ Beta(a, 1) of a slow mover: over a window's few metres of chords the
     filter's position noise makes a crawl look as crooked as an animal's walk."""
@@ -190,19 +201,37 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel,
     if motion is None:
         return
     spread = window_speed_error_mps(track, motion.span_s)
-    if motion_is_ambiguous(track, t_s, model):
+    ambiguous = motion_is_ambiguous(track, t_s, model)
+    if ambiguous:
         lls, slow = ambiguous_window_log_likelihoods(motion.speed_mps, model, spread)
     else:
         lls, slow = window_log_likelihoods(motion.speed_mps, motion.straightness, model,
                                            spread)
     for cls, ll in lls.items():
         ev.class_evidence[cls] = ev.class_evidence.get(cls, 0.0) + model.window_weight * ll
+    if model.kept_pace:
+        _keep_paces(track, None if ambiguous else motion.straightness, motion.speed_mps,
+                    spread, model)
     previous = ev.slow_pace_evidence
     ev.slow_pace_evidence = (model.window_weight * slow if previous is None
                              else previous + model.window_weight * slow)
     ev.slow_pace_log_mean = _log_mean_exp(ev.slow_pace_evidence)
     ev.class_windows += 1
     ev.class_window_t_s = t_s
+
+
+def _keep_paces(track: Track, straightness: float | None, speed_mps: float, spread_mps: float,
+                model: ClassModel) -> None:
+    """Add a window (``straightness`` None if ambiguous) to each paced class's per-pace
+    evidence, and make the class's motion evidence the mean over its paces (:mod:`.pace`),
+    in place of the window-by-window sum."""
+    ev = track.evidence
+    for cls in model.kept_pace:
+        window = model.window_weight * window_pace_log_likelihoods(
+            cls, speed_mps, spread_mps, straightness, model)
+        previous = ev.pace_evidence.get(cls)
+        ev.pace_evidence[cls] = window if previous is None else previous + window
+        ev.class_evidence[cls] = kept_pace_log_likelihood(cls, ev.pace_evidence[cls], model)
 
 
 def motion_is_ambiguous(track: Track, t_s: float, model: ClassModel) -> bool:

@@ -119,6 +119,9 @@ class TrackEvidence:
     slow_pace_evidence: FloatArray | None = None
     """Per candidate pace of a slow mover, the summed log-likelihood of the motion windows
     (see :func:`.classify.accumulate_motion`)."""
+    pace_evidence: dict[str, FloatArray] = field(default_factory=dict)
+    """Per class that keeps a pace, the summed log-likelihood of the motion windows at each
+    of its candidate paces (:mod:`.pace`)."""
     slow_pace_log_mean: float = 0.0
     """``log`` of the mean likelihood over those paces (a uniform prior), refreshed with
     them once per window (0 before any)."""
