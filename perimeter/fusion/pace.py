@@ -83,6 +83,8 @@ def _drive_grid(median_mps: float, log_sigma: float) -> PaceGrid:
 def pace_grid(cls: str, model: ClassModel) -> PaceGrid:
     """The population of paces of ``cls`` (one of :data:`PACED`): people's walk normal about
     their class's mean, vehicles' speeds log-normal about their median."""
+    if cls not in PACED:
+        raise ValueError(f"kept_pace: {cls!r} keeps no pace; one of {', '.join(PACED)}")
     if cls == "vehicle":
         return _drive_grid(model.speed_mean_mps[cls], model.vehicle_speed_log_sigma)
     return _walk_grid(model.speed_mean_mps[cls], model.speed_sigma_mps[cls])

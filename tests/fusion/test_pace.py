@@ -98,3 +98,8 @@ def test_a_steady_walk_is_still_no_vehicle(kept: tuple[str, ...]) -> None:
     assert walk["vehicle"] < walk["person"] - 10.0
     shared = driven([1.25] * 20, ambiguous=True, model=model).evidence.class_evidence
     assert shared["vehicle"] < shared["person"] - 10.0
+
+
+def test_an_animal_keeps_no_pace() -> None:
+    with pytest.raises(ValueError, match="'animal' keeps no pace"):
+        pace_grid("animal", ClassModel())
