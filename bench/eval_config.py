@@ -49,8 +49,9 @@ which a vehicle halts a tenth of the time; docs/fusion.md "Latency"); ``animal-s
 (an animal's size and height each judged against one range spanning every kind, as before
 ``ClassModel.animal_by_kind``; docs/fusion.md "Cattle, and the animal class by kind");
 ``pace-free`` (each motion window of a vehicle judged alone against the class's
-population of speeds, as before ``ClassModel.kept_pace``) and ``pace-people`` (walkers and
-parties keep a pace too; docs/fusion.md "A vehicle keeps its pace"). A
+population of speeds, as before ``ClassModel.kept_pace``), ``pace-people`` (walkers and
+parties keep a pace too, within their walking range) and ``pace-people-3sigma`` (their paces
+out to 3 sigma, as a vehicle's; docs/fusion.md "A vehicle keeps its pace"). A
 vehicle's fast path (late imager reports scored only for tracks with vehicle evidence of
 their own: heard as a machine by two towers, or seen larger than any animal, faster than
 people walk and unambiguous for 10 s; a heard one confirmed with its velocity known to 3
@@ -241,6 +242,8 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
             classes=ClassModel(kept_pace=()))},
         "pace-people": lambda: {"engine_config": EngineConfig(
             classes=ClassModel(kept_pace=PACED))},
+        "pace-people-3sigma": lambda: {"engine_config": EngineConfig(
+            classes=ClassModel(kept_pace=PACED, walk_pace_sigmas=3.0))},
     }
 
 

@@ -117,6 +117,11 @@ class ClassModel:
     walk_pace_scatter_mps: float = 0.15
     """A walker's (or party's) windows scatter this much about their own pace (assumed: a
     gait's speed varies a few per cent on level ground, more over rough ground and slopes)."""
+    walk_pace_sigmas: float = 2.0
+    """A walker's or party's pace lies within their class's mean +/- this many sigma: the
+    nominal walking range. Slower, a person is a slow mover, whose own branch covers
+    0.2-1.2 m/s; at 3 sigma a party's paces reached 0.23 m/s, and a standing object's noise
+    passed for a party keeping 0.3 m/s."""
     vehicle_pace_log_scatter: float = 0.25
     """... and a vehicle's this much in log (assumed: off-road speed follows the ground)."""
     slow_straightness_a: float = 15.0

@@ -47,13 +47,13 @@ PACED = ("person", "group", "vehicle")
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _STEP = 0.05
 """Grid step: 0.05 m/s for people, 0.05 in log for vehicles."""
-PACE_SIGMAS = 3.0
-"""A class's paces span its population's mean +/- this many sigma. Beyond, a steady pace is
-no longer the class's own: paid once per track, the far tail of the population would let
-a walker pass for a vehicle that creeps (twenty straight windows at 1.25 m/s: a vehicle 7
-nats behind a walker with paces out to 4 sigma, 17 at 3 sigma, 91 with each window judged
-alone). A vehicle that slow halts and drives (``ClassModel.vehicle_stop_share``); a person
-that slow is a slow mover."""
+DRIVE_PACE_SIGMAS = 3.0
+"""A vehicle's paces span its population's median +/- this many sigma (in log): 2.0-22 m/s.
+Beyond, a steady pace is no longer a vehicle's own: paid once per track, the far tail of the
+population would let a walker pass for a vehicle that creeps (twenty straight windows at
+1.25 m/s: a vehicle 7 nats behind a walker with paces out to 4 sigma, 17 at 3 sigma, 91
+with each window judged alone). A vehicle slower still halts and drives
+(``ClassModel.vehicle_stop_share``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,8 @@ class PaceGrid:
 
 
 @lru_cache(maxsize=32)
-def _walk_grid(mean_mps: float, sigma_mps: float) -> PaceGrid:
-    reach = PACE_SIGMAS * sigma_mps
+def _walk_grid(mean_mps: float, sigma_mps: float, sigmas: float) -> PaceGrid:
+    reach = sigmas * sigma_mps
     paces = np.arange(max(0.1, mean_mps - reach), mean_mps + reach + 1e-9, _STEP)
     log_prior = -0.5 * ((paces - mean_mps) / sigma_mps) ** 2
     return PaceGrid(paces, log_prior - logsumexp(log_prior))
@@ -74,7 +74,7 @@ def _walk_grid(mean_mps: float, sigma_mps: float) -> PaceGrid:
 
 @lru_cache(maxsize=32)
 def _drive_grid(median_mps: float, log_sigma: float) -> PaceGrid:
-    reach = PACE_SIGMAS * log_sigma
+    reach = DRIVE_PACE_SIGMAS * log_sigma
     logs = np.arange(math.log(median_mps) - reach, math.log(median_mps) + reach + 1e-9, _STEP)
     log_prior = -0.5 * ((logs - math.log(median_mps)) / log_sigma) ** 2
     return PaceGrid(np.exp(logs), log_prior - logsumexp(log_prior))
@@ -87,7 +87,8 @@ def pace_grid(cls: str, model: ClassModel) -> PaceGrid:
         raise ValueError(f"kept_pace: {cls!r} keeps no pace; one of {', '.join(PACED)}")
     if cls == "vehicle":
         return _drive_grid(model.speed_mean_mps[cls], model.vehicle_speed_log_sigma)
-    return _walk_grid(model.speed_mean_mps[cls], model.speed_sigma_mps[cls])
+    return _walk_grid(model.speed_mean_mps[cls], model.speed_sigma_mps[cls],
+                      model.walk_pace_sigmas)
 
 
 def _own(cls: str, speed_mps: float, spread_mps: float, paces: FloatArray,

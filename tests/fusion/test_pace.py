@@ -52,8 +52,9 @@ def test_the_pace_prior_is_the_population_of_the_class(cls: str) -> None:
 
 
 def test_one_window_is_judged_against_the_population_widened_by_the_scatter() -> None:
-    # marginal over the pace of N(pace; mean, sigma) N(v; pace, scatter) = N(v; mean, hypot)
-    model = ClassModel()
+    # marginal over the pace of N(pace; mean, sigma) N(v; pace, scatter) = N(v; mean, hypot),
+    # on a grid wide enough to hold the whole population
+    model = ClassModel(walk_pace_sigmas=4.0)
     for speed in (0.8, 1.3, 1.9):
         window = window_pace_log_likelihoods("person", speed, 0.0, 1.0, model)
         straight = math.log(model.straightness_beta_a["person"])  # at straightness 1
