@@ -117,13 +117,13 @@ class ClassModel:
     walk_pace_scatter_mps: float = 0.15
     """A walker's (or party's) windows scatter this much about their own pace (assumed: a
     gait's speed varies a few per cent on level ground, more over rough ground and slopes)."""
+    vehicle_pace_log_scatter: float = 0.25
+    """... and a vehicle's this much in log (assumed: off-road speed follows the ground)."""
     walk_pace_sigmas: float = 2.0
     """A walker's or party's pace lies within their class's mean +/- this many sigma: the
     nominal walking range. Slower, a person is a slow mover, whose own branch covers
     0.2-1.2 m/s; at 3 sigma a party's paces reached 0.23 m/s, and a standing object's noise
     passed for a party keeping 0.3 m/s."""
-    vehicle_pace_log_scatter: float = 0.25
-    """... and a vehicle's this much in log (assumed: off-road speed follows the ground)."""
     slow_straightness_a: float = 15.0
     """Straightness ~ Beta(a, 1) of a slow mover: over a window's few metres of chords the
     filter's position noise makes a crawl look as crooked as an animal's walk."""
@@ -213,7 +213,8 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel,
         lls, slow = window_log_likelihoods(motion.speed_mps, motion.straightness, model,
                                            spread)
     for cls, ll in lls.items():
-        ev.class_evidence[cls] = ev.class_evidence.get(cls, 0.0) + model.window_weight * ll
+        if cls not in model.kept_pace:
+            ev.class_evidence[cls] = ev.class_evidence.get(cls, 0.0) + model.window_weight * ll
     if model.kept_pace:
         _keep_paces(track, None if ambiguous else motion.straightness, motion.speed_mps,
                     spread, model)
@@ -228,8 +229,8 @@ def accumulate_motion(track: Track, t_s: float, model: ClassModel,
 def _keep_paces(track: Track, straightness: float | None, speed_mps: float, spread_mps: float,
                 model: ClassModel) -> None:
     """Add a window (``straightness`` None if ambiguous) to each paced class's per-pace
-    evidence, and make the class's motion evidence the mean over its paces (:mod:`.pace`),
-    in place of the window-by-window sum."""
+    evidence, and make the class's motion evidence the mean over its paces (:mod:`.pace`);
+    :func:`accumulate_motion` sums the other classes' window by window."""
     ev = track.evidence
     for cls in model.kept_pace:
         window = model.window_weight * window_pace_log_likelihoods(

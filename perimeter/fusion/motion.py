@@ -82,7 +82,7 @@ def speed_log_likelihood(cls: str, speed_mps: float, spread_mps: float, model: C
         return _log_speed_pdf(speed_mps, model.speed_mean_mps[cls],
                               model.vehicle_speed_log_sigma, spread_mps)
     if cls == "animal":
-        pause = _log_standing_pdf(speed_mps, spread_mps)
+        pause = standing_log_pdf(speed_mps, spread_mps)
         bout = _log_speed_pdf(speed_mps, model.speed_mean_mps[cls],
                               model.animal_speed_log_sigma, spread_mps)
         share = model.animal_pause_share
@@ -91,7 +91,7 @@ def speed_log_likelihood(cls: str, speed_mps: float, spread_mps: float, model: C
         walk, slow = people_speed_branches(cls, speed_mps, spread_mps, model)
         share = model.slow_mover_share
         return float(np.logaddexp(math.log1p(-share) + walk, math.log(share) + slow))
-    return _log_standing_pdf(speed_mps, spread_mps)  # unknown: a static object
+    return standing_log_pdf(speed_mps, spread_mps)  # unknown: a static object
 
 
 def stop_share(cls: str, model: ClassModel) -> float:
@@ -120,11 +120,11 @@ def motion_log_likelihood(cls: str, speed_mps: float, spread_mps: float,
     drive = _log_speed_pdf(speed_mps, model.speed_mean_mps[cls],
                            model.vehicle_speed_log_sigma, spread_mps)
     return float(np.logaddexp(
-        math.log(share) + _log_standing_pdf(speed_mps, spread_mps) + halt_straight,
+        math.log(share) + standing_log_pdf(speed_mps, spread_mps) + halt_straight,
         math.log1p(-share) + drive + straight))
 
 
-def _log_standing_pdf(speed_mps: float, spread_mps: float) -> float:
+def standing_log_pdf(speed_mps: float, spread_mps: float) -> float:
     """Log-density of the path speed of an object standing still (half-normal: speeds are
     never negative; 0.2 m/s of the filter's position noise)."""
     return log_normal_pdf(speed_mps, 0.0, math.hypot(0.2, spread_mps)) + math.log(2.0)
@@ -216,6 +216,15 @@ STITCH_MAX_MPS = 20.0
 """A stitched path's excess speed is taken as uniform up to this (assumed: a jump of up to
 200 m between objects per 10 s chord)."""
 
+Density = typing.TypeVar("Density", float, FloatArray)
+
+
+def stitched_density(own: Density, below: Density) -> Density:
+    """An ambiguous window's density from the object's own density of its speed and the
+    probability ``below`` that the object's own speed is no faster: its own path with
+    ``UNSTITCHED_SHARE``, else stitched, its excess uniform up to ``STITCH_MAX_MPS``."""
+    return UNSTITCHED_SHARE * own + (1.0 - UNSTITCHED_SHARE) * below / STITCH_MAX_MPS
+
 
 def ambiguous_window_log_likelihoods(speed_mps: float, model: ClassModel,
                                      spread_mps: float = 0.0
@@ -228,7 +237,6 @@ def ambiguous_window_log_likelihoods(speed_mps: float, model: ClassModel,
     rules out a vehicle, a walker's pace favours a mover over a standing object a little,
     and a fast window favours nothing (a fast straight stitch passed for a vehicle once)."""
     cdfs, slow_cdf = _speed_cdfs(speed_mps, model, spread_mps)
-    share = UNSTITCHED_SHARE
     lls = {}
     for cls in CLASSES:
         if cls in ("person", "group"):
@@ -236,8 +244,7 @@ def ambiguous_window_log_likelihoods(speed_mps: float, model: ClassModel,
                                  math.hypot(model.speed_sigma_mps[cls], spread_mps))
         else:
             own = speed_log_likelihood(cls, speed_mps, spread_mps, model)
-        lls[cls] = math.log(share * math.exp(own) + (1.0 - share) * cdfs[cls] / STITCH_MAX_MPS
-                            + 1e-300)
+        lls[cls] = math.log(stitched_density(math.exp(own), cdfs[cls]) + 1e-300)
     # a slow mover's own pace is only learnt from windows that are surely its own: here it
     # is only bounded from above
     slow = np.log(slow_cdf / STITCH_MAX_MPS + 1e-300)

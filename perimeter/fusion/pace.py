@@ -17,8 +17,8 @@ alerts rose; kept to their walking range, two intrusions were lost (docs/fusion.
 vehicle keeps its pace").
 
 An ambiguous window (:func:`.motion.ambiguous_window_log_likelihoods`) is at the object's
-own pace with ``UNSTITCHED_SHARE`` and otherwise stitched from several objects: faster than
-the pace by an excess uniform up to ``STITCH_MAX_MPS``.
+own pace or stitched from several objects, faster than the pace
+(:func:`.motion.stitched_density`).
 """
 
 from __future__ import annotations
@@ -32,12 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import logsumexp, ndtr
 
-from perimeter.fusion.motion import (
-    STITCH_MAX_MPS,
-    UNSTITCHED_SHARE,
-    log_normal_pdf,
-    straightness_log_pdf,
-)
+from perimeter.fusion.motion import standing_log_pdf, stitched_density, straightness_log_pdf
 
 if typing.TYPE_CHECKING:
     from perimeter.fusion.classify import ClassModel
@@ -94,7 +89,9 @@ def pace_grid(cls: str, model: ClassModel) -> PaceGrid:
 
 def _own(cls: str, speed_mps: float, spread_mps: float, paces: FloatArray,
          model: ClassModel) -> tuple[FloatArray, FloatArray]:
-    """Log-density of a window's speed at each pace, and ``P(speed <= observed)`` there."""
+    """Log-density of a window's speed at each pace (a vehicle's as
+    :func:`.motion.speed_log_likelihood`'s log-normal, about the pace), and
+    ``P(speed <= observed)`` there."""
     if cls == "vehicle":
         v = max(speed_mps, 0.05)
         sig = math.hypot(model.vehicle_pace_log_scatter, spread_mps / max(v, 0.3))
@@ -115,13 +112,12 @@ def window_pace_log_likelihoods(cls: str, speed_mps: float, spread_mps: float,
     does)."""
     own, below = _own(cls, speed_mps, spread_mps, pace_grid(cls, model).paces_mps, model)
     if straightness is None:
-        share = UNSTITCHED_SHARE
-        return np.log(share * np.exp(own) + (1.0 - share) * below / STITCH_MAX_MPS + 1e-300)
+        return np.log(stitched_density(np.exp(own), below) + 1e-300)
     moving = own + straightness_log_pdf(straightness, model.straightness_beta_a[cls])
     halt_share = model.vehicle_stop_share if cls == "vehicle" else 0.0
     if halt_share <= 0.0:
         return moving
-    halt = (log_normal_pdf(speed_mps, 0.0, math.hypot(0.2, spread_mps)) + math.log(2.0)
+    halt = (standing_log_pdf(speed_mps, spread_mps)
             + straightness_log_pdf(straightness, model.straightness_beta_a["animal"]))
     return np.logaddexp(math.log(halt_share) + halt, math.log1p(-halt_share) + moving)
 
