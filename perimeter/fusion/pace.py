@@ -12,9 +12,9 @@ bouts and pause, each window a fresh draw (:mod:`.motion`): they keep no pace, a
 does a standing object. A slow mover's own pace is kept the same way
 (:func:`.motion.window_log_likelihoods`). In force for vehicles (``ClassModel.kept_pace``):
 with walkers and parties pacing too, their paces out to 3 sigma, a standing object's noise
-(windows of 0.15-0.45 m/s, every one ambiguous) passed for a party keeping 0.3 m/s and false
-alerts rose; kept to their walking range, two intrusions were lost (docs/fusion.md, "A
-vehicle keeps its pace").
+(windows of a median 0.25 m/s, nearly every one ambiguous) passed for a party keeping a
+slow pace and false alerts rose; kept to their walking range, two intrusions were lost
+(docs/fusion.md, "A vehicle keeps its pace").
 
 An ambiguous window (:func:`.motion.ambiguous_window_log_likelihoods`) is at the object's
 own pace or stitched from several objects, faster than the pace
