@@ -124,20 +124,18 @@ def elsewhere(lost: Track, other: Track, gate_d2: float = SAME_STATE_D2) -> bool
     object: its state at ``lost``'s last update disagrees with ``lost``'s there
     (:func:`same_state`'s test, that of a duplicate, with :data:`ELSEWHERE_FLOOR_M` added to
     the positions' covariance). Its state then is predicted, with its
-    process noise, from the nearest in time of its filtered states (:attr:`.TrackState.history`,
-    the last one before; it keeps the first :data:`.HISTORY_CAP`) and its present one. A track
-    born after that is never elsewhere: whether it is the lost object again is the
-    reacquisition gate's question."""
+    process noise, from the nearest in time of its kept states (:meth:`.History.near`: the
+    last one before, of its first :data:`.HISTORY_CAP` or, on a track that outlived those,
+    of one every 5 s since) and its present one. A track born after that is never
+    elsewhere: whether it is the lost object again is the reacquisition gate's question."""
     t_s = lost.state.t_s
     if other.first_t_s >= t_s:
         return False
-    h = other.state.history
     x0, p0, t0 = other.state.x, other.state.p, other.state.t_s
-    q = float(h.q[h.n - 1]) if h.n else 0.0
-    if h.n:
-        i = max(int(np.searchsorted(h.t[:h.n], t_s, side="right")) - 1, 0)
-        if abs(t_s - h.t[i]) < abs(t_s - t0):
-            x0, p0, t0, q = h.x[i], h.p[i], float(h.t[i]), float(h.q[i])
+    q = other.state.history.last_q
+    kept = other.state.history.near(t_s)
+    if kept is not None and abs(t_s - kept.t_s) < abs(t_s - t0):
+        x0, p0, t0, q = kept.x, kept.p, kept.t_s, kept.q
     x, p = ekf.predict(x0[None], p0[None], np.array([t_s - t0]), np.array([q]))
     p[0, :2, :2] += _ELSEWHERE_FLOOR
     return not _agree(lost.state.x - x[0], lost.state.p + p[0], gate_d2)
