@@ -33,7 +33,9 @@ TRAIL_MAX_POINTS = 90
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """One kept filtered state: ``x, p`` at ``t_s``, with the process noise ``q`` in force."""
+    """One kept filtered state: ``x, p`` at ``t_s``, with the process noise ``q`` in force
+    (``x`` and ``p`` are views into the history, which later appends may overwrite: read them
+    at once)."""
 
     t_s: float
     x: FloatArray
