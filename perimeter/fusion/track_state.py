@@ -4,6 +4,7 @@ update, the filtered history kept for origin smoothing, and the located trail.""
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,8 +35,7 @@ TRAIL_MAX_POINTS = 90
 @dataclass(frozen=True, slots=True)
 class Kept:
     """One kept filtered state: ``x, p`` at ``t_s``, with the process noise ``q`` in force
-    (``x`` and ``p`` are views into the history, which later appends may overwrite: read them
-    at once)."""
+    (read only)."""
 
     t_s: float
     x: FloatArray
@@ -43,47 +43,13 @@ class Kept:
     q: float
 
 
-class _Later:
-    """A ring of filtered states, at least :data:`LATER_SPACING_S` apart, the last
-    :data:`LATER_CAP` (allocated on the first one)."""
-
-    __slots__ = ("p", "q", "size", "start", "t", "x")
-
-    def __init__(self) -> None:
-        self.size = self.start = 0
-        self.t = np.zeros(0)
-        self.x = np.zeros((0, 4))
-        self.p = np.zeros((0, 4, 4))
-        self.q = np.zeros(0)
-
-    def append(self, t_s: float, x: FloatArray, p: FloatArray, q: float) -> None:
-        if self.size and t_s - self.t[(self.start + self.size - 1) % LATER_CAP] < LATER_SPACING_S:
-            return
-        if not self.t.size:
-            self.t, self.q = np.zeros(LATER_CAP), np.zeros(LATER_CAP)
-            self.x, self.p = np.zeros((LATER_CAP, 4)), np.zeros((LATER_CAP, 4, 4))
-        i = (self.start + self.size) % LATER_CAP
-        self.t[i], self.x[i], self.p[i], self.q[i] = t_s, x, p, q
-        if self.size < LATER_CAP:
-            self.size += 1
-        else:
-            self.start = (self.start + 1) % LATER_CAP
-
-    def before(self, t_s: float) -> Kept | None:
-        """The last state kept at or before ``t_s``, None if none is."""
-        order = (self.start + np.arange(self.size)) % LATER_CAP
-        k = int(np.searchsorted(self.t[order], t_s, side="right")) - 1
-        if k < 0:
-            return None
-        i = int(order[k])
-        return Kept(float(self.t[i]), self.x[i], self.p[i], float(self.q[i]))
-
-
 class History:
     """The first :data:`HISTORY_CAP` filtered states ``(t, x, P, q)`` of a track, and after
-    them a sparse ring of the later ones (:data:`LATER_CAP`)."""
+    them one every :data:`LATER_SPACING_S`, the last :data:`LATER_CAP`."""
 
     __slots__ = ("_later", "n", "p", "q", "t", "x")
+
+    _later: deque[Kept]
 
     def __init__(self) -> None:
         self.n = 0
@@ -91,11 +57,12 @@ class History:
         self.x = np.zeros((16, 4))
         self.p = np.zeros((16, 4, 4))
         self.q = np.zeros(16)
-        self._later = _Later()
+        self._later = deque(maxlen=LATER_CAP)
 
     def append(self, t_s: float, x: FloatArray, p: FloatArray, q: float) -> None:
         if self.n >= HISTORY_CAP:
-            self._later.append(t_s, x, p, q)
+            if not self._later or t_s - self._later[-1].t_s >= LATER_SPACING_S:
+                self._later.append(Kept(t_s, x.copy(), p.copy(), q))
             return
         if self.n == self.t.shape[0]:
             grow = min(2 * self.n, HISTORY_CAP)
@@ -113,14 +80,14 @@ class History:
 
     def reset(self) -> None:
         self.n = 0
-        self._later = _Later()
+        self._later.clear()
 
     def near(self, t_s: float) -> Kept | None:
-        """The kept state for ``t_s``: the last one at or before it (of the first ones, else
-        of the later ring), or the first one if none is before; None with none kept."""
+        """The kept state for ``t_s``: the last one at or before it (of the later ones, else
+        of the first ones), or the first one if none is before; None with none kept."""
         if not self.n:
             return None
-        later = self._later.before(t_s) if self._later.size else None
+        later = next((k for k in reversed(self._later) if k.t_s <= t_s), None)
         if later is not None:
             return later
         i = max(int(np.searchsorted(self.t[:self.n], t_s, side="right")) - 1, 0)
@@ -129,8 +96,8 @@ class History:
     @property
     def last_q(self) -> float:
         """The process noise of the last state kept (0 with none)."""
-        if self._later.size:
-            return float(self._later.q[(self._later.start + self._later.size - 1) % LATER_CAP])
+        if self._later:
+            return self._later[-1].q
         return float(self.q[self.n - 1]) if self.n else 0.0
 
 

@@ -83,13 +83,15 @@ def test_a_long_track_keeps_one_state_every_few_seconds_after_its_first_ones() -
     for k, t_s in enumerate(np.arange(0.0, 4000.0, 0.5)):
         history.append(float(t_s), np.array([float(k), 0.0, 0.0, 0.0]), np.eye(4), 0.1)
     first_end = (HISTORY_CAP - 1) * 0.5
-    assert history.near(100.2) is not None and history.near(100.2).t_s == 100.0  # type: ignore[union-attr]
+    first = history.near(100.2)
+    assert first is not None and first.t_s == 100.0
     kept = history.near(3000.2)
     assert kept is not None and 3000.2 - LATER_SPACING_S < kept.t_s <= 3000.2
     assert kept.x[0] == kept.t_s / 0.5  # the state filtered then, not another
     oldest_later = 4000.0 - LATER_CAP * LATER_SPACING_S
     # before the ring's oldest state (the ring forgot it): the last of the first states
-    assert history.near(oldest_later - 60.0).t_s == first_end  # type: ignore[union-attr]
+    last_first = history.near(oldest_later - 60.0)
+    assert last_first is not None and last_first.t_s == first_end
     history.reset()
     assert history.near(3000.0) is None
 
