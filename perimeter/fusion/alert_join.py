@@ -49,7 +49,7 @@ def pair_d2(a: Track, b: Track) -> float:
     xs, ps = [], []
     for track in (a, b):
         h = track.state.history
-        q = float(h.q[h.n - 1]) if h.n else DEFAULT_Q
+        q = h.last_q if h.n else DEFAULT_Q
         x, p = ekf.predict(track.state.x[None], track.state.p[None],
                            np.array([t_s - track.state.t_s]), np.array([q]))
         xs.append(x[0])

@@ -9,6 +9,7 @@ from perimeter.contract import AlertEvent
 from perimeter.fusion.alert import AlertConfig, TrackAlerter
 from perimeter.fusion.alert_join import LiveJoin, pair_d2
 from perimeter.fusion.track import Track
+from perimeter.fusion.track_state import HISTORY_CAP, LATER_SPACING_S
 from perimeter.store import AlertRecord
 from perimeter.thresholds import Thresholds
 from tests.fusion.helpers import PERIMETER
@@ -34,6 +35,21 @@ def test_the_same_object_test_sums_several_scans() -> None:
     assert join.observe(a, b, 126.0)  # within join_interval_s: no new sample, still one
     join.ended(2)
     assert not join.same(1, 2)
+
+
+def test_the_same_object_test_predicts_with_a_long_tracks_latest_process_noise() -> None:
+    # a track past its first HISTORY_CAP states keeps later ones apart: its process noise
+    # now is the last kept state's, not the one it had when its first states filled up
+    a, b = walk(alertable(1), 100.0, 0.0), walk(alertable(2), 100.0, 3.0)
+    for i in range(HISTORY_CAP):
+        a.state.history.append(i * 0.5, a.state.x, a.state.p, 0.05)
+    a.state.history.append(HISTORY_CAP * 0.5 + LATER_SPACING_S, a.state.x, a.state.p, 5.0)
+    a.state.t_s = 90.0  # predicted 10 s to b's time: the process noise shows
+    small = walk(alertable(3), 100.0, 0.0)
+    small.state.t_s = 90.0
+    for i in range(3):
+        small.state.history.append(i * 0.5, small.state.x, small.state.p, 0.05)
+    assert pair_d2(a, b) < 0.5 * pair_d2(small, b)
 
 
 def test_two_live_tracks_of_one_object_share_the_alert_raised_first(
