@@ -37,8 +37,9 @@ three scanning-imager pieces alone and together, without the alert rules: ``revi
 IMM) and ``all+rules`` (and the candidate's alert rules); ``retrodict`` (origins reach back
 through the reports received before the track began) and ``retrodict-joint`` (jointly, a
 window of several towers' bearings at a time); ``anchored-landmark`` (one anchored
-landmark is enough to apply a bias) and ``change-point`` (a knocked mast tested since each
-split; docs/fusion.md "Registration"); ``consider-bias`` (the towers'
+landmark is enough to apply a bias), ``ten-snapshots`` (a bias applied only once it rests on
+ten snapshots, the default before three) and ``change-point`` (a knocked mast tested since
+each split; docs/fusion.md "Registration"); ``consider-bias`` (the towers'
 residual biases in a Schmidt-Kalman consider update), ``q-small-x10`` (people's, groups' and
 animals' process noise 0.5, a diagnosis) and ``consider+q-small-x10`` (docs/fusion.md,
 "Track NEES"); ``late-scored`` (late reports scored where their sensor looked, per look:
@@ -206,6 +207,7 @@ def configurations() -> dict[str, Callable[[], dict[str, Any]]]:
         "consider-bias": lambda: {"engine_config": EngineConfig(consider_bias=True)},
         "anchored-landmark": lambda: {
             "registration_config": RegistrationConfig(anchored_landmark=True)},
+        "ten-snapshots": lambda: {"registration_config": RegistrationConfig(min_snapshots=10)},
         "change-point": lambda: {"registration_config": RegistrationConfig(change_point=True)},
         "consider-posterior": lambda: {"engine_config": EngineConfig(
             consider_bias=True, consider_posterior=True)},

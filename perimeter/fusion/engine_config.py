@@ -48,8 +48,7 @@ class EngineConfig:
     """With ``consider_bias``: a bias registration has not applied is considered with the
     root mean square about zero of its posterior (estimate and the estimate's own sigma)
     instead of its relative sigma, which stays at the 1° prior until the tower has
-    ``min_snapshots`` snapshots, long after its estimate has settled (docs/fusion.md, "Track
-    NEES")."""
+    ``min_snapshots`` snapshots (docs/fusion.md, "Track NEES")."""
     llr_init: float = -4.0
     llr_max: float = 60.0
     miss_window_s: float = 120.0

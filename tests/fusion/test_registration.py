@@ -82,6 +82,38 @@ def test_a_fixed_bias_is_estimated_within_its_sigma(clean: list[Message]) -> Non
     assert payload.registration["T05"].applied
 
 
+def first_applied(messages: list[Message], tower_id: str, config: RegistrationConfig
+                  ) -> tuple[int, bool]:
+    """Feed ``messages`` until ``tower_id``'s estimate has rested on five snapshots for 20 s
+    of data: its snapshots then and whether its bias was applied."""
+    runner = FusionRunner(SITE, Thresholds(), CollectingOutput(), registration_config=config)
+    five_at_s: float | None = None
+    est = runner.registration.status()[tower_id]
+    for i, message in enumerate(messages):
+        runner.feed(message)
+        if i % 20:
+            continue
+        est = runner.registration.status()[tower_id]
+        t_s = float(json.loads(message.payload)["t_s"])
+        if five_at_s is None and est.snapshots >= 5:
+            five_at_s = t_s
+        if five_at_s is not None and t_s - five_at_s >= 20.0:
+            break
+    return est.snapshots, est.applied
+
+
+def test_a_bias_known_from_a_few_snapshots_is_applied(clean: list[Message]) -> None:
+    # a 0.4 deg bias is eight bearing sigmas: known to a few hundredths of a degree from a
+    # few snapshots, it is applied then (min_snapshots 3), not once ten have come
+    messages = distorted(clean, "T05", bias_deg=lambda t: 0.4)
+    snapshots, applied = first_applied(messages, "T05", RegistrationConfig())
+    assert 5 <= snapshots < 10
+    assert applied
+    snapshots, applied = first_applied(messages, "T05", RegistrationConfig(min_snapshots=10))
+    assert snapshots < 10
+    assert not applied
+
+
 def test_a_clock_offset_is_estimated_within_its_sigma(clean: list[Message]) -> None:
     runner, _ = fused(distorted(clean, "T08", clock_s=0.8))
     t08 = runner.registration.status()["T08"]
