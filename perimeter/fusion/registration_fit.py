@@ -71,10 +71,11 @@ class RegistrationConfig:
     """Scale of the snapshots' Cauchy weights, in units of their median chi-square."""
     solve_every_s: float = 5.0
     min_snapshots: int = 3
-    """... and rests on at least this many snapshots of the tower. 3 (was 10): a tower's
-    estimate settles to a few hundredths of a degree in three or four snapshots, while its
-    0.1-0.2° bias, unapplied, makes its bearings disagree with the other towers' by several
-    of their sigmas, and one object gets two tracks (docs/fusion.md, "Registration")."""
+    """... and rests on at least this many snapshots of the tower. 3 (was 10): on
+    rain-vehicles four towers' 0.1-0.2° biases were known to 0.03-0.06° on 2-4 snapshots
+    (and a landmark) and, unapplied, made their bearings disagree with the other towers' by
+    several of their sigmas: one object got two tracks (docs/fusion.md, "A bias applied from
+    three snapshots")."""
     apply_sigmas: float = 3.0
     """An estimate is applied to the bearings once it is this many sigmas from zero."""
     loo_window: int = 15

@@ -103,8 +103,8 @@ def first_applied(messages: list[Message], tower_id: str, config: RegistrationCo
 
 
 def test_a_bias_known_from_a_few_snapshots_is_applied(clean: list[Message]) -> None:
-    # a 0.4 deg bias is eight bearing sigmas: known to a few hundredths of a degree from a
-    # few snapshots, it is applied then (min_snapshots 3), not once ten have come
+    # a 0.4 deg bias is eight bearing sigmas: it is applied once it rests on a few
+    # snapshots (min_snapshots 3), not only once ten have come
     messages = distorted(clean, "T05", bias_deg=lambda t: 0.4)
     snapshots, applied = first_applied(messages, "T05", RegistrationConfig())
     assert 5 <= snapshots < 10
